@@ -1,0 +1,1 @@
+"""Handoff: a Slack bot that gets data-science work into production."""

@@ -1,0 +1,94 @@
+"""The composition root: settings in, a wired Bolt app out. The only module that joins the three rooms."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from sqlalchemy.engine import Engine
+
+import handlers
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.runtime import Runtime
+from storage.db import make_engine
+
+LISTENER_THREADS = 16
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """A listener pool that carries the request's context (its correlation id) into the listener thread,
+    and can tell when all submitted work is done (the console waits on it)."""
+
+    def __init__(self, max_workers: int):
+        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        context = contextvars.copy_context()
+        with self._idle:
+            self._pending += 1
+        future = super().submit(context.run, fn, *args, **kwargs)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future[Any]) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class HandoffApp:
+    bolt: App
+    runtime: Runtime
+    executor: ContextExecutor
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    """The real slack_sdk client, pointed at `SLACK_API_URL`; it waits out 429s for the time Slack asks."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    client: WebClient | None = None,
+    verify_token: bool = True,
+) -> HandoffApp:
+    """Build the Bolt app with every listener registered. The schema is not touched here (see `upgrade_schema`)."""
+    runtime = Runtime(
+        settings=settings, engine=engine or make_engine(settings.database_url), clock=clock or SystemClock()
+    )
+    executor = ContextExecutor(LISTENER_THREADS)
+    bolt = App(
+        client=client or build_web_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        token_verification_enabled=verify_token,
+        listener_executor=executor,
+        # Bolt's default is to answer unhandled requests with 404, which Slack shows as an error.
+        raise_error_for_unhandled_request=False,
+    )
+    handlers.register_all(bolt, runtime)
+    return HandoffApp(bolt=bolt, runtime=runtime, executor=executor)

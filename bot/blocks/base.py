@@ -1,0 +1,108 @@
+"""Shared Block Kit pieces and Slack's size limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.text import truncate
+
+Block = dict[str, Any]
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_CONTEXT_TEXT = 2000
+MAX_BUTTON_VALUE = 2000
+MAX_MESSAGE_TEXT = 40000
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message payload: `text` is the notification and screen-reader fallback for `blocks`."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"text": truncate(self.text, MAX_MESSAGE_TEXT), "blocks": self.blocks}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain(text: str, limit: int | None = None) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit) if limit else text, "emoji": True}
+
+
+def section(text: str, *, accessory: Block | None = None, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(truncate(text, MAX_SECTION_TEXT))}
+    if accessory is not None:
+        block["accessory"] = accessory
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, MAX_HEADER_TEXT)}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(truncate(t, MAX_CONTEXT_TEXT)) for t in texts[:10]]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(
+    text: str, action_id: str, *, value: str | None = None, style: str | None = None, url: str | None = None
+) -> Block:
+    element: Block = {"type": "button", "text": plain(text, MAX_BUTTON_TEXT), "action_id": action_id}
+    if value is not None:
+        element["value"] = value[:MAX_BUTTON_VALUE]
+    if style is not None:
+        element["style"] = style
+    if url is not None:
+        element["url"] = url
+    return element
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def user(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_not set_"
+
+
+def channel(channel_id: str | None) -> str:
+    return f"<#{channel_id}>" if channel_id else "_not set_"
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else "_not set_"
+
+
+def slack_date(moment: datetime, fallback_format: str = "%Y-%m-%d") -> str:
+    """A date Slack renders in each reader's own time zone, with a UTC fallback for old clients."""
+    fallback = moment.strftime(fallback_format)
+    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{fallback}>"
+
+
+def jira_link(jira_url: str | None, key: str | None) -> str:
+    if not key:
+        return "_not set_"
+    return f"<{jira_url}/browse/{key}|{key}>" if jira_url else key
+
+
+def plural(count: int, word: str, plural_word: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural_word or word + 's')}"

@@ -1,0 +1,74 @@
+"""`/handoff help` and the usage lines that every error message repeats."""
+
+from __future__ import annotations
+
+from bot.blocks.base import Message, context, header, section
+from bot.errors import HandoffError, NotAllowed
+from storage.models import Phase
+
+PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"
+
+USAGE: dict[str, str] = {
+    "help": "/handoff help",
+    "new": '/handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol jira:DS-12 due:2027-03-01 '
+    'goal:"Cut churn by 5%" channel:#churn',
+    "status": "/handoff status  ·  /handoff status churn  ·  /handoff status all",
+    "list": "/handoff list",
+    "phase": '/handoff phase churn research "kickoff done, data access granted"',
+    "edit": '/handoff edit churn due:2027-04-01 goal:"Cut churn by 6%" embedded:@dave',
+    "archive": "/handoff archive churn",
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "help": "Show this help.",
+    "new": "Create an initiative. With no arguments, opens a form. Only the name is required; the home channel "
+    "is the one you type in unless you give `channel:#x`. A kickoff message is posted there and becomes the "
+    "initiative's thread.",
+    "status": "With no argument: the initiatives whose home is this channel. With a name: one initiative in "
+    "detail. `all`: every active initiative.",
+    "list": "Every active initiative in the workspace (same as `status all`).",
+    "phase": f"Move an initiative to another phase, with an optional note. Phases: {PHASE_LIST}.",
+    "edit": "Change fields: `name:` `channel:` `ds:` `eng:` `embedded:` `goal:` `jira:` `due:`. "
+    "Use `field:none` to clear an optional one.",
+    "archive": "Hide an initiative from status and lists; its history is kept.",
+}
+
+HELP_FOOTER = (
+    'Names can be quoted or shortened to an unambiguous prefix (`churn` for "Churn model v2"). '
+    "Mention people with @ so Slack turns them into mentions. Anyone can view; phase changes, archiving and "
+    "changes of name, channel or people are for the initiative's leads, embedded engineer, creator and "
+    "workspace admins."
+)
+
+
+def render_help() -> Message:
+    """Every subcommand with an example."""
+    blocks = [header("Handoff: DS and engineering, one finish line")]
+    for name, usage in USAGE.items():
+        blocks.append(section(f"*{name}*  {DESCRIPTIONS[name]}\n`{usage}`"))
+    blocks.append(context(HELP_FOOTER))
+    text = "Handoff commands: " + ", ".join(USAGE)
+    return Message(text=text, blocks=blocks)
+
+
+def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
+    """A private answer naming what was wrong and, when it helps, the right usage."""
+    blocks = [section(f":warning: {problem}")]
+    text = problem
+    if usage_of is not None and usage_of in USAGE:
+        blocks.append(context(f"Usage: `{USAGE[usage_of]}`"))
+        text += f"\nUsage: {USAGE[usage_of]}"
+    return Message(text=text, blocks=blocks)
+
+
+def render_notice(text: str) -> Message:
+    return Message(text=text, blocks=[section(text)])
+
+
+def render_error(error: HandoffError, *, usage_of: str | None = None) -> Message:
+    """A domain error as a private answer: the problem, who can help, and the right usage."""
+    message = error.message
+    if isinstance(error, NotAllowed) and error.allowed_user_ids:
+        message += " Ask " + ", ".join(f"<@{u}>" for u in error.allowed_user_ids) + "."
+        usage_of = None  # the usage was right; the person was not
+    return render_problem(message, usage_of=usage_of)

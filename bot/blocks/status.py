@@ -1,0 +1,181 @@
+"""`/handoff status` and `list`: an overview page or one initiative in detail, private by default."""
+
+from __future__ import annotations
+
+import json
+
+from bot import ids
+from bot.blocks.base import (
+    Block,
+    Message,
+    actions,
+    button,
+    channel,
+    context,
+    day,
+    divider,
+    header,
+    jira_link,
+    plural,
+    section,
+    slack_date,
+    user,
+)
+from bot.status import InitiativeDetail, InitiativeSummary, ScopeKind, StatusPage
+from bot.text import escape, truncate
+from storage.models import Initiative, PhaseChange
+
+HISTORY_SHOWN = 10
+PHASE_EMOJI = {
+    "discovery": ":mag:",
+    "research": ":test_tube:",
+    "summary": ":memo:",
+    "development": ":hammer_and_wrench:",
+    "production": ":rocket:",
+    "monitoring": ":chart_with_upwards_trend:",
+    "paused": ":double_vertical_bar:",
+    "cancelled": ":x:",
+}
+EMPTY_CHANNEL = "No initiatives call this channel home yet. Start one with `/handoff new`."
+EMPTY_WORKSPACE = "No active initiatives in this workspace yet. Start one with `/handoff new`."
+
+
+def page_value(kind: str, *, page: int = 1, channel_id: str | None = None, initiative_id: int | None = None) -> str:
+    """What a status button carries so the click can re-read fresh data instead of trusting old blocks."""
+    value: dict[str, object] = {"k": kind, "p": page}
+    if channel_id:
+        value["c"] = channel_id
+    if initiative_id is not None:
+        value["i"] = initiative_id
+    return json.dumps(value, separators=(",", ":"))
+
+
+def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str | None = None) -> Message:
+    """An overview page; private copies carry share and paging buttons, shared copies say who shared them."""
+    scope = page.scope
+    if scope.kind is ScopeKind.CHANNEL:
+        title = "Initiatives in this channel"
+        kind, fallback_scope = "channel", f"<#{scope.channel_id}>"
+    else:
+        title = "All active initiatives"
+        kind, fallback_scope = "all", "this workspace"
+    blocks: list[Block] = [header(title)]
+    if not page.items:
+        blocks.append(section(EMPTY_CHANNEL if scope.kind is ScopeKind.CHANNEL else EMPTY_WORKSPACE))
+    for summary in page.items:
+        blocks += _summary_blocks(summary, jira_url=jira_url, interactive=shared_by is None)
+    footer = plural(page.total, "initiative")
+    if page.page_count > 1:
+        footer += f" · page {page.page} of {page.page_count}"
+    if shared_by:
+        footer += f" · shared by <@{shared_by}>"
+    blocks.append(context(footer))
+    if shared_by is None:
+        buttons = []
+        if page.page > 1:
+            buttons.append(
+                button(
+                    "‹ Previous",
+                    ids.ACTION_STATUS_PREV,
+                    value=page_value(kind, page=page.page - 1, channel_id=scope.channel_id),
+                )
+            )
+        if page.page < page.page_count:
+            buttons.append(
+                button(
+                    "Next ›",
+                    ids.ACTION_STATUS_NEXT,
+                    value=page_value(kind, page=page.page + 1, channel_id=scope.channel_id),
+                )
+            )
+        if page.items:
+            buttons.append(
+                button(
+                    "Share in channel",
+                    ids.ACTION_STATUS_SHARE,
+                    value=page_value(kind, page=page.page, channel_id=scope.channel_id),
+                )
+            )
+        if buttons:
+            blocks.append(actions(*buttons, block_id="status_buttons"))
+    names = ", ".join(s.initiative.name for s in page.items[:5])
+    text = f"{title} ({page.total}) in {fallback_scope}" + (f": {names}" if names else "")
+    return Message(text=truncate(text, 3000), blocks=blocks)
+
+
+def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interactive: bool) -> list[Block]:
+    initiative = summary.initiative
+    line = (
+        f"{PHASE_EMOJI.get(initiative.phase, '')} *{escape(initiative.name)}* · {initiative.phase} for "
+        f"{plural(summary.days_in_phase, 'day')}"
+    )
+    if initiative.goal:
+        line += f"\n{escape(truncate(initiative.goal, 200))}"
+    accessory = (
+        button("Details", ids.ACTION_STATUS_DETAIL, value=page_value("detail", initiative_id=initiative.id))
+        if interactive
+        else None
+    )
+    people = (
+        f"DS {user(initiative.ds_lead_id)} · Eng {user(initiative.eng_lead_id)} · "
+        f"Embedded {user(initiative.embedded_engineer_id)} · Due {day(initiative.target_date)}"
+    )
+    if initiative.jira_epic_key:
+        people += f" · {jira_link(jira_url, initiative.jira_epic_key)}"
+    return [section(line, accessory=accessory), context(people)]
+
+
+def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: str | None = None) -> Message:
+    """One initiative: who, what, where, when, and its phase history."""
+    initiative = detail.initiative
+    title = f"{initiative.name}" + (" (archived)" if initiative.archived else "")
+    blocks: list[Block] = [header(title)]
+    blocks.append(
+        section(
+            f"{PHASE_EMOJI.get(initiative.phase, '')} *Phase:* {initiative.phase} since "
+            f"{slack_date(detail.phase_since)} ({plural(detail.days_in_phase, 'day')})\n"
+            f"*Goal:* {escape(initiative.goal) if initiative.goal else '_not set_'}"
+        )
+    )
+    blocks.append(section(_people_and_places(initiative, jira_url)))
+    shown = list(detail.history)[-HISTORY_SHOWN:]
+    lines = [_history_line(change) for change in reversed(shown)]
+    if len(detail.history) > HISTORY_SHOWN:
+        lines.append(f"_…and {len(detail.history) - HISTORY_SHOWN} earlier_")
+    blocks.append(section("*Phase history*\n" + "\n".join(lines)))
+    footer = f"Created by <@{initiative.created_by}> on {slack_date(initiative.created_at)}"
+    if shared_by:
+        footer += f" · shared by <@{shared_by}>"
+    blocks.append(context(footer))
+    if shared_by is None:
+        blocks.append(divider())
+        blocks.append(
+            actions(
+                button(
+                    "Share in channel",
+                    ids.ACTION_STATUS_SHARE,
+                    value=page_value("detail", initiative_id=initiative.id),
+                ),
+                block_id="status_buttons",
+            )
+        )
+    text = f"{initiative.name}: {initiative.phase}"
+    return Message(text=text, blocks=blocks)
+
+
+def _people_and_places(initiative: Initiative, jira_url: str | None) -> str:
+    thread = f"<{initiative.thread_permalink}|kickoff thread>" if initiative.thread_permalink else "_not posted_"
+    return (
+        f"*DS lead:* {user(initiative.ds_lead_id)}   *Engineering lead:* {user(initiative.eng_lead_id)}\n"
+        f"*Embedded engineer:* {user(initiative.embedded_engineer_id)}\n"
+        f"*Home:* {channel(initiative.home_channel_id)} · {thread}\n"
+        f"*Jira epic:* {jira_link(jira_url, initiative.jira_epic_key)}   *Target date:* {day(initiative.target_date)}"
+    )
+
+
+def _history_line(change: PhaseChange) -> str:
+    step = f"{change.from_phase} → {change.to_phase}" if change.from_phase else f"created in {change.to_phase}"
+    line = f"• {slack_date(change.changed_at)} {step} by <@{change.changed_by}>"
+    if change.note:
+        line += f": {escape(truncate(change.note, 200))}"
+    return line

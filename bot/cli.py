@@ -1,0 +1,130 @@
+"""The `handoff` command: serve (Socket Mode or HTTP), console, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.config import ConfigError, RunMode, Settings, load_settings
+from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.app import HandoffApp
+
+log = logging.getLogger("handoff")
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as error:
+        print("Handoff can't start; fix these settings (in the environment or .env):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print("See .env.example for every setting.", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="handoff", description="Handoff: DS and engineering, one finish line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the bot (Socket Mode by default, or HTTP with --http)")
+    serve.add_argument("--http", action="store_true", help="serve Slack's requests at POST /slack/events")
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP interface to bind (default: all)")
+    serve.set_defaults(run=_serve)
+
+    console = commands.add_parser("console", help="try Handoff in a terminal against a local fake Slack")
+    console.add_argument("--user", default="alice", help="who you type as (a name from :users)")
+    console.add_argument("--channel", default="general", help="where you type (a name from :channels)")
+    console.set_defaults(run=_console)
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
+    migrate.set_defaults(run=_migrate)
+    return parser
+
+
+def _prepare(mode: RunMode) -> Settings:
+    settings = load_settings(mode=mode)
+    configure_logging(settings.log_level, secrets=settings.secrets)
+    return settings
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from storage.db import make_engine, upgrade_schema
+
+    settings = _prepare(RunMode.OFFLINE)
+    upgrade_schema(make_engine(settings.database_url))
+    log.info("database schema is up to date")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from slack_bolt.error import BoltError
+
+    from bot.app import create_app
+    from storage.db import make_engine, upgrade_schema
+
+    settings = _prepare(RunMode.HTTP if args.http else RunMode.SOCKET)
+    engine = make_engine(settings.database_url)
+    upgrade_schema(engine)
+    try:
+        app = create_app(settings, engine=engine)
+    except BoltError as error:
+        # Bolt checks the token with auth.test on start; its message names the Slack error, never the token.
+        print(f"Handoff can't start: Slack rejected SLACK_BOT_TOKEN ({error}).", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.http:
+        return _serve_http(app, settings, args)
+    return _serve_socket_mode(app, settings)
+
+
+def _serve_http(app: HandoffApp, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.http import HandoffWsgiApp, create_server
+
+    port = args.port if args.port is not None else settings.port
+    server = create_server(HandoffWsgiApp(app.bolt, app.runtime.engine), host=args.host, port=port)
+    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    log.info("serving Slack requests over HTTP", extra={"port": server.effective_port, "path": "/slack/events"})
+    with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM while waiting in select()
+        server.run()
+    log.info("stopped")
+    return 0
+
+
+def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app.bolt, app_token=settings.slack_app_token)
+    log.info("connecting to Slack in Socket Mode")
+    handler.connect()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    handler.close()
+    log.info("stopped")
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    settings = load_settings(mode=RunMode.OFFLINE)
+    return run_console(settings, user=args.user, channel=args.channel)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

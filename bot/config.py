@@ -1,0 +1,226 @@
+"""One frozen `Settings`, built once from the environment and an optional `.env` file.
+
+Every problem with the configuration is collected and reported together, so an operator fixes them in one
+pass instead of discovering them one restart at a time. Secret values never appear in those messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///handoff.db"
+DEFAULT_PORT = 3000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `problems` lists every reason with how to fix it."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class RunMode(StrEnum):
+    """What the process is about to do decides which settings are required."""
+
+    SOCKET = "socket"
+    HTTP = "http"
+    OFFLINE = "offline"  # the console and maintenance commands: no real Slack connection
+
+
+class JiraAuth(StrEnum):
+    CLOUD = "cloud"  # email + API token, basic auth
+    DATA_CENTER = "data_center"  # personal access token, bearer auth
+
+
+@dataclass(frozen=True)
+class JiraSettings:
+    url: str
+    auth: JiraAuth
+    email: str | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)
+    personal_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    jira: JiraSettings | None = None
+    timezone: str = "UTC"
+    port: int = DEFAULT_PORT
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, so log redaction can mask them wherever they would appear."""
+        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        if self.jira is not None:
+            values += [self.jira.api_token, self.jira.personal_token]
+        return tuple(v for v in values if v)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, mode: RunMode = RunMode.HTTP, dotenv_path: str | None = ".env"
+) -> Settings:
+    """Build `Settings` from `env` (default: `os.environ` after loading `.env`), or raise `ConfigError`."""
+    if env is None:
+        import os
+
+        from dotenv import load_dotenv
+
+        if dotenv_path:
+            # The real environment wins over the file, as twelve-factor deployments expect.
+            load_dotenv(dotenv_path, override=False)
+        env = os.environ
+    return _parse(env, mode)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
+    problems: list[str] = []
+
+    bot_token = _get(env, "SLACK_BOT_TOKEN")
+    signing_secret = _get(env, "SLACK_SIGNING_SECRET")
+    app_token = _get(env, "SLACK_APP_TOKEN")
+    if mode is not RunMode.OFFLINE:
+        if bot_token is None:
+            problems.append(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your Slack app's "
+                "OAuth & Permissions page."
+            )
+        elif not bot_token.startswith("xoxb-"):
+            problems.append(
+                "SLACK_BOT_TOKEN does not look like a bot token: it must start with 'xoxb-' "
+                "(OAuth & Permissions > Bot User OAuth Token)."
+            )
+        if signing_secret is None:
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's Basic Information page."
+            )
+    if app_token is not None and not app_token.startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN does not look like an app-level token: it must start with 'xapp-' "
+            "(Basic Information > App-Level Tokens, with the connections:write scope)."
+        )
+    elif mode is RunMode.SOCKET and app_token is None:
+        problems.append(
+            "SLACK_APP_TOKEN is not set, and Socket Mode needs it: create an app-level token with the "
+            "connections:write scope (Basic Information > App-Level Tokens), or run `handoff serve --http`."
+        )
+
+    slack_api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not _is_http_url(slack_api_url):
+        problems.append(f"SLACK_API_URL must be an http(s) URL such as {DEFAULT_SLACK_API_URL}, got {slack_api_url!r}.")
+    elif not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+
+    database_url = _get(env, "DATABASE_URL") or DEFAULT_DATABASE_URL
+    if "://" not in database_url:
+        problems.append(
+            "DATABASE_URL must be an SQLAlchemy URL such as sqlite:///handoff.db or "
+            "postgresql+psycopg://user@host/handoff."
+        )
+
+    timezone = _get(env, "HANDOFF_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"HANDOFF_TIMEZONE {timezone!r} is not a known IANA time zone: use a name like Europe/Berlin or UTC."
+        )
+
+    port = DEFAULT_PORT
+    raw_port = _get(env, "PORT")
+    if raw_port is not None:
+        if raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
+            port = int(raw_port)
+        else:
+            problems.append(f"PORT must be a whole number from 1 to 65535, got {raw_port!r}.")
+
+    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}.")
+
+    jira = _parse_jira(env, problems)
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        slack_bot_token=bot_token or "",
+        slack_signing_secret=signing_secret or "",
+        slack_app_token=app_token,
+        slack_api_url=slack_api_url,
+        database_url=database_url,
+        jira=jira,
+        timezone=timezone,
+        port=port,
+        log_level=log_level,
+    )
+
+
+def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | None:
+    url = _get(env, "JIRA_URL")
+    email = _get(env, "JIRA_EMAIL")
+    api_token = _get(env, "JIRA_API_TOKEN")
+    personal_token = _get(env, "JIRA_TOKEN")
+    if url is None:
+        if email or api_token or personal_token:
+            problems.append(
+                "JIRA_EMAIL, JIRA_API_TOKEN or JIRA_TOKEN is set but JIRA_URL is not: set JIRA_URL to your "
+                "site (https://your-company.atlassian.net), or remove the Jira credentials."
+            )
+        return None
+    if not _is_http_url(url):
+        problems.append(f"JIRA_URL must be an http(s) URL such as https://your-company.atlassian.net, got {url!r}.")
+        return None
+    url = url.rstrip("/")
+    if personal_token and (email or api_token):
+        problems.append(
+            "Set either JIRA_EMAIL + JIRA_API_TOKEN (Jira Cloud) or JIRA_TOKEN (Data Center personal access "
+            "token), not both."
+        )
+        return None
+    if personal_token:
+        return JiraSettings(url=url, auth=JiraAuth.DATA_CENTER, personal_token=personal_token)
+    if email and api_token:
+        return JiraSettings(url=url, auth=JiraAuth.CLOUD, email=email, api_token=api_token)
+    if email or api_token:
+        missing = "JIRA_API_TOKEN" if email else "JIRA_EMAIL"
+        problems.append(f"JIRA_URL is set for Jira Cloud but {missing} is missing: Cloud needs both.")
+    else:
+        problems.append(
+            "JIRA_URL is set but no credentials are: set JIRA_EMAIL + JIRA_API_TOKEN (Jira Cloud) or JIRA_TOKEN "
+            "(Data Center personal access token)."
+        )
+    return None
+
+
+def _is_http_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def log_level_number(settings: Settings) -> int:
+    return logging.getLevelNamesMapping()[settings.log_level]

@@ -1,0 +1,448 @@
+"""Initiatives: creating, finding, moving through phases, editing and archiving them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.errors import (
+    AmbiguousInitiative,
+    DuplicateName,
+    FieldProblem,
+    InvalidInput,
+    NotAllowed,
+    NothingToChange,
+    UnknownInitiative,
+    UnknownUser,
+)
+from bot.people import PeopleService
+from bot.text import escape
+from storage import initiatives as queries
+from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, PhaseChange
+
+RESERVED_NAMES = frozenset({"all"})  # `status all` would be ambiguous
+JIRA_ISSUE_KEY = re.compile(r"^([A-Z][A-Z0-9_]{0,30})-([1-9][0-9]{0,9})$")
+CLEAR = object()  # sentinel: "remove this value" in an edit
+
+
+class Field(StrEnum):
+    """The fields a user can set, named as they type them (`ds:@alice`, `due:2027-03-01`)."""
+
+    NAME = "name"
+    CHANNEL = "channel"
+    DS = "ds"
+    ENG = "eng"
+    EMBEDDED = "embedded"
+    GOAL = "goal"
+    JIRA = "jira"
+    DUE = "due"
+
+
+# Changing who runs an initiative, or where and under what name it lives, is for the people accountable.
+RESTRICTED_FIELDS = frozenset({Field.NAME, Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED})
+CLEARABLE_FIELDS = frozenset({Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})
+FIELD_LABELS = {
+    Field.NAME: "Name",
+    Field.CHANNEL: "Home channel",
+    Field.DS: "DS lead",
+    Field.ENG: "Engineering lead",
+    Field.EMBEDDED: "Embedded engineer",
+    Field.GOAL: "Goal",
+    Field.JIRA: "Jira epic",
+    Field.DUE: "Target date",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    team_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class InitiativeDraft:
+    """What a user asked for when creating an initiative, before validation."""
+
+    name: str
+    home_channel_id: str
+    ds_lead_id: str | None = None
+    eng_lead_id: str | None = None
+    embedded_engineer_id: str | None = None
+    goal: str | None = None
+    jira_epic_key: str | None = None
+    target_date: date | None = None
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: Field
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class EditResult:
+    initiative: Initiative
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    initiative: Initiative
+    change: PhaseChange
+
+
+def clean_name(raw: str) -> str:
+    return " ".join(raw.split())
+
+
+def name_problems(name: str) -> list[FieldProblem]:
+    if not name:
+        return [FieldProblem(Field.NAME, "The initiative needs a name.")]
+    if len(name) > NAME_MAX:
+        return [FieldProblem(Field.NAME, f"The name is {len(name)} characters long; the limit is {NAME_MAX}.")]
+    if name.casefold() in RESERVED_NAMES:
+        return [FieldProblem(Field.NAME, f'"{escape(name)}" is reserved; pick another name.')]
+    return []
+
+
+def goal_problems(goal: str | None) -> list[FieldProblem]:
+    if goal is not None and len(goal) > GOAL_MAX:
+        return [FieldProblem(Field.GOAL, f"The goal is {len(goal)} characters long; the limit is {GOAL_MAX}.")]
+    return []
+
+
+def normalize_jira_key(raw: str) -> str | None:
+    """`ds-12` → `DS-12`; None when it is not an issue key."""
+    key = raw.strip().upper()
+    return key if JIRA_ISSUE_KEY.match(key) else None
+
+
+def jira_problems(raw: str | None) -> list[FieldProblem]:
+    if raw is not None and normalize_jira_key(raw) is None:
+        return [FieldProblem(Field.JIRA, f'"{escape(raw)}" is not a Jira issue key; use the form DS-12.')]
+    return []
+
+
+def due_problems(target: date | None, today: date) -> list[FieldProblem]:
+    if target is not None and target < today:
+        return [FieldProblem(Field.DUE, f"The target date {target.isoformat()} is in the past.")]
+    return []
+
+
+def note_problems(note: str | None) -> list[FieldProblem]:
+    if note is not None and len(note) > NOTE_MAX:
+        return [FieldProblem("note", f"The note is {len(note)} characters long; the limit is {NOTE_MAX}.")]
+    return []
+
+
+def validate_draft(
+    *, session: Session, team_id: str, draft: InitiativeDraft, people: PeopleService, today: date
+) -> list[FieldProblem]:
+    """Every problem with a draft at once, so a modal can mark each field and a command can list them all."""
+    name = clean_name(draft.name)
+    problems = name_problems(name)
+    if not problems:
+        existing = queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
+        if existing is not None:
+            problems.append(FieldProblem(Field.NAME, DuplicateName(existing.name, existing.archived).message))
+    problems += goal_problems(draft.goal)
+    problems += jira_problems(draft.jira_epic_key)
+    problems += due_problems(draft.target_date, today)
+    for role, user_id in (
+        (Field.DS, draft.ds_lead_id),
+        (Field.ENG, draft.eng_lead_id),
+        (Field.EMBEDDED, draft.embedded_engineer_id),
+    ):
+        if user_id is not None:
+            problems += _person_problems(people, role, user_id)
+    return problems
+
+
+def _person_problems(people: PeopleService, role: Field, user_id: str) -> list[FieldProblem]:
+    try:
+        people.require_person(user_id)
+    except UnknownUser as error:
+        return [FieldProblem(role, f"{FIELD_LABELS[role]}: {error.message}")]
+    return []
+
+
+def create_initiative(
+    *,
+    session: Session,
+    actor: Actor,
+    draft: InitiativeDraft,
+    people: PeopleService,
+    now: datetime,
+    today: date,
+) -> Initiative:
+    """Validate and store a new initiative in `discovery`, with its first phase-history row."""
+    problems = validate_draft(session=session, team_id=actor.team_id, draft=draft, people=people, today=today)
+    if problems:
+        raise InvalidInput(problems)
+    epic = normalize_jira_key(draft.jira_epic_key) if draft.jira_epic_key else None
+    initiative = Initiative(
+        team_id=actor.team_id,
+        name=clean_name(draft.name),
+        name_key=queries.name_key(draft.name),
+        home_channel_id=draft.home_channel_id,
+        ds_lead_id=draft.ds_lead_id,
+        eng_lead_id=draft.eng_lead_id,
+        embedded_engineer_id=draft.embedded_engineer_id,
+        phase=Phase.DISCOVERY.value,
+        goal=draft.goal or None,
+        jira_epic_key=epic,
+        jira_project_key=_project_of(epic),
+        target_date=draft.target_date,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_by=actor.user_id,
+        updated_at=now,
+    )
+    first = PhaseChange(
+        initiative_id=0,
+        from_phase=None,
+        to_phase=Phase.DISCOVERY.value,
+        changed_by=actor.user_id,
+        changed_at=now,
+    )
+    try:
+        with session.begin_nested():
+            return queries.add_initiative(session=session, initiative=initiative, first_change=first)
+    except IntegrityError as error:
+        # Two people created the same name at the same moment; the database's unique key decided.
+        raise DuplicateName(initiative.name, archived=False) from error
+
+
+def record_thread(*, session: Session, initiative_id: int, channel_id: str, ts: str, permalink: str | None) -> None:
+    """Remember the kickoff message: it is the initiative's thread for every later update."""
+    initiative = session.get(Initiative, initiative_id)
+    if initiative is None:
+        return
+    initiative.thread_channel_id = channel_id
+    initiative.thread_ts = ts
+    initiative.thread_permalink = permalink
+    session.add(initiative)
+
+
+def discard_unannounced(*, session: Session, initiative_id: int) -> None:
+    """Undo a creation whose kickoff could not be posted, so a failed `new` leaves nothing behind."""
+    initiative = session.get(Initiative, initiative_id)
+    if initiative is not None:
+        queries.delete_initiative(session=session, initiative=initiative)
+
+
+def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Initiative:
+    """Find an initiative by exact name (case-insensitive) or an unambiguous prefix of an active one."""
+    name = clean_name(reference)
+    if not name:
+        raise UnknownInitiative(reference)
+    exact = queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
+    if exact is not None:
+        return exact
+    matches = queries.find_initiatives_by_prefix(session=session, team_id=team_id, prefix=name, limit=11)
+    if not matches:
+        raise UnknownInitiative(name)
+    if len(matches) > 1:
+        raise AmbiguousInitiative(name, [m.name for m in matches])
+    return matches[0]
+
+
+def managers_of(initiative: Initiative) -> list[str]:
+    """The people who may change an initiative, besides workspace admins and owners."""
+    candidates = [
+        initiative.ds_lead_id,
+        initiative.eng_lead_id,
+        initiative.embedded_engineer_id,
+        initiative.created_by,
+    ]
+    return list(dict.fromkeys(c for c in candidates if c))
+
+
+def require_manager(*, initiative: Initiative, actor: Actor, people: PeopleService, action: str) -> None:
+    """Raise `NotAllowed` unless the actor manages the initiative or administers the workspace.
+
+    The admin check may call Slack, so it runs only when the cheap membership check fails.
+    """
+    managers = managers_of(initiative)
+    if actor.user_id in managers or people.is_workspace_admin(actor.user_id):
+        return
+    raise NotAllowed(action, managers)
+
+
+def parse_phase(raw: str) -> Phase:
+    try:
+        return Phase(raw.strip().lower())
+    except ValueError:
+        names = ", ".join(p.value for p in Phase)
+        raise InvalidInput.single("phase", f'"{escape(raw)}" is not a phase. Phases: {names}.') from None
+
+
+def change_phase(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    phase: Phase,
+    note: str | None,
+    people: PeopleService,
+    now: datetime,
+) -> PhaseResult:
+    """Move an initiative to `phase` and record it in the phase history."""
+    problems = note_problems(note)
+    if problems:
+        raise InvalidInput(problems)
+    if initiative.archived:
+        raise InvalidInput.single("phase", f'"{escape(initiative.name)}" is archived; its phase is frozen.')
+    if initiative.phase == phase.value:
+        raise NothingToChange(f'"{escape(initiative.name)}" is already in {phase.value}.')
+    require_manager(initiative=initiative, actor=actor, people=people, action="change its phase")
+    change = PhaseChange(
+        initiative_id=_id(initiative),
+        from_phase=initiative.phase,
+        to_phase=phase.value,
+        changed_by=actor.user_id,
+        changed_at=now,
+        note=note or None,
+    )
+    initiative.phase = phase.value
+    _touch(initiative, actor, now)
+    session.add(initiative)
+    queries.add_phase_change(session=session, change=change)
+    return PhaseResult(initiative=initiative, change=change)
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """Requested values by field; `CLEAR` removes an optional value. Parsed, not yet validated."""
+
+    values: dict[Field, object]
+
+
+def edit_initiative(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    request: EditRequest,
+    people: PeopleService,
+    now: datetime,
+    today: date,
+) -> EditResult:
+    """Apply field edits after validating all of them; nothing changes if any is wrong or not allowed."""
+    if not request.values:
+        raise InvalidInput.single("field", 'Say what to change, e.g. `goal:"Cut churn by 5%"`.')
+    if initiative.archived:
+        raise InvalidInput.single("field", f'"{escape(initiative.name)}" is archived; unarchive is not supported.')
+    problems: list[FieldProblem] = []
+    for fld, value in request.values.items():
+        if value is CLEAR and fld not in CLEARABLE_FIELDS:
+            problems.append(FieldProblem(fld, f"{FIELD_LABELS[fld]} cannot be removed, only changed."))
+        elif fld is Field.NAME:
+            name = clean_name(str(value))
+            problems += name_problems(name)
+            other = queries.get_initiative_by_name(session=session, team_id=actor.team_id, name=name)
+            if not problems and other is not None and other.id != initiative.id:
+                problems.append(FieldProblem(fld, DuplicateName(other.name, other.archived).message))
+        elif fld is Field.GOAL and value is not CLEAR:
+            problems += goal_problems(str(value))
+        elif fld is Field.JIRA and value is not CLEAR:
+            problems += jira_problems(str(value))
+        elif fld is Field.DUE and value is not CLEAR:
+            assert isinstance(value, date)
+            problems += due_problems(value, today)
+        elif fld in (Field.DS, Field.ENG, Field.EMBEDDED) and value is not CLEAR:
+            problems += _person_problems(people, fld, str(value))
+    if problems:
+        raise InvalidInput(problems)
+    if RESTRICTED_FIELDS & request.values.keys():
+        require_manager(initiative=initiative, actor=actor, people=people, action="change its name, channel or people")
+
+    changes: list[FieldChange] = []
+    for fld, value in request.values.items():
+        old = _get_field(initiative, fld)
+        new = None if value is CLEAR else _normalized(fld, value)
+        if old != new:
+            _set_field(initiative, fld, new)
+            changes.append(FieldChange(fld, old, new))
+    if not changes:
+        raise NothingToChange("Those values are already set; nothing changed.")
+    _touch(initiative, actor, now)
+    session.add(initiative)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise DuplicateName(initiative.name, archived=False) from error
+    return EditResult(initiative=initiative, changes=changes)
+
+
+def archive_initiative(
+    *, session: Session, actor: Actor, initiative: Initiative, people: PeopleService, now: datetime
+) -> Initiative:
+    """Hide an initiative from status and lists; its history stays."""
+    if initiative.archived:
+        raise NothingToChange(f'"{escape(initiative.name)}" is already archived.')
+    require_manager(initiative=initiative, actor=actor, people=people, action="archive it")
+    initiative.archived = True
+    initiative.archived_at = now
+    _touch(initiative, actor, now)
+    session.add(initiative)
+    session.flush()
+    return initiative
+
+
+def phase_history(*, session: Session, initiative: Initiative) -> Sequence[PhaseChange]:
+    return queries.list_phase_history(session=session, initiative_id=_id(initiative))
+
+
+_ATTRIBUTES = {
+    Field.NAME: "name",
+    Field.CHANNEL: "home_channel_id",
+    Field.DS: "ds_lead_id",
+    Field.ENG: "eng_lead_id",
+    Field.EMBEDDED: "embedded_engineer_id",
+    Field.GOAL: "goal",
+    Field.JIRA: "jira_epic_key",
+    Field.DUE: "target_date",
+}
+
+
+def _get_field(initiative: Initiative, fld: Field) -> object:
+    return getattr(initiative, _ATTRIBUTES[fld])
+
+
+def _set_field(initiative: Initiative, fld: Field, value: object) -> None:
+    setattr(initiative, _ATTRIBUTES[fld], value)
+    if fld is Field.NAME:
+        initiative.name_key = queries.name_key(str(value))
+    elif fld is Field.JIRA:
+        initiative.jira_project_key = _project_of(value if isinstance(value, str) else None)
+
+
+def _normalized(fld: Field, value: object) -> object:
+    if fld is Field.NAME:
+        return clean_name(str(value))
+    if fld is Field.JIRA:
+        return normalize_jira_key(str(value))
+    return value
+
+
+def _project_of(epic_key: str | None) -> str | None:
+    return epic_key.rsplit("-", 1)[0] if epic_key else None
+
+
+def _touch(initiative: Initiative, actor: Actor, now: datetime) -> None:
+    initiative.updated_by = actor.user_id
+    initiative.updated_at = now
+
+
+def _id(initiative: Initiative) -> int:
+    assert initiative.id is not None, "initiative must be stored first"
+    return initiative.id

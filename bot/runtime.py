@@ -1,0 +1,35 @@
+"""What every listener and job needs, built once by the app factory: settings, database, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.clock import Clock, local_today
+from bot.config import Settings
+from storage.db import session_scope
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+    def today(self) -> date:
+        """Today in the workspace's time zone: target dates are calendar days there."""
+        return local_today(self.clock, self.settings.tz)
+
+    @property
+    def jira_url(self) -> str | None:
+        return self.settings.jira.url if self.settings.jira else None

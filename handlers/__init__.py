@@ -1,0 +1,18 @@
+"""Slack listeners: parse payloads into plain values, call one service, render, respond."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from handlers import actions, commands, errors, events, middleware, views
+
+
+def register_all(app: App, runtime: Runtime) -> None:
+    """Wire every listener; `bot.app` is the only caller."""
+    middleware.register(app)
+    errors.register(app)
+    commands.register(app, runtime)
+    actions.register(app, runtime)
+    views.register(app, runtime)
+    events.register(app, runtime)

@@ -1,0 +1,114 @@
+"""The `/handoff` slash command.
+
+Read-only answers (help, status, list, and every usage error) go back in the ack itself: they need only the
+database, which answers in milliseconds. Anything that writes or calls Slack acks first and reports through
+`respond`, because Slack gives a command 3 seconds and a users.info or chat.postMessage can take longer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import ids
+from bot.blocks.base import Message
+from bot.blocks.help import render_error, render_help, render_problem
+from bot.blocks.modals import render_new_initiative_modal
+from bot.blocks.status import render_detail, render_status_page
+from bot.errors import HandoffError
+from bot.initiatives import Actor, EditRequest, InitiativeDraft, resolve_initiative
+from bot.runtime import Runtime
+from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.flows import (
+    archive_and_announce,
+    change_phase_and_announce,
+    create_and_announce,
+    edit_and_announce,
+)
+from handlers.parsing import (
+    ArchiveCommand,
+    Command,
+    EditCommand,
+    HelpCommand,
+    NewCommand,
+    PhaseCommand,
+    StatusCommand,
+    UsageError,
+    parse_command,
+)
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.command(ids.COMMAND)
+    def handle_handoff(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+        channel_id = command["channel_id"]
+        try:
+            parsed = parse_command(command.get("text") or "")
+        except UsageError as error:
+            ack(**render_problem(error.message, usage_of=error.usage_of).as_kwargs())
+            return
+        if isinstance(parsed, HelpCommand):
+            ack(**render_help().as_kwargs())
+        elif isinstance(parsed, StatusCommand):
+            ack(**_status(runtime, actor, channel_id, parsed).as_kwargs())
+        elif isinstance(parsed, NewCommand) and parsed.open_modal:
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=render_new_initiative_modal(channel_id=channel_id))
+        else:
+            ack()
+            respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
+
+
+def _status(runtime: Runtime, actor: Actor, channel_id: str, parsed: StatusCommand) -> Message:
+    now = runtime.clock.now()
+    try:
+        with runtime.session() as session:
+            if parsed.reference is not None:
+                initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.reference)
+                detail = initiative_detail(session=session, initiative=initiative, now=now)
+                return render_detail(detail, jira_url=runtime.jira_url)
+            scope = StatusScope(ScopeKind.ALL) if parsed.everything else StatusScope(ScopeKind.CHANNEL, channel_id)
+            page = status_page(session=session, team_id=actor.team_id, scope=scope, page=1, now=now)
+            return render_status_page(page, jira_url=runtime.jira_url)
+    except HandoffError as error:
+        return render_error(error, usage_of="status")
+
+
+def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, parsed: Command) -> Message:
+    """Run a change after the ack; domain errors become the private answer."""
+    try:
+        match parsed:
+            case NewCommand():
+                return create_and_announce(runtime, client, actor, _draft(parsed, channel_id))
+            case PhaseCommand():
+                return change_phase_and_announce(runtime, client, actor, parsed.reference, parsed.phase, parsed.note)
+            case EditCommand():
+                return edit_and_announce(runtime, client, actor, parsed.reference, EditRequest(parsed.values))
+            case ArchiveCommand():
+                return archive_and_announce(runtime, client, actor, parsed.reference)
+    except HandoffError as error:
+        return render_error(error, usage_of=_usage_of(parsed))
+    raise AssertionError(f"unhandled command {parsed!r}")
+
+
+def _usage_of(parsed: Command) -> str:
+    return {NewCommand: "new", PhaseCommand: "phase", EditCommand: "edit", ArchiveCommand: "archive"}[type(parsed)]
+
+
+def _draft(parsed: NewCommand, channel_id: str) -> InitiativeDraft:
+    return InitiativeDraft(
+        name=parsed.name,
+        home_channel_id=parsed.channel_id or channel_id,
+        ds_lead_id=parsed.ds_lead_id,
+        eng_lead_id=parsed.eng_lead_id,
+        embedded_engineer_id=parsed.embedded_engineer_id,
+        goal=parsed.goal,
+        jira_epic_key=parsed.jira_epic_key,
+        target_date=parsed.target_date,
+    )

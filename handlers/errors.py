@@ -1,0 +1,60 @@
+"""The one place unexpected errors land: logged with a correlation id, answered privately, never a timeout."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.context.respond import Respond
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.logs import current_correlation_id
+
+log = logging.getLogger("handoff.errors")
+SOMETHING_WENT_WRONG = (
+    ":x: Something went wrong on my side. Please try again; if it keeps happening, give your admin this "
+    "reference: `{ref}`."
+)
+
+
+def register(app: App) -> None:
+    @app.error
+    def handle_unexpected(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Respond | None
+    ) -> BoltResponse | None:
+        ref = current_correlation_id() or "unknown"
+        log.error("unhandled error in a listener", exc_info=error, extra=_describe(error))
+        text = SOMETHING_WENT_WRONG.format(ref=ref)
+        if response is not None:
+            # Not acked yet: answer in the ack itself so the user never sees a timeout or dispatch_failed.
+            return _ack_with_error(body, text)
+        try:
+            if respond is not None and (body.get("response_url") or body.get("response_urls")):
+                respond(response_type="ephemeral", replace_original=False, text=text)
+        except Exception:  # the answer about a failure must not fail loudly itself
+            log.exception("could not tell the user about an error")
+        return None
+
+
+def _ack_with_error(body: dict[str, Any], text: str) -> BoltResponse:
+    if body.get("type") == "view_submission":
+        blocks = (body.get("view") or {}).get("blocks") or []
+        block_id = next((b.get("block_id") for b in blocks if b.get("type") == "input"), None)
+        if block_id:
+            payload = {"response_action": "errors", "errors": {block_id: text.replace("`", "")}}
+            return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+        return BoltResponse(status=200, body="")
+    if body.get("type") in ("block_actions", "event_callback") or "event" in body:
+        return BoltResponse(status=200, body="")
+    payload = {"response_type": "ephemeral", "text": text}
+    return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+
+
+def _describe(error: Exception) -> dict[str, Any]:
+    if isinstance(error, SlackApiError):
+        return {"slack_error": error.response.get("error"), "status": error.response.status_code}
+    if isinstance(error, SlackClientError):
+        return {"slack_client_error": type(error).__name__}
+    return {"error_type": type(error).__name__}

@@ -1,0 +1,137 @@
+"""The Slack-facing steps shared by commands and modals: call a service, then tell the channel's thread.
+
+Each flow runs after the ack, opens its own short sessions, and returns the private confirmation to show.
+Domain errors propagate for the caller to render.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot import initiatives as service
+from bot.blocks.base import Message
+from bot.blocks.help import render_notice
+from bot.blocks.updates import render_archive_update, render_edit_update, render_kickoff, render_phase_update
+from bot.errors import HandoffError, SlackChannelUnavailable
+from bot.initiatives import Actor, EditRequest, InitiativeDraft
+from bot.people import PeopleService
+from bot.runtime import Runtime
+from bot.text import escape
+from handlers.slack_io import SlackUserDirectory, permalink, post_in_thread, post_message
+from storage.models import Initiative, Phase
+
+log = logging.getLogger(__name__)
+
+
+def people_service(runtime: Runtime, client: WebClient, session: Session, team_id: str) -> PeopleService:
+    return PeopleService(
+        session=session, directory=SlackUserDirectory(client), team_id=team_id, now=runtime.clock.now()
+    )
+
+
+def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft: InitiativeDraft) -> Message:
+    """Create the initiative, post its kickoff in the home channel and remember that thread.
+
+    If the kickoff cannot be posted the initiative is removed again, so a failed `new` leaves nothing behind.
+    """
+    with runtime.session() as session:
+        people = people_service(runtime, client, session, actor.team_id)
+        initiative = service.create_initiative(
+            session=session,
+            actor=actor,
+            draft=draft,
+            people=people,
+            now=runtime.clock.now(),
+            today=runtime.today(),
+        )
+    try:
+        posted = post_message(
+            client,
+            channel_id=initiative.home_channel_id,
+            message=render_kickoff(initiative, jira_url=runtime.jira_url),
+        )
+    except (SlackChannelUnavailable, SlackApiError):
+        with runtime.session() as session:
+            service.discard_unannounced(session=session, initiative_id=initiative.id or 0)
+        raise
+    link = permalink(client, channel_id=posted.channel_id, ts=posted.ts)
+    with runtime.session() as session:
+        service.record_thread(
+            session=session,
+            initiative_id=initiative.id or 0,
+            channel_id=posted.channel_id,
+            ts=posted.ts,
+            permalink=link,
+        )
+    where = f"<{link}|kickoff message>" if link else "kickoff message"
+    return render_notice(
+        f":white_check_mark: Created *{escape(initiative.name)}* in <#{initiative.home_channel_id}>. "
+        f"Its {where} is the thread for every update."
+    )
+
+
+def change_phase_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, reference: str, phase: Phase, note: str | None
+) -> Message:
+    with runtime.session() as session:
+        people = people_service(runtime, client, session, actor.team_id)
+        initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
+        result = service.change_phase(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            phase=phase,
+            note=note,
+            people=people,
+            now=runtime.clock.now(),
+        )
+    confirmation = f":white_check_mark: *{escape(result.initiative.name)}* is now in *{phase.value}*."
+    return _announce(client, result.initiative, render_phase_update(result.initiative, result.change), confirmation)
+
+
+def edit_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, reference: str, request: EditRequest
+) -> Message:
+    with runtime.session() as session:
+        people = people_service(runtime, client, session, actor.team_id)
+        initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
+        result = service.edit_initiative(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            request=request,
+            people=people,
+            now=runtime.clock.now(),
+            today=runtime.today(),
+        )
+    update = render_edit_update(result.initiative, result.changes, actor.user_id, jira_url=runtime.jira_url)
+    labels = ", ".join(service.FIELD_LABELS[c.field].lower() for c in result.changes)
+    confirmation = f":white_check_mark: Updated {labels} of *{escape(result.initiative.name)}*."
+    return _announce(client, result.initiative, update, confirmation)
+
+
+def archive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:
+    with runtime.session() as session:
+        people = people_service(runtime, client, session, actor.team_id)
+        initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
+        archived = service.archive_initiative(
+            session=session, actor=actor, initiative=initiative, people=people, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: Archived *{escape(archived.name)}*."
+    return _announce(client, archived, render_archive_update(archived, actor.user_id), confirmation)
+
+
+def _announce(client: WebClient, initiative: Initiative, update: Message, confirmation: str) -> Message:
+    """Post the update in the thread; the change is saved either way, so a failed post is reported, not raised."""
+    try:
+        post_in_thread(client, initiative=initiative, message=update)
+    except HandoffError as error:
+        return render_notice(f"{confirmation}\n:warning: Saved, but I couldn't post it in the thread: {error.message}")
+    except SlackApiError as error:
+        log.warning("thread update not posted", extra={"slack_error": error.response.get("error")})
+        return render_notice(f"{confirmation}\n:warning: Saved, but Slack refused the thread update; try again later.")
+    return render_notice(confirmation)

@@ -1,0 +1,297 @@
+"""Turning `/handoff …` text into typed commands.
+
+Slack sends slash-command text escaped (`&`, `<`, `>` as entities) and, because the manifest sets
+`should_escape: true`, with picked users as `<@U123|alice>` and channels as `<#C123|general>`. A bare `@alice`
+means Slack could not resolve the name, so it is rejected rather than guessed. Only double quotes group words:
+apostrophes are common in notes ("don't"), and macOS turns typed quotes into curly ones, which count too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.initiatives import CLEAR, Field
+from bot.text import escape, unescape
+from storage.models import Phase
+
+USER_ENTITY = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+CHANNEL_ENTITY = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+OPTION = re.compile(r"^([a-z_]{2,20}):(.*)$", re.DOTALL)
+CURLY_DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+NONE_WORDS = frozenset({"none", "-", "clear"})
+NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})
+
+
+class UsageError(Exception):
+    """The text does not fit the command's grammar; `usage_of` names the subcommand whose usage to show."""
+
+    def __init__(self, message: str, usage_of: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.usage_of = usage_of
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    quoted: bool  # a quoted token is never a keyword such as `all` or a phase
+    leading_quote: bool = False  # `"a: b"` is a word; `goal:"a b"` is an option with a quoted value
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class NewCommand:
+    """`new` with arguments; `open_modal` when there were none."""
+
+    open_modal: bool
+    name: str = ""
+    channel_id: str | None = None
+    ds_lead_id: str | None = None
+    eng_lead_id: str | None = None
+    embedded_engineer_id: str | None = None
+    goal: str | None = None
+    jira_epic_key: str | None = None
+    target_date: date | None = None
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    """`status` (this channel), `status all` / `list` (workspace) or `status <name>` (one initiative)."""
+
+    everything: bool = False
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class PhaseCommand:
+    reference: str
+    phase: Phase
+    note: str | None
+
+
+@dataclass(frozen=True)
+class EditCommand:
+    reference: str
+    values: dict[Field, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArchiveCommand:
+    reference: str
+
+
+Command = HelpCommand | NewCommand | StatusCommand | PhaseCommand | EditCommand | ArchiveCommand
+SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive")
+
+
+def parse_command(text: str) -> Command:
+    """Parse the text after `/handoff`; raises `UsageError` with a precise message."""
+    tokens = tokenize(text)
+    if not tokens:
+        return HelpCommand()
+    verb, rest = tokens[0].text.lower(), tokens[1:]
+    if tokens[0].quoted or verb not in SUBCOMMANDS:
+        known = ", ".join(SUBCOMMANDS)
+        raise UsageError(f'"{escape(tokens[0].text)}" is not a Handoff command. Commands: {known}.', "help")
+    return _PARSERS[verb](rest)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split on whitespace; double quotes group words, including in `key:"some value"`."""
+    text = text.translate(CURLY_DOUBLE_QUOTES).strip()
+    tokens: list[Token] = []
+    current: list[str] = []
+    quoted = in_quotes = leading = started = False
+    for char in text:
+        if char == '"':
+            if not started:
+                leading = True
+            in_quotes = not in_quotes
+            quoted = started = True
+        elif char.isspace() and not in_quotes:
+            if started:
+                tokens.append(Token(unescape("".join(current)), quoted, leading))
+            current, quoted, leading, started = [], False, False, False
+        else:
+            current.append(char)
+            started = True
+    if in_quotes:
+        raise UsageError('A double quote (") is not closed.')
+    if started:
+        tokens.append(Token(unescape("".join(current)), quoted, leading))
+    return tokens
+
+
+def _parse_help(rest: list[Token]) -> HelpCommand:
+    return HelpCommand()
+
+
+def _parse_new(rest: list[Token]) -> NewCommand:
+    if not rest:
+        return NewCommand(open_modal=True)
+    words, options = _split_options(rest, NEW_OPTIONS, "new")
+    name = " ".join(words)
+    if not name:
+        raise UsageError('The initiative needs a name, e.g. `new "Churn model v2"`.', "new")
+    values: dict[str, object] = {}
+    for option, raw in options.items():
+        value = _option_value(option, raw, "new")
+        if value is CLEAR:
+            raise UsageError(f"`{option}:` needs a value when creating an initiative.", "new")
+        values[option] = value
+    return NewCommand(
+        open_modal=False,
+        name=name,
+        channel_id=_opt_str(values, Field.CHANNEL),
+        ds_lead_id=_opt_str(values, Field.DS),
+        eng_lead_id=_opt_str(values, Field.ENG),
+        embedded_engineer_id=_opt_str(values, Field.EMBEDDED),
+        goal=_opt_str(values, Field.GOAL),
+        jira_epic_key=_opt_str(values, Field.JIRA),
+        target_date=values.get(Field.DUE),  # type: ignore[arg-type]
+    )
+
+
+def _parse_status(rest: list[Token]) -> StatusCommand:
+    if not rest:
+        return StatusCommand()
+    if len(rest) == 1 and not rest[0].quoted and rest[0].text.lower() == "all":
+        return StatusCommand(everything=True)
+    return StatusCommand(reference=" ".join(t.text for t in rest))
+
+
+def _parse_list(rest: list[Token]) -> StatusCommand:
+    if rest:
+        raise UsageError("`list` takes no arguments; to see one initiative use `status <name>`.", "list")
+    return StatusCommand(everything=True)
+
+
+def _parse_phase(rest: list[Token]) -> PhaseCommand:
+    if len(rest) < 2:
+        raise UsageError("`phase` needs an initiative and the phase to move it to.", "phase")
+    # Unquoted names may have several words: the first word that names a phase ends the name.
+    for index in range(1, len(rest)):
+        token = rest[index]
+        if not token.quoted and token.text.lower() in Phase.__members__.values():
+            reference = " ".join(t.text for t in rest[:index])
+            note = " ".join(t.text for t in rest[index + 1 :]) or None
+            return PhaseCommand(reference=reference, phase=Phase(token.text.lower()), note=note)
+    phases = ", ".join(p.value for p in Phase)
+    raise UsageError(f'"{escape(rest[1].text)}" is not a phase. Phases: {phases}.', "phase")
+
+
+def _parse_edit(rest: list[Token]) -> EditCommand:
+    words, options = _split_options(rest, frozenset(Field), "edit")
+    if not words:
+        raise UsageError("`edit` needs the initiative to change.", "edit")
+    if not options:
+        fields = " ".join(f"`{f.value}:`" for f in Field)
+        raise UsageError(f"Say which fields to change: {fields}.", "edit")
+    values = {Field(option): _option_value(option, raw, "edit") for option, raw in options.items()}
+    return EditCommand(reference=" ".join(words), values=values)
+
+
+def _parse_archive(rest: list[Token]) -> ArchiveCommand:
+    if not rest:
+        raise UsageError("`archive` needs the initiative to archive.", "archive")
+    return ArchiveCommand(reference=" ".join(t.text for t in rest))
+
+
+_PARSERS: dict[str, Callable[[list[Token]], Command]] = {
+    "help": _parse_help,
+    "new": _parse_new,
+    "status": _parse_status,
+    "list": _parse_list,
+    "phase": _parse_phase,
+    "edit": _parse_edit,
+    "archive": _parse_archive,
+}
+
+
+def _split_options(tokens: list[Token], allowed: frozenset[str], usage_of: str) -> tuple[list[str], dict[str, str]]:
+    """Words before the first `key:value` form the name; every later token must be an option."""
+    words: list[str] = []
+    options: dict[str, str] = {}
+    for token in tokens:
+        match = None if token.leading_quote else OPTION.match(token.text)
+        if match is None or _looks_like_url(token.text):
+            if options:
+                raise UsageError(
+                    f'"{escape(token.text)}" comes after the options; put the name first, or quote it.',
+                    usage_of,
+                )
+            words.append(token.text)
+            continue
+        key, value = match.group(1).lower(), match.group(2)
+        if key not in allowed:
+            names = " ".join(f"`{a}:`" for a in sorted(allowed))
+            raise UsageError(f"`{key}:` is not an option here. Options: {names}.", usage_of)
+        if key in options:
+            raise UsageError(f"`{key}:` is given twice.", usage_of)
+        options[key] = value
+    return words, options
+
+
+def _looks_like_url(text: str) -> bool:
+    return text.startswith(("http:", "https:", "mailto:"))
+
+
+def _option_value(option: str, raw: str, usage_of: str) -> object:
+    value = raw.strip()
+    if not value:
+        raise UsageError(f"`{option}:` is missing its value.", usage_of)
+    if value.lower() in NONE_WORDS:
+        return CLEAR
+    if option in (Field.DS, Field.ENG, Field.EMBEDDED):
+        return parse_user(value, option, usage_of)
+    if option == Field.CHANNEL:
+        return parse_channel(value, usage_of)
+    if option == Field.DUE:
+        return parse_date(value, option, usage_of)
+    return value
+
+
+def parse_user(value: str, option: str, usage_of: str) -> str:
+    match = USER_ENTITY.match(value)
+    if match:
+        return match.group(1)
+    if value.startswith("@"):
+        raise UsageError(
+            f"Slack doesn't know a user called `{escape(value)}`. Type @ and pick the person from the list, so it "
+            "becomes a mention.",
+            usage_of,
+        )
+    raise UsageError(f"`{option}:` takes a person, mentioned with @ (e.g. `{option}:@alice`).", usage_of)
+
+
+def parse_channel(value: str, usage_of: str) -> str:
+    match = CHANNEL_ENTITY.match(value)
+    if match:
+        return match.group(1)
+    raise UsageError(
+        f"`channel:` takes a channel picked with # (e.g. `channel:#churn`); `{escape(value)}` is not one. For a "
+        "private channel, invite me first.",
+        usage_of,
+    )
+
+
+def parse_date(value: str, option: str, usage_of: str) -> date:
+    if ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise UsageError(f"`{option}:{escape(value)}` is not a date; use YYYY-MM-DD, e.g. `{option}:2027-03-01`.", usage_of)
+
+
+def _opt_str(values: dict[str, object], key: str) -> str | None:
+    value = values.get(key)
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""Everything that knows the database: tables, the engine, typed queries and migrations."""

@@ -1,0 +1,151 @@
+"""Typed queries for initiatives and their phase history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, col, or_, select
+
+from storage.models import Initiative, PhaseChange
+
+
+def name_key(name: str) -> str:
+    """The case-insensitive identity of a name ("Churn Model" and "churn model" collide)."""
+    return " ".join(name.split()).casefold()
+
+
+def get_initiative(*, session: Session, team_id: str, initiative_id: int) -> Initiative | None:
+    initiative = session.get(Initiative, initiative_id)
+    return initiative if initiative is not None and initiative.team_id == team_id else None
+
+
+def get_initiative_by_name(*, session: Session, team_id: str, name: str) -> Initiative | None:
+    statement = select(Initiative).where(Initiative.team_id == team_id, Initiative.name_key == name_key(name))
+    return session.exec(statement).first()
+
+
+def find_initiatives_by_prefix(
+    *, session: Session, team_id: str, prefix: str, include_archived: bool = False, limit: int = 10
+) -> Sequence[Initiative]:
+    """Initiatives whose name starts with `prefix`, case-insensitively."""
+    key = name_key(prefix)
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    statement = select(Initiative).where(
+        Initiative.team_id == team_id,
+        col(Initiative.name_key).like(f"{escaped}%", escape="\\"),
+    )
+    if not include_archived:
+        statement = statement.where(col(Initiative.archived).is_(False))
+    statement = statement.order_by(col(Initiative.name_key)).limit(limit)
+    return session.exec(statement).all()
+
+
+def list_initiatives_in_channel(
+    *, session: Session, team_id: str, channel_id: str, offset: int = 0, limit: int | None = None
+) -> Sequence[Initiative]:
+    statement = (
+        select(Initiative)
+        .where(
+            Initiative.team_id == team_id,
+            Initiative.home_channel_id == channel_id,
+            col(Initiative.archived).is_(False),
+        )
+        .order_by(col(Initiative.name_key))
+        .offset(offset)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return session.exec(statement).all()
+
+
+def count_initiatives_in_channel(*, session: Session, team_id: str, channel_id: str) -> int:
+    statement = select(func.count()).where(
+        Initiative.team_id == team_id,
+        Initiative.home_channel_id == channel_id,
+        col(Initiative.archived).is_(False),
+    )
+    return int(session.exec(statement).one())
+
+
+def list_active_initiatives(
+    *, session: Session, team_id: str, offset: int = 0, limit: int | None = None
+) -> Sequence[Initiative]:
+    statement = (
+        select(Initiative)
+        .where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
+        .order_by(col(Initiative.name_key))
+        .offset(offset)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return session.exec(statement).all()
+
+
+def count_active_initiatives(*, session: Session, team_id: str) -> int:
+    statement = select(func.count()).where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
+    return int(session.exec(statement).one())
+
+
+def list_initiatives_for_user(*, session: Session, team_id: str, user_id: str, limit: int = 50) -> Sequence[Initiative]:
+    """Active initiatives where the user is a lead, the embedded engineer or the creator."""
+    statement = (
+        select(Initiative)
+        .where(
+            Initiative.team_id == team_id,
+            col(Initiative.archived).is_(False),
+            or_(
+                Initiative.ds_lead_id == user_id,
+                Initiative.eng_lead_id == user_id,
+                Initiative.embedded_engineer_id == user_id,
+                Initiative.created_by == user_id,
+            ),
+        )
+        .order_by(col(Initiative.name_key))
+        .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
+def list_phase_history(*, session: Session, initiative_id: int) -> Sequence[PhaseChange]:
+    statement = (
+        select(PhaseChange)
+        .where(PhaseChange.initiative_id == initiative_id)
+        .order_by(col(PhaseChange.changed_at), col(PhaseChange.id))
+    )
+    return session.exec(statement).all()
+
+
+def latest_phase_changes(*, session: Session, initiative_ids: Sequence[int]) -> dict[int, PhaseChange]:
+    """The most recent phase change of each initiative, in one query (for "days in phase")."""
+    if not initiative_ids:
+        return {}
+    newest = (
+        select(PhaseChange.initiative_id, func.max(PhaseChange.id).label("newest_id"))
+        .where(col(PhaseChange.initiative_id).in_(initiative_ids))
+        .group_by(col(PhaseChange.initiative_id))
+        .subquery()
+    )
+    statement = select(PhaseChange).join(newest, col(PhaseChange.id) == newest.c.newest_id)
+    return {change.initiative_id: change for change in session.exec(statement).all()}
+
+
+def add_initiative(*, session: Session, initiative: Initiative, first_change: PhaseChange) -> Initiative:
+    session.add(initiative)
+    session.flush()
+    assert initiative.id is not None
+    first_change.initiative_id = initiative.id
+    session.add(first_change)
+    session.flush()
+    return initiative
+
+
+def add_phase_change(*, session: Session, change: PhaseChange) -> PhaseChange:
+    session.add(change)
+    session.flush()
+    return change
+
+
+def delete_initiative(*, session: Session, initiative: Initiative) -> None:
+    session.delete(initiative)
+    session.flush()

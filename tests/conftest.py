@@ -1,0 +1,146 @@
+"""Fixtures: a fake Slack, a real database, and the real app served over HTTP by waitress."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.app import HandoffApp, create_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
+from bot.http import HandoffWsgiApp, create_server
+from storage.db import make_engine, upgrade_schema
+from tests.support.blockkit import assert_valid_message, assert_valid_view
+from tests.support.slack_driver import TEAM_ID, SlackDriver
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "manifests" / "slack_app.yaml"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-bot-token"
+NOW = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)  # a Monday
+
+ALICE, BOB, CAROL, DAVE, ADMIN, ROBOT, GONE = (
+    "U0ALICE",
+    "U0BOB",
+    "U0CAROL",
+    "U0DAVE",
+    "U0ADMIN",
+    "U0ROBOT",
+    "U0GONE",
+)
+GENERAL, CHURN, SECRET, OLD = "C0GENERAL", "C0CHURN", "G0SECRET", "C0OLD"
+
+
+def manifest_scopes() -> set[str]:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    return set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def seed(fake: FakeSlack) -> FakeSlack:
+    for user in (
+        FakeUser(ALICE, "alice", "Alice Data", tz="Europe/Berlin"),
+        FakeUser(BOB, "bob", "Bob Builder", tz="America/New_York"),
+        FakeUser(CAROL, "carol", "Carol Embedded", tz="Europe/London"),
+        FakeUser(DAVE, "dave", "Dave Outsider"),
+        FakeUser(ADMIN, "admin", "Ada Admin", is_admin=True),
+        FakeUser(ROBOT, "robot", "Some Bot", is_bot=True),
+        FakeUser(GONE, "gone", "Gone Away", deleted=True),
+    ):
+        fake.add_user(user)
+    fake.add_channel(FakeChannel(GENERAL, "general", members={"UBOT", ALICE, BOB, CAROL, DAVE, ADMIN}))
+    fake.add_channel(FakeChannel(CHURN, "churn", members={"UBOT", ALICE, BOB}))
+    fake.add_channel(FakeChannel(SECRET, "secret", is_private=True, members={ALICE}))
+    fake.add_channel(FakeChannel(OLD, "old", is_archived=True))
+    return fake
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = seed(FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID, granted_scopes=manifest_scopes()))
+    with fake:
+        yield fake
+        # Every payload the bot produced during the test must be valid Block Kit within Slack's limits.
+        for call in fake.calls:
+            if call.method.startswith("chat.") and call.method != "chat.getPermalink":
+                assert_valid_message(call.args)
+            if call.method.startswith("views.") and "view" in call.args:
+                assert_valid_view(call.args["view"])
+        for post in fake.response_posts:
+            assert_valid_message(post.body)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'handoff.db'}")
+    upgrade_schema(engine)
+    return engine
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def make_settings(fake: FakeSlack, database_url: str = "sqlite://", **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.api_url,
+        "database_url": database_url,
+        "timezone": "Europe/Berlin",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class RunningApp:
+    app: HandoffApp
+    slack: SlackDriver
+    fake: FakeSlack
+    engine: Engine
+    clock: FixedClock
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every listener has finished its after-ack work."""
+        assert self.app.executor.wait_until_idle(timeout), "listeners still running"
+
+
+def serve(app: HandoffApp) -> tuple[str, object, threading.Thread]:
+    server = create_server(HandoffWsgiApp(app.bolt, app.runtime.engine), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.effective_port}", server, thread
+
+
+@pytest.fixture
+def running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+    app = create_app(make_settings(fake_slack), engine=engine, clock=clock)
+    base, server, thread = serve(app)
+    try:
+        yield RunningApp(
+            app,
+            SlackDriver(url=f"{base}/slack/events", signing_secret=SIGNING_SECRET, fake=fake_slack),
+            fake_slack,
+            engine,
+            clock,
+        )
+        app.executor.wait_until_idle(5)
+    finally:
+        server.close()  # type: ignore[attr-defined]
+        thread.join(5)

@@ -1,0 +1,173 @@
+"""Drives the running app over HTTP the way Slack does: signed, form-encoded or JSON bodies."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.fake_slack import FakeSlack
+from tests.support.blockkit import assert_valid_message
+
+TEAM_ID = "T0001"
+ACK_DEADLINE_SECONDS = 3.0
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: str
+    seconds: float
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body) if self.body else {}
+
+    @property
+    def text(self) -> str:
+        """What a person reads in an ack: the fallback text plus every block's text."""
+        from tests.support.blockkit import all_text
+
+        return all_text(self.json)
+
+
+class SlackDriver:
+    def __init__(self, *, url: str, signing_secret: str, fake: FakeSlack):
+        self.url = url
+        self.fake = fake
+        self._verifier = SignatureVerifier(signing_secret)
+
+    # --- raw HTTP -------------------------------------------------------------------------------------
+    def post(
+        self,
+        body: str,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
+        timestamp: int | None = None,
+        signature: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> HttpResult:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature or self._verifier.generate_signature(timestamp=ts, body=body),
+            **(extra_headers or {}),
+        }
+        request = urllib.request.Request(self.url, data=body.encode(), headers=headers, method="POST")
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                result = HttpResult(response.status, response.read().decode(), time.perf_counter() - started)
+        except urllib.error.HTTPError as error:
+            result = HttpResult(error.code, error.read().decode(), time.perf_counter() - started)
+        assert result.seconds < ACK_DEADLINE_SECONDS, f"acked after {result.seconds:.2f}s; Slack waits 3s"
+        return result
+
+    # --- what Slack sends -----------------------------------------------------------------------------
+    def command(
+        self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL", command: str = "/handoff"
+    ) -> HttpResult:
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "handoff-test",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0001",
+            "response_url": self.fake.new_response_url(),
+            "trigger_id": self.fake.new_trigger_id(),
+        }
+        result = self.post(urllib.parse.urlencode(form))
+        if result.status == 200 and result.body:
+            assert_valid_message(result.json)
+        return result
+
+    def action(
+        self,
+        action_id: str,
+        *,
+        value: str | None = None,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        container: dict[str, Any] | None = None,
+    ) -> HttpResult:
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": "b",
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        if value is not None:
+            action["value"] = value
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "handoff-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0001",
+            "trigger_id": self.fake.new_trigger_id(),
+            "channel": {"id": channel, "name": "general"},
+            "container": container
+            or {"type": "message", "message_ts": "1.0", "channel_id": channel, "is_ephemeral": True},
+            "response_url": self.fake.new_response_url(),
+            "actions": [action],
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def submit_view(
+        self,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        *,
+        user: str = "U0ALICE",
+        response_channel: str | None = None,
+    ) -> HttpResult:
+        submitted = {
+            **view,
+            "id": "V" + uuid.uuid4().hex[:8].upper(),
+            "team_id": TEAM_ID,
+            "state": {"values": values},
+        }
+        payload: dict[str, Any] = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "handoff-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0001",
+            "trigger_id": self.fake.new_trigger_id(),
+            "view": submitted,
+            "response_urls": [],
+        }
+        if response_channel:
+            payload["response_urls"] = [
+                {
+                    "block_id": "channel",
+                    "action_id": "value",
+                    "channel_id": response_channel,
+                    "response_url": self.fake.new_response_url(),
+                }
+            ]
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> HttpResult:
+        body = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
+        }
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
+        return self.post(json.dumps(body), content_type="application/json", extra_headers=headers)
