@@ -1,0 +1,191 @@
+"""The `handoff` command as an operator runs it: real processes, real sockets, the fake Slack behind them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from websockets.sync.server import ServerConnection, serve
+
+from bot.fake_slack import FakeSlack
+from storage.db import make_engine
+from tests.conftest import BOT_TOKEN, GENERAL, SIGNING_SECRET, seed
+from tests.support.slack_driver import TEAM_ID, SlackDriver
+
+APP_TOKEN = "xapp-1-A0001-test-app-token"
+SECRET_JIRA_TOKEN = "jira-secret-value-that-must-not-leak"
+STARTUP_SECONDS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_handoff(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "HANDOFF_"))}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**clean, **env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=15)
+    return process.returncode, out, err
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with seed(FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID, app_token=APP_TOKEN)) as fake:
+        yield fake
+
+
+def slack_env(fake: FakeSlack, tmp_path: Path) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'handoff.db'}",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def test_bad_configuration_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "not-a-token",
+        "PORT": "99999",
+        "JIRA_API_TOKEN": SECRET_JIRA_TOKEN,
+        "HANDOFF_TIMEZONE": "Mars/Olympus",
+    }
+    process = run_handoff(["serve", "--http"], env, tmp_path)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "Traceback" not in err
+    for expected in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PORT", "HANDOFF_TIMEZONE", "JIRA_URL"):
+        assert expected in err
+    assert SECRET_JIRA_TOKEN not in err + out
+    assert not (tmp_path / "handoff.db").exists(), "nothing is created when the settings are wrong"
+
+
+def test_socket_mode_without_app_token_says_how_to_fix(tmp_path: Path, fake: FakeSlack) -> None:
+    process = run_handoff(["serve"], slack_env(fake, tmp_path), tmp_path)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "SLACK_APP_TOKEN" in err and "--http" in err
+
+
+def test_env_file_is_read(tmp_path: Path, fake: FakeSlack) -> None:
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_SIGNING_SECRET=s\nPORT=abc\n")
+    process = run_handoff(["serve", "--http"], {}, tmp_path)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "PORT must be a whole number" in err
+    assert "SLACK_BOT_TOKEN" not in err, "the token from .env was accepted"
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
+    process = run_handoff(["migrate"], env, tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    tables = set(inspect(make_engine(env["DATABASE_URL"])).get_table_names())
+    assert {"initiative", "phase_change", "slack_user", "alembic_version"} <= tables
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)  # the server process is still starting; bounded by the deadline
+    raise AssertionError("server did not become healthy")
+
+
+def test_http_mode_serves_signed_requests_and_logs_json(tmp_path: Path, fake: FakeSlack) -> None:
+    port = free_port()
+    process = run_handoff(["serve", "--http", "--port", str(port)], slack_env(fake, tmp_path), tmp_path)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        driver = SlackDriver(url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET, fake=fake)
+        answer = driver.command("help", channel=GENERAL)
+        assert answer.status == 200 and "phase" in answer.text
+        assert driver.post("payload=%7B%7D", signature="v0=bad").status == 401
+    finally:
+        code, _, err = stop(process)
+    assert code == 0
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    requests = [line for line in lines if line.get("msg") == "slack request"]
+    assert requests and all(line["id"].startswith("req-") for line in requests)
+    assert requests[0]["kind"] == "command /handoff help"
+    assert BOT_TOKEN not in err and SIGNING_SECRET not in err
+    assert "initiative" in inspect(make_engine(slack_env(fake, tmp_path)["DATABASE_URL"])).get_table_names()
+
+
+def test_socket_mode_answers_a_slash_command(tmp_path: Path, fake: FakeSlack) -> None:
+    """Slack's side of Socket Mode: apps.connections.open hands out a WebSocket URL, then envelopes flow."""
+    acks: list[dict] = []
+    done = threading.Event()
+
+    def slack_socket(connection: ServerConnection) -> None:
+        connection.send(json.dumps({"type": "hello", "num_connections": 1}))
+        envelope = {
+            "envelope_id": "env-1",
+            "type": "slash_commands",
+            "accepts_response_payload": True,
+            "payload": {
+                "team_id": TEAM_ID,
+                "user_id": "U0ALICE",
+                "channel_id": GENERAL,
+                "command": "/handoff",
+                "text": "status",
+                "response_url": fake.new_response_url(),
+                "trigger_id": fake.new_trigger_id(),
+            },
+        }
+        connection.send(json.dumps(envelope))
+        for message in connection:
+            acks.append(json.loads(message))
+            done.set()
+            break
+        done.wait(10)
+
+    with serve(slack_socket, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        fake.socket_mode_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"
+        env = {**slack_env(fake, tmp_path), "SLACK_APP_TOKEN": APP_TOKEN}
+        process = run_handoff(["serve"], env, tmp_path)
+        try:
+            assert done.wait(STARTUP_SECONDS), process.poll() and process.communicate()[1]
+        finally:
+            code, _, err = stop(process)
+            server.shutdown()
+    assert code == 0, err
+    assert acks[0]["envelope_id"] == "env-1"
+    assert "No initiatives call this channel home" in json.dumps(acks[0]["payload"])
+    assert APP_TOKEN not in err
+    assert fake.calls_to("apps.connections.open")[0].token == APP_TOKEN
