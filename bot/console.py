@@ -15,7 +15,7 @@ import shlex
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -168,10 +168,10 @@ class ConsoleSession:
         seen_calls, seen_posts = len(self.fake.calls), len(self.fake.response_posts)
         timestamp = str(int(time.time()))
         signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=timestamp, body=body)
-        headers = {
-            "content-type": [content_type],
-            "x-slack-request-timestamp": [timestamp],
-            "x-slack-signature": [signature],
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": content_type,
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature,
         }
         response = self.app.bolt.dispatch(BoltRequest(body=body, headers=headers))
         self.app.executor.wait_until_idle(timeout=30)

@@ -44,6 +44,6 @@ class HandoffWsgiApp:
 
 def create_server(wsgi_app: HandoffWsgiApp, *, host: str, port: int, threads: int = SERVER_THREADS) -> Any:
     """A waitress server, not started; `.run()` serves until `.close()`."""
-    from waitress import create_server as waitress_server
+    from waitress.server import create_server as waitress_server
 
     return waitress_server(wsgi_app, host=host, port=port, threads=threads, ident="handoff")
