@@ -171,7 +171,7 @@ class ConsoleSession:
         headers: dict[str, str | Sequence[str]] = {
             "content-type": content_type,
             "x-slack-request-timestamp": timestamp,
-            "x-slack-signature": signature,
+            "x-slack-signature": signature or "",
         }
         response = self.app.bolt.dispatch(BoltRequest(body=body, headers=headers))
         self.app.executor.wait_until_idle(timeout=30)
