@@ -1,0 +1,88 @@
+"""The Slack manifest matches the code: every command, event and scope used is declared, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from bot import ids
+from bot.fake_slack import METHOD_SCOPES
+from tests.conftest import MANIFEST, RunningApp
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = Path(__file__).resolve().parent / "data" / "slack_manifest.schema.json"
+# slack_sdk methods are named after Web API methods: client.chat_postMessage → chat.postMessage
+SDK_CALL = re.compile(r"\.(chat|users|views|conversations|reactions|pins|team|auth|apps|files|im)_([A-Za-z]+)\(")
+EVENT_SCOPES = {"app_home_opened": None, "user_change": "users:read"}
+# Kickoffs and thread updates go to whatever public channel people pick, invited or not.
+SCOPES_IMPLIED_BY_METHOD = {"chat.postMessage": {"chat:write.public"}}
+
+
+def manifest() -> dict:
+    return yaml.safe_load(MANIFEST.read_text())
+
+
+def web_api_methods_used() -> set[str]:
+    methods = set()
+    for package in ("bot", "handlers"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name == "fake_slack.py":
+                continue
+            methods |= {f"{a}.{b}" for a, b in SDK_CALL.findall(path.read_text())}
+    return methods
+
+
+def test_manifest_is_valid_against_slacks_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(manifest())]
+    assert errors == []
+
+
+def test_commands_match_and_escape_mentions() -> None:
+    commands = manifest()["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == [ids.COMMAND]
+    assert commands[0]["should_escape"] is True  # the parser relies on <@U…|name> entities
+
+
+def test_events_match_the_listeners() -> None:
+    assert set(manifest()["settings"]["event_subscriptions"]["bot_events"]) == set(ids.EVENTS)
+    assert set(EVENT_SCOPES) == set(ids.EVENTS)
+
+
+def test_scopes_are_exactly_what_the_code_needs() -> None:
+    methods = web_api_methods_used()
+    assert methods, "the scan found no Web API calls"
+    unknown = methods - METHOD_SCOPES.keys()
+    assert not unknown, f"add the scope of {unknown} to the fake's METHOD_SCOPES"
+    needed = {"commands"}
+    needed |= {scope for m in methods if (scope := METHOD_SCOPES[m])}
+    needed |= {scope for scope in EVENT_SCOPES.values() if scope}
+    for method, implied in SCOPES_IMPLIED_BY_METHOD.items():
+        if method in methods:
+            needed |= implied
+    assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_app_home_and_socket_mode_are_declared() -> None:
+    features, settings = manifest()["features"], manifest()["settings"]
+    assert features["app_home"]["home_tab_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+
+
+def test_every_declared_command_event_and_action_has_a_listener(running: RunningApp) -> None:
+    """Bolt answers 404 to requests no listener matches, so each id must get a 200 from the running app."""
+    assert running.slack.command("help").status == 200
+    assert running.slack.command("help", command="/not-ours").status == 404
+    assert running.slack.event({"type": "app_home_opened", "user": "U0ALICE", "tab": "home"}).status == 200
+    user = {"id": "U0ALICE", "name": "alice", "team_id": "T0001", "tz": "Europe/Paris"}
+    assert running.slack.event({"type": "user_change", "user": user}).status == 200
+    assert running.slack.event({"type": "reaction_added", "user": "U0ALICE"}).status == 404
+    for action_id in ids.ACTIONS:
+        assert running.slack.action(action_id, value='{"k":"all","p":1}').status == 200, action_id
+    assert running.slack.action("not_ours").status == 404
+    running.settle()
