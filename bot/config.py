@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -55,7 +58,7 @@ class Settings:
     slack_signing_secret: str = field(repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     jira: JiraSettings | None = None
     timezone: str = "UTC"
     port: int = DEFAULT_PORT
@@ -68,7 +71,12 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, so log redaction can mask them wherever they would appear."""
-        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            _url_password(self.database_url),
+        ]
         if self.jira is not None:
             values += [self.jira.api_token, self.jira.personal_token]
         return tuple(v for v in values if v)
@@ -215,6 +223,13 @@ def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | N
             "(Data Center personal access token)."
         )
     return None
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
 
 
 def _is_http_url(value: str) -> bool:

@@ -346,9 +346,10 @@ def edit_initiative(
             problems.append(FieldProblem(fld, f"{FIELD_LABELS[fld]} cannot be removed, only changed."))
         elif fld is Field.NAME:
             name = clean_name(str(value))
-            problems += name_problems(name)
+            invalid_name = name_problems(name)
+            problems += invalid_name
             other = queries.get_initiative_by_name(session=session, team_id=actor.team_id, name=name)
-            if not problems and other is not None and other.id != initiative.id:
+            if not invalid_name and other is not None and other.id != initiative.id:
                 problems.append(FieldProblem(fld, DuplicateName(other.name, other.archived).message))
         elif fld is Field.GOAL and value is not CLEAR:
             problems += goal_problems(str(value))

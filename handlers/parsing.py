@@ -20,7 +20,7 @@ from storage.models import Phase
 USER_ENTITY = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 CHANNEL_ENTITY = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-OPTION = re.compile(r"^([a-z_]{2,20}):(.*)$", re.DOTALL)
+OPTION = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.DOTALL)
 CURLY_DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 NONE_WORDS = frozenset({"none", "-", "clear"})
 NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})

@@ -98,7 +98,7 @@ def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str
             )
         if buttons:
             blocks.append(actions(*buttons, block_id="status_buttons"))
-    names = ", ".join(s.initiative.name for s in page.items[:5])
+    names = ", ".join(escape(s.initiative.name) for s in page.items[:5])
     text = f"{title} ({page.total}) in {fallback_scope}" + (f": {names}" if names else "")
     return Message(text=truncate(text, 3000), blocks=blocks)
 
@@ -159,7 +159,7 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
                 block_id="status_buttons",
             )
         )
-    text = f"{initiative.name}: {initiative.phase}"
+    text = f"{escape(initiative.name)}: {initiative.phase}"
     return Message(text=text, blocks=blocks)
 
 

@@ -25,7 +25,7 @@ def render_kickoff(initiative: Initiative, *, jira_url: str | None) -> Message:
     )
     reference = f'"{initiative.name}"' if " " in initiative.name else initiative.name
     return Message(
-        text=f"New initiative: {initiative.name}",
+        text=f"New initiative: {escape(initiative.name)}",
         blocks=[
             header(initiative.name),
             section(body),
@@ -42,7 +42,7 @@ def render_phase_update(initiative: Initiative, change: PhaseChange) -> Message:
     )
     if change.note:
         line += f"\n> {escape(truncate(change.note, 500))}"
-    return Message(text=f"{initiative.name}: {change.from_phase} → {change.to_phase}", blocks=[section(line)])
+    return Message(text=f"{escape(initiative.name)}: {change.from_phase} → {change.to_phase}", blocks=[section(line)])
 
 
 def render_edit_update(
@@ -55,12 +55,12 @@ def render_edit_update(
         new = describe_value(change.field, change.new, jira_url)
         lines.append(f"• {FIELD_LABELS[change.field]}: {old} → {new}")
     labels = ", ".join(FIELD_LABELS[c.field].lower() for c in changes)
-    return Message(text=f"{initiative.name}: updated {labels}", blocks=[section("\n".join(lines))])
+    return Message(text=f"{escape(initiative.name)}: updated {labels}", blocks=[section("\n".join(lines))])
 
 
 def render_archive_update(initiative: Initiative, archived_by: str) -> Message:
     line = f":file_cabinet: <@{archived_by}> archived *{escape(initiative.name)}*. Its history is kept."
-    return Message(text=f"{initiative.name} was archived", blocks=[section(line)])
+    return Message(text=f"{escape(initiative.name)} was archived", blocks=[section(line)])
 
 
 def describe_value(fld: Field, value: object, jira_url: str | None) -> str:
