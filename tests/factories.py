@@ -1,0 +1,93 @@
+"""Test data builders and fakes: initiatives stored the way the service stores them, and a user directory."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.people import UserProfile
+from storage import initiatives as queries
+from storage.models import Initiative, Phase, PhaseChange
+from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, GONE, NOW, ROBOT
+from tests.support.slack_driver import TEAM_ID
+
+_sequence = itertools.count(1)
+
+
+def make_initiative(session: Session, **overrides: Any) -> Initiative:
+    """Store an initiative (with its first phase-history row) through `storage.initiatives.add_initiative`.
+
+    Any column can be overridden; `phase` other than discovery still gets a single creation row into that phase.
+    """
+    number = next(_sequence)
+    name = overrides.pop("name", f"Initiative {number}")
+    created_at: datetime = overrides.pop("created_at", NOW)
+    created_by = overrides.pop("created_by", ALICE)
+    phase = overrides.pop("phase", Phase.DISCOVERY.value)
+    phase = phase.value if isinstance(phase, Phase) else phase
+    values: dict[str, Any] = {
+        "team_id": TEAM_ID,
+        "name": name,
+        "name_key": queries.name_key(name),
+        "home_channel_id": GENERAL,
+        "phase": phase,
+        "created_by": created_by,
+        "created_at": created_at,
+        "updated_by": created_by,
+        "updated_at": created_at,
+    }
+    values.update(overrides)
+    initiative = Initiative(**values)
+    first = PhaseChange(
+        initiative_id=0,
+        from_phase=None,
+        to_phase=phase,
+        changed_by=created_by,
+        changed_at=created_at,
+    )
+    return queries.add_initiative(session=session, initiative=initiative, first_change=first)
+
+
+class StaticDirectory:
+    """A `bot.people.UserDirectory` backed by a dict; records every lookup so tests can count Slack calls."""
+
+    def __init__(self, profiles: Mapping[str, UserProfile] | Iterable[UserProfile] = ()):
+        if isinstance(profiles, Mapping):
+            self.profiles: dict[str, UserProfile] = dict(profiles)
+        else:
+            self.profiles = {p.user_id: p for p in profiles}
+        self.lookups: list[str] = []
+
+    def lookup(self, user_id: str) -> UserProfile | None:
+        self.lookups.append(user_id)
+        return self.profiles.get(user_id)
+
+    @property
+    def lookup_count(self) -> int:
+        return len(self.lookups)
+
+    def count(self, user_id: str) -> int:
+        return Counter(self.lookups)[user_id]
+
+    def add(self, profile: UserProfile) -> None:
+        self.profiles[profile.user_id] = profile
+
+
+def people_directory() -> StaticDirectory:
+    """The workspace the conftest constants describe: three people, an outsider, an admin, a bot, a leaver."""
+    return StaticDirectory(
+        [
+            UserProfile(ALICE, "alice", "Alice Data", tz="Europe/Berlin"),
+            UserProfile(BOB, "bob", "Bob Builder", tz="America/New_York"),
+            UserProfile(CAROL, "carol", "Carol Embedded", tz="Europe/London"),
+            UserProfile(DAVE, "dave", "Dave Outsider"),
+            UserProfile(ADMIN, "admin", "Ada Admin", is_admin=True),
+            UserProfile(ROBOT, "robot", "Some Bot", is_bot=True),
+            UserProfile(GONE, "gone", "Gone Away", deleted=True),
+        ]
+    )

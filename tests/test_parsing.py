@@ -1,0 +1,359 @@
+"""`/handoff` text as Slack sends it (escaped, with `should_escape: true` entities) to typed commands."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.initiatives import CLEAR, Field
+from handlers.parsing import (
+    SUBCOMMANDS,
+    ArchiveCommand,
+    EditCommand,
+    HelpCommand,
+    NewCommand,
+    PhaseCommand,
+    StatusCommand,
+    Token,
+    UsageError,
+    parse_command,
+    tokenize,
+)
+from storage.models import Phase
+
+
+def usage_error(text: str) -> UsageError:
+    with pytest.raises(UsageError) as caught:
+        parse_command(text)
+    return caught.value
+
+
+# --- every subcommand ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "help me please"])
+def test_help(text: str) -> None:
+    assert parse_command(text) == HelpCommand()
+
+
+def test_new_without_arguments_opens_the_modal() -> None:
+    assert parse_command("new") == NewCommand(open_modal=True)
+
+
+def test_new_with_every_option() -> None:
+    command = parse_command(
+        'new "Churn model v2" ds:<@U0ALICE|alice> eng:<@U0BOB> embedded:<@W0CAROL|carol> jira:ds-12 '
+        'due:2027-03-01 goal:"Cut churn by 5%" channel:<#C0CHURN|churn>'
+    )
+    assert command == NewCommand(
+        open_modal=False,
+        name="Churn model v2",
+        channel_id="C0CHURN",
+        ds_lead_id="U0ALICE",
+        eng_lead_id="U0BOB",
+        embedded_engineer_id="W0CAROL",
+        goal="Cut churn by 5%",
+        jira_epic_key="ds-12",  # normalising is the service's job
+        target_date=date(2027, 3, 1),
+    )
+
+
+def test_new_with_an_unquoted_multi_word_name() -> None:
+    command = parse_command("new Churn model v2 goal:retention")
+    assert isinstance(command, NewCommand)
+    assert (command.name, command.goal) == ("Churn model v2", "retention")
+    assert command.ds_lead_id is None and command.target_date is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("status", StatusCommand()),
+        ("status all", StatusCommand(everything=True)),
+        ("status ALL", StatusCommand(everything=True)),
+        ('status "all"', StatusCommand(reference="all")),  # a quoted word is a name, never a keyword
+        ("status churn model", StatusCommand(reference="churn model")),
+        ("list", StatusCommand(everything=True)),
+        ("LIST", StatusCommand(everything=True)),
+        ("archive churn model", ArchiveCommand(reference="churn model")),
+        ('archive "Churn  model"', ArchiveCommand(reference="Churn  model")),
+    ],
+)
+def test_status_list_and_archive(text: str, expected: object) -> None:
+    assert parse_command(text) == expected
+
+
+def test_list_takes_no_arguments() -> None:
+    error = usage_error("list churn")
+    assert error.usage_of == "list"
+    assert "status <name>" in error.message
+
+
+def test_archive_needs_a_name() -> None:
+    assert usage_error("archive").usage_of == "archive"
+
+
+def test_every_subcommand_parses() -> None:
+    samples = {
+        "help": HelpCommand,
+        "new": NewCommand,
+        "status": StatusCommand,
+        "list": StatusCommand,
+        "phase": PhaseCommand,
+        "edit": EditCommand,
+        "archive": ArchiveCommand,
+    }
+    arguments = {"phase": " churn research", "edit": " churn goal:x", "archive": " churn"}
+    assert set(samples) == set(SUBCOMMANDS)
+    for verb, kind in samples.items():
+        assert isinstance(parse_command(verb + arguments.get(verb, "")), kind), verb
+
+
+# --- phase ---------------------------------------------------------------------------------------------------------
+
+
+def test_phase_with_a_multi_word_unquoted_name_and_a_note() -> None:
+    assert parse_command("phase churn model v2 development models agreed, don't wait") == PhaseCommand(
+        reference="churn model v2", phase=Phase.DEVELOPMENT, note="models agreed, don't wait"
+    )
+
+
+def test_phase_without_a_note() -> None:
+    assert parse_command("phase churn RESEARCH") == PhaseCommand(reference="churn", phase=Phase.RESEARCH, note=None)
+
+
+def test_phase_with_a_quoted_name_that_contains_a_phase_word() -> None:
+    assert parse_command('phase "research lab" summary') == PhaseCommand(
+        reference="research lab", phase=Phase.SUMMARY, note=None
+    )
+
+
+def test_phase_note_in_curly_quotes_with_an_apostrophe() -> None:
+    assert parse_command("phase churn research “kickoff done, don't panic”") == PhaseCommand(
+        reference="churn", phase=Phase.RESEARCH, note="kickoff done, don't panic"
+    )
+
+
+def test_phase_needs_a_name_and_a_phase() -> None:
+    error = usage_error("phase churn")
+    assert error.usage_of == "phase"
+    assert "needs an initiative and the phase" in error.message
+
+
+def test_unknown_phase_lists_the_phases() -> None:
+    error = usage_error("phase churn done")
+    assert error.usage_of == "phase"
+    assert error.message.startswith('"done" is not a phase.')
+    for phase in Phase:
+        assert phase.value in error.message
+
+
+# --- edit ----------------------------------------------------------------------------------------------------------
+
+
+def test_edit_every_field() -> None:
+    command = parse_command(
+        'edit "Churn model" name:"Churn v3" channel:<#C0CHURN|churn> ds:<@U0ALICE|alice> eng:none '
+        "embedded:clear goal:“Cut churn by 6%” jira:ml-7 due:2027-04-01"
+    )
+    assert command == EditCommand(
+        reference="Churn model",
+        values={
+            Field.NAME: "Churn v3",
+            Field.CHANNEL: "C0CHURN",
+            Field.DS: "U0ALICE",
+            Field.ENG: CLEAR,
+            Field.EMBEDDED: CLEAR,
+            Field.GOAL: "Cut churn by 6%",
+            Field.JIRA: "ml-7",
+            Field.DUE: date(2027, 4, 1),
+        },
+    )
+
+
+@pytest.mark.parametrize("word", ["none", "NONE", "-", "clear"])
+def test_edit_clears_with_none_words(word: str) -> None:
+    command = parse_command(f"edit churn due:{word}")
+    assert isinstance(command, EditCommand)
+    assert command.values == {Field.DUE: CLEAR}
+    assert command.values[Field.DUE] is CLEAR
+
+
+def test_new_refuses_to_clear() -> None:
+    error = usage_error("new Churn due:none")
+    assert error.usage_of == "new"
+    assert error.message == "`due:` needs a value when creating an initiative."
+
+
+def test_edit_unknown_field() -> None:
+    error = usage_error("edit churn color:red")
+    assert error.usage_of == "edit"
+    assert error.message.startswith("`color:` is not an option here.")
+    for fld in Field:
+        assert f"`{fld.value}:`" in error.message
+
+
+def test_new_does_not_accept_name_as_an_option() -> None:
+    error = usage_error("new Churn name:other")
+    assert "`name:` is not an option here" in error.message
+
+
+def test_duplicate_option() -> None:
+    error = usage_error("edit churn goal:a goal:b")
+    assert error.message == "`goal:` is given twice."
+    assert error.usage_of == "edit"
+
+
+def test_edit_needs_a_name_and_a_field() -> None:
+    assert "needs the initiative" in usage_error("edit goal:x").message
+    assert "Say which fields to change" in usage_error("edit churn").message
+
+
+def test_words_after_options_are_refused() -> None:
+    error = usage_error("new Churn goal:x model")
+    assert error.message == '"model" comes after the options; put the name first, or quote it.'
+
+
+def test_an_option_without_a_value() -> None:
+    assert usage_error("new Churn goal:").message == "`goal:` is missing its value."
+    assert usage_error('new Churn goal:""').message == "`goal:` is missing its value."
+
+
+def test_urls_are_name_words_not_options() -> None:
+    command = parse_command("new Churn https://wiki.example.com/churn")
+    assert isinstance(command, NewCommand)
+    assert command.name == "Churn https://wiki.example.com/churn"
+
+
+# --- quoting -------------------------------------------------------------------------------------------------------
+
+
+def test_curly_quotes_group_words() -> None:
+    command = parse_command("new “Churn model” goal:“Cut churn”")
+    assert isinstance(command, NewCommand)
+    assert (command.name, command.goal) == ("Churn model", "Cut churn")
+
+
+def test_apostrophes_do_not_group_words() -> None:
+    # `break` and `it` follow an option, so this is refused rather than guessed...
+    error = usage_error("new Bob's model goal:don't break it")
+    assert error.message.startswith('"break" comes after the options')
+    # ...and quoting the goal keeps the apostrophe inside it.
+    quoted = parse_command("new Bob's model goal:\"don't break it\"")
+    assert isinstance(quoted, NewCommand)
+    assert (quoted.name, quoted.goal) == ("Bob's model", "don't break it")
+
+
+@pytest.mark.parametrize("text", ['new "Churn model', "new “Churn model", 'phase churn research "note'])
+def test_unclosed_quote(text: str) -> None:
+    assert usage_error(text).message == 'A double quote (") is not closed.'
+
+
+def test_option_with_a_quoted_value() -> None:
+    command = parse_command('new Churn goal:"a b"')
+    assert isinstance(command, NewCommand)
+    assert (command.name, command.goal) == ("Churn", "a b")
+
+
+def test_a_fully_quoted_word_with_a_colon_stays_in_the_name() -> None:
+    command = parse_command('new "goal: retention" "ab: cd"')
+    assert isinstance(command, NewCommand)
+    assert command.name == "goal: retention ab: cd"
+    assert command.goal is None
+    # Unquoted, the same text is an (unknown) option.
+    assert "`ab:` is not an option here" in usage_error("new ab: cd").message
+
+
+def test_tokens_remember_how_they_were_quoted() -> None:
+    assert tokenize('a "b c" d:"e f"') == [
+        Token("a", quoted=False),
+        Token("b c", quoted=True, leading_quote=True),
+        Token("d:e f", quoted=True, leading_quote=False),
+    ]
+
+
+def test_a_quoted_subcommand_is_not_a_command() -> None:
+    error = usage_error('"new" Churn')
+    assert error.usage_of == "help"
+    assert "is not a Handoff command" in error.message
+
+
+def test_unknown_subcommand() -> None:
+    error = usage_error("create Churn")
+    assert error.usage_of == "help"
+    assert error.message == (
+        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive.'
+    )
+
+
+# --- people, channels, dates ---------------------------------------------------------------------------------------
+
+
+def test_user_and_channel_entities() -> None:
+    command = parse_command("new Churn ds:<@U0ALICE|alice> eng:<@U0BOB> channel:<#G0SECRET|secret>")
+    assert isinstance(command, NewCommand)
+    assert (command.ds_lead_id, command.eng_lead_id, command.channel_id) == ("U0ALICE", "U0BOB", "G0SECRET")
+
+
+def test_bare_at_name_is_rejected_with_help() -> None:
+    error = usage_error("new Churn ds:@alice")
+    assert error.usage_of == "new"
+    assert "`@alice`" in error.message
+    assert "pick the person from the list" in error.message
+
+
+@pytest.mark.parametrize("value", ["alice", "U0ALICE", "<@U0ALICE>x", "<#C0CHURN|churn>"])
+def test_people_must_be_mentions(value: str) -> None:
+    assert "takes a person" in usage_error(f"new Churn ds:{value}").message
+
+
+@pytest.mark.parametrize("value", ["general", "#general", "<@U0ALICE>", "<#D0DM|dm>"])
+def test_channels_must_be_channel_entities(value: str) -> None:
+    assert "`channel:` takes a channel picked with #" in usage_error(f"new Churn channel:{value}").message
+
+
+@pytest.mark.parametrize("value", ["03/01/2027", "2027-3-1", "tomorrow", "2027-02-30", "2027-13-01", "2027-00-10"])
+def test_malformed_and_impossible_dates(value: str) -> None:
+    error = usage_error(f"new Churn due:{value}")
+    assert error.message == f"`due:{value}` is not a date; use YYYY-MM-DD, e.g. `due:2027-03-01`."
+
+
+def test_leap_day_is_a_date() -> None:
+    command = parse_command("new Churn due:2028-02-29")
+    assert isinstance(command, NewCommand)
+    assert command.target_date == date(2028, 2, 29)
+
+
+# --- Slack's escaping ----------------------------------------------------------------------------------------------
+
+
+def test_slack_escaped_text_is_unescaped() -> None:
+    command = parse_command("new &lt;!channel&gt; &amp; friends a&amp;lt;b")
+    assert isinstance(command, NewCommand)
+    # `&amp;lt;` is what Slack sends for a typed `&lt;`: it must come back as the literal text, not `<`.
+    assert command.name == "<!channel> & friends a&lt;b"
+
+
+def test_slack_escaped_note_and_reference() -> None:
+    assert parse_command("phase R&amp;D research a &gt; b") == PhaseCommand(
+        reference="R&D", phase=Phase.RESEARCH, note="a > b"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "&lt;!channel&gt;",
+        "new Churn goal:x &lt;!channel&gt;",
+        "phase churn &lt;!channel&gt;",
+        "new Churn ds:@&lt;!here&gt;",
+        "new Churn channel:&lt;!channel&gt;",
+        "new Churn due:&lt;!channel&gt;",
+    ],
+)
+def test_error_messages_escape_user_text(text: str) -> None:
+    error = usage_error(text)
+    assert "&lt;!" in error.message
+    assert "<!channel>" not in error.message
+    assert "<!here>" not in error.message
