@@ -114,7 +114,10 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    handler.close()
+    # slack_sdk's built-in client raises AttributeError from close() when Slack already dropped the socket
+    # (it is reconnecting); we are leaving anyway, so that is not worth a traceback.
+    with contextlib.suppress(AttributeError, OSError):
+        handler.close()
     log.info("stopped")
     return 0
 

@@ -42,8 +42,10 @@ class HandoffWsgiApp:
         return [body]
 
 
-def create_server(wsgi_app: HandoffWsgiApp, *, host: str, port: int, threads: int = SERVER_THREADS) -> Any:
-    """A waitress server, not started; `.run()` serves until `.close()`."""
+def create_server(
+    wsgi_app: HandoffWsgiApp, *, host: str, port: int, threads: int = SERVER_THREADS, **options: Any
+) -> Any:
+    """A waitress server, not started; `.run()` serves until `.close()`. `options` are waitress adjustments."""
     from waitress.server import create_server as waitress_server
 
-    return waitress_server(wsgi_app, host=host, port=port, threads=threads, ident="handoff")
+    return waitress_server(wsgi_app, host=host, port=port, threads=threads, ident="handoff", **options)

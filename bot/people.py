@@ -41,6 +41,9 @@ class PeopleService:
         self._directory = directory
         self._team_id = team_id
         self._now = now
+        # Profiles fetched from Slack in this unit of work, so a caller whose transaction rolls back can still
+        # keep them: refetching them on every refused attempt would spend the Tier 4 users.info budget.
+        self.fetched: list[UserProfile] = []
 
     def profile(self, user_id: str) -> UserProfile:
         """The user's profile; raises `UnknownUser` if Slack has no such user."""
@@ -50,6 +53,7 @@ class PeopleService:
         fresh = self._directory.lookup(user_id)
         if fresh is None:
             raise UnknownUser(user_id)
+        self.fetched.append(fresh)
         self.remember(fresh)
         return fresh
 

@@ -7,6 +7,8 @@ Domain errors propagate for the caller to render.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -27,10 +29,22 @@ from storage.models import Initiative, Phase
 log = logging.getLogger(__name__)
 
 
-def people_service(runtime: Runtime, client: WebClient, session: Session, team_id: str) -> PeopleService:
-    return PeopleService(
-        session=session, directory=SlackUserDirectory(client), team_id=team_id, now=runtime.clock.now()
-    )
+@contextmanager
+def unit_of_work(runtime: Runtime, client: WebClient, team_id: str) -> Iterator[tuple[Session, PeopleService]]:
+    """A session and the people service on it; profiles fetched from Slack survive a rolled-back change."""
+    directory = SlackUserDirectory(client)
+    people: PeopleService | None = None
+    try:
+        with runtime.session() as session:
+            people = PeopleService(session=session, directory=directory, team_id=team_id, now=runtime.clock.now())
+            yield session, people
+    except Exception:
+        if people is not None and people.fetched:
+            with runtime.session() as session:
+                keeper = PeopleService(session=session, directory=directory, team_id=team_id, now=runtime.clock.now())
+                for profile in people.fetched:
+                    keeper.remember(profile)
+        raise
 
 
 def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft: InitiativeDraft) -> Message:
@@ -38,8 +52,7 @@ def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft
 
     If the kickoff cannot be posted the initiative is removed again, so a failed `new` leaves nothing behind.
     """
-    with runtime.session() as session:
-        people = people_service(runtime, client, session, actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
         initiative = service.create_initiative(
             session=session,
             actor=actor,
@@ -77,8 +90,7 @@ def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft
 def change_phase_and_announce(
     runtime: Runtime, client: WebClient, actor: Actor, reference: str, phase: Phase, note: str | None
 ) -> Message:
-    with runtime.session() as session:
-        people = people_service(runtime, client, session, actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
         initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
         result = service.change_phase(
             session=session,
@@ -96,8 +108,7 @@ def change_phase_and_announce(
 def edit_and_announce(
     runtime: Runtime, client: WebClient, actor: Actor, reference: str, request: EditRequest
 ) -> Message:
-    with runtime.session() as session:
-        people = people_service(runtime, client, session, actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
         initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
         result = service.edit_initiative(
             session=session,
@@ -115,8 +126,7 @@ def edit_and_announce(
 
 
 def archive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:
-    with runtime.session() as session:
-        people = people_service(runtime, client, session, actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
         initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
         archived = service.archive_initiative(
             session=session, actor=actor, initiative=initiative, people=people, now=runtime.clock.now()

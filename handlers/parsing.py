@@ -94,7 +94,11 @@ SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive")
 
 def parse_command(text: str) -> Command:
     """Parse the text after `/handoff`; raises `UsageError` with a precise message."""
-    tokens = tokenize(text)
+    try:
+        tokens = tokenize(text)
+    except UsageError as error:
+        verb = text.split(maxsplit=1)[0].lower() if text.strip() else "help"
+        raise UsageError(error.message, verb if verb in SUBCOMMANDS else "help") from None
     if not tokens:
         return HelpCommand()
     verb, rest = tokens[0].text.lower(), tokens[1:]

@@ -17,7 +17,7 @@ from bot.errors import HandoffError
 from bot.initiatives import Actor, Field, InitiativeDraft, validate_draft
 from bot.runtime import Runtime
 from bot.text import unescape
-from handlers.flows import create_and_announce, people_service
+from handlers.flows import create_and_announce, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ def register(app: App, runtime: Runtime) -> None:
         actor = Actor(team_id=view.get("team_id") or body["team"]["id"], user_id=body["user"]["id"])
         draft, errors = draft_from_state(view["state"]["values"])
         if not errors:
-            with runtime.session() as session:
-                people = people_service(runtime, client, session, actor.team_id)
+            with unit_of_work(runtime, client, actor.team_id) as (session, people):
                 problems = validate_draft(
                     session=session, team_id=actor.team_id, draft=draft, people=people, today=runtime.today()
                 )

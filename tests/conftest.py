@@ -122,7 +122,10 @@ class RunningApp:
 
 
 def serve(app: HandoffApp) -> tuple[str, object, threading.Thread]:
-    server = create_server(HandoffWsgiApp(app.bolt, app.runtime.engine), host="127.0.0.1", port=0, threads=4)
+    # A short select() timeout lets close() stop the server at once instead of after waitress's default 1 s.
+    server = create_server(
+        HandoffWsgiApp(app.bolt, app.runtime.engine), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{server.effective_port}", server, thread

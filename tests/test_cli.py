@@ -149,7 +149,7 @@ def test_http_mode_serves_signed_requests_and_logs_json(tmp_path: Path, fake: Fa
 def test_socket_mode_answers_a_slash_command(tmp_path: Path, fake: FakeSlack) -> None:
     """Slack's side of Socket Mode: apps.connections.open hands out a WebSocket URL, then envelopes flow."""
     acks: list[dict] = []
-    done = threading.Event()
+    done, finished = threading.Event(), threading.Event()
 
     def slack_socket(connection: ServerConnection) -> None:
         connection.send(json.dumps({"type": "hello", "num_connections": 1}))
@@ -172,7 +172,7 @@ def test_socket_mode_answers_a_slash_command(tmp_path: Path, fake: FakeSlack) ->
             acks.append(json.loads(message))
             done.set()
             break
-        done.wait(10)
+        finished.wait(STARTUP_SECONDS)  # like Slack, keep the socket open until the app leaves
 
     with serve(slack_socket, "127.0.0.1", 0) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -183,6 +183,7 @@ def test_socket_mode_answers_a_slash_command(tmp_path: Path, fake: FakeSlack) ->
             assert done.wait(STARTUP_SECONDS), process.poll() and process.communicate()[1]
         finally:
             code, _, err = stop(process)
+            finished.set()
             server.shutdown()
     assert code == 0, err
     assert acks[0]["envelope_id"] == "env-1"
