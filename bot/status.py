@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from storage import initiatives as queries
@@ -28,8 +29,24 @@ class StatusScope:
 
 
 @dataclass(frozen=True)
+class InitiativeCard:
+    """What an overview line shows of an initiative; read straight from the columns, without ORM objects."""
+
+    id: int
+    name: str
+    phase: str
+    goal: str | None
+    ds_lead_id: str | None
+    eng_lead_id: str | None
+    embedded_engineer_id: str | None
+    target_date: date | None
+    jira_epic_key: str | None
+    home_channel_id: str
+
+
+@dataclass(frozen=True)
 class InitiativeSummary:
-    initiative: Initiative
+    initiative: InitiativeCard
     phase_since: datetime
     days_in_phase: int
 
@@ -53,28 +70,21 @@ class InitiativeDetail:
 
 def status_page(*, session: Session, team_id: str, scope: StatusScope, page: int, now: datetime) -> StatusPage:
     """One page of active initiatives in a channel or the whole workspace, sorted by name."""
-    if scope.kind is ScopeKind.CHANNEL:
-        assert scope.channel_id is not None
-        total = queries.count_initiatives_in_channel(session=session, team_id=team_id, channel_id=scope.channel_id)
-    else:
-        total = queries.count_active_initiatives(session=session, team_id=team_id)
+    channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
+    total = queries.count_initiative_cards(session=session, team_id=team_id, channel_id=channel_id)
     page_count = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, page), page_count)
-    offset = (page - 1) * PAGE_SIZE
-    if scope.kind is ScopeKind.CHANNEL:
-        assert scope.channel_id is not None
-        rows = queries.list_initiatives_in_channel(
-            session=session, team_id=team_id, channel_id=scope.channel_id, offset=offset, limit=PAGE_SIZE
-        )
-    else:
-        rows = queries.list_active_initiatives(session=session, team_id=team_id, offset=offset, limit=PAGE_SIZE)
-    return StatusPage(
-        scope=scope,
-        items=summarize(session=session, initiatives=rows, now=now),
-        page=page,
-        page_count=page_count,
-        total=total,
+    page = min(max(1, page), page_count)  # the list may have shrunk since a paging button was drawn
+    rows = queries.list_initiative_cards(
+        session=session, team_id=team_id, channel_id=channel_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
+    items = [_summary_from_row(row, now) for row in rows]
+    return StatusPage(scope=scope, items=items, page=page, page_count=page_count, total=total)
+
+
+def _summary_from_row(row: Row, now: datetime) -> InitiativeSummary:
+    card = InitiativeCard(**{name: getattr(row, name) for name in queries.CARD_COLUMNS if name != "created_at"})
+    since = row.phase_since or row.created_at
+    return InitiativeSummary(card, since, _days_between(since, now))
 
 
 def summarize(*, session: Session, initiatives: Sequence[Initiative], now: datetime) -> list[InitiativeSummary]:
@@ -83,8 +93,12 @@ def summarize(*, session: Session, initiatives: Sequence[Initiative], now: datet
     for initiative in initiatives:
         change = latest.get(initiative.id or 0)
         since = change.changed_at if change is not None else initiative.created_at
-        summaries.append(InitiativeSummary(initiative, since, _days_between(since, now)))
+        summaries.append(InitiativeSummary(card_of(initiative), since, _days_between(since, now)))
     return summaries
+
+
+def card_of(initiative: Initiative) -> InitiativeCard:
+    return InitiativeCard(**{name: getattr(initiative, name) for name in queries.CARD_COLUMNS if name != "created_at"})
 
 
 def initiative_detail(*, session: Session, initiative: Initiative, now: datetime) -> InitiativeDetail:

@@ -17,15 +17,15 @@ from bot.blocks.status import render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.errors import after_ack
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.action(ids.ACTION_STATUS_SHARE)
-    def share_status(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    @after_ack
+    def share_status(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         user_id = body["user"]["id"]
         message = _render_status_value(runtime, _team_id(body), action.get("value", ""), shared_by=user_id)
         if message is None:
@@ -39,25 +39,32 @@ def register(app: App, runtime: Runtime) -> None:
         respond(response_type="in_channel", replace_original=False, **message.as_kwargs())
         respond(delete_original=True)
 
-    @app.action(ids.ACTION_STATUS_PREV)
-    @app.action(ids.ACTION_STATUS_NEXT)
-    def page_status(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    @after_ack
+    def page_status(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         message = _render_status_value(runtime, _team_id(body), action.get("value", ""))
         if message is not None:
             respond(replace_original=True, **message.as_kwargs())
 
-    @app.action(ids.ACTION_STATUS_DETAIL)
-    def show_detail(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    @after_ack
+    def show_detail(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         message = _render_status_value(runtime, _team_id(body), action.get("value", ""))
         if message is not None:
             respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
 
-    @app.action(ids.ACTION_HOME_NEW)
-    def open_new_from_home(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    @after_ack
+    def open_new_from_home(body: dict[str, Any], client: WebClient) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=render_new_initiative_modal(channel_id=None))
+
+    # Each button is acked at once; what it does happens after the ack, answered through its response_url.
+    app.action(ids.ACTION_STATUS_SHARE)(ack=ack_only, lazy=[share_status])
+    app.action(ids.ACTION_STATUS_PREV)(ack=ack_only, lazy=[page_status])
+    app.action(ids.ACTION_STATUS_NEXT)(ack=ack_only, lazy=[page_status])
+    app.action(ids.ACTION_STATUS_DETAIL)(ack=ack_only, lazy=[show_detail])
+    app.action(ids.ACTION_HOME_NEW)(ack=ack_only, lazy=[open_new_from_home])
+
+
+def ack_only(ack: Ack) -> None:
+    ack()
 
 
 def _team_id(body: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from bot.errors import HandoffError
 from bot.initiatives import Actor, EditRequest, InitiativeDraft, resolve_initiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.errors import after_ack
 from handlers.flows import (
     archive_and_announce,
     change_phase_and_announce,
@@ -44,25 +45,42 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.command(ids.COMMAND)
-    def handle_handoff(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
-        channel_id = command["channel_id"]
+    def is_answered_in_the_ack(command: dict[str, Any]) -> bool:
+        try:
+            return isinstance(parse_command(command.get("text") or ""), HelpCommand | StatusCommand)
+        except UsageError:
+            return True
+
+    def answer(ack: Ack, command: dict[str, Any]) -> None:
+        """Help, status and usage errors need only the database: the answer is the ack itself."""
         try:
             parsed = parse_command(command.get("text") or "")
         except UsageError as error:
             ack(**render_problem(error.message, usage_of=error.usage_of).as_kwargs())
             return
-        if isinstance(parsed, HelpCommand):
-            ack(**render_help().as_kwargs())
-        elif isinstance(parsed, StatusCommand):
-            ack(**_status(runtime, actor, channel_id, parsed).as_kwargs())
-        elif isinstance(parsed, NewCommand) and parsed.open_modal:
-            ack()
-            client.views_open(trigger_id=command["trigger_id"], view=render_new_initiative_modal(channel_id=channel_id))
+        if isinstance(parsed, StatusCommand):
+            actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+            ack(**_status(runtime, actor, command["channel_id"], parsed).as_kwargs())
         else:
-            ack()
-            respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
+            ack(**render_help().as_kwargs())
+
+    def ack_now(ack: Ack) -> None:
+        ack()
+
+    @after_ack
+    def carry_out(body: dict[str, Any], command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """After the ack: open the form, or make the change and answer privately."""
+        parsed = parse_command(command.get("text") or "")
+        channel_id = command["channel_id"]
+        if isinstance(parsed, NewCommand) and parsed.open_modal:
+            client.views_open(trigger_id=command["trigger_id"], view=render_new_initiative_modal(channel_id=channel_id))
+            return
+        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+        respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
+
+    # Bolt tries listeners in order: read-only answers first, so they skip the lazy hand-off entirely.
+    app.command(ids.COMMAND, matchers=[is_answered_in_the_ack])(answer)
+    app.command(ids.COMMAND)(ack=ack_now, lazy=[carry_out])
 
 
 def _status(runtime: Runtime, actor: Actor, channel_id: str, parsed: StatusCommand) -> Message:

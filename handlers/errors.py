@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -30,12 +32,33 @@ def register(app: App) -> None:
         if response is not None:
             # Not acked yet: answer in the ack itself so the user never sees a timeout or dispatch_failed.
             return _ack_with_error(body, text)
-        try:
-            if respond is not None and (body.get("response_url") or body.get("response_urls")):
-                respond(response_type="ephemeral", replace_original=False, text=text)
-        except Exception:  # the answer about a failure must not fail loudly itself
-            log.exception("could not tell the user about an error")
+        tell_user(body, respond, text)
         return None
+
+
+def after_ack(func: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a lazy listener: Bolt only logs a lazy listener's error in one line, without a traceback, and the
+    user would wait for an answer that never comes. Log it fully and tell the user, with the request's id."""
+
+    @functools.wraps(func)  # Bolt reads the wrapped function's parameters to know what to inject
+    def reported(**kwargs: Any) -> None:
+        try:
+            func(**kwargs)
+        except Exception as error:
+            log.error("unhandled error after the ack", exc_info=error, extra=_describe(error))
+            text = SOMETHING_WENT_WRONG.format(ref=current_correlation_id() or "unknown")
+            tell_user(kwargs.get("body") or {}, kwargs.get("respond"), text)
+
+    return reported
+
+
+def tell_user(body: dict[str, Any], respond: Respond | None, text: str) -> None:
+    """Say something privately through the request's response_url, if it has one."""
+    try:
+        if respond is not None and (body.get("response_url") or body.get("response_urls")):
+            respond(response_type="ephemeral", replace_original=False, text=text)
+    except Exception:  # the answer about a failure must not fail loudly itself
+        log.exception("could not tell the user about an error")
 
 
 def _ack_with_error(body: dict[str, Any], text: str) -> BoltResponse:

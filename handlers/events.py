@@ -11,11 +11,13 @@ from bot.blocks.home import render_home
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.status import initiatives_for_user
+from handlers.actions import ack_only
+from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.event("app_home_opened")
+    @after_ack
     def publish_home(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
@@ -25,6 +27,8 @@ def register(app: App, runtime: Runtime) -> None:
                 session=session, team_id=context["team_id"], user_id=user_id, now=runtime.clock.now()
             )
         client.views_publish(user_id=user_id, view=render_home(summaries))
+
+    app.event("app_home_opened")(ack=ack_only, lazy=[publish_home])
 
     @app.event("user_change")
     def refresh_profile(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:

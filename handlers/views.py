@@ -17,6 +17,7 @@ from bot.errors import HandoffError
 from bot.initiatives import Actor, Field, InitiativeDraft, validate_draft
 from bot.runtime import Runtime
 from bot.text import unescape
+from handlers.errors import after_ack
 from handlers.flows import create_and_announce, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,10 @@ FIELD_BLOCKS: dict[str, str] = {
 
 
 def register(app: App, runtime: Runtime) -> None:
-    @app.view(ids.VIEW_NEW_INITIATIVE)
-    def submit_new_initiative(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        actor = Actor(team_id=view.get("team_id") or body["team"]["id"], user_id=body["user"]["id"])
-        draft, errors = draft_from_state(view["state"]["values"])
+    def field_errors(body: dict[str, Any], client: WebClient) -> dict[str, str]:
+        """Every problem with the submitted form, keyed by the block that shows it."""
+        actor = _actor(body)
+        draft, errors = draft_from_state(body["view"]["state"]["values"])
         if not errors:
             with unit_of_work(runtime, client, actor.team_id) as (session, people):
                 problems = validate_draft(
@@ -47,15 +48,35 @@ def register(app: App, runtime: Runtime) -> None:
             for problem in problems:
                 # Modal errors are plain text, so the mrkdwn escaping in the message is undone.
                 errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), unescape(problem.message))
+        return errors
+
+    def check_new_initiative(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Within 3 seconds: field errors go back inline and keep the form open; a valid form closes."""
+        errors = field_errors(body, client)
         if errors:
             ack(response_action="errors", errors=errors)
+        else:
+            ack()
+
+    @after_ack
+    def create_new_initiative(body: dict[str, Any], client: WebClient) -> None:
+        # The lazy half sees the same payload; a form the ack rejected is skipped here. The profiles it
+        # needs are cached by then, so checking again costs a few milliseconds.
+        if field_errors(body, client):
             return
-        ack()
+        actor = _actor(body)
+        draft, _ = draft_from_state(body["view"]["state"]["values"])
         try:
             result = create_and_announce(runtime, client, actor, draft)
         except HandoffError as error:
             result = render_error(error, usage_of="new")
         tell_submitter(client, body, actor.user_id, result)
+
+    app.view(ids.VIEW_NEW_INITIATIVE)(ack=check_new_initiative, lazy=[create_new_initiative])
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    return Actor(team_id=body["view"].get("team_id") or body["team"]["id"], user_id=body["user"]["id"])
 
 
 def draft_from_state(values: dict[str, Any]) -> tuple[InitiativeDraft, dict[str, str]]:

@@ -15,6 +15,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_POOL_SIZE = 24
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -25,6 +26,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("check_same_thread", False)
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs.setdefault("poolclass", StaticPool)
+        else:
+            # Opening a SQLite connection re-reads the schema and starts with an empty statement cache; keep one
+            # per server and listener thread instead of opening and closing overflow connections under load.
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
+from sqlalchemy import Row, bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
 from storage.models import Initiative, PhaseChange
@@ -149,3 +150,67 @@ def add_phase_change(*, session: Session, change: PhaseChange) -> PhaseChange:
 def delete_initiative(*, session: Session, initiative: Initiative) -> None:
     session.delete(initiative)
     session.flush()
+
+
+# The status and list pages are the hottest read: prebuilt statements (no per-request statement building, a
+# compiled-cache hit every time) return each card's columns with its phase start, and the total for paging.
+_phase_since = (
+    core_select(col(PhaseChange.changed_at))
+    .where(col(PhaseChange.initiative_id) == col(Initiative.id))
+    .order_by(col(PhaseChange.id).desc())
+    .limit(1)
+    .correlate(Initiative)
+    .scalar_subquery()
+)
+CARD_COLUMNS = (
+    "id",
+    "name",
+    "phase",
+    "goal",
+    "ds_lead_id",
+    "eng_lead_id",
+    "embedded_engineer_id",
+    "target_date",
+    "jira_epic_key",
+    "home_channel_id",
+    "created_at",
+)
+
+
+def _card_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
+    table = Initiative.__table__  # type: ignore[attr-defined]
+    statement = core_select(
+        *(table.c[name] for name in CARD_COLUMNS),
+        _phase_since.label("phase_since"),
+    ).where(table.c.team_id == bindparam("team_id"), table.c.archived.is_(False))
+    if in_channel:
+        statement = statement.where(table.c.home_channel_id == bindparam("channel_id"))
+    return statement.order_by(table.c.name_key).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+def _count_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
+    table = Initiative.__table__  # type: ignore[attr-defined]
+    statement = core_select(func.count()).where(table.c.team_id == bindparam("team_id"), table.c.archived.is_(False))
+    if in_channel:
+        statement = statement.where(table.c.home_channel_id == bindparam("channel_id"))
+    return statement
+
+
+_CARDS_IN_CHANNEL = _card_statement(in_channel=True)
+_CARDS_IN_WORKSPACE = _card_statement(in_channel=False)
+_COUNT_IN_CHANNEL = _count_statement(in_channel=True)
+_COUNT_IN_WORKSPACE = _count_statement(in_channel=False)
+
+
+def list_initiative_cards(
+    *, session: Session, team_id: str, channel_id: str | None, offset: int, limit: int
+) -> Sequence[Row]:
+    """One page of active initiatives in a channel (or the workspace), by name: card columns and `phase_since`."""
+    statement = _CARDS_IN_WORKSPACE if channel_id is None else _CARDS_IN_CHANNEL
+    params = {"team_id": team_id, "channel_id": channel_id, "offset": offset, "limit": limit}
+    return session.connection().execute(statement, params).all()
+
+
+def count_initiative_cards(*, session: Session, team_id: str, channel_id: str | None) -> int:
+    statement = _COUNT_IN_WORKSPACE if channel_id is None else _COUNT_IN_CHANNEL
+    return int(session.connection().execute(statement, {"team_id": team_id, "channel_id": channel_id}).scalar_one())

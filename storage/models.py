@@ -34,7 +34,9 @@ class Initiative(SQLModel, table=True):
     __tablename__ = "initiative"
     __table_args__ = (
         UniqueConstraint("team_id", "name_key", name="uq_initiative_team_name"),
-        Index("ix_initiative_team_channel", "team_id", "home_channel_id"),
+        # Status in a channel, and the workspace-wide list and its count, each read one index range in name order.
+        Index("ix_initiative_team_channel", "team_id", "home_channel_id", "name_key"),
+        Index("ix_initiative_team_archived", "team_id", "archived", "name_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

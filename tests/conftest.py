@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,7 +127,12 @@ def serve(app: HandoffApp) -> tuple[str, object, threading.Thread]:
     server = create_server(
         HandoffWsgiApp(app.bolt, app.runtime.engine), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):  # close() from the test thread interrupts select()
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{server.effective_port}", server, thread
 

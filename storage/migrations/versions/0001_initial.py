@@ -47,7 +47,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("team_id", "name_key", name="uq_initiative_team_name"),
     )
     with op.batch_alter_table("initiative", schema=None) as batch_op:
-        batch_op.create_index("ix_initiative_team_channel", ["team_id", "home_channel_id"], unique=False)
+        batch_op.create_index("ix_initiative_team_channel", ["team_id", "home_channel_id", "name_key"], unique=False)
+        batch_op.create_index("ix_initiative_team_archived", ["team_id", "archived", "name_key"], unique=False)
 
     op.create_table(
         "slack_user",
@@ -86,6 +87,7 @@ def downgrade() -> None:
     op.drop_table("phase_change")
     op.drop_table("slack_user")
     with op.batch_alter_table("initiative", schema=None) as batch_op:
+        batch_op.drop_index("ix_initiative_team_archived")
         batch_op.drop_index("ix_initiative_team_channel")
 
     op.drop_table("initiative")
