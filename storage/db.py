@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_POOL_SIZE = 24
@@ -59,6 +60,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    # Imported here: Alembic costs a long-running server about 10 MiB, and it only needs it at start.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(files("storage") / "migrations"))
     config.attributes["engine"] = engine
@@ -67,6 +71,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade_schema(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration; existing data is kept."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
