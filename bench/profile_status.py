@@ -175,8 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(f"status read path, per call ({args.requests} calls, one at a time)")
         for label, fn in (
-            ("fresh session + 3 queries + render + JSON", read_path),
-            ("fresh session + the 3 ORM queries", queries_only),
+            ("status_page (2 prebuilt statements) + render + JSON", read_path),
+            ("the same page through 3 ORM queries", queries_only),
             ("render_status_page + JSON", render_only),
             ("the same 3 SQL statements, raw sqlite3", raw_sql),
             ("list: fresh session + queries + render + JSON", lambda n: read_path(n, StatusScope(ScopeKind.ALL))),
