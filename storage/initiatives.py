@@ -42,52 +42,6 @@ def find_initiatives_by_prefix(
     return session.exec(statement).all()
 
 
-def list_initiatives_in_channel(
-    *, session: Session, team_id: str, channel_id: str, offset: int = 0, limit: int | None = None
-) -> Sequence[Initiative]:
-    statement = (
-        select(Initiative)
-        .where(
-            Initiative.team_id == team_id,
-            Initiative.home_channel_id == channel_id,
-            col(Initiative.archived).is_(False),
-        )
-        .order_by(col(Initiative.name_key))
-        .offset(offset)
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
-    return session.exec(statement).all()
-
-
-def count_initiatives_in_channel(*, session: Session, team_id: str, channel_id: str) -> int:
-    statement = select(func.count()).where(
-        Initiative.team_id == team_id,
-        Initiative.home_channel_id == channel_id,
-        col(Initiative.archived).is_(False),
-    )
-    return int(session.exec(statement).one())
-
-
-def list_active_initiatives(
-    *, session: Session, team_id: str, offset: int = 0, limit: int | None = None
-) -> Sequence[Initiative]:
-    statement = (
-        select(Initiative)
-        .where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
-        .order_by(col(Initiative.name_key))
-        .offset(offset)
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
-    return session.exec(statement).all()
-
-
-def count_active_initiatives(*, session: Session, team_id: str) -> int:
-    statement = select(func.count()).where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
-    return int(session.exec(statement).one())
-
-
 def list_initiatives_for_user(*, session: Session, team_id: str, user_id: str, limit: int = 50) -> Sequence[Initiative]:
     """Active initiatives where the user is a lead, the embedded engineer or the creator."""
     statement = (

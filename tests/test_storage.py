@@ -206,12 +206,12 @@ def test_archived_initiatives_are_left_out_of_lists(session: Session) -> None:
     make_initiative(session, name="Active elsewhere", home_channel_id=GENERAL)
     make_initiative(session, name="Archived here", home_channel_id=CHURN, archived=True, archived_at=NOW)
 
-    active = queries.list_active_initiatives(session=session, team_id=TEAM_ID)
-    in_churn = queries.list_initiatives_in_channel(session=session, team_id=TEAM_ID, channel_id=CHURN)
+    active = queries.list_initiative_cards(session=session, team_id=TEAM_ID, channel_id=None, offset=0, limit=10)
+    in_churn = queries.list_initiative_cards(session=session, team_id=TEAM_ID, channel_id=CHURN, offset=0, limit=10)
     assert [i.name for i in active] == ["Active elsewhere", "Active here"]
     assert [i.name for i in in_churn] == ["Active here"]
-    assert queries.count_active_initiatives(session=session, team_id=TEAM_ID) == 2
-    assert queries.count_initiatives_in_channel(session=session, team_id=TEAM_ID, channel_id=CHURN) == 1
+    assert queries.count_initiative_cards(session=session, team_id=TEAM_ID, channel_id=None) == 2
+    assert queries.count_initiative_cards(session=session, team_id=TEAM_ID, channel_id=CHURN) == 1
     assert _prefix(session, "archived") == []
     assert _prefix(session, "archived", include_archived=True) == ["Archived here"]
     # An exact name still finds an archived one: names stay taken.
@@ -222,10 +222,8 @@ def test_archived_initiatives_are_left_out_of_lists(session: Session) -> None:
 def test_lists_page_with_offset_and_limit(session: Session) -> None:
     for letter in "edcba":
         make_initiative(session, name=f"{letter} initiative", home_channel_id=CHURN)
-    page = queries.list_active_initiatives(session=session, team_id=TEAM_ID, offset=1, limit=2)
-    in_channel = queries.list_initiatives_in_channel(
-        session=session, team_id=TEAM_ID, channel_id=CHURN, offset=3, limit=10
-    )
+    page = queries.list_initiative_cards(session=session, team_id=TEAM_ID, channel_id=None, offset=1, limit=2)
+    in_channel = queries.list_initiative_cards(session=session, team_id=TEAM_ID, channel_id=CHURN, offset=3, limit=10)
     assert [i.name for i in page] == ["b initiative", "c initiative"]
     assert [i.name for i in in_channel] == ["d initiative", "e initiative"]
 
