@@ -16,7 +16,7 @@ from storage.db import session_scope
 from storage.initiatives import add_initiative, get_initiative_by_name, name_key
 from storage.models import Initiative, PhaseChange
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, OLD, SECRET, RunningApp
-from tests.support.blockkit import all_text
+from tests.support.blockkit import all_text, button_values, nodes
 from tests.support.slack_driver import TEAM_ID, HttpResult
 
 SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive")
@@ -110,57 +110,19 @@ def kickoff_of(running: RunningApp, name: str) -> Any:
     return root
 
 
-def button_values(payload: dict[str, Any], action_id: str) -> list[str]:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "button" and node.get("action_id") == action_id:
-                found.append(node["value"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload)
-    return found
+def text_objects(payload: dict[str, Any], kind: str) -> list[str]:
+    return [n["text"] for n in nodes(payload.get("blocks") or []) if isinstance(n, dict) and n.get("type") == kind]
 
 
 def mrkdwn_strings(payload: dict[str, Any]) -> list[str]:
     """Every string Slack formats as mrkdwn (where `<!channel>` pings and `<@U…>` mentions): the message's
     `text` and every mrkdwn text object. plain_text objects show such sequences literally, so they are left out."""
-    strings = [payload["text"]] if isinstance(payload.get("text"), str) else []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                strings.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload.get("blocks") or [])
-    return strings
+    fallback = [payload["text"]] if isinstance(payload.get("text"), str) else []
+    return fallback + text_objects(payload, "mrkdwn")
 
 
 def plain_strings(payload: dict[str, Any]) -> list[str]:
-    strings: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "plain_text":
-                strings.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload.get("blocks") or [])
-    return strings
+    return text_objects(payload, "plain_text")
 
 
 # --- help -------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from storage.initiatives import get_initiative_by_name
 from storage.models import Initiative, PhaseChange, SlackUser
 from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, ROBOT, RunningApp
-from tests.support.blockkit import all_text
+from tests.support.blockkit import all_text, button_values
 from tests.support.slack_driver import TEAM_ID
 
 BLOCK_IDS = ["name", "channel", "ds", "eng", "embedded", "goal", "jira", "due"]
@@ -100,19 +100,7 @@ def state(
 
 
 def button_value(payload: dict[str, Any], action_id: str) -> str:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "button" and node.get("action_id") == action_id:
-                found.append(node["value"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(payload)
+    found = button_values(payload, action_id)
     assert len(found) == 1, f"expected one {action_id} button, found {found!r}"
     return found[0]
 

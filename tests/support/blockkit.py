@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -36,19 +37,23 @@ def assert_valid_view(view: dict[str, Any]) -> None:
         assert len(view["title"]["text"]) <= 24, "modal titles are at most 24 characters"
 
 
+def nodes(payload: Any) -> Iterator[Any]:
+    """Every dict, list and value in a payload, depth first."""
+    yield payload
+    children = payload.values() if isinstance(payload, dict) else payload if isinstance(payload, list) else ()
+    for child in children:
+        yield from nodes(child)
+
+
 def all_text(payload: dict[str, Any]) -> str:
     """Every string in a payload, joined: for asserting what a person would read."""
-    parts: list[str] = []
+    return "\n".join(node for node in nodes(payload) if isinstance(node, str))
 
-    def walk(node: Any) -> None:
-        if isinstance(node, str):
-            parts.append(node)
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
 
-    walk(payload)
-    return "\n".join(parts)
+def button_values(payload: dict[str, Any], action_id: str) -> list[str]:
+    """The values of every button with this action_id, wherever it sits in the payload."""
+    return [
+        node["value"]
+        for node in nodes(payload)
+        if isinstance(node, dict) and node.get("type") == "button" and node.get("action_id") == action_id
+    ]
