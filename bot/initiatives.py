@@ -143,9 +143,12 @@ def note_problems(note: str | None) -> list[FieldProblem]:
 
 
 def validate_draft(
-    *, session: Session, team_id: str, draft: InitiativeDraft, people: PeopleService, today: date
+    *, session: Session, team_id: str, draft: InitiativeDraft, people: PeopleService | None, today: date
 ) -> list[FieldProblem]:
-    """Every problem with a draft at once, so a modal can mark each field and a command can list them all."""
+    """Every problem with a draft at once, so a modal can mark each field and a command can list them all.
+
+    Without `people` the named people are not checked (a caller short of time checks them later).
+    """
     name = clean_name(draft.name)
     problems = name_problems(name)
     if not problems:
@@ -160,7 +163,7 @@ def validate_draft(
         (Field.ENG, draft.eng_lead_id),
         (Field.EMBEDDED, draft.embedded_engineer_id),
     ):
-        if user_id is not None:
+        if user_id is not None and people is not None:
             problems += _person_problems(people, role, user_id)
     return problems
 

@@ -6,8 +6,9 @@ import logging
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from bot import ids
@@ -35,35 +36,53 @@ FIELD_BLOCKS: dict[str, str] = {
 }
 
 
+ACK_PATH_SLACK_TIMEOUT_SECONDS = 2
+FORM_ACCEPTED = "handoff_form_accepted"
+
+
 def register(app: App, runtime: Runtime) -> None:
+    # Inside the 3-second ack a users.info call may not retry or wait out a rate limit: this client gives up
+    # quickly, and the people are then checked after the ack instead.
+    quick_client = WebClient(
+        token=app.client.token, base_url=app.client.base_url, timeout=ACK_PATH_SLACK_TIMEOUT_SECONDS, retry_handlers=[]
+    )
+
     def field_errors(body: dict[str, Any], client: WebClient) -> dict[str, str]:
         """Every problem with the submitted form, keyed by the block that shows it."""
         actor = _actor(body)
         draft, errors = draft_from_state(body["view"]["state"]["values"])
         if not errors:
-            with unit_of_work(runtime, client, actor.team_id) as (session, people):
-                problems = validate_draft(
-                    session=session, team_id=actor.team_id, draft=draft, people=people, today=runtime.today()
-                )
+            try:
+                with unit_of_work(runtime, client, actor.team_id) as (session, people):
+                    problems = validate_draft(
+                        session=session, team_id=actor.team_id, draft=draft, people=people, today=runtime.today()
+                    )
+            except SlackClientError:
+                log.warning("people not checked before the ack; Slack was slow or limiting")
+                with runtime.session() as session:
+                    problems = validate_draft(
+                        session=session, team_id=actor.team_id, draft=draft, people=None, today=runtime.today()
+                    )
             for problem in problems:
                 # Modal errors are plain text, so the mrkdwn escaping in the message is undone.
                 errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), unescape(problem.message))
         return errors
 
-    def check_new_initiative(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def check_new_initiative(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """Within 3 seconds: field errors go back inline and keep the form open; a valid form closes."""
-        errors = field_errors(body, client)
+        errors = field_errors(body, quick_client)
         if errors:
             ack(response_action="errors", errors=errors)
         else:
+            # With process_before_response, Bolt copies the request for lazy listeners after this function
+            # returns, so the lazy half sees this mark.
+            context[FORM_ACCEPTED] = True
             ack()
 
     @after_ack
-    def create_new_initiative(body: dict[str, Any], client: WebClient) -> None:
-        # The lazy half sees the same payload; a form the ack rejected is skipped here. The profiles it
-        # needs are cached by then, so checking again costs a few milliseconds.
-        if field_errors(body, client):
-            return
+    def create_new_initiative(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not context.get(FORM_ACCEPTED):
+            return  # the form stayed open with its errors
         actor = _actor(body)
         draft, _ = draft_from_state(body["view"]["state"]["values"])
         try:

@@ -376,3 +376,26 @@ def test_a_refused_admin_check_keeps_the_profile_it_fetched(running: RunningApp)
     cached = cached_user(running, DAVE)
     assert cached is not None
     assert (cached.tz, cached.is_admin) == ("UTC", False)
+
+
+def test_a_rate_limited_people_check_does_not_hold_up_the_ack(running: RunningApp) -> None:
+    """In the ack the form is checked without waiting out Slack; the people are then checked after it."""
+    view = open_modal(running)
+    running.fake.fail_next("users.info", error="ratelimited", retry_after=30)
+    result = running.slack.submit_view(view, state(name="Fast ack", channel=CHURN, ds=BOB), response_channel=CHURN)
+    assert result.status == 200 and result.body == ""
+    assert result.seconds < 1.0, "the ack waited for Slack's Retry-After"
+    running.settle()
+    assert load(running, "Fast ack").ds_lead_id == BOB
+
+
+def test_a_bot_picked_in_a_form_is_refused_after_the_ack_when_slack_was_limiting(running: RunningApp) -> None:
+    view = open_modal(running)
+    running.fake.fail_next("users.info", error="ratelimited", retry_after=30)
+    result = running.slack.submit_view(view, state(name="Bot lead", channel=CHURN, ds=ROBOT), response_channel=CHURN)
+    assert result.status == 200 and result.body == ""
+    running.settle()
+    assert row_counts(running) == (0, 0)
+    [answer] = [p.body for p in running.fake.response_posts]
+    assert "is a bot, not a person" in all_text(answer)
+    assert running.fake.messages_in(CHURN) == []
