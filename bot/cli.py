@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("handoff")
 EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +76,7 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackClientError
 
     from bot.app import create_app
     from storage.db import make_engine
@@ -92,6 +94,14 @@ def _serve(args: argparse.Namespace) -> int:
         # Bolt checks the token with auth.test on start; its message names the Slack error, never the token.
         print(f"Handoff can't start: Slack rejected SLACK_BOT_TOKEN ({error}).", file=sys.stderr)
         return EXIT_CONFIG
+    except (OSError, SlackClientError) as error:
+        reason = getattr(error, "reason", None) or error
+        print(
+            f"Handoff can't start: Slack's Web API at {settings.slack_api_url} did not answer ({reason}). "
+            "Check the network, proxy settings and SLACK_API_URL.",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
     # Everything built so far lives as long as the process: keep it out of the collector's full passes, which
     # otherwise walk all of SQLAlchemy's and Bolt's objects and show up as tens of milliseconds in request tails.
     gc.collect()

@@ -104,6 +104,24 @@ def test_env_file_is_read(tmp_path: Path, fake: FakeSlack) -> None:
     assert "SLACK_BOT_TOKEN" not in err, "the token from .env was accepted"
 
 
+def test_a_rejected_bot_token_is_a_clear_error(tmp_path: Path, fake: FakeSlack) -> None:
+    env = {**slack_env(fake, tmp_path), "SLACK_BOT_TOKEN": "xoxb-revoked-token"}
+    process = run_handoff(["serve", "--http", "--port", str(free_port())], env, tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "Slack rejected SLACK_BOT_TOKEN" in err and "invalid_auth" in err
+    assert "Traceback" not in err and "xoxb-revoked-token" not in err
+
+
+def test_an_unreachable_slack_is_a_clear_error(tmp_path: Path, fake: FakeSlack) -> None:
+    env = {**slack_env(fake, tmp_path), "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"}
+    process = run_handoff(["serve", "--http", "--port", str(free_port())], env, tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "did not answer" in err and "SLACK_API_URL" in err
+    assert "Traceback" not in err
+
+
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
     process = run_handoff(["migrate"], env, tmp_path)
