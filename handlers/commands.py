@@ -7,7 +7,6 @@ database, which answers in milliseconds. Anything that writes or calls Slack ack
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -40,8 +39,6 @@ from handlers.parsing import (
     UsageError,
     parse_command,
 )
-
-log = logging.getLogger(__name__)
 
 
 def register(app: App, runtime: Runtime) -> None:
