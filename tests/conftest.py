@@ -46,16 +46,20 @@ def manifest_scopes() -> set[str]:
     return set(manifest["oauth_config"]["scopes"]["bot"])
 
 
+# Three people, an outsider, an admin, a bot and a leaver.
+WORKSPACE_USERS = (
+    FakeUser(ALICE, "alice", "Alice Data", tz="Europe/Berlin"),
+    FakeUser(BOB, "bob", "Bob Builder", tz="America/New_York"),
+    FakeUser(CAROL, "carol", "Carol Embedded", tz="Europe/London"),
+    FakeUser(DAVE, "dave", "Dave Outsider"),
+    FakeUser(ADMIN, "admin", "Ada Admin", is_admin=True),
+    FakeUser(ROBOT, "robot", "Some Bot", is_bot=True),
+    FakeUser(GONE, "gone", "Gone Away", deleted=True),
+)
+
+
 def seed(fake: FakeSlack) -> FakeSlack:
-    for user in (
-        FakeUser(ALICE, "alice", "Alice Data", tz="Europe/Berlin"),
-        FakeUser(BOB, "bob", "Bob Builder", tz="America/New_York"),
-        FakeUser(CAROL, "carol", "Carol Embedded", tz="Europe/London"),
-        FakeUser(DAVE, "dave", "Dave Outsider"),
-        FakeUser(ADMIN, "admin", "Ada Admin", is_admin=True),
-        FakeUser(ROBOT, "robot", "Some Bot", is_bot=True),
-        FakeUser(GONE, "gone", "Gone Away", deleted=True),
-    ):
+    for user in WORKSPACE_USERS:
         fake.add_user(user)
     fake.add_channel(FakeChannel(GENERAL, "general", members={"UBOT", ALICE, BOB, CAROL, DAVE, ADMIN}))
     fake.add_channel(FakeChannel(CHURN, "churn", members={"UBOT", ALICE, BOB}))

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.people import UserProfile
 from storage import initiatives as queries
 from storage.models import Initiative, Phase, PhaseChange
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, GONE, NOW, ROBOT
+from tests.conftest import ALICE, GENERAL, NOW, WORKSPACE_USERS
 from tests.support.slack_driver import TEAM_ID
 
 _sequence = itertools.count(1)
@@ -79,15 +79,19 @@ class StaticDirectory:
 
 
 def people_directory() -> StaticDirectory:
-    """The workspace the conftest constants describe: three people, an outsider, an admin, a bot, a leaver."""
+    """The workspace the conftest constants describe, as profiles."""
     return StaticDirectory(
         [
-            UserProfile(ALICE, "alice", "Alice Data", tz="Europe/Berlin"),
-            UserProfile(BOB, "bob", "Bob Builder", tz="America/New_York"),
-            UserProfile(CAROL, "carol", "Carol Embedded", tz="Europe/London"),
-            UserProfile(DAVE, "dave", "Dave Outsider"),
-            UserProfile(ADMIN, "admin", "Ada Admin", is_admin=True),
-            UserProfile(ROBOT, "robot", "Some Bot", is_bot=True),
-            UserProfile(GONE, "gone", "Gone Away", deleted=True),
+            UserProfile(
+                u.id,
+                u.name,
+                u.real_name,
+                tz=u.tz,
+                is_admin=u.is_admin,
+                is_owner=u.is_owner,
+                is_bot=u.is_bot,
+                deleted=u.deleted,
+            )
+            for u in WORKSPACE_USERS
         ]
     )
