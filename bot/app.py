@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 import handlers
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.jira_gateway import JiraGateway
 from bot.runtime import Runtime
+from handlers.jira_webhook import make_webhook_receiver
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
@@ -54,6 +56,13 @@ class HandoffApp:
     bolt: App
     runtime: Runtime
     executor: ContextExecutor
+    jira_webhook: Any = None  # handlers.jira_webhook.WebhookReceiver
+
+    def wsgi(self) -> Any:
+        """The HTTP-mode WSGI app: Slack's requests, the health check and the Jira webhook."""
+        from bot.http import HandoffWsgiApp
+
+        return HandoffWsgiApp(self.bolt, self.runtime.engine, jira_webhook=self.jira_webhook)
 
 
 def build_web_client(settings: Settings) -> WebClient:
@@ -69,6 +78,13 @@ def build_web_client(settings: Settings) -> WebClient:
     )
 
 
+def build_jira_gateway(settings: Settings, clock: Clock) -> JiraGateway | None:
+    """The Jira gateway for the configured site (it connects on first use), or None without Jira settings."""
+    if settings.jira is None:
+        return None
+    return JiraGateway(settings.jira, clock=clock.now)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -76,10 +92,15 @@ def create_app(
     clock: Clock | None = None,
     client: WebClient | None = None,
     verify_token: bool = True,
+    jira: JiraGateway | None = None,
 ) -> HandoffApp:
     """Build the Bolt app with every listener registered. The schema is not touched here (see `upgrade_schema`)."""
+    clock = clock or SystemClock()
     runtime = Runtime(
-        settings=settings, engine=engine or make_engine(settings.database_url), clock=clock or SystemClock()
+        settings=settings,
+        engine=engine or make_engine(settings.database_url),
+        clock=clock,
+        jira=jira or build_jira_gateway(settings, clock),
     )
     executor = ContextExecutor(LISTENER_THREADS)
     bolt = App(
@@ -95,4 +116,5 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
     handlers.register_all(bolt, runtime)
-    return HandoffApp(bolt=bolt, runtime=runtime, executor=executor)
+    webhook = make_webhook_receiver(runtime, bolt.client, executor)
+    return HandoffApp(bolt=bolt, runtime=runtime, executor=executor, jira_webhook=webhook)

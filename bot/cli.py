@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
     migrate.set_defaults(run=_migrate)
+
+    run = commands.add_parser("run", help="run one job once")
+    jobs = run.add_subparsers(dest="job", required=True)
+    jira_sync = jobs.add_parser("jira-sync", help="deliver waiting Jira updates, pull Jira changes, post them")
+    jira_sync.add_argument("--full", action="store_true", help="a full reconciliation instead of an incremental sync")
+    jira_sync.set_defaults(run=_run_jira_sync)
     return parser
 
 
@@ -112,10 +118,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_http(app: HandoffApp, settings: Settings, args: argparse.Namespace) -> int:
-    from bot.http import HandoffWsgiApp, create_server
+    from bot.http import create_server
 
     port = args.port if args.port is not None else settings.port
-    server = create_server(HandoffWsgiApp(app.bolt, app.runtime.engine), host=args.host, port=port)
+    server = create_server(app.wsgi(), host=args.host, port=port)
     signal.signal(signal.SIGTERM, lambda *_: server.close())
     log.info("serving Slack requests over HTTP", extra={"port": server.effective_port, "path": "/slack/events"})
     with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM while waiting in select()
@@ -139,6 +145,36 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
     with contextlib.suppress(AttributeError, OSError):
         handler.close()
     log.info("stopped")
+    return 0
+
+
+def _run_jira_sync(args: argparse.Namespace) -> int:
+    from bot.app import build_web_client, create_app
+    from bot.errors import HandoffError
+    from handlers.jira_jobs import run_jira_sync
+    from storage.db import make_engine, upgrade_schema
+
+    settings = _prepare(RunMode.OFFLINE)
+    engine = make_engine(settings.database_url)
+    upgrade_schema(engine)
+    app = create_app(settings, engine=engine, client=build_web_client(settings), verify_token=False)
+    try:
+        report = run_jira_sync(app.runtime, app.bolt.client, full=True if args.full else None)
+    except HandoffError as error:
+        print(f"Handoff can't sync with Jira: {error.message}", file=sys.stderr)
+        return EXIT_CONFIG
+    sync = report.sync
+    if sync is not None:
+        print(
+            f"{sync.mode} sync: {sync.linked} linked issues, {sync.fetched} fetched, {sync.changed} changed, "
+            f"{sync.status_changes} status changes; {report.changes_posted} posted; pushes: "
+            f"{report.pushes_delivered} delivered, {report.pushes_failed} failed"
+        )
+        if sync.missing:
+            print(f"not found in Jira: {', '.join(sorted(sync.missing))}")
+        if not sync.ok:
+            print(f"the sync failed: {sync.error}", file=sys.stderr)
+            return EXIT_UNREACHABLE
     return 0
 
 

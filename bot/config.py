@@ -19,6 +19,8 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///handoff.db"
 DEFAULT_PORT = 3000
+DEFAULT_JIRA_ISSUE_TYPE = "Task"
+WEBHOOK_SECRET_MIN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -50,6 +52,8 @@ class JiraSettings:
     email: str | None = field(default=None, repr=False)
     api_token: str | None = field(default=None, repr=False)
     personal_token: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    issue_type: str = DEFAULT_JIRA_ISSUE_TYPE
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ class Settings:
             _url_password(self.database_url),
         ]
         if self.jira is not None:
-            values += [self.jira.api_token, self.jira.personal_token]
+            values += [self.jira.api_token, self.jira.personal_token, self.jira.webhook_secret]
         return tuple(v for v in values if v)
 
 
@@ -193,11 +197,18 @@ def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | N
     email = _get(env, "JIRA_EMAIL")
     api_token = _get(env, "JIRA_API_TOKEN")
     personal_token = _get(env, "JIRA_TOKEN")
+    webhook_secret = _get(env, "JIRA_WEBHOOK_SECRET")
+    issue_type = _get(env, "JIRA_ISSUE_TYPE") or DEFAULT_JIRA_ISSUE_TYPE
+    if webhook_secret is not None and len(webhook_secret) < WEBHOOK_SECRET_MIN_LENGTH:
+        problems.append(
+            f"JIRA_WEBHOOK_SECRET is too short to be a secret: use at least {WEBHOOK_SECRET_MIN_LENGTH} random "
+            "characters, e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`."
+        )
     if url is None:
-        if email or api_token or personal_token:
+        if email or api_token or personal_token or webhook_secret:
             problems.append(
-                "JIRA_EMAIL, JIRA_API_TOKEN or JIRA_TOKEN is set but JIRA_URL is not: set JIRA_URL to your "
-                "site (https://your-company.atlassian.net), or remove the Jira credentials."
+                "JIRA_EMAIL, JIRA_API_TOKEN, JIRA_TOKEN or JIRA_WEBHOOK_SECRET is set but JIRA_URL is not: set "
+                "JIRA_URL to your site (https://your-company.atlassian.net), or remove the Jira settings."
             )
         return None
     if not _is_http_url(url):
@@ -211,9 +222,22 @@ def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | N
         )
         return None
     if personal_token:
-        return JiraSettings(url=url, auth=JiraAuth.DATA_CENTER, personal_token=personal_token)
+        return JiraSettings(
+            url=url,
+            auth=JiraAuth.DATA_CENTER,
+            personal_token=personal_token,
+            webhook_secret=webhook_secret,
+            issue_type=issue_type,
+        )
     if email and api_token:
-        return JiraSettings(url=url, auth=JiraAuth.CLOUD, email=email, api_token=api_token)
+        return JiraSettings(
+            url=url,
+            auth=JiraAuth.CLOUD,
+            email=email,
+            api_token=api_token,
+            webhook_secret=webhook_secret,
+            issue_type=issue_type,
+        )
     if email or api_token:
         missing = "JIRA_API_TOKEN" if email else "JIRA_EMAIL"
         problems.append(f"JIRA_URL is set for Jira Cloud but {missing} is missing: Cloud needs both.")

@@ -51,6 +51,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "chat.delete": "chat:write",
     "chat.getPermalink": None,
+    "chat.unfurl": "links:write",
     "conversations.info": "channels:read",
     "conversations.open": "im:write",
     "users.info": "users:read",
@@ -710,6 +711,7 @@ class FakeSlack:
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
+            "chat.unfurl": self._chat_unfurl,
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
@@ -948,6 +950,28 @@ class FakeSlack:
         if msg.thread_ts is not None and msg.thread_ts != msg.ts:
             link += f"?thread_ts={quote(msg.thread_ts)}&cid={quote(msg.channel)}"
         return {"ok": True, "channel": msg.channel, "permalink": link}
+
+    def _chat_unfurl(self, args: dict[str, Any]) -> dict:
+        unfurls = args.get("unfurls")
+        if isinstance(unfurls, str):
+            try:
+                unfurls = json.loads(unfurls)
+            except json.JSONDecodeError as e:
+                raise _SlackError("invalid_unfurls_format") from e
+        if not isinstance(unfurls, dict) or not unfurls:
+            raise _SlackError("invalid_unfurls_format")
+        for url, unfurl in unfurls.items():
+            blocks = unfurl.get("blocks") if isinstance(unfurl, dict) else None
+            if blocks is not None and block_errors(blocks, max_blocks=MAX_MESSAGE_BLOCKS):
+                raise _SlackError("invalid_blocks", extra={"response_metadata": {"messages": [url]}})
+        if args.get("unfurl_id") and args.get("source"):
+            return {"ok": True}
+        channel = self._channels.get(str(args.get("channel") or ""))
+        if channel is None:
+            raise _SlackError("channel_not_found")
+        if self._find_message(channel.id, str(args.get("ts") or "")) is None:
+            raise _SlackError("cannot_find_message")
+        return {"ok": True}
 
     def _conversations_info(self, args: dict[str, Any]) -> dict:
         channel = self._channels.get(str(args.get("channel") or ""))

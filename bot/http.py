@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -16,23 +17,43 @@ from storage.db import database_is_reachable
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+JIRA_WEBHOOK_PATH = "/jira/webhook"
+MAX_WEBHOOK_BODY = 5 * 1024 * 1024
 SERVER_THREADS = 8
 
 StartResponse = Callable[..., Any]
 
 
 class HandoffWsgiApp:
-    """Routes `POST /slack/events` to Bolt (which verifies every signature) and `GET /healthz` to a DB check."""
+    """Routes `POST /slack/events` to Bolt (which verifies every signature), `GET /healthz` to a DB check, and
+    `POST /jira/webhook` to the Jira webhook receiver (`(secret, headers, body) -> answer with status and body`)."""
 
-    def __init__(self, bolt: App, engine: Engine):
+    def __init__(self, bolt: App, engine: Engine, *, jira_webhook: Callable[..., Any] | None = None):
         self._slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
         self._engine = engine
+        self._jira_webhook = jira_webhook
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH:
             return self._health(start_response)
+        if path == JIRA_WEBHOOK_PATH and self._jira_webhook is not None:
+            return self._webhook(environ, start_response)
         return self._slack(environ, start_response)
+
+    def _webhook(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_WEBHOOK_BODY:
+            return _json(start_response, "413 Payload Too Large", {"error": "body too large"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        secret = (parse_qs(environ.get("QUERY_STRING", "")).get("secret") or [None])[0]
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        assert self._jira_webhook is not None
+        answer = self._jira_webhook(secret, headers, body)
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}.get(answer.status, "Error")
+        return _json(start_response, f"{answer.status} {reason}", answer.body)
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         healthy = database_is_reachable(self._engine)
@@ -40,6 +61,12 @@ class HandoffWsgiApp:
         body = json.dumps({"ok": healthy, "database": "reachable" if healthy else "unreachable"}).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def _json(start_response: StartResponse, status: str, payload: dict[str, Any]) -> Iterable[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def create_server(

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 COMMAND = "/handoff"
-EVENTS = ("app_home_opened", "user_change")
+# As the manifest names them; Bolt's `message` listener receives both message.* events.
+EVENTS = ("app_home_opened", "user_change", "message.channels", "message.groups", "link_shared")
 
 # Buttons on status messages
 ACTION_STATUS_SHARE = "status_share"
@@ -29,5 +30,25 @@ BLOCK_NEW_JIRA = "jira"
 BLOCK_NEW_DUE = "due"
 INPUT_ACTION = "value"  # the single element inside each input block
 
-ACTIONS = (ACTION_STATUS_SHARE, ACTION_STATUS_PREV, ACTION_STATUS_NEXT, ACTION_STATUS_DETAIL, ACTION_HOME_NEW)
-VIEWS = (VIEW_NEW_INITIATIVE,)
+# The "new checkpoint" modal
+VIEW_ADD_CHECKPOINT = "add_checkpoint"
+BLOCK_CHECKPOINT_INITIATIVE = "initiative"
+BLOCK_CHECKPOINT_TITLE = "title"
+BLOCK_CHECKPOINT_OWNER = "owner"
+BLOCK_CHECKPOINT_DUE = "due"
+BLOCK_CHECKPOINT_JIRA = "jira"
+
+# A reply about a Jira key mentioned in a thread, and the modal its button opens
+ACTION_LINK_ISSUE = "link_jira_issue"
+VIEW_LINK_ISSUE = "link_jira_issue"
+BLOCK_LINK_CHECKPOINT = "checkpoint"
+
+ACTIONS = (
+    ACTION_STATUS_SHARE,
+    ACTION_STATUS_PREV,
+    ACTION_STATUS_NEXT,
+    ACTION_STATUS_DETAIL,
+    ACTION_HOME_NEW,
+    ACTION_LINK_ISSUE,
+)
+VIEWS = (VIEW_NEW_INITIATIVE, VIEW_ADD_CHECKPOINT, VIEW_LINK_ISSUE)

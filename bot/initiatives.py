@@ -29,6 +29,7 @@ from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, Phas
 RESERVED_NAMES = frozenset({"all"})  # `status all` would be ambiguous
 JIRA_ISSUE_KEY = re.compile(r"^([A-Z][A-Z0-9_]{0,30})-([1-9][0-9]{0,9})$")
 CLEAR = object()  # sentinel: "remove this value" in an edit
+REF_KEY_ATTEMPTS = 3
 
 
 class Field(StrEnum):
@@ -215,12 +216,17 @@ def create_initiative(
         changed_by=actor.user_id,
         changed_at=now,
     )
-    try:
-        with session.begin_nested():
-            return queries.add_initiative(session=session, initiative=initiative, first_change=first)
-    except IntegrityError as error:
-        # Two people created the same name at the same moment; the database's unique key decided.
-        raise DuplicateName(initiative.name, archived=False) from error
+    for _attempt in range(REF_KEY_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                return queries.add_initiative(session=session, initiative=initiative, first_change=first)
+        except IntegrityError as error:
+            # Two people created the same name at the same moment; the database's unique key decided. Otherwise
+            # two similar names raced for the same reference key, and picking again settles it.
+            if queries.get_initiative_by_name(session=session, team_id=actor.team_id, name=initiative.name):
+                raise DuplicateName(initiative.name, archived=False) from error
+            initiative.ref_key = ""
+    raise DuplicateName(initiative.name, archived=False)
 
 
 def record_thread(*, session: Session, initiative_id: int, channel_id: str, ts: str, permalink: str | None) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock, local_today
 from bot.config import Settings
+from bot.jira_gateway import JiraGateway
 from storage.db import session_scope
 
 
@@ -20,6 +21,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     clock: Clock
+    # None when Jira is not configured; every Jira feature then says so instead of failing.
+    jira: JiraGateway | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:

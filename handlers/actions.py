@@ -18,6 +18,7 @@ from bot.errors import HandoffError, UnknownInitiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from handlers.errors import after_ack
+from handlers.modal_openers import open_link_issue_modal
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,35 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(ids.ACTION_STATUS_NEXT)(ack=ack_only, lazy=[page_status])
     app.action(ids.ACTION_STATUS_DETAIL)(ack=ack_only, lazy=[show_detail])
     app.action(ids.ACTION_HOME_NEW)(ack=ack_only, lazy=[open_new_from_home])
+
+    @after_ack
+    def open_link_issue(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        try:
+            value = json.loads(action.get("value") or "{}")
+            issue_key, initiative_ids = str(value["k"]), [int(i) for i in value.get("i", [])]
+        except (ValueError, KeyError, TypeError):
+            log.warning("link button with an unreadable value")
+            return
+        team_id = _team_id(body)
+        with runtime.session() as session:
+            initiatives = [
+                i
+                for i in (get_initiative(session=session, team_id=team_id, initiative_id=n) for n in initiative_ids)
+                if i
+            ]
+        container = body.get("container") or {}
+        channel_id = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+        reply_to = {"c": channel_id, "t": container.get("thread_ts") or container.get("message_ts") or ""}
+        open_link_issue_modal(
+            runtime,
+            client,
+            trigger_id=body["trigger_id"],
+            issue_key=issue_key,
+            initiatives=initiatives,
+            reply_to=reply_to,
+        )
+
+    app.action(ids.ACTION_LINK_ISSUE)(ack=ack_only, lazy=[open_link_issue])
 
 
 def ack_only(ack: Ack) -> None:

@@ -17,10 +17,19 @@ from bot.blocks.base import Message
 from bot.blocks.help import render_error, render_help, render_problem
 from bot.blocks.modals import render_new_initiative_modal
 from bot.blocks.status import render_detail, render_status_page
+from bot.checkpoints import CheckpointDraft
 from bot.errors import HandoffError
 from bot.initiatives import Actor, EditRequest, InitiativeDraft, resolve_initiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.checkpoint_flows import (
+    add_and_announce,
+    complete_and_announce,
+    mitigate_and_announce,
+    remove_and_announce,
+    show_checkpoints,
+)
+from handlers.checkpoint_flows import edit_and_announce as edit_checkpoint_and_announce
 from handlers.errors import after_ack
 from handlers.flows import (
     archive_and_announce,
@@ -28,8 +37,15 @@ from handlers.flows import (
     create_and_announce,
     edit_and_announce,
 )
+from handlers.modal_openers import open_add_checkpoint_modal
 from handlers.parsing import (
     ArchiveCommand,
+    CheckpointAddCommand,
+    CheckpointCompletionCommand,
+    CheckpointEditCommand,
+    CheckpointListCommand,
+    CheckpointMitigateCommand,
+    CheckpointRemoveCommand,
     Command,
     EditCommand,
     HelpCommand,
@@ -44,7 +60,8 @@ from handlers.parsing import (
 def register(app: App, runtime: Runtime) -> None:
     def is_answered_in_the_ack(command: dict[str, Any]) -> bool:
         try:
-            return isinstance(parse_command(command.get("text") or ""), HelpCommand | StatusCommand)
+            parsed = parse_command(command.get("text") or "")
+            return isinstance(parsed, HelpCommand | StatusCommand | CheckpointListCommand)
         except UsageError:
             return True
 
@@ -55,9 +72,14 @@ def register(app: App, runtime: Runtime) -> None:
         except UsageError as error:
             ack(**render_problem(error.message, usage_of=error.usage_of).as_kwargs())
             return
+        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
         if isinstance(parsed, StatusCommand):
-            actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
             ack(**_status(runtime, actor, command["channel_id"], parsed).as_kwargs())
+        elif isinstance(parsed, CheckpointListCommand):
+            try:
+                ack(**show_checkpoints(runtime, actor, parsed.initiative_ref).as_kwargs())
+            except HandoffError as error:
+                ack(**render_error(error, usage_of="checkpoint list").as_kwargs())
         else:
             ack(**render_help().as_kwargs())
 
@@ -71,6 +93,18 @@ def register(app: App, runtime: Runtime) -> None:
         channel_id = command["channel_id"]
         if isinstance(parsed, NewCommand) and parsed.open_modal:
             client.views_open(trigger_id=command["trigger_id"], view=render_new_initiative_modal(channel_id=channel_id))
+            return
+        if isinstance(parsed, CheckpointAddCommand) and parsed.open_modal:
+            problem = open_add_checkpoint_modal(
+                runtime,
+                client,
+                team_id=command["team_id"],
+                trigger_id=command["trigger_id"],
+                channel_id=channel_id,
+                initiative_ref=parsed.initiative_ref,
+            )
+            if problem is not None:
+                respond(response_type="ephemeral", **problem.as_kwargs())
             return
         actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
         respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
@@ -107,13 +141,38 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return edit_and_announce(runtime, client, actor, parsed.reference, EditRequest(parsed.values))
             case ArchiveCommand():
                 return archive_and_announce(runtime, client, actor, parsed.reference)
+            case CheckpointAddCommand():
+                return add_and_announce(runtime, client, actor, parsed.initiative_ref or "", _checkpoint_draft(parsed))
+            case CheckpointCompletionCommand():
+                return complete_and_announce(runtime, client, actor, parsed.reference, done=parsed.done)
+            case CheckpointEditCommand():
+                return edit_checkpoint_and_announce(runtime, client, actor, parsed.reference, parsed.values)
+            case CheckpointRemoveCommand():
+                return remove_and_announce(runtime, client, actor, parsed.reference)
+            case CheckpointMitigateCommand():
+                return mitigate_and_announce(runtime, client, actor, parsed.reference, parsed.plan)
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
 
 
 def _usage_of(parsed: Command) -> str:
-    return {NewCommand: "new", PhaseCommand: "phase", EditCommand: "edit", ArchiveCommand: "archive"}[type(parsed)]
+    if isinstance(parsed, CheckpointCompletionCommand):
+        return "checkpoint done" if parsed.done else "checkpoint reopen"
+    return {
+        NewCommand: "new",
+        PhaseCommand: "phase",
+        EditCommand: "edit",
+        ArchiveCommand: "archive",
+        CheckpointAddCommand: "checkpoint add",
+        CheckpointEditCommand: "checkpoint edit",
+        CheckpointRemoveCommand: "checkpoint remove",
+        CheckpointMitigateCommand: "checkpoint mitigate",
+    }[type(parsed)]
+
+
+def _checkpoint_draft(parsed: CheckpointAddCommand) -> CheckpointDraft:
+    return CheckpointDraft(title=parsed.title, owner_id=parsed.owner_id, due_date=parsed.due_date, jira=parsed.jira)
 
 
 def _draft(parsed: NewCommand, channel_id: str) -> InitiativeDraft:

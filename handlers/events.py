@@ -1,19 +1,41 @@
-"""Events: App Home, and keeping cached profiles fresh."""
+"""Events: App Home, cached profiles, Jira keys mentioned in initiative threads, and Jira link unfurls.
+
+Slack retries an event it thinks we missed, with the same `event_id`; each is acted on once.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.blocks.checkpoints import mention_value, render_jira_mention, render_unfurl
 from bot.blocks.home import render_home
+from bot.checkpoints import reference_of
+from bot.jira_gateway import JiraError
+from bot.jira_mentions import (
+    EVENT_SCOPE,
+    MENTION_SCOPE,
+    initiatives_for_message,
+    issue_key_in_url,
+    mentioned_keys,
+    projects_of,
+)
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.status import initiatives_for_user
 from handlers.actions import ack_only
+from handlers.checkpoint_flows import interactive_jira
 from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
+from storage.checkpoints import find_linked_checkpoint
+from storage.idempotency import claim_once
+
+log = logging.getLogger(__name__)
+# Messages people write; edits, deletions, joins and bots' posts are not conversation about Jira.
+CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -41,3 +63,76 @@ def register(app: App, runtime: Runtime) -> None:
                 team_id=team_id,
                 now=runtime.clock.now(),
             ).remember(profile_from_slack(user))
+
+    def first_delivery(body: dict[str, Any]) -> bool:
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        with runtime.session() as session:
+            return claim_once(session=session, scope=EVENT_SCOPE, key=str(event_id), now=runtime.clock.now())
+
+    @after_ack
+    def reply_to_jira_mentions(
+        body: dict[str, Any], event: dict[str, Any], context: dict[str, Any], client: WebClient
+    ) -> None:
+        gateway = interactive_jira(runtime)
+        if gateway is None or event.get("bot_id") or event.get("subtype") not in CONVERSATION_SUBTYPES:
+            return
+        team_id, channel_id = context["team_id"], event["channel"]
+        root = event.get("thread_ts") or event["ts"]
+        with runtime.session() as session:
+            initiatives = initiatives_for_message(
+                session=session, team_id=team_id, channel_id=channel_id, thread_ts=event.get("thread_ts")
+            )
+            if not initiatives:
+                return
+            keys = mentioned_keys(
+                event.get("text") or "",
+                projects=projects_of(session=session, team_id=team_id),
+                site_url=gateway.site_url,
+            )
+        if not keys or not first_delivery(body):
+            return
+        for key in keys:
+            with runtime.session() as session:
+                if not claim_once(
+                    session=session, scope=MENTION_SCOPE, key=f"{channel_id}:{root}:{key}", now=runtime.clock.now()
+                ):
+                    continue
+                linked = find_linked_checkpoint(session=session, team_id=team_id, jira_key=key)
+                linked_ref = reference_of(linked[1], linked[0]) if linked else None
+            try:
+                issue = gateway.issue(key)
+            except JiraError as error:
+                log.info("mentioned Jira issue not shown", extra={"issue": key, "error": error.message})
+                continue
+            message = render_jira_mention(
+                issue, linkable=True, linked_ref=linked_ref, value=mention_value(key, [i.id or 0 for i in initiatives])
+            )
+            client.chat_postMessage(channel=channel_id, thread_ts=root, **message.as_kwargs())
+
+    app.event("message")(ack=ack_only, lazy=[reply_to_jira_mentions])
+
+    @after_ack
+    def unfurl_jira_links(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        gateway = interactive_jira(runtime)
+        if gateway is None or not first_delivery(body):
+            return
+        unfurls: dict[str, Any] = {}
+        for link in event.get("links") or []:
+            url = link.get("url") or ""
+            key = issue_key_in_url(url, gateway.site_url)
+            if key is None:
+                continue
+            try:
+                unfurls[url] = render_unfurl(gateway.issue(key))
+            except JiraError as error:
+                log.info("Jira link not unfurled", extra={"issue": key, "error": error.message})
+        if not unfurls:
+            return
+        if event.get("unfurl_id") and event.get("source"):
+            client.chat_unfurl(unfurl_id=event["unfurl_id"], source=event["source"], unfurls=unfurls)
+        else:
+            client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)
+
+    app.event("link_shared")(ack=ack_only, lazy=[unfurl_jira_links])

@@ -102,7 +102,7 @@ def change_phase_and_announce(
             now=runtime.clock.now(),
         )
     confirmation = f":white_check_mark: *{escape(result.initiative.name)}* is now in *{phase.value}*."
-    return _announce(client, result.initiative, render_phase_update(result.initiative, result.change), confirmation)
+    return announce(client, result.initiative, render_phase_update(result.initiative, result.change), confirmation)
 
 
 def edit_and_announce(
@@ -122,7 +122,7 @@ def edit_and_announce(
     update = render_edit_update(result.initiative, result.changes, actor.user_id, jira_url=runtime.jira_url)
     labels = ", ".join(service.FIELD_LABELS[c.field].lower() for c in result.changes)
     confirmation = f":white_check_mark: Updated {labels} of *{escape(result.initiative.name)}*."
-    return _announce(client, result.initiative, update, confirmation)
+    return announce(client, result.initiative, update, confirmation)
 
 
 def archive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:
@@ -132,10 +132,10 @@ def archive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, refe
             session=session, actor=actor, initiative=initiative, people=people, now=runtime.clock.now()
         )
     confirmation = f":white_check_mark: Archived *{escape(archived.name)}*."
-    return _announce(client, archived, render_archive_update(archived, actor.user_id), confirmation)
+    return announce(client, archived, render_archive_update(archived, actor.user_id), confirmation)
 
 
-def _announce(client: WebClient, initiative: Initiative, update: Message, confirmation: str) -> Message:
+def announce(client: WebClient, initiative: Initiative, update: Message, confirmation: str) -> Message:
     """Post the update in the thread; the change is saved either way, so a failed post is reported, not raised."""
     try:
         post_in_thread(client, initiative=initiative, message=update)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.checkpoints import CheckpointField
 from bot.initiatives import CLEAR, Field
 from bot.text import escape, unescape
 from storage.models import Phase
@@ -88,8 +89,58 @@ class ArchiveCommand:
     reference: str
 
 
-Command = HelpCommand | NewCommand | StatusCommand | PhaseCommand | EditCommand | ArchiveCommand
-SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive")
+@dataclass(frozen=True)
+class CheckpointAddCommand:
+    """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected)."""
+
+    open_modal: bool
+    initiative_ref: str | None = None
+    title: str = ""
+    owner_id: str | None = None
+    due_date: date | None = None
+    jira: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointCompletionCommand:
+    reference: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class CheckpointListCommand:
+    initiative_ref: str
+
+
+@dataclass(frozen=True)
+class CheckpointEditCommand:
+    reference: str
+    values: dict[CheckpointField, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckpointRemoveCommand:
+    reference: str
+
+
+@dataclass(frozen=True)
+class CheckpointMitigateCommand:
+    reference: str
+    plan: str
+
+
+CheckpointCommand = (
+    CheckpointAddCommand
+    | CheckpointCompletionCommand
+    | CheckpointListCommand
+    | CheckpointEditCommand
+    | CheckpointRemoveCommand
+    | CheckpointMitigateCommand
+)
+Command = HelpCommand | NewCommand | StatusCommand | PhaseCommand | EditCommand | ArchiveCommand | CheckpointCommand
+SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive", "checkpoint")
+CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
+CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
 
 
 def parse_command(text: str) -> Command:
@@ -102,6 +153,8 @@ def parse_command(text: str) -> Command:
     if not tokens:
         return HelpCommand()
     verb, rest = tokens[0].text.lower(), tokens[1:]
+    if verb == "checkpoints" and not tokens[0].quoted:
+        verb, rest = "checkpoint", [Token("list", quoted=False), *rest]
     if tokens[0].quoted or verb not in SUBCOMMANDS:
         known = ", ".join(SUBCOMMANDS)
         raise UsageError(f'"{escape(tokens[0].text)}" is not a Handoff command. Commands: {known}.', "help")
@@ -209,6 +262,82 @@ def _parse_archive(rest: list[Token]) -> ArchiveCommand:
     return ArchiveCommand(reference=" ".join(t.text for t in rest))
 
 
+def _parse_checkpoint(rest: list[Token]) -> Command:
+    if not rest:
+        return CheckpointAddCommand(open_modal=True)
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in CHECKPOINT_ACTIONS:
+        known = ", ".join(CHECKPOINT_ACTIONS)
+        raise UsageError(
+            f'"{escape(rest[0].text)}" is not a checkpoint command. Checkpoint commands: {known}.', "checkpoint"
+        )
+    usage = f"checkpoint {action}"
+    if action == "add":
+        return _parse_checkpoint_add(args)
+    if not args:
+        what = "initiative" if action == "list" else "checkpoint reference (e.g. `churn#3`)"
+        raise UsageError(f"`checkpoint {action}` needs the {what}.", usage)
+    if action == "list":
+        return CheckpointListCommand(" ".join(t.text for t in args))
+    reference = args[0].text
+    if action in ("done", "reopen", "remove"):
+        if len(args) > 1:
+            raise UsageError(f"`checkpoint {action}` takes one checkpoint reference, like `churn#3`.", usage)
+        if action == "remove":
+            return CheckpointRemoveCommand(reference)
+        return CheckpointCompletionCommand(reference, done=action == "done")
+    if action == "mitigate":
+        plan = " ".join(t.text for t in args[1:]).strip()
+        if not plan:
+            raise UsageError("Say what the mitigation plan is, in quotes after the reference.", usage)
+        return CheckpointMitigateCommand(reference, plan)
+    words, options = _split_options(args[1:], frozenset(CheckpointField), usage)
+    if words:
+        raise UsageError(f'"{escape(words[0])}" is not a `field:value` pair.', usage)
+    if not options:
+        fields = " ".join(f"`{f.value}:`" for f in CheckpointField)
+        raise UsageError(f"Say which fields to change: {fields}.", usage)
+    values = {CheckpointField(o): _checkpoint_value(o, raw, usage) for o, raw in options.items()}
+    return CheckpointEditCommand(reference, values)
+
+
+def _parse_checkpoint_add(args: list[Token]) -> CheckpointAddCommand:
+    if not args:
+        return CheckpointAddCommand(open_modal=True)
+    initiative_ref = args[0].text
+    words, options = _split_options(args[1:], CHECKPOINT_OPTIONS, "checkpoint add")
+    title = " ".join(words)
+    if not title:
+        if options:
+            raise UsageError("The checkpoint needs a title, in quotes after the initiative.", "checkpoint add")
+        return CheckpointAddCommand(open_modal=True, initiative_ref=initiative_ref)
+    values = {o: _checkpoint_value(o, raw, "checkpoint add") for o, raw in options.items()}
+    for option, value in values.items():
+        if value is CLEAR:
+            raise UsageError(f"`{option}:` needs a value when adding a checkpoint.", "checkpoint add")
+    return CheckpointAddCommand(
+        open_modal=False,
+        initiative_ref=initiative_ref,
+        title=title,
+        owner_id=_opt_str(values, CheckpointField.OWNER),
+        due_date=values.get(CheckpointField.DUE),  # type: ignore[arg-type]
+        jira=_opt_str(values, CheckpointField.JIRA),
+    )
+
+
+def _checkpoint_value(option: str, raw: str, usage_of: str) -> object:
+    value = raw.strip()
+    if not value:
+        raise UsageError(f"`{option}:` is missing its value.", usage_of)
+    if value.lower() in NONE_WORDS:
+        return CLEAR
+    if option == CheckpointField.OWNER:
+        return parse_user(value, option, usage_of)
+    if option == CheckpointField.DUE:
+        return parse_date(value, option, usage_of)
+    return value
+
+
 _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "help": _parse_help,
     "new": _parse_new,
@@ -217,6 +346,7 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "phase": _parse_phase,
     "edit": _parse_edit,
     "archive": _parse_archive,
+    "checkpoint": _parse_checkpoint,
 }
 
 

@@ -1,7 +1,8 @@
-"""Modal submissions. Field errors go back inline in the ack; the creation itself happens after it."""
+"""Modal submissions. Field errors go back inline in the ack; the change itself happens after it."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from typing import Any
@@ -14,12 +15,16 @@ from slack_sdk.webhook import WebhookClient
 from bot import ids
 from bot.blocks.base import Message
 from bot.blocks.help import render_error
+from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, reference_of, title_problems
 from bot.errors import HandoffError
-from bot.initiatives import Actor, Field, InitiativeDraft, validate_draft
+from bot.initiatives import Actor, Field, InitiativeDraft, normalize_jira_key, validate_draft
 from bot.runtime import Runtime
 from bot.text import unescape
+from handlers.checkpoint_flows import add_and_announce, edit_and_announce
 from handlers.errors import after_ack
 from handlers.flows import create_and_announce, unit_of_work
+from storage.checkpoints import get_checkpoint_by_id
+from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +98,123 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_NEW_INITIATIVE)(ack=check_new_initiative, lazy=[create_new_initiative])
 
+    def check_new_checkpoint(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        _, _, errors = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        context[FORM_ACCEPTED] = True
+        ack()
+
+    @after_ack
+    def add_new_checkpoint(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not context.get(FORM_ACCEPTED):
+            return
+        actor = _actor(body)
+        initiative_id, draft, _ = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
+        with runtime.session() as session:
+            initiative = get_initiative(session=session, team_id=actor.team_id, initiative_id=initiative_id or 0)
+            ref = initiative.ref_key if initiative else ""
+        try:
+            result = add_and_announce(runtime, client, actor, ref, draft)
+        except HandoffError as error:
+            result = render_error(error, usage_of="checkpoint add")
+        tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
+
+    app.view(ids.VIEW_ADD_CHECKPOINT)(ack=check_new_checkpoint, lazy=[add_new_checkpoint])
+
+    def check_link(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        selected = _selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)
+        if not selected:
+            ack(response_action="errors", errors={ids.BLOCK_LINK_CHECKPOINT: "Pick the checkpoint this issue tracks."})
+            return
+        context[FORM_ACCEPTED] = True
+        ack()
+
+    @after_ack
+    def link_issue(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not context.get(FORM_ACCEPTED):
+            return
+        actor = _actor(body)
+        metadata = _metadata(body)
+        checkpoint_id = int(_selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT) or 0)
+        with runtime.session() as session:
+            checkpoint = get_checkpoint_by_id(session=session, checkpoint_id=checkpoint_id)
+            initiative = (
+                get_initiative(session=session, team_id=actor.team_id, initiative_id=checkpoint.initiative_id)
+                if checkpoint
+                else None
+            )
+            ref = reference_of(initiative, checkpoint) if checkpoint and initiative else f"#{checkpoint_id}"
+        try:
+            result = edit_and_announce(runtime, client, actor, ref, {CheckpointField.JIRA: str(metadata.get("k", ""))})
+        except HandoffError as error:
+            result = render_error(error, usage_of="checkpoint edit")
+        tell_privately(client, metadata.get("c"), actor.user_id, result, thread_ts=metadata.get("t"))
+
+    app.view(ids.VIEW_LINK_ISSUE)(ack=check_link, lazy=[link_issue])
+
 
 def _actor(body: dict[str, Any]) -> Actor:
     return Actor(team_id=body["view"].get("team_id") or body["team"]["id"], user_id=body["user"]["id"])
+
+
+def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int | None, CheckpointDraft, dict[str, str]]:
+    """Read the checkpoint form; problems that need no database go back inline in the ack."""
+
+    def element(block_id: str) -> dict[str, Any]:
+        return (values.get(block_id) or {}).get(ids.INPUT_ACTION) or {}
+
+    errors: dict[str, str] = {}
+    raw_id = _selected_option(values, ids.BLOCK_CHECKPOINT_INITIATIVE)
+    initiative_id = int(raw_id) if raw_id and raw_id.isdigit() else None
+    if initiative_id is None:
+        errors[ids.BLOCK_CHECKPOINT_INITIATIVE] = "Pick the initiative this checkpoint belongs to."
+    title = " ".join((element(ids.BLOCK_CHECKPOINT_TITLE).get("value") or "").split())
+    due = None
+    raw_date = element(ids.BLOCK_CHECKPOINT_DUE).get("selected_date")
+    if raw_date:
+        try:
+            due = date.fromisoformat(raw_date)
+        except ValueError:
+            errors[ids.BLOCK_CHECKPOINT_DUE] = "Pick a date from the calendar."
+    jira = (element(ids.BLOCK_CHECKPOINT_JIRA).get("value") or "").strip() or None
+    for problem in title_problems(title) + due_problems(due, today):
+        block = ids.BLOCK_CHECKPOINT_TITLE if problem.field == CheckpointField.TITLE else ids.BLOCK_CHECKPOINT_DUE
+        errors.setdefault(block, unescape(problem.message))
+    if jira and jira.lower() != "new" and normalize_jira_key(jira) is None:
+        errors[ids.BLOCK_CHECKPOINT_JIRA] = f'"{jira}" is not a Jira issue key; use the form DS-42, or new.'
+    draft = CheckpointDraft(
+        title=title, owner_id=element(ids.BLOCK_CHECKPOINT_OWNER).get("selected_user"), due_date=due, jira=jira
+    )
+    return initiative_id, draft, errors
+
+
+def _selected_option(values: dict[str, Any], block_id: str) -> str | None:
+    selected = ((values.get(block_id) or {}).get(ids.INPUT_ACTION) or {}).get("selected_option") or {}
+    value = selected.get("value")
+    return str(value) if value else None
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = json.loads(body["view"].get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def tell_privately(
+    client: WebClient, channel_id: str | None, user_id: str, message: Message, *, thread_ts: str | None = None
+) -> None:
+    """An ephemeral answer in the channel the form came from, or a direct message when that fails."""
+    if channel_id:
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, thread_ts=thread_ts, **message.as_kwargs())
+            return
+        except SlackClientError as error:
+            log.warning("ephemeral answer refused; sending a direct message", extra={"error": type(error).__name__})
+    client.chat_postMessage(channel=user_id, **message.as_kwargs())
 
 
 def draft_from_state(values: dict[str, Any]) -> tuple[InitiativeDraft, dict[str, str]]:

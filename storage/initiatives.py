@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import Row, bindparam, func
@@ -9,6 +10,35 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
 from storage.models import Initiative, PhaseChange
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+REF_KEY_BASE_MAX = 16
+
+
+def ref_key_base(name: str) -> str:
+    """The first word of a name, lower-case letters and digits only: "Churn model v2" → `churn`."""
+    words = [w for w in _NOT_ALNUM.split(name.casefold()) if w]
+    return (words[0] if words else "i")[:REF_KEY_BASE_MAX]
+
+
+def free_ref_key(*, session: Session, team_id: str, name: str) -> str:
+    """A reference key no other initiative of the workspace has: `churn`, else `churn2`, `churn3`…"""
+    base = ref_key_base(name)
+    statement = select(Initiative.ref_key).where(
+        Initiative.team_id == team_id, col(Initiative.ref_key).like(f"{base}%")
+    )
+    taken = set(session.exec(statement).all())
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}{suffix}" in taken:
+        suffix += 1
+    return f"{base}{suffix}"
+
+
+def get_initiative_by_ref_key(*, session: Session, team_id: str, ref_key: str) -> Initiative | None:
+    statement = select(Initiative).where(Initiative.team_id == team_id, Initiative.ref_key == ref_key.casefold())
+    return session.exec(statement).first()
 
 
 def name_key(name: str) -> str:
@@ -86,6 +116,9 @@ def latest_phase_changes(*, session: Session, initiative_ids: Sequence[int]) -> 
 
 
 def add_initiative(*, session: Session, initiative: Initiative, first_change: PhaseChange) -> Initiative:
+    """Store a new initiative and its first phase-history row; a missing reference key is picked here."""
+    if not initiative.ref_key:
+        initiative.ref_key = free_ref_key(session=session, team_id=initiative.team_id, name=initiative.name)
     session.add(initiative)
     session.flush()
     assert initiative.id is not None
@@ -168,3 +201,35 @@ def list_initiative_cards(
 def count_initiative_cards(*, session: Session, team_id: str, channel_id: str | None) -> int:
     statement = _COUNT_IN_WORKSPACE if channel_id is None else _COUNT_IN_CHANNEL
     return int(session.connection().execute(statement, {"team_id": team_id, "channel_id": channel_id}).scalar_one())
+
+
+def list_active_initiatives(*, session: Session, team_id: str, limit: int = 100) -> Sequence[Initiative]:
+    """Active initiatives of a workspace by name, for pickers."""
+    statement = (
+        select(Initiative)
+        .where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
+        .order_by(col(Initiative.name_key))
+        .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
+def list_initiatives_in_channel(*, session: Session, team_id: str, channel_id: str) -> Sequence[Initiative]:
+    """Active initiatives whose home or thread is this channel."""
+    statement = (
+        select(Initiative)
+        .where(
+            Initiative.team_id == team_id,
+            col(Initiative.archived).is_(False),
+            or_(Initiative.home_channel_id == channel_id, Initiative.thread_channel_id == channel_id),
+        )
+        .order_by(col(Initiative.name_key))
+    )
+    return session.exec(statement).all()
+
+
+def get_initiative_by_thread(*, session: Session, team_id: str, channel_id: str, thread_ts: str) -> Initiative | None:
+    statement = select(Initiative).where(
+        Initiative.team_id == team_id, Initiative.thread_channel_id == channel_id, Initiative.thread_ts == thread_ts
+    )
+    return session.exec(statement).first()

@@ -13,6 +13,9 @@ from storage.types import UTCDateTime
 NAME_MAX = 80
 GOAL_MAX = 1000
 NOTE_MAX = 500
+REF_KEY_MAX = 24
+CHECKPOINT_TITLE_MAX = 200
+MITIGATION_MAX = 1000
 
 
 class Phase(StrEnum):
@@ -37,6 +40,7 @@ class Initiative(SQLModel, table=True):
         # Status in a channel, and the workspace-wide list and its count, each read one index range in name order.
         Index("ix_initiative_team_channel", "team_id", "home_channel_id", "name_key"),
         Index("ix_initiative_team_archived", "team_id", "archived", "name_key"),
+        UniqueConstraint("team_id", "ref_key", name="uq_initiative_team_ref_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +57,8 @@ class Initiative(SQLModel, table=True):
     jira_project_key: str | None = Field(default=None, max_length=32)
     jira_epic_key: str | None = Field(default=None, max_length=64)
     target_date: date | None = None
+    # The short, stable key in checkpoint references (`churn` in `churn#3`); kept when the initiative is renamed.
+    ref_key: str = Field(default="", max_length=REF_KEY_MAX)
     # The kickoff message is the initiative's thread; it stays where it was posted if the home channel moves.
     thread_channel_id: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
@@ -100,3 +106,141 @@ class SlackUser(SQLModel, table=True):
     is_bot: bool = False
     deleted: bool = False
     fetched_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CheckpointStatus(StrEnum):
+    """The stored state of a checkpoint's work. `missed` is never stored: it is an open or in-progress
+    checkpoint whose due date has passed, so moving the date or finishing the work clears it by itself."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    MISSED = "missed"
+
+
+class Checkpoint(SQLModel, table=True):
+    """A milestone on the way to production; optionally mirrored by a Jira issue."""
+
+    __tablename__ = "checkpoint"
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "number", name="uq_checkpoint_initiative_number"),
+        Index("ix_checkpoint_jira_key", "jira_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    # Numbers are never reused, so `churn#3` keeps meaning the same checkpoint after others are removed.
+    number: int
+    title: str = Field(max_length=CHECKPOINT_TITLE_MAX)
+    owner_id: str | None = Field(default=None, max_length=32)
+    due_date: date | None = None
+    status: str = Field(default=CheckpointStatus.OPEN.value, max_length=16)
+    done_by: str | None = Field(default=None, max_length=32)
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    mitigation: str | None = Field(default=None, max_length=MITIGATION_MAX)
+    mitigated_by: str | None = Field(default=None, max_length=32)
+    mitigated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    jira_key: str | None = Field(default=None, max_length=64)
+    jira_summary: str | None = Field(default=None, max_length=512)
+    jira_status: str | None = Field(default=None, max_length=128)
+    jira_status_category: str | None = Field(default=None, max_length=16)
+    jira_assignee: str | None = Field(default=None, max_length=255)
+    # Jira's own `updated` time of the issue as last seen: older news about the issue is ignored.
+    jira_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    removed_by: str | None = Field(default=None, max_length=32)
+    removed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class JiraStatusChange(SQLModel, table=True):
+    """A status change of a linked Jira issue, logged once and posted once in the initiative's thread.
+
+    `posted_at` is set after the thread post; `claimed_at` keeps two posters from posting the same row.
+    """
+
+    __tablename__ = "jira_status_change"
+    __table_args__ = (Index("ix_jira_status_change_unposted", "posted_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checkpoint_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("checkpoint.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    issue_key: str = Field(max_length=64)
+    summary: str | None = Field(default=None, max_length=512)
+    from_status: str | None = Field(default=None, max_length=128)
+    to_status: str = Field(max_length=128)
+    to_category: str | None = Field(default=None, max_length=16)
+    changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # What the change did to the checkpoint: "done", "reopened" or None.
+    checkpoint_effect: str | None = Field(default=None, max_length=16)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    posted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class JiraPushState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class JiraPush(SQLModel, table=True):
+    """Outbox: a change Slack made that Jira must learn of (transition, comment, remote link).
+
+    Rows stay `pending` until Jira takes them; transient failures are retried with backoff, permanent ones end
+    `failed` and are reported to the person and the thread once (`reported_at`).
+    """
+
+    __tablename__ = "jira_push"
+    __table_args__ = (Index("ix_jira_push_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    checkpoint_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("checkpoint.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    issue_key: str = Field(max_length=64)
+    action: str = Field(max_length=16)  # done, reopen, remote_link
+    actor_id: str = Field(max_length=32)
+    thread_url: str | None = Field(default=None, max_length=512)
+    state: str = Field(default=JiraPushState.PENDING.value, max_length=16)
+    # The transition already happened; a retry only adds the comment (never a second transition).
+    transitioned: bool = False
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class JiraSyncState(SQLModel, table=True):
+    """Progress of the pull sync with the one configured Jira site."""
+
+    __tablename__ = "jira_sync_state"
+
+    name: str = Field(primary_key=True, max_length=32)
+    # The newest `updated` time seen on a linked issue, in Jira's own clock: incremental syncs ask from here.
+    watermark: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_full_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_success_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_error: str | None = Field(default=None, max_length=1000)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """Something that must happen once: a Slack event, a Jira webhook delivery, a reply about a Jira key.
+
+    The first writer of `(scope, key)` wins; everyone else sees the primary key taken and stands down.
+    """
+
+    __tablename__ = "idempotency_key"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=255)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

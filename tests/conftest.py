@@ -18,7 +18,7 @@ from bot.app import HandoffApp, create_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
-from bot.http import HandoffWsgiApp, create_server
+from bot.http import create_server
 from storage.db import make_engine, upgrade_schema
 from tests.support.blockkit import assert_valid_message, assert_valid_view
 from tests.support.slack_driver import TEAM_ID, SlackDriver
@@ -128,9 +128,7 @@ class RunningApp:
 
 def serve(app: HandoffApp) -> tuple[str, object, threading.Thread]:
     # A short select() timeout lets close() stop the server at once instead of after waitress's default 1 s.
-    server = create_server(
-        HandoffWsgiApp(app.bolt, app.runtime.engine), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05
-    )
+    server = create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
 
     def run() -> None:
         with contextlib.suppress(OSError, ValueError):  # close() from the test thread interrupts select()

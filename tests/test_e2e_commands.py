@@ -19,7 +19,7 @@ from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, 
 from tests.support.blockkit import all_text, button_values, nodes
 from tests.support.slack_driver import TEAM_ID, HttpResult
 
-SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive")
+SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive", "checkpoint")
 CHURN_V2 = "Churn model v2"
 NEW_CHURN_V2 = (
     'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol> jira:ds-12 due:2027-03-01 goal:"Cut churn by 5%"'

@@ -17,7 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).resolve().parent / "data" / "slack_manifest.schema.json"
 # slack_sdk methods are named after Web API methods: client.chat_postMessage → chat.postMessage
 SDK_CALL = re.compile(r"\.(chat|users|views|conversations|reactions|pins|team|auth|apps|files|im)_([A-Za-z]+)\(")
-EVENT_SCOPES = {"app_home_opened": None, "user_change": "users:read"}
+EVENT_SCOPES = {
+    "app_home_opened": None,
+    "user_change": "users:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "link_shared": "links:read",
+}
 # Kickoffs and thread updates go to whatever public channel people pick, invited or not.
 SCOPES_IMPLIED_BY_METHOD = {"chat.postMessage": {"chat:write.public"}}
 

@@ -10,6 +10,7 @@ from bot.initiatives import CLEAR, Field
 from handlers.parsing import (
     SUBCOMMANDS,
     ArchiveCommand,
+    CheckpointAddCommand,
     EditCommand,
     HelpCommand,
     NewCommand,
@@ -103,8 +104,9 @@ def test_every_subcommand_parses() -> None:
         "phase": PhaseCommand,
         "edit": EditCommand,
         "archive": ArchiveCommand,
+        "checkpoint": CheckpointAddCommand,
     }
-    arguments = {"phase": " churn research", "edit": " churn goal:x", "archive": " churn"}
+    arguments = {"phase": " churn research", "edit": " churn goal:x", "archive": " churn", "checkpoint": " add"}
     assert set(samples) == set(SUBCOMMANDS)
     for verb, kind in samples.items():
         assert isinstance(parse_command(verb + arguments.get(verb, "")), kind), verb
@@ -283,7 +285,7 @@ def test_unknown_subcommand() -> None:
     error = usage_error("create Churn")
     assert error.usage_of == "help"
     assert error.message == (
-        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive.'
+        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint.'
     )
 
 

@@ -17,7 +17,21 @@ USAGE: dict[str, str] = {
     "phase": '/handoff phase churn research "kickoff done, data access granted"',
     "edit": '/handoff edit churn due:2027-04-01 goal:"Cut churn by 6%" embedded:@dave',
     "archive": "/handoff archive churn",
+    "checkpoint": '/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42',
 }
+
+# Usage of each checkpoint action, shown with an error about it; help shows them all under `checkpoint`.
+CHECKPOINT_USAGE: dict[str, str] = {
+    "checkpoint add": '/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42'
+    "  ·  jira:new creates the issue  ·  no arguments: a form",
+    "checkpoint done": "/handoff checkpoint done churn#3",
+    "checkpoint reopen": "/handoff checkpoint reopen churn#3",
+    "checkpoint list": "/handoff checkpoint list churn",
+    "checkpoint edit": '/handoff checkpoint edit churn#3 due:2027-03-01 owner:@dave title:"Model card v2" jira:DS-43',
+    "checkpoint remove": "/handoff checkpoint remove churn#3",
+    "checkpoint mitigate": '/handoff checkpoint mitigate churn#3 "Ship with the v1 schema; v2 in March"',
+}
+CHECKPOINT_USAGE["checkpoint"] = "  ·  ".join(u.split("  ·  ")[0] for u in CHECKPOINT_USAGE.values())
 
 DESCRIPTIONS: dict[str, str] = {
     "help": "Show this help.",
@@ -31,6 +45,9 @@ DESCRIPTIONS: dict[str, str] = {
     "edit": "Change fields: `name:` `channel:` `ds:` `eng:` `embedded:` `goal:` `jira:` `due:`. "
     "Use `field:none` to clear an optional one.",
     "archive": "Hide an initiative from status and lists; its history is kept.",
+    "checkpoint": "Milestones to production, referenced like `churn#3`: `add` (no arguments: a form; `jira:KEY` links "
+    "an issue, `jira:new` creates one), `done`, `reopen`, `list`, `edit` (`title:` `owner:` `due:` `jira:`), "
+    "`remove`, `mitigate` (a plan for a missed one). Linked Jira issues stay in sync both ways.",
 }
 
 HELP_FOOTER = (
@@ -55,9 +72,12 @@ def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
     """A private answer naming what was wrong and, when it helps, the right usage."""
     blocks = [section(f":warning: {problem}")]
     text = problem
-    if usage_of is not None and usage_of in USAGE:
-        blocks.append(context(f"Usage: `{USAGE[usage_of]}`"))
-        text += f"\nUsage: {USAGE[usage_of]}"
+    usage = USAGE.get(usage_of) if usage_of else None
+    if usage_of is not None and usage_of in CHECKPOINT_USAGE:
+        usage = CHECKPOINT_USAGE[usage_of]
+    if usage is not None:
+        blocks.append(context(f"Usage: `{usage}`"))
+        text += f"\nUsage: {usage}"
     return Message(text=text, blocks=blocks)
 
 

@@ -1,12 +1,16 @@
-"""The "new initiative" modal."""
+"""Modals: a new initiative, a new checkpoint, and linking a Jira issue to a checkpoint."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
-from bot.blocks.base import Block, plain
-from storage.models import GOAL_MAX, NAME_MAX
+from bot.blocks.base import Block, plain, section
+from bot.text import escape, truncate
+from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, NAME_MAX
 
 MODAL_TITLE = "New initiative"  # Slack caps modal titles at 24 characters
 
@@ -86,3 +90,95 @@ def render_new_initiative_modal(*, channel_id: str | None) -> dict[str, Any]:
         "close": plain("Cancel"),
         "blocks": blocks,
     }
+
+
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select, across all option groups
+OPTION_TEXT_MAX = 75
+
+
+@dataclass(frozen=True)
+class InitiativeChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CheckpointChoice:
+    id: int
+    ref: str
+    title: str
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(truncate(text, OPTION_TEXT_MAX)), "value": value}
+
+
+def render_add_checkpoint_modal(
+    *, initiatives: Sequence[InitiativeChoice], selected_id: int | None, channel_id: str | None
+) -> dict[str, Any]:
+    """The form behind `/handoff checkpoint add` with no title."""
+    options = [_option(i.name, str(i.id)) for i in initiatives[:MAX_SELECT_OPTIONS]]
+    select: dict[str, Any] = {"type": "static_select", "placeholder": plain("Pick an initiative"), "options": options}
+    chosen = next((o for o in options if o["value"] == str(selected_id)), None)
+    if chosen is not None:
+        select["initial_option"] = chosen
+    blocks = [
+        _input(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", select),
+        _input(
+            ids.BLOCK_CHECKPOINT_TITLE,
+            "Checkpoint",
+            {
+                "type": "plain_text_input",
+                "max_length": CHECKPOINT_TITLE_MAX,
+                "placeholder": plain("Model card reviewed"),
+            },
+        ),
+        _input(ids.BLOCK_CHECKPOINT_OWNER, "Owner", {"type": "users_select"}, optional=True),
+        _input(ids.BLOCK_CHECKPOINT_DUE, "Due date", {"type": "datepicker"}, optional=True),
+        _input(
+            ids.BLOCK_CHECKPOINT_JIRA,
+            "Jira issue",
+            {"type": "plain_text_input", "placeholder": plain("DS-42, or new to create one")},
+            optional=True,
+            hint="An existing issue key links it; `new` creates the issue in the initiative's Jira project.",
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_ADD_CHECKPOINT,
+        "title": plain("New checkpoint"),
+        "submit": plain("Add"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"c": channel_id}),
+        "blocks": blocks,
+    }
+
+
+def render_link_issue_modal(
+    *, issue_key: str, groups: Sequence[tuple[str, Sequence[CheckpointChoice]]], reply_to: dict[str, str]
+) -> dict[str, Any]:
+    """Pick which checkpoint a mentioned Jira issue tracks; checkpoints are grouped by initiative."""
+    option_groups = []
+    budget = MAX_SELECT_OPTIONS
+    for name, choices in groups:
+        options = [_option(f"{c.ref} {c.title}", str(c.id)) for c in choices[:budget]]
+        budget -= len(options)
+        if options:
+            option_groups.append({"label": plain(truncate(name, OPTION_TEXT_MAX)), "options": options})
+    blocks: list[Block] = [section(f"Which checkpoint does *{escape(issue_key)}* track?")]
+    if option_groups:
+        select = {"type": "static_select", "placeholder": plain("Pick a checkpoint"), "option_groups": option_groups}
+        blocks.append(_input(ids.BLOCK_LINK_CHECKPOINT, "Checkpoint", select))
+    else:
+        blocks.append(section("These initiatives have no checkpoints yet: add one with `/handoff checkpoint add`."))
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": ids.VIEW_LINK_ISSUE,
+        "title": plain("Link Jira issue"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"k": issue_key, **reply_to}),
+        "blocks": blocks,
+    }
+    if option_groups:
+        view["submit"] = plain("Link")
+    return view

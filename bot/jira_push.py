@@ -1,0 +1,236 @@
+"""Pushing Slack's changes to Jira: transitions with a comment, and remote links back to the thread.
+
+What cannot be delivered now (Jira down, rate-limiting beyond our patience, 5xx) waits in the `jira_push`
+outbox and is retried with backoff; what Jira refuses for good ends `failed`, and the person and the thread are
+told once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.errors import HandoffError
+from bot.jira_gateway import JiraError, JiraGateway, JiraTransition
+from bot.text import escape
+from storage import jira as queries
+from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState
+
+log = logging.getLogger(__name__)
+Sessions = Callable[[], AbstractContextManager[Session]]
+
+ACTION_DONE = "done"
+ACTION_REOPEN = "reopen"
+ACTION_REMOTE_LINK = "remote_link"
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=24)
+LEASE = timedelta(minutes=5)  # a deliverer that died mid-push lets another take over after this
+
+
+class NoMatchingTransition(HandoffError):
+    """Jira's workflow offers no way from the issue's current status into (or out of) the done category."""
+
+    def __init__(self, issue_key: str, done: bool, available: Sequence[JiraTransition]):
+        goal = "into a Done status" if done else "out of Done"
+        if available:
+            listed = ", ".join(f"{escape(t.name)} → {escape(t.to_status)}" for t in available)
+            offered = f" From its current status Jira offers: {listed}."
+        else:
+            offered = " Jira offers no transitions from its current status."
+        super().__init__(
+            f"I can't move {issue_key} {goal}.{offered} Move it in Jira, or ask a Jira admin to add a transition; "
+            "the checkpoint was left as it was."
+        )
+        self.issue_key = issue_key
+        self.available = list(available)
+
+
+def pick_transition(transitions: Sequence[JiraTransition], *, done: bool) -> JiraTransition | None:
+    """Into the `done` category; or, to reopen, back to `new` (To Do), else any not-done status."""
+    if done:
+        return next((t for t in transitions if t.to_category == "done"), None)
+    for category in ("new", "indeterminate"):
+        found = next((t for t in transitions if t.to_category == category), None)
+        if found is not None:
+            return found
+    return next((t for t in transitions if t.to_category and t.to_category != "done"), None)
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """A done/reopen to tell Jira about, or a remote link to (re)create."""
+
+    issue_key: str
+    action: str
+    actor_id: str
+    actor_name: str
+    thread_url: str | None
+    initiative_name: str
+
+
+def push(gateway: JiraGateway, request: PushRequest, *, transitioned: bool = False) -> tuple[str, str] | None:
+    """Deliver one push; returns the (status, category) a transition moved the issue to.
+
+    `transitioned` says an earlier attempt already moved the issue, so only the comment is left to add.
+    """
+    if request.action == ACTION_REMOTE_LINK:
+        link_remote(gateway, request)
+        return None
+    done = request.action == ACTION_DONE
+    moved_to: tuple[str, str] | None = None
+    if not transitioned:
+        available = gateway.transitions(request.issue_key)
+        chosen = pick_transition(available, done=done)
+        if chosen is None:
+            raise NoMatchingTransition(request.issue_key, done, available)
+        gateway.transition(request.issue_key, chosen.id)
+        moved_to = (chosen.to_status, chosen.to_category)
+    verb = "Marked done" if done else "Reopened"
+    gateway.comment(
+        request.issue_key,
+        text=f"{verb} in Slack by {request.actor_name} (Handoff, {request.initiative_name}).",
+        link_text="Open the Slack thread",
+        link_url=request.thread_url or gateway.site_url,
+    )
+    return moved_to
+
+
+def link_remote(gateway: JiraGateway, request: PushRequest) -> None:
+    """Add (or refresh) the issue's link to the initiative's Slack thread."""
+    if not request.thread_url:
+        return
+    gateway.upsert_remote_link(
+        request.issue_key,
+        global_id=global_link_id(request.thread_url),
+        url=request.thread_url,
+        title=f"Slack: {request.initiative_name} (Handoff)",
+    )
+
+
+def global_link_id(thread_url: str) -> str:
+    """Stable per thread, so linking the same issue to the same thread again updates the one link."""
+    return f"handoff-slack-thread={thread_url}"[:255]
+
+
+def enqueue(
+    *, session: Session, team_id: str, checkpoint_id: int, request: PushRequest, error: JiraError, now: datetime
+) -> JiraPush:
+    """Keep a push that could not be delivered; the first retry is due after `FIRST_RETRY`."""
+    return queries.add_push(
+        session=session,
+        push=JiraPush(
+            team_id=team_id,
+            checkpoint_id=checkpoint_id,
+            issue_key=request.issue_key,
+            action=request.action,
+            actor_id=request.actor_id,
+            thread_url=request.thread_url,
+            attempts=1,
+            next_attempt_at=now + FIRST_RETRY,
+            last_error=error.message[:1000],
+            created_at=now,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    push_id: int
+    delivered: bool
+    failed: bool
+    error: str | None = None
+
+
+def deliver_due_pushes(
+    *, sessions: Sessions, gateway: JiraGateway, now: datetime, actor_name: Callable[[str, str], str]
+) -> list[DeliveryOutcome]:
+    """Retry every push whose time has come; each is claimed first, so two deliverers never send one twice."""
+    with sessions() as session:
+        claimed = queries.claim_due_pushes(session=session, now=now, lease=LEASE)
+    return [_deliver(sessions, gateway, push_id, now, actor_name) for push_id in claimed]
+
+
+def _deliver(
+    sessions: Sessions, gateway: JiraGateway, push_id: int, now: datetime, actor_name: Callable[[str, str], str]
+) -> DeliveryOutcome:
+    with sessions() as session:
+        row = session.get(JiraPush, push_id)
+        checkpoint = session.get(Checkpoint, row.checkpoint_id) if row else None
+        initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
+        if row is None or checkpoint is None or initiative is None:
+            return DeliveryOutcome(push_id, delivered=False, failed=True, error="gone")
+        request = PushRequest(
+            issue_key=row.issue_key,
+            action=row.action,
+            actor_id=row.actor_id,
+            actor_name=actor_name(row.team_id, row.actor_id),
+            thread_url=row.thread_url,
+            initiative_name=initiative.name,
+        )
+        transitioned, attempts, created_at = row.transitioned, row.attempts, row.created_at
+    error: HandoffError | None = None
+    try:
+        moved_to = push(gateway, request, transitioned=transitioned)
+    except JiraError as failure:
+        error = failure
+        if failure.transient and now - created_at < GIVE_UP_AFTER:
+            # A transition that went through before the comment failed must not be repeated.
+            moved = _transition_done_meanwhile(gateway, request, transitioned)
+            with sessions() as session:
+                _reschedule(session, push_id, attempts + 1, now, failure.message, transitioned or moved)
+            log.warning("Jira push will be retried", extra={"push": push_id, "error": failure.message})
+            return DeliveryOutcome(push_id, delivered=False, failed=False, error=failure.message)
+    except NoMatchingTransition as failure:
+        error = failure
+    if error is not None:
+        with sessions() as session:
+            _finish(session, push_id, now, JiraPushState.FAILED, error.message)
+        log.warning("Jira push failed for good", extra={"push": push_id, "error": error.message})
+        return DeliveryOutcome(push_id, delivered=False, failed=True, error=error.message)
+    with sessions() as session:
+        _finish(session, push_id, now, JiraPushState.DELIVERED, None)
+        if moved_to is not None:
+            row = session.get(JiraPush, push_id)
+            checkpoint = session.get(Checkpoint, row.checkpoint_id) if row else None
+            if checkpoint is not None:
+                checkpoint.jira_status, checkpoint.jira_status_category = moved_to
+                session.add(checkpoint)
+    return DeliveryOutcome(push_id, delivered=True, failed=False)
+
+
+def _transition_done_meanwhile(gateway: JiraGateway, request: PushRequest, transitioned: bool) -> bool:
+    """After a failure, whether the transition itself went through (the comment is what failed)."""
+    if transitioned or request.action == ACTION_REMOTE_LINK:
+        return transitioned
+    try:
+        category = gateway.issue(request.issue_key).status_category
+    except JiraError:
+        return False
+    return (category == "done") == (request.action == ACTION_DONE)
+
+
+def _reschedule(session: Session, push_id: int, attempts: int, now: datetime, error: str, transitioned: bool) -> None:
+    row = session.get(JiraPush, push_id)
+    if row is None:
+        return
+    delay = min(LONGEST_RETRY, FIRST_RETRY * (2 ** max(0, attempts - 1)))
+    row.attempts, row.next_attempt_at, row.claimed_until = attempts, now + delay, None
+    row.last_error, row.transitioned = error[:1000], transitioned
+    session.add(row)
+
+
+def _finish(session: Session, push_id: int, now: datetime, state: JiraPushState, error: str | None) -> None:
+    row = session.get(JiraPush, push_id)
+    if row is None:
+        return
+    row.state, row.finished_at, row.claimed_until = state.value, now, None
+    if error is not None:
+        row.last_error = error[:1000]
+    row.attempts += 1
+    session.add(row)

@@ -1,0 +1,254 @@
+"""The Slack-facing steps of checkpoint changes: call the services (which talk to Jira), then tell the thread.
+
+Each flow runs after the ack and returns the private confirmation to show; domain errors propagate for the
+caller to render. Jira is asked with little patience here (a person is waiting): what it cannot take now goes
+to the outbox and is retried by the sync job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+
+from bot import checkpoints as service
+from bot.blocks.base import Message
+from bot.blocks.checkpoints import (
+    render_checkpoint_added,
+    render_checkpoint_completion,
+    render_checkpoint_edit,
+    render_checkpoint_list,
+    render_checkpoint_removed,
+    render_mitigation,
+)
+from bot.checkpoints import CheckpointDraft, CheckpointField, Located
+from bot.errors import HandoffError, InvalidInput
+from bot.initiatives import CLEAR, Actor, normalize_jira_key
+from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
+from bot.jira_push import ACTION_DONE, ACTION_REMOTE_LINK, ACTION_REOPEN, PushRequest, enqueue, link_remote, push
+from bot.people import PeopleService
+from bot.runtime import Runtime
+from bot.text import escape
+from handlers.flows import announce, unit_of_work
+from storage.jira import pending_pushes_by_checkpoint
+
+log = logging.getLogger(__name__)
+INTERACTIVE_PATIENCE_SECONDS = 10.0
+JIRA_NOT_CONFIGURED = "Jira is not configured for Handoff, so {key} was not changed in Jira."
+
+
+def interactive_jira(runtime: Runtime) -> JiraGateway | None:
+    return runtime.jira.with_patience(INTERACTIVE_PATIENCE_SECONDS) if runtime.jira else None
+
+
+def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+    """`checkpoint list`: read-only, answered in the ack."""
+    with runtime.session() as session:
+        initiative = service.resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        checkpoints = service.list_for(session=session, initiative=initiative)
+        pending = pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0)
+    return render_checkpoint_list(
+        initiative, checkpoints, today=runtime.today(), jira_url=runtime.jira_url, pending=pending
+    )
+
+
+def add_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, draft: CheckpointDraft
+) -> Message:
+    """Validate, find or create the Jira issue, store the checkpoint, link the issue back, tell the thread."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = service.resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        service.validate_new(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            draft=draft,
+            people=people,
+            today=runtime.today(),
+            jira_configured=runtime.jira is not None,
+        )
+        initiative_id = initiative.id or 0
+        project, epic = initiative.jira_project_key, initiative.jira_epic_key
+    issue: JiraIssue | None = None
+    created = bool(draft.jira) and (draft.jira or "").lower() == service.JIRA_NEW
+    gateway = interactive_jira(runtime)
+    if draft.jira and gateway is not None:
+        try:
+            if created:
+                issue = gateway.create_issue(
+                    project=project or "",
+                    summary=" ".join(draft.title.split()),
+                    issue_type=runtime.settings.jira.issue_type if runtime.settings.jira else "Task",
+                    epic_key=epic,
+                )
+            else:
+                issue = gateway.issue(normalize_jira_key(draft.jira) or draft.jira)
+        except JiraIssueNotFound as error:
+            raise InvalidInput.single(CheckpointField.JIRA, f"{error.message} Nothing was added.") from error
+        except JiraError as error:
+            raise HandoffError(f"{error.message} Nothing was added; try again.") from error
+    with runtime.session() as session:
+        located = service.add_checkpoint(
+            session=session, actor=actor, initiative_id=initiative_id, draft=draft, issue=issue, now=runtime.clock.now()
+        )
+    note = _link_back(runtime, located, actor) if issue is not None else ""
+    update = render_checkpoint_added(located, actor.user_id, jira_url=runtime.jira_url, created_issue=created)
+    confirmation = f":white_check_mark: Added `{located.ref}` *{escape(located.checkpoint.title)}*."
+    if issue is not None:
+        confirmation += f" {'Created' if created else 'Linked'} <{issue.url}|{issue.key}>."
+    return announce(client, located.initiative, update, confirmation + note)
+
+
+def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str, *, done: bool) -> Message:
+    """Mark done or reopen; a linked issue moves in Jira first, and if Jira's workflow has no way there,
+    nothing changes. When Jira is unreachable the change is kept and the push waits in the outbox."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.prepare_completion(
+            session=session, actor=actor, reference=reference, people=people, done=done
+        )
+        request = _push_request(located, actor, people, ACTION_DONE if done else ACTION_REOPEN)
+    jira_status: tuple[str, str] | None = None
+    deferred: JiraError | None = None
+    note = ""
+    gateway = interactive_jira(runtime)
+    key = located.checkpoint.jira_key
+    if key and gateway is None:
+        note = JIRA_NOT_CONFIGURED.format(key=key)
+    elif key and gateway is not None:
+        try:
+            jira_status = push(gateway, request)
+        except JiraError as error:
+            if not error.transient:
+                raise HandoffError(
+                    f"Jira refused to update {key}: {error.message} The checkpoint was left as it was."
+                ) from error
+            deferred = error
+            note = f":hourglass_flowing_sand: Jira didn't answer, so {key} will be updated when it does."
+    with runtime.session() as session:
+        located = service.set_completion(
+            session=session,
+            actor=actor,
+            checkpoint_id=located.checkpoint.id or 0,
+            done=done,
+            now=runtime.clock.now(),
+            jira_status=jira_status,
+        )
+        if deferred is not None:
+            enqueue(
+                session=session,
+                team_id=actor.team_id,
+                checkpoint_id=located.checkpoint.id or 0,
+                request=request,
+                error=deferred,
+                now=runtime.clock.now(),
+            )
+    update = render_checkpoint_completion(located, actor.user_id, done=done, jira_url=runtime.jira_url, note=note)
+    verb = "done" if done else "reopened"
+    confirmation = f":white_check_mark: `{located.ref}` *{escape(located.checkpoint.title)}* is {verb}."
+    return announce(client, located.initiative, update, confirmation + (f"\n{note}" if note else ""))
+
+
+def edit_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, reference: str, values: dict[CheckpointField, object]
+) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        plan = service.prepare_edit(
+            session=session,
+            actor=actor,
+            reference=reference,
+            values=values,
+            people=people,
+            today=runtime.today(),
+            jira_configured=runtime.jira is not None,
+            clear=CLEAR,
+        )
+    issue: JiraIssue | None = None
+    gateway = interactive_jira(runtime)
+    if plan.jira_key and gateway is not None:
+        try:
+            issue = gateway.issue(plan.jira_key)
+        except JiraIssueNotFound as error:
+            raise InvalidInput.single(CheckpointField.JIRA, f"{error.message} Nothing was changed.") from error
+        except JiraError as error:
+            raise HandoffError(f"{error.message} Nothing was changed; try again.") from error
+    with runtime.session() as session:
+        result = service.apply_edit(
+            session=session, actor=actor, plan=plan, issue=issue, now=runtime.clock.now(), clear=CLEAR
+        )
+    note = _link_back(runtime, result.located, actor) if issue is not None else ""
+    update = render_checkpoint_edit(result.located, result.changes, actor.user_id, jira_url=runtime.jira_url)
+    confirmation = f":white_check_mark: Updated `{result.located.ref}`." + note
+    return announce(client, result.located.initiative, update, confirmation)
+
+
+def remove_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.remove_checkpoint(
+            session=session, actor=actor, reference=reference, people=people, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: Removed `{located.ref}`. Its number is not reused."
+    return announce(client, located.initiative, render_checkpoint_removed(located, actor.user_id), confirmation)
+
+
+def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str, plan: str) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.mitigate(
+            session=session,
+            actor=actor,
+            reference=reference,
+            plan=plan,
+            people=people,
+            now=runtime.clock.now(),
+            today=runtime.today(),
+        )
+    confirmation = f":white_check_mark: Recorded the mitigation plan for `{located.ref}`."
+    return announce(client, located.initiative, render_mitigation(located, actor.user_id), confirmation)
+
+
+def _push_request(located: Located, actor: Actor, people: PeopleService, action: str) -> PushRequest:
+    try:
+        profile = people.profile(actor.user_id)
+        name = profile.real_name or profile.name
+    except HandoffError:
+        name = actor.user_id
+    return PushRequest(
+        issue_key=located.checkpoint.jira_key or "",
+        action=action,
+        actor_id=actor.user_id,
+        actor_name=name,
+        thread_url=located.initiative.thread_permalink,
+        initiative_name=located.initiative.name,
+    )
+
+
+def _link_back(runtime: Runtime, located: Located, actor: Actor) -> str:
+    """Add the Jira issue's link to the thread; a transient failure is retried from the outbox."""
+    gateway = interactive_jira(runtime)
+    key = located.checkpoint.jira_key
+    if gateway is None or not key or not located.initiative.thread_permalink:
+        return ""
+    request = PushRequest(
+        issue_key=key,
+        action=ACTION_REMOTE_LINK,
+        actor_id=actor.user_id,
+        actor_name=actor.user_id,
+        thread_url=located.initiative.thread_permalink,
+        initiative_name=located.initiative.name,
+    )
+    try:
+        link_remote(gateway, request)
+    except JiraError as error:
+        if not error.transient:
+            log.warning("remote link refused", extra={"issue": key, "error": error.message})
+            return f"\n:warning: Jira refused the link back to this thread: {error.message}"
+        with runtime.session() as session:
+            enqueue(
+                session=session,
+                team_id=actor.team_id,
+                checkpoint_id=located.checkpoint.id or 0,
+                request=request,
+                error=error,
+                now=runtime.clock.now(),
+            )
+        return f"\n:hourglass_flowing_sand: Jira didn't answer; {key} will be linked to this thread when it does."
+    return ""

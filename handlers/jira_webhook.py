@@ -1,0 +1,71 @@
+"""`POST /jira/webhook?secret=…`: Jira tells us of an issue change at once; the thread hears of it right after.
+
+The secret is compared in constant time; the answer is sent before anything is posted in Slack, so Jira's
+webhook timeout never depends on Slack.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.jira_sync import apply_webhook
+from bot.logs import correlation, new_correlation_id
+from bot.runtime import Runtime
+from handlers.jira_jobs import post_status_changes
+
+log = logging.getLogger(__name__)
+DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    status: int
+    body: dict[str, object]
+
+
+WebhookReceiver = Callable[[str | None, dict[str, str], bytes], WebhookAnswer]
+
+
+def make_webhook_receiver(runtime: Runtime, client: WebClient, executor: Executor) -> WebhookReceiver:
+    """The receiver behind the HTTP route: secret check, once-only application, posting in the background."""
+
+    def receive(secret: str | None, headers: dict[str, str], body: bytes) -> WebhookAnswer:
+        with correlation(new_correlation_id("jira")):
+            jira = runtime.settings.jira
+            if jira is None or not jira.webhook_secret:
+                return WebhookAnswer(404, {"error": "the Jira webhook is not enabled (set JIRA_WEBHOOK_SECRET)"})
+            if not secret or not hmac.compare_digest(secret.encode(), jira.webhook_secret.encode()):
+                log.warning("Jira webhook with a wrong secret")
+                return WebhookAnswer(401, {"error": "wrong or missing secret"})
+            try:
+                payload = json.loads(body or b"{}")
+            except ValueError:
+                return WebhookAnswer(400, {"error": "the body is not JSON"})
+            if not isinstance(payload, dict):
+                return WebhookAnswer(400, {"error": "the body is not a JSON object"})
+            delivery = {k.lower(): v for k, v in headers.items()}.get(DELIVERY_HEADER.lower())
+            result = apply_webhook(
+                sessions=runtime.session,
+                payload=payload,
+                delivery_id=delivery,
+                now=runtime.clock.now(),
+                site_url=jira.url,
+            )
+            log.info(
+                "Jira webhook",
+                extra={"duplicate": result.duplicate, "ignored": result.ignored, "changes": result.status_changes},
+            )
+            if result.status_changes:
+                executor.submit(post_status_changes, runtime, client)
+            return WebhookAnswer(
+                200, {"ok": True, "duplicate": result.duplicate, "status_changes": result.status_changes}
+            )
+
+    return receive

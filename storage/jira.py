@@ -1,0 +1,174 @@
+"""Typed queries for the Jira side: sync progress, the status-change log and the push outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from storage.models import Checkpoint, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
+
+SYNC_STATE_NAME = "default"
+
+
+def get_sync_state(*, session: Session) -> JiraSyncState:
+    """The sync's progress row, created on first use."""
+    state = session.get(JiraSyncState, SYNC_STATE_NAME)
+    if state is None:
+        state = JiraSyncState(name=SYNC_STATE_NAME)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def read_sync_state(*, session: Session) -> JiraSyncState | None:
+    """The sync's progress, or None before the first sync; never writes (status pages call it)."""
+    return session.get(JiraSyncState, SYNC_STATE_NAME)
+
+
+def add_status_change(*, session: Session, change: JiraStatusChange) -> JiraStatusChange:
+    session.add(change)
+    session.flush()
+    return change
+
+
+def claim_unposted_status_changes(*, session: Session, now: datetime, stale_after: timedelta) -> list[int]:
+    """Claim status changes nobody has posted (or whose poster vanished), oldest first; returns their ids.
+
+    Each id is claimed with a conditional update, so of two posters running at once only one gets it.
+    """
+    candidates = session.exec(
+        select(JiraStatusChange.id)
+        .where(
+            col(JiraStatusChange.posted_at).is_(None),
+            or_(col(JiraStatusChange.claimed_at).is_(None), col(JiraStatusChange.claimed_at) < now - stale_after),
+        )
+        .order_by(col(JiraStatusChange.id))
+    ).all()
+    claimed = []
+    for change_id in candidates:
+        result = session.connection().execute(
+            update(JiraStatusChange)
+            .where(
+                col(JiraStatusChange.id) == change_id,
+                col(JiraStatusChange.posted_at).is_(None),
+                or_(col(JiraStatusChange.claimed_at).is_(None), col(JiraStatusChange.claimed_at) < now - stale_after),
+            )
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(int(change_id or 0))
+    return claimed
+
+
+def mark_status_change_posted(*, session: Session, change_id: int, now: datetime) -> None:
+    change = session.get(JiraStatusChange, change_id)
+    if change is not None:
+        change.posted_at = now
+        session.add(change)
+
+
+def release_status_change(*, session: Session, change_id: int) -> None:
+    """Give a claimed change back (its post failed), so the next run tries again."""
+    change = session.get(JiraStatusChange, change_id)
+    if change is not None:
+        change.claimed_at = None
+        session.add(change)
+
+
+def status_changes_since(*, session: Session, initiative_id: int, since: datetime) -> Sequence[JiraStatusChange]:
+    statement = (
+        select(JiraStatusChange)
+        .join(Checkpoint, col(Checkpoint.id) == col(JiraStatusChange.checkpoint_id))
+        .where(Checkpoint.initiative_id == initiative_id, col(JiraStatusChange.changed_at) >= since)
+        .order_by(col(JiraStatusChange.changed_at))
+    )
+    return session.exec(statement).all()
+
+
+def add_push(*, session: Session, push: JiraPush) -> JiraPush:
+    session.add(push)
+    session.flush()
+    return push
+
+
+def claim_due_pushes(*, session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[int]:
+    """Claim pending pushes whose next attempt is due and whose lease (if any) has run out."""
+    candidates = session.exec(
+        select(JiraPush.id)
+        .where(JiraPush.state == JiraPushState.PENDING.value, col(JiraPush.next_attempt_at) <= now)
+        .where(or_(col(JiraPush.claimed_until).is_(None), col(JiraPush.claimed_until) < now))
+        .order_by(col(JiraPush.next_attempt_at), col(JiraPush.id))
+        .limit(limit)
+    ).all()
+    claimed = []
+    for push_id in candidates:
+        result = session.connection().execute(
+            update(JiraPush)
+            .where(
+                col(JiraPush.id) == push_id,
+                col(JiraPush.state) == JiraPushState.PENDING.value,
+                or_(col(JiraPush.claimed_until).is_(None), col(JiraPush.claimed_until) < now),
+            )
+            .values(claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(int(push_id or 0))
+    return claimed
+
+
+def failed_unreported_pushes(*, session: Session) -> Sequence[JiraPush]:
+    statement = (
+        select(JiraPush)
+        .where(JiraPush.state == JiraPushState.FAILED.value, col(JiraPush.reported_at).is_(None))
+        .order_by(col(JiraPush.id))
+    )
+    return session.exec(statement).all()
+
+
+def claim_failure_report(*, session: Session, push_id: int, now: datetime) -> bool:
+    """Take the duty of telling people about a failed push; only one reporter gets it."""
+    result = session.connection().execute(
+        update(JiraPush)
+        .where(col(JiraPush.id) == push_id, col(JiraPush.reported_at).is_(None))
+        .values(reported_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def pending_push_counts(*, session: Session, initiative_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Pending pushes per initiative (all initiatives when `initiative_ids` is None)."""
+    statement = (
+        select(Checkpoint.initiative_id, func.count())
+        .join(Checkpoint, col(Checkpoint.id) == col(JiraPush.checkpoint_id))
+        .where(JiraPush.state == JiraPushState.PENDING.value)
+        .group_by(col(Checkpoint.initiative_id))
+    )
+    if initiative_ids is not None:
+        if not initiative_ids:
+            return {}
+        statement = statement.where(col(Checkpoint.initiative_id).in_(initiative_ids))
+    return {int(initiative_id): int(count) for initiative_id, count in session.exec(statement).all()}
+
+
+def pending_pushes_by_checkpoint(*, session: Session, initiative_id: int) -> dict[int, int]:
+    """Pending pushes of each checkpoint of one initiative."""
+    statement = (
+        select(JiraPush.checkpoint_id, func.count())
+        .join(Checkpoint, col(Checkpoint.id) == col(JiraPush.checkpoint_id))
+        .where(Checkpoint.initiative_id == initiative_id, JiraPush.state == JiraPushState.PENDING.value)
+        .group_by(col(JiraPush.checkpoint_id))
+    )
+    return {int(checkpoint_id): int(count) for checkpoint_id, count in session.exec(statement).all()}
+
+
+def pending_pushes_for_checkpoint(*, session: Session, checkpoint_id: int) -> Sequence[JiraPush]:
+    statement = select(JiraPush).where(
+        JiraPush.checkpoint_id == checkpoint_id, JiraPush.state == JiraPushState.PENDING.value
+    )
+    return session.exec(statement).all()
