@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -12,7 +12,9 @@ from sqlalchemy import Row
 from sqlmodel import Session
 
 from storage import initiatives as queries
-from storage.models import Initiative, PhaseChange
+from storage.checkpoints import CheckpointProgress, list_checkpoints, progress_by_initiative
+from storage.jira import pending_push_counts, pending_pushes_by_checkpoint, read_sync_state
+from storage.models import Checkpoint, Initiative, PhaseChange
 
 PAGE_SIZE = 15  # two blocks an initiative keeps a page well under Slack's 50 blocks a message
 
@@ -49,6 +51,16 @@ class InitiativeSummary:
     initiative: InitiativeCard
     phase_since: datetime
     days_in_phase: int
+    progress: CheckpointProgress = field(default_factory=CheckpointProgress)
+
+
+@dataclass(frozen=True)
+class JiraHealth:
+    """What `status` says about the link with Jira: when it last synced, and what still waits to be pushed."""
+
+    last_success_at: datetime | None
+    last_error: str | None
+    pending_pushes: int
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class StatusPage:
     page: int  # 1-based
     page_count: int
     total: int
+    jira: JiraHealth | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,17 @@ class InitiativeDetail:
     history: Sequence[PhaseChange]
     phase_since: datetime
     days_in_phase: int
+    checkpoints: Sequence[Checkpoint] = ()
+    pending_by_checkpoint: dict[int, int] | None = None
+    today: date | None = None
+    jira: JiraHealth | None = None
 
 
-def status_page(*, session: Session, team_id: str, scope: StatusScope, page: int, now: datetime) -> StatusPage:
-    """One page of active initiatives in a channel or the whole workspace, sorted by name."""
+def status_page(
+    *, session: Session, team_id: str, scope: StatusScope, page: int, now: datetime, today: date | None = None
+) -> StatusPage:
+    """One page of active initiatives in a channel or the whole workspace, sorted by name, with checkpoint
+    progress; `today` is the workspace's local date (overdue means due before it)."""
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
     total = queries.count_initiative_cards(session=session, team_id=team_id, channel_id=channel_id)
     page_count = max(1, math.ceil(total / PAGE_SIZE))
@@ -77,14 +97,33 @@ def status_page(*, session: Session, team_id: str, scope: StatusScope, page: int
     rows = queries.list_initiative_cards(
         session=session, team_id=team_id, channel_id=channel_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    items = [_summary_from_row(row, now) for row in rows]
-    return StatusPage(scope=scope, items=items, page=page, page_count=page_count, total=total)
+    progress = progress_by_initiative(
+        session=session, initiative_ids=[row.id for row in rows], today=today or now.date()
+    )
+    items = [_summary_from_row(row, now, progress.get(row.id)) for row in rows]
+    return StatusPage(
+        scope=scope, items=items, page=page, page_count=page_count, total=total, jira=jira_health(session=session)
+    )
 
 
-def _summary_from_row(row: Row, now: datetime) -> InitiativeSummary:
+def jira_health(*, session: Session, initiative_id: int | None = None) -> JiraHealth | None:
+    """None before the first sync and with nothing waiting: there is nothing to say yet."""
+    state = read_sync_state(session=session)
+    pending = pending_push_counts(session=session, initiative_ids=None if initiative_id is None else [initiative_id])
+    count = sum(pending.values())
+    if state is None and not count:
+        return None
+    return JiraHealth(
+        last_success_at=state.last_success_at if state else None,
+        last_error=state.last_error if state else None,
+        pending_pushes=count,
+    )
+
+
+def _summary_from_row(row: Row, now: datetime, progress: CheckpointProgress | None) -> InitiativeSummary:
     card = InitiativeCard(**{name: getattr(row, name) for name in queries.CARD_COLUMNS if name != "created_at"})
     since = row.phase_since or row.created_at
-    return InitiativeSummary(card, since, _days_between(since, now))
+    return InitiativeSummary(card, since, _days_between(since, now), progress or CheckpointProgress())
 
 
 def summarize(*, session: Session, initiatives: Sequence[Initiative], now: datetime) -> list[InitiativeSummary]:
@@ -101,10 +140,22 @@ def card_of(initiative: Initiative) -> InitiativeCard:
     return InitiativeCard(**{name: getattr(initiative, name) for name in queries.CARD_COLUMNS if name != "created_at"})
 
 
-def initiative_detail(*, session: Session, initiative: Initiative, now: datetime) -> InitiativeDetail:
+def initiative_detail(
+    *, session: Session, initiative: Initiative, now: datetime, today: date | None = None
+) -> InitiativeDetail:
+    """One initiative: its phase history, its checkpoints and what waits to be pushed to Jira."""
     history = queries.list_phase_history(session=session, initiative_id=initiative.id or 0)
     since = history[-1].changed_at if history else initiative.created_at
-    return InitiativeDetail(initiative, history, since, _days_between(since, now))
+    return InitiativeDetail(
+        initiative,
+        history,
+        since,
+        _days_between(since, now),
+        checkpoints=list_checkpoints(session=session, initiative_id=initiative.id or 0),
+        pending_by_checkpoint=pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0),
+        today=today or now.date(),
+        jira=jira_health(session=session, initiative_id=initiative.id or 0),
+    )
 
 
 def initiatives_for_user(*, session: Session, team_id: str, user_id: str, now: datetime) -> list[InitiativeSummary]:

@@ -117,7 +117,7 @@ def _render_status_value(
             initiative = get_initiative(session=session, team_id=team_id, initiative_id=int(value.get("i", 0)))
             if initiative is None:
                 return render_error(UnknownInitiative("(deleted)"))
-            detail = initiative_detail(session=session, initiative=initiative, now=now)
+            detail = initiative_detail(session=session, initiative=initiative, now=now, today=runtime.today())
             return render_detail(detail, jira_url=runtime.jira_url, shared_by=shared_by)
         if kind == "channel" and value.get("c"):
             scope = StatusScope(ScopeKind.CHANNEL, str(value["c"]))
@@ -126,7 +126,9 @@ def _render_status_value(
         else:
             return None
         try:
-            result = status_page(session=session, team_id=team_id, scope=scope, page=page, now=now)
+            result = status_page(
+                session=session, team_id=team_id, scope=scope, page=page, now=now, today=runtime.today()
+            )
         except HandoffError as error:
             return render_error(error)
         return render_status_page(result, jira_url=runtime.jira_url, shared_by=shared_by)

@@ -120,10 +120,12 @@ def _status(runtime: Runtime, actor: Actor, channel_id: str, parsed: StatusComma
         with runtime.session() as session:
             if parsed.reference is not None:
                 initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.reference)
-                detail = initiative_detail(session=session, initiative=initiative, now=now)
+                detail = initiative_detail(session=session, initiative=initiative, now=now, today=runtime.today())
                 return render_detail(detail, jira_url=runtime.jira_url)
             scope = StatusScope(ScopeKind.ALL) if parsed.everything else StatusScope(ScopeKind.CHANNEL, channel_id)
-            page = status_page(session=session, team_id=actor.team_id, scope=scope, page=1, now=now)
+            page = status_page(
+                session=session, team_id=actor.team_id, scope=scope, page=1, now=now, today=runtime.today()
+            )
             return render_status_page(page, jira_url=runtime.jira_url)
     except HandoffError as error:
         return render_error(error, usage_of="status")

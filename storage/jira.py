@@ -145,6 +145,7 @@ def pending_push_counts(*, session: Session, initiative_ids: Sequence[int] | Non
     """Pending pushes per initiative (all initiatives when `initiative_ids` is None)."""
     statement = (
         select(Checkpoint.initiative_id, func.count())
+        .select_from(JiraPush)
         .join(Checkpoint, col(Checkpoint.id) == col(JiraPush.checkpoint_id))
         .where(JiraPush.state == JiraPushState.PENDING.value)
         .group_by(col(Checkpoint.initiative_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from bot import ids
 from bot.blocks.base import (
@@ -21,11 +22,13 @@ from bot.blocks.base import (
     slack_date,
     user,
 )
-from bot.status import InitiativeDetail, InitiativeSummary, ScopeKind, StatusPage
+from bot.blocks.checkpoints import checkpoint_line
+from bot.status import InitiativeDetail, InitiativeSummary, JiraHealth, ScopeKind, StatusPage
 from bot.text import escape, truncate
 from storage.models import Initiative, PhaseChange
 
 HISTORY_SHOWN = 10
+CHECKPOINTS_SHOWN = 10
 PHASE_EMOJI = {
     "discovery": ":mag:",
     "research": ":test_tube:",
@@ -67,6 +70,8 @@ def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str
     footer = plural(page.total, "initiative")
     if page.page_count > 1:
         footer += f" · page {page.page} of {page.page_count}"
+    if jira_url and page.jira is not None:
+        footer += " · " + jira_health_text(page.jira)
     if shared_by:
         footer += f" · shared by <@{shared_by}>"
     blocks.append(context(footer))
@@ -122,7 +127,27 @@ def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interac
     )
     if initiative.jira_epic_key:
         people += f" · {jira_link(jira_url, initiative.jira_epic_key)}"
+    progress = summary.progress
+    if progress.total:
+        line += f"\nCheckpoints {progress.done}/{progress.total} done"
+        if progress.next_due:
+            line += f" · next due {day(progress.next_due)}"
+        if progress.overdue:
+            line += f" · :red_circle: {progress.overdue} overdue"
     return [section(line, accessory=accessory), context(people)]
+
+
+def jira_health_text(health: JiraHealth) -> str:
+    """ "Jira synced <date>", with a warning when the last attempt failed and the count of waiting pushes."""
+    if health.last_success_at is not None:
+        text = f"Jira synced {slack_date(health.last_success_at, '%Y-%m-%d %H:%M UTC')}"
+    else:
+        text = "Jira not synced yet"
+    if health.last_error:
+        text += " · :warning: last sync failed"
+    if health.pending_pushes:
+        text += f" · :hourglass_flowing_sand: {plural(health.pending_pushes, 'change')} waiting for Jira"
+    return text
 
 
 def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: str | None = None) -> Message:
@@ -143,7 +168,10 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
     if len(detail.history) > HISTORY_SHOWN:
         lines.append(f"_…and {len(detail.history) - HISTORY_SHOWN} earlier_")
     blocks.append(section("*Phase history*\n" + "\n".join(lines)))
+    blocks.append(section(_checkpoints_text(detail, jira_url)))
     footer = f"Created by <@{initiative.created_by}> on {slack_date(initiative.created_at)}"
+    if jira_url and detail.jira is not None:
+        footer += " · " + jira_health_text(detail.jira)
     if shared_by:
         footer += f" · shared by <@{shared_by}>"
     blocks.append(context(footer))
@@ -161,6 +189,24 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
         )
     text = f"{escape(initiative.name)}: {initiative.phase}"
     return Message(text=text, blocks=blocks)
+
+
+def _checkpoints_text(detail: InitiativeDetail, jira_url: str | None) -> str:
+    initiative, checkpoints = detail.initiative, list(detail.checkpoints)
+    if not checkpoints:
+        return f'*Checkpoints*\nNone yet: `/handoff checkpoint add {initiative.ref_key} "Model card reviewed"`'
+    today = detail.today or date.today()
+    done = sum(1 for c in checkpoints if c.status == "done")
+    pending = detail.pending_by_checkpoint or {}
+    lines = [
+        checkpoint_line(initiative, c, today=today, jira_url=jira_url, pending=pending.get(c.id or 0, 0))
+        for c in checkpoints[:CHECKPOINTS_SHOWN]
+    ]
+    if len(checkpoints) > CHECKPOINTS_SHOWN:
+        lines.append(
+            f"_…and {len(checkpoints) - CHECKPOINTS_SHOWN} more: `/handoff checkpoint list {initiative.ref_key}`_"
+        )
+    return truncate(f"*Checkpoints* ({done}/{len(checkpoints)} done)\n" + "\n".join(lines), 3000)
 
 
 def _people_and_places(initiative: Initiative, jira_url: str | None) -> str:
