@@ -63,8 +63,12 @@ def sync_jira(*, sessions: Sessions, gateway: JiraGateway, now: datetime, full: 
         watermark = state.watermark
     report = SyncReport(mode="full" if full else "incremental", linked=len(known))
     try:
-        started = gateway.jira_now() if known else now
-        if full or watermark is None:
+        # With nothing linked there is nothing to ask Jira, and no Jira time to move the watermark to.
+        started = gateway.jira_now() if known else None
+        issues: list[JiraIssue] = []
+        if not known:
+            pass
+        elif full or watermark is None:
             issues = list(_full(gateway, sorted(known), report))
         else:
             try:
@@ -96,7 +100,8 @@ def sync_jira(*, sessions: Sessions, gateway: JiraGateway, now: datetime, full: 
         log.warning("linked Jira issues not found", extra={"keys": ",".join(sorted(report.missing))})
     with sessions() as session:
         state = jira_queries.get_sync_state(session=session)
-        state.watermark = started if state.watermark is None else max(state.watermark, started)
+        if started is not None:
+            state.watermark = started if state.watermark is None else max(state.watermark, started)
         state.last_success_at = now
         state.last_error = None
         if full:
@@ -140,7 +145,9 @@ def _apply_to_checkpoint(
         "jira_assignee": issue.assignee[:255] if issue.assignee else None,
         "jira_updated_at": issue.updated,
     }
-    status_moved = checkpoint.jira_status != issue.status
+    # Read before the update: the row is expired after it, and the log must name the status it moved from.
+    checkpoint_id, old_status = checkpoint.id or 0, checkpoint.jira_status
+    status_moved = old_status != issue.status
     effect = None
     if status_moved:
         was_done = checkpoint.status == CheckpointStatus.DONE.value
@@ -154,7 +161,7 @@ def _apply_to_checkpoint(
         elif not was_done:
             values["status"] = target.value
     won = checkpoint_queries.compare_and_set_jira_status(
-        session=session, checkpoint_id=checkpoint.id or 0, expected_status=checkpoint.jira_status, values=values
+        session=session, checkpoint_id=checkpoint_id, expected_status=old_status, values=values
     )
     session.expire(checkpoint)
     if not won or not status_moved:
@@ -162,10 +169,10 @@ def _apply_to_checkpoint(
     return jira_queries.add_status_change(
         session=session,
         change=JiraStatusChange(
-            checkpoint_id=checkpoint.id or 0,
+            checkpoint_id=checkpoint_id,
             issue_key=issue.key,
             summary=issue.summary[:512],
-            from_status=checkpoint.jira_status,
+            from_status=old_status,
             to_status=issue.status[:128],
             to_category=issue.status_category[:16],
             changed_at=issue.updated or now,

@@ -109,6 +109,7 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
         request = _push_request(located, actor, people, ACTION_DONE if done else ACTION_REOPEN)
     jira_status: tuple[str, str] | None = None
     deferred: JiraError | None = None
+    transitioned = False
     note = ""
     gateway = interactive_jira(runtime)
     key = located.checkpoint.jira_key
@@ -116,7 +117,12 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
         note = JIRA_NOT_CONFIGURED.format(key=key)
     elif key and gateway is not None:
         try:
-            jira_status = push(gateway, request)
+            # Someone may have moved the issue in Jira before a sync noticed: then it only gets the comment.
+            # Workflows rarely offer a transition into the category an issue is already in, and reopening an
+            # issue that is already open must not push it on to another status.
+            jira_status = _already_there(gateway, key, done=done)
+            transitioned = jira_status is not None
+            jira_status = push(gateway, request, transitioned=transitioned) or jira_status
         except JiraError as error:
             if not error.transient:
                 raise HandoffError(
@@ -124,6 +130,11 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
                 ) from error
             deferred = error
             note = f":hourglass_flowing_sand: Jira didn't answer, so {key} will be updated when it does."
+            if not transitioned:
+                # The transition may have gone through before the comment failed; the retry must not repeat
+                # it (from Done, no transition leads into Done, and the retry would fail for good).
+                jira_status = _already_there(gateway, key, done=done, quietly=True)
+                transitioned = jira_status is not None
     with runtime.session() as session:
         located = service.set_completion(
             session=session,
@@ -134,7 +145,7 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
             jira_status=jira_status,
         )
         if deferred is not None:
-            enqueue(
+            waiting = enqueue(
                 session=session,
                 team_id=actor.team_id,
                 checkpoint_id=located.checkpoint.id or 0,
@@ -142,6 +153,7 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
                 error=deferred,
                 now=runtime.clock.now(),
             )
+            waiting.transitioned = transitioned
     update = render_checkpoint_completion(located, actor.user_id, done=done, jira_url=runtime.jira_url, note=note)
     verb = "done" if done else "reopened"
     confirmation = f":white_check_mark: `{located.ref}` *{escape(located.checkpoint.title)}* is {verb}."
@@ -203,6 +215,22 @@ def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
         )
     confirmation = f":white_check_mark: Recorded the mitigation plan for `{located.ref}`."
     return announce(client, located.initiative, render_mitigation(located, actor.user_id), confirmation)
+
+
+def _already_there(gateway: JiraGateway, key: str, *, done: bool, quietly: bool = False) -> tuple[str, str] | None:
+    """The issue's (status, category) when it already is where the checkpoint is going (done, or not done).
+
+    `quietly`: a Jira that does not answer means "not known to be there" instead of an error.
+    """
+    try:
+        issue = gateway.issue(key)
+    except JiraError:
+        if quietly:
+            return None
+        raise
+    if (issue.status_category == "done") != done:
+        return None
+    return issue.status, issue.status_category
 
 
 def _push_request(located: Located, actor: Actor, people: PeopleService, action: str) -> PushRequest:
