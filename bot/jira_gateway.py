@@ -214,7 +214,8 @@ class JiraGateway:
                 fields[epic_field] = epic_key
             else:
                 fields["parent"] = {"key": epic_key}
-        created = self._call(lambda: client.create_issue(fields=fields))
+        # The library would fetch the new issue with every field; we fetch it once, with ours.
+        created = self._call(lambda: client.create_issue(fields=fields, prefetch=False))
         return self.issue(created.key)
 
     def _epic_link_field(self) -> str | None:

@@ -176,7 +176,8 @@ def _deliver(
         transitioned, attempts, created_at = row.transitioned, row.attempts, row.created_at
     error: HandoffError | None = None
     try:
-        moved_to = push(gateway, request, transitioned=transitioned)
+        already = None if transitioned else _already_there(gateway, request)
+        moved_to = push(gateway, request, transitioned=transitioned or already is not None) or already
     except JiraError as failure:
         error = failure
         if failure.transient and now - created_at < GIVE_UP_AFTER:
@@ -202,6 +203,21 @@ def _deliver(
                 checkpoint.jira_status, checkpoint.jira_status_category = moved_to
                 session.add(checkpoint)
     return DeliveryOutcome(push_id, delivered=True, failed=False)
+
+
+def _already_there(gateway: JiraGateway, request: PushRequest) -> tuple[str, str] | None:
+    """The issue's (status, category) when it already is where the push would move it, else None.
+
+    The attempt before this one (perhaps the person's own, before the push was queued) may have transitioned the
+    issue and failed only on the comment: from Done no transition leads into Done, so without this look the retry
+    would fail for good, or move the issue a second time where a workflow does offer one.
+    """
+    if request.action == ACTION_REMOTE_LINK:
+        return None
+    issue = gateway.issue(request.issue_key)
+    if (issue.status_category == "done") != (request.action == ACTION_DONE):
+        return None
+    return issue.status, issue.status_category
 
 
 def _transition_done_meanwhile(gateway: JiraGateway, request: PushRequest, transitioned: bool) -> bool:

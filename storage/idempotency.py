@@ -3,31 +3,61 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import IdempotencyKey
 
 
 def claim_once(*, session: Session, scope: str, key: str, now: datetime) -> bool:
     """True for the first caller with this key (the row is written with the caller's transaction); False after."""
-    try:
-        with session.begin_nested():
-            session.add(IdempotencyKey(scope=scope, key=key[:255], created_at=now))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return _insert_if_absent(session, scope, key[:255], now)
 
 
 def claim_all_once(*, session: Session, scope: str, keys: list[str], now: datetime) -> bool:
-    """Claim several keys that name the same thing; False if any of them was claimed before."""
-    try:
-        with session.begin_nested():
-            for key in dict.fromkeys(keys):
-                session.add(IdempotencyKey(scope=scope, key=key[:255], created_at=now))
-            session.flush()
-    except IntegrityError:
-        return False
+    """Claim several keys that name the same thing; False if any of them was claimed before (then none is)."""
+    claimed: list[str] = []
+    for key in dict.fromkeys(k[:255] for k in keys):
+        if not _insert_if_absent(session, scope, key, now):
+            if claimed:
+                session.connection().execute(
+                    delete(IdempotencyKey).where(
+                        col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key).in_(claimed)
+                    )
+                )
+            return False
+        claimed.append(key)
     return True
+
+
+def _insert_if_absent(session: Session, scope: str, key: str, now: datetime) -> bool:
+    """Insert the key unless it is there, within the caller's transaction; True if this call inserted it.
+
+    `ON CONFLICT DO NOTHING` rather than catching the duplicate in a savepoint: pysqlite opens no transaction
+    before a SAVEPOINT, so a savepoint that is the transaction's first statement commits on release, and the
+    claim would outlive a caller that rolls back (a webhook lost for good).
+    """
+    dialect = session.get_bind().dialect.name
+    insert: Any
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        try:
+            with session.begin_nested():
+                session.add(IdempotencyKey(scope=scope, key=key, created_at=now))
+                session.flush()
+        except IntegrityError:
+            return False
+        return True
+    statement = (
+        insert(IdempotencyKey)
+        .values(scope=scope, key=key, created_at=now)
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+    )
+    result = session.connection().execute(statement)
+    return result.rowcount == 1  # type: ignore[attr-defined]
