@@ -56,10 +56,6 @@ class UnknownCheckpoint(HandoffError):
         self.reference = reference
 
 
-class NotLinked(HandoffError):
-    pass
-
-
 @dataclass(frozen=True)
 class CheckpointDraft:
     """A checkpoint as asked for, before validation; `jira` is an issue key, `new`, or None."""

@@ -83,10 +83,8 @@ def add_and_announce(
                 )
             else:
                 issue = gateway.issue(normalize_jira_key(draft.jira) or draft.jira)
-        except JiraIssueNotFound as error:
-            raise InvalidInput.single(CheckpointField.JIRA, f"{error.message} Nothing was added.") from error
         except JiraError as error:
-            raise HandoffError(f"{error.message} Nothing was added; try again.") from error
+            raise _lookup_failure(error, "Nothing was added") from error
     with runtime.session() as session:
         located = service.add_checkpoint(
             session=session, actor=actor, initiative_id=initiative_id, draft=draft, issue=issue, now=runtime.clock.now()
@@ -179,10 +177,8 @@ def edit_and_announce(
     if plan.jira_key and gateway is not None:
         try:
             issue = gateway.issue(plan.jira_key)
-        except JiraIssueNotFound as error:
-            raise InvalidInput.single(CheckpointField.JIRA, f"{error.message} Nothing was changed.") from error
         except JiraError as error:
-            raise HandoffError(f"{error.message} Nothing was changed; try again.") from error
+            raise _lookup_failure(error, "Nothing was changed") from error
     with runtime.session() as session:
         result = service.apply_edit(
             session=session, actor=actor, plan=plan, issue=issue, now=runtime.clock.now(), clear=CLEAR
@@ -231,6 +227,13 @@ def _already_there(gateway: JiraGateway, key: str, *, done: bool, quietly: bool 
     if (issue.status_category == "done") != done:
         return None
     return issue.status, issue.status_category
+
+
+def _lookup_failure(error: JiraError, nothing_done: str) -> HandoffError:
+    """A missing issue is the user's input to fix; any other Jira failure is worth trying again."""
+    if isinstance(error, JiraIssueNotFound):
+        return InvalidInput.single(CheckpointField.JIRA, f"{error.message} {nothing_done}.")
+    return HandoffError(f"{error.message} {nothing_done}; try again.")
 
 
 def _push_request(located: Located, actor: Actor, people: PeopleService, action: str) -> PushRequest:

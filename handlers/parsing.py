@@ -24,6 +24,7 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OPTION = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.DOTALL)
 CURLY_DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 NONE_WORDS = frozenset({"none", "-", "clear"})
+PERSON_OPTIONS = frozenset({Field.DS, Field.ENG, Field.EMBEDDED, CheckpointField.OWNER})
 NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})
 
 
@@ -297,7 +298,7 @@ def _parse_checkpoint(rest: list[Token]) -> Command:
     if not options:
         fields = " ".join(f"`{f.value}:`" for f in CheckpointField)
         raise UsageError(f"Say which fields to change: {fields}.", usage)
-    values = {CheckpointField(o): _checkpoint_value(o, raw, usage) for o, raw in options.items()}
+    values = {CheckpointField(o): _option_value(o, raw, usage) for o, raw in options.items()}
     return CheckpointEditCommand(reference, values)
 
 
@@ -311,7 +312,7 @@ def _parse_checkpoint_add(args: list[Token]) -> CheckpointAddCommand:
         if options:
             raise UsageError("The checkpoint needs a title, in quotes after the initiative.", "checkpoint add")
         return CheckpointAddCommand(open_modal=True, initiative_ref=initiative_ref)
-    values = {o: _checkpoint_value(o, raw, "checkpoint add") for o, raw in options.items()}
+    values = {o: _option_value(o, raw, "checkpoint add") for o, raw in options.items()}
     for option, value in values.items():
         if value is CLEAR:
             raise UsageError(f"`{option}:` needs a value when adding a checkpoint.", "checkpoint add")
@@ -323,19 +324,6 @@ def _parse_checkpoint_add(args: list[Token]) -> CheckpointAddCommand:
         due_date=values.get(CheckpointField.DUE),  # type: ignore[arg-type]
         jira=_opt_str(values, CheckpointField.JIRA),
     )
-
-
-def _checkpoint_value(option: str, raw: str, usage_of: str) -> object:
-    value = raw.strip()
-    if not value:
-        raise UsageError(f"`{option}:` is missing its value.", usage_of)
-    if value.lower() in NONE_WORDS:
-        return CLEAR
-    if option == CheckpointField.OWNER:
-        return parse_user(value, option, usage_of)
-    if option == CheckpointField.DUE:
-        return parse_date(value, option, usage_of)
-    return value
 
 
 _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
@@ -384,7 +372,7 @@ def _option_value(option: str, raw: str, usage_of: str) -> object:
         raise UsageError(f"`{option}:` is missing its value.", usage_of)
     if value.lower() in NONE_WORDS:
         return CLEAR
-    if option in (Field.DS, Field.ENG, Field.EMBEDDED):
+    if option in PERSON_OPTIONS:
         return parse_user(value, option, usage_of)
     if option == Field.CHANNEL:
         return parse_channel(value, usage_of)

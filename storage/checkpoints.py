@@ -47,17 +47,6 @@ def list_checkpoints(*, session: Session, initiative_id: int) -> Sequence[Checkp
     return session.exec(statement).all()
 
 
-def list_checkpoints_of_initiatives(*, session: Session, initiative_ids: Sequence[int]) -> Sequence[Checkpoint]:
-    if not initiative_ids:
-        return []
-    statement = (
-        select(Checkpoint)
-        .where(col(Checkpoint.initiative_id).in_(initiative_ids), col(Checkpoint.removed_at).is_(None))
-        .order_by(col(Checkpoint.initiative_id), col(Checkpoint.number))
-    )
-    return session.exec(statement).all()
-
-
 def next_checkpoint_number(*, session: Session, initiative_id: int) -> int:
     """One more than the highest number ever given in the initiative, removed checkpoints included."""
     statement = select(func.max(Checkpoint.number)).where(Checkpoint.initiative_id == initiative_id)

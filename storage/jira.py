@@ -79,16 +79,6 @@ def release_status_change(*, session: Session, change_id: int) -> None:
         session.add(change)
 
 
-def status_changes_since(*, session: Session, initiative_id: int, since: datetime) -> Sequence[JiraStatusChange]:
-    statement = (
-        select(JiraStatusChange)
-        .join(Checkpoint, col(Checkpoint.id) == col(JiraStatusChange.checkpoint_id))
-        .where(Checkpoint.initiative_id == initiative_id, col(JiraStatusChange.changed_at) >= since)
-        .order_by(col(JiraStatusChange.changed_at))
-    )
-    return session.exec(statement).all()
-
-
 def add_push(*, session: Session, push: JiraPush) -> JiraPush:
     session.add(push)
     session.flush()
