@@ -139,15 +139,15 @@ def serve(app: HandoffApp) -> tuple[str, object, threading.Thread]:
     return f"http://127.0.0.1:{server.effective_port}", server, thread
 
 
-@pytest.fixture
-def running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
-    app = create_app(make_settings(fake_slack), engine=engine, clock=clock)
+@contextlib.contextmanager
+def served(app: HandoffApp, fake: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+    """Serve `app` over HTTP for one test, driven the way Slack drives it; waits for its after-ack work at the end."""
     base, server, thread = serve(app)
     try:
         yield RunningApp(
             app,
-            SlackDriver(url=f"{base}/slack/events", signing_secret=SIGNING_SECRET, fake=fake_slack),
-            fake_slack,
+            SlackDriver(url=f"{base}/slack/events", signing_secret=SIGNING_SECRET, fake=fake),
+            fake,
             engine,
             clock,
         )
@@ -155,3 +155,10 @@ def running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterato
     finally:
         server.close()  # type: ignore[attr-defined]
         thread.join(5)
+
+
+@pytest.fixture
+def running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+    app = create_app(make_settings(fake_slack), engine=engine, clock=clock)
+    with served(app, fake_slack, engine, clock) as running_app:
+        yield running_app

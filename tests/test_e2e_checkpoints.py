@@ -23,10 +23,9 @@ from bot.fake_slack import FakeMessage, FakeSlack
 from bot.jira_gateway import JiraGateway
 from handlers.jira_jobs import run_jira_sync
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraStatusChange
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, SIGNING_SECRET, RunningApp, make_settings, serve
+from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, make_settings, served
 from tests.support.blockkit import all_text, button_values, nodes
 from tests.support.fake_jira import FakeJira
-from tests.support.slack_driver import SlackDriver
 from tests.test_e2e_commands import kickoff_of, load, mrkdwn_strings, plain_strings, private_answer, run
 
 WEBHOOK_SECRET = "s3cret-0123456789abcdef"
@@ -86,19 +85,8 @@ def running(
         clock=clock,
         jira=JiraGateway(jira_settings, sleep=sleeps.append, clock=clock.now),
     )
-    base, server, thread = serve(app)
-    try:
-        yield RunningApp(
-            app,
-            SlackDriver(url=f"{base}/slack/events", signing_secret=SIGNING_SECRET, fake=fake_slack),
-            fake_slack,
-            engine,
-            clock,
-        )
-        app.executor.wait_until_idle(5)
-    finally:
-        server.close()  # type: ignore[attr-defined]
-        thread.join(5)
+    with served(app, fake_slack, engine, clock) as running_app:
+        yield running_app
 
 
 @pytest.fixture
