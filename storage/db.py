@@ -8,7 +8,7 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -34,6 +34,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "savepoint", _begin_before_first_savepoint)
     return engine
 
 
@@ -45,6 +46,19 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_before_first_savepoint(connection: Connection, _name: str) -> None:
+    """Open the real transaction a savepoint belongs in.
+
+    pysqlite emits BEGIN only before a data change, so a SAVEPOINT that comes first becomes the transaction itself
+    and releasing it commits: the work would outlive a rollback of the session around it. Beginning here, rather
+    than before every statement as SQLAlchemy's general recipe does, keeps reads outside write transactions, where
+    they never meet SQLite's busy-snapshot error.
+    """
+    driver_connection = connection.connection.driver_connection
+    if driver_connection is not None and not driver_connection.in_transaction:
+        driver_connection.execute("BEGIN")
 
 
 @contextmanager

@@ -36,9 +36,7 @@ def claim_all_once(*, session: Session, scope: str, keys: list[str], now: dateti
 def _insert_if_absent(session: Session, scope: str, key: str, now: datetime) -> bool:
     """Insert the key unless it is there, within the caller's transaction; True if this call inserted it.
 
-    `ON CONFLICT DO NOTHING` rather than catching the duplicate in a savepoint: pysqlite opens no transaction
-    before a SAVEPOINT, so a savepoint that is the transaction's first statement commits on release, and the
-    claim would outlive a caller that rolls back (a webhook lost for good).
+    `ON CONFLICT DO NOTHING` where the dialect has it: one statement, and no savepoint for the common duplicate.
     """
     dialect = session.get_bind().dialect.name
     insert: Any

@@ -342,3 +342,23 @@ def test_user_cache_upsert_inserts_then_updates(engine: Engine) -> None:
         assert other.name == "other"
         assert len(rows) == 2
         assert get_cached_user(session=session, team_id=TEAM_ID, user_id=BOB) is None
+
+
+def test_a_savepoint_first_in_a_transaction_is_undone_with_it(engine: Engine) -> None:
+    # pysqlite starts no transaction before a SAVEPOINT, so releasing one that came first used to commit it.
+    with Session(engine) as session:
+        with session.begin_nested():
+            make_initiative(session, name="Rolled back")
+        session.rollback()
+    with Session(engine) as session:
+        assert session.exec(select(Initiative)).all() == []
+
+
+def test_a_savepoint_rolled_back_keeps_the_work_before_it(engine: Engine) -> None:
+    with Session(engine) as session:
+        make_initiative(session, name="Kept")
+        with pytest.raises(IntegrityError), session.begin_nested():
+            make_initiative(session, name="kept")
+        session.commit()
+    with Session(engine) as session:
+        assert [i.name for i in session.exec(select(Initiative)).all()] == ["Kept"]
