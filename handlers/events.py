@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks.checkpoints import mention_value, render_jira_mention, render_unfurl
 from bot.blocks.home import render_home
@@ -31,7 +32,7 @@ from handlers.checkpoint_flows import interactive_jira
 from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
 from storage.checkpoints import find_linked_checkpoint
-from storage.idempotency import claim_once
+from storage.idempotency import claim_once, is_claimed, release_claim
 
 log = logging.getLogger(__name__)
 # Messages people write; edits, deletions, joins and bots' posts are not conversation about Jira.
@@ -94,22 +95,30 @@ def register(app: App, runtime: Runtime) -> None:
         if not keys or not first_delivery(body):
             return
         for key in keys:
+            claim = f"{channel_id}:{root}:{key}"
             with runtime.session() as session:
-                if not claim_once(
-                    session=session, scope=MENTION_SCOPE, key=f"{channel_id}:{root}:{key}", now=runtime.clock.now()
-                ):
+                if is_claimed(session=session, scope=MENTION_SCOPE, key=claim):
                     continue
-                linked = find_linked_checkpoint(session=session, team_id=team_id, jira_key=key)
-                linked_ref = reference_of(linked[1], linked[0]) if linked else None
             try:
                 issue = gateway.issue(key)
             except JiraError as error:
+                # Unclaimed, so the next mention of this key in the thread gets its reply once Jira answers.
                 log.info("mentioned Jira issue not shown", extra={"issue": key, "error": error.message})
                 continue
+            with runtime.session() as session:
+                if not claim_once(session=session, scope=MENTION_SCOPE, key=claim, now=runtime.clock.now()):
+                    continue  # another replica replied meanwhile
+                linked = find_linked_checkpoint(session=session, team_id=team_id, jira_key=key)
+                linked_ref = reference_of(linked[1], linked[0]) if linked else None
             message = render_jira_mention(
                 issue, linkable=True, linked_ref=linked_ref, value=mention_value(key, [i.id or 0 for i in initiatives])
             )
-            client.chat_postMessage(channel=channel_id, thread_ts=root, **message.as_kwargs())
+            try:
+                client.chat_postMessage(channel=channel_id, thread_ts=root, **message.as_kwargs())
+            except SlackApiError:
+                with runtime.session() as session:
+                    release_claim(session=session, scope=MENTION_SCOPE, key=claim)
+                raise
 
     app.event("message")(ack=ack_only, lazy=[reply_to_jira_mentions])
 

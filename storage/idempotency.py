@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -15,6 +15,20 @@ from storage.models import IdempotencyKey
 def claim_once(*, session: Session, scope: str, key: str, now: datetime) -> bool:
     """True for the first caller with this key (the row is written with the caller's transaction); False after."""
     return _insert_if_absent(session, scope, key[:255], now)
+
+
+def is_claimed(*, session: Session, scope: str, key: str) -> bool:
+    statement = select(IdempotencyKey.key).where(
+        col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key[:255]
+    )
+    return session.connection().execute(statement).first() is not None
+
+
+def release_claim(*, session: Session, scope: str, key: str) -> None:
+    """Give a claim back when the work it stood for could not be done, so a later attempt may do it."""
+    session.connection().execute(
+        delete(IdempotencyKey).where(col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key[:255])
+    )
 
 
 def claim_all_once(*, session: Session, scope: str, keys: list[str], now: datetime) -> bool:

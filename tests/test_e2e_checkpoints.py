@@ -803,6 +803,27 @@ def test_a_tracked_key_in_the_thread_gets_one_reply_with_a_link_button(
     assert len(fake_jira.issue("DS-42").remote_links) == 1
 
 
+def test_a_mention_jira_could_not_answer_is_replied_to_when_it_comes_up_again(
+    running: RunningApp, fake_jira: FakeJira, churn: Thread
+) -> None:
+    add(running, 'churn "Model card reviewed"')
+    fake_jira.fail_next("/rest/api/3/issue/DS-42", status=502, retry_after=None)
+    running.slack.event(message_event(churn, "DS-42 status?"), event_id="EvDOWN1")
+    running.settle()
+    assert len(replies(running, churn)) == 1  # just the "added" update
+
+    running.fake.fail_next("chat.postMessage", error="fatal_error", status=500)
+    running.slack.event(message_event(churn, "DS-42, anyone?"), event_id="EvDOWN2")
+    running.settle()
+    assert len(replies(running, churn)) == 1
+
+    running.slack.event(message_event(churn, "DS-42 once more"), event_id="EvDOWN3")
+    running.slack.event(message_event(churn, "DS-42 and again"), event_id="EvDOWN4")
+    running.settle()
+    [_added, reply] = replies(running, churn)
+    assert reply.text.startswith(f"DS-42 {MODEL_CARD}")
+
+
 def test_a_link_to_the_jira_site_is_unfurled(running: RunningApp, fake_jira: FakeJira, churn: Thread) -> None:
     url = f"{fake_jira.url}/browse/DS-42"
     shared = running.fake.add_message(GENERAL, f"see <{url}> and <https://example.com/x>", user=BOB)
