@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.errors import HandoffError
-from bot.jira_gateway import JiraError, JiraGateway, JiraTransition
+from bot.jira_gateway import JiraAuthFailed, JiraError, JiraGateway, JiraTransition
 from bot.text import escape
 from storage import jira as queries
 from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState
@@ -72,6 +72,59 @@ class PushRequest:
     actor_name: str
     thread_url: str | None
     initiative_name: str
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """How far one attempt got: where the issue is, and what failed, if anything."""
+
+    position: tuple[str, str] | None  # the issue's (status, category), when known to be where the push goes
+    transitioned: bool  # the issue is where the push goes; a retry only adds the comment
+    error: JiraError | None = None
+
+
+def attempt_push(gateway: JiraGateway, request: PushRequest, *, transitioned: bool = False) -> PushOutcome:
+    """Deliver one push and find out where the issue ended up, even when part of it failed.
+
+    Raises NoMatchingTransition when Jira's workflow offers no way there; every Jira failure is in the outcome.
+    """
+    if request.action == ACTION_REMOTE_LINK:
+        try:
+            link_remote(gateway, request)
+        except JiraError as error:
+            return PushOutcome(position=None, transitioned=False, error=error)
+        return PushOutcome(position=None, transitioned=False)
+    done = request.action == ACTION_DONE
+    position: tuple[str, str] | None = None
+    try:
+        if not transitioned:
+            # Someone may have moved the issue in Jira before a sync noticed, or an earlier attempt moved it and
+            # failed on the comment: then it only gets the comment. Workflows rarely offer a transition into the
+            # category an issue is already in, and reopening an open issue must not push it on to another status.
+            position = already_there(gateway, request.issue_key, done=done)
+        position = push(gateway, request, transitioned=transitioned or position is not None) or position
+    except JiraError as error:
+        if not transitioned and position is None:
+            # The transition may have gone through before the comment failed; it must not be repeated.
+            position = already_there(gateway, request.issue_key, done=done, quietly=True)
+        return PushOutcome(position=position, transitioned=transitioned or position is not None, error=error)
+    return PushOutcome(position=position, transitioned=True)
+
+
+def already_there(gateway: JiraGateway, key: str, *, done: bool, quietly: bool = False) -> tuple[str, str] | None:
+    """The issue's (status, category) when it already is where the checkpoint is going (done, or not done).
+
+    `quietly`: a Jira that does not answer means "not known to be there" instead of an error.
+    """
+    try:
+        issue = gateway.issue(key)
+    except JiraError:
+        if quietly:
+            return None
+        raise
+    if (issue.status_category == "done") != done:
+        return None
+    return issue.status, issue.status_category
 
 
 def push(gateway: JiraGateway, request: PushRequest, *, transitioned: bool = False) -> tuple[str, str] | None:
@@ -174,61 +227,39 @@ def _deliver(
             initiative_name=initiative.name,
         )
         transitioned, attempts, created_at = row.transitioned, row.attempts, row.created_at
-    error: HandoffError | None = None
     try:
-        already = None if transitioned else _already_there(gateway, request)
-        moved_to = push(gateway, request, transitioned=transitioned or already is not None) or already
-    except JiraError as failure:
-        error = failure
-        if failure.transient and now - created_at < GIVE_UP_AFTER:
-            # A transition that went through before the comment failed must not be repeated.
-            moved = _transition_done_meanwhile(gateway, request, transitioned)
+        outcome = attempt_push(gateway, request, transitioned=transitioned)
+    except NoMatchingTransition as refusal:
+        return _give_up(sessions, push_id, now, refusal.message)
+    failure = outcome.error
+    if failure is not None:
+        # Expired or revoked credentials are an admin's to fix; until then pushes wait, as through an outage.
+        retryable = failure.transient or isinstance(failure, JiraAuthFailed)
+        if retryable and now - created_at < GIVE_UP_AFTER:
             with sessions() as session:
-                _reschedule(session, push_id, attempts + 1, now, failure.message, transitioned or moved)
+                _reschedule(session, push_id, attempts + 1, now, failure.message, outcome.transitioned)
             log.warning("Jira push will be retried", extra={"push": push_id, "error": failure.message})
             return DeliveryOutcome(push_id, delivered=False, failed=False, error=failure.message)
-    except NoMatchingTransition as failure:
-        error = failure
-    if error is not None:
-        with sessions() as session:
-            _finish(session, push_id, now, JiraPushState.FAILED, error.message)
-        log.warning("Jira push failed for good", extra={"push": push_id, "error": error.message})
-        return DeliveryOutcome(push_id, delivered=False, failed=True, error=error.message)
+        if not outcome.transitioned:
+            return _give_up(sessions, push_id, now, failure.message)
+        # The issue moved and only the comment was refused: the checkpoint and Jira agree, which is what counts.
+        log.warning("Jira moved the issue but refused the comment", extra={"push": push_id, "error": failure.message})
     with sessions() as session:
-        _finish(session, push_id, now, JiraPushState.DELIVERED, None)
-        if moved_to is not None:
+        _finish(session, push_id, now, JiraPushState.DELIVERED, failure.message if failure else None)
+        if outcome.position is not None:
             row = session.get(JiraPush, push_id)
             checkpoint = session.get(Checkpoint, row.checkpoint_id) if row else None
             if checkpoint is not None:
-                checkpoint.jira_status, checkpoint.jira_status_category = moved_to
+                checkpoint.jira_status, checkpoint.jira_status_category = outcome.position
                 session.add(checkpoint)
     return DeliveryOutcome(push_id, delivered=True, failed=False)
 
 
-def _already_there(gateway: JiraGateway, request: PushRequest) -> tuple[str, str] | None:
-    """The issue's (status, category) when it already is where the push would move it, else None.
-
-    The attempt before this one (perhaps the person's own, before the push was queued) may have transitioned the
-    issue and failed only on the comment: from Done no transition leads into Done, so without this look the retry
-    would fail for good, or move the issue a second time where a workflow does offer one.
-    """
-    if request.action == ACTION_REMOTE_LINK:
-        return None
-    issue = gateway.issue(request.issue_key)
-    if (issue.status_category == "done") != (request.action == ACTION_DONE):
-        return None
-    return issue.status, issue.status_category
-
-
-def _transition_done_meanwhile(gateway: JiraGateway, request: PushRequest, transitioned: bool) -> bool:
-    """After a failure, whether the transition itself went through (the comment is what failed)."""
-    if transitioned or request.action == ACTION_REMOTE_LINK:
-        return transitioned
-    try:
-        category = gateway.issue(request.issue_key).status_category
-    except JiraError:
-        return False
-    return (category == "done") == (request.action == ACTION_DONE)
+def _give_up(sessions: Sessions, push_id: int, now: datetime, error: str) -> DeliveryOutcome:
+    with sessions() as session:
+        _finish(session, push_id, now, JiraPushState.FAILED, error)
+    log.warning("Jira push failed for good", extra={"push": push_id, "error": error})
+    return DeliveryOutcome(push_id, delivered=False, failed=True, error=error)
 
 
 def _reschedule(session: Session, push_id: int, attempts: int, now: datetime, error: str, transitioned: bool) -> None:

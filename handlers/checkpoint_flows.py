@@ -25,7 +25,15 @@ from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import CLEAR, Actor, normalize_jira_key
 from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
-from bot.jira_push import ACTION_DONE, ACTION_REMOTE_LINK, ACTION_REOPEN, PushRequest, enqueue, link_remote, push
+from bot.jira_push import (
+    ACTION_DONE,
+    ACTION_REMOTE_LINK,
+    ACTION_REOPEN,
+    PushRequest,
+    attempt_push,
+    enqueue,
+    link_remote,
+)
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.text import escape
@@ -114,25 +122,15 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
     if key and gateway is None:
         note = JIRA_NOT_CONFIGURED.format(key=key)
     elif key and gateway is not None:
-        try:
-            # Someone may have moved the issue in Jira before a sync noticed: then it only gets the comment.
-            # Workflows rarely offer a transition into the category an issue is already in, and reopening an
-            # issue that is already open must not push it on to another status.
-            jira_status = _already_there(gateway, key, done=done)
-            transitioned = jira_status is not None
-            jira_status = push(gateway, request, transitioned=transitioned) or jira_status
-        except JiraError as error:
-            if not error.transient:
-                raise HandoffError(
-                    f"Jira refused to update {key}: {error.message} The checkpoint was left as it was."
-                ) from error
-            deferred = error
+        outcome = attempt_push(gateway, request)
+        jira_status, transitioned, failure = outcome.position, outcome.transitioned, outcome.error
+        if failure is not None and failure.transient:
+            deferred = failure
             note = f":hourglass_flowing_sand: Jira didn't answer, so {key} will be updated when it does."
-            if not transitioned:
-                # The transition may have gone through before the comment failed; the retry must not repeat
-                # it (from Done, no transition leads into Done, and the retry would fail for good).
-                jira_status = _already_there(gateway, key, done=done, quietly=True)
-                transitioned = jira_status is not None
+        elif failure is not None and not transitioned:
+            raise HandoffError(f"Jira refused to update {key}: {failure.message} The checkpoint was left as it was.")
+        elif failure is not None:
+            note = f":warning: {key} moved in Jira, but Jira refused the comment: {failure.message}"
     with runtime.session() as session:
         located = service.set_completion(
             session=session,
@@ -211,22 +209,6 @@ def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
         )
     confirmation = f":white_check_mark: Recorded the mitigation plan for `{located.ref}`."
     return announce(client, located.initiative, render_mitigation(located, actor.user_id), confirmation)
-
-
-def _already_there(gateway: JiraGateway, key: str, *, done: bool, quietly: bool = False) -> tuple[str, str] | None:
-    """The issue's (status, category) when it already is where the checkpoint is going (done, or not done).
-
-    `quietly`: a Jira that does not answer means "not known to be there" instead of an error.
-    """
-    try:
-        issue = gateway.issue(key)
-    except JiraError:
-        if quietly:
-            return None
-        raise
-    if (issue.status_category == "done") != done:
-        return None
-    return issue.status, issue.status_category
 
 
 def _lookup_failure(error: JiraError, nothing_done: str) -> HandoffError:

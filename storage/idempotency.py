@@ -18,7 +18,7 @@ def claim_once(*, session: Session, scope: str, key: str, now: datetime) -> bool
 
 
 def is_claimed(*, session: Session, scope: str, key: str) -> bool:
-    statement = select(IdempotencyKey.key).where(
+    statement = select(col(IdempotencyKey.key)).where(
         col(IdempotencyKey.scope) == scope, col(IdempotencyKey.key) == key[:255]
     )
     return session.connection().execute(statement).first() is not None

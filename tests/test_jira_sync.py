@@ -1100,6 +1100,39 @@ def test_a_push_whose_comment_failed_before_it_was_queued_is_not_transitioned_tw
     assert push_row(sessions, push_id).state == "delivered"
 
 
+def test_a_comment_refused_for_good_after_the_transition_still_delivers_the_push(
+    jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, done_push: tuple[int, int]
+) -> None:
+    push_id, checkpoint_id = done_push
+    jira.fail_next(f"{api(jira)}/issue/DS-1/comment", status=400, method="POST")
+
+    (outcome,) = deliver(sessions, gateway, NOW + FIRST_RETRY)
+
+    # The issue is Done, as the checkpoint is; only the comment is missing, and that is no reason to report failure.
+    assert outcome.delivered and not outcome.failed
+    assert jira.issue("DS-1").status == "Done"
+    row = push_row(sessions, push_id)
+    assert row.state == "delivered" and row.last_error
+    assert checkpoint_of(sessions, checkpoint_id).jira_status_category == "done"
+    assert deliver(sessions, gateway, NOW + timedelta(hours=2)) == []
+
+
+def test_an_auth_failure_in_the_outbox_waits_for_the_credentials_to_be_fixed(
+    jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, done_push: tuple[int, int]
+) -> None:
+    push_id, _ = done_push
+    jira.fail_next(api(jira), status=401)
+
+    (first,) = deliver(sessions, gateway, NOW + FIRST_RETRY)
+
+    assert not first.delivered and not first.failed
+    row = push_row(sessions, push_id)
+    assert row.state == "pending" and row.next_attempt_at > NOW + FIRST_RETRY
+    (second,) = deliver(sessions, gateway, NOW + timedelta(hours=1))
+    assert second.delivered
+    assert jira.issue("DS-1").status == "Done" and transitions_posted(jira, "DS-1") == 1
+
+
 def test_a_push_to_a_deleted_issue_fails_for_good(
     jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, done_push: tuple[int, int]
 ) -> None:
