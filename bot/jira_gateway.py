@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from bot.config import JiraAuth, JiraSettings
 from bot.errors import HandoffError
+from bot.text import escape
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -435,17 +436,21 @@ def _map_error(error: Any, issue_key: str | None) -> JiraError:
 
 
 def _messages_of(error: Any) -> str:
-    """Jira's own explanation from an error body: `errorMessages` plus field `errors`."""
+    """Jira's own explanation from an error body: `errorMessages` plus field `errors`, escaped for mrkdwn.
+
+    Jira admins write validator messages such as "Story points must be <= 13"; shown unescaped in Slack, their
+    `<`, `>` and `&` would garble the text, or turn into links and mentions.
+    """
     response = getattr(error, "response", None)
     try:
         body = response.json() if response is not None else {}
     except ValueError:
-        return str(getattr(error, "text", "") or "")
+        return escape(str(getattr(error, "text", "") or ""))
     if not isinstance(body, dict):
         return ""
     parts = [str(m) for m in body.get("errorMessages") or []]
     parts += [f"{field}: {message}" for field, message in (body.get("errors") or {}).items()]
-    return " ".join(parts)
+    return escape(" ".join(parts))
 
 
 def parse_jira_time(value: str) -> datetime:
@@ -454,5 +459,8 @@ def parse_jira_time(value: str) -> datetime:
 
 
 def _wiki_escape(text: str) -> str:
-    """Keep user text from turning into wiki markup (links, macros, formatting) in a Data Center comment."""
-    return re.sub(r"([\[\]{}|*_+^~?#-])", r"\\\1", text)
+    """Keep user text from turning into wiki markup (links, macros, images, formatting) in a Data Center comment.
+
+    A backslash cannot be escaped in wiki markup (a doubled one is a line break), so it becomes a look-alike.
+    """
+    return re.sub(r"([\[\]{}|*_+^~?#!-])", r"\\\1", text.replace("\\", "\u29f5"))

@@ -43,8 +43,11 @@ class NoMatchingTransition(HandoffError):
             offered = f" From its current status Jira offers: {listed}."
         else:
             offered = " Jira offers no transitions from its current status."
+        # Said to the person at once, before the checkpoint changes; a push from the outbox reports `reason` alone,
+        # since by then the checkpoint has changed.
+        self.reason = f"I can't move {issue_key} {goal}.{offered}"
         super().__init__(
-            f"I can't move {issue_key} {goal}.{offered} Move it in Jira, or ask a Jira admin to add a transition; "
+            f"{self.reason} Move it in Jira, or ask a Jira admin to add a transition; "
             "the checkpoint was left as it was."
         )
         self.issue_key = issue_key
@@ -230,7 +233,7 @@ def _deliver(
     try:
         outcome = attempt_push(gateway, request, transitioned=transitioned)
     except NoMatchingTransition as refusal:
-        return _give_up(sessions, push_id, now, refusal.message)
+        return _give_up(sessions, push_id, now, refusal.reason)
     failure = outcome.error
     if failure is not None:
         # Expired or revoked credentials are an admin's to fix; until then pushes wait, as through an outage.
