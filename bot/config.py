@@ -16,10 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.checklist import ChecklistConfig, ChecklistFileError, load_checklist_file
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///handoff.db"
 DEFAULT_PORT = 3000
 DEFAULT_JIRA_ISSUE_TYPE = "Task"
+DEFAULT_KPI_STALE_DAYS = 14
 WEBHOOK_SECRET_MIN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -67,6 +70,8 @@ class Settings:
     timezone: str = "UTC"
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
+    checklist: ChecklistConfig = field(default_factory=ChecklistConfig)
+    kpi_stale_days: int = DEFAULT_KPI_STALE_DAYS
 
     @property
     def tz(self) -> ZoneInfo:
@@ -177,6 +182,22 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
 
     jira = _parse_jira(env, problems)
 
+    checklist = ChecklistConfig()
+    checklist_path = _get(env, "HANDOFF_CHECKLIST")
+    if checklist_path is not None:
+        try:
+            checklist = load_checklist_file(checklist_path)
+        except ChecklistFileError as error:
+            problems += error.problems
+
+    kpi_stale_days = DEFAULT_KPI_STALE_DAYS
+    raw_stale = _get(env, "HANDOFF_KPI_STALE_DAYS")
+    if raw_stale is not None:
+        if raw_stale.isdigit() and 1 <= int(raw_stale) <= 365:
+            kpi_stale_days = int(raw_stale)
+        else:
+            problems.append(f"HANDOFF_KPI_STALE_DAYS must be a whole number of days from 1 to 365, got {raw_stale!r}.")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -189,6 +210,8 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
         timezone=timezone,
         port=port,
         log_level=log_level,
+        checklist=checklist,
+        kpi_stale_days=kpi_stale_days,
     )
 
 

@@ -302,8 +302,10 @@ def change_phase(
     note: str | None,
     people: PeopleService,
     now: datetime,
+    forced_items: Sequence[str] | None = None,
 ) -> PhaseResult:
-    """Move an initiative to `phase` and record it in the phase history."""
+    """Move an initiative to `phase` and record it in the phase history; `forced_items` are the checklist items
+    it was moved past without."""
     problems = note_problems(note)
     if problems:
         raise InvalidInput(problems)
@@ -319,6 +321,8 @@ def change_phase(
         changed_by=actor.user_id,
         changed_at=now,
         note=note or None,
+        forced=bool(forced_items),
+        forced_items=", ".join(forced_items)[:1000] if forced_items else None,
     )
     initiative.phase = phase.value
     _touch(initiative, actor, now)

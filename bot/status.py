@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Row
 from sqlmodel import Session
 
+from bot.checklist import Checklist
+from bot.config import DEFAULT_KPI_STALE_DAYS
+from bot.kpis import KpiView, kpi_views_for
+from bot.readiness import Readiness, readiness_for, readiness_of
 from storage import initiatives as queries
 from storage.checkpoints import CheckpointProgress, list_checkpoints, progress_by_initiative
 from storage.jira import pending_push_counts, pending_pushes_by_checkpoint, read_sync_state
 from storage.models import Checkpoint, Initiative, PhaseChange
+from storage.readiness import latest_forced_changes
 
 PAGE_SIZE = 15  # two blocks an initiative keeps a page well under Slack's 50 blocks a message
 
@@ -52,6 +57,9 @@ class InitiativeSummary:
     phase_since: datetime
     days_in_phase: int
     progress: CheckpointProgress = field(default_factory=CheckpointProgress)
+    readiness: Readiness | None = None
+    kpis: Sequence[KpiView] = ()
+    forced: PhaseChange | None = None  # the latest phase change forced past the checklist
 
 
 @dataclass(frozen=True)
@@ -83,13 +91,26 @@ class InitiativeDetail:
     pending_by_checkpoint: dict[int, int] | None = None
     today: date | None = None
     jira: JiraHealth | None = None
+    readiness: Readiness | None = None
+    kpis: Sequence[KpiView] = ()
+    forced: PhaseChange | None = None
+    stale_days: int = DEFAULT_KPI_STALE_DAYS
 
 
 def status_page(
-    *, session: Session, team_id: str, scope: StatusScope, page: int, now: datetime, today: date | None = None
+    *,
+    session: Session,
+    team_id: str,
+    scope: StatusScope,
+    page: int,
+    now: datetime,
+    today: date | None = None,
+    checklist: Checklist | None = None,
+    stale_days: int = DEFAULT_KPI_STALE_DAYS,
 ) -> StatusPage:
     """One page of active initiatives in a channel or the whole workspace, sorted by name, with checkpoint
-    progress; `today` is the workspace's local date (overdue means due before it)."""
+    progress, readiness for the next phase and KPIs; `today` is the workspace's local date (overdue means due
+    before it). A page costs the same few queries however many initiatives it shows."""
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
     total = queries.count_initiative_cards(session=session, team_id=team_id, channel_id=channel_id)
     page_count = max(1, math.ceil(total / PAGE_SIZE))
@@ -100,7 +121,19 @@ def status_page(
     progress = progress_by_initiative(
         session=session, initiative_ids=[row.id for row in rows], today=today or now.date()
     )
-    items = [_summary_from_row(row, now, progress.get(row.id)) for row in rows]
+    ids = [row.id for row in rows]
+    readiness = readiness_for(session=session, checklist=checklist or Checklist(), initiatives=rows)
+    kpis = kpi_views_for(session=session, initiative_ids=ids, now=now, stale_days=stale_days)
+    forced = latest_forced_changes(session=session, initiative_ids=ids)
+    items = [
+        replace(
+            _summary_from_row(row, now, progress.get(row.id)),
+            readiness=readiness.get(row.id),
+            kpis=kpis.get(row.id, []),
+            forced=forced.get(row.id),
+        )
+        for row in rows
+    ]
     return StatusPage(
         scope=scope, items=items, page=page, page_count=page_count, total=total, jira=jira_health(session=session)
     )
@@ -141,9 +174,16 @@ def card_of(initiative: Initiative) -> InitiativeCard:
 
 
 def initiative_detail(
-    *, session: Session, initiative: Initiative, now: datetime, today: date | None = None
+    *,
+    session: Session,
+    initiative: Initiative,
+    now: datetime,
+    today: date | None = None,
+    checklist: Checklist | None = None,
+    stale_days: int = DEFAULT_KPI_STALE_DAYS,
 ) -> InitiativeDetail:
-    """One initiative: its phase history, its checkpoints and what waits to be pushed to Jira."""
+    """One initiative: its phase history, its checkpoints, what waits to be pushed to Jira, its whole readiness
+    checklist and its KPIs."""
     history = queries.list_phase_history(session=session, initiative_id=initiative.id or 0)
     since = history[-1].changed_at if history else initiative.created_at
     return InitiativeDetail(
@@ -155,6 +195,12 @@ def initiative_detail(
         pending_by_checkpoint=pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0),
         today=today or now.date(),
         jira=jira_health(session=session, initiative_id=initiative.id or 0),
+        readiness=readiness_of(session=session, checklist=checklist or Checklist(), initiative=initiative),
+        kpis=kpi_views_for(session=session, initiative_ids=[initiative.id or 0], now=now, stale_days=stale_days).get(
+            initiative.id or 0, []
+        ),
+        forced=latest_forced_changes(session=session, initiative_ids=[initiative.id or 0]).get(initiative.id or 0),
+        stale_days=stale_days,
     )
 
 

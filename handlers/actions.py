@@ -18,7 +18,7 @@ from bot.errors import HandoffError, UnknownInitiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from handlers.errors import after_ack
-from handlers.modal_openers import open_link_issue_modal
+from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,33 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.action(ids.ACTION_LINK_ISSUE)(ack=ack_only, lazy=[open_link_issue])
 
+    @after_ack
+    def open_add_doc(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        try:
+            value = json.loads(action.get("value") or "{}")
+            initiative_id, kind = int(value["i"]), value.get("k")
+        except (ValueError, KeyError, TypeError):
+            log.warning("add-doc button with an unreadable value")
+            return
+        team_id = _team_id(body)
+        with runtime.session() as session:
+            initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
+            ref = initiative.ref_key if initiative is not None else None
+        channel_id = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        problem = open_add_doc_modal(
+            runtime,
+            client,
+            team_id=team_id,
+            trigger_id=body["trigger_id"],
+            channel_id=channel_id,
+            initiative_ref=ref,
+            kind=str(kind) if kind else None,
+        )
+        if problem is not None:
+            respond(response_type="ephemeral", replace_original=False, **problem.as_kwargs())
+
+    app.action(ids.ACTION_ADD_DOC)(ack=ack_only, lazy=[open_add_doc])
+
 
 def ack_only(ack: Ack) -> None:
     ack()
@@ -117,7 +144,14 @@ def _render_status_value(
             initiative = get_initiative(session=session, team_id=team_id, initiative_id=int(value.get("i", 0)))
             if initiative is None:
                 return render_error(UnknownInitiative("(deleted)"))
-            detail = initiative_detail(session=session, initiative=initiative, now=now, today=runtime.today())
+            detail = initiative_detail(
+                session=session,
+                initiative=initiative,
+                now=now,
+                today=runtime.today(),
+                checklist=runtime.settings.checklist.for_team(team_id),
+                stale_days=runtime.settings.kpi_stale_days,
+            )
             return render_detail(detail, jira_url=runtime.jira_url, shared_by=shared_by)
         if kind == "channel" and value.get("c"):
             scope = StatusScope(ScopeKind.CHANNEL, str(value["c"]))
@@ -127,7 +161,14 @@ def _render_status_value(
             return None
         try:
             result = status_page(
-                session=session, team_id=team_id, scope=scope, page=page, now=now, today=runtime.today()
+                session=session,
+                team_id=team_id,
+                scope=scope,
+                page=page,
+                now=now,
+                today=runtime.today(),
+                checklist=runtime.settings.checklist.for_team(team_id),
+                stale_days=runtime.settings.kpi_stale_days,
             )
         except HandoffError as error:
             return render_error(error)

@@ -17,9 +17,9 @@ from bot.blocks.base import Message
 from bot.blocks.help import render_error, render_help, render_problem
 from bot.blocks.modals import render_new_initiative_modal
 from bot.blocks.status import render_detail, render_status_page
-from bot.checkpoints import CheckpointDraft
+from bot.checkpoints import CheckpointDraft, resolve_initiative_ref
 from bot.errors import HandoffError
-from bot.initiatives import Actor, EditRequest, InitiativeDraft, resolve_initiative
+from bot.initiatives import Actor, EditRequest, InitiativeDraft
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from handlers.checkpoint_flows import (
@@ -37,9 +37,10 @@ from handlers.flows import (
     create_and_announce,
     edit_and_announce,
 )
-from handlers.modal_openers import open_add_checkpoint_modal
+from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal
 from handlers.parsing import (
     ArchiveCommand,
+    ChecklistChangeCommand,
     CheckpointAddCommand,
     CheckpointCompletionCommand,
     CheckpointEditCommand,
@@ -47,13 +48,36 @@ from handlers.parsing import (
     CheckpointMitigateCommand,
     CheckpointRemoveCommand,
     Command,
+    DocAddCommand,
+    DocRemoveCommand,
+    DocsCommand,
     EditCommand,
     HelpCommand,
+    IdeaAddCommand,
+    IdeaOutcomeCommand,
+    IdeasCommand,
+    IdeasSearchCommand,
+    KpiAddCommand,
+    KpiListCommand,
+    KpiRecordCommand,
     NewCommand,
     PhaseCommand,
     StatusCommand,
     UsageError,
     parse_command,
+)
+from handlers.readiness_flows import (
+    add_doc_and_announce,
+    add_kpi_and_announce,
+    change_checklist_and_announce,
+    log_idea_and_announce,
+    record_kpi_and_announce,
+    record_outcome_and_announce,
+    remove_doc_and_announce,
+    search_ideas,
+    show_checklist,
+    show_ideas,
+    show_kpis,
 )
 
 
@@ -61,7 +85,7 @@ def register(app: App, runtime: Runtime) -> None:
     def is_answered_in_the_ack(command: dict[str, Any]) -> bool:
         try:
             parsed = parse_command(command.get("text") or "")
-            return isinstance(parsed, HelpCommand | StatusCommand | CheckpointListCommand)
+            return isinstance(parsed, READ_ONLY)
         except UsageError:
             return True
 
@@ -75,13 +99,10 @@ def register(app: App, runtime: Runtime) -> None:
         actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
         if isinstance(parsed, StatusCommand):
             ack(**_status(runtime, actor, command["channel_id"], parsed).as_kwargs())
-        elif isinstance(parsed, CheckpointListCommand):
-            try:
-                ack(**show_checkpoints(runtime, actor, parsed.initiative_ref).as_kwargs())
-            except HandoffError as error:
-                ack(**render_error(error, usage_of="checkpoint list").as_kwargs())
+        elif isinstance(parsed, HelpCommand):
+            ack(**render_help(runtime.settings.checklist.for_team(actor.team_id).doc_kinds).as_kwargs())
         else:
-            ack(**render_help().as_kwargs())
+            ack(**_read_only(runtime, actor, parsed).as_kwargs())
 
     def ack_now(ack: Ack) -> None:
         ack()
@@ -106,6 +127,19 @@ def register(app: App, runtime: Runtime) -> None:
             if problem is not None:
                 respond(response_type="ephemeral", **problem.as_kwargs())
             return
+        if isinstance(parsed, DocAddCommand) and parsed.open_modal:
+            problem = open_add_doc_modal(
+                runtime,
+                client,
+                team_id=command["team_id"],
+                trigger_id=command["trigger_id"],
+                channel_id=channel_id,
+                initiative_ref=parsed.initiative_ref,
+                kind=parsed.kind,
+            )
+            if problem is not None:
+                respond(response_type="ephemeral", **problem.as_kwargs())
+            return
         actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
         respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
 
@@ -114,17 +148,61 @@ def register(app: App, runtime: Runtime) -> None:
     app.command(ids.COMMAND)(ack=ack_now, lazy=[carry_out])
 
 
+READ_ONLY = (
+    HelpCommand,
+    StatusCommand,
+    CheckpointListCommand,
+    DocsCommand,
+    KpiListCommand,
+    IdeasCommand,
+    IdeasSearchCommand,
+)
+
+
+def _read_only(runtime: Runtime, actor: Actor, parsed: Command) -> Message:
+    """The views that only read the database, answered in the ack; domain errors become the answer."""
+    try:
+        match parsed:
+            case CheckpointListCommand():
+                return show_checkpoints(runtime, actor, parsed.initiative_ref)
+            case DocsCommand():
+                return show_checklist(runtime, actor, parsed.initiative_ref)
+            case KpiListCommand():
+                return show_kpis(runtime, actor, parsed.initiative_ref)
+            case IdeasCommand():
+                return show_ideas(runtime, actor, parsed.initiative_ref)
+            case IdeasSearchCommand():
+                return search_ideas(runtime, actor, parsed.text)
+    except HandoffError as error:
+        return render_error(error, usage_of=_usage_of(parsed))
+    raise AssertionError(f"unhandled command {parsed!r}")
+
+
 def _status(runtime: Runtime, actor: Actor, channel_id: str, parsed: StatusCommand) -> Message:
     now = runtime.clock.now()
     try:
         with runtime.session() as session:
             if parsed.reference is not None:
-                initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.reference)
-                detail = initiative_detail(session=session, initiative=initiative, now=now, today=runtime.today())
+                initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=parsed.reference)
+                detail = initiative_detail(
+                    session=session,
+                    initiative=initiative,
+                    now=now,
+                    today=runtime.today(),
+                    checklist=runtime.settings.checklist.for_team(actor.team_id),
+                    stale_days=runtime.settings.kpi_stale_days,
+                )
                 return render_detail(detail, jira_url=runtime.jira_url)
             scope = StatusScope(ScopeKind.ALL) if parsed.everything else StatusScope(ScopeKind.CHANNEL, channel_id)
             page = status_page(
-                session=session, team_id=actor.team_id, scope=scope, page=1, now=now, today=runtime.today()
+                session=session,
+                team_id=actor.team_id,
+                scope=scope,
+                page=1,
+                now=now,
+                today=runtime.today(),
+                checklist=runtime.settings.checklist.for_team(actor.team_id),
+                stale_days=runtime.settings.kpi_stale_days,
             )
             return render_status_page(page, jira_url=runtime.jira_url)
     except HandoffError as error:
@@ -138,7 +216,9 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
             case NewCommand():
                 return create_and_announce(runtime, client, actor, _draft(parsed, channel_id))
             case PhaseCommand():
-                return change_phase_and_announce(runtime, client, actor, parsed.reference, parsed.phase, parsed.note)
+                return change_phase_and_announce(
+                    runtime, client, actor, parsed.reference, parsed.phase, parsed.note, parsed.force_reason
+                )
             case EditCommand():
                 return edit_and_announce(runtime, client, actor, parsed.reference, EditRequest(parsed.values))
             case ArchiveCommand():
@@ -153,6 +233,26 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return remove_and_announce(runtime, client, actor, parsed.reference)
             case CheckpointMitigateCommand():
                 return mitigate_and_announce(runtime, client, actor, parsed.reference, parsed.plan)
+            case DocAddCommand():
+                return add_doc_and_announce(
+                    runtime, client, actor, parsed.initiative_ref or "", parsed.kind or "", parsed.url, parsed.note
+                )
+            case DocRemoveCommand():
+                return remove_doc_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.kind, parsed.url)
+            case ChecklistChangeCommand():
+                return change_checklist_and_announce(runtime, client, actor, parsed)
+            case KpiAddCommand():
+                return add_kpi_and_announce(runtime, client, actor, parsed)
+            case KpiRecordCommand():
+                return record_kpi_and_announce(
+                    runtime, client, actor, parsed.initiative_ref, parsed.name, parsed.value, parsed.note
+                )
+            case IdeaAddCommand():
+                return log_idea_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.text)
+            case IdeaOutcomeCommand():
+                return record_outcome_and_announce(
+                    runtime, client, actor, parsed.reference, parsed.outcome, parsed.note
+                )
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
@@ -161,7 +261,18 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
 def _usage_of(parsed: Command) -> str:
     if isinstance(parsed, CheckpointCompletionCommand):
         return "checkpoint done" if parsed.done else "checkpoint reopen"
+    if isinstance(parsed, KpiAddCommand | KpiRecordCommand | KpiListCommand):
+        return {KpiAddCommand: "kpi add", KpiRecordCommand: "kpi record", KpiListCommand: "kpi list"}[type(parsed)]
     return {
+        CheckpointListCommand: "checkpoint list",
+        DocAddCommand: "doc",
+        DocRemoveCommand: "doc",
+        DocsCommand: "docs",
+        ChecklistChangeCommand: "checklist",
+        IdeaAddCommand: "idea",
+        IdeaOutcomeCommand: "idea",
+        IdeasCommand: "ideas",
+        IdeasSearchCommand: "ideas",
         NewCommand: "new",
         PhaseCommand: "phase",
         EditCommand: "edit",

@@ -18,9 +18,11 @@ from bot import initiatives as service
 from bot.blocks.base import Message
 from bot.blocks.help import render_notice
 from bot.blocks.updates import render_archive_update, render_edit_update, render_kickoff, render_phase_update
+from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, SlackChannelUnavailable
 from bot.initiatives import Actor, EditRequest, InitiativeDraft
 from bot.people import PeopleService
+from bot.readiness import move_phase
 from bot.runtime import Runtime
 from bot.text import escape
 from handlers.slack_io import SlackUserDirectory, permalink, post_in_thread, post_message
@@ -88,20 +90,33 @@ def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft
 
 
 def change_phase_and_announce(
-    runtime: Runtime, client: WebClient, actor: Actor, reference: str, phase: Phase, note: str | None
+    runtime: Runtime,
+    client: WebClient,
+    actor: Actor,
+    reference: str,
+    phase: Phase,
+    note: str | None,
+    force_reason: str | None = None,
 ) -> Message:
+    """Move through the phase gates: refused with what is missing, unless a lead forces it with a reason."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = service.resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
-        result = service.change_phase(
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=reference)
+        gated = move_phase(
             session=session,
             actor=actor,
             initiative=initiative,
             phase=phase,
             note=note,
+            force_reason=force_reason,
+            checklist=runtime.settings.checklist.for_team(actor.team_id),
             people=people,
             now=runtime.clock.now(),
         )
+    result = gated.result
     confirmation = f":white_check_mark: *{escape(result.initiative.name)}* is now in *{phase.value}*."
+    if gated.forced_past:
+        names = ", ".join(escape(s.item.label) for s in gated.forced_past)
+        confirmation += f" Forced past: {names}; `status` shows them until they are done."
     return announce(client, result.initiative, render_phase_update(result.initiative, result.change), confirmation)
 
 

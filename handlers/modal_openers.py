@@ -1,4 +1,4 @@
-"""Opening the checkpoint modals: read what the pickers offer, then `views.open` with the click's trigger."""
+"""Opening modals: read what the pickers offer, then `views.open` with the click's or command's trigger."""
 
 from __future__ import annotations
 
@@ -10,15 +10,19 @@ from bot.blocks.modals import (
     CheckpointChoice,
     InitiativeChoice,
     render_add_checkpoint_modal,
+    render_add_doc_modal,
     render_link_issue_modal,
 )
+from bot.checklist import ItemType
 from bot.checkpoints import list_for, reference_of, resolve_initiative_ref
 from bot.errors import HandoffError
+from bot.readiness import items_of
 from bot.runtime import Runtime
 from storage.initiatives import list_active_initiatives
 from storage.models import CheckpointStatus, Initiative
+from storage.readiness import entries_by_initiative
 
-NO_INITIATIVES = "There are no active initiatives to add a checkpoint to. Start one with `/handoff new`."
+NO_INITIATIVES = "There are no active initiatives yet. Start one with `/handoff new`."
 
 
 def open_add_checkpoint_modal(
@@ -31,13 +35,61 @@ def open_add_checkpoint_modal(
     initiative_ref: str | None,
 ) -> Message | None:
     """Open the form; returns a private answer instead when there is nothing to pick or the name is wrong."""
+    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref, "checkpoint add")
+    if isinstance(picked, Message):
+        return picked
+    choices, selected = picked
+    view = render_add_checkpoint_modal(
+        initiatives=choices, selected_id=selected.id if selected else None, channel_id=channel_id
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+    return None
+
+
+def open_add_doc_modal(
+    runtime: Runtime,
+    client: WebClient,
+    *,
+    team_id: str,
+    trigger_id: str,
+    channel_id: str | None,
+    initiative_ref: str | None,
+    kind: str | None,
+) -> Message | None:
+    """The doc form, with the initiative and kind preselected when known; the kinds include the selected
+    initiative's own checklist additions."""
+    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref, "doc")
+    if isinstance(picked, Message):
+        return picked
+    choices, selected = picked
+    checklist = runtime.settings.checklist.for_team(team_id)
+    with runtime.session() as session:
+        entries = entries_by_initiative(session=session, initiative_ids=[selected.id or 0]) if selected else {}
+    items = items_of(checklist, entries.get(selected.id or 0, []) if selected else [])
+    kinds = [(item.key, item.label) for item, _ in items if item.type is not ItemType.KPI]
+    view = render_add_doc_modal(
+        initiatives=choices,
+        selected_id=selected.id if selected else None,
+        kinds=kinds,
+        selected_kind=kind.strip().lower() if kind else None,
+        channel_id=channel_id,
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+    return None
+
+
+def _initiative_choices(
+    runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None, usage_of: str
+) -> tuple[list[InitiativeChoice], Initiative | None] | Message:
+    """What a form's initiative picker offers, and which to preselect: the one named, or the only one at home
+    in this channel. A private answer instead when the name is wrong or there is nothing to pick."""
     with runtime.session() as session:
         selected: Initiative | None = None
         if initiative_ref:
             try:
                 selected = resolve_initiative_ref(session=session, team_id=team_id, reference=initiative_ref)
             except HandoffError as error:
-                return render_error(error, usage_of="checkpoint add")
+                return render_error(error, usage_of=usage_of)
         initiatives = list_active_initiatives(session=session, team_id=team_id)
         # Initiatives at home in this channel come first: they are the likely choice.
         ordered = sorted(initiatives, key=lambda i: (i.home_channel_id != channel_id, i.name_key))
@@ -49,11 +101,7 @@ def open_add_checkpoint_modal(
             choices.insert(0, InitiativeChoice(selected.id or 0, selected.name))
     if not choices:
         return render_problem(NO_INITIATIVES)
-    view = render_add_checkpoint_modal(
-        initiatives=choices, selected_id=selected.id if selected else None, channel_id=channel_id
-    )
-    client.views_open(trigger_id=trigger_id, view=view)
-    return None
+    return choices, selected
 
 
 def open_link_issue_modal(

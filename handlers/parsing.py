@@ -74,9 +74,12 @@ class StatusCommand:
 
 @dataclass(frozen=True)
 class PhaseCommand:
+    """`phase <initiative> <phase> ["note"]`, or `--force "<reason>"` past an incomplete checklist."""
+
     reference: str
     phase: Phase
     note: str | None
+    force_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,10 +141,137 @@ CheckpointCommand = (
     | CheckpointRemoveCommand
     | CheckpointMitigateCommand
 )
-Command = HelpCommand | NewCommand | StatusCommand | PhaseCommand | EditCommand | ArchiveCommand | CheckpointCommand
-SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive", "checkpoint")
+
+
+@dataclass(frozen=True)
+class DocAddCommand:
+    """`doc add`; `open_modal` when the kind or link is missing (what was given is preselected)."""
+
+    open_modal: bool
+    initiative_ref: str | None = None
+    kind: str | None = None
+    url: str = ""
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DocRemoveCommand:
+    initiative_ref: str
+    kind: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class DocsCommand:
+    """`docs <initiative>` or `checklist <initiative>`: the checklist with its docs, privately."""
+
+    initiative_ref: str
+
+
+@dataclass(frozen=True)
+class ChecklistChangeCommand:
+    """`checklist <initiative> add|waive|remove <item> ["<reason>"] [for:<phase>]`."""
+
+    initiative_ref: str
+    action: str
+    item: str
+    reason: str = ""
+    gate: Phase | None = None
+
+
+@dataclass(frozen=True)
+class KpiAddCommand:
+    initiative_ref: str
+    name: str
+    direction: str
+    target: str
+    unit: str | None = None
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KpiRecordCommand:
+    initiative_ref: str
+    name: str
+    value: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class KpiListCommand:
+    initiative_ref: str
+
+
+@dataclass(frozen=True)
+class IdeaAddCommand:
+    initiative_ref: str
+    text: str
+
+
+@dataclass(frozen=True)
+class IdeaOutcomeCommand:
+    reference: str
+    outcome: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class IdeasCommand:
+    initiative_ref: str
+
+
+@dataclass(frozen=True)
+class IdeasSearchCommand:
+    text: str
+
+
+ReadinessCommand = (
+    DocAddCommand
+    | DocRemoveCommand
+    | DocsCommand
+    | ChecklistChangeCommand
+    | KpiAddCommand
+    | KpiRecordCommand
+    | KpiListCommand
+    | IdeaAddCommand
+    | IdeaOutcomeCommand
+    | IdeasCommand
+    | IdeasSearchCommand
+)
+Command = (
+    HelpCommand
+    | NewCommand
+    | StatusCommand
+    | PhaseCommand
+    | EditCommand
+    | ArchiveCommand
+    | CheckpointCommand
+    | ReadinessCommand
+)
+SUBCOMMANDS = (
+    "help",
+    "new",
+    "status",
+    "list",
+    "phase",
+    "edit",
+    "archive",
+    "checkpoint",
+    "doc",
+    "docs",
+    "checklist",
+    "kpi",
+    "idea",
+    "ideas",
+)
+# Typed as words of their own, these mean the commands they abbreviate.
+ALIASES = {"checkpoints": ("checkpoint", "list"), "kpis": ("kpi", "list")}
+FORCE_FLAGS = frozenset({"--force", "—force", "–force", "-force"})  # macOS turns a typed -- into a dash
 CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
 CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
+CHECKLIST_ACTIONS = ("add", "waive", "remove")
+KPI_ACTIONS = ("add", "record", "list")
+KPI_OPTIONS = frozenset({"unit", "owner"})
 
 
 def parse_command(text: str) -> Command:
@@ -154,8 +284,9 @@ def parse_command(text: str) -> Command:
     if not tokens:
         return HelpCommand()
     verb, rest = tokens[0].text.lower(), tokens[1:]
-    if verb == "checkpoints" and not tokens[0].quoted:
-        verb, rest = "checkpoint", [Token("list", quoted=False), *rest]
+    if verb in ALIASES and not tokens[0].quoted:
+        verb, action = ALIASES[verb]
+        rest = [Token(action, quoted=False), *rest]
     if tokens[0].quoted or verb not in SUBCOMMANDS:
         known = ", ".join(SUBCOMMANDS)
         raise UsageError(f'"{escape(tokens[0].text)}" is not a Handoff command. Commands: {known}.', "help")
@@ -240,7 +371,19 @@ def _parse_phase(rest: list[Token]) -> PhaseCommand:
         token = rest[index]
         if not token.quoted and token.text.lower() in Phase.__members__.values():
             reference = " ".join(t.text for t in rest[:index])
-            note = " ".join(t.text for t in rest[index + 1 :]) or None
+            after = rest[index + 1 :]
+            if after and not after[0].quoted and after[0].text.lower() in FORCE_FLAGS:
+                reason = " ".join(t.text for t in after[1:]).strip()
+                if not reason:
+                    raise UsageError(
+                        '`--force` needs the reason, in quotes: `--force "pilot for one customer"`.', "phase"
+                    )
+                return PhaseCommand(
+                    reference=reference, phase=Phase(token.text.lower()), note=None, force_reason=reason
+                )
+            if any(not t.quoted and t.text.lower() in FORCE_FLAGS for t in after):
+                raise UsageError("Put `--force` right after the phase, then the reason in quotes.", "phase")
+            note = " ".join(t.text for t in after) or None
             return PhaseCommand(reference=reference, phase=Phase(token.text.lower()), note=note)
     phases = ", ".join(p.value for p in Phase)
     raise UsageError(f'"{escape(rest[1].text)}" is not a phase. Phases: {phases}.', "phase")
@@ -326,6 +469,132 @@ def _parse_checkpoint_add(args: list[Token]) -> CheckpointAddCommand:
     )
 
 
+def _parse_doc(rest: list[Token]) -> Command:
+    if not rest:
+        return DocAddCommand(open_modal=True)
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in ("add", "remove"):
+        raise UsageError(f'"{escape(rest[0].text)}" is not a doc command. Doc commands: add, remove.', "doc")
+    if action == "remove":
+        if len(args) < 2 or len(args) > 3:
+            raise UsageError("`doc remove` needs the initiative and the kind, and the link if it has several.", "doc")
+        return DocRemoveCommand(args[0].text, args[1].text, parse_link(args[2].text) if len(args) == 3 else None)
+    if len(args) < 3:
+        return DocAddCommand(
+            open_modal=True,
+            initiative_ref=args[0].text if args else None,
+            kind=args[1].text if len(args) > 1 else None,
+        )
+    note = " ".join(t.text for t in args[3:]).strip() or None
+    url = parse_link(args[2].text)
+    return DocAddCommand(open_modal=False, initiative_ref=args[0].text, kind=args[1].text, url=url, note=note)
+
+
+def _parse_docs(rest: list[Token]) -> DocsCommand:
+    if not rest:
+        raise UsageError("`docs` needs the initiative.", "docs")
+    return DocsCommand(" ".join(t.text for t in rest))
+
+
+def _parse_checklist(rest: list[Token]) -> Command:
+    if not rest:
+        raise UsageError("`checklist` needs the initiative.", "checklist")
+    if len(rest) == 1:
+        return DocsCommand(rest[0].text)
+    initiative_ref, action, args = rest[0].text, rest[1].text.lower(), rest[2:]
+    if rest[1].quoted or action not in CHECKLIST_ACTIONS:
+        known = ", ".join(CHECKLIST_ACTIONS)
+        raise UsageError(
+            f'"{escape(rest[1].text)}" is not a checklist command. Checklist commands: {known}.', "checklist"
+        )
+    if not args:
+        raise UsageError(f"`checklist {action}` needs the item, e.g. `privacy-review`.", "checklist")
+    item = args[0].text
+    words, options = _split_options(args[1:], frozenset({"for"}) if action == "add" else frozenset(), "checklist")
+    reason = " ".join(words).strip()
+    if action == "remove":
+        if reason:
+            raise UsageError("`checklist remove` takes only the item.", "checklist")
+        return ChecklistChangeCommand(initiative_ref, action, item)
+    if not reason:
+        raise UsageError(f"`checklist {action}` needs the reason, in quotes after the item.", "checklist")
+    gate = None
+    if "for" in options:
+        raw = options["for"].strip().lower()
+        if raw not in Phase.__members__.values():
+            raise UsageError(
+                f"`for:{escape(raw)}` is not a phase. Phases: {', '.join(p.value for p in Phase)}.", "checklist"
+            )
+        gate = Phase(raw)
+    return ChecklistChangeCommand(initiative_ref, action, item, reason, gate)
+
+
+def _parse_kpi(rest: list[Token]) -> Command:
+    if not rest:
+        raise UsageError("`kpi` needs a command: add, record or list.", "kpi")
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in KPI_ACTIONS:
+        raise UsageError(f'"{escape(rest[0].text)}" is not a KPI command. KPI commands: add, record, list.', "kpi")
+    usage = f"kpi {action}"
+    if action == "list":
+        if not args:
+            raise UsageError("`kpi list` needs the initiative.", usage)
+        return KpiListCommand(" ".join(t.text for t in args))
+    if len(args) < 3:
+        shape = '"<name>" >= <target>' if action == "add" else '"<name>" <value>'
+        raise UsageError(f"`kpi {action}` needs the initiative, then {shape}.", usage)
+    initiative_ref, name = args[0].text, args[1].text
+    if action == "record":
+        note = " ".join(t.text for t in args[3:]).strip() or None
+        return KpiRecordCommand(initiative_ref, name, args[2].text, note)
+    # The name runs up to the comparison, so an unquoted `AUC on holdout >= 0.82` works too.
+    at = next((i for i in range(2, len(args)) if not args[i].quoted and args[i].text[:1] in "<>=≥≤"), 2)
+    name = " ".join(t.text for t in args[1:at])
+    direction, remainder = args[at].text, args[at + 1 :]
+    # `>=0.82` typed without a space is the same as `>= 0.82`.
+    for sign in (">=", "<=", "≥", "≤"):
+        if direction.startswith(sign) and len(direction) > len(sign):
+            direction, remainder = sign, [Token(direction[len(sign) :], quoted=False), *remainder]
+            break
+    if not remainder:
+        raise UsageError("`kpi add` needs a target after the direction, like `>= 0.82`.", usage)
+    target = remainder[0].text
+    words, options = _split_options(remainder[1:], KPI_OPTIONS, usage)
+    if words:
+        raise UsageError(f'"{escape(words[0])}" is not an option; options: `unit:` `owner:`.', usage)
+    owner = parse_user(options["owner"].strip(), "owner", usage) if "owner" in options else None
+    unit = options["unit"].strip() if "unit" in options else None
+    return KpiAddCommand(initiative_ref, name, direction, target, unit or None, owner)
+
+
+def _parse_idea(rest: list[Token]) -> Command:
+    if not rest:
+        raise UsageError("`idea` needs the initiative and the idea, in quotes.", "idea")
+    if not rest[0].quoted and rest[0].text.lower() == "outcome":
+        args = rest[1:]
+        if len(args) < 2:
+            raise UsageError(
+                "`idea outcome` needs the idea reference (like `churn#i2`) and worked, failed or dropped.", "idea"
+            )
+        note = " ".join(t.text for t in args[2:]).strip() or None
+        return IdeaOutcomeCommand(args[0].text, args[1].text, note)
+    text = " ".join(t.text for t in rest[1:]).strip()
+    if not text:
+        raise UsageError("Say what the idea is, in quotes after the initiative.", "idea")
+    return IdeaAddCommand(rest[0].text, text)
+
+
+def _parse_ideas(rest: list[Token]) -> Command:
+    if not rest:
+        raise UsageError("`ideas` needs the initiative, or `search` and some words.", "ideas")
+    if not rest[0].quoted and rest[0].text.lower() == "search":
+        text = " ".join(t.text for t in rest[1:]).strip()
+        if not text:
+            raise UsageError("`ideas search` needs the words to look for.", "ideas")
+        return IdeasSearchCommand(text)
+    return IdeasCommand(" ".join(t.text for t in rest))
+
+
 _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "help": _parse_help,
     "new": _parse_new,
@@ -335,6 +604,12 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "edit": _parse_edit,
     "archive": _parse_archive,
     "checkpoint": _parse_checkpoint,
+    "doc": _parse_doc,
+    "docs": _parse_docs,
+    "checklist": _parse_checklist,
+    "kpi": _parse_kpi,
+    "idea": _parse_idea,
+    "ideas": _parse_ideas,
 }
 
 
@@ -392,6 +667,13 @@ def parse_user(value: str, option: str, usage_of: str) -> str:
             usage_of,
         )
     raise UsageError(f"`{option}:` takes a person, mentioned with @ (e.g. `{option}:@alice`).", usage_of)
+
+
+def parse_link(value: str) -> str:
+    """Slack sends a typed URL as `<https://…>` or `<https://…|label>`; the link is the part before the bar."""
+    if value.startswith("<") and value.endswith(">"):
+        return value[1:-1].split("|", 1)[0]
+    return value
 
 
 def parse_channel(value: str, usage_of: str) -> str:

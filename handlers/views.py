@@ -18,11 +18,13 @@ from bot.blocks.help import render_error
 from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, reference_of, title_problems
 from bot.errors import HandoffError
 from bot.initiatives import Actor, Field, InitiativeDraft, normalize_jira_key, validate_draft
+from bot.readiness import url_problem
 from bot.runtime import Runtime
 from bot.text import unescape
 from handlers.checkpoint_flows import add_and_announce, edit_and_announce
 from handlers.errors import after_ack
 from handlers.flows import create_and_announce, unit_of_work
+from handlers.readiness_flows import add_doc_and_announce
 from storage.checkpoints import get_checkpoint_by_id
 from storage.initiatives import get_initiative
 
@@ -123,6 +125,31 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_ADD_CHECKPOINT)(ack=check_new_checkpoint, lazy=[add_new_checkpoint])
 
+    def check_new_doc(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        *_, errors = doc_from_state(body["view"]["state"]["values"])
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        context[FORM_ACCEPTED] = True
+        ack()
+
+    @after_ack
+    def add_new_doc(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not context.get(FORM_ACCEPTED):
+            return
+        actor = _actor(body)
+        initiative_id, kind, url, note, _ = doc_from_state(body["view"]["state"]["values"])
+        with runtime.session() as session:
+            initiative = get_initiative(session=session, team_id=actor.team_id, initiative_id=initiative_id or 0)
+            ref = initiative.ref_key if initiative else ""
+        try:
+            result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note)
+        except HandoffError as error:
+            result = render_error(error, usage_of="doc")
+        tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
+
+    app.view(ids.VIEW_ADD_DOC)(ack=check_new_doc, lazy=[add_new_doc])
+
     def check_link(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         selected = _selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)
         if not selected:
@@ -188,6 +215,24 @@ def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int |
         title=title, owner_id=element(ids.BLOCK_CHECKPOINT_OWNER).get("selected_user"), due_date=due, jira=jira
     )
     return initiative_id, draft, errors
+
+
+def doc_from_state(values: dict[str, Any]) -> tuple[int | None, str, str, str | None, dict[str, str]]:
+    """Read the doc form: (initiative id, kind, link, note, errors to show inline)."""
+    errors: dict[str, str] = {}
+    raw_id = _selected_option(values, ids.BLOCK_DOC_INITIATIVE)
+    initiative_id = int(raw_id) if raw_id and raw_id.isdigit() else None
+    if initiative_id is None:
+        errors[ids.BLOCK_DOC_INITIATIVE] = "Pick the initiative this doc belongs to."
+    kind = _selected_option(values, ids.BLOCK_DOC_KIND) or ""
+    if not kind:
+        errors[ids.BLOCK_DOC_KIND] = "Pick what the doc is."
+    url = (((values.get(ids.BLOCK_DOC_URL) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "").strip()
+    problem = url_problem(url)
+    if problem:
+        errors[ids.BLOCK_DOC_URL] = unescape(problem)
+    note = (((values.get(ids.BLOCK_DOC_NOTE) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "").strip() or None
+    return initiative_id, kind, url, note, errors
 
 
 def _selected_option(values: dict[str, Any], block_id: str) -> str | None:

@@ -16,6 +16,11 @@ NOTE_MAX = 500
 REF_KEY_MAX = 24
 CHECKPOINT_TITLE_MAX = 200
 MITIGATION_MAX = 1000
+ITEM_KEY_MAX = 32
+URL_MAX = 2000
+KPI_NAME_MAX = 80
+KPI_UNIT_MAX = 16
+IDEA_MAX = 1000
 
 
 class Phase(StrEnum):
@@ -89,6 +94,9 @@ class PhaseChange(SQLModel, table=True):
     changed_by: str = Field(max_length=32)
     changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     note: str | None = Field(default=None, max_length=NOTE_MAX)
+    # Moved past an incomplete readiness checklist; `note` holds the reason and `forced_items` what was missing.
+    forced: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    forced_items: str | None = Field(default=None, max_length=1000)
 
 
 class SlackUser(SQLModel, table=True):
@@ -244,3 +252,112 @@ class IdempotencyKey(SQLModel, table=True):
     scope: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=255)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class HandoffDoc(SQLModel, table=True):
+    """A link that satisfies a readiness item (`kind`): the model card, the API contract...; who attested it, when."""
+
+    __tablename__ = "handoff_doc"
+    __table_args__ = (Index("ix_handoff_doc_initiative_kind", "initiative_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(max_length=ITEM_KEY_MAX)
+    url: str = Field(max_length=URL_MAX)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    removed_by: str | None = Field(default=None, max_length=32)
+    removed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ChecklistEntryAction(StrEnum):
+    ADD = "add"  # an item this initiative needs beyond the workspace's checklist
+    WAIVE = "waive"  # an item this initiative does not need, and why
+
+
+class ChecklistEntry(SQLModel, table=True):
+    """One initiative's own change to its readiness checklist: an added item or a waiver, with who, when, why."""
+
+    __tablename__ = "checklist_entry"
+    __table_args__ = (UniqueConstraint("initiative_id", "item_key", "action", name="uq_checklist_entry_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    item_key: str = Field(max_length=ITEM_KEY_MAX)
+    action: str = Field(max_length=8)
+    gate: str | None = Field(default=None, max_length=16)  # for an added item: the phase it is needed to enter
+    reason: str = Field(max_length=NOTE_MAX)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class KpiDirection(StrEnum):
+    AT_LEAST = ">="
+    AT_MOST = "<="
+
+
+class Kpi(SQLModel, table=True):
+    """The agreed measure of "good" for an initiative: a target, a direction, and who owns it."""
+
+    __tablename__ = "kpi"
+    __table_args__ = (UniqueConstraint("initiative_id", "name_key", name="uq_kpi_initiative_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=KPI_NAME_MAX)
+    name_key: str = Field(max_length=KPI_NAME_MAX * 3)
+    direction: str = Field(max_length=2)
+    target: float
+    unit: str | None = Field(default=None, max_length=KPI_UNIT_MAX)
+    owner_id: str | None = Field(default=None, max_length=32)
+    # The latest reading misses the target and the thread was told; cleared when a reading meets it again.
+    in_breach: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class KpiReading(SQLModel, table=True):
+    """One measurement of a KPI, with who recorded it and when."""
+
+    __tablename__ = "kpi_reading"
+    __table_args__ = (Index("ix_kpi_reading_kpi_time", "kpi_id", "recorded_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_id: int = Field(sa_column=Column(Integer, ForeignKey("kpi.id", ondelete="CASCADE"), nullable=False))
+    value: float
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    recorded_by: str = Field(max_length=32)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IdeaOutcome(StrEnum):
+    WORKED = "worked"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+class Idea(SQLModel, table=True):
+    """Something tried (or to try), referenced as `churn#i2`, so nobody repeats a dead end unknowingly."""
+
+    __tablename__ = "idea"
+    __table_args__ = (UniqueConstraint("initiative_id", "number", name="uq_idea_initiative_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    number: int
+    text: str = Field(max_length=IDEA_MAX)
+    author_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    outcome: str | None = Field(default=None, max_length=16)
+    outcome_note: str | None = Field(default=None, max_length=NOTE_MAX)
+    outcome_by: str | None = Field(default=None, max_length=32)
+    outcome_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -19,7 +19,22 @@ from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, 
 from tests.support.blockkit import all_text, button_values, nodes
 from tests.support.slack_driver import TEAM_ID, HttpResult
 
-SUBCOMMANDS = ("help", "new", "status", "list", "phase", "edit", "archive", "checkpoint")
+SUBCOMMANDS = (
+    "help",
+    "new",
+    "status",
+    "list",
+    "phase",
+    "edit",
+    "archive",
+    "checkpoint",
+    "doc",
+    "docs",
+    "checklist",
+    "kpi",
+    "idea",
+    "ideas",
+)
 CHURN_V2 = "Churn model v2"
 NEW_CHURN_V2 = (
     'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol> jira:ds-12 due:2027-03-01 goal:"Cut churn by 5%"'
@@ -447,13 +462,13 @@ BAD_INPUT = [
     ("unknown-archive", "archive nowhere", ['No initiative called "nowhere"', "/handoff archive"]),
     (
         "ambiguous-status",
-        "status churn",
-        ['"churn" matches more than one initiative: "Churn alerts", "Churn model v2".', "/handoff status"],
+        "status chu",
+        ['"chu" matches more than one initiative: "Churn alerts", "Churn model v2".', "/handoff status"],
     ),
     (
         "ambiguous-phase",
-        "phase churn research",
-        ['"churn" matches more than one initiative: "Churn alerts", "Churn model v2".', "/handoff phase"],
+        "phase chu research",
+        ['"chu" matches more than one initiative: "Churn alerts", "Churn model v2".', "/handoff phase"],
     ),
     ("unknown-phase", "phase churn sideways", ['"sideways" is not a phase.', "/handoff phase"]),
     (

@@ -11,8 +11,13 @@ from handlers.parsing import (
     SUBCOMMANDS,
     ArchiveCommand,
     CheckpointAddCommand,
+    DocAddCommand,
+    DocsCommand,
     EditCommand,
     HelpCommand,
+    IdeaAddCommand,
+    IdeasCommand,
+    KpiListCommand,
     NewCommand,
     PhaseCommand,
     StatusCommand,
@@ -105,8 +110,24 @@ def test_every_subcommand_parses() -> None:
         "edit": EditCommand,
         "archive": ArchiveCommand,
         "checkpoint": CheckpointAddCommand,
+        "doc": DocAddCommand,
+        "docs": DocsCommand,
+        "checklist": DocsCommand,
+        "kpi": KpiListCommand,
+        "idea": IdeaAddCommand,
+        "ideas": IdeasCommand,
     }
-    arguments = {"phase": " churn research", "edit": " churn goal:x", "archive": " churn", "checkpoint": " add"}
+    arguments = {
+        "phase": " churn research",
+        "edit": " churn goal:x",
+        "archive": " churn",
+        "checkpoint": " add",
+        "docs": " churn",
+        "checklist": " churn",
+        "kpi": " list churn",
+        "idea": ' churn "try boosting"',
+        "ideas": " churn",
+    }
     assert set(samples) == set(SUBCOMMANDS)
     for verb, kind in samples.items():
         assert isinstance(parse_command(verb + arguments.get(verb, "")), kind), verb
@@ -285,7 +306,8 @@ def test_unknown_subcommand() -> None:
     error = usage_error("create Churn")
     assert error.usage_of == "help"
     assert error.message == (
-        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint.'
+        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint, '
+        "doc, docs, checklist, kpi, idea, ideas."
     )
 
 

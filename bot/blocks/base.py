@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -78,6 +79,32 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     if block_id is not None:
         block["block_id"] = block_id
     return block
+
+
+def lines_as_sections(lines: Sequence[str], *, max_blocks: int, overflow: str) -> list[Block]:
+    """Pack lines into as few sections as fit Slack's 3000 characters each, at most `max_blocks` of them; the
+    last one says `overflow` when they do not all fit."""
+    blocks: list[Block] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= MAX_SECTION_TEXT:
+            current = candidate
+            continue
+        if current:
+            blocks.append(section(current))
+        current = line
+    if current:
+        blocks.append(section(current))
+    if len(blocks) > max_blocks:
+        blocks = [*blocks[: max_blocks - 1], section(overflow)]
+    return blocks
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link to a URL someone typed: its `&`, `<`, `>` escaped and a `|` encoded, so it stays one link."""
+    safe = url.replace("|", "%7C").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<{safe}|{label}>"
 
 
 def user(user_id: str | None) -> str:

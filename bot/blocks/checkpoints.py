@@ -8,7 +8,6 @@ from datetime import date
 
 from bot import ids
 from bot.blocks.base import (
-    MAX_SECTION_TEXT,
     Block,
     Message,
     actions,
@@ -16,6 +15,7 @@ from bot.blocks.base import (
     context,
     day,
     header,
+    lines_as_sections,
     plural,
     section,
     user,
@@ -93,24 +93,6 @@ def checkpoint_line(
     return line
 
 
-def lines_as_sections(lines: Sequence[str], *, max_blocks: int) -> list[Block]:
-    """Pack lines into as few sections as fit Slack's 3000 characters each, at most `max_blocks` of them."""
-    blocks: list[Block] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= MAX_SECTION_TEXT:
-            current = candidate
-            continue
-        blocks.append(section(current))
-        current = line
-    if current:
-        blocks.append(section(current))
-    if len(blocks) > max_blocks:
-        blocks = [*blocks[: max_blocks - 1], section("_…more checkpoints than fit in one message._")]
-    return blocks
-
-
 def render_checkpoint_list(
     initiative: Initiative,
     checkpoints: Sequence[Checkpoint],
@@ -129,7 +111,7 @@ def render_checkpoint_list(
         checkpoint_line(initiative, c, today=today, jira_url=jira_url, pending=pending.get(c.id or 0, 0))
         for c in checkpoints
     ]
-    blocks += lines_as_sections(lines, max_blocks=45)
+    blocks += lines_as_sections(lines, max_blocks=45, overflow="_…more checkpoints than fit in one message._")
     summary = f"{done}/{len(checkpoints)} done"
     if missed:
         summary += f" · {missed} missed"

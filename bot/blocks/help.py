@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.blocks.base import Message, context, header, section
+from bot.checklist import Checklist
 from bot.errors import HandoffError, NotAllowed
 from storage.models import Phase
+
+DEFAULT_DOC_KINDS = Checklist().doc_kinds
 
 PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"
 
@@ -14,10 +19,28 @@ USAGE: dict[str, str] = {
     'goal:"Cut churn by 5%" channel:#churn',
     "status": "/handoff status  ·  /handoff status churn  ·  /handoff status all",
     "list": "/handoff list",
-    "phase": '/handoff phase churn research "kickoff done, data access granted"',
+    "phase": '/handoff phase churn research "kickoff done, data access granted"  ·  '
+    '/handoff phase churn development --force "pilot for one customer"',
     "edit": '/handoff edit churn due:2027-04-01 goal:"Cut churn by 6%" embedded:@dave',
     "archive": "/handoff archive churn",
     "checkpoint": '/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42',
+    "doc": '/handoff doc add churn model-card https://wiki.example.com/churn/card "v2, with slices"  ·  '
+    "/handoff doc remove churn model-card",
+    "docs": "/handoff docs churn",
+    "checklist": '/handoff checklist churn waive privacy-review "aggregated counts only"  ·  '
+    '/handoff checklist churn add fairness-review "credit decisions" for:production  ·  '
+    "/handoff checklist churn remove fairness-review",
+    "kpi": '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  ·  '
+    '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"  ·  /handoff kpi list churn',
+    "idea": '/handoff idea churn "Try gradient boosting"  ·  /handoff idea outcome churn#i2 failed "no lift"',
+    "ideas": "/handoff ideas churn  ·  /handoff ideas search boosting",
+}
+
+# Usage of each KPI action, shown with an error about it.
+KPI_USAGE: dict[str, str] = {
+    "kpi add": '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  (>= higher is better, <= lower is)',
+    "kpi record": '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"',
+    "kpi list": "/handoff kpi list churn",
 }
 
 # Usage of each checkpoint action, shown with an error about it; help shows them all under `checkpoint`.
@@ -41,13 +64,24 @@ DESCRIPTIONS: dict[str, str] = {
     "status": "With no argument: the initiatives whose home is this channel. With a name: one initiative in "
     "detail. `all`: every active initiative.",
     "list": "Every active initiative in the workspace (same as `status all`).",
-    "phase": f"Move an initiative to another phase, with an optional note. Phases: {PHASE_LIST}.",
+    "phase": f"Move an initiative to another phase, with an optional note. Phases: {PHASE_LIST}. Entering a phase "
+    "needs its readiness checklist; the leads and workspace admins can `--force` past it with a reason.",
     "edit": "Change fields: `name:` `channel:` `ds:` `eng:` `embedded:` `goal:` `jira:` `due:`. "
     "Use `field:none` to clear an optional one.",
     "archive": "Hide an initiative from status and lists; its history is kept.",
     "checkpoint": "Milestones to production, referenced like `churn#3`: `add` (no arguments: a form; `jira:KEY` links "
     "an issue, `jira:new` creates one), `done`, `reopen`, `list`, `edit` (`title:` `owner:` `due:` `jira:`), "
     "`remove`, `mitigate` (a plan for a missed one). Linked Jira issues stay in sync both ways.",
+    "doc": "Attach a handoff doc (an http/https link) that satisfies a checklist item, attested by you; with "
+    "missing arguments, a form. Kinds: {kinds}.",
+    "docs": "The readiness checklist of the current and next phase: each item satisfied (with its docs), missing "
+    "(with how to add it) or waived.",
+    "checklist": "Change one initiative's checklist: `add` an item it needs, `waive` one it does not (with why), "
+    "`remove` either change. `checklist churn` alone shows it.",
+    "kpi": "The agreed measure of good: `add` with a target and direction, `record` readings, `list` them with "
+    "their trend. The thread is alerted once when a KPI falls below its target.",
+    "idea": "Log an idea tried, then its outcome (worked, failed or dropped), so nobody repeats a dead end.",
+    "ideas": "An initiative's ideas, newest first; `search` finds ideas across the workspace.",
 }
 
 HELP_FOOTER = (
@@ -58,11 +92,13 @@ HELP_FOOTER = (
 )
 
 
-def render_help() -> Message:
-    """Every subcommand with an example."""
+def render_help(doc_kinds: Sequence[str] = DEFAULT_DOC_KINDS) -> Message:
+    """Every subcommand with an example; the doc kinds are the workspace's own."""
     blocks = [header("Handoff: DS and engineering, one finish line")]
+    kinds = ", ".join(f"`{k}`" for k in doc_kinds)
     for name, usage in USAGE.items():
-        blocks.append(section(f"*{name}*  {DESCRIPTIONS[name]}\n`{usage}`"))
+        description = DESCRIPTIONS[name].replace("{kinds}", kinds)
+        blocks.append(section(f"*{name}*  {description}\n`{usage}`"))
     blocks.append(context(HELP_FOOTER))
     text = "Handoff commands: " + ", ".join(USAGE)
     return Message(text=text, blocks=blocks)
@@ -75,6 +111,8 @@ def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
     usage = USAGE.get(usage_of) if usage_of else None
     if usage_of is not None and usage_of in CHECKPOINT_USAGE:
         usage = CHECKPOINT_USAGE[usage_of]
+    if usage_of is not None and usage_of in KPI_USAGE:
+        usage = KPI_USAGE[usage_of]
     if usage is not None:
         blocks.append(context(f"Usage: `{usage}`"))
         text += f"\nUsage: {usage}"

@@ -10,7 +10,7 @@ from typing import Any
 from bot import ids
 from bot.blocks.base import Block, plain, section
 from bot.text import escape, truncate
-from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, NAME_MAX
+from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, NAME_MAX, NOTE_MAX
 
 MODAL_TITLE = "New initiative"  # Slack caps modal titles at 24 characters
 
@@ -113,17 +113,21 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(truncate(text, OPTION_TEXT_MAX)), "value": value}
 
 
-def render_add_checkpoint_modal(
-    *, initiatives: Sequence[InitiativeChoice], selected_id: int | None, channel_id: str | None
-) -> dict[str, Any]:
-    """The form behind `/handoff checkpoint add` with no title."""
+def _initiative_select(initiatives: Sequence[InitiativeChoice], selected_id: int | None) -> dict[str, Any]:
     options = [_option(i.name, str(i.id)) for i in initiatives[:MAX_SELECT_OPTIONS]]
     select: dict[str, Any] = {"type": "static_select", "placeholder": plain("Pick an initiative"), "options": options}
     chosen = next((o for o in options if o["value"] == str(selected_id)), None)
     if chosen is not None:
         select["initial_option"] = chosen
+    return select
+
+
+def render_add_checkpoint_modal(
+    *, initiatives: Sequence[InitiativeChoice], selected_id: int | None, channel_id: str | None
+) -> dict[str, Any]:
+    """The form behind `/handoff checkpoint add` with no title."""
     blocks = [
-        _input(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", select),
+        _input(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
         _input(
             ids.BLOCK_CHECKPOINT_TITLE,
             "Checkpoint",
@@ -182,3 +186,42 @@ def render_link_issue_modal(
     if option_groups:
         view["submit"] = plain("Link")
     return view
+
+
+def render_add_doc_modal(
+    *,
+    initiatives: Sequence[InitiativeChoice],
+    selected_id: int | None,
+    kinds: Sequence[tuple[str, str]],
+    selected_kind: str | None,
+    channel_id: str | None,
+) -> dict[str, Any]:
+    """The form behind `/handoff doc add` with missing arguments, and the checklist's "Add a doc" button.
+
+    `kinds` are (key, label) pairs; Slack's URL input checks the link is a URL before we see it.
+    """
+    kind_options = [_option(f"{label} ({key})", key) for key, label in kinds[:MAX_SELECT_OPTIONS]]
+    kind_select: dict[str, Any] = {"type": "static_select", "placeholder": plain("What it is"), "options": kind_options}
+    chosen = next((o for o in kind_options if o["value"] == selected_kind), None)
+    if chosen is not None:
+        kind_select["initial_option"] = chosen
+    blocks = [
+        _input(ids.BLOCK_DOC_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
+        _input(ids.BLOCK_DOC_KIND, "Kind", kind_select),
+        _input(
+            ids.BLOCK_DOC_URL,
+            "Link",
+            {"type": "url_text_input", "placeholder": plain("https://wiki.example.com/churn/model-card")},
+            hint="An http:// or https:// link to the doc.",
+        ),
+        _input(ids.BLOCK_DOC_NOTE, "Note", {"type": "plain_text_input", "max_length": NOTE_MAX}, optional=True),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_ADD_DOC,
+        "title": plain("Add a handoff doc"),
+        "submit": plain("Add"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"c": channel_id}),
+        "blocks": blocks,
+    }

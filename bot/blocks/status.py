@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 from bot import ids
@@ -17,18 +18,23 @@ from bot.blocks.base import (
     divider,
     header,
     jira_link,
+    lines_as_sections,
     plural,
     section,
     slack_date,
     user,
 )
 from bot.blocks.checkpoints import checkpoint_line
+from bot.blocks.readiness import gate_title, item_line, kpi_line, kpi_status_text, outstanding_line, readiness_line
+from bot.kpis import KpiView
+from bot.readiness import Readiness
 from bot.status import InitiativeDetail, InitiativeSummary, JiraHealth, ScopeKind, StatusPage
 from bot.text import escape, truncate
 from storage.models import Initiative, PhaseChange
 
 HISTORY_SHOWN = 10
 CHECKPOINTS_SHOWN = 10
+KPIS_SHOWN = 5
 PHASE_EMOJI = {
     "discovery": ":mag:",
     "research": ":test_tube:",
@@ -134,7 +140,24 @@ def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interac
             line += f" · next due {day(progress.next_due)}"
         if progress.overdue:
             line += f" · :red_circle: {progress.overdue} overdue"
+    line += "".join(f"\n{extra}" for extra in readiness_lines(summary.readiness, summary.kpis, summary.forced))
     return [section(line, accessory=accessory), context(people)]
+
+
+def readiness_lines(readiness: Readiness | None, kpis: Sequence[KpiView], forced: PhaseChange | None) -> list[str]:
+    """Readiness for the next phase, items still missing from a phase entered (forced or added since), KPIs."""
+    lines = []
+    if readiness is not None:
+        ahead = readiness_line(readiness)
+        if ahead:
+            lines.append(ahead)
+        behind = outstanding_line(readiness, forced.note if forced else None, forced.changed_by if forced else None)
+        if behind:
+            lines.append(behind)
+    kpi_text = kpi_status_text(kpis)
+    if kpi_text:
+        lines.append(kpi_text)
+    return lines
 
 
 def jira_health_text(health: JiraHealth) -> str:
@@ -169,6 +192,18 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
         lines.append(f"_…and {len(detail.history) - HISTORY_SHOWN} earlier_")
     blocks.append(section("*Phase history*\n" + "\n".join(lines)))
     blocks.append(section(_checkpoints_text(detail, jira_url)))
+    if detail.readiness is not None:
+        behind = outstanding_line(
+            detail.readiness,
+            detail.forced.note if detail.forced else None,
+            detail.forced.changed_by if detail.forced else None,
+        )
+        if behind:
+            blocks.append(section(behind))
+        for gate in detail.readiness.gates:
+            lines = [gate_title(gate)] + [item_line(initiative, s) for s in gate.items]
+            blocks += lines_as_sections(lines, max_blocks=6, overflow=f"_…see `/handoff docs {initiative.ref_key}`_")
+    blocks.append(section(_kpis_text(detail)))
     footer = f"Created by <@{initiative.created_by}> on {slack_date(initiative.created_at)}"
     if jira_url and detail.jira is not None:
         footer += " · " + jira_health_text(detail.jira)
@@ -207,6 +242,16 @@ def _checkpoints_text(detail: InitiativeDetail, jira_url: str | None) -> str:
             f"_…and {len(checkpoints) - CHECKPOINTS_SHOWN} more: `/handoff checkpoint list {initiative.ref_key}`_"
         )
     return truncate(f"*Checkpoints* ({done}/{len(checkpoints)} done)\n" + "\n".join(lines), 3000)
+
+
+def _kpis_text(detail: InitiativeDetail) -> str:
+    ref = detail.initiative.ref_key
+    if not detail.kpis:
+        return f'*KPIs*\nNone agreed yet: `/handoff kpi add {ref} "AUC on holdout" >= 0.82`'
+    lines = [kpi_line(v, stale_days=detail.stale_days) for v in detail.kpis[:KPIS_SHOWN]]
+    if len(detail.kpis) > KPIS_SHOWN:
+        lines.append(f"_…and {len(detail.kpis) - KPIS_SHOWN} more: `/handoff kpi list {ref}`_")
+    return truncate("*KPIs*\n" + "\n".join(lines), 3000)
 
 
 def _people_and_places(initiative: Initiative, jira_url: str | None) -> str:

@@ -40,6 +40,8 @@ def render_phase_update(initiative: Initiative, change: PhaseChange) -> Message:
         f":arrow_forward: <@{change.changed_by}> moved *{escape(initiative.name)}* from "
         f"*{change.from_phase}* to *{change.to_phase}*."
     )
+    if change.forced:
+        line += f"\n:warning: Forced past the readiness checklist, still missing: {escape(change.forced_items or '')}."
     if change.note:
         line += f"\n> {escape(truncate(change.note, 500))}"
     return Message(text=f"{escape(initiative.name)}: {change.from_phase} → {change.to_phase}", blocks=[section(line)])

@@ -1,0 +1,346 @@
+"""Readiness messages: the checklist with its docs, KPIs, the ideas log, and the thread updates about them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bot import ids
+from bot.blocks.base import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    header,
+    lines_as_sections,
+    link,
+    plural,
+    section,
+    slack_date,
+    user,
+)
+from bot.checklist import ItemType
+from bot.ideas import IdeaList, LocatedIdea, SearchResult, idea_reference
+from bot.kpis import KpiView, RecordResult, format_value, target_text
+from bot.readiness import EntryResult, GateReadiness, ItemState, ItemStatus, Readiness, how_to_satisfy
+from bot.text import escape, truncate
+from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi
+
+STATE_EMOJI = {
+    ItemState.SATISFIED: ":white_check_mark:",
+    ItemState.MISSING: ":x:",
+    ItemState.WAIVED: ":heavy_minus_sign:",
+}
+OUTCOME_EMOJI = {"worked": ":white_check_mark:", "failed": ":x:", "dropped": ":wastebasket:"}
+MISSING_SHOWN = 5
+
+
+def doc_button_value(initiative_id: int, kind: str | None = None) -> str:
+    """What an "Add a doc" button carries: the initiative, and the kind to preselect."""
+    value: dict[str, object] = {"i": initiative_id}
+    if kind:
+        value["k"] = kind
+    return json.dumps(value, separators=(",", ":"))
+
+
+# --- the checklist ---------------------------------------------------------------------------------------
+
+
+def readiness_line(readiness: Readiness) -> str | None:
+    """ "3/5 for development", with what is missing, for status overviews; None when no gate lies ahead."""
+    gate = readiness.next_gate()
+    if gate is None:
+        return None
+    text = f"Ready {gate.satisfied}/{gate.required} for {gate.gate.value}"
+    missing = gate.missing
+    if missing:
+        names = ", ".join(escape(s.item.label) for s in missing[:MISSING_SHOWN])
+        more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
+        text += f" · missing: {names}{more}"
+    if gate.waived:
+        text += f" · {len(gate.waived)} waived"
+    return text
+
+
+def outstanding_line(readiness: Readiness, forced_reason: str | None, forced_by: str | None) -> str | None:
+    """Items of gates already passed that are still missing: why, and what."""
+    outstanding = readiness.outstanding()
+    if not outstanding:
+        return None
+    names = ", ".join(escape(s.item.label) for s in outstanding[:MISSING_SHOWN])
+    more = f" and {len(outstanding) - MISSING_SHOWN} more" if len(outstanding) > MISSING_SHOWN else ""
+    if forced_by:
+        reason = f": {escape(truncate(forced_reason or '', 150))}" if forced_reason else ""
+        return f":warning: Forced past the checklist by <@{forced_by}>{reason} · still missing: {names}{more}"
+    return f":warning: Still missing from a phase already entered: {names}{more}"
+
+
+def item_line(initiative: Initiative, status: ItemStatus) -> str:
+    item = status.item
+    line = f"{STATE_EMOJI[status.state]} *{escape(item.label)}* (`{item.key}`)"
+    if status.added is not None:
+        line += f" · added for this initiative by <@{status.added.created_by}>"
+    if status.state is ItemState.WAIVED and status.waiver is not None:
+        waiver = status.waiver
+        return (
+            line + f"\n      waived by <@{waiver.created_by}> on {slack_date(waiver.created_at)}: "
+            f"{escape(truncate(waiver.reason, 300))}"
+        )
+    if item.type is ItemType.KPI and status.kpi_names:
+        return line + " · " + ", ".join(f'"{escape(n)}"' for n in status.kpi_names)
+    if item.type is ItemType.OWNERS and status.leads is not None:
+        line += f" · DS {user(status.leads[0])}, engineering {user(status.leads[1])}"
+    for doc in status.docs:
+        line += "\n      " + doc_line(doc)
+    if status.state is ItemState.MISSING:
+        line += f"\n      _{escape(item.help)}_ " if item.help else "\n      "
+        line += how_to_satisfy(initiative, item)
+    return line
+
+
+def doc_line(doc: HandoffDoc) -> str:
+    text = f"{link(doc.url, truncate(doc.url, 80))} · <@{doc.added_by}>, {slack_date(doc.added_at)}"
+    if doc.note:
+        text += f" · {escape(truncate(doc.note, 200))}"
+    return text
+
+
+def gate_title(gate: GateReadiness) -> str:
+    text = f"*To enter {gate.gate.value}:* {gate.satisfied}/{gate.required} ready"
+    if gate.waived:
+        text += f", {len(gate.waived)} waived"
+    return text
+
+
+def render_checklist(initiative: Initiative, readiness: Readiness, *, full: bool = False) -> Message:
+    """`docs`: the items of the current and next phase (`full`: every gate), each satisfied, missing or waived."""
+    blocks: list[Block] = [header(f"Handoff checklist: {initiative.name}")]
+    gates = list(readiness.gates) if full else readiness.shown()
+    if not gates:
+        blocks.append(section(f"*{escape(initiative.name)}* is {initiative.phase}: no phase gate lies ahead."))
+    for gate in gates:
+        lines = [gate_title(gate)] + [item_line(initiative, s) for s in gate.items]
+        blocks += lines_as_sections(lines, max_blocks=20, overflow="_…more items than fit in one message._")
+    blocks.append(
+        context(
+            f"Phase: {initiative.phase} · add a doc: `/handoff doc add {initiative.ref_key} <kind> <url>` · waive: "
+            f'`/handoff checklist {initiative.ref_key} waive <item> "<reason>"`'
+        )
+    )
+    if not initiative.archived:
+        blocks.append(
+            actions(
+                button("Add a doc", ids.ACTION_ADD_DOC, value=doc_button_value(initiative.id or 0)),
+                block_id="checklist_buttons",
+            )
+        )
+    summary = "; ".join(f"{g.gate.value} {g.satisfied}/{g.required}" for g in gates)
+    return Message(text=f"Handoff checklist of {escape(initiative.name)}: {summary}", blocks=blocks)
+
+
+# --- thread updates ------------------------------------------------------------------------------------------
+
+
+def render_doc_added(initiative: Initiative, doc: HandoffDoc, label: str) -> Message:
+    line = (
+        f":page_facing_up: <@{doc.added_by}> added the *{escape(label)}* of *{escape(initiative.name)}*: "
+        f"{link(doc.url, truncate(doc.url, 80))}"
+    )
+    if doc.note:
+        line += f"\n> {escape(truncate(doc.note, 300))}"
+    return Message(text=f"{escape(initiative.name)}: {escape(label)} added", blocks=[section(line)])
+
+
+def render_doc_removed(initiative: Initiative, doc: HandoffDoc, label: str, actor_id: str) -> Message:
+    line = (
+        f":wastebasket: <@{actor_id}> removed the *{escape(label)}* doc of *{escape(initiative.name)}* "
+        f"({link(doc.url, truncate(doc.url, 80))})."
+    )
+    return Message(text=f"{escape(initiative.name)}: {escape(label)} removed", blocks=[section(line)])
+
+
+def render_checklist_change(initiative: Initiative, result: EntryResult) -> Message:
+    entry, item = result.entry, result.item
+    if entry.action == ChecklistEntryAction.WAIVE:
+        line = f":heavy_minus_sign: <@{entry.created_by}> waived *{escape(item.label)}* for *{escape(initiative.name)}*"
+        text = f"{escape(initiative.name)}: {escape(item.label)} waived"
+    else:
+        line = (
+            f":heavy_plus_sign: <@{entry.created_by}> added *{escape(item.label)}* (`{item.key}`) to the checklist "
+            f"of *{escape(initiative.name)}*, needed to enter {item.gate.value}"
+        )
+        text = f"{escape(initiative.name)}: {escape(item.label)} added to the checklist"
+    line += f"\n> {escape(truncate(entry.reason, 500))}"
+    return Message(text=text, blocks=[section(line)])
+
+
+def render_checklist_entry_removed(initiative: Initiative, status: ItemStatus, actor_id: str) -> Message:
+    what = "dropped" if status.added is not None else "lifted the waiver of"
+    line = (
+        f":leftwards_arrow_with_hook: <@{actor_id}> {what} *{escape(status.item.label)}* for "
+        f"*{escape(initiative.name)}*."
+    )
+    return Message(text=f"{escape(initiative.name)}: checklist changed", blocks=[section(line)])
+
+
+def render_kpi_added(initiative: Initiative, kpi: Kpi) -> Message:
+    owner = f" · owner {user(kpi.owner_id)}" if kpi.owner_id else ""
+    line = (
+        f":dart: <@{kpi.created_by}> agreed a KPI for *{escape(initiative.name)}*: "
+        f"*{escape(kpi.name)}* {escape(target_text(kpi))}{owner}"
+    )
+    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} agreed", blocks=[section(line)])
+
+
+def render_kpi_alert(initiative: Initiative, result: RecordResult) -> Message:
+    """Posted once when a KPI goes from meeting its target to missing it."""
+    kpi, reading = result.kpi, result.reading
+    owner = user(kpi.owner_id) if kpi.owner_id else "no owner set"
+    line = (
+        f":rotating_light: *{escape(kpi.name)}* of *{escape(initiative.name)}* missed its target: "
+        f"{escape(format_value(reading.value, kpi.unit))} (target {escape(target_text(kpi))}). Owner: {owner}."
+        f"\nRecorded by <@{reading.recorded_by}>"
+    )
+    if reading.note:
+        line += f": {escape(truncate(reading.note, 300))}"
+    text = f"{escape(initiative.name)}: KPI {escape(kpi.name)} below target"
+    return Message(text=text, blocks=[section(line)])
+
+
+def render_kpi_recovered(initiative: Initiative, result: RecordResult) -> Message:
+    kpi, reading = result.kpi, result.reading
+    line = (
+        f":white_check_mark: *{escape(kpi.name)}* of *{escape(initiative.name)}* meets its target again: "
+        f"{escape(format_value(reading.value, kpi.unit))} (target {escape(target_text(kpi))}), recorded by "
+        f"<@{reading.recorded_by}>."
+    )
+    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} back on target", blocks=[section(line)])
+
+
+def render_idea_logged(located: LocatedIdea) -> Message:
+    idea = located.idea
+    line = f":bulb: <@{idea.author_id}> logged `{located.ref}`: {escape(truncate(idea.text, 1000))}"
+    return Message(text=f"Idea {located.ref} logged", blocks=[section(line)])
+
+
+def render_idea_outcome(located: LocatedIdea) -> Message:
+    idea = located.idea
+    line = (
+        f"{OUTCOME_EMOJI.get(idea.outcome or '', '')} <@{idea.outcome_by}> marked `{located.ref}` *{idea.outcome}*: "
+        f"{escape(truncate(idea.text, 300))}"
+    )
+    if idea.outcome_note:
+        line += f"\n> {escape(truncate(idea.outcome_note, 500))}"
+    return Message(text=f"Idea {located.ref}: {idea.outcome}", blocks=[section(line)])
+
+
+# --- KPIs ------------------------------------------------------------------------------------------------------
+
+
+def kpi_line(view: KpiView, *, stale_days: int) -> str:
+    kpi, latest = view.kpi, view.latest
+    line = f"*{escape(kpi.name)}* target {escape(target_text(kpi))}"
+    if latest is None:
+        line = f":grey_question: {line} · no reading yet"
+    else:
+        mark = ":white_check_mark:" if view.meets_target else ":red_circle:"
+        line = f"{mark} {line} · latest *{escape(format_value(latest.value, kpi.unit))}*"
+        line += f" on {slack_date(latest.recorded_at)} by <@{latest.recorded_by}>"
+        if len(view.readings) > 1:
+            values = [format_value(r.value) for r in reversed(view.readings)]
+            line += f" · trend {' → '.join(values)} {trend_arrow(view)}"
+    if kpi.owner_id:
+        line += f" · owner {user(kpi.owner_id)}"
+    if view.stale:
+        line += f" · :hourglass: stale (no reading for {plural(stale_days, 'day')} or more)"
+    return line
+
+
+def trend_arrow(view: KpiView) -> str:
+    """Whether the last reading moved the KPI toward its target or away from it."""
+    if len(view.readings) < 2:
+        return ""
+    newest, before = view.readings[0].value, view.readings[1].value
+    if newest == before:
+        return "→"
+    better = newest > before if view.kpi.direction == ">=" else newest < before
+    return ":arrow_upper_right: better" if better else ":arrow_lower_right: worse"
+
+
+def kpi_status_text(views: Sequence[KpiView]) -> str | None:
+    """A short KPI summary for status overviews: each latest value against its target, stale ones marked."""
+    if not views:
+        return None
+    parts = []
+    for view in views[:4]:
+        kpi, latest = view.kpi, view.latest
+        if latest is None:
+            parts.append(f"{escape(kpi.name)}: no reading")
+            continue
+        mark = "" if view.meets_target else " :red_circle:"
+        parts.append(
+            f"{escape(kpi.name)} {escape(format_value(latest.value, kpi.unit))} ({escape(target_text(kpi))}){mark}"
+        )
+    text = "KPIs: " + " · ".join(parts)
+    if len(views) > 4:
+        text += f" · +{len(views) - 4} more"
+    stale = sum(1 for v in views if v.stale)
+    if stale:
+        text += f" · :hourglass: {stale} stale"
+    return text
+
+
+def render_kpi_list(initiative: Initiative, views: Sequence[KpiView], *, stale_days: int) -> Message:
+    blocks: list[Block] = [header(f"KPIs: {initiative.name}")]
+    if not views:
+        blocks.append(
+            section(f'No KPI agreed yet: `/handoff kpi add {initiative.ref_key} "AUC on holdout" >= 0.82 unit:%`')
+        )
+    lines = [kpi_line(v, stale_days=stale_days) for v in views]
+    blocks += lines_as_sections(lines, max_blocks=45, overflow="_…more KPIs than fit in one message._")
+    blocks.append(context(f'Record a reading: `/handoff kpi record {initiative.ref_key} "<name>" <value> ["note"]`'))
+    below = sum(1 for v in views if v.meets_target is False)
+    return Message(
+        text=f"KPIs of {escape(initiative.name)}: {plural(len(views), 'KPI')}, {below} below target", blocks=blocks
+    )
+
+
+# --- ideas ------------------------------------------------------------------------------------------------------
+
+
+def idea_line(initiative: Initiative, idea: Idea, *, with_initiative: bool = False) -> str:
+    outcome = f"{OUTCOME_EMOJI.get(idea.outcome, '')} *{idea.outcome}*" if idea.outcome else ":hourglass: _open_"
+    where = f" ({escape(initiative.name)})" if with_initiative else ""
+    line = (
+        f"`{idea_reference(initiative, idea)}`{where} {escape(truncate(idea.text, 500))}\n      {outcome} · "
+        f"<@{idea.author_id}>, {slack_date(idea.created_at)}"
+    )
+    if idea.outcome_note:
+        line += f" · {escape(truncate(idea.outcome_note, 300))}"
+    return line
+
+
+def render_ideas(ideas: IdeaList) -> Message:
+    initiative = ideas.initiative
+    blocks: list[Block] = [header(f"Ideas tried: {initiative.name}")]
+    if not ideas.ideas:
+        blocks.append(section(f'No ideas logged yet: `/handoff idea {initiative.ref_key} "Try gradient boosting"`'))
+    lines = [idea_line(initiative, idea) for idea in ideas.ideas]
+    blocks += lines_as_sections(lines, max_blocks=45, overflow="_…more ideas than fit in one message._")
+    footer = f"{plural(ideas.total, 'idea')}, newest first"
+    if ideas.total > len(ideas.ideas):
+        footer += f" · showing the latest {len(ideas.ideas)}"
+    footer += f' · outcome: `/handoff idea outcome {initiative.ref_key}#i1 worked|failed|dropped "note"`'
+    blocks.append(context(footer))
+    return Message(text=f"Ideas of {escape(initiative.name)}: {ideas.total}", blocks=blocks)
+
+
+def render_idea_search(result: SearchResult) -> Message:
+    words = " ".join(result.words)
+    blocks: list[Block] = [header(f"Ideas matching: {truncate(words, 100)}")]
+    if not result.found:
+        blocks.append(section(f"No idea in this workspace mentions *{escape(words)}*."))
+    lines = [idea_line(f.initiative, f.idea, with_initiative=True) for f in result.found]
+    blocks += lines_as_sections(lines, max_blocks=45, overflow="_…more ideas than fit in one message._")
+    return Message(text=f"{plural(len(result.found), 'idea')} matching {escape(words)}", blocks=blocks)

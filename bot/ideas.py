@@ -1,0 +1,136 @@
+"""The ideas log: what each initiative tried and how it went, referenced as `churn#i2`, searchable across the
+workspace so teams see what was already tried."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.checkpoints import resolve_initiative_ref
+from bot.errors import HandoffError, InvalidInput
+from bot.initiatives import Actor, note_problems
+from bot.text import escape
+from storage import ideas as queries
+from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
+
+REFERENCE = re.compile(r"^(.+?)#[iI](\d{1,6})$")
+LISTED = 20
+SEARCH_RESULTS = 20
+NUMBER_ATTEMPTS = 3
+
+
+class UnknownIdea(HandoffError):
+    def __init__(self, reference: str, hint: str = ""):
+        super().__init__(f'No idea "{escape(reference)}".{hint}')
+
+
+@dataclass(frozen=True)
+class LocatedIdea:
+    initiative: Initiative
+    idea: Idea
+
+    @property
+    def ref(self) -> str:
+        return idea_reference(self.initiative, self.idea)
+
+
+def idea_reference(initiative: Initiative, idea: Idea) -> str:
+    return f"{initiative.ref_key}#i{idea.number}"
+
+
+def parse_outcome(raw: str) -> IdeaOutcome:
+    try:
+        return IdeaOutcome(raw.strip().lower())
+    except ValueError:
+        names = ", ".join(f"`{o.value}`" for o in IdeaOutcome)
+        raise InvalidInput.single("outcome", f'"{escape(raw)}" is not an outcome; use {names}.') from None
+
+
+def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: str, now: datetime) -> LocatedIdea:
+    """Record an idea with its author; anyone may, since the log is everyone's memory."""
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput.single("text", 'Say what the idea is, in quotes: `idea churn "Try gradient boosting"`.')
+    if len(text) > IDEA_MAX:
+        raise InvalidInput.single("text", f"The idea is {len(text)} characters long; the limit is {IDEA_MAX}.")
+    if initiative.archived:
+        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; its log is frozen.')
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = queries.next_idea_number(session=session, initiative_id=initiative.id or 0)
+        idea = Idea(initiative_id=initiative.id or 0, number=number, text=text, author_id=actor.user_id, created_at=now)
+        try:
+            # Two ideas logged at the same moment race for the number; the unique key decides, and the loser
+            # takes the next one.
+            with session.begin_nested():
+                queries.add_idea(session=session, idea=idea)
+            return LocatedIdea(initiative, idea)
+        except IntegrityError:
+            continue
+    raise HandoffError("Several ideas were logged at the same moment; try again.")
+
+
+def locate_idea(*, session: Session, team_id: str, reference: str) -> LocatedIdea:
+    match = REFERENCE.match(reference.strip())
+    if match is None:
+        raise UnknownIdea(reference, " An idea reference looks like `churn#i2`; `ideas churn` lists them.")
+    initiative = resolve_initiative_ref(session=session, team_id=team_id, reference=match.group(1))
+    idea = queries.get_idea(session=session, initiative_id=initiative.id or 0, number=int(match.group(2)))
+    if idea is None:
+        raise UnknownIdea(reference, f" `ideas {initiative.ref_key}` lists the ideas of {escape(initiative.name)}.")
+    return LocatedIdea(initiative, idea)
+
+
+def record_outcome(
+    *,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    outcome: IdeaOutcome,
+    note: str | None,
+    now: datetime,
+) -> LocatedIdea:
+    """Say how an idea went; a later outcome replaces an earlier one, with who said it and when."""
+    problems = note_problems(note)
+    if problems:
+        raise InvalidInput(problems)
+    located = locate_idea(session=session, team_id=actor.team_id, reference=reference)
+    idea = located.idea
+    idea.outcome, idea.outcome_note = outcome.value, " ".join(note.split()) if note else None
+    idea.outcome_by, idea.outcome_at = actor.user_id, now
+    session.add(idea)
+    return located
+
+
+@dataclass(frozen=True)
+class IdeaList:
+    initiative: Initiative
+    ideas: Sequence[Idea]  # newest first, at most LISTED
+    total: int
+
+
+def list_ideas(*, session: Session, initiative: Initiative) -> IdeaList:
+    return IdeaList(
+        initiative,
+        queries.list_ideas(session=session, initiative_id=initiative.id or 0, limit=LISTED),
+        queries.count_ideas(session=session, initiative_id=initiative.id or 0),
+    )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    words: list[str]
+    found: list[LocatedIdea]
+
+
+def search_ideas(*, session: Session, team_id: str, text: str) -> SearchResult:
+    """Ideas across the workspace holding every word, newest first."""
+    words = [w for w in text.split() if w]
+    if not words or all(len(w) < 2 for w in words):
+        raise InvalidInput.single("words", "Give at least one word of two letters or more: `ideas search boosting`.")
+    rows = queries.search_ideas(session=session, team_id=team_id, words=words, limit=SEARCH_RESULTS)
+    return SearchResult(words, [LocatedIdea(initiative, idea) for idea, initiative in rows])

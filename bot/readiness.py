@@ -1,0 +1,569 @@
+"""Handoff readiness: which checklist items an initiative has satisfied, waived or still misses, its docs, its own
+checklist changes, and the phase gates built on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+
+from bot.checklist import GATED_PHASES, ITEM_KEY, Checklist, ChecklistItem, ItemType, phase_order
+from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange
+from bot.initiatives import Actor, PhaseResult, change_phase, note_problems, require_manager
+from bot.people import PeopleService
+from bot.text import escape
+from storage import readiness as queries
+from storage.kpis import kpi_names_by_initiative
+from storage.models import (
+    NOTE_MAX,
+    URL_MAX,
+    ChecklistEntry,
+    ChecklistEntryAction,
+    HandoffDoc,
+    Initiative,
+    Phase,
+)
+
+
+class ItemState(StrEnum):
+    SATISFIED = "satisfied"
+    MISSING = "missing"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """One checklist item of one initiative, with what satisfies or waives it."""
+
+    item: ChecklistItem
+    state: ItemState
+    docs: tuple[HandoffDoc, ...] = ()
+    kpi_names: tuple[str, ...] = ()
+    leads: tuple[str, str] | None = None  # (DS lead, engineering lead) when they satisfy `owners`
+    waiver: ChecklistEntry | None = None
+    added: ChecklistEntry | None = None  # set when the initiative added this item itself
+
+
+@dataclass(frozen=True)
+class GateReadiness:
+    """The items needed to enter one phase."""
+
+    gate: Phase
+    items: tuple[ItemStatus, ...]
+
+    @property
+    def required(self) -> int:
+        return sum(1 for s in self.items if s.state is not ItemState.WAIVED)
+
+    @property
+    def satisfied(self) -> int:
+        return sum(1 for s in self.items if s.state is ItemState.SATISFIED)
+
+    @property
+    def missing(self) -> list[ItemStatus]:
+        return [s for s in self.items if s.state is ItemState.MISSING]
+
+    @property
+    def waived(self) -> list[ItemStatus]:
+        return [s for s in self.items if s.state is ItemState.WAIVED]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """An initiative's whole checklist, gate by gate, in phase order."""
+
+    phase: Phase
+    gates: tuple[GateReadiness, ...] = ()
+
+    def gate(self, phase: Phase) -> GateReadiness | None:
+        return next((g for g in self.gates if g.gate is phase), None)
+
+    def next_gate(self) -> GateReadiness | None:
+        """The first gate ahead of the current phase; None in paused, cancelled or past the last gate."""
+        order = phase_order(self.phase)
+        if order is None:
+            return None
+        return next((g for g in self.gates if (phase_order(g.gate) or 0) > order), None)
+
+    def passed_gates(self) -> list[GateReadiness]:
+        order = phase_order(self.phase)
+        if order is None:
+            return []
+        return [g for g in self.gates if (phase_order(g.gate) or 0) <= order]
+
+    def outstanding(self) -> list[ItemStatus]:
+        """Items of gates already passed that are still missing: forced through, or added since."""
+        return [s for g in self.passed_gates() for s in g.missing]
+
+    def shown(self) -> list[GateReadiness]:
+        """What `docs` shows: the gates passed and the next one."""
+        upcoming = self.next_gate()
+        return self.passed_gates() + ([upcoming] if upcoming is not None else [])
+
+    def crossing(self, target: Phase) -> list[GateReadiness]:
+        """The gates a move to `target` crosses: every gate after the current phase up to the target's.
+
+        Moving back, or to paused or cancelled, crosses none; leaving paused or cancelled re-checks every gate
+        up to the target, since work may have been paused before a gate.
+        """
+        target_order = phase_order(target)
+        if target_order is None:
+            return []
+        current = phase_order(self.phase)
+        start = current if current is not None else -1
+        if target_order <= start:
+            return []
+        return [g for g in self.gates if start < (phase_order(g.gate) or 0) <= target_order]
+
+
+@dataclass(frozen=True)
+class InitiativeFacts:
+    """What readiness is computed from, read in a few queries for one or many initiatives."""
+
+    initiative_id: int
+    phase: Phase
+    ds_lead_id: str | None
+    eng_lead_id: str | None
+    docs: Sequence[HandoffDoc] = ()
+    entries: Sequence[ChecklistEntry] = ()
+    kpi_names: Sequence[str] = ()
+
+
+def items_of(
+    checklist: Checklist, entries: Sequence[ChecklistEntry]
+) -> list[tuple[ChecklistItem, ChecklistEntry | None]]:
+    """The workspace's items plus the initiative's own additions, in gate order."""
+    added = [
+        (
+            ChecklistItem(
+                key=e.item_key, label=label_of(e.item_key), gate=Phase(e.gate or Phase.PRODUCTION), help=e.reason
+            ),
+            e,
+        )
+        for e in entries
+        if e.action == ChecklistEntryAction.ADD
+    ]
+    combined: list[tuple[ChecklistItem, ChecklistEntry | None]] = [(i, None) for i in checklist.items]
+    combined += added
+    return sorted(combined, key=lambda pair: phase_order(pair[0].gate) or 0)
+
+
+def added_item(entry: ChecklistEntry) -> ChecklistItem:
+    gate = Phase(entry.gate) if entry.gate else Phase.PRODUCTION
+    return ChecklistItem(key=entry.item_key, label=label_of(entry.item_key), gate=gate, help=entry.reason)
+
+
+def label_of(key: str) -> str:
+    """An added item's label, from its key: `fairness-review` → Fairness review."""
+    words = key.replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def evaluate(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
+    """Each item's state: waived beats satisfied beats missing."""
+    waivers = {e.item_key: e for e in facts.entries if e.action == ChecklistEntryAction.WAIVE}
+    docs_by_kind: dict[str, list[HandoffDoc]] = {}
+    for doc in facts.docs:
+        docs_by_kind.setdefault(doc.kind, []).append(doc)
+    statuses: dict[Phase, list[ItemStatus]] = {}
+    for item, added in items_of(checklist, facts.entries):
+        docs = tuple(docs_by_kind.get(item.key, ()))
+        kpis: tuple[str, ...] = ()
+        leads: tuple[str, str] | None = None
+        if item.type is ItemType.KPI:
+            kpis = tuple(facts.kpi_names)
+            satisfied = bool(kpis)
+        elif item.type is ItemType.OWNERS and facts.ds_lead_id and facts.eng_lead_id:
+            leads = (facts.ds_lead_id, facts.eng_lead_id)
+            satisfied = True
+        else:
+            satisfied = bool(docs)
+        waiver = waivers.get(item.key)
+        state = ItemState.SATISFIED if satisfied else ItemState.MISSING
+        if waiver is not None:
+            state = ItemState.WAIVED
+        statuses.setdefault(item.gate, []).append(
+            ItemStatus(item, state, docs=docs, kpi_names=kpis, leads=leads, waiver=waiver, added=added)
+        )
+    gates = tuple(GateReadiness(phase, tuple(statuses[phase])) for phase in GATED_PHASES if statuses.get(phase))
+    return Readiness(phase=facts.phase, gates=gates)
+
+
+def readiness_of(*, session: Session, checklist: Checklist, initiative: Initiative) -> Readiness:
+    return readiness_for(session=session, checklist=checklist, initiatives=[initiative])[initiative.id or 0]
+
+
+def readiness_for(
+    *, session: Session, checklist: Checklist, initiatives: Sequence[InitiativeLike]
+) -> dict[int, Readiness]:
+    """Readiness of many initiatives in three queries, whatever their number."""
+    ids = [i.id for i in initiatives if i.id is not None]
+    docs = queries.docs_by_initiative(session=session, initiative_ids=ids)
+    entries = queries.entries_by_initiative(session=session, initiative_ids=ids)
+    kpis = kpi_names_by_initiative(session=session, initiative_ids=ids)
+    return {
+        i.id: evaluate(
+            checklist,
+            InitiativeFacts(
+                initiative_id=i.id,
+                phase=Phase(i.phase),
+                ds_lead_id=i.ds_lead_id,
+                eng_lead_id=i.eng_lead_id,
+                docs=docs.get(i.id, ()),
+                entries=entries.get(i.id, ()),
+                kpi_names=kpis.get(i.id, ()),
+            ),
+        )
+        for i in initiatives
+        if i.id is not None
+    }
+
+
+class InitiativeLike(Protocol):
+    """Anything with an initiative's id, phase and leads (a row of the status page, say)."""
+
+    id: int | None
+    phase: str
+    ds_lead_id: str | None
+    eng_lead_id: str | None
+
+
+# --- docs --------------------------------------------------------------------------------------------------
+
+
+class UnknownItem(HandoffError):
+    def __init__(self, key: str, known: Sequence[str], what: str = "checklist item"):
+        listed = ", ".join(f"`{k}`" for k in known) or "none"
+        super().__init__(f'"{escape(key)}" is not a {what} here. Known: {listed}.')
+        self.key = key
+
+
+def doc_kinds(checklist: Checklist, entries: Sequence[ChecklistEntry]) -> list[str]:
+    """Every kind `doc add` accepts for an initiative: items a link can satisfy, its own additions included."""
+    return [item.key for item, _ in items_of(checklist, entries) if item.type is not ItemType.KPI]
+
+
+def url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return f'"{escape(url)}" is not a web link; a doc is an http:// or https:// URL.'
+    if len(url) > URL_MAX:
+        return f"The link is {len(url)} characters long; the limit is {URL_MAX}."
+    if any(c.isspace() for c in url):
+        return "A link cannot contain spaces."
+    return None
+
+
+def add_doc(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    kind: str,
+    url: str,
+    note: str | None,
+    checklist: Checklist,
+    now: datetime,
+) -> HandoffDoc:
+    """Attach a doc that satisfies `kind`; anyone may, and the doc records who attested it and when."""
+    _require_active(initiative)
+    entries = queries.entries_by_initiative(session=session, initiative_ids=[initiative.id or 0]).get(
+        initiative.id or 0, []
+    )
+    kinds = doc_kinds(checklist, entries)
+    kind = kind.strip().lower()
+    problems = []
+    if kind not in kinds:
+        problems.append(("kind", f'"{escape(kind)}" is not a doc kind. Kinds: {", ".join(f"`{k}`" for k in kinds)}.'))
+    problem = url_problem(url)
+    if problem:
+        problems.append(("url", problem))
+    for fp in note_problems(note):
+        problems.append((fp.field, fp.message))
+    if problems:
+        raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+    existing = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=kind)
+    if any(d.url == url for d in existing):
+        raise NothingToChange(f"That link is already the {escape(kind)} doc of *{escape(initiative.name)}*.")
+    return queries.add_doc(
+        session=session,
+        doc=HandoffDoc(
+            initiative_id=initiative.id or 0,
+            kind=kind,
+            url=url,
+            note=note or None,
+            added_by=actor.user_id,
+            added_at=now,
+        ),
+    )
+
+
+def remove_doc(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    kind: str,
+    url: str | None,
+    people: PeopleService,
+    now: datetime,
+) -> HandoffDoc:
+    """Take a doc off; the person who added it, the initiative's managers and admins may."""
+    _require_active(initiative)
+    kind = kind.strip().lower()
+    docs = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=kind)
+    if url is not None:
+        docs = [d for d in docs if d.url == url]
+    if not docs:
+        which = f" with the link {escape(url)}" if url else ""
+        raise InvalidInput.single(
+            "kind",
+            f"*{escape(initiative.name)}* has no {escape(kind)} doc{which}. `docs {initiative.ref_key}` lists them.",
+        )
+    if len(docs) > 1:
+        links = ", ".join(escape(d.url) for d in docs)
+        raise InvalidInput.single(
+            "url", f"*{escape(initiative.name)}* has {len(docs)} {escape(kind)} docs ({links}); add the link to remove."
+        )
+    doc = docs[0]
+    if actor.user_id != doc.added_by:
+        require_manager(initiative=initiative, actor=actor, people=people, action="remove docs others added")
+    doc.removed_by, doc.removed_at = actor.user_id, now
+    session.add(doc)
+    return doc
+
+
+# --- the initiative's own checklist changes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    entry: ChecklistEntry
+    item: ChecklistItem
+
+
+def add_item(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    key: str,
+    reason: str,
+    gate: Phase | None,
+    checklist: Checklist,
+    people: PeopleService,
+    now: datetime,
+) -> EntryResult:
+    """Require one more item of this initiative, before `gate` (default: the next gate ahead)."""
+    _require_active(initiative)
+    readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
+    key = key.strip().lower()
+    problems = _reason_problems(reason)
+    if not ITEM_KEY.match(key):
+        problems.append(
+            ("item", f'"{escape(key)}" cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens.')
+        )
+    elif _find(readiness, key) is not None:
+        problems.append(("item", f"`{key}` is already on the checklist of *{escape(initiative.name)}*."))
+    if gate is None:
+        upcoming = readiness.next_gate()
+        gate = upcoming.gate if upcoming is not None else _next_gated_phase(Phase(initiative.phase))
+        if gate is None:
+            names = ", ".join(p.value for p in GATED_PHASES)
+            problems.append(("for", f"Say which phase the item is needed for, e.g. `for:production` ({names})."))
+    elif gate not in GATED_PHASES:
+        names = ", ".join(p.value for p in GATED_PHASES)
+        problems.append(("for", f"`for:{gate.value}` is not a phase a checklist guards; use one of {names}."))
+    if problems:
+        raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+    require_manager(initiative=initiative, actor=actor, people=people, action="change its checklist")
+    entry = queries.add_entry(
+        session=session,
+        entry=ChecklistEntry(
+            initiative_id=initiative.id or 0,
+            item_key=key,
+            action=ChecklistEntryAction.ADD.value,
+            gate=gate.value if gate else None,
+            reason=" ".join(reason.split()),
+            created_by=actor.user_id,
+            created_at=now,
+        ),
+    )
+    return EntryResult(entry, added_item(entry))
+
+
+def waive_item(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    key: str,
+    reason: str,
+    checklist: Checklist,
+    people: PeopleService,
+    now: datetime,
+) -> EntryResult:
+    """Mark an item as not needed for this initiative, recording who, when and why."""
+    _require_active(initiative)
+    readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
+    key = key.strip().lower()
+    status = _find(readiness, key)
+    if status is None:
+        raise UnknownItem(key, [s.item.key for g in readiness.gates for s in g.items])
+    problems = _reason_problems(reason)
+    if problems:
+        raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+    if status.waiver is not None:
+        raise NothingToChange(f"`{key}` is already waived for *{escape(initiative.name)}*.")
+    require_manager(initiative=initiative, actor=actor, people=people, action="waive checklist items")
+    entry = queries.add_entry(
+        session=session,
+        entry=ChecklistEntry(
+            initiative_id=initiative.id or 0,
+            item_key=key,
+            action=ChecklistEntryAction.WAIVE.value,
+            reason=" ".join(reason.split()),
+            created_by=actor.user_id,
+            created_at=now,
+        ),
+    )
+    return EntryResult(entry, status.item)
+
+
+def remove_entry(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    key: str,
+    checklist: Checklist,
+    people: PeopleService,
+) -> ItemStatus:
+    """Undo the initiative's own change to an item: drop an added item, or lift a waiver."""
+    _require_active(initiative)
+    readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
+    key = key.strip().lower()
+    status = _find(readiness, key)
+    if status is None or (status.added is None and status.waiver is None):
+        own = [s.item.key for g in readiness.gates for s in g.items if s.added is not None or s.waiver is not None]
+        raise UnknownItem(key, own, what="waived or added item")
+    require_manager(initiative=initiative, actor=actor, people=people, action="change its checklist")
+    queries.delete_entries(session=session, initiative_id=initiative.id or 0, item_key=key)
+    return status
+
+
+def _find(readiness: Readiness, key: str) -> ItemStatus | None:
+    return next((s for g in readiness.gates for s in g.items if s.item.key == key), None)
+
+
+def _next_gated_phase(phase: Phase) -> Phase | None:
+    order = phase_order(phase)
+    if order is None:
+        return None
+    return next((p for p in GATED_PHASES if (phase_order(p) or 0) > order), None)
+
+
+def _reason_problems(reason: str) -> list[tuple[str, str]]:
+    reason = " ".join(reason.split())
+    if not reason:
+        return [("reason", 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.')]
+    if len(reason) > NOTE_MAX:
+        return [("reason", f"The reason is {len(reason)} characters long; the limit is {NOTE_MAX}.")]
+    return []
+
+
+def _require_active(initiative: Initiative) -> None:
+    if initiative.archived:
+        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; its checklist is frozen.')
+
+
+# --- phase gates ---------------------------------------------------------------------------------------------
+
+
+class GateRefused(HandoffError):
+    """The move crosses a gate whose checklist is incomplete; `missing` says what, and the message says how."""
+
+    def __init__(self, initiative: Initiative, target: Phase, missing: Sequence[ItemStatus]):
+        lines = [f"• *{escape(s.item.label)}* (`{s.item.key}`): {how_to_satisfy(initiative, s.item)}" for s in missing]
+        super().__init__(
+            f"*{escape(initiative.name)}* can't move to *{target.value}* yet: "
+            f"{len(missing)} required {'item is' if len(missing) == 1 else 'items are'} missing.\n"
+            + "\n".join(lines)
+            + f'\nTo waive an item: `/handoff checklist {initiative.ref_key} waive <item> "<reason>"`. '
+            f"To move anyway (leads and workspace admins): "
+            f'`/handoff phase {initiative.ref_key} {target.value} --force "<reason>"`.'
+        )
+        self.missing = list(missing)
+
+
+def how_to_satisfy(initiative: Initiative, item: ChecklistItem) -> str:
+    ref = initiative.ref_key
+    if item.type is ItemType.KPI:
+        return f'`/handoff kpi add {ref} "<name>" >= <target>`'
+    doc = f"`/handoff doc add {ref} {item.key} <url>`"
+    if item.type is ItemType.OWNERS:
+        return f"`/handoff edit {ref} ds:@someone eng:@someone`, or {doc}"
+    return doc
+
+
+@dataclass(frozen=True)
+class GatedPhaseResult:
+    result: PhaseResult
+    forced_past: list[ItemStatus] = field(default_factory=list)
+
+
+def move_phase(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    phase: Phase,
+    note: str | None,
+    force_reason: str | None,
+    checklist: Checklist,
+    people: PeopleService,
+    now: datetime,
+) -> GatedPhaseResult:
+    """Change phase through the gates: refused while required items are missing, unless a lead forces it."""
+    if not initiative.archived and initiative.phase != phase.value:
+        require_manager(initiative=initiative, actor=actor, people=people, action="change its phase")
+    readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
+    missing = [s for g in readiness.crossing(phase) for s in g.missing]
+    if force_reason is not None:
+        problems = _reason_problems(force_reason)
+        if problems:
+            raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+    if missing and force_reason is None:
+        if initiative.archived or initiative.phase == phase.value:
+            pass  # change_phase explains these better than a gate would
+        else:
+            raise GateRefused(initiative, phase, missing)
+    if missing and force_reason is not None:
+        leads = [u for u in (initiative.ds_lead_id, initiative.eng_lead_id) if u]
+        if actor.user_id not in leads and not people.is_workspace_admin(actor.user_id):
+            raise ForceNotAllowed(leads)
+    result = change_phase(
+        session=session,
+        actor=actor,
+        initiative=initiative,
+        phase=phase,
+        note=" ".join(force_reason.split()) if force_reason is not None else note,
+        people=people,
+        now=now,
+        forced_items=[s.item.key for s in missing] if missing else None,
+    )
+    return GatedPhaseResult(result, forced_past=missing)
+
+
+class ForceNotAllowed(NotAllowed):
+    def __init__(self, allowed_user_ids: Sequence[str]):
+        HandoffError.__init__(
+            self, "Only the initiative's DS lead, engineering lead or a workspace admin can force it past a gate."
+        )
+        self.action = "force a phase gate"
+        self.allowed_user_ids = list(allowed_user_ids)

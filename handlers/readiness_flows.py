@@ -1,0 +1,250 @@
+"""The Slack-facing steps of readiness: docs, checklist changes, KPIs and ideas.
+
+Changes run after the ack and tell the initiative's thread; the read-only views (checklist, KPIs, ideas, search)
+need only the database and are answered in the ack itself. Domain errors propagate for the caller to render.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot import ideas as idea_service
+from bot import kpis as kpi_service
+from bot import readiness as service
+from bot.blocks.base import Message
+from bot.blocks.help import render_notice
+from bot.blocks.readiness import (
+    render_checklist,
+    render_checklist_change,
+    render_checklist_entry_removed,
+    render_doc_added,
+    render_doc_removed,
+    render_idea_logged,
+    render_idea_outcome,
+    render_idea_search,
+    render_ideas,
+    render_kpi_added,
+    render_kpi_alert,
+    render_kpi_list,
+    render_kpi_recovered,
+)
+from bot.checkpoints import resolve_initiative_ref
+from bot.initiatives import Actor
+from bot.kpis import format_value, parse_direction, parse_number, target_text
+from bot.runtime import Runtime
+from bot.text import escape
+from handlers.flows import announce, unit_of_work
+from handlers.parsing import ChecklistChangeCommand, KpiAddCommand
+
+
+def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+    with runtime.session() as session:
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        readiness = service.readiness_of(
+            session=session, checklist=runtime.settings.checklist.for_team(actor.team_id), initiative=initiative
+        )
+    return render_checklist(initiative, readiness)
+
+
+def add_doc_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, kind: str, url: str, note: str | None
+) -> Message:
+    checklist = runtime.settings.checklist.for_team(actor.team_id)
+    with runtime.session() as session:
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        doc = service.add_doc(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            kind=kind,
+            url=url,
+            note=note,
+            checklist=checklist,
+            now=runtime.clock.now(),
+        )
+        readiness = service.readiness_of(session=session, checklist=checklist, initiative=initiative)
+    label = _label(readiness, doc.kind)
+    confirmation = f":white_check_mark: Added the {escape(label)} of *{escape(initiative.name)}*."
+    upcoming = readiness.next_gate()
+    if upcoming is not None:
+        confirmation += f" Ready {upcoming.satisfied}/{upcoming.required} for {upcoming.gate.value}."
+    return announce(client, initiative, render_doc_added(initiative, doc, label), confirmation)
+
+
+def remove_doc_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, kind: str, url: str | None
+) -> Message:
+    checklist = runtime.settings.checklist.for_team(actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        doc = service.remove_doc(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            kind=kind,
+            url=url,
+            people=people,
+            now=runtime.clock.now(),
+        )
+        readiness = service.readiness_of(session=session, checklist=checklist, initiative=initiative)
+    label = _label(readiness, doc.kind)
+    confirmation = f":white_check_mark: Removed the {escape(label)} doc of *{escape(initiative.name)}*."
+    return announce(client, initiative, render_doc_removed(initiative, doc, label, actor.user_id), confirmation)
+
+
+def change_checklist_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, command: ChecklistChangeCommand
+) -> Message:
+    checklist = runtime.settings.checklist.for_team(actor.team_id)
+    now = runtime.clock.now()
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
+        if command.action == "remove":
+            status = service.remove_entry(
+                session=session,
+                actor=actor,
+                initiative=initiative,
+                key=command.item,
+                checklist=checklist,
+                people=people,
+            )
+            update = render_checklist_entry_removed(initiative, status, actor.user_id)
+            confirmation = f":white_check_mark: Undid this initiative's change to *{escape(status.item.label)}*."
+            return announce(client, initiative, update, confirmation)
+        if command.action == "waive":
+            result = service.waive_item(
+                session=session,
+                actor=actor,
+                initiative=initiative,
+                key=command.item,
+                reason=command.reason,
+                checklist=checklist,
+                people=people,
+                now=now,
+            )
+            confirmation = f":white_check_mark: Waived *{escape(result.item.label)}* for *{escape(initiative.name)}*."
+        else:
+            result = service.add_item(
+                session=session,
+                actor=actor,
+                initiative=initiative,
+                key=command.item,
+                reason=command.reason,
+                gate=command.gate,
+                checklist=checklist,
+                people=people,
+                now=now,
+            )
+            confirmation = (
+                f":white_check_mark: Added *{escape(result.item.label)}* (`{result.item.key}`) to the checklist of "
+                f"*{escape(initiative.name)}*. A doc satisfies it: "
+                f"`/handoff doc add {initiative.ref_key} {result.item.key} <url>`."
+            )
+    return announce(client, initiative, render_checklist_change(initiative, result), confirmation)
+
+
+def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, command: KpiAddCommand) -> Message:
+    direction = parse_direction(command.direction)
+    target = parse_number(command.target, "target")
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
+        kpi = kpi_service.add_kpi(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            name=command.name,
+            direction=direction,
+            target=target,
+            unit=command.unit,
+            owner_id=command.owner_id,
+            people=people,
+            now=runtime.clock.now(),
+        )
+    confirmation = (
+        f":white_check_mark: Agreed *{escape(kpi.name)}* {escape(target_text(kpi))} for *{escape(initiative.name)}*. "
+        f'Record readings with `/handoff kpi record {initiative.ref_key} "{escape(kpi.name)}" <value>`.'
+    )
+    return announce(client, initiative, render_kpi_added(initiative, kpi), confirmation)
+
+
+def record_kpi_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, name: str, raw_value: str, note: str | None
+) -> Message:
+    """Record a reading; the thread hears only of a breach (once) and of a recovery, not of every reading."""
+    value = parse_number(raw_value, "value")
+    with runtime.session() as session:
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        result = kpi_service.record_reading(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            name=name,
+            value=value,
+            note=note,
+            now=runtime.clock.now(),
+        )
+    kpi = result.kpi
+    shown = escape(format_value(result.reading.value, kpi.unit))
+    verdict = "meets" if result.meets_target else "misses"
+    confirmation = (
+        f":white_check_mark: Recorded {shown} for *{escape(kpi.name)}*; it {verdict} the target "
+        f"{escape(target_text(kpi))}."
+    )
+    if result.alert:
+        return announce(client, initiative, render_kpi_alert(initiative, result), confirmation)
+    if result.recovered:
+        return announce(client, initiative, render_kpi_recovered(initiative, result), confirmation)
+    return render_notice(confirmation)
+
+
+def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+    stale_days = runtime.settings.kpi_stale_days
+    with runtime.session() as session:
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        views = kpi_service.kpi_views(
+            session=session, initiative=initiative, now=runtime.clock.now(), stale_days=stale_days
+        )
+    return render_kpi_list(initiative, views, stale_days=stale_days)
+
+
+def log_idea_and_announce(runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str) -> Message:
+    with runtime.session() as session:
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        located = idea_service.log_idea(
+            session=session, actor=actor, initiative=initiative, text=text, now=runtime.clock.now()
+        )
+    confirmation = (
+        f":white_check_mark: Logged `{located.ref}`. When you know how it went: "
+        f'`/handoff idea outcome {located.ref} worked|failed|dropped "note"`.'
+    )
+    return announce(client, located.initiative, render_idea_logged(located), confirmation)
+
+
+def record_outcome_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, reference: str, raw_outcome: str, note: str | None
+) -> Message:
+    outcome = idea_service.parse_outcome(raw_outcome)
+    with runtime.session() as session:
+        located = idea_service.record_outcome(
+            session=session, actor=actor, reference=reference, outcome=outcome, note=note, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: `{located.ref}` {outcome.value}."
+    return announce(client, located.initiative, render_idea_outcome(located), confirmation)
+
+
+def show_ideas(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+    with runtime.session() as session:
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        ideas = idea_service.list_ideas(session=session, initiative=initiative)
+    return render_ideas(ideas)
+
+
+def search_ideas(runtime: Runtime, actor: Actor, text: str) -> Message:
+    with runtime.session() as session:
+        result = idea_service.search_ideas(session=session, team_id=actor.team_id, text=text)
+    return render_idea_search(result)
+
+
+def _label(readiness: service.Readiness, key: str) -> str:
+    found = next((s.item for g in readiness.gates for s in g.items if s.item.key == key), None)
+    return found.label if found is not None else key

@@ -1,0 +1,99 @@
+"""Typed queries for KPIs and their readings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from storage.models import Kpi, KpiReading
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def get_kpi_by_name(*, session: Session, initiative_id: int, name: str) -> Kpi | None:
+    statement = select(Kpi).where(Kpi.initiative_id == initiative_id, Kpi.name_key == name_key(name))
+    return session.exec(statement).first()
+
+
+def list_kpis(*, session: Session, initiative_id: int) -> Sequence[Kpi]:
+    statement = select(Kpi).where(Kpi.initiative_id == initiative_id).order_by(col(Kpi.id))
+    return session.exec(statement).all()
+
+
+def add_kpi(*, session: Session, kpi: Kpi) -> Kpi:
+    kpi.name_key = name_key(kpi.name)
+    session.add(kpi)
+    session.flush()
+    return kpi
+
+
+def add_reading(*, session: Session, reading: KpiReading) -> KpiReading:
+    session.add(reading)
+    session.flush()
+    return reading
+
+
+def recent_readings(*, session: Session, kpi_ids: Sequence[int], per_kpi: int) -> dict[int, list[KpiReading]]:
+    """The newest `per_kpi` readings of each KPI, newest first."""
+    if not kpi_ids:
+        return {}
+    ranked = (
+        select(
+            col(KpiReading.id),
+            col(KpiReading.kpi_id),
+            # Numbered per KPI from the newest, so one query serves every KPI of an initiative.
+            func.row_number()
+            .over(
+                partition_by=col(KpiReading.kpi_id),
+                order_by=(col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc()),
+            )
+            .label("rank"),
+        )
+        .where(col(KpiReading.kpi_id).in_(kpi_ids))
+        .subquery()
+    )
+    statement = (
+        select(KpiReading)
+        .join(ranked, col(KpiReading.id) == ranked.c.id)
+        .where(ranked.c.rank <= per_kpi)
+        .order_by(col(KpiReading.kpi_id), col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc())
+    )
+    found: dict[int, list[KpiReading]] = defaultdict(list)
+    for reading in session.exec(statement):
+        found[reading.kpi_id].append(reading)
+    return dict(found)
+
+
+def kpis_of(*, session: Session, initiative_ids: Sequence[int]) -> Sequence[Kpi]:
+    """The KPIs of many initiatives, in the order they were agreed."""
+    if not initiative_ids:
+        return []
+    return session.exec(select(Kpi).where(col(Kpi.initiative_id).in_(initiative_ids)).order_by(col(Kpi.id))).all()
+
+
+def set_breach(*, session: Session, kpi_id: int, in_breach: bool) -> bool:
+    """Flip the KPI's breach state; True only for the one caller that flipped it, so one alert is posted."""
+    result = session.connection().execute(
+        update(Kpi).where(col(Kpi.id) == kpi_id, col(Kpi.in_breach).is_not(in_breach)).values(in_breach=in_breach)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def kpi_names_by_initiative(*, session: Session, initiative_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The names of each initiative's KPIs, in the order they were agreed."""
+    if not initiative_ids:
+        return {}
+    statement = (
+        select(col(Kpi.initiative_id), col(Kpi.name))
+        .where(col(Kpi.initiative_id).in_(initiative_ids))
+        .order_by(col(Kpi.id))
+    )
+    found: dict[int, list[str]] = defaultdict(list)
+    for initiative_id, name in session.exec(statement):
+        found[initiative_id].append(name)
+    return dict(found)
