@@ -3,7 +3,7 @@ checklist changes, and the phase gates built on them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -199,13 +199,18 @@ def readiness_of(*, session: Session, checklist: Checklist, initiative: Initiati
 
 
 def readiness_for(
-    *, session: Session, checklist: Checklist, initiatives: Sequence[InitiativeLike]
+    *,
+    session: Session,
+    checklist: Checklist,
+    initiatives: Sequence[InitiativeLike],
+    kpi_names: Mapping[int, Sequence[str]] | None = None,
 ) -> dict[int, Readiness]:
-    """Readiness of many initiatives in three queries, whatever their number."""
+    """Readiness of many initiatives in three queries, whatever their number; two when the caller has read the
+    KPIs already (`kpi_names`)."""
     ids = [i.id for i in initiatives if i.id is not None]
     docs = queries.docs_by_initiative(session=session, initiative_ids=ids)
     entries = queries.entries_by_initiative(session=session, initiative_ids=ids)
-    kpis = kpi_names_by_initiative(session=session, initiative_ids=ids)
+    kpis = kpi_names if kpi_names is not None else kpi_names_by_initiative(session=session, initiative_ids=ids)
     return {
         i.id: evaluate(
             checklist,

@@ -122,8 +122,9 @@ def status_page(
         session=session, initiative_ids=[row.id for row in rows], today=today or now.date()
     )
     ids = [row.id for row in rows]
-    readiness = readiness_for(session=session, checklist=checklist or Checklist(), initiatives=rows)
     kpis = kpi_views_for(session=session, initiative_ids=ids, now=now, stale_days=stale_days)
+    names = {initiative_id: [v.kpi.name for v in views] for initiative_id, views in kpis.items()}
+    readiness = readiness_for(session=session, checklist=checklist or Checklist(), initiatives=rows, kpi_names=names)
     forced = latest_forced_changes(session=session, initiative_ids=ids)
     items = [
         replace(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import BindParameter, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from storage.models import Kpi, KpiReading
@@ -38,33 +39,37 @@ def add_reading(*, session: Session, reading: KpiReading) -> KpiReading:
     return reading
 
 
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_RANKED = (
+    select(
+        col(KpiReading.id),
+        # Numbered per KPI from the newest, so one query serves every KPI of a page of initiatives.
+        func.row_number()
+        .over(
+            partition_by=col(KpiReading.kpi_id),
+            order_by=(col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc()),
+        )
+        .label("rank"),
+    )
+    .where(col(KpiReading.kpi_id).in_(_IDS))
+    .subquery()
+)
+# Prebuilt, since `status` reads them for a page of initiatives on every request.
+_RECENT_READINGS = (
+    select(KpiReading)
+    .join(_RANKED, col(KpiReading.id) == _RANKED.c.id)
+    .where(_RANKED.c.rank <= bindparam("per_kpi"))
+    .order_by(col(KpiReading.kpi_id), col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc())
+)
+_KPIS_OF = select(Kpi).where(col(Kpi.initiative_id).in_(_IDS)).order_by(col(Kpi.id))
+
+
 def recent_readings(*, session: Session, kpi_ids: Sequence[int], per_kpi: int) -> dict[int, list[KpiReading]]:
     """The newest `per_kpi` readings of each KPI, newest first."""
     if not kpi_ids:
         return {}
-    ranked = (
-        select(
-            col(KpiReading.id),
-            col(KpiReading.kpi_id),
-            # Numbered per KPI from the newest, so one query serves every KPI of an initiative.
-            func.row_number()
-            .over(
-                partition_by=col(KpiReading.kpi_id),
-                order_by=(col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc()),
-            )
-            .label("rank"),
-        )
-        .where(col(KpiReading.kpi_id).in_(kpi_ids))
-        .subquery()
-    )
-    statement = (
-        select(KpiReading)
-        .join(ranked, col(KpiReading.id) == ranked.c.id)
-        .where(ranked.c.rank <= per_kpi)
-        .order_by(col(KpiReading.kpi_id), col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc())
-    )
     found: dict[int, list[KpiReading]] = defaultdict(list)
-    for reading in session.exec(statement):
+    for reading in session.execute(_RECENT_READINGS, {"ids": list(kpi_ids), "per_kpi": per_kpi}).scalars():
         found[reading.kpi_id].append(reading)
     return dict(found)
 
@@ -73,7 +78,7 @@ def kpis_of(*, session: Session, initiative_ids: Sequence[int]) -> Sequence[Kpi]
     """The KPIs of many initiatives, in the order they were agreed."""
     if not initiative_ids:
         return []
-    return session.exec(select(Kpi).where(col(Kpi.initiative_id).in_(initiative_ids)).order_by(col(Kpi.id))).all()
+    return session.execute(_KPIS_OF, {"ids": list(initiative_ids)}).scalars().all()
 
 
 def set_breach(*, session: Session, kpi_id: int, in_breach: bool) -> bool:

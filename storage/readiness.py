@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import BindParameter, bindparam, delete
 from sqlmodel import Session, col, select
 
 from storage.models import ChecklistEntry, HandoffDoc, PhaseChange
@@ -17,17 +18,28 @@ def add_doc(*, session: Session, doc: HandoffDoc) -> HandoffDoc:
     return doc
 
 
+# `status` reads these for a whole page of initiatives on every request: prebuilt statements with an expanding
+# list of ids skip building a statement per request and hit the compiled cache.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_DOCS_OF = (
+    select(HandoffDoc)
+    .where(col(HandoffDoc.initiative_id).in_(_IDS), col(HandoffDoc.removed_at).is_(None))
+    .order_by(col(HandoffDoc.added_at), col(HandoffDoc.id))
+)
+_ENTRIES_OF = select(ChecklistEntry).where(col(ChecklistEntry.initiative_id).in_(_IDS)).order_by(col(ChecklistEntry.id))
+_FORCED_OF = (
+    select(PhaseChange)
+    .where(col(PhaseChange.initiative_id).in_(_IDS), col(PhaseChange.forced).is_(True))
+    .order_by(col(PhaseChange.changed_at), col(PhaseChange.id))
+)
+
+
 def docs_by_initiative(*, session: Session, initiative_ids: Sequence[int]) -> dict[int, list[HandoffDoc]]:
     """The docs in force (not removed) of each initiative, oldest first."""
     if not initiative_ids:
         return {}
-    statement = (
-        select(HandoffDoc)
-        .where(col(HandoffDoc.initiative_id).in_(initiative_ids), col(HandoffDoc.removed_at).is_(None))
-        .order_by(col(HandoffDoc.added_at), col(HandoffDoc.id))
-    )
     found: dict[int, list[HandoffDoc]] = defaultdict(list)
-    for doc in session.exec(statement):
+    for doc in session.execute(_DOCS_OF, {"ids": list(initiative_ids)}).scalars():
         found[doc.initiative_id].append(doc)
     return dict(found)
 
@@ -49,13 +61,8 @@ def entries_by_initiative(*, session: Session, initiative_ids: Sequence[int]) ->
     """Each initiative's own added items and waivers, in the order they were made."""
     if not initiative_ids:
         return {}
-    statement = (
-        select(ChecklistEntry)
-        .where(col(ChecklistEntry.initiative_id).in_(initiative_ids))
-        .order_by(col(ChecklistEntry.id))
-    )
     found: dict[int, list[ChecklistEntry]] = defaultdict(list)
-    for entry in session.exec(statement):
+    for entry in session.execute(_ENTRIES_OF, {"ids": list(initiative_ids)}).scalars():
         found[entry.initiative_id].append(entry)
     return dict(found)
 
@@ -89,9 +96,6 @@ def latest_forced_changes(*, session: Session, initiative_ids: Sequence[int]) ->
     """The most recent phase change each initiative was forced through, if any."""
     if not initiative_ids:
         return {}
-    statement = (
-        select(PhaseChange)
-        .where(col(PhaseChange.initiative_id).in_(initiative_ids), col(PhaseChange.forced).is_(True))
-        .order_by(col(PhaseChange.changed_at), col(PhaseChange.id))
-    )
-    return {change.initiative_id: change for change in session.exec(statement)}
+    return {
+        change.initiative_id: change for change in session.execute(_FORCED_OF, {"ids": list(initiative_ids)}).scalars()
+    }
