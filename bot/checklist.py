@@ -135,6 +135,13 @@ def load_checklist_file(path: str) -> ChecklistConfig:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ChecklistFileError([f"HANDOFF_CHECKLIST {path!r} cannot be read: {error.strerror}."]) from None
+    except UnicodeDecodeError as error:
+        # A file saved in another encoding would otherwise stop the bot with a traceback instead of this list.
+        line = error.object[: error.start].count(b"\n") + 1
+        bad = error.object[error.start : error.start + 1].hex()
+        raise ChecklistFileError(
+            [f"HANDOFF_CHECKLIST {path!r} is not UTF-8 text: byte 0x{bad} on line {line}; save it as UTF-8."]
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -171,7 +171,7 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
     port = DEFAULT_PORT
     raw_port = _get(env, "PORT")
     if raw_port is not None:
-        if raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
+        if _is_whole_number(raw_port) and 1 <= int(raw_port) <= 65535:
             port = int(raw_port)
         else:
             problems.append(f"PORT must be a whole number from 1 to 65535, got {raw_port!r}.")
@@ -193,7 +193,7 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
     kpi_stale_days = DEFAULT_KPI_STALE_DAYS
     raw_stale = _get(env, "HANDOFF_KPI_STALE_DAYS")
     if raw_stale is not None:
-        if raw_stale.isdigit() and 1 <= int(raw_stale) <= 365:
+        if _is_whole_number(raw_stale) and 1 <= int(raw_stale) <= 365:
             kpi_stale_days = int(raw_stale)
         else:
             problems.append(f"HANDOFF_KPI_STALE_DAYS must be a whole number of days from 1 to 365, got {raw_stale!r}.")
@@ -286,3 +286,8 @@ def _is_http_url(value: str) -> bool:
 
 def log_level_number(settings: Settings) -> int:
     return logging.getLevelNamesMapping()[settings.log_level]
+
+
+def _is_whole_number(value: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts characters such as "²" that `int` refuses."""
+    return value.isascii() and value.isdigit()

@@ -31,7 +31,7 @@ class UnknownKpi(HandoffError):
         hint = (
             f" Its KPIs: {listed}."
             if known
-            else f' It has none yet: `kpi add {initiative.ref_key} "<name>" >= <target>`.'
+            else f' It has none yet: `kpi add {initiative.ref_key} "&lt;name&gt;" &gt;= &lt;target&gt;`.'
         )
         super().__init__(f'*{escape(initiative.name)}* has no KPI called "{escape(name)}".{hint}')
 
@@ -62,8 +62,14 @@ def meets(kpi: Kpi, value: float) -> bool:
 
 
 def format_value(value: float, unit: str | None = None) -> str:
-    """`0.82`, `120 ms`, `97.5%`: no trailing zeros, the unit as agreed."""
-    text = f"{value:.6g}" if abs(value) < 1e15 else f"{value:.3e}"
+    """`0.82`, `120 ms`, `97.5%`, `2000000 users`: no trailing zeros, the unit as agreed."""
+    if abs(value) >= 1e15:
+        text = f"{value:.3e}"
+    else:
+        text = f"{value:.6g}"
+        if "e" in text and abs(value) >= 1:
+            # Six significant digits would show a target of 2,000,000 as 2e+06 and 1,234,567 as 1.23457e+06.
+            text = f"{value:.0f}"
     if unit:
         text += unit if unit == "%" else f" {unit}"
     return text
@@ -155,17 +161,14 @@ def record_reading(
         ),
     )
     ok = meets(kpi, value)
-    # The flag flips in one conditional UPDATE, so two readings recorded at once raise one alert between them.
-    flipped = queries.set_breach(session=session, kpi_id=kpi.id or 0, in_breach=not ok)
-    had_reading = bool(previous)
+    # A breach starts when a reading misses after one that met; a first reading that misses crossed nothing.
+    # The flag flips in one conditional UPDATE, so two readings recorded at once raise one alert between them,
+    # and only a breach the thread was told of is announced as over.
+    crossed = bool(previous) and meets(kpi, previous[0].value) and not ok
+    alert = crossed and queries.set_breach(session=session, kpi_id=kpi.id or 0, in_breach=True)
+    recovered = ok and queries.set_breach(session=session, kpi_id=kpi.id or 0, in_breach=False)
     session.refresh(kpi)
-    return RecordResult(
-        kpi=kpi,
-        reading=reading,
-        meets_target=ok,
-        alert=flipped and not ok and had_reading,
-        recovered=flipped and ok and had_reading,
-    )
+    return RecordResult(kpi=kpi, reading=reading, meets_target=ok, alert=alert, recovered=recovered)
 
 
 def require_kpi(*, session: Session, initiative: Initiative, name: str) -> Kpi:

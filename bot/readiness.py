@@ -254,9 +254,13 @@ def doc_kinds(checklist: Checklist, entries: Sequence[ChecklistEntry]) -> list[s
 
 
 def url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
+    not_a_link = f'"{escape(url)}" is not a web link; a doc is an http:// or https:// URL.'
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced "[" in the host, say: a typo to report, not a crash
+        return not_a_link
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return f'"{escape(url)}" is not a web link; a doc is an http:// or https:// URL.'
+        return not_a_link
     if len(url) > URL_MAX:
         return f"The link is {len(url)} characters long; the limit is {URL_MAX}."
     if any(c.isspace() for c in url):
@@ -499,9 +503,9 @@ class GateRefused(HandoffError):
             f"*{escape(initiative.name)}* can't move to *{target.value}* yet: "
             f"{len(missing)} required {'item is' if len(missing) == 1 else 'items are'} missing.\n"
             + "\n".join(lines)
-            + f'\nTo waive an item: `/handoff checklist {initiative.ref_key} waive <item> "<reason>"`. '
+            + f'\nTo waive an item: `/handoff checklist {initiative.ref_key} waive &lt;item&gt; "&lt;reason&gt;"`. '
             f"To move anyway (leads and workspace admins): "
-            f'`/handoff phase {initiative.ref_key} {target.value} --force "<reason>"`.'
+            f'`/handoff phase {initiative.ref_key} {target.value} --force "&lt;reason&gt;"`.'
         )
         self.missing = list(missing)
 
@@ -509,8 +513,8 @@ class GateRefused(HandoffError):
 def how_to_satisfy(initiative: Initiative, item: ChecklistItem) -> str:
     ref = initiative.ref_key
     if item.type is ItemType.KPI:
-        return f'`/handoff kpi add {ref} "<name>" >= <target>`'
-    doc = f"`/handoff doc add {ref} {item.key} <url>`"
+        return f'`/handoff kpi add {ref} "&lt;name&gt;" &gt;= &lt;target&gt;`'
+    doc = f"`/handoff doc add {ref} {item.key} &lt;url&gt;`"
     if item.type is ItemType.OWNERS:
         return f"`/handoff edit {ref} ds:@someone eng:@someone`, or {doc}"
     return doc

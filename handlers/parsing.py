@@ -359,7 +359,7 @@ def _parse_status(rest: list[Token]) -> StatusCommand:
 
 def _parse_list(rest: list[Token]) -> StatusCommand:
     if rest:
-        raise UsageError("`list` takes no arguments; to see one initiative use `status <name>`.", "list")
+        raise UsageError("`list` takes no arguments; to see one initiative use `status &lt;name&gt;`.", "list")
     return StatusCommand(everything=True)
 
 
@@ -499,8 +499,8 @@ def _parse_docs(rest: list[Token]) -> DocsCommand:
 def _parse_checklist(rest: list[Token]) -> Command:
     if not rest:
         raise UsageError("`checklist` needs the initiative.", "checklist")
-    if len(rest) == 1:
-        return DocsCommand(rest[0].text)
+    if not any(not t.quoted and t.text.lower() in CHECKLIST_ACTIONS for t in rest[1:]):
+        return DocsCommand(" ".join(t.text for t in rest))  # `checklist Churn model v2` shows it
     initiative_ref, action, args = rest[0].text, rest[1].text.lower(), rest[2:]
     if rest[1].quoted or action not in CHECKLIST_ACTIONS:
         known = ", ".join(CHECKLIST_ACTIONS)
@@ -541,12 +541,19 @@ def _parse_kpi(rest: list[Token]) -> Command:
             raise UsageError("`kpi list` needs the initiative.", usage)
         return KpiListCommand(" ".join(t.text for t in args))
     if len(args) < 3:
-        shape = '"<name>" >= <target>' if action == "add" else '"<name>" <value>'
+        shape = '"&lt;name&gt;" &gt;= &lt;target&gt;' if action == "add" else '"&lt;name&gt;" &lt;value&gt;'
         raise UsageError(f"`kpi {action}` needs the initiative, then {shape}.", usage)
     initiative_ref, name = args[0].text, args[1].text
     if action == "record":
-        note = " ".join(t.text for t in args[3:]).strip() or None
-        return KpiRecordCommand(initiative_ref, name, args[2].text, note)
+        # An unquoted name runs up to the first number: `kpi record churn AUC on holdout 0.84`.
+        at = 2
+        if not args[1].quoted:
+            at = next((i for i in range(2, len(args)) if not args[i].quoted and _is_number(args[i].text)), 2)
+        name = " ".join(t.text for t in args[1:at])
+        note = " ".join(t.text for t in args[at + 1 :]).strip() or None
+        if at >= len(args):
+            raise UsageError("`kpi record` needs the value after the KPI's name.", usage)
+        return KpiRecordCommand(initiative_ref, name, args[at].text, note)
     # The name runs up to the comparison, so an unquoted `AUC on holdout >= 0.82` works too.
     at = next((i for i in range(2, len(args)) if not args[i].quoted and args[i].text[:1] in "<>=≥≤"), 2)
     name = " ".join(t.text for t in args[1:at])
@@ -635,6 +642,14 @@ def _split_options(tokens: list[Token], allowed: frozenset[str], usage_of: str) 
             raise UsageError(f"`{key}:` is given twice.", usage_of)
         options[key] = value
     return words, options
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").removesuffix("%"))
+    except ValueError:
+        return False
+    return True
 
 
 def _looks_like_url(text: str) -> bool:

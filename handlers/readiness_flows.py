@@ -97,9 +97,11 @@ def change_checklist_and_announce(
 ) -> Message:
     checklist = runtime.settings.checklist.for_team(actor.team_id)
     now = runtime.clock.now()
-    with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
-        if command.action == "remove":
+    if command.action == "remove":
+        with unit_of_work(runtime, client, actor.team_id) as (session, people):
+            initiative = resolve_initiative_ref(
+                session=session, team_id=actor.team_id, reference=command.initiative_ref
+            )
             status = service.remove_entry(
                 session=session,
                 actor=actor,
@@ -108,9 +110,13 @@ def change_checklist_and_announce(
                 checklist=checklist,
                 people=people,
             )
-            update = render_checklist_entry_removed(initiative, status, actor.user_id)
-            confirmation = f":white_check_mark: Undid this initiative's change to *{escape(status.item.label)}*."
-            return announce(client, initiative, update, confirmation)
+        # Told only once committed, like every other change: the thread never hears of an undo that rolled back,
+        # and no database transaction stays open while Slack answers.
+        update = render_checklist_entry_removed(initiative, status, actor.user_id)
+        confirmation = f":white_check_mark: Undid this initiative's change to *{escape(status.item.label)}*."
+        return announce(client, initiative, update, confirmation)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
         if command.action == "waive":
             result = service.waive_item(
                 session=session,
@@ -138,7 +144,7 @@ def change_checklist_and_announce(
             confirmation = (
                 f":white_check_mark: Added *{escape(result.item.label)}* (`{result.item.key}`) to the checklist of "
                 f"*{escape(initiative.name)}*. A doc satisfies it: "
-                f"`/handoff doc add {initiative.ref_key} {result.item.key} <url>`."
+                f"`/handoff doc add {initiative.ref_key} {result.item.key} &lt;url&gt;`."
             )
     return announce(client, initiative, render_checklist_change(initiative, result), confirmation)
 
@@ -162,7 +168,7 @@ def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, comm
         )
     confirmation = (
         f":white_check_mark: Agreed *{escape(kpi.name)}* {escape(target_text(kpi))} for *{escape(initiative.name)}*. "
-        f'Record readings with `/handoff kpi record {initiative.ref_key} "{escape(kpi.name)}" <value>`.'
+        f'Record readings with `/handoff kpi record {initiative.ref_key} "{escape(kpi.name)}" &lt;value&gt;`.'
     )
     return announce(client, initiative, render_kpi_added(initiative, kpi), confirmation)
 

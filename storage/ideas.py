@@ -42,7 +42,9 @@ def search_ideas(
     """Ideas in the workspace whose text or outcome note holds every word (any case), newest first."""
     conditions = []
     for word in words:
-        needle = word.casefold()
+        # lower(), not casefold(): the database folds the text with its own lower(), and casefold() turns "ß" into
+        # "ss", which no lower-cased text contains.
+        needle = word.lower()
         conditions.append(
             func.lower(col(Idea.text)).contains(needle, autoescape=True)
             | func.lower(func.coalesce(col(Idea.outcome_note), "")).contains(needle, autoescape=True)

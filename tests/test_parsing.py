@@ -93,7 +93,7 @@ def test_status_list_and_archive(text: str, expected: object) -> None:
 def test_list_takes_no_arguments() -> None:
     error = usage_error("list churn")
     assert error.usage_of == "list"
-    assert "status <name>" in error.message
+    assert "status &lt;name&gt;" in error.message
 
 
 def test_archive_needs_a_name() -> None:

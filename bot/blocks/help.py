@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from bot.blocks.base import Message, context, header, section
 from bot.checklist import Checklist
 from bot.errors import HandoffError, NotAllowed
+from bot.text import escape
 from storage.models import Phase
 
 DEFAULT_DOC_KINDS = Checklist().doc_kinds
@@ -98,7 +99,7 @@ def render_help(doc_kinds: Sequence[str] = DEFAULT_DOC_KINDS) -> Message:
     kinds = ", ".join(f"`{k}`" for k in doc_kinds)
     for name, usage in USAGE.items():
         description = DESCRIPTIONS[name].replace("{kinds}", kinds)
-        blocks.append(section(f"*{name}*  {description}\n`{usage}`"))
+        blocks.append(section(f"*{name}*  {description}\n`{escape(usage)}`"))
     blocks.append(context(HELP_FOOTER))
     text = "Handoff commands: " + ", ".join(USAGE)
     return Message(text=text, blocks=blocks)
@@ -114,7 +115,7 @@ def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
     if usage_of is not None and usage_of in KPI_USAGE:
         usage = KPI_USAGE[usage_of]
     if usage is not None:
-        blocks.append(context(f"Usage: `{usage}`"))
+        blocks.append(context(f"Usage: `{escape(usage)}`"))
         text += f"\nUsage: {usage}"
     return Message(text=text, blocks=blocks)
 

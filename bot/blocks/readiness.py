@@ -25,7 +25,7 @@ from bot.ideas import IdeaList, LocatedIdea, SearchResult, idea_reference
 from bot.kpis import KpiView, RecordResult, format_value, target_text
 from bot.readiness import EntryResult, GateReadiness, ItemState, ItemStatus, Readiness, how_to_satisfy
 from bot.text import escape, truncate
-from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi
+from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi, PhaseChange
 
 STATE_EMOJI = {
     ItemState.SATISFIED: ":white_check_mark:",
@@ -63,16 +63,21 @@ def readiness_line(readiness: Readiness) -> str | None:
     return text
 
 
-def outstanding_line(readiness: Readiness, forced_reason: str | None, forced_by: str | None) -> str | None:
-    """Items of gates already passed that are still missing: why, and what."""
+def outstanding_line(readiness: Readiness, forced: PhaseChange | None) -> str | None:
+    """Items of gates already passed that are still missing: why, and what.
+
+    The latest forced move is named only while something it was forced past is still missing: an item added to a
+    passed gate afterwards was not skipped by whoever forced the move, and blaming them would mislead.
+    """
     outstanding = readiness.outstanding()
     if not outstanding:
         return None
     names = ", ".join(escape(s.item.label) for s in outstanding[:MISSING_SHOWN])
     more = f" and {len(outstanding) - MISSING_SHOWN} more" if len(outstanding) > MISSING_SHOWN else ""
-    if forced_by:
-        reason = f": {escape(truncate(forced_reason or '', 150))}" if forced_reason else ""
-        return f":warning: Forced past the checklist by <@{forced_by}>{reason} · still missing: {names}{more}"
+    forced_past = set((forced.forced_items or "").split(", ")) if forced is not None else set()
+    if forced is not None and any(s.item.key in forced_past for s in outstanding):
+        reason = f": {escape(truncate(forced.note, 150))}" if forced.note else ""
+        return f":warning: Forced past the checklist by <@{forced.changed_by}>{reason} · still missing: {names}{more}"
     return f":warning: Still missing from a phase already entered: {names}{more}"
 
 
@@ -99,8 +104,14 @@ def item_line(initiative: Initiative, status: ItemStatus) -> str:
     return line
 
 
+def doc_link(doc: HandoffDoc) -> str:
+    """The doc's link; its label is the URL too, escaped like any typed text so an `&` or `>` in a query string
+    shows as typed instead of ending the link early."""
+    return link(doc.url, escape(truncate(doc.url, 80)))
+
+
 def doc_line(doc: HandoffDoc) -> str:
-    text = f"{link(doc.url, truncate(doc.url, 80))} · <@{doc.added_by}>, {slack_date(doc.added_at)}"
+    text = f"{doc_link(doc)} · <@{doc.added_by}>, {slack_date(doc.added_at)}"
     if doc.note:
         text += f" · {escape(truncate(doc.note, 200))}"
     return text
@@ -124,8 +135,9 @@ def render_checklist(initiative: Initiative, readiness: Readiness, *, full: bool
         blocks += lines_as_sections(lines, max_blocks=20, overflow="_…more items than fit in one message._")
     blocks.append(
         context(
-            f"Phase: {initiative.phase} · add a doc: `/handoff doc add {initiative.ref_key} <kind> <url>` · waive: "
-            f'`/handoff checklist {initiative.ref_key} waive <item> "<reason>"`'
+            f"Phase: {initiative.phase} · add a doc: "
+            f"`/handoff doc add {initiative.ref_key} &lt;kind&gt; &lt;url&gt;` · waive: "
+            f'`/handoff checklist {initiative.ref_key} waive &lt;item&gt; "&lt;reason&gt;"`'
         )
     )
     if not initiative.archived:
@@ -145,7 +157,7 @@ def render_checklist(initiative: Initiative, readiness: Readiness, *, full: bool
 def render_doc_added(initiative: Initiative, doc: HandoffDoc, label: str) -> Message:
     line = (
         f":page_facing_up: <@{doc.added_by}> added the *{escape(label)}* of *{escape(initiative.name)}*: "
-        f"{link(doc.url, truncate(doc.url, 80))}"
+        f"{doc_link(doc)}"
     )
     if doc.note:
         line += f"\n> {escape(truncate(doc.note, 300))}"
@@ -155,7 +167,7 @@ def render_doc_added(initiative: Initiative, doc: HandoffDoc, label: str) -> Mes
 def render_doc_removed(initiative: Initiative, doc: HandoffDoc, label: str, actor_id: str) -> Message:
     line = (
         f":wastebasket: <@{actor_id}> removed the *{escape(label)}* doc of *{escape(initiative.name)}* "
-        f"({link(doc.url, truncate(doc.url, 80))})."
+        f"({doc_link(doc)})."
     )
     return Message(text=f"{escape(initiative.name)}: {escape(label)} removed", blocks=[section(line)])
 
@@ -299,7 +311,9 @@ def render_kpi_list(initiative: Initiative, views: Sequence[KpiView], *, stale_d
         )
     lines = [kpi_line(v, stale_days=stale_days) for v in views]
     blocks += lines_as_sections(lines, max_blocks=45, overflow="_…more KPIs than fit in one message._")
-    blocks.append(context(f'Record a reading: `/handoff kpi record {initiative.ref_key} "<name>" <value> ["note"]`'))
+    blocks.append(
+        context(f'Record a reading: `/handoff kpi record {initiative.ref_key} "&lt;name&gt;" &lt;value&gt; ["note"]`')
+    )
     below = sum(1 for v in views if v.meets_target is False)
     return Message(
         text=f"KPIs of {escape(initiative.name)}: {plural(len(views), 'KPI')}, {below} below target", blocks=blocks

@@ -151,7 +151,7 @@ def readiness_lines(readiness: Readiness | None, kpis: Sequence[KpiView], forced
         ahead = readiness_line(readiness)
         if ahead:
             lines.append(ahead)
-        behind = outstanding_line(readiness, forced.note if forced else None, forced.changed_by if forced else None)
+        behind = outstanding_line(readiness, forced)
         if behind:
             lines.append(behind)
     kpi_text = kpi_status_text(kpis)
@@ -193,11 +193,7 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
     blocks.append(section("*Phase history*\n" + "\n".join(lines)))
     blocks.append(section(_checkpoints_text(detail, jira_url)))
     if detail.readiness is not None:
-        behind = outstanding_line(
-            detail.readiness,
-            detail.forced.note if detail.forced else None,
-            detail.forced.changed_by if detail.forced else None,
-        )
+        behind = outstanding_line(detail.readiness, detail.forced)
         if behind:
             blocks.append(section(behind))
         for gate in detail.readiness.gates:
