@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, UnknownUser
-from bot.initiatives import Actor, managers_of, normalize_jira_key, require_manager, resolve_initiative
+from bot.initiatives import Actor, managers_of, normalize_jira_key, require_active, require_manager, resolve_initiative
 from bot.jira_gateway import JiraIssue
 from bot.people import PeopleService
 from bot.text import escape
@@ -192,11 +192,6 @@ def owner_problems(people: PeopleService, owner_id: str | None) -> list[FieldPro
     return []
 
 
-def _require_active(initiative: Initiative) -> None:
-    if initiative.archived:
-        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; its checkpoints are frozen.')
-
-
 def require_checkpoint_actor(*, located: Located, actor: Actor, people: PeopleService, action: str) -> None:
     """Done, reopen and mitigation are also for the checkpoint's owner."""
     if actor.user_id == located.checkpoint.owner_id:
@@ -219,7 +214,7 @@ def validate_new(
     jira_configured: bool,
 ) -> None:
     """Every problem with a new checkpoint at once, then permission; raises, writes nothing."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its checkpoints are frozen")
     problems = title_problems(" ".join(draft.title.split()))
     problems += due_problems(draft.due_date, today)
     problems += jira_problems(draft.jira, initiative, jira_configured)
@@ -303,7 +298,7 @@ def status_for_category(category: str) -> CheckpointStatus:
 def prepare_completion(*, session: Session, actor: Actor, reference: str, people: PeopleService, done: bool) -> Located:
     """Check that the checkpoint can be marked done (or reopened) by this person; raises otherwise."""
     located = locate(session=session, team_id=actor.team_id, reference=reference)
-    _require_active(located.initiative)
+    require_active(located.initiative, frozen="its checkpoints are frozen")
     is_done = located.checkpoint.status == CheckpointStatus.DONE.value
     if done and is_done:
         raise NothingToChange(f"{located.ref} is already done.")
@@ -360,7 +355,7 @@ def prepare_edit(
 ) -> EditPlan:
     """Validate every edit at once and check permission; `clear` is the parser's "remove this value" marker."""
     located = locate(session=session, team_id=actor.team_id, reference=reference)
-    _require_active(located.initiative)
+    require_active(located.initiative, frozen="its checkpoints are frozen")
     if not values:
         raise InvalidInput.single("field", 'Say what to change, e.g. `due:2027-03-01` or `title:"Model card"`.')
     problems: list[FieldProblem] = []
@@ -435,7 +430,7 @@ def remove_checkpoint(
 ) -> Located:
     """Take a checkpoint off the list; its number is never given again, and its row stays for the record."""
     located = locate(session=session, team_id=actor.team_id, reference=reference)
-    _require_active(located.initiative)
+    require_active(located.initiative, frozen="its checkpoints are frozen")
     require_manager(initiative=located.initiative, actor=actor, people=people, action="remove checkpoints")
     checkpoint = located.checkpoint
     checkpoint.removed_by, checkpoint.removed_at = actor.user_id, now
@@ -464,7 +459,7 @@ def mitigate(
     if len(plan) > MITIGATION_MAX:
         raise InvalidInput.single("plan", f"The plan is {len(plan)} characters long; the limit is {MITIGATION_MAX}.")
     located = locate(session=session, team_id=actor.team_id, reference=reference)
-    _require_active(located.initiative)
+    require_active(located.initiative, frozen="its checkpoints are frozen")
     checkpoint = located.checkpoint
     if effective_status(checkpoint, today) is not CheckpointStatus.MISSED:
         due = f"due {checkpoint.due_date.isoformat()}" if checkpoint.due_date else "it has no due date"

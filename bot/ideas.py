@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import Actor, note_problems
+from bot.initiatives import Actor, note_problems, require_active
 from bot.text import escape
 from storage import ideas as queries
 from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
@@ -58,8 +58,7 @@ def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: st
         raise InvalidInput.single("text", 'Say what the idea is, in quotes: `idea churn "Try gradient boosting"`.')
     if len(text) > IDEA_MAX:
         raise InvalidInput.single("text", f"The idea is {len(text)} characters long; the limit is {IDEA_MAX}.")
-    if initiative.archived:
-        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; its log is frozen.')
+    require_active(initiative, frozen="its log is frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
         number = queries.next_idea_number(session=session, initiative_id=initiative.id or 0)
         idea = Idea(initiative_id=initiative.id or 0, number=number, text=text, author_id=actor.user_id, created_at=now)

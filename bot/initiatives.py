@@ -263,6 +263,12 @@ def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Ini
     return matches[0]
 
 
+def require_active(initiative: Initiative, *, frozen: str) -> None:
+    """Refuse changes to an archived initiative; `frozen` says what stays as it was ("its KPIs are frozen")."""
+    if initiative.archived:
+        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; {frozen}.')
+
+
 def managers_of(initiative: Initiative) -> list[str]:
     """The people who may change an initiative, besides workspace admins and owners."""
     candidates = [

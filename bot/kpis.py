@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.errors import FieldProblem, HandoffError, InvalidInput, UnknownUser
-from bot.initiatives import Actor, note_problems, require_manager
+from bot.initiatives import Actor, note_problems, require_active, require_manager
 from bot.people import PeopleService
 from bot.text import escape
 from storage import kpis as queries
@@ -93,7 +93,7 @@ def add_kpi(
     now: datetime,
 ) -> Kpi:
     """Agree a KPI: managers and admins may; the name is unique within the initiative (any case)."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its KPIs are frozen")
     name = " ".join(name.split())
     problems: list[FieldProblem] = []
     if not name:
@@ -148,7 +148,7 @@ def record_reading(
     now: datetime,
 ) -> RecordResult:
     """Record a reading (anyone may; it says who and when) and work out whether it starts or ends a breach."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its KPIs are frozen")
     kpi = require_kpi(session=session, initiative=initiative, name=name)
     problems = note_problems(note)
     if problems:
@@ -221,8 +221,3 @@ def kpi_views_for(
         stale = is_stale(kpi, mine[0].recorded_at if mine else None, now, stale_days)
         views.setdefault(kpi.initiative_id, []).append(KpiView(kpi, mine, stale))
     return views
-
-
-def _require_active(initiative: Initiative) -> None:
-    if initiative.archived:
-        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; its KPIs are frozen.')

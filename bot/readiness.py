@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.checklist import GATED_PHASES, ITEM_KEY, Checklist, ChecklistItem, ItemType, phase_order
 from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange
-from bot.initiatives import Actor, PhaseResult, change_phase, note_problems, require_manager
+from bot.initiatives import Actor, PhaseResult, change_phase, note_problems, require_active, require_manager
 from bot.people import PeopleService
 from bot.text import escape
 from storage import readiness as queries
@@ -280,22 +280,22 @@ def add_doc(
     now: datetime,
 ) -> HandoffDoc:
     """Attach a doc that satisfies `kind`; anyone may, and the doc records who attested it and when."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its checklist is frozen")
     entries = queries.entries_by_initiative(session=session, initiative_ids=[initiative.id or 0]).get(
         initiative.id or 0, []
     )
     kinds = doc_kinds(checklist, entries)
     kind = kind.strip().lower()
-    problems = []
+    problems: list[FieldProblem] = []
     if kind not in kinds:
-        problems.append(("kind", f'"{escape(kind)}" is not a doc kind. Kinds: {", ".join(f"`{k}`" for k in kinds)}.'))
+        listed = ", ".join(f"`{k}`" for k in kinds)
+        problems.append(FieldProblem("kind", f'"{escape(kind)}" is not a doc kind. Kinds: {listed}.'))
     problem = url_problem(url)
     if problem:
-        problems.append(("url", problem))
-    for fp in note_problems(note):
-        problems.append((fp.field, fp.message))
+        problems.append(FieldProblem("url", problem))
+    problems += note_problems(note)
     if problems:
-        raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+        raise InvalidInput(problems)
     existing = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=kind)
     if any(d.url == url for d in existing):
         raise NothingToChange(f"That link is already the {escape(kind)} doc of *{escape(initiative.name)}*.")
@@ -323,7 +323,7 @@ def remove_doc(
     now: datetime,
 ) -> HandoffDoc:
     """Take a doc off; the person who added it, the initiative's managers and admins may."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its checklist is frozen")
     kind = kind.strip().lower()
     docs = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=kind)
     if url is not None:
@@ -369,27 +369,33 @@ def add_item(
     now: datetime,
 ) -> EntryResult:
     """Require one more item of this initiative, before `gate` (default: the next gate ahead)."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its checklist is frozen")
     readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
     key = key.strip().lower()
     problems = _reason_problems(reason)
     if not ITEM_KEY.match(key):
         problems.append(
-            ("item", f'"{escape(key)}" cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens.')
+            FieldProblem(
+                "item", f'"{escape(key)}" cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens.'
+            )
         )
-    elif _find(readiness, key) is not None:
-        problems.append(("item", f"`{key}` is already on the checklist of *{escape(initiative.name)}*."))
+    elif find_item(readiness, key) is not None:
+        problems.append(FieldProblem("item", f"`{key}` is already on the checklist of *{escape(initiative.name)}*."))
     if gate is None:
         upcoming = readiness.next_gate()
         gate = upcoming.gate if upcoming is not None else _next_gated_phase(Phase(initiative.phase))
         if gate is None:
             names = ", ".join(p.value for p in GATED_PHASES)
-            problems.append(("for", f"Say which phase the item is needed for, e.g. `for:production` ({names})."))
+            problems.append(
+                FieldProblem("for", f"Say which phase the item is needed for, e.g. `for:production` ({names}).")
+            )
     elif gate not in GATED_PHASES:
         names = ", ".join(p.value for p in GATED_PHASES)
-        problems.append(("for", f"`for:{gate.value}` is not a phase a checklist guards; use one of {names}."))
+        problems.append(
+            FieldProblem("for", f"`for:{gate.value}` is not a phase a checklist guards; use one of {names}.")
+        )
     if problems:
-        raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+        raise InvalidInput(problems)
     require_manager(initiative=initiative, actor=actor, people=people, action="change its checklist")
     entry = queries.add_entry(
         session=session,
@@ -418,15 +424,15 @@ def waive_item(
     now: datetime,
 ) -> EntryResult:
     """Mark an item as not needed for this initiative, recording who, when and why."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its checklist is frozen")
     readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
     key = key.strip().lower()
-    status = _find(readiness, key)
+    status = find_item(readiness, key)
     if status is None:
         raise UnknownItem(key, [s.item.key for g in readiness.gates for s in g.items])
     problems = _reason_problems(reason)
     if problems:
-        raise InvalidInput([FieldProblem(f, m) for f, m in problems])
+        raise InvalidInput(problems)
     if status.waiver is not None:
         raise NothingToChange(f"`{key}` is already waived for *{escape(initiative.name)}*.")
     require_manager(initiative=initiative, actor=actor, people=people, action="waive checklist items")
@@ -454,10 +460,10 @@ def remove_entry(
     people: PeopleService,
 ) -> ItemStatus:
     """Undo the initiative's own change to an item: drop an added item, or lift a waiver."""
-    _require_active(initiative)
+    require_active(initiative, frozen="its checklist is frozen")
     readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
     key = key.strip().lower()
-    status = _find(readiness, key)
+    status = find_item(readiness, key)
     if status is None or (status.added is None and status.waiver is None):
         own = [s.item.key for g in readiness.gates for s in g.items if s.added is not None or s.waiver is not None]
         raise UnknownItem(key, own, what="waived or added item")
@@ -466,7 +472,7 @@ def remove_entry(
     return status
 
 
-def _find(readiness: Readiness, key: str) -> ItemStatus | None:
+def find_item(readiness: Readiness, key: str) -> ItemStatus | None:
     return next((s for g in readiness.gates for s in g.items if s.item.key == key), None)
 
 
@@ -477,18 +483,13 @@ def _next_gated_phase(phase: Phase) -> Phase | None:
     return next((p for p in GATED_PHASES if (phase_order(p) or 0) > order), None)
 
 
-def _reason_problems(reason: str) -> list[tuple[str, str]]:
+def _reason_problems(reason: str) -> list[FieldProblem]:
     reason = " ".join(reason.split())
     if not reason:
-        return [("reason", 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.')]
+        return [FieldProblem("reason", 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.')]
     if len(reason) > NOTE_MAX:
-        return [("reason", f"The reason is {len(reason)} characters long; the limit is {NOTE_MAX}.")]
+        return [FieldProblem("reason", f"The reason is {len(reason)} characters long; the limit is {NOTE_MAX}.")]
     return []
-
-
-def _require_active(initiative: Initiative) -> None:
-    if initiative.archived:
-        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; its checklist is frozen.')
 
 
 # --- phase gates ---------------------------------------------------------------------------------------------
@@ -539,19 +540,18 @@ def move_phase(
     now: datetime,
 ) -> GatedPhaseResult:
     """Change phase through the gates: refused while required items are missing, unless a lead forces it."""
-    if not initiative.archived and initiative.phase != phase.value:
+    # An archived initiative or a move to the phase it is in: change_phase explains these better than a gate would.
+    moving = not initiative.archived and initiative.phase != phase.value
+    if moving:
         require_manager(initiative=initiative, actor=actor, people=people, action="change its phase")
     readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
     missing = [s for g in readiness.crossing(phase) for s in g.missing]
     if force_reason is not None:
         problems = _reason_problems(force_reason)
         if problems:
-            raise InvalidInput([FieldProblem(f, m) for f, m in problems])
-    if missing and force_reason is None:
-        if initiative.archived or initiative.phase == phase.value:
-            pass  # change_phase explains these better than a gate would
-        else:
-            raise GateRefused(initiative, phase, missing)
+            raise InvalidInput(problems)
+    if missing and force_reason is None and moving:
+        raise GateRefused(initiative, phase, missing)
     if missing and force_reason is not None:
         leads = [u for u in (initiative.ds_lead_id, initiative.eng_lead_id) if u]
         if actor.user_id not in leads and not people.is_workspace_admin(actor.user_id):

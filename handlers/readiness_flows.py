@@ -252,5 +252,5 @@ def search_ideas(runtime: Runtime, actor: Actor, text: str) -> Message:
 
 
 def _label(readiness: service.Readiness, key: str) -> str:
-    found = next((s.item for g in readiness.gates for s in g.items if s.item.key == key), None)
-    return found.label if found is not None else key
+    found = service.find_item(readiness, key)
+    return found.item.label if found is not None else key
