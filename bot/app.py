@@ -11,14 +11,19 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy.engine import Engine
 
 import handlers
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, Pacer, SystemClock
 from bot.config import Settings
 from bot.jira_gateway import JiraGateway
 from bot.runtime import Runtime
+from bot.scheduler import ScheduledJobs, Scheduler
 from handlers.jira_webhook import make_webhook_receiver
+from handlers.scheduled_jobs import JobRunner
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
@@ -57,6 +62,8 @@ class HandoffApp:
     runtime: Runtime
     executor: ContextExecutor
     jira_webhook: Any = None  # handlers.jira_webhook.WebhookReceiver
+    jobs: JobRunner | None = None
+    scheduler: Scheduler | None = None
 
     def wsgi(self) -> Any:
         """The HTTP-mode WSGI app: Slack's requests, the health check and the Jira webhook."""
@@ -65,7 +72,35 @@ class HandoffApp:
         return HandoffWsgiApp(self.bolt, self.runtime.engine, jira_webhook=self.jira_webhook)
 
 
-def build_web_client(settings: Settings) -> WebClient:
+class RetryAfterHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, waiting exactly the `Retry-After` Slack asks for on the injected clock (so tests
+    move time instead of sleeping); slack_sdk's own adds up to a second of jitter with `time.sleep`."""
+
+    def __init__(self, clock: Clock, max_retry_count: int = 3):
+        super().__init__(max_retry_count=max_retry_count)
+        self._clock = clock
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error or RuntimeError("retry without a response")
+        state.next_attempt_requested = True
+        header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
+        try:
+            seconds = max(1, int(header[0] if isinstance(header, list) else header))
+        except ValueError:
+            seconds = 1
+        self._clock.sleep(seconds)
+        state.increment_current_attempt()
+
+
+def build_web_client(settings: Settings, clock: Clock | None = None) -> WebClient:
     """The real slack_sdk client, pointed at `SLACK_API_URL`; it waits out 429s for the time Slack asks."""
     return WebClient(
         token=settings.slack_bot_token,
@@ -73,7 +108,7 @@ def build_web_client(settings: Settings) -> WebClient:
         timeout=10,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            RetryAfterHandler(clock or SystemClock(), max_retry_count=3),
         ],
     )
 
@@ -101,10 +136,11 @@ def create_app(
         engine=engine or make_engine(settings.database_url),
         clock=clock,
         jira=jira or build_jira_gateway(settings, clock),
+        pacer=Pacer(clock),
     )
     executor = ContextExecutor(LISTENER_THREADS)
     bolt = App(
-        client=client or build_web_client(settings),
+        client=client or build_web_client(settings, clock),
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=verify_token,
         listener_executor=executor,
@@ -117,4 +153,15 @@ def create_app(
     )
     handlers.register_all(bolt, runtime)
     webhook = make_webhook_receiver(runtime, bolt.client, executor)
-    return HandoffApp(bolt=bolt, runtime=runtime, executor=executor, jira_webhook=webhook)
+    jobs = JobRunner(runtime, bolt.client)
+    scheduler = Scheduler(
+        runtime,
+        ScheduledJobs(
+            run_channel=lambda team_id, channel_id: jobs.run_due(channel=(team_id, channel_id)),
+            run_due=jobs.run_due,
+            jira_sync=jobs.jira_sync if runtime.jira is not None else None,
+        ),
+    )
+    return HandoffApp(
+        bolt=bolt, runtime=runtime, executor=executor, jira_webhook=webhook, jobs=jobs, scheduler=scheduler
+    )

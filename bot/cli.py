@@ -61,7 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     jobs = run.add_subparsers(dest="job", required=True)
     jira_sync = jobs.add_parser("jira-sync", help="deliver waiting Jira updates, pull Jira changes, post them")
     jira_sync.add_argument("--full", action="store_true", help="a full reconciliation instead of an incremental sync")
+    jira_sync.add_argument(
+        "--dry-run", action="store_true", help="print the Jira changes waiting to be posted; change nothing"
+    )
     jira_sync.set_defaults(run=_run_jira_sync)
+    for job, text in (("digest", "post today's digest"), ("nudges", "post today's nudges")):
+        command = jobs.add_parser(job, help=f"{text} in every channel (or one) now")
+        command.add_argument("--channel", help="only this channel (its id, such as C0123ABCD)")
+        command.add_argument("--dry-run", action="store_true", help="print the messages instead of posting them")
+        command.add_argument("--force", action="store_true", help="post again even if today's already went out")
+        command.set_defaults(run=_run_channel_job, job=job)
     return parser
 
 
@@ -112,9 +121,15 @@ def _serve(args: argparse.Namespace) -> int:
     # otherwise walk all of SQLAlchemy's and Bolt's objects and show up as tens of milliseconds in request tails.
     gc.collect()
     gc.freeze()
-    if args.http:
-        return _serve_http(app, settings, args)
-    return _serve_socket_mode(app, settings)
+    if app.scheduler is not None:
+        app.scheduler.start()
+    try:
+        if args.http:
+            return _serve_http(app, settings, args)
+        return _serve_socket_mode(app, settings)
+    finally:
+        if app.scheduler is not None:
+            app.scheduler.shutdown()
 
 
 def _serve_http(app: HandoffApp, settings: Settings, args: argparse.Namespace) -> int:
@@ -148,16 +163,80 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
     return 0
 
 
-def _run_jira_sync(args: argparse.Namespace) -> int:
+def _offline_app() -> HandoffApp:
+    """The app for a one-off job: the schema brought up to date, no token check at start."""
     from bot.app import build_web_client, create_app
-    from bot.errors import HandoffError
-    from handlers.jira_jobs import run_jira_sync
     from storage.db import make_engine, upgrade_schema
 
     settings = _prepare(RunMode.OFFLINE)
     engine = make_engine(settings.database_url)
     upgrade_schema(engine)
-    app = create_app(settings, engine=engine, client=build_web_client(settings), verify_token=False)
+    return create_app(settings, engine=engine, client=build_web_client(settings), verify_token=False)
+
+
+def _run_channel_job(args: argparse.Namespace) -> int:
+    from bot.blocks.plain import message_as_text
+    from bot.channel_settings import channel_plan, scheduled_channels
+    from handlers.scheduled_jobs import Job
+
+    app = _offline_app()
+    runtime, jobs = app.runtime, app.jobs
+    assert jobs is not None
+    job = Job(args.job)
+    with runtime.session() as session:
+        plans = scheduled_channels(session=session, default_timezone=runtime.settings.timezone)
+        if not args.channel:
+            plans = [p for p in plans if p.digest_enabled or (job is Job.NUDGES and p.nudges_enabled)]
+        else:
+            known = [p for p in plans if p.channel_id == args.channel]  # an explicit channel runs even if it is off
+            if not known:
+                print(f"No active initiative calls {args.channel} home, so it has no {job.value}.", file=sys.stderr)
+                return EXIT_CONFIG
+            plans = [
+                channel_plan(
+                    session=session,
+                    team_id=known[0].team_id,
+                    channel_id=args.channel,
+                    default_timezone=runtime.settings.timezone,
+                )
+            ]
+    if args.dry_run:
+        for plan in plans:
+            preview = jobs.preview(job, plan)
+            print(f"=== {job.value} for {plan.channel_id} ({plan.schedule.describe()}) ===")
+            if preview.note:
+                print(preview.note)
+            for number, message in enumerate(preview.messages, start=1):
+                where = "in the channel" if number == 1 else "in its thread"
+                print(f"--- message {number} of {len(preview.messages)}, {where} ---")
+                print(message_as_text(message))
+            for user_id, messages in preview.direct:
+                print(f"--- direct message to {user_id} ---")
+                print("\n".join(message_as_text(m) for m in messages))
+            print()
+        return 0
+    failed = 0
+    for plan in plans:
+        report = jobs.run_now(job, plan, force=args.force)
+        for line in report.skipped:
+            print(f"skipped: {line}")
+        failed += len(report.failed) + len(report.retrying)
+        if report.posted:
+            print(f"{job.value} posted in {plan.channel_id} ({report.messages} messages)")
+        for line in report.failed + report.retrying:
+            print(f"not posted: {line}", file=sys.stderr)
+    return EXIT_UNREACHABLE if failed else 0
+
+
+def _run_jira_sync(args: argparse.Namespace) -> int:
+    from bot.errors import HandoffError
+    from handlers.jira_jobs import preview_status_changes, run_jira_sync
+
+    app = _offline_app()
+    if args.dry_run:
+        for line in preview_status_changes(app.runtime):
+            print(line)
+        return 0
     try:
         report = run_jira_sync(app.runtime, app.bolt.client, full=True if args.full else None)
     except HandoffError as error:

@@ -1,7 +1,9 @@
-"""Injected time: services and jobs ask a clock, so tests control "now" without sleeping."""
+"""Injected time: services and jobs ask a clock, so tests control "now" (and waiting) without sleeping."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -10,28 +12,68 @@ from zoneinfo import ZoneInfo
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 class FixedClock:
-    """A clock that stands still until a test moves it."""
+    """A clock that stands still until a test moves it; sleeping moves it instead of waiting."""
 
     def __init__(self, now: datetime):
         if now.tzinfo is None:
             raise ValueError("FixedClock needs an aware datetime")
         self._now = now
+        self._start = now
+        self.slept: list[float] = []
 
     def now(self) -> datetime:
         return self._now
+
+    def monotonic(self) -> float:
+        return (self._now - self._start).total_seconds()
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._now += timedelta(seconds=max(0.0, seconds))
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
 
     def set(self, now: datetime) -> None:
         self._now = now
+
+
+class Pacer:
+    """Keeps sends to one destination at least `interval` seconds apart, across threads: Slack takes about one
+    message per second per channel, and answers bursts with 429s."""
+
+    def __init__(self, clock: Clock, interval: float = 1.0):
+        self._clock = clock
+        self._interval = interval
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait_turn(self, destination: str) -> float:
+        """Wait until `destination` may be sent to, and book the turn after; returns how long it waited."""
+        with self._lock:
+            now = self._clock.monotonic()
+            turn = max(now, self._next.get(destination, now))
+            self._next[destination] = turn + self._interval
+        if turn > now:
+            self._clock.sleep(turn - now)
+        return max(0.0, turn - now)
 
 
 def local_today(clock: Clock, tz: ZoneInfo) -> date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,10 @@ DEFAULT_DATABASE_URL = "sqlite:///handoff.db"
 DEFAULT_PORT = 3000
 DEFAULT_JIRA_ISSUE_TYPE = "Task"
 DEFAULT_KPI_STALE_DAYS = 14
+DEFAULT_NUDGE_COOLDOWN_DAYS = 3
+DEFAULT_NUDGE_DELAY_MINUTES = 30
+DEFAULT_JIRA_SYNC_MINUTES = 5
+SAME_DAY = "same-day"
 WEBHOOK_SECRET_MIN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -72,6 +77,11 @@ class Settings:
     log_level: str = "INFO"
     checklist: ChecklistConfig = field(default_factory=ChecklistConfig)
     kpi_stale_days: int = DEFAULT_KPI_STALE_DAYS
+    # How late a missed digest or nudge may still run: None for "the same local day", else at most this long.
+    catch_up_within: timedelta | None = None
+    nudge_cooldown_days: int = DEFAULT_NUDGE_COOLDOWN_DAYS
+    nudge_delay_minutes: int = DEFAULT_NUDGE_DELAY_MINUTES  # nudges follow the digest by this much
+    jira_sync_minutes: int = DEFAULT_JIRA_SYNC_MINUTES
 
     @property
     def tz(self) -> ZoneInfo:
@@ -198,6 +208,11 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
         else:
             problems.append(f"HANDOFF_KPI_STALE_DAYS must be a whole number of days from 1 to 365, got {raw_stale!r}.")
 
+    catch_up_within = _parse_catch_up(_get(env, "HANDOFF_CATCH_UP"), problems)
+    nudge_cooldown_days = _bounded(env, "HANDOFF_NUDGE_COOLDOWN_DAYS", DEFAULT_NUDGE_COOLDOWN_DAYS, 1, 90, problems)
+    nudge_delay_minutes = _bounded(env, "HANDOFF_NUDGE_DELAY_MINUTES", DEFAULT_NUDGE_DELAY_MINUTES, 0, 720, problems)
+    jira_sync_minutes = _bounded(env, "HANDOFF_JIRA_SYNC_MINUTES", DEFAULT_JIRA_SYNC_MINUTES, 1, 1440, problems)
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -212,7 +227,32 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
         log_level=log_level,
         checklist=checklist,
         kpi_stale_days=kpi_stale_days,
+        catch_up_within=catch_up_within,
+        nudge_cooldown_days=nudge_cooldown_days,
+        nudge_delay_minutes=nudge_delay_minutes,
+        jira_sync_minutes=jira_sync_minutes,
     )
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: list[str]) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if _is_whole_number(raw) and low <= int(raw) <= high:
+        return int(raw)
+    problems.append(f"{name} must be a whole number from {low} to {high}, got {raw!r}.")
+    return default
+
+
+def _parse_catch_up(raw: str | None, problems: list[str]) -> timedelta | None:
+    """`same-day` (the default), a number of hours such as `6h`, or `0` to never run a missed slot late."""
+    if raw is None or raw.lower() == SAME_DAY:
+        return None
+    hours = raw.lower().removesuffix("h")
+    if _is_whole_number(hours) and int(hours) <= 168:
+        return timedelta(hours=int(hours))
+    problems.append(f"HANDOFF_CATCH_UP must be {SAME_DAY}, a number of hours up to 168 such as 6h, or 0, got {raw!r}.")
+    return None
 
 
 def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | None:

@@ -51,6 +51,16 @@ BLOCK_DOC_KIND = "kind"
 BLOCK_DOC_URL = "url"
 BLOCK_DOC_NOTE = "note"
 
+# Buttons on digests and nudges, and the mitigation form
+ACTION_CHECKPOINT_DONE = "checkpoint_done"
+ACTION_OPEN_JIRA = "open_jira"  # a link button; Slack still sends the click, which is only acknowledged
+ACTION_MITIGATE = "record_mitigation"
+# Two ids: Slack wants action ids unique within a block, and both snooze buttons sit in one.
+ACTION_SNOOZE_DAY = "snooze_nudge_day"
+ACTION_SNOOZE_WEEK = "snooze_nudge_week"
+VIEW_MITIGATION = "record_mitigation"
+BLOCK_MITIGATION_PLAN = "plan"
+
 ACTIONS = (
     ACTION_STATUS_SHARE,
     ACTION_STATUS_PREV,
@@ -59,5 +69,10 @@ ACTIONS = (
     ACTION_HOME_NEW,
     ACTION_LINK_ISSUE,
     ACTION_ADD_DOC,
+    ACTION_CHECKPOINT_DONE,
+    ACTION_OPEN_JIRA,
+    ACTION_MITIGATE,
+    ACTION_SNOOZE_DAY,
+    ACTION_SNOOZE_WEEK,
 )
-VIEWS = (VIEW_NEW_INITIATIVE, VIEW_ADD_CHECKPOINT, VIEW_LINK_ISSUE, VIEW_ADD_DOC)
+VIEWS = (VIEW_NEW_INITIATIVE, VIEW_ADD_CHECKPOINT, VIEW_LINK_ISSUE, VIEW_ADD_DOC, VIEW_MITIGATION)

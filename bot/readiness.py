@@ -232,10 +232,14 @@ def readiness_for(
 class InitiativeLike(Protocol):
     """Anything with an initiative's id, phase and leads (a row of the status page, say)."""
 
-    id: int | None
-    phase: str
-    ds_lead_id: str | None
-    eng_lead_id: str | None
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def ds_lead_id(self) -> str | None: ...
+    @property
+    def eng_lead_id(self) -> str | None: ...
 
 
 # --- docs --------------------------------------------------------------------------------------------------

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import Clock, local_today
+from bot.clock import Clock, Pacer, local_today
 from bot.config import Settings
 from bot.jira_gateway import JiraGateway
 from storage.db import session_scope
@@ -23,6 +23,10 @@ class Runtime:
     clock: Clock
     # None when Jira is not configured; every Jira feature then says so instead of failing.
     jira: JiraGateway | None = None
+    # Shared by everything that posts from this process, so a digest and a nudge to one channel stay a second apart.
+    pacer: Pacer | None = None
+    # Called after a channel's schedule changes, so the scheduler in this process picks it up at once.
+    schedule_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -36,3 +40,7 @@ class Runtime:
     @property
     def jira_url(self) -> str | None:
         return self.settings.jira.url if self.settings.jira else None
+
+    def schedule_changed(self) -> None:
+        for listener in self.schedule_listeners:
+            listener()

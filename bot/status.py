@@ -118,26 +118,47 @@ def status_page(
     rows = queries.list_initiative_cards(
         session=session, team_id=team_id, channel_id=channel_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    progress = progress_by_initiative(
-        session=session, initiative_ids=[row.id for row in rows], today=today or now.date()
+    items = enriched_summaries(
+        session=session,
+        summaries=[summary_from_row(row, now) for row in rows],
+        now=now,
+        today=today or now.date(),
+        checklist=checklist or Checklist(),
+        stale_days=stale_days,
     )
-    ids = [row.id for row in rows]
-    kpis = kpi_views_for(session=session, initiative_ids=ids, now=now, stale_days=stale_days)
-    names = {initiative_id: [v.kpi.name for v in views] for initiative_id, views in kpis.items()}
-    readiness = readiness_for(session=session, checklist=checklist or Checklist(), initiatives=rows, kpi_names=names)
-    forced = latest_forced_changes(session=session, initiative_ids=ids)
-    items = [
-        replace(
-            _summary_from_row(row, now, progress.get(row.id)),
-            readiness=readiness.get(row.id),
-            kpis=kpis.get(row.id, []),
-            forced=forced.get(row.id),
-        )
-        for row in rows
-    ]
     return StatusPage(
         scope=scope, items=items, page=page, page_count=page_count, total=total, jira=jira_health(session=session)
     )
+
+
+def enriched_summaries(
+    *,
+    session: Session,
+    summaries: Sequence[InitiativeSummary],
+    now: datetime,
+    today: date,
+    checklist: Checklist,
+    stale_days: int,
+) -> list[InitiativeSummary]:
+    """Summaries with checkpoint progress, readiness, KPIs and the latest forced phase change, in the same few
+    queries however many there are."""
+    ids = [s.initiative.id for s in summaries]
+    progress = progress_by_initiative(session=session, initiative_ids=ids, today=today)
+    kpis = kpi_views_for(session=session, initiative_ids=ids, now=now, stale_days=stale_days)
+    names = {initiative_id: [v.kpi.name for v in views] for initiative_id, views in kpis.items()}
+    cards = [s.initiative for s in summaries]
+    readiness = readiness_for(session=session, checklist=checklist, initiatives=cards, kpi_names=names)
+    forced = latest_forced_changes(session=session, initiative_ids=ids)
+    return [
+        replace(
+            s,
+            progress=progress.get(s.initiative.id) or CheckpointProgress(),
+            readiness=readiness.get(s.initiative.id),
+            kpis=kpis.get(s.initiative.id, []),
+            forced=forced.get(s.initiative.id),
+        )
+        for s in summaries
+    ]
 
 
 def jira_health(*, session: Session, initiative_id: int | None = None) -> JiraHealth | None:
@@ -154,10 +175,10 @@ def jira_health(*, session: Session, initiative_id: int | None = None) -> JiraHe
     )
 
 
-def _summary_from_row(row: Row, now: datetime, progress: CheckpointProgress | None) -> InitiativeSummary:
+def summary_from_row(row: Row, now: datetime) -> InitiativeSummary:
     card = InitiativeCard(**{name: getattr(row, name) for name in queries.CARD_COLUMNS if name != "created_at"})
     since = row.phase_since or row.created_at
-    return InitiativeSummary(card, since, _days_between(since, now), progress or CheckpointProgress())
+    return InitiativeSummary(card, since, _days_between(since, now))
 
 
 def summarize(*, session: Session, initiatives: Sequence[Initiative], now: datetime) -> list[InitiativeSummary]:

@@ -1,4 +1,5 @@
-"""Buttons: share a status in the channel, page through it, open details, start an initiative from App Home."""
+"""Buttons: share a status in the channel, page through it, open details, start an initiative from App Home; and
+on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.blocks.base import Message
 from bot.blocks.help import render_error
-from bot.blocks.modals import render_new_initiative_modal
+from bot.blocks.modals import render_mitigation_modal, render_new_initiative_modal
 from bot.blocks.status import render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
+from bot.initiatives import Actor
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.checkpoint_flows import complete_and_announce
+from handlers.digest_flows import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from storage.initiatives import get_initiative
@@ -118,6 +122,37 @@ def register(app: App, runtime: Runtime) -> None:
             respond(response_type="ephemeral", replace_original=False, **problem.as_kwargs())
 
     app.action(ids.ACTION_ADD_DOC)(ack=ack_only, lazy=[open_add_doc])
+
+    @after_ack
+    def mark_done(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+        reference = str(action.get("value") or "")
+        try:
+            result = complete_and_announce(runtime, client, actor, reference, done=True)
+        except HandoffError as error:
+            result = render_error(error, usage_of="checkpoint done")
+        respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
+
+    @after_ack
+    def open_mitigation(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        channel_id = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        view = render_mitigation_modal(str(action.get("value") or ""), channel_id=channel_id)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @after_ack
+    def snooze_nudge(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        try:
+            result = snooze_from_button(runtime, _team_id(body), body["user"]["id"], str(action.get("value") or ""))
+        except HandoffError as error:
+            result = render_error(error)
+        respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
+
+    app.action(ids.ACTION_CHECKPOINT_DONE)(ack=ack_only, lazy=[mark_done])
+    app.action(ids.ACTION_MITIGATE)(ack=ack_only, lazy=[open_mitigation])
+    app.action(ids.ACTION_SNOOZE_DAY)(ack=ack_only, lazy=[snooze_nudge])
+    app.action(ids.ACTION_SNOOZE_WEEK)(ack=ack_only, lazy=[snooze_nudge])
+    # A link button opens its URL in the browser; Slack still sends the click, which only needs its ack.
+    app.action(ids.ACTION_OPEN_JIRA)(ack_only)
 
 
 def ack_only(ack: Ack) -> None:

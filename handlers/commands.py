@@ -30,6 +30,7 @@ from handlers.checkpoint_flows import (
     show_checkpoints,
 )
 from handlers.checkpoint_flows import edit_and_announce as edit_checkpoint_and_announce
+from handlers.digest_flows import change_digest_settings, change_nudges, run_digest, show_digest_settings
 from handlers.errors import after_ack
 from handlers.flows import (
     archive_and_announce,
@@ -48,6 +49,10 @@ from handlers.parsing import (
     CheckpointMitigateCommand,
     CheckpointRemoveCommand,
     Command,
+    DigestRunCommand,
+    DigestScheduleCommand,
+    DigestShowCommand,
+    DigestSwitchCommand,
     DocAddCommand,
     DocRemoveCommand,
     DocsCommand,
@@ -61,6 +66,7 @@ from handlers.parsing import (
     KpiListCommand,
     KpiRecordCommand,
     NewCommand,
+    NudgesCommand,
     PhaseCommand,
     StatusCommand,
     UsageError,
@@ -99,6 +105,8 @@ def register(app: App, runtime: Runtime) -> None:
         actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
         if isinstance(parsed, StatusCommand):
             ack(**_status(runtime, actor, command["channel_id"], parsed).as_kwargs())
+        elif isinstance(parsed, DigestShowCommand):
+            ack(**show_digest_settings(runtime, actor, command["channel_id"]).as_kwargs())
         elif isinstance(parsed, HelpCommand):
             ack(**render_help(runtime.settings.checklist.for_team(actor.team_id).doc_kinds).as_kwargs())
         else:
@@ -156,6 +164,7 @@ READ_ONLY = (
     KpiListCommand,
     IdeasCommand,
     IdeasSearchCommand,
+    DigestShowCommand,
 )
 
 
@@ -253,6 +262,12 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return record_outcome_and_announce(
                     runtime, client, actor, parsed.reference, parsed.outcome, parsed.note
                 )
+            case DigestScheduleCommand() | DigestSwitchCommand():
+                return change_digest_settings(runtime, actor, channel_id, parsed)
+            case DigestRunCommand():
+                return run_digest(runtime, client, actor, channel_id, parsed)
+            case NudgesCommand():
+                return change_nudges(runtime, client, actor, channel_id, parsed)
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
@@ -273,6 +288,10 @@ def _usage_of(parsed: Command) -> str:
         IdeaOutcomeCommand: "idea",
         IdeasCommand: "ideas",
         IdeasSearchCommand: "ideas",
+        DigestScheduleCommand: "digest",
+        DigestSwitchCommand: "digest",
+        DigestRunCommand: "digest",
+        NudgesCommand: "nudges",
         NewCommand: "new",
         PhaseCommand: "phase",
         EditCommand: "edit",

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.base import Message
 from bot.blocks.checkpoints import render_push_failure, render_status_change
+from bot.blocks.plain import message_as_text
 from bot.checkpoints import reference_of
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
@@ -84,6 +85,23 @@ def post_status_changes(runtime: Runtime, client: WebClient) -> int:
             jira_queries.mark_status_change_posted(session=session, change_id=change_id, now=runtime.clock.now())
         posted += 1
     return posted
+
+
+def preview_status_changes(runtime: Runtime) -> list[str]:
+    """The Jira status changes waiting to be posted, as text (`run jira-sync --dry-run`); nothing is claimed."""
+    with runtime.session() as session:
+        waiting = jira_queries.unposted_status_changes(session=session)
+        lines = []
+        for change in waiting:
+            checkpoint = session.get(Checkpoint, change.checkpoint_id)
+            initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
+            if checkpoint is None or initiative is None:
+                continue
+            message = render_status_change(change, reference_of(initiative, checkpoint), jira_url=runtime.jira_url)
+            lines.append(f"--- in the thread of {initiative.name} ---\n{message_as_text(message)}")
+        pending = sum(jira_queries.pending_push_counts(session=session, initiative_ids=None).values())
+    lines.append(f"{len(waiting)} status changes waiting to be posted; {pending} changes waiting to be sent to Jira.")
+    return lines
 
 
 def report_failed_pushes(runtime: Runtime, client: WebClient, gateway: JiraGateway) -> int:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 
 from bot.checkpoints import CheckpointField
 from bot.initiatives import CLEAR, Field
+from bot.schedule import ScheduleError, looks_like_days, parse_days, parse_time_of_day, parse_timezone
 from bot.text import escape, unescape
 from storage.models import Phase
 
@@ -225,6 +226,44 @@ class IdeasSearchCommand:
     text: str
 
 
+@dataclass(frozen=True)
+class DigestShowCommand:
+    """`digest`: this channel's digest and nudge settings."""
+
+
+@dataclass(frozen=True)
+class DigestScheduleCommand:
+    """`digest at 09:30 [Europe/Berlin] [weekdays|daily|mon,wed,fri]`."""
+
+    at: time
+    timezone: str | None = None
+    days: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DigestSwitchCommand:
+    """`digest on|off`, `digest quiet [on|off]`."""
+
+    setting: str  # "enabled" or "quiet"
+    value: bool
+
+
+@dataclass(frozen=True)
+class DigestRunCommand:
+    """`digest now` (post it) or `digest preview` (show it privately)."""
+
+    post: bool
+
+
+@dataclass(frozen=True)
+class NudgesCommand:
+    """`nudges on|off` for this channel, or `nudges on|off <initiative>` for one initiative."""
+
+    enabled: bool
+    initiative_ref: str | None = None
+
+
+ScheduleCommand = DigestShowCommand | DigestScheduleCommand | DigestSwitchCommand | DigestRunCommand | NudgesCommand
 ReadinessCommand = (
     DocAddCommand
     | DocRemoveCommand
@@ -247,6 +286,7 @@ Command = (
     | ArchiveCommand
     | CheckpointCommand
     | ReadinessCommand
+    | ScheduleCommand
 )
 SUBCOMMANDS = (
     "help",
@@ -263,15 +303,18 @@ SUBCOMMANDS = (
     "kpi",
     "idea",
     "ideas",
+    "digest",
+    "nudges",
 )
 # Typed as words of their own, these mean the commands they abbreviate.
-ALIASES = {"checkpoints": ("checkpoint", "list"), "kpis": ("kpi", "list")}
+ALIASES = {"checkpoints": ("checkpoint", "list"), "kpis": ("kpi", "list"), "nudge": ("nudges", None)}
 FORCE_FLAGS = frozenset({"--force", "—force", "–force", "-force"})  # macOS turns a typed -- into a dash
 CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
 CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
 CHECKLIST_ACTIONS = ("add", "waive", "remove")
 KPI_ACTIONS = ("add", "record", "list")
 KPI_OPTIONS = frozenset({"unit", "owner"})
+DIGEST_ACTIONS = ("at", "on", "off", "now", "preview", "quiet")
 
 
 def parse_command(text: str) -> Command:
@@ -286,7 +329,8 @@ def parse_command(text: str) -> Command:
     verb, rest = tokens[0].text.lower(), tokens[1:]
     if verb in ALIASES and not tokens[0].quoted:
         verb, action = ALIASES[verb]
-        rest = [Token(action, quoted=False), *rest]
+        if action is not None:
+            rest = [Token(action, quoted=False), *rest]
     if tokens[0].quoted or verb not in SUBCOMMANDS:
         known = ", ".join(SUBCOMMANDS)
         raise UsageError(f'"{escape(tokens[0].text)}" is not a Handoff command. Commands: {known}.', "help")
@@ -602,6 +646,52 @@ def _parse_ideas(rest: list[Token]) -> Command:
     return IdeasCommand(" ".join(t.text for t in rest))
 
 
+def _parse_digest(rest: list[Token]) -> Command:
+    if not rest:
+        return DigestShowCommand()
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in DIGEST_ACTIONS:
+        raise UsageError(f"`digest {escape(rest[0].text)}` is not a digest setting.", "digest")
+    if action == "at":
+        return _parse_digest_at(args)
+    if action in ("now", "preview", "on", "off") and args:
+        raise UsageError(f"`digest {action}` takes nothing after it.", "digest")
+    if action in ("now", "preview"):
+        return DigestRunCommand(post=action == "now")
+    if action in ("on", "off"):
+        return DigestSwitchCommand("enabled", action == "on")
+    if len(args) > 1 or (args and args[0].text.lower() not in ("on", "off")):
+        raise UsageError("`digest quiet` takes on or off (on when left out).", "digest")
+    return DigestSwitchCommand("quiet", not args or args[0].text.lower() == "on")
+
+
+def _parse_digest_at(args: list[Token]) -> DigestScheduleCommand:
+    if not args:
+        raise UsageError("`digest at` needs a time, such as `digest at 09:30`.", "digest")
+    try:
+        at = parse_time_of_day(args[0].text)
+        timezone: str | None = None
+        days: tuple[str, ...] | None = None
+        for token in args[1:]:
+            word = token.text
+            if days is None and looks_like_days(word):
+                days = parse_days(word)
+            elif timezone is None:
+                timezone = parse_timezone(word)
+            else:
+                raise ScheduleError(f"`{word}` is one word too many: give a time, then a time zone and days.")
+    except ScheduleError as error:
+        raise UsageError(escape(str(error)), "digest") from None
+    return DigestScheduleCommand(at, timezone, days)
+
+
+def _parse_nudges(rest: list[Token]) -> NudgesCommand:
+    if not rest or rest[0].quoted or rest[0].text.lower() not in ("on", "off"):
+        raise UsageError("`nudges` needs on or off, and optionally an initiative.", "nudges")
+    reference = " ".join(t.text for t in rest[1:]).strip() or None
+    return NudgesCommand(rest[0].text.lower() == "on", reference)
+
+
 _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "help": _parse_help,
     "new": _parse_new,
@@ -617,6 +707,8 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "kpi": _parse_kpi,
     "idea": _parse_idea,
     "ideas": _parse_ideas,
+    "digest": _parse_digest,
+    "nudges": _parse_nudges,
 }
 
 

@@ -21,7 +21,7 @@ from bot.initiatives import Actor, Field, InitiativeDraft, normalize_jira_key, v
 from bot.readiness import url_problem
 from bot.runtime import Runtime
 from bot.text import unescape
-from handlers.checkpoint_flows import add_and_announce, edit_and_announce
+from handlers.checkpoint_flows import add_and_announce, edit_and_announce, mitigate_and_announce
 from handlers.errors import after_ack
 from handlers.flows import create_and_announce, unit_of_work
 from handlers.readiness_flows import add_doc_and_announce
@@ -181,6 +181,27 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_LINK_ISSUE)(ack=check_link, lazy=[link_issue])
 
+    def check_mitigation(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        plan = _plan_text(body)
+        if not plan:
+            ack(response_action="errors", errors={ids.BLOCK_MITIGATION_PLAN: "Say what the plan is."})
+            return
+        context[FORM_ACCEPTED] = True
+        ack()
+
+    @after_ack
+    def record_mitigation(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not context.get(FORM_ACCEPTED):
+            return
+        actor, metadata = _actor(body), _metadata(body)
+        try:
+            result = mitigate_and_announce(runtime, client, actor, str(metadata.get("r") or ""), _plan_text(body))
+        except HandoffError as error:
+            result = render_error(error, usage_of="checkpoint mitigate")
+        tell_privately(client, metadata.get("c"), actor.user_id, result)
+
+    app.view(ids.VIEW_MITIGATION)(ack=check_mitigation, lazy=[record_mitigation])
+
 
 def _actor(body: dict[str, Any]) -> Actor:
     return Actor(team_id=body["view"].get("team_id") or body["team"]["id"], user_id=body["user"]["id"])
@@ -239,6 +260,12 @@ def _selected_option(values: dict[str, Any], block_id: str) -> str | None:
     selected = ((values.get(block_id) or {}).get(ids.INPUT_ACTION) or {}).get("selected_option") or {}
     value = selected.get("value")
     return str(value) if value else None
+
+
+def _plan_text(body: dict[str, Any]) -> str:
+    values = body["view"]["state"]["values"]
+    element = (values.get(ids.BLOCK_MITIGATION_PLAN) or {}).get(ids.INPUT_ACTION) or {}
+    return str(element.get("value") or "").strip()
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, Any]:

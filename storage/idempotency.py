@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from storage.models import IdempotencyKey
 
@@ -48,7 +48,16 @@ def claim_all_once(*, session: Session, scope: str, keys: list[str], now: dateti
 
 
 def _insert_if_absent(session: Session, scope: str, key: str, now: datetime) -> bool:
-    """Insert the key unless it is there, within the caller's transaction; True if this call inserted it.
+    return insert_if_absent(
+        session, IdempotencyKey, {"scope": scope, "key": key, "created_at": now}, index_elements=["scope", "key"]
+    )
+
+
+def insert_if_absent(
+    session: Session, model: type[SQLModel], values: dict[str, Any], *, index_elements: list[str]
+) -> bool:
+    """Insert the row unless one with the same unique key is there, within the caller's transaction; True if this
+    call inserted it.
 
     `ON CONFLICT DO NOTHING` where the dialect has it: one statement, and no savepoint for the common duplicate.
     """
@@ -61,15 +70,11 @@ def _insert_if_absent(session: Session, scope: str, key: str, now: datetime) -> 
     else:
         try:
             with session.begin_nested():
-                session.add(IdempotencyKey(scope=scope, key=key, created_at=now))
+                session.add(model(**values))
                 session.flush()
         except IntegrityError:
             return False
         return True
-    statement = (
-        insert(IdempotencyKey)
-        .values(scope=scope, key=key, created_at=now)
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-    )
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)
     result = session.connection().execute(statement)
     return result.rowcount == 1  # type: ignore[attr-defined]

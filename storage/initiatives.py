@@ -149,6 +149,13 @@ _phase_since = (
     .correlate(Initiative)
     .scalar_subquery()
 )
+
+
+def phase_since_column():  # type: ignore[no-untyped-def]
+    """When each initiative entered its current phase, as a correlated subquery of a select over initiatives."""
+    return _phase_since
+
+
 CARD_COLUMNS = (
     "id",
     "name",

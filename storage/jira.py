@@ -34,6 +34,12 @@ def add_status_change(*, session: Session, change: JiraStatusChange) -> JiraStat
     return change
 
 
+def unposted_status_changes(*, session: Session) -> Sequence[JiraStatusChange]:
+    return session.exec(
+        select(JiraStatusChange).where(col(JiraStatusChange.posted_at).is_(None)).order_by(col(JiraStatusChange.id))
+    ).all()
+
+
 def claim_unposted_status_changes(*, session: Session, now: datetime, stale_after: timedelta) -> list[int]:
     """Claim status changes nobody has posted (or whose poster vanished), oldest first; returns their ids.
 

@@ -74,6 +74,8 @@ class Initiative(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     archived: bool = Field(default=False)
     archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # `nudges off <initiative>`: the daily nudges leave this initiative out.
+    nudges_enabled: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
 
     @property
     def phase_enum(self) -> Phase:
@@ -361,3 +363,78 @@ class Idea(SQLModel, table=True):
     outcome_note: str | None = Field(default=None, max_length=NOTE_MAX)
     outcome_by: str | None = Field(default=None, max_length=32)
     outcome_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ChannelSettings(SQLModel, table=True):
+    """How a channel wants its daily digest and nudges; a channel without a row has the defaults."""
+
+    __tablename__ = "channel_settings"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(primary_key=True, max_length=32)
+    digest_enabled: bool = True
+    digest_time: str = Field(default="09:00", max_length=5)  # HH:MM, local to `digest_timezone`
+    digest_timezone: str | None = Field(default=None, max_length=64)  # None: the workspace's HANDOFF_TIMEZONE
+    digest_days: str = Field(default="mon,tue,wed,thu,fri", max_length=32)
+    # A digest with nothing new is not posted at all, instead of as one line.
+    digest_quiet: bool = False
+    nudges_enabled: bool = True
+    configured_by: str | None = Field(default=None, max_length=32)
+    # Slack refused to post here (`not_in_channel`...); the digest stays off until someone turns it on again.
+    disabled_reason: str | None = Field(default=None, max_length=64)
+    # The digest's "since the previous digest" starts here.
+    last_digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class JobRunState(StrEnum):
+    CLAIMED = "claimed"  # someone is on it until `lease_until`; after that anyone may finish it
+    DONE = "done"
+    SKIPPED = "skipped"  # missed past the grace window, or nothing to say
+    FAILED = "failed"  # given up: Slack refused for good, or retries ran out
+
+
+class JobRun(SQLModel, table=True):
+    """One slot of a recurring job (the digest of #churn on 2027-01-04), claimed before anything is posted.
+
+    The unique key makes the slot happen once across restarts and replicas. A claim whose holder died is taken
+    over once its lease ends; `root_ts` and `parts_posted` let the new holder finish instead of starting again.
+    """
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        UniqueConstraint("job", "target", "slot", name="uq_job_run_slot"),
+        Index("ix_job_run_state_lease", "state", "lease_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=16)
+    target: str = Field(max_length=80)
+    slot: str = Field(max_length=32)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    state: str = Field(default=JobRunState.CLAIMED.value, max_length=16)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    attempts: int = 0
+    root_ts: str | None = Field(default=None, max_length=32)
+    parts_posted: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class NudgeState(SQLModel, table=True):
+    """What Handoff has said about one gap of one initiative (a missing doc, an overdue checkpoint...)."""
+
+    __tablename__ = "nudge_state"
+    __table_args__ = (UniqueConstraint("initiative_id", "gap_key", name="uq_nudge_state_gap"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    gap_key: str = Field(max_length=64)
+    times_nudged: int = 0
+    last_nudged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    snoozed_by: str | None = Field(default=None, max_length=32)
+    escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

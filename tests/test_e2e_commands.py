@@ -34,6 +34,8 @@ SUBCOMMANDS = (
     "kpi",
     "idea",
     "ideas",
+    "digest",
+    "nudges",
 )
 CHURN_V2 = "Churn model v2"
 NEW_CHURN_V2 = (

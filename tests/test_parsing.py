@@ -11,6 +11,7 @@ from handlers.parsing import (
     SUBCOMMANDS,
     ArchiveCommand,
     CheckpointAddCommand,
+    DigestShowCommand,
     DocAddCommand,
     DocsCommand,
     EditCommand,
@@ -19,6 +20,7 @@ from handlers.parsing import (
     IdeasCommand,
     KpiListCommand,
     NewCommand,
+    NudgesCommand,
     PhaseCommand,
     StatusCommand,
     Token,
@@ -116,8 +118,11 @@ def test_every_subcommand_parses() -> None:
         "kpi": KpiListCommand,
         "idea": IdeaAddCommand,
         "ideas": IdeasCommand,
+        "digest": DigestShowCommand,
+        "nudges": NudgesCommand,
     }
     arguments = {
+        "nudges": " off",
         "phase": " churn research",
         "edit": " churn goal:x",
         "archive": " churn",

@@ -133,3 +133,22 @@ def jira_link(jira_url: str | None, key: str | None) -> str:
 
 def plural(count: int, word: str, plural_word: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural_word or word + 's')}"
+
+
+def split_messages(
+    head: Sequence[Block],
+    groups: Sequence[Sequence[Block]],
+    *,
+    text: str,
+    continued: str,
+    limit: int = MAX_MESSAGE_BLOCKS,
+) -> list[Message]:
+    """Pack `head` and then whole groups into messages of at most `limit` blocks; every message after the first
+    opens with a `continued` context line and is meant for the first one's thread. A group never splits."""
+    messages: list[list[Block]] = [list(head)]
+    for group in groups:
+        if len(messages[-1]) + len(group) > limit:
+            messages.append([context(continued)])
+        messages[-1].extend(group[: limit - 1])
+    count = len(messages)
+    return [Message(text if i == 0 else f"{text} ({i + 1}/{count})", blocks) for i, blocks in enumerate(messages)]

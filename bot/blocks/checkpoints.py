@@ -180,16 +180,20 @@ def render_mitigation(located: Located, actor_id: str) -> Message:
 
 def render_status_change(change: JiraStatusChange, ref: str, *, jira_url: str | None) -> Message:
     """ "DS-42 Model card review: In Review → Done", posted once per change in the initiative's thread."""
-    summary = escape(truncate(change.summary or "", 150))
-    emoji = CATEGORY_EMOJI.get(change.to_category or "", ":arrows_counterclockwise:")
-    old = escape(change.from_status) if change.from_status else "_unknown_"
-    line = f"{emoji} {issue_link(jira_url, change.issue_key)} {summary}: {old} → *{escape(change.to_status)}*"
+    line = status_change_line(change, jira_url=jira_url)
     if change.checkpoint_effect == "done":
         line += f"\n`{ref}` is done."
     elif change.checkpoint_effect == "reopened":
         line += f"\n`{ref}` is open again."
     text = f"{change.issue_key} {change.summary or ''}: {change.from_status or '?'} → {change.to_status}"
     return Message(text=escape(truncate(text, 300)), blocks=[section(line), context(f"In Jira · checkpoint `{ref}`")])
+
+
+def status_change_line(change: JiraStatusChange, *, jira_url: str | None) -> str:
+    summary = escape(truncate(change.summary or "", 150))
+    emoji = CATEGORY_EMOJI.get(change.to_category or "", ":arrows_counterclockwise:")
+    old = escape(change.from_status) if change.from_status else "_unknown_"
+    return f"{emoji} {issue_link(jira_url, change.issue_key)} {summary}: {old} → *{escape(change.to_status)}*"
 
 
 def render_push_failure(ref: str, issue_key: str, action: str, reason: str, *, jira_url: str | None) -> Message:

@@ -35,6 +35,9 @@ USAGE: dict[str, str] = {
     '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"  ·  /handoff kpi list churn',
     "idea": '/handoff idea churn "Try gradient boosting"  ·  /handoff idea outcome churn#i2 failed "no lift"',
     "ideas": "/handoff ideas churn  ·  /handoff ideas search boosting",
+    "digest": "/handoff digest at 09:30 Europe/Berlin mon,wed,fri  ·  /handoff digest off  ·  /handoff digest now  ·  "
+    "/handoff digest preview  ·  /handoff digest quiet on  ·  /handoff digest",
+    "nudges": "/handoff nudges off  ·  /handoff nudges on churn",
 }
 
 # Usage of each KPI action, shown with an error about it.
@@ -83,6 +86,11 @@ DESCRIPTIONS: dict[str, str] = {
     "their trend. The thread is alerted once when a KPI falls below its target.",
     "idea": "Log an idea tried, then its outcome (worked, failed or dropped), so nobody repeats a dead end.",
     "ideas": "An initiative's ideas, newest first; `search` finds ideas across the workspace.",
+    "digest": "This channel's daily digest (default: weekdays at 09:00): `at` a time, with an optional time zone "
+    "and days (`weekdays`, `daily`, `mon,wed,fri`); `off` and `on`; `now` posts it; `preview` shows it only to "
+    "you; `quiet` posts nothing on days without news.",
+    "nudges": "Daily reminders after the digest about missing docs and KPIs, stale or missed KPIs and overdue "
+    "checkpoints, naming who can close each; `off`/`on` for this channel, or for one initiative (its leads).",
 }
 
 HELP_FOOTER = (

@@ -10,7 +10,7 @@ from typing import Any
 from bot import ids
 from bot.blocks.base import Block, plain, section
 from bot.text import escape, truncate
-from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, NAME_MAX, NOTE_MAX
+from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, MITIGATION_MAX, NAME_MAX, NOTE_MAX
 
 MODAL_TITLE = "New initiative"  # Slack caps modal titles at 24 characters
 
@@ -224,4 +224,29 @@ def render_add_doc_modal(
         "close": plain("Cancel"),
         "private_metadata": json.dumps({"c": channel_id}),
         "blocks": blocks,
+    }
+
+
+def render_mitigation_modal(reference: str, *, channel_id: str | None) -> dict[str, Any]:
+    """The form behind a nudge's "Record a mitigation" button: the plan for a missed checkpoint."""
+    return {
+        "type": "modal",
+        "callback_id": ids.VIEW_MITIGATION,
+        "title": plain("Mitigation plan"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"c": channel_id, "r": reference}),
+        "blocks": [
+            section(f"`{escape(reference)}` is overdue. What is the plan to get it back on track?"),
+            _input(
+                ids.BLOCK_MITIGATION_PLAN,
+                "Plan",
+                {
+                    "type": "plain_text_input",
+                    "multiline": True,
+                    "max_length": MITIGATION_MAX,
+                    "placeholder": plain("Ship with the v1 schema; v2 in March"),
+                },
+            ),
+        ],
     }

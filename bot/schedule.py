@@ -1,0 +1,156 @@
+"""When a channel's digest and nudges are due: local times, weekdays, time zones and slots.
+
+APScheduler's cron trigger computes the fire times, so the live scheduler and the catch-up after downtime agree
+to the second. A slot is named by its local date: on the night clocks fall back, a time in the repeated hour
+fires twice in the trigger but names one slot, so it runs once; on the night they spring forward, a time in the
+skipped hour runs an hour later in wall-clock terms, at the same distance from midnight in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKING_DAYS = WEEKDAYS[:5]
+DAY_WORDS = {"weekdays": WORKING_DAYS, "daily": WEEKDAYS, "everyday": WEEKDAYS, "weekends": WEEKDAYS[5:]}
+DAY_ALIASES = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "tues": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "thur": "thu",
+    "thurs": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
+TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+MAX_CATCH_UP_SLOTS_DAYS = 7  # how far back a start looks for slots it missed
+
+
+class ScheduleError(ValueError):
+    """A time, time zone or list of days the user typed that cannot be a schedule; the message says why."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One run of a recurring job: its key (the local date) and when it is due."""
+
+    key: str
+    due_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Every `days` at `at` local time in `timezone`."""
+
+    at: time
+    timezone: str
+    days: tuple[str, ...] = WORKING_DAYS
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def later_by(self, minutes: int) -> Schedule:
+        """The same days, `minutes` later; a time pushed past midnight moves to the next day of each."""
+        moved = datetime.combine(date(2000, 1, 3), self.at) + timedelta(minutes=minutes)  # 2000-01-03 is a Monday
+        shift = (moved.date() - date(2000, 1, 3)).days
+        days = tuple(WEEKDAYS[(WEEKDAYS.index(d) + shift) % 7] for d in self.days)
+        return Schedule(moved.time(), self.timezone, tuple(d for d in WEEKDAYS if d in days))
+
+    def trigger(self) -> CronTrigger:
+        return CronTrigger(day_of_week=",".join(self.days), hour=self.at.hour, minute=self.at.minute, timezone=self.tz)
+
+    def slots_between(self, start: datetime, end: datetime) -> list[Slot]:
+        """Every slot due in `(start, end]`, oldest first, one per local date."""
+        trigger = self.trigger()
+        slots: dict[str, Slot] = {}
+        previous: datetime | None = None
+        moment = trigger.get_next_fire_time(None, start.astimezone(UTC) + timedelta(microseconds=1))
+        while moment is not None and moment <= end:
+            due = moment.astimezone(UTC)
+            key = moment.date().isoformat()
+            slots.setdefault(key, Slot(key, due))
+            previous = moment
+            # Step in UTC: wall-clock arithmetic on the repeated hour would land before `moment` again.
+            moment = trigger.get_next_fire_time(previous, due + timedelta(seconds=1))
+        return list(slots.values())
+
+    def next_slot(self, after: datetime) -> Slot | None:
+        moment = self.trigger().get_next_fire_time(None, after.astimezone(UTC) + timedelta(microseconds=1))
+        return None if moment is None else Slot(moment.date().isoformat(), moment.astimezone(UTC))
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def describe(self) -> str:
+        return f"{describe_days(self.days)} at {self.at.strftime('%H:%M')} ({self.timezone})"
+
+
+def describe_days(days: tuple[str, ...]) -> str:
+    for word in ("weekdays", "daily", "weekends"):
+        if days == DAY_WORDS[word]:
+            return "every day" if word == "daily" else word
+    return ", ".join(d.capitalize() for d in days)
+
+
+def parse_time_of_day(text: str) -> time:
+    """`09:30`, `9:30`, `9.30` or `9h30`, on a 24-hour clock."""
+    match = TIME_OF_DAY.match(text.strip())
+    if match is None:
+        raise ScheduleError(f"`{text}` is not a time of day: use 24-hour HH:MM, such as 09:30 or 17:00.")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_timezone(text: str) -> str:
+    name = text.strip()
+    if "/" not in name and name.upper() not in ("UTC", "GMT"):
+        raise ScheduleError(f"`{name}` is not a time zone: use an IANA name such as Europe/Berlin or America/New_York.")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"`{name}` is not a known time zone: use an IANA name such as Europe/Berlin or America/New_York."
+        ) from None
+    return "UTC" if name.upper() in ("UTC", "GMT") else name
+
+
+def parse_days(text: str) -> tuple[str, ...]:
+    """`weekdays`, `daily`, `weekends`, or days such as `mon,wed,fri` (also `mon-fri`)."""
+    word = text.strip().lower()
+    if word in DAY_WORDS:
+        return DAY_WORDS[word]
+    chosen: set[str] = set()
+    for part in filter(None, (p.strip() for p in word.split(","))):
+        if "-" in part:
+            first, _, last = part.partition("-")
+            a, b = _day(first, text), _day(last, text)
+            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
+            chosen.update(WEEKDAYS[i : j + 1] if i <= j else WEEKDAYS[i:] + WEEKDAYS[: j + 1])
+        else:
+            chosen.add(_day(part, text))
+    if not chosen:
+        raise ScheduleError(f"`{text}` names no days: use weekdays, daily, or days such as mon,wed,fri.")
+    return tuple(d for d in WEEKDAYS if d in chosen)
+
+
+def looks_like_days(text: str) -> bool:
+    try:
+        parse_days(text)
+    except ScheduleError:
+        return False
+    return True
+
+
+def _day(text: str, whole: str) -> str:
+    day = DAY_ALIASES.get(text, text)
+    if day not in WEEKDAYS:
+        raise ScheduleError(f"`{whole}` is not a list of days: use weekdays, daily, or days such as mon,wed,fri.")
+    return day

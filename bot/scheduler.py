@@ -1,0 +1,128 @@
+"""APScheduler inside the serving process: a cron job per channel for its digest and nudges, the Jira pull sync
+every few minutes, and a sweep every minute.
+
+The cron jobs make runs happen on time; the database makes them happen once (see `handlers.scheduled_jobs`).
+The sweep reloads schedules changed elsewhere (another replica, the command line), catches up after downtime
+and finishes claims whose holder died. APScheduler's own misfire grace would silently drop a run that started
+late, so it is off: lateness is judged against the catch-up window, by the job itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.channel_settings import ChannelPlan, scheduled_channels
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 60
+SWEEP_JOB = "sweep"
+JIRA_SYNC_JOB = "jira-sync"
+
+
+@dataclass(frozen=True)
+class ScheduledJobs:
+    """What the scheduler runs; the Slack side supplies them (the scheduler never posts itself)."""
+
+    run_channel: Callable[[str, str], object]  # a channel's due digest and nudges
+    run_due: Callable[[], object]  # every channel: catch up, retry, finish lapsed claims
+    jira_sync: Callable[[], object] | None = None
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    id: str
+    next_run_at: datetime | None
+    trigger: str
+
+
+class Scheduler:
+    def __init__(self, runtime: Runtime, jobs: ScheduledJobs):
+        self._runtime = runtime
+        self._jobs = jobs
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self._lock = threading.Lock()
+        self._fingerprints: dict[str, str] = {}
+        runtime.schedule_listeners.append(self.refresh)
+
+    def start(self) -> None:
+        """Load the schedules, then catch up at once (the first sweep runs immediately) and keep going."""
+        self.refresh()
+        self._scheduler.add_job(
+            self._sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id=SWEEP_JOB, next_run_time=datetime.now(UTC)
+        )
+        if self._jobs.jira_sync is not None:
+            minutes = self._runtime.settings.jira_sync_minutes
+            self._scheduler.add_job(self._jobs.jira_sync, IntervalTrigger(minutes=minutes), id=JIRA_SYNC_JOB)
+        self._scheduler.start()
+        log.info("scheduler started", extra={"channels": len(self._fingerprints)})
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def refresh(self) -> None:
+        """Make the cron jobs match the schedules in the database: add new ones, replace changed ones, drop
+        channels that no longer have an initiative or turned everything off."""
+        with self._runtime.session() as session:
+            plans = scheduled_channels(session=session, default_timezone=self._runtime.settings.timezone)
+        wanted = {self._job_id(p): p for p in plans if p.digest_enabled or p.nudges_enabled}
+        with self._lock:
+            for job_id in set(self._fingerprints) - set(wanted):
+                self._remove(job_id)
+            for job_id, plan in wanted.items():
+                fingerprint = self._fingerprint(plan)
+                if self._fingerprints.get(job_id) == fingerprint:
+                    continue
+                self._add(job_id, plan)
+                self._fingerprints[job_id] = fingerprint
+
+    def planned(self) -> list[PlannedJob]:
+        """Every job with its next run, for the logs and the tests."""
+        return [
+            PlannedJob(job.id, getattr(job, "next_run_time", None), str(job.trigger))
+            for job in self._scheduler.get_jobs()
+        ]
+
+    def _add(self, job_id: str, plan: ChannelPlan) -> None:
+        # Both the digest and the nudges times fire the same function: it runs whichever of the two is due.
+        digest = plan.schedule
+        nudges = plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)
+        args = (plan.team_id, plan.channel_id)
+        self._scheduler.add_job(
+            self._jobs.run_channel, digest.trigger(), args=args, id=f"{job_id}:digest", replace_existing=True
+        )
+        self._scheduler.add_job(
+            self._jobs.run_channel, nudges.trigger(), args=args, id=f"{job_id}:nudges", replace_existing=True
+        )
+
+    def _remove(self, job_id: str) -> None:
+        for suffix in (":digest", ":nudges"):
+            if self._scheduler.get_job(job_id + suffix) is not None:
+                self._scheduler.remove_job(job_id + suffix)
+        self._fingerprints.pop(job_id, None)
+
+    def _sweep(self) -> None:
+        try:
+            self.refresh()
+            self._jobs.run_due()
+        except Exception:
+            # One bad sweep must not end the schedule; the next one tries again.
+            log.exception("the scheduled sweep failed")
+
+    @staticmethod
+    def _job_id(plan: ChannelPlan) -> str:
+        return f"channel:{plan.team_id}:{plan.channel_id}"
+
+    def _fingerprint(self, plan: ChannelPlan) -> str:
+        return f"{plan.schedule}|{self._runtime.settings.nudge_delay_minutes}"

@@ -1,0 +1,530 @@
+"""The Slack side of the recurring jobs: claim each slot in the database, compose, render, post, record.
+
+Every run claims its slot (job, channel, local date) before anything is posted, so restarts, crashes, a second
+replica and catch-up never post twice. A claim is a lease: if its holder dies, or Slack fails in a way worth
+retrying, the lease lapses and the next sweep (here or on another replica) finishes the slot from where it
+stopped, recorded part by part. Posts to one channel are paced a second apart; different channels interleave,
+so the whole run takes about as long as its busiest channel needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
+
+from bot.blocks.base import Message
+from bot.blocks.digest import render_digest
+from bot.blocks.nudges import render_channel_refused, render_escalation, render_nudges
+from bot.channel_settings import (
+    ChannelPlan,
+    channel_plan,
+    disable_for_slack_error,
+    record_digest_posted,
+    scheduled_channels,
+)
+from bot.clock import Pacer
+from bot.digest import ChannelDigest, compose_digest
+from bot.errors import SlackChannelUnavailable
+from bot.nudges import Escalation, NudgePlan, plan_nudges, record_channel_nudges, record_escalation
+from bot.runtime import Runtime
+from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Schedule, Slot
+from handlers.jira_jobs import run_jira_sync
+from handlers.slack_io import post_message
+from storage import digest as digest_queries
+from storage import schedules as queries
+from storage.models import JobRun, JobRunState
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)  # a holder that died lets another finish its slot after this
+RETRY_FOR = timedelta(hours=24)  # a slot Slack keeps failing is given up (and logged as an error) after this
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class Job(StrEnum):
+    DIGEST = "digest"
+    NUDGES = "nudges"
+    JIRA_SYNC = "jira-sync"
+
+
+CHANNEL_JOBS = (Job.DIGEST.value, Job.NUDGES.value)
+
+
+@dataclass
+class Delivery:
+    """Messages for one destination: the first in the channel, the rest in its thread."""
+
+    destination: str
+    messages: list[Message]
+    run_id: int | None = None  # the claimed slot; None for a direct message that rides along with one
+    posted: int = 0
+    root_ts: str | None = None
+    # Runs in the transaction that marks the slot done: what must be recorded only once it was all posted.
+    on_done: Callable[[Session, datetime], None] | None = None
+    due_at: datetime | None = None
+
+    @property
+    def remaining(self) -> bool:
+        return self.posted < len(self.messages)
+
+
+@dataclass
+class RunReport:
+    posted: list[str] = field(default_factory=list)  # "digest C0123 2027-01-04"
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    messages: int = 0
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a job would post in a channel, without posting it (`--dry-run`, `digest preview`)."""
+
+    channel_id: str
+    messages: list[Message]
+    direct: list[tuple[str, list[Message]]] = field(default_factory=list)  # (user id, messages)
+    note: str | None = None
+
+
+class JobRunner:
+    def __init__(self, runtime: Runtime, client: WebClient):
+        self._runtime = runtime
+        self._client = client
+        self._pacer = runtime.pacer or Pacer(runtime.clock)
+
+    # ------------------------------------------------------------------------------------------ sweeps
+
+    def run_due(self, *, channel: tuple[str, str] | None = None) -> RunReport:
+        """Run every slot that is due and not yet claimed (catching up within the grace window, skipping and
+        logging older ones), and finish every claim whose lease lapsed."""
+        runtime = self._runtime
+        now = runtime.clock.now()
+        report = RunReport()
+        deliveries: list[Delivery] = []
+        with runtime.session() as session:
+            plans = _scheduled(session, runtime, channel)
+            known = queries.slots_known(
+                session=session, jobs=CHANNEL_JOBS, since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1)
+            )
+        for plan in plans:
+            for job, schedule in self._schedules(plan):
+                start = max(now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS), plan.since or now)
+                for slot in schedule.slots_between(start, now):
+                    if (job.value, plan.target, slot.key) in known:
+                        continue
+                    if not self._within_grace(slot, schedule, now):
+                        self._skip(job, plan, slot, now, report)
+                        continue
+                    deliveries += self._claim_and_prepare(job, plan, slot, now, report)
+        deliveries += self._resume_lapsed(now, report, channel)
+        self._deliver(deliveries, report)
+        return report
+
+    def run_now(self, job: Job, plan: ChannelPlan, *, force: bool) -> RunReport:
+        """Today's slot of one channel, now (the command line); with `force`, again even if it already ran."""
+        now = self._runtime.clock.now()
+        report = RunReport()
+        schedule = dict(self._schedules(plan, include_disabled=True))[job]
+        slot = Slot(schedule.local_date(now).isoformat(), now)
+        if force:
+            with self._runtime.session() as session:
+                run = queries.force_slot(
+                    session=session, job=job.value, target=plan.target, slot=slot.key, due_at=now, now=now
+                )
+            deliveries = self._prepare(job, plan, run, now, report)
+        else:
+            deliveries = self._claim_and_prepare(job, plan, slot, now, report, explicit=True)
+        self._deliver(deliveries, report)
+        return report
+
+    def preview(self, job: Job, plan: ChannelPlan) -> Preview:
+        """What `job` would post in the channel now; nothing is claimed, posted or recorded."""
+        now = self._runtime.clock.now()
+        with self._runtime.session() as session:
+            if job is Job.DIGEST:
+                digest = self._compose(session, plan, now, due_at=now)
+                if not digest.entries:
+                    return Preview(plan.channel_id, [], note="No initiatives call this channel home, so no digest.")
+                note = None
+                if plan.quiet and not digest.changed:
+                    note = "Nothing changed, and this channel's digest is quiet: nothing would be posted."
+                return Preview(plan.channel_id, render_digest(digest, jira_url=self._runtime.jira_url), note=note)
+            nudges = self._plan_nudges(session, plan, now)
+        return Preview(
+            plan.channel_id,
+            render_nudges(nudges) if nudges.post else [],
+            [(e.lead_id, render_escalation(e, channel_id=plan.channel_id)) for e in nudges.escalations],
+            note=None if not nudges.empty else "Nothing to nudge about today.",
+        )
+
+    def jira_sync(self) -> None:
+        """The scheduled Jira sync: one replica per interval (the slot is the interval's number)."""
+        now = self._runtime.clock.now()
+        seconds = self._runtime.settings.jira_sync_minutes * 60
+        slot = str(int(now.timestamp()) // seconds)
+        with self._runtime.session() as session:
+            run = queries.claim_slot(
+                session=session,
+                job=Job.JIRA_SYNC.value,
+                target="jira",
+                slot=slot,
+                due_at=now,
+                now=now,
+                lease_until=now + LEASE,
+            )
+        if run is None:
+            return
+        state, error = JobRunState.DONE, None
+        try:
+            report = run_jira_sync(self._runtime, self._client)
+            if report.sync is not None and not report.sync.ok:
+                state, error = JobRunState.FAILED, report.sync.error
+        except Exception as failure:  # the next interval tries again; the schedule must survive any failure
+            log.exception("the scheduled Jira sync failed")
+            state, error = JobRunState.FAILED, type(failure).__name__
+        self._finish(run.id or 0, state, error or "")
+
+    # ------------------------------------------------------------------------------------------ claiming
+
+    def _schedules(self, plan: ChannelPlan, *, include_disabled: bool = False) -> list[tuple[Job, Schedule]]:
+        """The channel's digest schedule, and the nudges' (the same days, a little later), when they are on."""
+        pairs = []
+        if plan.digest_enabled or include_disabled:
+            pairs.append((Job.DIGEST, plan.schedule))
+        if (plan.nudges_enabled and plan.disabled_reason is None) or include_disabled:
+            pairs.append((Job.NUDGES, plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)))
+        return pairs
+
+    def _within_grace(self, slot: Slot, schedule: Schedule, now: datetime) -> bool:
+        window = self._runtime.settings.catch_up_within
+        if window is None:
+            return schedule.local_date(now) == schedule.local_date(slot.due_at)
+        return now - slot.due_at <= window
+
+    def _skip(self, job: Job, plan: ChannelPlan, slot: Slot, now: datetime, report: RunReport) -> None:
+        reason = "missed while Handoff was down, and past the catch-up window"
+        with self._runtime.session() as session:
+            wrote = queries.record_skipped_slot(
+                session=session,
+                job=job.value,
+                target=plan.target,
+                slot=slot.key,
+                due_at=slot.due_at,
+                now=now,
+                reason=reason,
+            )
+        if wrote:
+            log.warning(
+                "slot skipped: %s",
+                reason,
+                extra={
+                    "job": job.value,
+                    "channel": plan.channel_id,
+                    "slot": slot.key,
+                    "due_at": slot.due_at.isoformat(),
+                },
+            )
+            report.skipped.append(f"{job.value} {plan.channel_id} {slot.key}")
+
+    def _claim_and_prepare(
+        self, job: Job, plan: ChannelPlan, slot: Slot, now: datetime, report: RunReport, *, explicit: bool = False
+    ) -> list[Delivery]:
+        with self._runtime.session() as session:
+            run = queries.claim_slot(
+                session=session,
+                job=job.value,
+                target=plan.target,
+                slot=slot.key,
+                due_at=slot.due_at,
+                now=now,
+                lease_until=now + LEASE,
+            )
+        if run is None:
+            if explicit:
+                report.skipped.append(f"{job.value} {plan.channel_id} {slot.key}: already ran (use --force)")
+            return []  # another replica, or an earlier run, has it
+        return self._prepare(job, plan, run, now, report)
+
+    def _resume_lapsed(self, now: datetime, report: RunReport, channel: tuple[str, str] | None) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        with self._runtime.session() as session:
+            lapsed = queries.lapsed_claims(session=session, jobs=CHANNEL_JOBS, now=now)
+        for stale in lapsed:
+            if channel is not None and stale.target != f"{channel[0]}:{channel[1]}":
+                continue
+            with self._runtime.session() as session:
+                run = queries.take_over_slot(session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE)
+                if run is None:
+                    continue
+                team_id, channel_id = run.target.split(":", 1)
+                plan = channel_plan(
+                    session=session,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    default_timezone=self._runtime.settings.timezone,
+                )
+            if now - run.due_at > RETRY_FOR:
+                self._finish(
+                    run.id or 0, JobRunState.FAILED, f"gave up after {run.attempts} attempts: {run.last_error}"
+                )
+                log.error(
+                    "slot given up",
+                    extra={"job": run.job, "channel": channel_id, "slot": run.slot, "error": run.last_error},
+                )
+                report.failed.append(f"{run.job} {channel_id} {run.slot}")
+                continue
+            log.info("finishing a slot whose claim lapsed", extra={"job": run.job, "slot": run.slot, "run": run.id})
+            deliveries += self._prepare(Job(run.job), plan, run, now, report)
+        return deliveries
+
+    # ------------------------------------------------------------------------------------------ composing
+
+    def _prepare(self, job: Job, plan: ChannelPlan, run: JobRun, now: datetime, report: RunReport) -> list[Delivery]:
+        label = f"{job.value} {plan.channel_id} {run.slot}"
+        with self._runtime.session() as session:
+            if job is Job.DIGEST:
+                digest = self._compose(session, plan, now, due_at=run.due_at)
+                if not digest.entries:
+                    return self._finished_without_post(run, "no initiatives call this channel home", label, report)
+                if plan.quiet and not digest.changed:
+                    return self._finished_without_post(run, "quiet digest: nothing changed", label, report)
+                messages = render_digest(digest, jira_url=self._runtime.jira_url)
+
+                def digest_posted(s: Session, at: datetime) -> None:
+                    record_digest_posted(session=s, team_id=plan.team_id, channel_id=plan.channel_id, at=at)
+
+                return [self._delivery(run, plan.channel_id, messages, digest_posted)]
+            nudges = self._plan_nudges(session, plan, now)
+        deliveries = [self._escalation(e, plan.channel_id, now) for e in nudges.escalations]
+
+        def nudged(s: Session, at: datetime) -> None:
+            record_channel_nudges(session=s, plan=nudges, now=at)
+
+        if not nudges.post:
+            with self._runtime.session() as session:
+                nudged(session, now)
+            self._finished_without_post(
+                run, "nothing to nudge about in the channel", label, report, state=JobRunState.DONE
+            )
+            return deliveries
+        return [self._delivery(run, plan.channel_id, render_nudges(nudges), nudged), *deliveries]
+
+    def _delivery(
+        self, run: JobRun, channel_id: str, messages: list[Message], on_done: Callable[[Session, datetime], None]
+    ) -> Delivery:
+        return Delivery(
+            destination=channel_id,
+            messages=messages,
+            run_id=run.id,
+            posted=run.parts_posted,
+            root_ts=run.root_ts,
+            on_done=on_done,
+            due_at=run.due_at,
+        )
+
+    def _escalation(self, escalation: Escalation, channel_id: str, now: datetime) -> Delivery:
+        def escalated(s: Session, at: datetime) -> None:
+            record_escalation(session=s, escalation=escalation, now=now)
+
+        return Delivery(escalation.lead_id, render_escalation(escalation, channel_id=channel_id), on_done=escalated)
+
+    def _finished_without_post(
+        self, run: JobRun, reason: str, label: str, report: RunReport, *, state: JobRunState = JobRunState.SKIPPED
+    ) -> list[Delivery]:
+        self._finish(run.id or 0, state, reason)
+        report.skipped.append(f"{label}: {reason}")
+        return []
+
+    def _compose(self, session: Session, plan: ChannelPlan, now: datetime, *, due_at: datetime) -> ChannelDigest:
+        settings = self._runtime.settings
+        since = plan.last_digest_at or (due_at - timedelta(days=1))
+        tz = plan.schedule.tz
+        return compose_digest(
+            session=session,
+            team_id=plan.team_id,
+            channel_id=plan.channel_id,
+            since=since,
+            now=now,
+            today=now.astimezone(tz).date(),
+            since_day=since.astimezone(tz).date(),
+            checklist=settings.checklist.for_team(plan.team_id),
+            stale_days=settings.kpi_stale_days,
+        )
+
+    def _plan_nudges(self, session: Session, plan: ChannelPlan, now: datetime) -> NudgePlan:
+        settings = self._runtime.settings
+        tz = plan.schedule.tz
+        return plan_nudges(
+            session=session,
+            team_id=plan.team_id,
+            channel_id=plan.channel_id,
+            now=now,
+            today=now.astimezone(tz).date(),
+            tz=tz,
+            checklist=settings.checklist.for_team(plan.team_id),
+            stale_days=settings.kpi_stale_days,
+            cooldown_days=settings.nudge_cooldown_days,
+        )
+
+    # ------------------------------------------------------------------------------------------ posting
+
+    def _deliver(self, deliveries: list[Delivery], report: RunReport) -> None:
+        """Post round by round: every destination's next message, then the next round. One destination's failure
+        never stops the others; its later messages wait for the retry."""
+        refused: set[str] = set()
+        pending = [d for d in deliveries if d.remaining]
+        for delivery in deliveries:
+            if not delivery.remaining and delivery.run_id is not None:
+                self._complete(delivery, report)  # everything was posted before a crash; only the record is missing
+        while pending:
+            still = []
+            for delivery in pending:
+                if delivery.destination in refused:
+                    self._finish(delivery.run_id or 0, JobRunState.FAILED, "the channel refused posts")
+                    continue
+                if self._post_next(delivery, report, refused) and delivery.remaining:
+                    still.append(delivery)
+            pending = still
+
+    def _post_next(self, delivery: Delivery, report: RunReport, refused: set[str]) -> bool:
+        """Post the delivery's next message; True if it went out."""
+        message = delivery.messages[delivery.posted]
+        self._pacer.wait_turn(delivery.destination)
+        try:
+            posted = post_message(
+                self._client, channel_id=delivery.destination, message=message, thread_ts=delivery.root_ts
+            )
+        except SlackChannelUnavailable as error:
+            refused.add(delivery.destination)
+            self._channel_refused(delivery, error.error, report)
+            return False
+        except (SlackApiError, SlackClientError, OSError) as error:
+            self._retry_later(delivery, error, report)
+            return False
+        report.messages += 1
+        delivery.posted += 1
+        if delivery.root_ts is None:
+            delivery.root_ts = posted.ts
+        now = self._runtime.clock.now()
+        if delivery.run_id is not None and delivery.remaining:
+            with self._runtime.session() as session:
+                queries.record_progress(
+                    session=session,
+                    run_id=delivery.run_id,
+                    root_ts=delivery.root_ts,
+                    parts_posted=delivery.posted,
+                    lease_until=now + LEASE,
+                )
+        if not delivery.remaining:
+            self._complete(delivery, report)
+        return True
+
+    def _complete(self, delivery: Delivery, report: RunReport) -> None:
+        now = self._runtime.clock.now()
+        with self._runtime.session() as session:
+            if delivery.on_done is not None:
+                delivery.on_done(session, now)
+            if delivery.run_id is not None:
+                queries.record_progress(
+                    session=session,
+                    run_id=delivery.run_id,
+                    root_ts=delivery.root_ts,
+                    parts_posted=delivery.posted,
+                    lease_until=now,
+                )
+                queries.finish_slot(session=session, run_id=delivery.run_id, state=JobRunState.DONE, now=now)
+        report.posted.append(delivery.destination)
+
+    def _retry_later(self, delivery: Delivery, error: Exception, report: RunReport) -> None:
+        code = error.response.get("error", "") if isinstance(error, SlackApiError) else type(error).__name__
+        if delivery.run_id is None:
+            log.warning("a direct message was not delivered; the next run tries again", extra={"error": code})
+            report.failed.append(delivery.destination)
+            return
+        now = self._runtime.clock.now()
+        with self._runtime.session() as session:
+            run = session.get(JobRun, delivery.run_id)
+            attempts = (run.attempts if run else 0) + 1
+            wait = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))
+            if isinstance(error, SlackApiError) and error.response.status_code == 429:
+                wait = max(wait, timedelta(seconds=_retry_after(error)))
+            queries.record_progress(
+                session=session,
+                run_id=delivery.run_id,
+                root_ts=delivery.root_ts,
+                parts_posted=delivery.posted,
+                lease_until=now,
+            )
+            queries.retry_slot_later(session=session, run_id=delivery.run_id, retry_at=now + wait, error=code)
+        log.warning(
+            "post failed; retrying later",
+            extra={"channel": delivery.destination, "error": code, "retry_in_s": int(wait.total_seconds())},
+        )
+        report.retrying.append(delivery.destination)
+
+    def _channel_refused(self, delivery: Delivery, code: str, report: RunReport) -> None:
+        """Slack will not take posts in the channel: turn its digest off and tell whoever set it up."""
+        if delivery.run_id is None:  # a direct message to someone who left, say
+            log.warning("a direct message was refused", extra={"error": code})
+            report.failed.append(delivery.destination)
+            return
+        now = self._runtime.clock.now()
+        with self._runtime.session() as session:
+            run = session.get(JobRun, delivery.run_id)
+            team_id = run.target.split(":", 1)[0] if run else ""
+            plan = disable_for_slack_error(
+                session=session,
+                team_id=team_id,
+                channel_id=delivery.destination,
+                error=code,
+                now=now,
+                default_timezone=self._runtime.settings.timezone,
+            )
+            queries.finish_slot(session=session, run_id=delivery.run_id, state=JobRunState.FAILED, now=now, error=code)
+            people = [plan.configured_by] if plan.configured_by else _leads_in(session, team_id, delivery.destination)
+        self._runtime.schedule_changed()
+        log.warning(
+            "the digest and nudges of a channel are off: Slack refused the post",
+            extra={"channel": delivery.destination, "error": code},
+        )
+        report.failed.append(delivery.destination)
+        notice = render_channel_refused(delivery.destination, code)
+        for person in people:
+            self._pacer.wait_turn(person)
+            try:
+                post_message(self._client, channel_id=person, message=notice)
+            except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as error:
+                log.warning("could not tell someone their channel's digest is off", extra={"error": str(error)})
+
+    def _finish(self, run_id: int, state: JobRunState, reason: str) -> None:
+        with self._runtime.session() as session:
+            queries.finish_slot(
+                session=session, run_id=run_id, state=state, now=self._runtime.clock.now(), error=reason
+            )
+
+
+def _scheduled(session: Session, runtime: Runtime, channel: tuple[str, str] | None) -> list[ChannelPlan]:
+    plans = scheduled_channels(session=session, default_timezone=runtime.settings.timezone)
+    return [p for p in plans if channel is None or (p.team_id, p.channel_id) == channel]
+
+
+def _leads_in(session: Session, team_id: str, channel_id: str) -> list[str]:
+    rows = digest_queries.initiatives_in_channel(session=session, team_id=team_id, channel_id=channel_id)
+    return list(dict.fromkeys(x for row in rows for x in (row.ds_lead_id, row.eng_lead_id) if x))
+
+
+def _retry_after(error: SlackApiError) -> int:
+    value = error.response.headers.get("Retry-After") or error.response.headers.get("retry-after") or "1"
+    if isinstance(value, list):
+        value = value[0]
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return 1

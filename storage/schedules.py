@@ -1,0 +1,234 @@
+"""Typed queries for schedules: channel settings, job slot claims and the state of nudges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, update
+from sqlmodel import Session, col, select
+
+from storage.idempotency import insert_if_absent
+from storage.models import ChannelSettings, Initiative, JobRun, JobRunState, NudgeState
+
+# ---------------------------------------------------------------------------------------------- channel settings
+
+
+def get_channel_settings(*, session: Session, team_id: str, channel_id: str) -> ChannelSettings | None:
+    return session.get(ChannelSettings, (team_id, channel_id))
+
+
+def save_channel_settings(*, session: Session, settings: ChannelSettings) -> ChannelSettings:
+    merged = session.merge(settings)
+    session.flush()
+    return merged
+
+
+def channels_with_initiatives(*, session: Session) -> list[tuple[str, str, datetime]]:
+    """(team, channel, since when) for every channel that is home to an active initiative."""
+    rows = session.exec(
+        select(Initiative.team_id, Initiative.home_channel_id, func.min(Initiative.created_at))
+        .where(col(Initiative.archived).is_(False))
+        .group_by(col(Initiative.team_id), col(Initiative.home_channel_id))
+    ).all()
+    return [(team, channel, since) for team, channel, since in rows]
+
+
+def all_channel_settings(*, session: Session) -> dict[tuple[str, str], ChannelSettings]:
+    return {(s.team_id, s.channel_id): s for s in session.exec(select(ChannelSettings)).all()}
+
+
+def set_last_digest_at(*, session: Session, team_id: str, channel_id: str, at: datetime) -> None:
+    """Moves only forward, so a late retry of an older slot never rewinds "since the previous digest"."""
+    session.connection().execute(
+        update(ChannelSettings)
+        .where(
+            col(ChannelSettings.team_id) == team_id,
+            col(ChannelSettings.channel_id) == channel_id,
+            or_(col(ChannelSettings.last_digest_at).is_(None), col(ChannelSettings.last_digest_at) < at),
+        )
+        .values(last_digest_at=at)
+    )
+
+
+# ---------------------------------------------------------------------------------------------- job slots
+
+
+def claim_slot(
+    *, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime, lease_until: datetime
+) -> JobRun | None:
+    """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time)."""
+    inserted = insert_if_absent(
+        session,
+        JobRun,
+        {
+            "job": job,
+            "target": target,
+            "slot": slot,
+            "due_at": due_at,
+            "state": JobRunState.CLAIMED.value,
+            "lease_until": lease_until,
+            "attempts": 0,
+            "parts_posted": 0,
+            "claimed_at": now,
+        },
+        index_elements=["job", "target", "slot"],
+    )
+    return get_slot(session=session, job=job, target=target, slot=slot) if inserted else None
+
+
+def take_over_slot(*, session: Session, run_id: int, now: datetime, lease_until: datetime) -> JobRun | None:
+    """Take a claimed slot whose lease has ended (its holder crashed, or a retry is due); None if someone else
+    did first or it is finished. A conditional update, so of two replicas only one gets it."""
+    result = session.connection().execute(
+        update(JobRun)
+        .where(
+            col(JobRun.id) == run_id,
+            col(JobRun.state) == JobRunState.CLAIMED.value,
+            col(JobRun.lease_until) <= now,
+        )
+        .values(lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    run = session.get(JobRun, run_id)
+    if run is not None:
+        session.refresh(run)
+    return run
+
+
+def force_slot(*, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime) -> JobRun:
+    """A slot for a deliberate re-run (`--force`): a fresh row beside the day's own, so the record stays honest."""
+    run = JobRun(
+        job=job,
+        target=target,
+        slot=f"{slot}+{now.strftime('%H%M%S')}",
+        due_at=due_at,
+        lease_until=now,
+        claimed_at=now,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_slot(*, session: Session, job: str, target: str, slot: str) -> JobRun | None:
+    return session.exec(
+        select(JobRun).where(col(JobRun.job) == job, col(JobRun.target) == target, col(JobRun.slot) == slot)
+    ).first()
+
+
+def slots_known(*, session: Session, jobs: Sequence[str], since: datetime) -> set[tuple[str, str, str]]:
+    """(job, target, slot) of every slot claimed, done or skipped that was due since `since`."""
+    rows = session.exec(
+        select(JobRun.job, JobRun.target, JobRun.slot).where(col(JobRun.job).in_(jobs), col(JobRun.due_at) >= since)
+    ).all()
+    return {(job, target, slot) for job, target, slot in rows}
+
+
+def lapsed_claims(*, session: Session, jobs: Sequence[str], now: datetime) -> Sequence[JobRun]:
+    """Claims whose lease has ended without the work being finished: crashed holders and retries now due."""
+    return session.exec(
+        select(JobRun)
+        .where(
+            col(JobRun.state) == JobRunState.CLAIMED.value, col(JobRun.lease_until) <= now, col(JobRun.job).in_(jobs)
+        )
+        .order_by(col(JobRun.due_at), col(JobRun.id))
+    ).all()
+
+
+def record_progress(
+    *, session: Session, run_id: int, root_ts: str | None, parts_posted: int, lease_until: datetime
+) -> None:
+    session.connection().execute(
+        update(JobRun)
+        .where(col(JobRun.id) == run_id)
+        .values(root_ts=root_ts, parts_posted=parts_posted, lease_until=lease_until)
+    )
+
+
+def finish_slot(*, session: Session, run_id: int, state: JobRunState, now: datetime, error: str | None = None) -> None:
+    values: dict[str, object] = {"state": state.value, "finished_at": now, "lease_until": None}
+    if error is not None:
+        values["last_error"] = error[:500]
+    session.connection().execute(update(JobRun).where(col(JobRun.id) == run_id).values(**values))
+
+
+def retry_slot_later(*, session: Session, run_id: int, retry_at: datetime, error: str) -> None:
+    """Keep the claim but let it lapse at `retry_at`, when the sweep (here or on another replica) tries again."""
+    session.connection().execute(
+        update(JobRun)
+        .where(col(JobRun.id) == run_id)
+        .values(lease_until=retry_at, attempts=JobRun.attempts + 1, last_error=error[:500])
+    )
+
+
+def record_skipped_slot(
+    *, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime, reason: str
+) -> bool:
+    """Write down a slot that will not run, once; True if this call wrote it (so the caller logs it once)."""
+    return insert_if_absent(
+        session,
+        JobRun,
+        {
+            "job": job,
+            "target": target,
+            "slot": slot,
+            "due_at": due_at,
+            "state": JobRunState.SKIPPED.value,
+            "attempts": 0,
+            "parts_posted": 0,
+            "last_error": reason[:500],
+            "claimed_at": now,
+            "finished_at": now,
+        },
+        index_elements=["job", "target", "slot"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------- nudges
+
+
+def nudge_states(*, session: Session, initiative_ids: Sequence[int]) -> dict[tuple[int, str], NudgeState]:
+    if not initiative_ids:
+        return {}
+    rows = session.exec(select(NudgeState).where(col(NudgeState.initiative_id).in_(initiative_ids))).all()
+    return {(row.initiative_id, row.gap_key): row for row in rows}
+
+
+def get_nudge_state(*, session: Session, initiative_id: int, gap_key: str) -> NudgeState:
+    """The gap's row, created on first use."""
+    state = session.exec(
+        select(NudgeState).where(col(NudgeState.initiative_id) == initiative_id, col(NudgeState.gap_key) == gap_key)
+    ).first()
+    if state is None:
+        insert_if_absent(
+            session,
+            NudgeState,
+            {"initiative_id": initiative_id, "gap_key": gap_key, "times_nudged": 0},
+            index_elements=["initiative_id", "gap_key"],
+        )
+        state = session.exec(
+            select(NudgeState).where(col(NudgeState.initiative_id) == initiative_id, col(NudgeState.gap_key) == gap_key)
+        ).one()
+    return state
+
+
+def forget_closed_gaps(
+    *, session: Session, initiative_ids: Sequence[int], open_keys: set[tuple[int, str]], now: datetime
+) -> int:
+    """Drop the state of gaps that are closed, so a gap that opens again starts from its first nudge.
+
+    A running snooze outlives its gap: snoozing is a person's word and is kept until it runs out.
+    """
+    if not initiative_ids:
+        return 0
+    closed = [
+        row.id
+        for row in session.exec(select(NudgeState).where(col(NudgeState.initiative_id).in_(initiative_ids))).all()
+        if (row.initiative_id, row.gap_key) not in open_keys and (row.snoozed_until is None or row.snoozed_until <= now)
+    ]
+    if closed:
+        session.connection().execute(delete(NudgeState).where(col(NudgeState.id).in_(closed)))
+    return len(closed)
