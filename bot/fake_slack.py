@@ -351,6 +351,8 @@ class FakeSlack:
         self._home_views: dict[str, dict] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._rate_limit: tuple[float, int] | None = None
+        self._rate_clock: Callable[[], float] = time.monotonic
+        self.rate_limited = 0  # 429s answered since rate limits were enforced
         self._rate_buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, last refill)
         # Anchored at real time so ts values look current to code that ages messages, and driven by a
         # counter so they are unique and sort in posting order.
@@ -485,13 +487,18 @@ class FakeSlack:
             for _ in range(times):
                 queue.append(_Failure(error=error, status=status, retry_after=retry_after))
 
-    def enforce_rate_limits(self, per_channel_per_second: float = 1.0, burst: int = 1) -> None:
-        """Answer chat.postMessage with 429 when one channel is posted to faster than allowed."""
+    def enforce_rate_limits(
+        self, per_channel_per_second: float = 1.0, burst: int = 1, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Answer chat.postMessage with 429 when one channel is posted to faster than allowed; `clock` (seconds)
+        lets a test share its virtual time with the code under test."""
         if per_channel_per_second <= 0 or burst < 1:
             raise ValueError("per_channel_per_second must be > 0 and burst >= 1")
         with self._lock:
             self._rate_limit = (per_channel_per_second, burst)
+            self._rate_clock = clock
             self._rate_buckets.clear()
+            self.rate_limited = 0
 
     def disable_rate_limits(self) -> None:
         with self._lock:
@@ -850,12 +857,13 @@ class FakeSlack:
         if self._rate_limit is None:
             return
         rate, burst = self._rate_limit
-        now = time.monotonic()
+        now = self._rate_clock()
         tokens, last = self._rate_buckets.get(channel_id, (float(burst), now))
         tokens = min(float(burst), tokens + (now - last) * rate)
         if tokens < 1.0:
             self._rate_buckets[channel_id] = (tokens, now)
             wait = max(1, math.ceil((1.0 - tokens) / rate))
+            self.rate_limited += 1
             raise _SlackError("ratelimited", status=429, headers={"Retry-After": str(wait)})
         self._rate_buckets[channel_id] = (tokens - 1.0, now)
 

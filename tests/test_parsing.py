@@ -312,7 +312,7 @@ def test_unknown_subcommand() -> None:
     assert error.usage_of == "help"
     assert error.message == (
         '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint, '
-        "doc, docs, checklist, kpi, idea, ideas."
+        "doc, docs, checklist, kpi, idea, ideas, digest, nudges."
     )
 
 
