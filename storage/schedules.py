@@ -58,23 +58,10 @@ def claim_slot(
     *, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime, lease_until: datetime
 ) -> JobRun | None:
     """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time)."""
-    inserted = insert_if_absent(
-        session,
-        JobRun,
-        {
-            "job": job,
-            "target": target,
-            "slot": slot,
-            "due_at": due_at,
-            "state": JobRunState.CLAIMED.value,
-            "lease_until": lease_until,
-            "attempts": 0,
-            "parts_posted": 0,
-            "claimed_at": now,
-        },
-        index_elements=["job", "target", "slot"],
-    )
-    return get_slot(session=session, job=job, target=target, slot=slot) if inserted else None
+    values = {"state": JobRunState.CLAIMED.value, "lease_until": lease_until}
+    if not _insert_slot(session, job=job, target=target, slot=slot, due_at=due_at, now=now, **values):
+        return None
+    return get_slot(session=session, job=job, target=target, slot=slot)
 
 
 def take_over_slot(*, session: Session, run_id: int, now: datetime, lease_until: datetime) -> JobRun | None:
@@ -168,23 +155,16 @@ def record_skipped_slot(
     *, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime, reason: str
 ) -> bool:
     """Write down a slot that will not run, once; True if this call wrote it (so the caller logs it once)."""
-    return insert_if_absent(
-        session,
-        JobRun,
-        {
-            "job": job,
-            "target": target,
-            "slot": slot,
-            "due_at": due_at,
-            "state": JobRunState.SKIPPED.value,
-            "attempts": 0,
-            "parts_posted": 0,
-            "last_error": reason[:500],
-            "claimed_at": now,
-            "finished_at": now,
-        },
-        index_elements=["job", "target", "slot"],
-    )
+    values = {"state": JobRunState.SKIPPED.value, "last_error": reason[:500], "finished_at": now}
+    return _insert_slot(session, job=job, target=target, slot=slot, due_at=due_at, now=now, **values)
+
+
+def _insert_slot(
+    session: Session, *, job: str, target: str, slot: str, due_at: datetime, now: datetime, **values: object
+) -> bool:
+    row = {"job": job, "target": target, "slot": slot, "due_at": due_at, "claimed_at": now, "attempts": 0}
+    row |= {"parts_posted": 0, **values}
+    return insert_if_absent(session, JobRun, row, index_elements=["job", "target", "slot"])
 
 
 # ---------------------------------------------------------------------------------------------- nudges
