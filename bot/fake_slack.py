@@ -54,6 +54,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.unfurl": "links:write",
     "conversations.info": "channels:read",
     "conversations.open": "im:write",
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
     "users.info": "users:read",
     "views.open": None,
     "views.update": None,
@@ -124,6 +126,7 @@ class FakeMessage:
     ephemeral_to: str | None = None  # user id for chat.postEphemeral messages
     deleted: bool = False
     attachments: list | None = None
+    metadata: dict | None = None  # chat.postMessage's `metadata`: {"event_type": ..., "event_payload": {...}}
 
 
 @dataclass
@@ -451,6 +454,13 @@ class FakeSlack:
             self._rate_buckets.clear()
             self._cond.notify_all()
 
+    def anchor_timestamps(self, moment: float) -> None:
+        """Make message ts values from now on count from `moment` (epoch seconds), for code whose clock is not the
+        wall clock and that compares ts with its own time (Slack's ts and the app's clock agree in production)."""
+        with self._lock:
+            self._ts_base_us = int(moment * 1_000_000)
+            self._ts_counter = itertools.count(1)
+
     def dm_channel_id(self, user_id: str) -> str | None:
         """The DM channel the fake opened with ``user_id``, if any."""
         with self._lock:
@@ -721,6 +731,8 @@ class FakeSlack:
             "chat.unfurl": self._chat_unfurl,
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -737,7 +749,8 @@ class FakeSlack:
         # App-level tokens only open Socket Mode connections, and bot tokens can't.
         if (method == "apps.connections.open") != is_app_token:
             raise _SlackError("not_allowed_token_type")
-        if method != "conversations.info":  # its scope depends on the channel type; see the handler
+        if method not in ("conversations.info", "conversations.history", "conversations.replies"):
+            # Their scope depends on the channel type; see the handlers.
             self._require_scope(METHOD_SCOPES.get(method))
 
     def _require_scope(self, scope: str | None) -> None:
@@ -831,6 +844,8 @@ class FakeSlack:
             out["blocks"] = msg.blocks
         if msg.attachments is not None:
             out["attachments"] = msg.attachments
+        if msg.metadata is not None:
+            out["metadata"] = msg.metadata
         if msg.thread_ts is not None:
             out["thread_ts"] = msg.thread_ts
             root = self._find_message(msg.channel, msg.thread_ts)
@@ -895,6 +910,14 @@ class FakeSlack:
         text, blocks, attachments = self._message_payload(args)
         self._rate_limit_post(channel.id)
         thread_ts = args.get("thread_ts") or None
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                raise _SlackError("invalid_metadata_format") from None
+        if metadata is not None and not (isinstance(metadata, dict) and metadata.get("event_type")):
+            raise _SlackError("invalid_metadata_schema")
         msg = FakeMessage(
             channel=channel.id,
             ts=self._next_ts(),
@@ -903,6 +926,7 @@ class FakeSlack:
             thread_ts=str(thread_ts) if thread_ts else None,
             user=self.bot_user_id,
             attachments=attachments,
+            metadata=metadata,
         )
         self._messages.append(msg)
         return {"ok": True, "channel": channel.id, "ts": msg.ts, "message": self._message_json(msg)}
@@ -1015,6 +1039,60 @@ class FakeSlack:
                 }
             )
         return {"ok": True, "channel": info}
+
+    def _history_channel(self, args: dict[str, Any]) -> FakeChannel:
+        """The channel a history call reads, checked as Slack checks it: scope by type, then membership."""
+        channel = self._channels.get(str(args.get("channel") or ""))
+        if channel is not None and channel.is_im:
+            self._require_scope("im:history")
+        elif channel is not None and channel.is_private:
+            self._require_scope("groups:history")
+        else:
+            self._require_scope("channels:history")
+        if channel is None or (channel.is_private and self.bot_user_id not in channel.members):
+            raise _SlackError("channel_not_found")
+        if self.bot_user_id not in channel.members:
+            raise _SlackError("not_in_channel")
+        return channel
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict:
+        """Top-level messages, newest first, between `oldest` and `latest` (`inclusive` takes the ends too)."""
+        channel = self._history_channel(args)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or 9e12)
+        inclusive = _as_bool(args.get("inclusive", False))
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        found = [
+            m
+            for m in self._messages
+            if m.channel == channel.id
+            and not m.deleted
+            and m.ephemeral_to is None
+            and (m.thread_ts is None or m.thread_ts == m.ts)
+            and (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
+        ]
+        found.reverse()
+        page = [self._message_json(m) for m in found[:limit]]
+        return {"ok": True, "messages": page, "has_more": len(found) > limit, "response_metadata": {"next_cursor": ""}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict:
+        """A thread: its root, then the replies oldest first."""
+        channel = self._history_channel(args)
+        root = self._find_message(channel.id, str(args.get("ts") or ""))
+        if root is None or root.deleted:
+            raise _SlackError("thread_not_found")
+        thread = [root] + [
+            m
+            for m in self._messages
+            if m.channel == channel.id and m.thread_ts == root.ts and m is not root and not m.deleted
+        ]
+        limit = max(1, min(int(args.get("limit") or 1000), 1000))
+        return {
+            "ok": True,
+            "messages": [self._message_json(m) for m in thread[:limit]],
+            "has_more": len(thread) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _conversations_open(self, args: dict[str, Any]) -> dict:
         return_im = _as_bool(args.get("return_im", False))

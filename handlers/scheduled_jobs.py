@@ -42,6 +42,7 @@ from storage import schedules as queries
 from storage.models import JobRun, JobRunState
 
 log = logging.getLogger(__name__)
+SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
 LEASE = timedelta(minutes=5)  # a holder that died lets another finish its slot after this
 RETRY_FOR = timedelta(hours=24)  # a slot Slack keeps failing is given up (and logged as an error) after this
 MAX_BACKOFF = timedelta(hours=1)
@@ -68,6 +69,8 @@ class Delivery:
     # Runs in the transaction that marks the slot done: what must be recorded only once it was all posted.
     on_done: Callable[[Session, datetime], None] | None = None
     due_at: datetime | None = None
+    # Taken over from a holder that may have died just after posting: ask Slack what is already there.
+    resumed_since: datetime | None = None
 
     @property
     def remaining(self) -> bool:
@@ -281,7 +284,10 @@ class JobRunner:
                 report.failed.append(f"{run.job} {channel_id} {run.slot}")
                 continue
             log.info("finishing a slot whose claim lapsed", extra={"job": run.job, "slot": run.slot, "run": run.id})
-            deliveries += self._prepare(Job(run.job), plan, run, now, report)
+            for delivery in self._prepare(Job(run.job), plan, run, now, report):
+                if delivery.run_id == run.id:
+                    delivery.resumed_since = run.claimed_at
+                deliveries.append(delivery)
         return deliveries
 
     # ------------------------------------------------------------------------------------------ composing
@@ -379,6 +385,9 @@ class JobRunner:
         """Post round by round: every destination's next message, then the next round. One destination's failure
         never stops the others; its later messages wait for the retry."""
         refused: set[str] = set()
+        for delivery in deliveries:
+            if delivery.resumed_since is not None:
+                self._count_already_posted(delivery)
         pending = [d for d in deliveries if d.remaining]
         for delivery in deliveries:
             if not delivery.remaining and delivery.run_id is not None:
@@ -397,9 +406,17 @@ class JobRunner:
         """Post the delivery's next message; True if it went out."""
         message = delivery.messages[delivery.posted]
         self._pacer.wait_turn(delivery.destination)
+        metadata = None
+        if delivery.run_id is not None:
+            payload = {"run": delivery.run_id, "part": delivery.posted}
+            metadata = {"event_type": SLOT_POST_EVENT, "event_payload": payload}
         try:
             posted = post_message(
-                self._client, channel_id=delivery.destination, message=message, thread_ts=delivery.root_ts
+                self._client,
+                channel_id=delivery.destination,
+                message=message,
+                thread_ts=delivery.root_ts,
+                metadata=metadata,
             )
         except SlackChannelUnavailable as error:
             refused.add(delivery.destination)
@@ -425,6 +442,34 @@ class JobRunner:
         if not delivery.remaining:
             self._complete(delivery, report)
         return True
+
+    def _count_already_posted(self, delivery: Delivery) -> None:
+        """A holder can die after Slack took a message and before the database heard of it. Each post carries its
+        run and part in its metadata, so the new holder reads the channel (and the thread) to skip what is there."""
+        since = delivery.resumed_since
+        if since is None or delivery.run_id is None:
+            return
+        try:
+            if delivery.root_ts is None:
+                history = self._client.conversations_history(
+                    channel=delivery.destination,
+                    oldest=f"{since.timestamp() - 60:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                )
+                root = next((m for m in history["messages"] if _part_of(m, delivery.run_id) == 0), None)
+                if root is None:
+                    return
+                delivery.root_ts, delivery.posted = root["ts"], 1
+            replies = self._client.conversations_replies(
+                channel=delivery.destination, ts=delivery.root_ts, include_all_metadata=True, limit=1000
+            )
+            parts = {_part_of(m, delivery.run_id) for m in replies["messages"]}
+            while delivery.posted in parts:
+                delivery.posted += 1
+        except (SlackApiError, SlackClientError, OSError) as error:
+            # Posting again risks a duplicate, but not posting would lose the digest: Slack is the one that failed.
+            log.warning("could not check what a lapsed run already posted", extra={"error": str(error)})
 
     def _complete(self, delivery: Delivery, report: RunReport) -> None:
         now = self._runtime.clock.now()
@@ -508,6 +553,15 @@ class JobRunner:
             queries.finish_slot(
                 session=session, run_id=run_id, state=state, now=self._runtime.clock.now(), error=reason
             )
+
+
+def _part_of(message: dict, run_id: int) -> int | None:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != SLOT_POST_EVENT or payload.get("run") != run_id:
+        return None
+    part = payload.get("part")
+    return part if isinstance(part, int) else None
 
 
 def _scheduled(session: Session, runtime: Runtime, channel: tuple[str, str] | None) -> list[ChannelPlan]:

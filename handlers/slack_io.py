@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,10 +24,19 @@ class Posted:
     ts: str
 
 
-def post_message(client: WebClient, *, channel_id: str, message: Message, thread_ts: str | None = None) -> Posted:
+def post_message(
+    client: WebClient,
+    *,
+    channel_id: str,
+    message: Message,
+    thread_ts: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Posted:
     """Post, turning "can't post there" into `SlackChannelUnavailable`; other Slack errors propagate."""
     try:
-        response = client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **message.as_kwargs())
+        response = client.chat_postMessage(
+            channel=channel_id, thread_ts=thread_ts, metadata=metadata, **message.as_kwargs()
+        )
     except SlackApiError as error:
         code = error.response.get("error", "")
         if code in CHANNEL_ERRORS:

@@ -1,0 +1,103 @@
+"""A holder that died after Slack took its post but before the database heard of it: the next holder asks Slack
+(message metadata names the run and part) and posts only what is missing, so nothing is posted twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT
+from storage import schedules as queries
+from storage.models import JobRun, JobRunState
+from tests.conftest import GENERAL, RunningApp
+from tests.factories import make_initiative
+
+TARGET = f"T0001:{GENERAL}"  # TEAM_ID of the Slack driver
+SLOT_DAY = "2027-01-05"
+
+
+def seed(running: RunningApp, count: int) -> None:
+    with Session(running.engine) as session:
+        for number in range(count):
+            make_initiative(session, name=f"Model {number:02d}", ref_key=f"m{number:02d}")
+        session.commit()
+
+
+def claim_for_tomorrow(running: RunningApp) -> JobRun:
+    """Tuesday's digest slot (09:00 Berlin), claimed at its due time by a holder that then dies."""
+    running.clock.advance(timedelta(hours=22, minutes=30))  # Tuesday 08:00 UTC = 09:00 in Berlin
+    now = running.clock.now()
+    running.fake.anchor_timestamps(now.timestamp())
+    with Session(running.engine, expire_on_commit=False) as session:
+        run = queries.claim_slot(
+            session=session, job="digest", target=TARGET, slot=SLOT_DAY, due_at=now, now=now, lease_until=now + LEASE
+        )
+        session.commit()
+    assert run is not None
+    return run
+
+
+def post_as_dead_holder(running: RunningApp, run: JobRun, part: int, thread_ts: str | None = None) -> str:
+    response = running.app.bolt.client.chat_postMessage(
+        channel=GENERAL,
+        text=f"part {part}",
+        thread_ts=thread_ts,
+        metadata={"event_type": SLOT_POST_EVENT, "event_payload": {"run": run.id, "part": part}},
+    )
+    return str(response["ts"])
+
+
+def digest_posts(running: RunningApp) -> list[dict]:
+    return [c.args for c in running.fake.calls_to("chat.postMessage") if c.args.get("channel") == GENERAL]
+
+
+def test_a_root_posted_before_the_crash_is_not_posted_again(running: RunningApp) -> None:
+    seed(running, 2)
+    run = claim_for_tomorrow(running)
+    post_as_dead_holder(running, run, 0)
+    before = len(digest_posts(running))
+    assert running.app.jobs is not None
+
+    running.clock.advance(LEASE - timedelta(seconds=1))
+    running.app.jobs.run_due()
+    assert len(digest_posts(running)) == before, "the lease had not lapsed: the holder may still be alive"
+
+    running.clock.advance(timedelta(seconds=2))
+    running.app.jobs.run_due()
+    assert len(digest_posts(running)) == before
+    with Session(running.engine) as session:
+        stored = session.get(JobRun, run.id)
+        assert stored is not None and stored.state == JobRunState.DONE.value
+    assert running.fake.calls_to("conversations.history"), "the new holder asked Slack what was already posted"
+
+
+def test_a_long_digest_resumes_after_the_parts_already_in_its_thread(running: RunningApp) -> None:
+    seed(running, 60)  # two blocks an initiative: three messages
+    run = claim_for_tomorrow(running)
+    root = post_as_dead_holder(running, run, 0)
+    post_as_dead_holder(running, run, 1, thread_ts=root)
+    assert running.app.jobs is not None
+    running.clock.advance(LEASE + timedelta(seconds=1))
+    running.app.jobs.run_due()
+
+    in_thread = [p for p in digest_posts(running) if p.get("thread_ts") == root]
+    parts = [p["metadata"]["event_payload"]["part"] for p in in_thread if isinstance(p.get("metadata"), dict)]
+    assert parts == [1, 2], "the dead holder's part 1, then only the part it never posted"
+    roots = [p for p in digest_posts(running) if not p.get("thread_ts") and p["text"].startswith("Daily digest")]
+    assert roots == [], "the root is not posted again"
+    assert "Model 59" in str(in_thread[-1].get("blocks"))
+
+
+def test_without_any_earlier_post_the_new_holder_posts_everything_once(running: RunningApp) -> None:
+    seed(running, 1)
+    run = claim_for_tomorrow(running)
+    assert running.app.jobs is not None
+    running.clock.advance(LEASE + timedelta(seconds=1))
+    running.app.jobs.run_due()
+    running.app.jobs.run_due()
+    roots = [p for p in digest_posts(running) if p["text"].startswith("Daily digest")]
+    assert len(roots) == 1
+    with Session(running.engine) as session:
+        stored = session.get(JobRun, run.id)
+        assert stored is not None and stored.state == JobRunState.DONE.value and stored.root_ts is not None
