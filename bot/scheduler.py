@@ -59,11 +59,17 @@ class Scheduler:
         """Load the schedules, then catch up at once (the first sweep runs immediately) and keep going."""
         self.refresh()
         self._scheduler.add_job(
-            self._sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id=SWEEP_JOB, next_run_time=datetime.now(UTC)
+            self._sweep,
+            IntervalTrigger(seconds=SWEEP_SECONDS),
+            id=SWEEP_JOB,
+            name="sweep: catch up, retry, reload schedules",
+            next_run_time=datetime.now(UTC),
         )
         if self._jobs.jira_sync is not None:
             minutes = self._runtime.settings.jira_sync_minutes
-            self._scheduler.add_job(self._jobs.jira_sync, IntervalTrigger(minutes=minutes), id=JIRA_SYNC_JOB)
+            self._scheduler.add_job(
+                self._jobs.jira_sync, IntervalTrigger(minutes=minutes), id=JIRA_SYNC_JOB, name="Jira sync"
+            )
         self._scheduler.start()
         log.info("scheduler started", extra={"channels": len(self._fingerprints)})
 
@@ -100,10 +106,20 @@ class Scheduler:
         nudges = plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)
         args = (plan.team_id, plan.channel_id)
         self._scheduler.add_job(
-            self._jobs.run_channel, digest.trigger(), args=args, id=f"{job_id}:digest", replace_existing=True
+            self._jobs.run_channel,
+            digest.trigger(),
+            args=args,
+            id=f"{job_id}:digest",
+            name=f"digest of {plan.channel_id}",
+            replace_existing=True,
         )
         self._scheduler.add_job(
-            self._jobs.run_channel, nudges.trigger(), args=args, id=f"{job_id}:nudges", replace_existing=True
+            self._jobs.run_channel,
+            nudges.trigger(),
+            args=args,
+            id=f"{job_id}:nudges",
+            name=f"nudges of {plan.channel_id}",
+            replace_existing=True,
         )
 
     def _remove(self, job_id: str) -> None:
