@@ -177,6 +177,7 @@ def _apply_to_checkpoint(
             to_category=issue.status_category[:16],
             changed_at=issue.updated or now,
             checkpoint_effect=effect,
+            logged_at=now,
         ),
     )
 

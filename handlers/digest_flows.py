@@ -12,11 +12,11 @@ import logging
 from slack_sdk import WebClient
 
 from bot import channel_settings as service
-from bot.blocks.base import Message, context
+from bot.blocks.base import Message, context, plural
 from bot.blocks.help import render_notice
 from bot.channel_settings import ChannelPlan
 from bot.checkpoints import resolve_initiative_ref
-from bot.errors import InvalidInput, UnknownInitiative
+from bot.errors import InvalidInput, SlackChannelUnavailable, UnknownInitiative
 from bot.initiatives import Actor
 from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, snooze
 from bot.runtime import Runtime
@@ -112,15 +112,21 @@ def run_digest(runtime: Runtime, client: WebClient, actor: Actor, channel_id: st
         first = preview.messages[0]
         notes = [n for n in (preview.note,) if n]
         if len(preview.messages) > 1:
-            notes.append(f"{len(preview.messages) - 1} more messages would follow in its thread.")
+            notes.append(f"{plural(len(preview.messages) - 1, 'more message')} would follow in its thread.")
         notes.append("Only you can see this preview. `/handoff digest now` posts it.")
         return Message(first.text, [*first.blocks[:48], context(" ".join(notes))])
     report = jobs.run_now(Job.DIGEST, plan, force=True)
-    if report.failed or report.retrying:
-        raise InvalidInput.single(
-            "digest",
-            f"I couldn't post the digest in <#{channel_id}>; check that I'm a member of it (`/invite @Handoff`).",
-        )
+    if not report.posted:
+        with runtime.session() as session:
+            refused = service.channel_plan(
+                session=session,
+                team_id=actor.team_id,
+                channel_id=channel_id,
+                default_timezone=runtime.settings.timezone,
+            ).disabled_reason
+        if refused:
+            raise SlackChannelUnavailable(channel_id, refused)
+        raise InvalidInput.single("digest", "Slack did not take the digest just now. Try again in a minute.")
     return render_notice(f":white_check_mark: Posted the digest in <#{channel_id}>.")
 
 

@@ -674,7 +674,7 @@ def _parse_digest_at(args: list[Token]) -> DigestScheduleCommand:
         days: tuple[str, ...] | None = None
         for token in args[1:]:
             word = token.text
-            if days is None and looks_like_days(word):
+            if days is None and (looks_like_days(word) or _meant_as_days(word)):
                 days = parse_days(word)
             elif timezone is None:
                 timezone = parse_timezone(word)
@@ -683,6 +683,11 @@ def _parse_digest_at(args: list[Token]) -> DigestScheduleCommand:
     except ScheduleError as error:
         raise UsageError(escape(str(error)), "digest") from None
     return DigestScheduleCommand(at, timezone, days)
+
+
+def _meant_as_days(word: str) -> bool:
+    """A list (`mon,funday`) or a plain word (`funday`) is meant as days; a zone has a slash or is UTC/GMT."""
+    return "/" not in word and word.upper() not in ("UTC", "GMT") and ("," in word or word.isalpha())
 
 
 def _parse_nudges(rest: list[Token]) -> NudgesCommand:

@@ -71,6 +71,8 @@ class Delivery:
     due_at: datetime | None = None
     # Taken over from a holder that may have died just after posting: ask Slack what is already there.
     resumed_since: datetime | None = None
+    # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
+    retry: bool = True
 
     @property
     def remaining(self) -> bool:
@@ -141,7 +143,9 @@ class JobRunner:
                 run = queries.force_slot(
                     session=session, job=job.value, target=plan.target, slot=slot.key, due_at=now, now=now
                 )
-            deliveries = self._prepare(job, plan, run, now, report)
+            deliveries = self._prepare(job, plan, run, now, report, asked=True)
+            for delivery in deliveries:
+                delivery.retry = False
         else:
             deliveries = self._claim_and_prepare(job, plan, slot, now, report, explicit=True)
         self._deliver(deliveries, report)
@@ -292,19 +296,23 @@ class JobRunner:
 
     # ------------------------------------------------------------------------------------------ composing
 
-    def _prepare(self, job: Job, plan: ChannelPlan, run: JobRun, now: datetime, report: RunReport) -> list[Delivery]:
+    def _prepare(
+        self, job: Job, plan: ChannelPlan, run: JobRun, now: datetime, report: RunReport, *, asked: bool = False
+    ) -> list[Delivery]:
+        """The slot's messages; `asked` (a deliberate run) posts a digest even on a quiet day without news."""
         label = f"{job.value} {plan.channel_id} {run.slot}"
         with self._runtime.session() as session:
             if job is Job.DIGEST:
                 digest = self._compose(session, plan, now, due_at=run.due_at)
                 if not digest.entries:
                     return self._finished_without_post(run, "no initiatives call this channel home", label, report)
-                if plan.quiet and not digest.changed:
+                if plan.quiet and not digest.changed and not asked:
                     return self._finished_without_post(run, "quiet digest: nothing changed", label, report)
                 messages = render_digest(digest, jira_url=self._runtime.jira_url)
 
-                def digest_posted(s: Session, at: datetime) -> None:
-                    record_digest_posted(session=s, team_id=plan.team_id, channel_id=plan.channel_id, at=at)
+                def digest_posted(s: Session, _posted_at: datetime) -> None:
+                    # What was written while the digest was being posted belongs to the next one.
+                    record_digest_posted(session=s, team_id=plan.team_id, channel_id=plan.channel_id, at=now)
 
                 return [self._delivery(run, plan.channel_id, messages, digest_posted)]
             nudges = self._plan_nudges(session, plan, now)
@@ -489,6 +497,10 @@ class JobRunner:
 
     def _retry_later(self, delivery: Delivery, error: Exception, report: RunReport) -> None:
         code = error.response.get("error", "") if isinstance(error, SlackApiError) else type(error).__name__
+        if not delivery.retry and delivery.run_id is not None:
+            self._finish(delivery.run_id, JobRunState.FAILED, code)
+            report.failed.append(f"{delivery.destination}: {code}")
+            return
         if delivery.run_id is None:
             log.warning("a direct message was not delivered; the next run tries again", extra={"error": code})
             report.failed.append(delivery.destination)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, union
+from sqlalchemy import Row, func, union
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -55,13 +55,17 @@ def unfinished_checkpoints(*, session: Session, initiative_ids: Sequence[int]) -
 def status_changes_since(
     *, session: Session, initiative_ids: Sequence[int], since: datetime
 ) -> Sequence[tuple[JiraStatusChange, int, int]]:
-    """Jira status changes logged since `since`: (change, initiative id, checkpoint number), oldest first."""
+    """Jira status changes Handoff learnt of since `since` (a change made earlier in Jira but synced later counts):
+    (change, initiative id, checkpoint number), oldest first."""
     if not initiative_ids:
         return []
     rows = session.exec(
         select(JiraStatusChange, Checkpoint.initiative_id, Checkpoint.number)
         .join(Checkpoint, col(Checkpoint.id) == col(JiraStatusChange.checkpoint_id))
-        .where(col(Checkpoint.initiative_id).in_(initiative_ids), col(JiraStatusChange.changed_at) > since)
+        .where(
+            col(Checkpoint.initiative_id).in_(initiative_ids),
+            func.coalesce(col(JiraStatusChange.logged_at), col(JiraStatusChange.changed_at)) > since,
+        )
         .order_by(col(JiraStatusChange.changed_at), col(JiraStatusChange.id))
     ).all()
     return [(change, initiative_id, number) for change, initiative_id, number in rows]

@@ -188,6 +188,8 @@ class JiraStatusChange(SQLModel, table=True):
     changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # What the change did to the checkpoint: "done", "reopened" or None.
     checkpoint_effect: str | None = Field(default=None, max_length=16)
+    # When Handoff learnt of it (`changed_at` is Jira's time): the digest reports what it learnt since the last one.
+    logged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     posted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 

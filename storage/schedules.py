@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -90,7 +91,7 @@ def force_slot(*, session: Session, job: str, target: str, slot: str, due_at: da
     run = JobRun(
         job=job,
         target=target,
-        slot=f"{slot}+{now.strftime('%H%M%S')}",
+        slot=f"{slot}+{now.strftime('%H%M%S%f')}-{secrets.token_hex(2)}",
         due_at=due_at,
         lease_until=now,
         claimed_at=now,

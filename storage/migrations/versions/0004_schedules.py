@@ -1,4 +1,4 @@
-"""schedules: channel settings, job slots, nudge state
+"""schedules: channel settings, job slots, nudge state; when each Jira status change was learnt of
 
 Revision ID: 0004
 Revises: 0003
@@ -73,11 +73,17 @@ def upgrade() -> None:
     with op.batch_alter_table("nudge_state", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_nudge_state_initiative_id"), ["initiative_id"], unique=False)
 
+    with op.batch_alter_table("jira_status_change", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("logged_at", storage.types.UTCDateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table("initiative", schema=None) as batch_op:
         batch_op.add_column(sa.Column("nudges_enabled", sa.Boolean(), server_default="1", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jira_status_change", schema=None) as batch_op:
+        batch_op.drop_column("logged_at")
+
     with op.batch_alter_table("initiative", schema=None) as batch_op:
         batch_op.drop_column("nudges_enabled")
 
