@@ -185,8 +185,10 @@ def _run_channel_job(args: argparse.Namespace) -> int:
     job = Job(args.job)
     with runtime.session() as session:
         plans = scheduled_channels(session=session, default_timezone=runtime.settings.timezone)
-        if not args.channel:
-            plans = [p for p in plans if p.digest_enabled or (job is Job.NUDGES and p.nudges_enabled)]
+        if not args.channel and job is Job.NUDGES:
+            plans = [p for p in plans if p.nudges_enabled and p.disabled_reason is None]
+        elif not args.channel:
+            plans = [p for p in plans if p.digest_enabled]
         else:
             known = [p for p in plans if p.channel_id == args.channel]  # an explicit channel runs even if it is off
             if not known:
@@ -203,7 +205,10 @@ def _run_channel_job(args: argparse.Namespace) -> int:
     if args.dry_run:
         for plan in plans:
             preview = jobs.preview(job, plan)
-            print(f"=== {job.value} for {plan.channel_id} ({plan.schedule.describe()}) ===")
+            schedule = plan.schedule
+            if job is Job.NUDGES:
+                schedule = schedule.later_by(runtime.settings.nudge_delay_minutes)
+            print(f"=== {job.value} for {plan.channel_id} ({schedule.describe()}) ===")
             if preview.note:
                 print(preview.note)
             for number, message in enumerate(preview.messages, start=1):

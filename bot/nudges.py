@@ -75,6 +75,7 @@ class NudgePlan:
     escalations: tuple[Escalation, ...] = ()
     held: int = 0  # open gaps left out: snoozed, or nudged within the cooldown
     open_keys: frozenset[tuple[int, str]] = field(default_factory=frozenset)
+    initiative_ids: frozenset[int] = field(default_factory=frozenset)  # every initiative looked at, gaps or not
 
     @property
     def empty(self) -> bool:
@@ -168,6 +169,7 @@ def plan_nudges(
         escalations=tuple(Escalation(lead, tuple(items)) for lead, items in escalate.items()),
         held=held,
         open_keys=frozenset(open_keys),
+        initiative_ids=frozenset(ref_keys),
     )
 
 
@@ -179,7 +181,7 @@ def record_channel_nudges(*, session: Session, plan: NudgePlan, now: datetime) -
             state.times_nudged += 1
             state.last_nudged_at = now
             session.add(state)
-    initiative_ids = sorted({i for i, _ in plan.open_keys} | {e.initiative.id for e in plan.post})
+    initiative_ids = sorted(plan.initiative_ids | {e.initiative.id for e in plan.post})
     queries.forget_closed_gaps(session=session, initiative_ids=initiative_ids, open_keys=set(plan.open_keys), now=now)
     session.flush()
 
