@@ -111,7 +111,9 @@ def parse_time_of_day(text: str) -> time:
 
 def parse_timezone(text: str) -> str:
     name = text.strip()
-    if "/" not in name and name.upper() not in ("UTC", "GMT"):
+    if name.upper() in ("UTC", "GMT"):
+        return "UTC"
+    if "/" not in name:
         raise ScheduleError(f"`{name}` is not a time zone: use an IANA name such as Europe/Berlin or America/New_York.")
     try:
         ZoneInfo(name)
@@ -119,7 +121,7 @@ def parse_timezone(text: str) -> str:
         raise ScheduleError(
             f"`{name}` is not a known time zone: use an IANA name such as Europe/Berlin or America/New_York."
         ) from None
-    return "UTC" if name.upper() in ("UTC", "GMT") else name
+    return name
 
 
 def parse_days(text: str) -> tuple[str, ...]:
@@ -131,7 +133,7 @@ def parse_days(text: str) -> tuple[str, ...]:
     for part in filter(None, (p.strip() for p in word.split(","))):
         if "-" in part:
             first, _, last = part.partition("-")
-            a, b = _day(first, text), _day(last, text)
+            a, b = _day(first.strip(), text), _day(last.strip(), text)
             i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
             chosen.update(WEEKDAYS[i : j + 1] if i <= j else WEEKDAYS[i:] + WEEKDAYS[: j + 1])
         else:

@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.runtime import Runtime
+from bot.schedule import Schedule
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
@@ -82,7 +83,7 @@ class Scheduler:
         channels that no longer have an initiative or turned everything off."""
         with self._runtime.session() as session:
             plans = scheduled_channels(session=session, default_timezone=self._runtime.settings.timezone)
-        wanted = {self._job_id(p): p for p in plans if p.digest_enabled or p.nudges_enabled}
+        wanted = {self._job_id(p): p for p in plans if p.digest_enabled or _nudges_on(p)}
         with self._lock:
             for job_id in set(self._fingerprints) - set(wanted):
                 self._remove(job_id)
@@ -105,6 +106,15 @@ class Scheduler:
         digest = plan.schedule
         nudges = plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)
         args = (plan.team_id, plan.channel_id)
+        for suffix, wanted in ((":digest", plan.digest_enabled), (":nudges", _nudges_on(plan))):
+            if not wanted and self._scheduler.get_job(job_id + suffix) is not None:
+                self._scheduler.remove_job(job_id + suffix)
+        if plan.digest_enabled:
+            self._add_digest(job_id, plan, digest, args)
+        if _nudges_on(plan):
+            self._add_nudges(job_id, plan, nudges, args)
+
+    def _add_digest(self, job_id: str, plan: ChannelPlan, digest: Schedule, args: tuple[str, str]) -> None:
         self._scheduler.add_job(
             self._jobs.run_channel,
             digest.trigger(),
@@ -113,6 +123,8 @@ class Scheduler:
             name=f"digest of {plan.channel_id}",
             replace_existing=True,
         )
+
+    def _add_nudges(self, job_id: str, plan: ChannelPlan, nudges: Schedule, args: tuple[str, str]) -> None:
         self._scheduler.add_job(
             self._jobs.run_channel,
             nudges.trigger(),
@@ -141,4 +153,9 @@ class Scheduler:
         return f"channel:{plan.team_id}:{plan.channel_id}"
 
     def _fingerprint(self, plan: ChannelPlan) -> str:
-        return f"{plan.schedule}|{self._runtime.settings.nudge_delay_minutes}"
+        delay = self._runtime.settings.nudge_delay_minutes
+        return f"{plan.schedule}|{delay}|{plan.digest_enabled}|{_nudges_on(plan)}"
+
+
+def _nudges_on(plan: ChannelPlan) -> bool:
+    return plan.nudges_enabled and plan.disabled_reason is None
