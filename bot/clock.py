@@ -75,6 +75,18 @@ class Pacer:
             self._clock.sleep(turn - now)
         return max(0.0, turn - now)
 
+    def sent(self, destination: str) -> None:
+        """The send just returned: the next one waits a full interval from now. Counting from when the send began
+        is not enough, as a send that travels slowly (or waited out a 429) arrives later than it left."""
+        with self._lock:
+            now = self._clock.monotonic()
+            self._next[destination] = max(self._next.get(destination, now), now + self._interval)
+
+    def next_turn(self, destination: str) -> float:
+        """When `destination` may next be sent to, on the clock's monotonic scale."""
+        with self._lock:
+            return self._next.get(destination, float("-inf"))
+
 
 def local_today(clock: Clock, tz: ZoneInfo) -> date:
     return clock.now().astimezone(tz).date()

@@ -8,6 +8,7 @@ skipped hour runs an hour later in wall-clock terms, at the same distance from m
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -92,6 +93,14 @@ class Schedule:
 
     def describe(self) -> str:
         return f"{describe_days(self.days)} at {self.at.strftime('%H:%M')} ({self.timezone})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _trigger(schedule: Schedule) -> CronTrigger:
+    """Built once per schedule: the sweep asks every channel's schedule every minute, and a trigger is stateless."""
+    return CronTrigger(
+        day_of_week=",".join(schedule.days), hour=schedule.at.hour, minute=schedule.at.minute, timezone=schedule.tz
+    )
 
 
 def describe_days(days: tuple[str, ...]) -> str:

@@ -10,6 +10,7 @@ so the whole run takes about as long as its busiest channel needs.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -75,6 +76,7 @@ class Delivery:
     resumed_since: datetime | None = None
     # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
     retry: bool = True
+    lease_until: datetime | None = None  # how long this process holds the slot's claim
 
     @property
     def remaining(self) -> bool:
@@ -105,6 +107,7 @@ class JobRunner:
         self._runtime = runtime
         self._client = client
         self._pacer = runtime.pacer or Pacer(runtime.clock)
+        self._holder = uuid.uuid4().hex  # names this runner's claims, so a lapsed one can't be extended by it
 
     # ------------------------------------------------------------------------------------------ sweeps
 
@@ -114,7 +117,7 @@ class JobRunner:
         runtime = self._runtime
         now = runtime.clock.now()
         report = RunReport()
-        deliveries: list[Delivery] = []
+        outbox = _Outbox(self, report)
         with runtime.session() as session:
             plans = _scheduled(session, runtime, channel)
             known = queries.slots_known(
@@ -129,9 +132,9 @@ class JobRunner:
                     if not self._within_grace(slot, schedule, now):
                         self._skip(job, plan, slot, now, report)
                         continue
-                    deliveries += self._claim_and_prepare(job, plan, slot, now, report)
-        deliveries += self._resume_lapsed(now, report, channel)
-        self._deliver(deliveries, report)
+                    outbox.add(self._claim_and_prepare(job, plan, slot, now, report))
+        outbox.add(self._resume_lapsed(now, report, channel))
+        outbox.drain()
         return report
 
     def run_now(self, job: Job, plan: ChannelPlan, *, force: bool) -> RunReport:
@@ -143,7 +146,14 @@ class JobRunner:
         if force:
             with self._runtime.session() as session:
                 run = queries.force_slot(
-                    session=session, job=job.value, target=plan.target, slot=slot.key, due_at=now, now=now
+                    session=session,
+                    job=job.value,
+                    target=plan.target,
+                    slot=slot.key,
+                    due_at=now,
+                    now=now,
+                    lease_until=now + LEASE,
+                    holder=self._holder,
                 )
             deliveries = self._prepare(job, plan, run, now, report, asked=True)
             for delivery in deliveries:
@@ -187,6 +197,7 @@ class JobRunner:
                 due_at=now,
                 now=now,
                 lease_until=now + LEASE,
+                holder=self._holder,
             )
         if run is None:
             return
@@ -254,6 +265,7 @@ class JobRunner:
                 due_at=slot.due_at,
                 now=now,
                 lease_until=now + LEASE,
+                holder=self._holder,
             )
         if run is None:
             if explicit:
@@ -269,7 +281,9 @@ class JobRunner:
             if channel is not None and stale.target != f"{channel[0]}:{channel[1]}":
                 continue
             with self._runtime.session() as session:
-                run = queries.take_over_slot(session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE)
+                run = queries.take_over_slot(
+                    session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE, holder=self._holder
+                )
                 if run is None:
                     continue
                 team_id, channel_id = run.target.split(":", 1)
@@ -343,6 +357,7 @@ class JobRunner:
             root_ts=run.root_ts,
             on_done=on_done,
             due_at=run.due_at,
+            lease_until=run.lease_until,
         )
 
     def _escalation(self, escalation: Escalation, channel_id: str, now: datetime) -> Delivery:
@@ -392,29 +407,15 @@ class JobRunner:
     # ------------------------------------------------------------------------------------------ posting
 
     def _deliver(self, deliveries: list[Delivery], report: RunReport) -> None:
-        """Post round by round: every destination's next message, then the next round. One destination's failure
-        never stops the others; its later messages wait for the retry."""
-        refused: set[str] = set()
-        for delivery in deliveries:
-            if delivery.resumed_since is not None:
-                self._count_already_posted(delivery)
-        pending = [d for d in deliveries if d.remaining]
-        for delivery in deliveries:
-            if not delivery.remaining and delivery.run_id is not None:
-                self._complete(delivery, report)  # everything was posted before a crash; only the record is missing
-        while pending:
-            still = []
-            for delivery in pending:
-                if delivery.destination in refused:
-                    self._finish(delivery.run_id or 0, JobRunState.FAILED, "the channel refused posts")
-                    continue
-                if self._post_next(delivery, report, refused) and delivery.remaining:
-                    still.append(delivery)
-            pending = still
+        outbox = _Outbox(self, report)
+        outbox.add(deliveries)
+        outbox.drain()
 
     def _post_next(self, delivery: Delivery, report: RunReport, refused: set[str]) -> bool:
         """Post the delivery's next message; True if it went out."""
         message = delivery.messages[delivery.posted]
+        if not self._still_holds(delivery):
+            return False
         self._pacer.wait_turn(delivery.destination)
         metadata = None
         if delivery.run_id is not None:
@@ -429,12 +430,15 @@ class JobRunner:
                 metadata=metadata,
             )
         except SlackChannelUnavailable as error:
+            self._pacer.sent(delivery.destination)
             refused.add(delivery.destination)
             self._channel_refused(delivery, error.error, report)
             return False
         except (SlackApiError, SlackClientError, OSError) as error:
+            self._pacer.sent(delivery.destination)
             self._retry_later(delivery, error, report)
             return False
+        self._pacer.sent(delivery.destination)
         report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
@@ -442,15 +446,40 @@ class JobRunner:
         now = self._runtime.clock.now()
         if delivery.run_id is not None and delivery.remaining:
             with self._runtime.session() as session:
-                queries.record_progress(
+                held = queries.record_progress(
                     session=session,
                     run_id=delivery.run_id,
                     root_ts=delivery.root_ts,
                     parts_posted=delivery.posted,
                     lease_until=now + LEASE,
+                    holder=self._holder,
                 )
+            if not held:
+                log.warning(
+                    "lost a slot's claim while posting; its new holder finishes it", extra={"run": delivery.run_id}
+                )
+                return False
+            delivery.lease_until = now + LEASE
         if not delivery.remaining:
             self._complete(delivery, report)
+        return True
+
+    def _still_holds(self, delivery: Delivery) -> bool:
+        """Renew the claim before posting when half its lease has gone (a long sweep, a 429 wait): a claim that
+        lapsed may already be another replica's, and posting on would post twice."""
+        now = self._runtime.clock.now()
+        if delivery.run_id is None or delivery.lease_until is None or now < delivery.lease_until - LEASE / 2:
+            return True
+        with self._runtime.session() as session:
+            renewed = queries.renew_lease(
+                session=session, run_id=delivery.run_id, holder=self._holder, lease_until=now + LEASE
+            )
+        if not renewed:
+            log.warning(
+                "lost a slot's claim before posting; its new holder finishes it", extra={"run": delivery.run_id}
+            )
+            return False
+        delivery.lease_until = now + LEASE
         return True
 
     def _count_already_posted(self, delivery: Delivery) -> None:
@@ -484,17 +513,21 @@ class JobRunner:
     def _complete(self, delivery: Delivery, report: RunReport) -> None:
         now = self._runtime.clock.now()
         with self._runtime.session() as session:
-            if delivery.on_done is not None:
-                delivery.on_done(session, now)
             if delivery.run_id is not None:
-                queries.record_progress(
+                held = queries.record_progress(
                     session=session,
                     run_id=delivery.run_id,
                     root_ts=delivery.root_ts,
                     parts_posted=delivery.posted,
                     lease_until=now,
+                    holder=self._holder,
                 )
+                if not held:  # another holder took the claim over and records the slot itself
+                    log.warning("lost a slot's claim as it finished", extra={"run": delivery.run_id})
+                    return
                 queries.finish_slot(session=session, run_id=delivery.run_id, state=JobRunState.DONE, now=now)
+            if delivery.on_done is not None:
+                delivery.on_done(session, now)
         report.posted.append(delivery.destination)
 
     def _retry_later(self, delivery: Delivery, error: Exception, report: RunReport) -> None:
@@ -520,8 +553,11 @@ class JobRunner:
                 root_ts=delivery.root_ts,
                 parts_posted=delivery.posted,
                 lease_until=now,
+                holder=self._holder,
             )
-            queries.retry_slot_later(session=session, run_id=delivery.run_id, retry_at=now + wait, error=code)
+            queries.retry_slot_later(
+                session=session, run_id=delivery.run_id, retry_at=now + wait, error=code, holder=self._holder
+            )
         log.warning(
             "post failed; retrying later",
             extra={"channel": delivery.destination, "error": code, "retry_in_s": int(wait.total_seconds())},
@@ -561,12 +597,56 @@ class JobRunner:
                 post_message(self._client, channel_id=person, message=notice)
             except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as error:
                 log.warning("could not tell someone their channel's digest is off", extra={"error": str(error)})
+            self._pacer.sent(person)
 
     def _finish(self, run_id: int, state: JobRunState, reason: str) -> None:
         with self._runtime.session() as session:
             queries.finish_slot(
                 session=session, run_id=run_id, state=state, now=self._runtime.clock.now(), error=reason
             )
+
+
+class _Outbox:
+    """Posts deliveries as they are composed: each one's first message at once, and its continuations whenever
+    their channel's turn comes, in between composing others. A run takes about as long as composing everything
+    or as its busiest channel's pace, whichever is longer, rather than their sum."""
+
+    def __init__(self, runner: JobRunner, report: RunReport):
+        self._runner = runner
+        self._report = report
+        self._pending: list[Delivery] = []
+        self._refused: set[str] = set()
+
+    def add(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            if delivery.resumed_since is not None:
+                self._runner._count_already_posted(delivery)
+            if not delivery.remaining:
+                if delivery.run_id is not None:  # all posted before a crash; only the record is missing
+                    self._runner._complete(delivery, self._report)
+                continue
+            self._pending.append(delivery)  # served now if its channel is free, else when its turn comes
+        self._serve_ready()
+
+    def drain(self) -> None:
+        pacer = self._runner._pacer
+        while self._pending:
+            self._post(min(self._pending, key=lambda d: pacer.next_turn(d.destination)))
+
+    def _serve_ready(self) -> None:
+        pacer, now = self._runner._pacer, self._runner._runtime.clock.monotonic()
+        for delivery in [d for d in self._pending if pacer.next_turn(d.destination) <= now]:
+            self._post(delivery)
+
+    def _post(self, delivery: Delivery) -> None:
+        if delivery in self._pending:
+            self._pending.remove(delivery)
+        if delivery.destination in self._refused:
+            if delivery.run_id is not None:
+                self._runner._finish(delivery.run_id, JobRunState.FAILED, "the channel refused posts")
+            return
+        if self._runner._post_next(delivery, self._report, self._refused) and delivery.remaining:
+            self._pending.append(delivery)
 
 
 def _part_of(message: dict, run_id: int) -> int | None:

@@ -416,6 +416,8 @@ class JobRun(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     state: str = Field(default=JobRunState.CLAIMED.value, max_length=16)
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Who holds the claim (a token per process): only the holder may extend it or record progress on it.
+    holder: str | None = Field(default=None, max_length=32)
     attempts: int = 0
     root_ts: str | None = Field(default=None, max_length=32)
     parts_posted: int = 0

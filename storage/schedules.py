@@ -56,16 +56,26 @@ def set_last_digest_at(*, session: Session, team_id: str, channel_id: str, at: d
 
 
 def claim_slot(
-    *, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime, lease_until: datetime
+    *,
+    session: Session,
+    job: str,
+    target: str,
+    slot: str,
+    due_at: datetime,
+    now: datetime,
+    lease_until: datetime,
+    holder: str | None = None,
 ) -> JobRun | None:
     """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time)."""
-    values = {"state": JobRunState.CLAIMED.value, "lease_until": lease_until}
+    values = {"state": JobRunState.CLAIMED.value, "lease_until": lease_until, "holder": holder}
     if not _insert_slot(session, job=job, target=target, slot=slot, due_at=due_at, now=now, **values):
         return None
     return get_slot(session=session, job=job, target=target, slot=slot)
 
 
-def take_over_slot(*, session: Session, run_id: int, now: datetime, lease_until: datetime) -> JobRun | None:
+def take_over_slot(
+    *, session: Session, run_id: int, now: datetime, lease_until: datetime, holder: str | None = None
+) -> JobRun | None:
     """Take a claimed slot whose lease has ended (its holder crashed, or a retry is due); None if someone else
     did first or it is finished. A conditional update, so of two replicas only one gets it."""
     result = session.connection().execute(
@@ -75,7 +85,7 @@ def take_over_slot(*, session: Session, run_id: int, now: datetime, lease_until:
             col(JobRun.state) == JobRunState.CLAIMED.value,
             col(JobRun.lease_until) <= now,
         )
-        .values(lease_until=lease_until)
+        .values(lease_until=lease_until, holder=holder)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -86,14 +96,40 @@ def take_over_slot(*, session: Session, run_id: int, now: datetime, lease_until:
     return run
 
 
-def force_slot(*, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime) -> JobRun:
+def renew_lease(*, session: Session, run_id: int, holder: str | None, lease_until: datetime) -> bool:
+    """Extend a claim this holder still has; False if another holder took it over (or it is finished)."""
+    result = session.connection().execute(
+        update(JobRun)
+        .where(col(JobRun.id) == run_id, col(JobRun.state) == JobRunState.CLAIMED.value, _held_by(holder))
+        .values(lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _held_by(holder: str | None):  # type: ignore[no-untyped-def]
+    return col(JobRun.holder).is_(None) if holder is None else col(JobRun.holder) == holder
+
+
+def force_slot(
+    *,
+    session: Session,
+    job: str,
+    target: str,
+    slot: str,
+    due_at: datetime,
+    now: datetime,
+    lease_until: datetime,
+    holder: str | None = None,
+) -> JobRun:
     """A slot for a deliberate re-run (`--force`): a fresh row beside the day's own, so the record stays honest."""
     run = JobRun(
         job=job,
         target=target,
         slot=f"{slot}+{now.strftime('%H%M%S%f')}-{secrets.token_hex(2)}",
         due_at=due_at,
-        lease_until=now,
+        lease_until=lease_until,
+        holder=holder,
         claimed_at=now,
     )
     session.add(run)
@@ -127,13 +163,22 @@ def lapsed_claims(*, session: Session, jobs: Sequence[str], now: datetime) -> Se
 
 
 def record_progress(
-    *, session: Session, run_id: int, root_ts: str | None, parts_posted: int, lease_until: datetime
-) -> None:
-    session.connection().execute(
+    *,
+    session: Session,
+    run_id: int,
+    root_ts: str | None,
+    parts_posted: int,
+    lease_until: datetime,
+    holder: str | None = None,
+) -> bool:
+    """Record what was posted and extend the claim; False if another holder has taken the claim over."""
+    result = session.connection().execute(
         update(JobRun)
-        .where(col(JobRun.id) == run_id)
+        .where(col(JobRun.id) == run_id, col(JobRun.state) == JobRunState.CLAIMED.value, _held_by(holder))
         .values(root_ts=root_ts, parts_posted=parts_posted, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
     )
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def finish_slot(*, session: Session, run_id: int, state: JobRunState, now: datetime, error: str | None = None) -> None:
@@ -143,11 +188,13 @@ def finish_slot(*, session: Session, run_id: int, state: JobRunState, now: datet
     session.connection().execute(update(JobRun).where(col(JobRun.id) == run_id).values(**values))
 
 
-def retry_slot_later(*, session: Session, run_id: int, retry_at: datetime, error: str) -> None:
+def retry_slot_later(
+    *, session: Session, run_id: int, retry_at: datetime, error: str, holder: str | None = None
+) -> None:
     """Keep the claim but let it lapse at `retry_at`, when the sweep (here or on another replica) tries again."""
     session.connection().execute(
         update(JobRun)
-        .where(col(JobRun.id) == run_id)
+        .where(col(JobRun.id) == run_id, _held_by(holder))
         .values(lease_until=retry_at, attempts=JobRun.attempts + 1, last_error=error[:500])
     )
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session
+import pytest
+from sqlmodel import Session, select
 
+from bot.clock import FixedClock, Pacer
 from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT
 from storage import schedules as queries
 from storage.models import JobRun, JobRunState
@@ -101,3 +103,48 @@ def test_without_any_earlier_post_the_new_holder_posts_everything_once(running: 
     with Session(running.engine) as session:
         stored = session.get(JobRun, run.id)
         assert stored is not None and stored.state == JobRunState.DONE.value and stored.root_ts is not None
+
+
+def test_a_holder_that_lost_its_claim_stops_posting(running: RunningApp) -> None:
+    """A post that outlasted the lease (a long 429 wait, say): another replica took the claim over meanwhile, so
+    this holder stops instead of posting the rest beside it."""
+    seed(running, 60)  # three messages
+    running.clock.advance(timedelta(hours=22, minutes=30))
+    running.fake.anchor_timestamps(running.clock.now().timestamp())
+    pacer = running.app.runtime.pacer
+    assert pacer is not None and running.app.jobs is not None
+    sent = pacer.sent
+
+    def slow_then_taken_over(destination: str) -> None:
+        sent(destination)
+        if destination != GENERAL:
+            return
+        running.clock.advance(LEASE + timedelta(seconds=1))
+        with Session(running.engine) as session:
+            [run] = session.exec(select(JobRun).where(JobRun.job == "digest")).all()
+            assert queries.take_over_slot(
+                session=session,
+                run_id=run.id or 0,
+                now=running.clock.now(),
+                lease_until=running.clock.now() + LEASE,
+                holder="another-replica",
+            )
+            session.commit()
+
+    pacer.sent = slow_then_taken_over  # type: ignore[method-assign]
+    running.app.jobs.run_due()
+
+    assert len(digest_posts(running)) == 1, "only the root went out before the claim was lost"
+    with Session(running.engine) as session:
+        [run] = session.exec(select(JobRun).where(JobRun.job == "digest")).all()
+        assert (run.state, run.holder) == (JobRunState.CLAIMED.value, "another-replica")
+
+
+def test_the_pace_counts_from_when_a_post_came_back() -> None:
+    clock = FixedClock(datetime(2027, 1, 4, tzinfo=UTC))
+    pacer = Pacer(clock)
+    assert pacer.wait_turn(GENERAL) == 0
+    clock.advance(timedelta(milliseconds=400))  # the post took 0.4 s to come back
+    pacer.sent(GENERAL)
+    assert pacer.wait_turn(GENERAL) == pytest.approx(1.0), "a full second from when it came back, not 0.6"
+    assert pacer.wait_turn("C0OTHER") == 0, "other channels do not wait"

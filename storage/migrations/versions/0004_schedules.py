@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("due_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("lease_until", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("holder", sa.String(length=32), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("root_ts", sa.String(length=32), nullable=True),
         sa.Column("parts_posted", sa.Integer(), nullable=False),
