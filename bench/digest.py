@@ -39,7 +39,6 @@ import platform
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,12 +53,13 @@ from typing import Any
 from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 
+from bench.versions import code_version
 from bot.app import HandoffApp, create_app
 from bot.blocks.digest import render_digest
 from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.clock import SystemClock
 from bot.config import JiraAuth, JiraSettings, Settings
-from bot.digest import ChannelDigest, compose_digest
+from bot.digest import ChannelDigest
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from handlers.scheduled_jobs import LEASE, Job
 from storage.db import make_engine, session_scope, upgrade_schema
@@ -517,24 +517,12 @@ def make_settings(fake: FakeSlack, database_url: str) -> Settings:
 def compose_once(
     engine: Engine, counter: StatementCounter, app: HandoffApp, plan: ChannelPlan, now: datetime
 ) -> tuple[ChannelDigest, float, int, Any]:
-    """`compose_digest` with the arguments `JobRunner._compose` gives it (due now), in its own session."""
-    settings = app.runtime.settings
-    since = plan.last_digest_at or (now - timedelta(days=1))
-    tz = plan.schedule.tz
+    """`JobRunner.compose` as a due slot calls it (due now), in its own session."""
+    assert app.jobs is not None
     counter.reset()
     started = time.perf_counter()
     with session_scope(engine) as session:
-        digest = compose_digest(
-            session=session,
-            team_id=plan.team_id,
-            channel_id=plan.channel_id,
-            since=since,
-            now=now,
-            today=now.astimezone(tz).date(),
-            since_day=since.astimezone(tz).date(),
-            checklist=settings.checklist.for_team(plan.team_id),
-            stale_days=settings.kpi_stale_days,
-        )
+        digest = app.jobs.compose(session, plan, now, due_at=now)
     seconds = time.perf_counter() - started
     return digest, seconds, counter.total, counter.snapshot()
 
@@ -959,18 +947,6 @@ def print_report(report: dict[str, Any]) -> None:
         for problem in run["problems"][:20]:
             print(f"problem ({run['initiatives']:,}): {problem}")
     print(f"\nresults written to {report['output']}")
-
-
-def code_version() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
-        return done.stdout.strip()
-
-    try:
-        changed = git("status", "--porcelain", "--", "bot", "handlers", "storage")
-        return {"commit": git("rev-parse", "--short", "HEAD"), "modified": bool(changed)}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "modified": None}
 
 
 # ------------------------------------------------------------------------------------------------ main

@@ -50,6 +50,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
+from bench.versions import code_version
 from bot import ids
 from bot.fake_slack import MAX_MESSAGE_BLOCKS, FakeSlack, block_errors
 from bot.http import EVENTS_PATH, HEALTH_PATH, SERVER_THREADS
@@ -604,20 +605,6 @@ def running_servers(fake: FakeSlack, database_url: str, workdir: Path) -> Iterat
             stop(server)
 
 
-def code_version() -> dict[str, Any]:
-    """The commit measured, and whether the product code differed from it (others may be editing)."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
-        return done.stdout.strip()
-
-    try:
-        changed = git("status", "--porcelain", "--", "bot", "handlers", "storage")
-        return {"commit": git("rev-parse", "--short", "HEAD"), "product_code_modified": bool(changed)}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "product_code_modified": None}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_status", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600, help="timed requests per target (default 600)")
@@ -629,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--requests 1..100000, --concurrency 1..64, --warmup 0..10000")
 
     started_at = datetime.now(UTC)
-    code = code_version()
+    code = code_version(flag="product_code_modified")
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-"))
     try:
         database_url = f"sqlite:///{workdir / 'handoff.db'}"

@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bench.versions import code_version
 from bot.checkpoints import status_for_category
 from bot.config import JiraAuth, JiraSettings
 from bot.jira_gateway import MAX_KEYS_PER_QUERY, JiraGateway
@@ -494,20 +494,6 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"\nresults written to {report['output']}")
 
 
-def code_version() -> dict[str, Any]:
-    """The commit measured, and whether the code measured (or the fake) differed from it."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
-        return done.stdout.strip()
-
-    try:
-        changed = git("status", "--porcelain", "--", "bot", "storage", "tests/support/fake_jira.py")
-        return {"commit": git("rev-parse", "--short", "HEAD"), "modified": bool(changed)}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "modified": None}
-
-
 # ------------------------------------------------------------------------------------------------ main
 
 
@@ -524,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--changes 1..issues/10 (the smaller run must have that many issues to change)")
 
     started_at = datetime.now(UTC)
-    code = code_version()
+    code = code_version(("bot", "storage", "tests/support/fake_jira.py"))
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-jira-"))
     try:
         runs = [run_scenario(n, args.changes, args.flavor, workdir) for n in (args.issues // SMALL_FACTOR, args.issues)]

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.checklist import Checklist
 from bot.status import InitiativeSummary, enriched_summaries, summary_from_row
 from storage import digest as queries
-from storage.models import Checkpoint, JiraStatusChange
+from storage.models import Blocker, Checkpoint, JiraStatusChange
 
 
 @dataclass(frozen=True)
@@ -32,18 +32,26 @@ class JiraChangeLine:
 
 
 @dataclass(frozen=True)
+class BlockerLine:
+    ref: str  # `churn#b2`
+    blocker: Blocker
+
+
+@dataclass(frozen=True)
 class DigestEntry:
     summary: InitiativeSummary
     ref_key: str
     next_due: CheckpointLine | None = None
     overdue: tuple[CheckpointLine, ...] = ()
     jira_changes: tuple[JiraChangeLine, ...] = ()
+    new_blockers: tuple[BlockerLine, ...] = ()  # reported since the previous digest (some perhaps resolved since)
+    open_blockers: tuple[BlockerLine, ...] = ()  # reported earlier and still open
     became_overdue: bool = False  # a checkpoint fell due since the previous digest
     active: bool = False  # anything was written about it since the previous digest
 
     @property
     def changed(self) -> bool:
-        return self.active or self.became_overdue or bool(self.jira_changes)
+        return self.active or self.became_overdue or bool(self.jira_changes) or bool(self.new_blockers)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class ChannelDigest:
     since: datetime
     today: date
     entries: tuple[DigestEntry, ...]
+    composed_at: datetime
 
     @property
     def changed(self) -> bool:
@@ -86,6 +95,10 @@ def compose_digest(
     for change, initiative_id, number in queries.status_changes_since(session=session, initiative_ids=ids, since=since):
         changes.setdefault(initiative_id, []).append(JiraChangeLine(f"{ref_keys[initiative_id]}#{number}", change))
     active = queries.initiatives_with_activity_since(session=session, initiative_ids=ids, since=since)
+    blockers: dict[int, list[BlockerLine]] = {}
+    for blocker in queries.blockers_for_digest(session=session, initiative_ids=ids, since=since):
+        ref = f"{ref_keys[blocker.initiative_id]}#b{blocker.number}"
+        blockers.setdefault(blocker.initiative_id, []).append(BlockerLine(ref, blocker))
     entries = []
     for summary in summaries:
         initiative_id = summary.initiative.id
@@ -100,8 +113,10 @@ def compose_digest(
                 next_due=CheckpointLine(f"{ref_key}#{upcoming[0].number}", upcoming[0]) if upcoming else None,
                 overdue=tuple(CheckpointLine(f"{ref_key}#{c.number}", c) for c in overdue),
                 jira_changes=tuple(changes.get(initiative_id, ())),
+                new_blockers=tuple(b for b in blockers.get(initiative_id, ()) if b.blocker.reported_at > since),
+                open_blockers=tuple(b for b in blockers.get(initiative_id, ()) if b.blocker.reported_at <= since),
                 became_overdue=any(c.due_date is not None and c.due_date >= since_day for c in overdue),
                 active=initiative_id in active,
             )
         )
-    return ChannelDigest(team_id, channel_id, since, today, tuple(entries))
+    return ChannelDigest(team_id, channel_id, since, today, tuple(entries), composed_at=now)

@@ -58,6 +58,7 @@ ACTION_MITIGATE = "record_mitigation"
 # Two ids: Slack wants action ids unique within a block, and both snooze buttons sit in one.
 ACTION_SNOOZE_DAY = "snooze_nudge_day"
 ACTION_SNOOZE_WEEK = "snooze_nudge_week"
+ACTION_RESOLVE_BLOCKER = "resolve_blocker"
 VIEW_MITIGATION = "record_mitigation"
 BLOCK_MITIGATION_PLAN = "plan"
 
@@ -74,5 +75,6 @@ ACTIONS = (
     ACTION_MITIGATE,
     ACTION_SNOOZE_DAY,
     ACTION_SNOOZE_WEEK,
+    ACTION_RESOLVE_BLOCKER,
 )
 VIEWS = (VIEW_NEW_INITIATIVE, VIEW_ADD_CHECKPOINT, VIEW_LINK_ISSUE, VIEW_ADD_DOC, VIEW_MITIGATION)

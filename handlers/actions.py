@@ -1,5 +1,5 @@
 """Buttons: share a status in the channel, page through it, open details, start an initiative from App Home; and
-on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge."""
+on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge, resolve a blocker."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot.errors import HandoffError, UnknownInitiative
 from bot.initiatives import Actor
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.blocker_flows import resolve_and_announce
 from handlers.checkpoint_flows import complete_and_announce
 from handlers.digest_flows import snooze_from_button
 from handlers.errors import after_ack
@@ -147,6 +148,16 @@ def register(app: App, runtime: Runtime) -> None:
             result = render_error(error)
         respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
 
+    @after_ack
+    def resolve_blocker(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+        try:
+            result = resolve_and_announce(runtime, client, actor, str(action.get("value") or ""))
+        except HandoffError as error:
+            result = render_error(error)
+        respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
+
+    app.action(ids.ACTION_RESOLVE_BLOCKER)(ack=ack_only, lazy=[resolve_blocker])
     app.action(ids.ACTION_CHECKPOINT_DONE)(ack=ack_only, lazy=[mark_done])
     app.action(ids.ACTION_MITIGATE)(ack=ack_only, lazy=[open_mitigation])
     app.action(ids.ACTION_SNOOZE_DAY)(ack=ack_only, lazy=[snooze_nudge])

@@ -22,6 +22,7 @@ from bot.errors import HandoffError
 from bot.initiatives import Actor, EditRequest, InitiativeDraft
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from handlers.blocker_flows import report_and_announce, resolve_and_announce, show_blockers
 from handlers.checkpoint_flows import (
     add_and_announce,
     complete_and_announce,
@@ -41,6 +42,9 @@ from handlers.flows import (
 from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal
 from handlers.parsing import (
     ArchiveCommand,
+    BlockerReportCommand,
+    BlockerResolveCommand,
+    BlockersCommand,
     ChecklistChangeCommand,
     CheckpointAddCommand,
     CheckpointCompletionCommand,
@@ -165,6 +169,7 @@ READ_ONLY = (
     IdeasCommand,
     IdeasSearchCommand,
     DigestShowCommand,
+    BlockersCommand,
 )
 
 
@@ -182,6 +187,8 @@ def _read_only(runtime: Runtime, actor: Actor, parsed: Command) -> Message:
                 return show_ideas(runtime, actor, parsed.initiative_ref)
             case IdeasSearchCommand():
                 return search_ideas(runtime, actor, parsed.text)
+            case BlockersCommand():
+                return show_blockers(runtime, actor, parsed.initiative_ref)
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
@@ -268,6 +275,10 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return run_digest(runtime, client, actor, channel_id, parsed)
             case NudgesCommand():
                 return change_nudges(runtime, client, actor, channel_id, parsed)
+            case BlockerReportCommand():
+                return report_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.text, parsed.direction)
+            case BlockerResolveCommand():
+                return resolve_and_announce(runtime, client, actor, parsed.reference)
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
@@ -292,6 +303,9 @@ def _usage_of(parsed: Command) -> str:
         DigestSwitchCommand: "digest",
         DigestRunCommand: "digest",
         NudgesCommand: "nudges",
+        BlockerReportCommand: "blocker",
+        BlockerResolveCommand: "blocker",
+        BlockersCommand: "blockers",
         NewCommand: "new",
         PhaseCommand: "phase",
         EditCommand: "edit",

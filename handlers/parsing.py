@@ -263,6 +263,26 @@ class NudgesCommand:
     initiative_ref: str | None = None
 
 
+@dataclass(frozen=True)
+class BlockerReportCommand:
+    """`blocker <initiative> "what blocks it" [on:eng|ds|platform]`."""
+
+    initiative_ref: str
+    text: str
+    direction: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockerResolveCommand:
+    reference: str
+
+
+@dataclass(frozen=True)
+class BlockersCommand:
+    initiative_ref: str
+
+
+BlockerCommand = BlockerReportCommand | BlockerResolveCommand | BlockersCommand
 ScheduleCommand = DigestShowCommand | DigestScheduleCommand | DigestSwitchCommand | DigestRunCommand | NudgesCommand
 ReadinessCommand = (
     DocAddCommand
@@ -287,6 +307,7 @@ Command = (
     | CheckpointCommand
     | ReadinessCommand
     | ScheduleCommand
+    | BlockerCommand
 )
 SUBCOMMANDS = (
     "help",
@@ -305,6 +326,8 @@ SUBCOMMANDS = (
     "ideas",
     "digest",
     "nudges",
+    "blocker",
+    "blockers",
 )
 # Typed as words of their own, these mean the commands they abbreviate.
 ALIASES = {"checkpoints": ("checkpoint", "list"), "kpis": ("kpi", "list"), "nudge": ("nudges", None)}
@@ -690,6 +713,35 @@ def _meant_as_days(word: str) -> bool:
     return "/" not in word and word.upper() not in ("UTC", "GMT") and ("," in word or word.isalpha())
 
 
+def _parse_blocker(rest: list[Token]) -> Command:
+    if not rest:
+        raise UsageError("`blocker` needs the initiative and what blocks it, in quotes.", "blocker")
+    if not rest[0].quoted and rest[0].text.lower() == "resolve":
+        if len(rest) != 2:
+            raise UsageError("`blocker resolve` needs one blocker reference, like `churn#b2`.", "blocker")
+        return BlockerResolveCommand(rest[1].text)
+    direction = None
+    words = []
+    for token in rest[1:]:
+        option = OPTION.match(token.text) if not token.leading_quote else None
+        if option is not None and option.group(1).lower() == "on":
+            if direction is not None:
+                raise UsageError("Give the direction once: `on:eng`, `on:ds` or `on:platform`.", "blocker")
+            direction = option.group(2)
+        else:
+            words.append(token.text)
+    text = " ".join(words).strip()
+    if not text:
+        raise UsageError("Say what blocks the work, in quotes after the initiative.", "blocker")
+    return BlockerReportCommand(rest[0].text, text, direction)
+
+
+def _parse_blockers(rest: list[Token]) -> BlockersCommand:
+    if not rest:
+        raise UsageError("`blockers` needs the initiative.", "blockers")
+    return BlockersCommand(" ".join(t.text for t in rest))
+
+
 def _parse_nudges(rest: list[Token]) -> NudgesCommand:
     if not rest or rest[0].quoted or rest[0].text.lower() not in ("on", "off"):
         raise UsageError("`nudges` needs on or off, and optionally an initiative.", "nudges")
@@ -714,6 +766,8 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "ideas": _parse_ideas,
     "digest": _parse_digest,
     "nudges": _parse_nudges,
+    "blocker": _parse_blocker,
+    "blockers": _parse_blockers,
 }
 
 

@@ -168,7 +168,7 @@ class JobRunner:
         now = self._runtime.clock.now()
         with self._runtime.session() as session:
             if job is Job.DIGEST:
-                digest = self._compose(session, plan, now, due_at=now)
+                digest = self.compose(session, plan, now, due_at=now)
                 if not digest.entries:
                     return Preview(plan.channel_id, [], note="No initiatives call this channel home, so no digest.")
                 note = None
@@ -319,7 +319,7 @@ class JobRunner:
         label = f"{job.value} {plan.channel_id} {run.slot}"
         with self._runtime.session() as session:
             if job is Job.DIGEST:
-                digest = self._compose(session, plan, now, due_at=run.due_at)
+                digest = self.compose(session, plan, now, due_at=run.due_at)
                 if not digest.entries:
                     return self._finished_without_post(run, "no initiatives call this channel home", label, report)
                 if plan.quiet and not digest.changed and not asked:
@@ -373,7 +373,8 @@ class JobRunner:
         report.skipped.append(f"{label}: {reason}")
         return []
 
-    def _compose(self, session: Session, plan: ChannelPlan, now: datetime, *, due_at: datetime) -> ChannelDigest:
+    def compose(self, session: Session, plan: ChannelPlan, now: datetime, *, due_at: datetime) -> ChannelDigest:
+        """A channel's digest as the slot due at `due_at` reports it: since the previous digest, or a day before."""
         settings = self._runtime.settings
         since = plan.last_digest_at or (due_at - timedelta(days=1))
         tz = plan.schedule.tz

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from storage.initiatives import CARD_COLUMNS, phase_since_column
 from storage.models import (
+    Blocker,
     ChecklistEntry,
     Checkpoint,
     CheckpointStatus,
@@ -73,7 +74,7 @@ def status_changes_since(
 
 def initiatives_with_activity_since(*, session: Session, initiative_ids: Sequence[int], since: datetime) -> set[int]:
     """Initiatives where anything was written since `since`: an edit, a phase change, a checkpoint, a doc, a
-    checklist change, a KPI or a reading, an idea or its outcome. One statement."""
+    checklist change, a KPI or a reading, an idea or its outcome, a blocker reported or resolved. One statement."""
     if not initiative_ids:
         return set()
     ids = list(initiative_ids)
@@ -99,5 +100,22 @@ def initiatives_with_activity_since(*, session: Session, initiative_ids: Sequenc
         core_select(col(Idea.initiative_id)).where(
             col(Idea.initiative_id).in_(ids), (col(Idea.created_at) > since) | (col(Idea.outcome_at) > since)
         ),
+        core_select(col(Blocker.initiative_id)).where(
+            col(Blocker.initiative_id).in_(ids), (col(Blocker.reported_at) > since) | (col(Blocker.resolved_at) > since)
+        ),
     ]
     return {row[0] for row in session.connection().execute(union(*parts)).all() if row[0] is not None}
+
+
+def blockers_for_digest(*, session: Session, initiative_ids: Sequence[int], since: datetime) -> Sequence[Blocker]:
+    """Blockers still open, and those reported since `since` even if already resolved; oldest first."""
+    if not initiative_ids:
+        return []
+    return session.exec(
+        select(Blocker)
+        .where(
+            col(Blocker.initiative_id).in_(initiative_ids),
+            col(Blocker.resolved_at).is_(None) | (col(Blocker.reported_at) > since),
+        )
+        .order_by(col(Blocker.reported_at), col(Blocker.id))
+    ).all()

@@ -21,6 +21,7 @@ URL_MAX = 2000
 KPI_NAME_MAX = 80
 KPI_UNIT_MAX = 16
 IDEA_MAX = 1000
+BLOCKER_MAX = 1000
 
 
 class Phase(StrEnum):
@@ -442,3 +443,33 @@ class NudgeState(SQLModel, table=True):
     snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     snoozed_by: str | None = Field(default=None, max_length=32)
     escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class BlockerDirection(StrEnum):
+    """Who waits on whom: the direction tells which team can unblock it."""
+
+    ON_ENG = "on-eng"  # the DS team waits on engineering
+    ON_DS = "on-ds"  # engineering waits on the DS team
+    ON_PLATFORM = "on-platform"  # both wait on data or platform
+
+
+class Blocker(SQLModel, table=True):
+    """Something that stops the work, referenced as `churn#b2`, open until someone marks it resolved."""
+
+    __tablename__ = "blocker"
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "number", name="uq_blocker_initiative_number"),
+        Index("ix_blocker_initiative_open", "initiative_id", "resolved_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False)
+    )
+    number: int
+    text: str = Field(max_length=BLOCKER_MAX)
+    direction: str | None = Field(default=None, max_length=16)
+    reported_by: str = Field(max_length=32)
+    reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolved_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -36,6 +36,8 @@ SUBCOMMANDS = (
     "ideas",
     "digest",
     "nudges",
+    "blocker",
+    "blockers",
 )
 CHURN_V2 = "Churn model v2"
 NEW_CHURN_V2 = (

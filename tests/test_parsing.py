@@ -10,6 +10,8 @@ from bot.initiatives import CLEAR, Field
 from handlers.parsing import (
     SUBCOMMANDS,
     ArchiveCommand,
+    BlockerReportCommand,
+    BlockersCommand,
     CheckpointAddCommand,
     DigestShowCommand,
     DocAddCommand,
@@ -120,8 +122,12 @@ def test_every_subcommand_parses() -> None:
         "ideas": IdeasCommand,
         "digest": DigestShowCommand,
         "nudges": NudgesCommand,
+        "blocker": BlockerReportCommand,
+        "blockers": BlockersCommand,
     }
     arguments = {
+        "blocker": ' churn "no read access"',
+        "blockers": " churn",
         "nudges": " off",
         "phase": " churn research",
         "edit": " churn goal:x",
@@ -312,7 +318,7 @@ def test_unknown_subcommand() -> None:
     assert error.usage_of == "help"
     assert error.message == (
         '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint, '
-        "doc, docs, checklist, kpi, idea, ideas, digest, nudges."
+        "doc, docs, checklist, kpi, idea, ideas, digest, nudges, blocker, blockers."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from bot import ids
 from bot.blocks.base import (
@@ -19,6 +20,7 @@ from bot.blocks.base import (
     split_messages,
     user,
 )
+from bot.blocks.blockers import blocker_line, resolve_button
 from bot.blocks.checkpoints import status_change_line
 from bot.blocks.readiness import doc_button_value
 from bot.blocks.status import PHASE_EMOJI, readiness_lines
@@ -29,6 +31,7 @@ from bot.text import escape, truncate
 
 OVERDUE_SHOWN = 5
 JIRA_CHANGES_SHOWN = 5
+BLOCKERS_SHOWN = 5
 TITLE = "Daily digest"
 
 
@@ -52,12 +55,12 @@ def render_digest(digest: ChannelDigest, *, jira_url: str | None) -> list[Messag
     if overdue:
         summary += f" · :rotating_light: {plural(overdue, 'overdue checkpoint')}"
     head = [header(f"{TITLE} · {digest.today.strftime('%a %-d %b')}"), context(summary)]
-    groups = [_entry_blocks(entry, jira_url=jira_url) for entry in digest.entries]
+    groups = [_entry_blocks(entry, jira_url=jira_url, now=digest.composed_at) for entry in digest.entries]
     text = f"{TITLE}: {count}" + (f", {plural(overdue, 'overdue checkpoint')}" if overdue else "")
     return split_messages(head, groups, text=text, continued=f"{TITLE}, continued")
 
 
-def _entry_blocks(entry: DigestEntry, *, jira_url: str | None) -> list[Block]:
+def _entry_blocks(entry: DigestEntry, *, jira_url: str | None, now: datetime) -> list[Block]:
     summary = entry.summary
     card = summary.initiative
     lines = [
@@ -80,6 +83,11 @@ def _entry_blocks(entry: DigestEntry, *, jira_url: str | None) -> list[Block]:
         lines.append(f"{status_change_line(jira.change, jira_url=jira_url)} (`{jira.ref}`)")
     if len(entry.jira_changes) > JIRA_CHANGES_SHOWN:
         lines.append(f"…and {plural(len(entry.jira_changes) - JIRA_CHANGES_SHOWN, 'more Jira change')}")
+    lines += [":new: " + blocker_line(b.ref, b.blocker, now=now) for b in entry.new_blockers[:BLOCKERS_SHOWN]]
+    lines += [blocker_line(b.ref, b.blocker, now=now) for b in entry.open_blockers[:BLOCKERS_SHOWN]]
+    hidden = max(0, len(entry.new_blockers) - BLOCKERS_SHOWN) + max(0, len(entry.open_blockers) - BLOCKERS_SHOWN)
+    if hidden:
+        lines.append(f"…and {plural(hidden, 'more blocker')} (`/handoff blockers {entry.ref_key}`)")
     lines += readiness_lines(summary.readiness, summary.kpis, summary.forced)
     blocks: list[Block] = [section("\n".join(lines))]
     buttons = _buttons(entry, jira_url=jira_url)
@@ -113,6 +121,9 @@ def _buttons(entry: DigestEntry, *, jira_url: str | None) -> list[Block]:
     missing_doc = next((s for s in gate.missing if s.item.type is not ItemType.KPI), None) if gate else None
     if missing_doc is not None:
         buttons.append(button("Add a doc", ids.ACTION_ADD_DOC, value=doc_button_value(card.id, missing_doc.item.key)))
+    unresolved = [b for b in (*entry.new_blockers, *entry.open_blockers) if b.blocker.resolved_at is None]
+    if unresolved:
+        buttons.append(resolve_button(unresolved[0].ref))
     buttons.append(
         button("Snooze nudges 1 day", ids.ACTION_SNOOZE_DAY, value=snooze_value(card.id, WHOLE_INITIATIVE, 1))
     )

@@ -38,6 +38,9 @@ USAGE: dict[str, str] = {
     "digest": "/handoff digest at 09:30 Europe/Berlin mon,wed,fri  ·  /handoff digest off  ·  /handoff digest now  ·  "
     "/handoff digest preview  ·  /handoff digest quiet on  ·  /handoff digest",
     "nudges": "/handoff nudges off  ·  /handoff nudges on churn",
+    "blocker": '/handoff blocker churn "No read access to the events table" on:eng  ·  '
+    "/handoff blocker resolve churn#b1",
+    "blockers": "/handoff blockers churn",
 }
 
 # Usage of each KPI action, shown with an error about it.
@@ -89,6 +92,10 @@ DESCRIPTIONS: dict[str, str] = {
     "digest": "This channel's daily digest (default: weekdays at 09:00): `at` a time, with an optional time zone "
     "and days (`weekdays`, `daily`, `mon,wed,fri`); `off` and `on`; `now` posts it; `preview` shows it only to "
     "you; `quiet` posts nothing on days without news.",
+    "blocker": "Report what blocks the work, optionally who waits on whom (`on:eng` DS waits on engineering, "
+    "`on:ds` engineering waits on DS, `on:platform` both wait on data or platform); `resolve` it when it is gone. "
+    "The thread hears of both, and the digest lists it until it is resolved.",
+    "blockers": "An initiative's open blockers, oldest first, with how long each has been open.",
     "nudges": "Daily reminders after the digest about missing docs and KPIs, stale or missed KPIs and overdue "
     "checkpoints, naming who can close each; `off`/`on` for this channel, or for one initiative (its leads).",
 }

@@ -1,0 +1,128 @@
+"""Blockers: what stops an initiative's work and who waits on whom, referenced as `churn#b2`, open until someone
+marks them resolved, so engineering hears of them the day they appear instead of weeks later."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.checkpoints import resolve_initiative_ref
+from bot.errors import HandoffError, InvalidInput
+from bot.initiatives import Actor, require_active
+from bot.text import escape
+from storage import blockers as queries
+from storage.models import BLOCKER_MAX, Blocker, BlockerDirection, Initiative
+
+REFERENCE = re.compile(r"^(.+?)#[bB](\d{1,6})$")
+NUMBER_ATTEMPTS = 3
+DIRECTION_WORDS = {
+    "eng": BlockerDirection.ON_ENG,
+    "engineering": BlockerDirection.ON_ENG,
+    "ds": BlockerDirection.ON_DS,
+    "data-science": BlockerDirection.ON_DS,
+    "platform": BlockerDirection.ON_PLATFORM,
+    "data": BlockerDirection.ON_PLATFORM,
+}
+DIRECTION_LABELS = {
+    BlockerDirection.ON_ENG: "DS waiting on engineering",
+    BlockerDirection.ON_DS: "engineering waiting on DS",
+    BlockerDirection.ON_PLATFORM: "both waiting on data/platform",
+}
+
+
+class UnknownBlocker(HandoffError):
+    def __init__(self, reference: str, hint: str = ""):
+        super().__init__(f'No blocker "{escape(reference)}".{hint}')
+
+
+@dataclass(frozen=True)
+class LocatedBlocker:
+    initiative: Initiative
+    blocker: Blocker
+
+    @property
+    def ref(self) -> str:
+        return f"{self.initiative.ref_key}#b{self.blocker.number}"
+
+
+def parse_direction(raw: str) -> BlockerDirection:
+    direction = DIRECTION_WORDS.get(raw.strip().lower())
+    if direction is None:
+        raise InvalidInput.single(
+            "on",
+            f'"{escape(raw)}" is not a direction: use `on:eng` (DS waits on engineering), `on:ds` (engineering '
+            "waits on DS) or `on:platform` (both wait on data or platform).",
+        )
+    return direction
+
+
+def direction_label(direction: str | None) -> str | None:
+    return DIRECTION_LABELS.get(BlockerDirection(direction)) if direction else None
+
+
+def report_blocker(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    text: str,
+    direction: BlockerDirection | None,
+    now: datetime,
+) -> LocatedBlocker:
+    """Record a blocker with who reported it; anyone may, since the point is to hear of it early."""
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput.single("text", 'Say what blocks the work, in quotes: `blocker churn "No read access"`.')
+    if len(text) > BLOCKER_MAX:
+        raise InvalidInput.single("text", f"The blocker is {len(text)} characters long; the limit is {BLOCKER_MAX}.")
+    require_active(initiative, frozen="its blockers are frozen")
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = queries.next_blocker_number(session=session, initiative_id=initiative.id or 0)
+        blocker = Blocker(
+            initiative_id=initiative.id or 0,
+            number=number,
+            text=text,
+            direction=direction.value if direction else None,
+            reported_by=actor.user_id,
+            reported_at=now,
+        )
+        try:
+            # Two blockers reported at once race for the number; the unique key decides and the loser takes the next.
+            with session.begin_nested():
+                queries.add_blocker(session=session, blocker=blocker)
+            return LocatedBlocker(initiative, blocker)
+        except IntegrityError:
+            continue
+    raise HandoffError("Several blockers were reported at the same moment; try again.")
+
+
+def resolve_blocker(*, session: Session, actor: Actor, reference: str, now: datetime) -> LocatedBlocker:
+    """Mark a blocker resolved, with who and when; anyone may, and the thread hears of it."""
+    located = locate_blocker(session=session, team_id=actor.team_id, reference=reference)
+    blocker = located.blocker
+    if blocker.resolved_at is not None:
+        raise InvalidInput.single("blocker", f"`{located.ref}` was already resolved by <@{blocker.resolved_by}>.")
+    blocker.resolved_by, blocker.resolved_at = actor.user_id, now
+    session.add(blocker)
+    session.flush()
+    return located
+
+
+def locate_blocker(*, session: Session, team_id: str, reference: str) -> LocatedBlocker:
+    match = REFERENCE.match(reference.strip())
+    if match is None:
+        raise UnknownBlocker(reference, " A blocker reference looks like `churn#b2`; `blockers churn` lists them.")
+    initiative = resolve_initiative_ref(session=session, team_id=team_id, reference=match.group(1))
+    blocker = queries.get_blocker(session=session, initiative_id=initiative.id or 0, number=int(match.group(2)))
+    if blocker is None:
+        raise UnknownBlocker(reference, f" `blockers {initiative.ref_key}` lists the open ones.")
+    return LocatedBlocker(initiative, blocker)
+
+
+def open_blockers_of(*, session: Session, initiative: Initiative) -> Sequence[Blocker]:
+    return queries.open_blockers(session=session, initiative_ids=[initiative.id or 0])
