@@ -40,6 +40,11 @@ class ChannelPlan:
     def target(self) -> str:
         return f"{self.team_id}:{self.channel_id}"
 
+    @property
+    def nudges_on(self) -> bool:
+        """Nudges are on and Slack has not refused posts here (which turns the digest and the nudges off)."""
+        return self.nudges_enabled and self.disabled_reason is None
+
 
 def plan_of(row: ChannelSettings | None, *, team_id: str, channel_id: str, default_timezone: str) -> ChannelPlan:
     if row is None:

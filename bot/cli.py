@@ -186,7 +186,7 @@ def _run_channel_job(args: argparse.Namespace) -> int:
     with runtime.session() as session:
         plans = scheduled_channels(session=session, default_timezone=runtime.settings.timezone)
         if not args.channel and job is Job.NUDGES:
-            plans = [p for p in plans if p.nudges_enabled and p.disabled_reason is None]
+            plans = [p for p in plans if p.nudges_on]
         elif not args.channel:
             plans = [p for p in plans if p.digest_enabled]
         else:

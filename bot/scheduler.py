@@ -83,7 +83,7 @@ class Scheduler:
         channels that no longer have an initiative or turned everything off."""
         with self._runtime.session() as session:
             plans = scheduled_channels(session=session, default_timezone=self._runtime.settings.timezone)
-        wanted = {self._job_id(p): p for p in plans if p.digest_enabled or _nudges_on(p)}
+        wanted = {self._job_id(p): p for p in plans if p.digest_enabled or p.nudges_on}
         with self._lock:
             for job_id in set(self._fingerprints) - set(wanted):
                 self._remove(job_id)
@@ -106,12 +106,12 @@ class Scheduler:
         digest = plan.schedule
         nudges = plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)
         args = (plan.team_id, plan.channel_id)
-        for suffix, wanted in ((":digest", plan.digest_enabled), (":nudges", _nudges_on(plan))):
+        for suffix, wanted in ((":digest", plan.digest_enabled), (":nudges", plan.nudges_on)):
             if not wanted and self._scheduler.get_job(job_id + suffix) is not None:
                 self._scheduler.remove_job(job_id + suffix)
         if plan.digest_enabled:
             self._add_digest(job_id, plan, digest, args)
-        if _nudges_on(plan):
+        if plan.nudges_on:
             self._add_nudges(job_id, plan, nudges, args)
 
     def _add_digest(self, job_id: str, plan: ChannelPlan, digest: Schedule, args: tuple[str, str]) -> None:
@@ -154,8 +154,4 @@ class Scheduler:
 
     def _fingerprint(self, plan: ChannelPlan) -> str:
         delay = self._runtime.settings.nudge_delay_minutes
-        return f"{plan.schedule}|{delay}|{plan.digest_enabled}|{_nudges_on(plan)}"
-
-
-def _nudges_on(plan: ChannelPlan) -> bool:
-    return plan.nudges_enabled and plan.disabled_reason is None
+        return f"{plan.schedule}|{delay}|{plan.digest_enabled}|{plan.nudges_on}"

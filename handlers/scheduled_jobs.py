@@ -49,6 +49,8 @@ RETRY_FOR = timedelta(hours=24)  # a slot Slack keeps failing is given up (and l
 MAX_BACKOFF = timedelta(hours=1)
 # A timer reads the clock a moment after the time it fired for; that is on time, whatever the catch-up window.
 ON_TIME = timedelta(minutes=2)
+KEEP_SLOTS = timedelta(days=30)  # finished slots are kept this long (well past any catch-up), then pruned
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Job(StrEnum):
@@ -108,6 +110,7 @@ class JobRunner:
         self._client = client
         self._pacer = runtime.pacer or Pacer(runtime.clock)
         self._holder = uuid.uuid4().hex  # names this runner's claims, so a lapsed one can't be extended by it
+        self._pruned_at: datetime | None = None
 
     # ------------------------------------------------------------------------------------------ sweeps
 
@@ -135,6 +138,10 @@ class JobRunner:
                     outbox.add(self._claim_and_prepare(job, plan, slot, now, report))
         outbox.add(self._resume_lapsed(now, report, channel))
         outbox.drain()
+        if channel is None and (self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY):
+            with runtime.session() as session:
+                queries.prune_finished_slots(session=session, before=now - KEEP_SLOTS)
+            self._pruned_at = now
         return report
 
     def run_now(self, job: Job, plan: ChannelPlan, *, force: bool) -> RunReport:
@@ -218,7 +225,7 @@ class JobRunner:
         pairs = []
         if plan.digest_enabled or include_disabled:
             pairs.append((Job.DIGEST, plan.schedule))
-        if (plan.nudges_enabled and plan.disabled_reason is None) or include_disabled:
+        if plan.nudges_on or include_disabled:
             pairs.append((Job.NUDGES, plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)))
         return pairs
 

@@ -408,6 +408,7 @@ class JobRun(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("job", "target", "slot", name="uq_job_run_slot"),
         Index("ix_job_run_state_lease", "state", "lease_until"),
+        Index("ix_job_run_job_due", "job", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -199,6 +199,14 @@ def retry_slot_later(
     )
 
 
+def prune_finished_slots(*, session: Session, before: datetime) -> int:
+    """Forget finished slots due before `before`: the unique key only has to outlive the catch-up window."""
+    result = session.connection().execute(
+        delete(JobRun).where(col(JobRun.due_at) < before, col(JobRun.state) != JobRunState.CLAIMED.value)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def record_skipped_slot(
     *, session: Session, job: str, target: str, slot: str, due_at: datetime, now: datetime, reason: str
 ) -> bool:

@@ -56,6 +56,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.create_index("ix_job_run_state_lease", ["state", "lease_until"], unique=False)
+        batch_op.create_index("ix_job_run_job_due", ["job", "due_at"], unique=False)
 
     op.create_table(
         "nudge_state",
@@ -93,6 +94,7 @@ def downgrade() -> None:
 
     op.drop_table("nudge_state")
     with op.batch_alter_table("job_run", schema=None) as batch_op:
+        batch_op.drop_index("ix_job_run_job_due")
         batch_op.drop_index("ix_job_run_state_lease")
 
     op.drop_table("job_run")
