@@ -14,9 +14,9 @@ from storage.models import Blocker, Initiative
 LISTED = 20
 
 
-def blocker_line(ref: str, blocker: Blocker, *, now: datetime) -> str:
+def blocker_line(ref: str, blocker: Blocker, *, now: datetime, limit: int = 300) -> str:
     """ "`churn#b2` No read access to the events table · DS waiting on engineering · open 3 days, by @carol" """
-    line = f":construction: `{ref}` *{escape(truncate(blocker.text, 300))}*"
+    line = f":construction: `{ref}` *{escape(truncate(blocker.text, limit))}*"
     direction = direction_label(blocker.direction)
     if direction:
         line += f" · {direction}"
@@ -32,7 +32,9 @@ def resolve_button(ref: str) -> Block:
 
 def render_blocker_reported(located: LocatedBlocker) -> Message:
     blocker = located.blocker
-    line = f":construction: <@{blocker.reported_by}> reported a blocker, `{located.ref}`: *{escape(blocker.text)}*"
+    # Cut before escaping: an escaped `&` is five characters, and Slack cuts a section at 3000.
+    text = escape(truncate(blocker.text, 500))
+    line = f":construction: <@{blocker.reported_by}> reported a blocker, `{located.ref}`: *{text}*"
     direction = direction_label(blocker.direction)
     if direction:
         line += f"\n_{direction}_"

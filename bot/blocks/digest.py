@@ -14,6 +14,7 @@ from bot.blocks.base import (
     context,
     day,
     header,
+    lines_as_sections,
     plural,
     section,
     slack_date,
@@ -31,7 +32,8 @@ from bot.text import escape, truncate
 
 OVERDUE_SHOWN = 5
 JIRA_CHANGES_SHOWN = 5
-BLOCKERS_SHOWN = 5
+BLOCKERS_SHOWN = 5  # new and older open ones together
+BLOCKER_TEXT = 150
 TITLE = "Daily digest"
 
 
@@ -44,10 +46,11 @@ def render_digest(digest: ChannelDigest, *, jira_url: str | None) -> list[Messag
     changed gets one line."""
     count = plural(len(digest.entries), "initiative")
     if not digest.changed:
-        line = (
-            f":sunrise: *{TITLE}*: nothing new in {count} since {slack_date(digest.since)}. "
-            "`/handoff status` shows where each one stands."
-        )
+        line = f":sunrise: *{TITLE}*: nothing new in {count} since {slack_date(digest.since)}."
+        still = _still_open(digest)
+        if still:
+            line += f" Still open: {still}."
+        line += " `/handoff status` shows where each one stands."
         return [Message(f"{TITLE}: nothing new since the previous digest", [section(line)])]
     overdue = sum(len(e.overdue) for e in digest.entries)
     changed = sum(1 for e in digest.entries if e.changed)
@@ -83,17 +86,34 @@ def _entry_blocks(entry: DigestEntry, *, jira_url: str | None, now: datetime) ->
         lines.append(f"{status_change_line(jira.change, jira_url=jira_url)} (`{jira.ref}`)")
     if len(entry.jira_changes) > JIRA_CHANGES_SHOWN:
         lines.append(f"…and {plural(len(entry.jira_changes) - JIRA_CHANGES_SHOWN, 'more Jira change')}")
-    lines += [":new: " + blocker_line(b.ref, b.blocker, now=now) for b in entry.new_blockers[:BLOCKERS_SHOWN]]
-    lines += [blocker_line(b.ref, b.blocker, now=now) for b in entry.open_blockers[:BLOCKERS_SHOWN]]
-    hidden = max(0, len(entry.new_blockers) - BLOCKERS_SHOWN) + max(0, len(entry.open_blockers) - BLOCKERS_SHOWN)
-    if hidden:
-        lines.append(f"…and {plural(hidden, 'more blocker')} (`/handoff blockers {entry.ref_key}`)")
+    shown = [(":new: ", b) for b in entry.new_blockers] + [("", b) for b in entry.open_blockers]
+    lines += [mark + blocker_line(b.ref, b.blocker, now=now, limit=BLOCKER_TEXT) for mark, b in shown[:BLOCKERS_SHOWN]]
+    if len(shown) > BLOCKERS_SHOWN:
+        lines.append(
+            f"…and {plural(len(shown) - BLOCKERS_SHOWN, 'more blocker')} (`/handoff blockers {entry.ref_key}`)"
+        )
     lines += readiness_lines(summary.readiness, summary.kpis, summary.forced)
-    blocks: list[Block] = [section("\n".join(lines))]
+    # Long lists spill into a second section rather than being cut at Slack's 3000 characters.
+    blocks: list[Block] = lines_as_sections(
+        lines, max_blocks=3, overflow=f"_…more in `/handoff status {entry.ref_key}`._"
+    )
     buttons = _buttons(entry, jira_url=jira_url)
     if buttons:
         blocks.append(actions(*buttons))
     return blocks
+
+
+def _still_open(digest: ChannelDigest) -> str:
+    """What a day without news still owes: open blockers (with the oldest's age) and overdue checkpoints."""
+    parts = []
+    blockers = [b.blocker for e in digest.entries for b in e.open_blockers if b.blocker.resolved_at is None]
+    if blockers:
+        oldest = max(0, (digest.composed_at - min(b.reported_at for b in blockers)).days)
+        parts.append(f":construction: {plural(len(blockers), 'blocker')} (the oldest open {plural(oldest, 'day')})")
+    overdue = sum(len(e.overdue) for e in digest.entries)
+    if overdue:
+        parts.append(f":rotating_light: {plural(overdue, 'overdue checkpoint')}")
+    return ", ".join(parts)
 
 
 def _overdue_line(line: CheckpointLine) -> str:
