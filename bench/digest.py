@@ -651,9 +651,10 @@ def run_size(
         }
         if idle["posts"] or idle["claimed"]:
             problems.append(f"the sweep after delivery posted {idle['posts']} messages, claimed {idle['claimed']}")
-        # The sweep's own statements (what the idle sweep sends) and one progress update per continuation aside,
-        # what each channel's digest costs: claim, compose, record.
-        net = delivery["statements"]["total"] - idle["statements"]["total"] - delivery["continuations"]
+        # The sweep's own statements (what the idle sweep sends), its hourly pruning of old slots (the one DELETE)
+        # and one progress update per continuation aside, what each channel's digest costs: claim, compose, record.
+        pruning = delivery["statements"].get("DELETE", 0)
+        net = delivery["statements"]["total"] - idle["statements"]["total"] - pruning - delivery["continuations"]
         delivery["statements_per_channel_net"] = round(net / max(1, delivery["channels"]), 2)
         app.executor.shutdown(wait=False)
     engine.dispose()
