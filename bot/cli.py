@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     jira_sync.add_argument(
         "--dry-run", action="store_true", help="print the Jira changes waiting to be posted; change nothing"
     )
+    jira_sync.add_argument(
+        "--channel", help="post (or print) only the changes of initiatives homed in this channel; others wait"
+    )
     jira_sync.set_defaults(run=_run_jira_sync)
     for job, text in (("digest", "post today's digest"), ("nudges", "post today's nudges")):
         command = jobs.add_parser(job, help=f"{text} in every channel (or one) now")
@@ -239,11 +242,11 @@ def _run_jira_sync(args: argparse.Namespace) -> int:
 
     app = _offline_app()
     if args.dry_run:
-        for line in preview_status_changes(app.runtime):
+        for line in preview_status_changes(app.runtime, channel_id=args.channel):
             print(line)
         return 0
     try:
-        report = run_jira_sync(app.runtime, app.bolt.client, full=True if args.full else None)
+        report = run_jira_sync(app.runtime, app.bolt.client, full=True if args.full else None, channel_id=args.channel)
     except HandoffError as error:
         print(f"Handoff can't sync with Jira: {error.message}", file=sys.stderr)
         return EXIT_CONFIG

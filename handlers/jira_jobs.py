@@ -40,7 +40,9 @@ class JobReport:
     changes_posted: int
 
 
-def run_jira_sync(runtime: Runtime, client: WebClient, *, full: bool | None = None) -> JobReport:
+def run_jira_sync(
+    runtime: Runtime, client: WebClient, *, full: bool | None = None, channel_id: str | None = None
+) -> JobReport:
     """One run of the Jira job: pushes first (so the pull sees their effect), then the pull, then the posts."""
     if runtime.jira is None:
         raise HandoffError("Jira is not configured: set JIRA_URL and its credentials (see .env.example).")
@@ -50,7 +52,7 @@ def run_jira_sync(runtime: Runtime, client: WebClient, *, full: bool | None = No
         sessions=runtime.session, gateway=gateway, now=now, actor_name=lambda team, user: _name(runtime, team, user)
     )
     report = sync_jira(sessions=runtime.session, gateway=gateway, now=now, full=full)
-    posted = post_status_changes(runtime, client)
+    posted = post_status_changes(runtime, client, channel_id=channel_id)
     report_failed_pushes(runtime, client, gateway)
     return JobReport(
         sync=report,
@@ -60,8 +62,9 @@ def run_jira_sync(runtime: Runtime, client: WebClient, *, full: bool | None = No
     )
 
 
-def post_status_changes(runtime: Runtime, client: WebClient) -> int:
-    """Post every logged Jira status change not yet posted; a failed post is released for the next run."""
+def post_status_changes(runtime: Runtime, client: WebClient, *, channel_id: str | None = None) -> int:
+    """Post every logged Jira status change not yet posted (with `channel_id`, only those of initiatives homed
+    there: the others wait for the next run); a failed post is released for the next run."""
     now = runtime.clock.now()
     with runtime.session() as session:
         claimed = jira_queries.claim_unposted_status_changes(session=session, now=now, stale_after=STALE_CLAIM)
@@ -72,6 +75,10 @@ def post_status_changes(runtime: Runtime, client: WebClient) -> int:
             checkpoint = session.get(Checkpoint, change.checkpoint_id) if change else None
             initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
         if change is None or checkpoint is None or initiative is None:
+            continue
+        if channel_id is not None and initiative.home_channel_id != channel_id:
+            with runtime.session() as session:
+                jira_queries.release_status_change(session=session, change_id=change_id)
             continue
         message = render_status_change(change, reference_of(initiative, checkpoint), jira_url=runtime.jira_url)
         try:
@@ -87,8 +94,9 @@ def post_status_changes(runtime: Runtime, client: WebClient) -> int:
     return posted
 
 
-def preview_status_changes(runtime: Runtime) -> list[str]:
-    """The Jira status changes waiting to be posted, as text (`run jira-sync --dry-run`); nothing is claimed."""
+def preview_status_changes(runtime: Runtime, *, channel_id: str | None = None) -> list[str]:
+    """The Jira status changes waiting to be posted (in `channel_id`'s initiatives, if given), as text
+    (`run jira-sync --dry-run`); nothing is claimed."""
     with runtime.session() as session:
         waiting = jira_queries.unposted_status_changes(session=session)
         lines = []
@@ -97,10 +105,12 @@ def preview_status_changes(runtime: Runtime) -> list[str]:
             initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
             if checkpoint is None or initiative is None:
                 continue
+            if channel_id is not None and initiative.home_channel_id != channel_id:
+                continue
             message = render_status_change(change, reference_of(initiative, checkpoint), jira_url=runtime.jira_url)
             lines.append(f"--- in the thread of {initiative.name} ---\n{message_as_text(message)}")
         pending = sum(jira_queries.pending_push_counts(session=session, initiative_ids=None).values())
-    lines.append(f"{len(waiting)} status changes waiting to be posted; {pending} changes waiting to be sent to Jira.")
+    lines.append(f"{len(lines)} status changes waiting to be posted; {pending} changes waiting to be sent to Jira.")
     return lines
 
 

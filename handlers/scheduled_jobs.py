@@ -73,7 +73,6 @@ class Delivery:
     root_ts: str | None = None
     # Runs in the transaction that marks the slot done: what must be recorded only once it was all posted.
     on_done: Callable[[Session, datetime], None] | None = None
-    due_at: datetime | None = None
     # Taken over from a holder that may have died just after posting: ask Slack what is already there.
     resumed_since: datetime | None = None
     # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
@@ -363,7 +362,6 @@ class JobRunner:
             posted=run.parts_posted,
             root_ts=run.root_ts,
             on_done=on_done,
-            due_at=run.due_at,
             lease_until=run.lease_until,
         )
 

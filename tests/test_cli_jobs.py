@@ -333,6 +333,8 @@ def test_jira_sync_dry_run_without_jira_prints_what_waits(
     assert "DS-42" in waiting.out and "In Review → *Done*" in waiting.out
     assert f"`{seeded['churn'].ref_key}#1` is done." in waiting.out
     assert "1 status changes waiting to be posted; 0 changes waiting to be sent to Jira." in waiting.out
+    elsewhere = cli("jira-sync", "--dry-run", "--channel", CHURN)  # the change belongs to an initiative in #general
+    assert elsewhere.out.strip() == "0 status changes waiting to be posted; 0 changes waiting to be sent to Jira."
     assert posts(fake_slack) == []
     with Session(engine) as session:
         [change] = session.exec(select(JiraStatusChange)).all()

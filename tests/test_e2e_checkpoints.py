@@ -924,6 +924,23 @@ def test_the_sync_posts_each_jira_status_change_once(running: RunningApp, fake_j
     assert len(replies(running, churn)) == 2
 
 
+def test_a_sync_for_one_channel_leaves_other_channels_changes_for_the_next_run(
+    running: RunningApp, fake_jira: FakeJira, churn: Thread
+) -> None:
+    """`handoff run jira-sync --channel C` posts only what belongs to C's initiatives; nothing else is lost."""
+    add(running, 'churn "Model card reviewed" jira:DS-42')
+    runtime, client = running.app.runtime, running.app.bolt.client
+    run_jira_sync(runtime, client)
+    running.clock.advance(timedelta(minutes=5))
+    fake_jira.set_status("DS-42", "Done")
+
+    assert run_jira_sync(runtime, client, channel_id="C0ELSEWHERE").changes_posted == 0
+    assert len(replies(running, churn)) == 1
+    running.clock.advance(timedelta(minutes=5))
+    assert run_jira_sync(runtime, client).changes_posted == 1
+    assert len(replies(running, churn)) == 2
+
+
 @pytest.mark.parametrize("via", ["webhook", "sync"])
 def test_a_move_within_open_work_is_posted_without_finishing_the_checkpoint(
     running: RunningApp, fake_jira: FakeJira, churn: Thread, via: str
