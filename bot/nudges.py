@@ -19,7 +19,7 @@ from bot.checklist import Checklist, ItemType
 from bot.errors import InvalidInput
 from bot.initiatives import Actor, require_active, require_manager
 from bot.people import PeopleService
-from bot.status import InitiativeCard, enriched_summaries, summary_from_row
+from bot.status import InitiativeCard, InitiativeSummary, enriched_summaries, summary_from_row
 from bot.text import escape
 from storage import digest as digest_queries
 from storage import schedules as queries
@@ -130,20 +130,10 @@ def plan_nudges(
     open_keys: set[tuple[int, str]] = set()
     for summary in summaries:
         card = summary.initiative
-        leads = tuple(dict.fromkeys(x for x in (card.ds_lead_id, card.eng_lead_id) if x))
+        leads = _leads(card)
         gate = summary.readiness.next_gate() if summary.readiness else None
-        gaps: list[Gap] = []
-        for status in gate.missing if gate else []:
-            kind = GapKind.MISSING_KPI if status.item.type is ItemType.KPI else GapKind.MISSING_DOC
-            item_key = None if kind is GapKind.MISSING_KPI else status.item.key
-            gaps.append(Gap(f"{kind}:{status.item.key}", kind, status.item.label, leads, item_key=item_key))
-        for view in summary.kpis:
-            kpi_owners = (view.kpi.owner_id,) if view.kpi.owner_id else leads
-            if view.stale:
-                gaps.append(Gap(f"{GapKind.KPI_STALE}:{view.kpi.id}", GapKind.KPI_STALE, view.kpi.name, kpi_owners))
-            elif view.meets_target is False:
-                gaps.append(Gap(f"{GapKind.KPI_BELOW}:{view.kpi.id}", GapKind.KPI_BELOW, view.kpi.name, kpi_owners))
-        gaps += [g if g.owners else _owned_by(g, leads) for g in overdue.get(card.id, [])]
+        gate_phase = gate.gate if gate else None
+        gaps = _gaps_of(summary, overdue.get(card.id, []))
         whole = states.get((card.id, WHOLE_INITIATIVE))
         to_post: list[Gap] = []
         for gap in gaps:
@@ -153,15 +143,13 @@ def plan_nudges(
                 held += 1
             elif state is not None and state.times_nudged >= ESCALATE_AFTER and leads:
                 for lead in leads:
-                    escalate.setdefault(lead, []).append(
-                        (InitiativeGaps(card, ref_keys[card.id], _gate(gate), ()), gap)
-                    )
+                    escalate.setdefault(lead, []).append((InitiativeGaps(card, ref_keys[card.id], gate_phase, ()), gap))
             elif len(to_post) >= GAPS_PER_INITIATIVE:
                 held += 1
             else:
                 to_post.append(gap)
         if to_post:
-            post.append(InitiativeGaps(card, ref_keys[card.id], _gate(gate), tuple(to_post)))
+            post.append(InitiativeGaps(card, ref_keys[card.id], gate_phase, tuple(to_post)))
     return NudgePlan(
         team_id=team_id,
         channel_id=channel_id,
@@ -230,8 +218,27 @@ def _owned_by(gap: Gap, owners: Sequence[str]) -> Gap:
     return Gap(gap.key, gap.kind, gap.label, tuple(owners), gap.item_key, gap.checkpoint_ref, gap.due)
 
 
-def _gate(gate: object) -> Phase | None:
-    return getattr(gate, "gate", None)
+def _leads(card: InitiativeCard) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(x for x in (card.ds_lead_id, card.eng_lead_id) if x))
+
+
+def _gaps_of(summary: InitiativeSummary, overdue: Sequence[Gap]) -> list[Gap]:
+    """An initiative's open gaps: what its next gate misses (owned by the leads), its KPIs that are stale or below
+    target (owned by each KPI's owner, else the leads), and its overdue checkpoints without a mitigation plan."""
+    leads = _leads(summary.initiative)
+    gate = summary.readiness.next_gate() if summary.readiness else None
+    gaps: list[Gap] = []
+    for status in gate.missing if gate else []:
+        kind = GapKind.MISSING_KPI if status.item.type is ItemType.KPI else GapKind.MISSING_DOC
+        item_key = None if kind is GapKind.MISSING_KPI else status.item.key
+        gaps.append(Gap(f"{kind}:{status.item.key}", kind, status.item.label, leads, item_key=item_key))
+    for view in summary.kpis:
+        kpi_owners = (view.kpi.owner_id,) if view.kpi.owner_id else leads
+        if view.stale:
+            gaps.append(Gap(f"{GapKind.KPI_STALE}:{view.kpi.id}", GapKind.KPI_STALE, view.kpi.name, kpi_owners))
+        elif view.meets_target is False:
+            gaps.append(Gap(f"{GapKind.KPI_BELOW}:{view.kpi.id}", GapKind.KPI_BELOW, view.kpi.name, kpi_owners))
+    return gaps + [g if g.owners else _owned_by(g, leads) for g in overdue]
 
 
 def _is_snoozed(state: NudgeState | None, now: datetime) -> bool:
