@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.scheduler import ScheduledJobs, Scheduler
 from handlers.jira_webhook import make_webhook_receiver
 from handlers.scheduled_jobs import JobRunner
+from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
@@ -63,6 +64,7 @@ class HandoffApp:
     executor: ContextExecutor
     jira_webhook: Any = None  # handlers.jira_webhook.WebhookReceiver
     jobs: JobRunner | None = None
+    standups: StandupJobs | None = None
     scheduler: Scheduler | None = None
 
     def wsgi(self) -> Any:
@@ -154,14 +156,27 @@ def create_app(
     handlers.register_all(bolt, runtime)
     webhook = make_webhook_receiver(runtime, bolt.client, executor)
     jobs = JobRunner(runtime, bolt.client)
+    standups = StandupJobs(runtime, bolt.client, jobs)
+
+    def run_everything_due() -> None:
+        jobs.run_due()
+        standups.run_due()
+
     scheduler = Scheduler(
         runtime,
         ScheduledJobs(
             run_channel=lambda team_id, channel_id: jobs.run_due(channel=(team_id, channel_id)),
-            run_due=jobs.run_due,
+            run_due=run_everything_due,
+            run_standup=lambda initiative_id: standups.run_due(initiative_id=initiative_id),
             jira_sync=jobs.jira_sync if runtime.jira is not None else None,
         ),
     )
     return HandoffApp(
-        bolt=bolt, runtime=runtime, executor=executor, jira_webhook=webhook, jobs=jobs, scheduler=scheduler
+        bolt=bolt,
+        runtime=runtime,
+        executor=executor,
+        jira_webhook=webhook,
+        jobs=jobs,
+        standups=standups,
+        scheduler=scheduler,
     )

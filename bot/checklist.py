@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -93,6 +94,8 @@ class Checklist:
     """One workspace's items, in gate order."""
 
     items: tuple[ChecklistItem, ...] = DEFAULT_ITEMS
+    # Days nobody is asked for a standup (public holidays), from the same file.
+    holidays: frozenset[date] = frozenset()
 
     def item(self, key: str) -> ChecklistItem | None:
         return next((i for i in self.items if i.key == key), None)
@@ -159,8 +162,13 @@ def load_checklist_file(path: str) -> ChecklistConfig:
         raise ChecklistFileError(shape_problems) from None
     problems: list[str] = []
     default = _checklist_of(parsed.gates, f"HANDOFF_CHECKLIST {path!r}: gates", problems)
+    default = replace(default, holidays=frozenset(parsed.holidays))
     by_team = {
-        team: _checklist_of(workspace.gates, f"HANDOFF_CHECKLIST {path!r}: workspaces.{team}.gates", problems, default)
+        team: replace(
+            _checklist_of(workspace.gates, f"HANDOFF_CHECKLIST {path!r}: workspaces.{team}.gates", problems, default),
+            # A workspace's own list replaces the file's; without one it keeps the file's.
+            holidays=default.holidays if workspace.holidays is None else frozenset(workspace.holidays),
+        )
         for team, workspace in parsed.workspaces.items()
     }
     if problems:
@@ -174,7 +182,7 @@ def _checklist_of(
     """The named gates replace the base's items for those gates; gates not named keep the base's items."""
     base = base or Checklist()
     if not gates:
-        return base
+        return replace(base, holidays=frozenset())
     items: list[ChecklistItem] = []
     for phase in GATED_PHASES:
         if phase.value in gates:
@@ -219,10 +227,12 @@ class _Workspace(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gates: dict[str, list[_ItemSpec]] | None = None
+    holidays: list[date] | None = None
 
 
 class _ChecklistFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gates: dict[str, list[_ItemSpec]] | None = None
+    holidays: list[date] = Field(default_factory=list)
     workspaces: dict[str, _Workspace] = Field(default_factory=dict)

@@ -27,6 +27,7 @@ DEFAULT_KPI_STALE_DAYS = 14
 DEFAULT_NUDGE_COOLDOWN_DAYS = 3
 DEFAULT_NUDGE_DELAY_MINUTES = 30
 DEFAULT_JIRA_SYNC_MINUTES = 5
+DEFAULT_STANDUP_REMINDER_HOURS = 3
 SAME_DAY = "same-day"
 WEBHOOK_SECRET_MIN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -82,6 +83,7 @@ class Settings:
     nudge_cooldown_days: int = DEFAULT_NUDGE_COOLDOWN_DAYS
     nudge_delay_minutes: int = DEFAULT_NUDGE_DELAY_MINUTES  # nudges follow the digest by this much
     jira_sync_minutes: int = DEFAULT_JIRA_SYNC_MINUTES
+    standup_reminder_hours: int = DEFAULT_STANDUP_REMINDER_HOURS  # one reminder this long after an unanswered prompt
 
     @property
     def tz(self) -> ZoneInfo:
@@ -212,6 +214,7 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
     nudge_cooldown_days = _bounded(env, "HANDOFF_NUDGE_COOLDOWN_DAYS", DEFAULT_NUDGE_COOLDOWN_DAYS, 1, 90, problems)
     nudge_delay_minutes = _bounded(env, "HANDOFF_NUDGE_DELAY_MINUTES", DEFAULT_NUDGE_DELAY_MINUTES, 0, 720, problems)
     jira_sync_minutes = _bounded(env, "HANDOFF_JIRA_SYNC_MINUTES", DEFAULT_JIRA_SYNC_MINUTES, 1, 1440, problems)
+    reminder_hours = _bounded(env, "HANDOFF_STANDUP_REMINDER_HOURS", DEFAULT_STANDUP_REMINDER_HOURS, 1, 12, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -231,6 +234,7 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
         nudge_cooldown_days=nudge_cooldown_days,
         nudge_delay_minutes=nudge_delay_minutes,
         jira_sync_minutes=jira_sync_minutes,
+        standup_reminder_hours=reminder_hours,
     )
 
 

@@ -59,6 +59,30 @@ ACTION_MITIGATE = "record_mitigation"
 ACTION_SNOOZE_DAY = "snooze_nudge_day"
 ACTION_SNOOZE_WEEK = "snooze_nudge_week"
 ACTION_RESOLVE_BLOCKER = "resolve_blocker"
+
+# Standups: the prompt's buttons, the answer form and the questions form
+ACTION_STANDUP_ANSWER = "standup_answer"
+ACTION_STANDUP_SAME = "standup_same"
+VIEW_STANDUP = "standup_answer"
+VIEW_STANDUP_QUESTIONS = "standup_questions"
+
+
+def block_standup_answer(index: int) -> str:
+    return f"answer_{index}"
+
+
+def block_standup_blocker(index: int) -> str:
+    return f"blocker_{index}"
+
+
+def block_standup_direction(index: int) -> str:
+    return f"direction_{index}"
+
+
+def block_standup_question(index: int) -> str:
+    return f"question_{index}"
+
+
 VIEW_MITIGATION = "record_mitigation"
 BLOCK_MITIGATION_PLAN = "plan"
 
@@ -76,5 +100,15 @@ ACTIONS = (
     ACTION_SNOOZE_DAY,
     ACTION_SNOOZE_WEEK,
     ACTION_RESOLVE_BLOCKER,
+    ACTION_STANDUP_ANSWER,
+    ACTION_STANDUP_SAME,
 )
-VIEWS = (VIEW_NEW_INITIATIVE, VIEW_ADD_CHECKPOINT, VIEW_LINK_ISSUE, VIEW_ADD_DOC, VIEW_MITIGATION)
+VIEWS = (
+    VIEW_NEW_INITIATIVE,
+    VIEW_ADD_CHECKPOINT,
+    VIEW_LINK_ISSUE,
+    VIEW_ADD_DOC,
+    VIEW_MITIGATION,
+    VIEW_STANDUP,
+    VIEW_STANDUP_QUESTIONS,
+)

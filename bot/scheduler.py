@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.runtime import Runtime
 from bot.schedule import Schedule
+from bot.standups import standup_plans
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
@@ -33,7 +34,8 @@ class ScheduledJobs:
     """What the scheduler runs; the Slack side supplies them (the scheduler never posts itself)."""
 
     run_channel: Callable[[str, str], object]  # a channel's due digest and nudges
-    run_due: Callable[[], object]  # every channel: catch up, retry, finish lapsed claims
+    run_due: Callable[[], object]  # every channel and standup: catch up, retry, finish lapsed claims
+    run_standup: Callable[[int], object] | None = None  # one initiative's due standup prompt
     jira_sync: Callable[[], object] | None = None
 
 
@@ -54,6 +56,7 @@ class Scheduler:
         )
         self._lock = threading.Lock()
         self._fingerprints: dict[str, str] = {}
+        self._standups: dict[str, str] = {}  # job id -> fingerprint of the standup schedule behind it
         runtime.schedule_listeners.append(self.refresh)
 
     def start(self) -> None:
@@ -93,6 +96,33 @@ class Scheduler:
                     continue
                 self._add(job_id, plan)
                 self._fingerprints[job_id] = fingerprint
+        self._refresh_standups()
+
+    def _refresh_standups(self) -> None:
+        """A cron job per standup, in the engineer's time zone; a new engineer or time replaces it."""
+        if self._jobs.run_standup is None:
+            return
+        with self._runtime.session() as session:
+            plans = standup_plans(session=session, default_timezone=self._runtime.settings.timezone)
+        wanted = {f"standup:{p.initiative_id}": p for p in plans if p.enabled}
+        with self._lock:
+            for job_id in set(self._standups) - set(wanted):
+                if self._scheduler.get_job(job_id) is not None:
+                    self._scheduler.remove_job(job_id)
+                self._standups.pop(job_id)
+            for job_id, standup in wanted.items():
+                fingerprint = f"{standup.schedule}|{standup.user_id}"
+                if self._standups.get(job_id) == fingerprint:
+                    continue
+                self._scheduler.add_job(
+                    self._jobs.run_standup,
+                    standup.schedule.trigger(),
+                    args=(standup.initiative_id,),
+                    id=job_id,
+                    name=f"standup of initiative {standup.initiative_id}",
+                    replace_existing=True,
+                )
+                self._standups[job_id] = fingerprint
 
     def planned(self) -> list[PlannedJob]:
         """Every job with its next run, for the logs and the tests."""

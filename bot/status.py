@@ -15,6 +15,7 @@ from bot.checklist import Checklist
 from bot.config import DEFAULT_KPI_STALE_DAYS
 from bot.kpis import KpiView, kpi_views_for
 from bot.readiness import Readiness, readiness_for, readiness_of
+from bot.standups import Participation, participation
 from storage import initiatives as queries
 from storage.checkpoints import CheckpointProgress, list_checkpoints, progress_by_initiative
 from storage.jira import pending_push_counts, pending_pushes_by_checkpoint, read_sync_state
@@ -95,6 +96,7 @@ class InitiativeDetail:
     kpis: Sequence[KpiView] = ()
     forced: PhaseChange | None = None
     stale_days: int = DEFAULT_KPI_STALE_DAYS
+    standups: Participation | None = None  # the last 20 standups: answered, and the median time to answer
 
 
 def status_page(
@@ -223,6 +225,7 @@ def initiative_detail(
         ),
         forced=latest_forced_changes(session=session, initiative_ids=[initiative.id or 0]).get(initiative.id or 0),
         stale_days=stale_days,
+        standups=participation(session=session, initiative_id=initiative.id or 0, today=today or now.date()),
     )
 
 

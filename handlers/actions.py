@@ -1,5 +1,6 @@
 """Buttons: share a status in the channel, page through it, open details, start an initiative from App Home; and
-on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge, resolve a blocker."""
+on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge, resolve a blocker;
+and on a standup prompt: answer it, or repeat yesterday's answer."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from handlers.checkpoint_flows import complete_and_announce
 from handlers.digest_flows import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
+from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,27 @@ def register(app: App, runtime: Runtime) -> None:
         respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
 
     app.action(ids.ACTION_RESOLVE_BLOCKER)(ack=ack_only, lazy=[resolve_blocker])
+
+    @after_ack
+    def open_standup(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+        try:
+            prompt_id = prompt_id_of(str(action.get("value") or ""))
+            open_answer_modal(runtime, client, actor, trigger_id=body["trigger_id"], prompt_id=prompt_id)
+        except HandoffError as error:
+            respond(response_type="ephemeral", replace_original=False, **render_error(error).as_kwargs())
+
+    @after_ack
+    def same_as_yesterday(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+        try:
+            result = repeat_yesterday(runtime, client, actor, prompt_id_of(str(action.get("value") or "")))
+        except HandoffError as error:
+            result = render_error(error)
+        respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
+
+    app.action(ids.ACTION_STANDUP_ANSWER)(ack=ack_only, lazy=[open_standup])
+    app.action(ids.ACTION_STANDUP_SAME)(ack=ack_only, lazy=[same_as_yesterday])
     app.action(ids.ACTION_CHECKPOINT_DONE)(ack=ack_only, lazy=[mark_done])
     app.action(ids.ACTION_MITIGATE)(ack=ack_only, lazy=[open_mitigation])
     app.action(ids.ACTION_SNOOZE_DAY)(ack=ack_only, lazy=[snooze_nudge])

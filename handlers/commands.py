@@ -42,6 +42,7 @@ from handlers.flows import (
 from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal
 from handlers.parsing import (
     ArchiveCommand,
+    AwayCommand,
     BlockerReportCommand,
     BlockerResolveCommand,
     BlockersCommand,
@@ -72,6 +73,7 @@ from handlers.parsing import (
     NewCommand,
     NudgesCommand,
     PhaseCommand,
+    StandupCommand,
     StatusCommand,
     UsageError,
     parse_command,
@@ -89,15 +91,20 @@ from handlers.readiness_flows import (
     show_ideas,
     show_kpis,
 )
+from handlers.standup_flows import change_away, change_standup, open_questions_modal, show_standup
 
 
 def register(app: App, runtime: Runtime) -> None:
     def is_answered_in_the_ack(command: dict[str, Any]) -> bool:
         try:
             parsed = parse_command(command.get("text") or "")
-            return isinstance(parsed, READ_ONLY)
         except UsageError:
             return True
+        if isinstance(parsed, StandupCommand):
+            return parsed.action == "show"
+        if isinstance(parsed, AwayCommand):
+            return not parsed.words
+        return isinstance(parsed, READ_ONLY)
 
     def answer(ack: Ack, command: dict[str, Any]) -> None:
         """Help, status and usage errors need only the database: the answer is the ack itself."""
@@ -138,6 +145,20 @@ def register(app: App, runtime: Runtime) -> None:
             )
             if problem is not None:
                 respond(response_type="ephemeral", **problem.as_kwargs())
+            return
+        if isinstance(parsed, StandupCommand) and parsed.action == "questions":
+            actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+            try:
+                open_questions_modal(
+                    runtime,
+                    client,
+                    actor,
+                    trigger_id=command["trigger_id"],
+                    channel_id=channel_id,
+                    initiative_ref=parsed.initiative_ref,
+                )
+            except HandoffError as error:
+                respond(response_type="ephemeral", **render_error(error, usage_of="standup").as_kwargs())
             return
         if isinstance(parsed, DocAddCommand) and parsed.open_modal:
             problem = open_add_doc_modal(
@@ -189,6 +210,10 @@ def _read_only(runtime: Runtime, actor: Actor, parsed: Command) -> Message:
                 return search_ideas(runtime, actor, parsed.text)
             case BlockersCommand():
                 return show_blockers(runtime, actor, parsed.initiative_ref)
+            case StandupCommand():
+                return show_standup(runtime, actor, parsed.initiative_ref)
+            case AwayCommand():
+                return change_away(runtime, actor, parsed)
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
@@ -279,6 +304,10 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return report_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.text, parsed.direction)
             case BlockerResolveCommand():
                 return resolve_and_announce(runtime, client, actor, parsed.reference)
+            case StandupCommand():
+                return change_standup(runtime, client, actor, channel_id, parsed)
+            case AwayCommand():
+                return change_away(runtime, actor, parsed)
     except HandoffError as error:
         return render_error(error, usage_of=_usage_of(parsed))
     raise AssertionError(f"unhandled command {parsed!r}")
@@ -306,6 +335,8 @@ def _usage_of(parsed: Command) -> str:
         BlockerReportCommand: "blocker",
         BlockerResolveCommand: "blocker",
         BlockersCommand: "blockers",
+        StandupCommand: "standup",
+        AwayCommand: "away",
         NewCommand: "new",
         PhaseCommand: "phase",
         EditCommand: "edit",

@@ -282,6 +282,24 @@ class BlockersCommand:
     initiative_ref: str
 
 
+@dataclass(frozen=True)
+class StandupCommand:
+    """`standup <initiative> [at 09:45 [zone] [days] | on | off | questions]`; no action shows the settings."""
+
+    initiative_ref: str
+    action: str = "show"  # show, at, on, off, questions
+    at: time | None = None
+    timezone: str | None = None
+    days: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AwayCommand:
+    """`away <from> <to>`, `away <date>`, `away 3d`, `away off`; no words shows your time away."""
+
+    words: tuple[str, ...] = ()
+
+
 BlockerCommand = BlockerReportCommand | BlockerResolveCommand | BlockersCommand
 ScheduleCommand = DigestShowCommand | DigestScheduleCommand | DigestSwitchCommand | DigestRunCommand | NudgesCommand
 ReadinessCommand = (
@@ -308,6 +326,8 @@ Command = (
     | ReadinessCommand
     | ScheduleCommand
     | BlockerCommand
+    | StandupCommand
+    | AwayCommand
 )
 SUBCOMMANDS = (
     "help",
@@ -328,6 +348,8 @@ SUBCOMMANDS = (
     "nudges",
     "blocker",
     "blockers",
+    "standup",
+    "away",
 )
 # Typed as words of their own, these mean the commands they abbreviate.
 ALIASES = {"checkpoints": ("checkpoint", "list"), "kpis": ("kpi", "list"), "nudge": ("nudges", None)}
@@ -691,6 +713,12 @@ def _parse_digest(rest: list[Token]) -> Command:
 def _parse_digest_at(args: list[Token]) -> DigestScheduleCommand:
     if not args:
         raise UsageError("`digest at` needs a time, such as `digest at 09:30`.", "digest")
+    at, timezone, days = _time_zone_days(args, "digest")
+    return DigestScheduleCommand(at, timezone, days)
+
+
+def _time_zone_days(args: list[Token], usage_of: str) -> tuple[time, str | None, tuple[str, ...] | None]:
+    """A time, then optionally a time zone and days in either order: `09:30 Europe/Berlin mon,wed,fri`."""
     try:
         at = parse_time_of_day(args[0].text)
         timezone: str | None = None
@@ -704,8 +732,8 @@ def _parse_digest_at(args: list[Token]) -> DigestScheduleCommand:
             else:
                 raise ScheduleError(f"`{word}` is one word too many: give a time, then a time zone and days.")
     except ScheduleError as error:
-        raise UsageError(escape(str(error)), "digest") from None
-    return DigestScheduleCommand(at, timezone, days)
+        raise UsageError(escape(str(error)), usage_of) from None
+    return at, timezone, days
 
 
 def _meant_as_days(word: str) -> bool:
@@ -742,6 +770,31 @@ def _parse_blockers(rest: list[Token]) -> BlockersCommand:
     return BlockersCommand(" ".join(t.text for t in rest))
 
 
+def _parse_standup(rest: list[Token]) -> StandupCommand:
+    if not rest:
+        raise UsageError("`standup` needs the initiative.", "standup")
+    reference, args = rest[0].text, rest[1:]
+    if not args:
+        return StandupCommand(reference)
+    action = args[0].text.lower()
+    if args[0].quoted or action not in ("at", "on", "off", "questions"):
+        raise UsageError(f"`{escape(args[0].text)}` is not a standup setting: use at, on, off or questions.", "standup")
+    if action != "at":
+        if len(args) > 1:
+            raise UsageError(f"`standup {reference} {action}` takes nothing after it.", "standup")
+        return StandupCommand(reference, action)
+    if len(args) < 2:
+        raise UsageError("`standup <initiative> at` needs a time, such as `at 09:45`.", "standup")
+    at, timezone, days = _time_zone_days(args[1:], "standup")
+    return StandupCommand(reference, "at", at, timezone, days)
+
+
+def _parse_away(rest: list[Token]) -> AwayCommand:
+    if len(rest) > 2:
+        raise UsageError("`away` takes two dates, one date, a length such as `3d`, or `off`.", "away")
+    return AwayCommand(tuple(t.text for t in rest))
+
+
 def _parse_nudges(rest: list[Token]) -> NudgesCommand:
     if not rest or rest[0].quoted or rest[0].text.lower() not in ("on", "off"):
         raise UsageError("`nudges` needs on or off, and optionally an initiative.", "nudges")
@@ -768,6 +821,8 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "nudges": _parse_nudges,
     "blocker": _parse_blocker,
     "blockers": _parse_blockers,
+    "standup": _parse_standup,
+    "away": _parse_away,
 }
 
 

@@ -47,6 +47,7 @@ SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot ru
 LEASE = timedelta(minutes=5)  # a holder that died lets another finish its slot after this
 RETRY_FOR = timedelta(hours=24)  # a slot Slack keeps failing is given up (and logged as an error) after this
 MAX_BACKOFF = timedelta(hours=1)
+MISSED_WHILE_DOWN = "missed while Handoff was down, and past the catch-up window"
 # A timer reads the clock a moment after the time it fired for; that is on time, whatever the catch-up window.
 ON_TIME = timedelta(minutes=2)
 KEEP_SLOTS = timedelta(days=30)  # finished slots are kept this long (well past any catch-up), then pruned
@@ -57,6 +58,9 @@ class Job(StrEnum):
     DIGEST = "digest"
     NUDGES = "nudges"
     JIRA_SYNC = "jira-sync"
+    STANDUP = "standup"
+    STANDUP_REMINDER = "standup-remind"
+    STANDUP_MISSED = "standup-missed"
 
 
 CHANNEL_JOBS = (Job.DIGEST.value, Job.NUDGES.value)
@@ -78,6 +82,7 @@ class Delivery:
     # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
     retry: bool = True
     lease_until: datetime | None = None  # how long this process holds the slot's claim
+    posted_channel: str | None = None  # where the first message went (a user id resolves to their DM channel)
 
     @property
     def remaining(self) -> bool:
@@ -111,6 +116,24 @@ class JobRunner:
         self._holder = uuid.uuid4().hex  # names this runner's claims, so a lapsed one can't be extended by it
         self._pruned_at: datetime | None = None
 
+    @property
+    def holder(self) -> str:
+        return self._holder
+
+    def delivery_for(self, run: JobRun, destination: str, messages: list[Message]) -> Delivery:
+        """A delivery of a claimed slot's messages, for jobs composed outside this runner (standups)."""
+        return Delivery(
+            destination=destination,
+            messages=messages,
+            run_id=run.id,
+            posted=run.parts_posted,
+            root_ts=run.root_ts,
+            lease_until=run.lease_until,
+        )
+
+    def finish(self, run_id: int, *, reason: str, state: JobRunState = JobRunState.SKIPPED) -> None:
+        self._finish(run_id, state, reason)
+
     # ------------------------------------------------------------------------------------------ sweeps
 
     def run_due(self, *, channel: tuple[str, str] | None = None) -> RunReport:
@@ -131,8 +154,9 @@ class JobRunner:
                 for slot in schedule.slots_between(start, now):
                     if (job.value, plan.target, slot.key) in known:
                         continue
-                    if not self._within_grace(slot, schedule, now):
-                        self._skip(job, plan, slot, now, report)
+                    if not self.within_grace(slot, schedule, now):
+                        about = {"channel": plan.channel_id}
+                        self.skip(job, plan.target, slot, now, report, reason=MISSED_WHILE_DOWN, about=about)
                         continue
                     outbox.add(self._claim_and_prepare(job, plan, slot, now, report))
         outbox.add(self._resume_lapsed(now, report, channel))
@@ -166,7 +190,7 @@ class JobRunner:
                 delivery.retry = False
         else:
             deliveries = self._claim_and_prepare(job, plan, slot, now, report, explicit=True)
-        self._deliver(deliveries, report)
+        self.deliver(deliveries, report)
         return report
 
     def preview(self, job: Job, plan: ChannelPlan) -> Preview:
@@ -228,36 +252,35 @@ class JobRunner:
             pairs.append((Job.NUDGES, plan.schedule.later_by(self._runtime.settings.nudge_delay_minutes)))
         return pairs
 
-    def _within_grace(self, slot: Slot, schedule: Schedule, now: datetime) -> bool:
+    def within_grace(self, slot: Slot, schedule: Schedule, now: datetime) -> bool:
+        """Whether a slot missed until `now` may still run: within `HANDOFF_CATCH_UP` (default: its local day)."""
         window = self._runtime.settings.catch_up_within
         if window is None:
             return schedule.local_date(now) == schedule.local_date(slot.due_at)
         return now - slot.due_at <= max(window, ON_TIME)
 
-    def _skip(self, job: Job, plan: ChannelPlan, slot: Slot, now: datetime, report: RunReport) -> None:
-        reason = "missed while Handoff was down, and past the catch-up window"
+    def skip(
+        self,
+        job: Job,
+        target: str,
+        slot: Slot,
+        now: datetime,
+        report: RunReport,
+        *,
+        reason: str,
+        about: dict[str, str],
+        warn: bool = True,
+    ) -> None:
+        """Record a slot that will not run, once, and say why in the log once (a warning when it was missed);
+        `about` names what it was for (its channel, or its initiative and person)."""
         with self._runtime.session() as session:
             wrote = queries.record_skipped_slot(
-                session=session,
-                job=job.value,
-                target=plan.target,
-                slot=slot.key,
-                due_at=slot.due_at,
-                now=now,
-                reason=reason,
+                session=session, job=job.value, target=target, slot=slot.key, due_at=slot.due_at, now=now, reason=reason
             )
         if wrote:
-            log.warning(
-                "slot skipped: %s",
-                reason,
-                extra={
-                    "job": job.value,
-                    "channel": plan.channel_id,
-                    "slot": slot.key,
-                    "due_at": slot.due_at.isoformat(),
-                },
-            )
-            report.skipped.append(f"{job.value} {plan.channel_id} {slot.key}")
+            extra = {"job": job.value, **about, "slot": slot.key, "due_at": slot.due_at.isoformat()}
+            log.log(logging.WARNING if warn else logging.INFO, "slot skipped: %s", reason, extra=extra)
+            report.skipped.append(f"{job.value} {' '.join(about.values())} {slot.key}")
 
     def _claim_and_prepare(
         self, job: Job, plan: ChannelPlan, slot: Slot, now: datetime, report: RunReport, *, explicit: bool = False
@@ -355,15 +378,9 @@ class JobRunner:
     def _delivery(
         self, run: JobRun, channel_id: str, messages: list[Message], on_done: Callable[[Session, datetime], None]
     ) -> Delivery:
-        return Delivery(
-            destination=channel_id,
-            messages=messages,
-            run_id=run.id,
-            posted=run.parts_posted,
-            root_ts=run.root_ts,
-            on_done=on_done,
-            lease_until=run.lease_until,
-        )
+        delivery = self.delivery_for(run, channel_id, messages)
+        delivery.on_done = on_done
+        return delivery
 
     def _escalation(self, escalation: Escalation, channel_id: str, now: datetime) -> Delivery:
         def escalated(s: Session, at: datetime) -> None:
@@ -412,7 +429,8 @@ class JobRunner:
 
     # ------------------------------------------------------------------------------------------ posting
 
-    def _deliver(self, deliveries: list[Delivery], report: RunReport) -> None:
+    def deliver(self, deliveries: list[Delivery], report: RunReport) -> None:
+        """Post deliveries composed elsewhere (the standups), with the same pacing, claims and failure handling."""
         outbox = _Outbox(self, report)
         outbox.add(deliveries)
         outbox.drain()
@@ -448,7 +466,7 @@ class JobRunner:
         report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
-            delivery.root_ts = posted.ts
+            delivery.root_ts, delivery.posted_channel = posted.ts, posted.channel_id
         now = self._runtime.clock.now()
         if delivery.run_id is not None and delivery.remaining:
             with self._runtime.session() as session:

@@ -25,6 +25,7 @@ from handlers.checkpoint_flows import add_and_announce, edit_and_announce, mitig
 from handlers.errors import after_ack
 from handlers.flows import create_and_announce, unit_of_work
 from handlers.readiness_flows import add_doc_and_announce
+from handlers.standup_flows import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
 from storage.checkpoints import get_checkpoint_by_id
 from storage.initiatives import get_initiative
 
@@ -201,6 +202,46 @@ def register(app: App, runtime: Runtime) -> None:
         tell_privately(client, metadata.get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_MITIGATION)(ack=check_mitigation, lazy=[record_mitigation])
+
+    def accept(ack: Ack) -> None:
+        ack()
+
+    @after_ack
+    def post_standup(body: dict[str, Any], client: WebClient) -> None:
+        actor = _actor(body)
+        try:
+            submit_answer(
+                runtime,
+                client,
+                actor,
+                prompt_id_of(body["view"].get("private_metadata") or "{}"),
+                answer_from_form(body["view"]["state"]["values"]),
+            )
+        except HandoffError as error:
+            tell_privately(client, None, actor.user_id, render_error(error))
+
+    app.view(ids.VIEW_STANDUP)(ack=accept, lazy=[post_standup])
+
+    def check_questions(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        if not any(q.strip() for q in questions_from_form(body["view"]["state"]["values"])):
+            ack(response_action="errors", errors={ids.block_standup_question(0): "Keep at least one question."})
+            return
+        context[FORM_ACCEPTED] = True
+        ack()
+
+    @after_ack
+    def save_standup_questions(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if not context.get(FORM_ACCEPTED):
+            return
+        actor, metadata = _actor(body), _metadata(body)
+        questions = questions_from_form(body["view"]["state"]["values"])
+        try:
+            result = save_questions(runtime, client, actor, int(metadata.get("i") or 0), questions)
+        except HandoffError as error:
+            result = render_error(error, usage_of="standup")
+        tell_privately(client, metadata.get("c"), actor.user_id, result)
+
+    app.view(ids.VIEW_STANDUP_QUESTIONS)(ack=check_questions, lazy=[save_standup_questions])
 
 
 def _actor(body: dict[str, Any]) -> Actor:

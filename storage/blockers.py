@@ -36,3 +36,8 @@ def open_blockers(*, session: Session, initiative_ids: Sequence[int]) -> Sequenc
         .order_by(col(Blocker.reported_at), col(Blocker.id))
     )
     return session.exec(statement).all()
+
+
+def blockers_of_prompt(*, session: Session, prompt_id: int) -> Sequence[Blocker]:
+    """The blockers a standup answer reported."""
+    return session.exec(select(Blocker).where(col(Blocker.standup_prompt_id) == prompt_id)).all()

@@ -474,3 +474,72 @@ class Blocker(SQLModel, table=True):
     reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     resolved_by: str | None = Field(default=None, max_length=32)
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Reported in a standup answer: editing that answer may change or resolve it.
+    standup_prompt_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+class StandupSettings(SQLModel, table=True):
+    """When an initiative's embedded engineer is asked for the standup, and which questions; the defaults apply to
+    an initiative without a row (weekdays at 09:30 in the engineer's own time zone)."""
+
+    __tablename__ = "standup_settings"
+
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True)
+    )
+    enabled: bool = True
+    time: str = Field(default="09:30", max_length=5)
+    days: str = Field(default="mon,tue,wed,thu,fri", max_length=32)
+    # Pins the time to this zone; None: the engineer's own (from Slack), else the channel's, else the workspace's.
+    timezone: str | None = Field(default=None, max_length=64)
+    questions: str | None = Field(default=None, max_length=4000)  # JSON list; None: the default questions
+    configured_by: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class StandupState(StrEnum):
+    PROMPTED = "prompted"
+    ANSWERED = "answered"
+    MISSED = "missed"
+
+
+class StandupPrompt(SQLModel, table=True):
+    """One day's standup prompt to one engineer about one initiative, and the answer posted in its thread."""
+
+    __tablename__ = "standup_prompt"
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "user_id", "day", name="uq_standup_prompt_day"),
+        Index("ix_standup_prompt_state", "state", "prompted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False)
+    )
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    day: date  # the engineer's local date
+    timezone: str = Field(max_length=64)
+    state: str = Field(default=StandupState.PROMPTED.value, max_length=16)
+    prompted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    prompt_channel: str | None = Field(default=None, max_length=32)
+    prompt_ts: str | None = Field(default=None, max_length=32)
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    answers: str | None = Field(default=None, max_length=12000)  # JSON: {"answers": [...], "blockers": [...]}
+    post_channel: str | None = Field(default=None, max_length=32)
+    post_ts: str | None = Field(default=None, max_length=32)
+
+
+class Away(SQLModel, table=True):
+    """A person's time away: no standup prompts from `starts` to `ends`, both included (their local dates)."""
+
+    __tablename__ = "away"
+    __table_args__ = (Index("ix_away_user", "team_id", "user_id", "ends"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    starts: date
+    ends: date
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

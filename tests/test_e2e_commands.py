@@ -38,6 +38,8 @@ SUBCOMMANDS = (
     "nudges",
     "blocker",
     "blockers",
+    "standup",
+    "away",
 )
 CHURN_V2 = "Churn model v2"
 NEW_CHURN_V2 = (

@@ -25,7 +25,12 @@ EVENT_SCOPES = {
     "link_shared": "links:read",
 }
 # Kickoffs and thread updates go to whatever public channel people pick, invited or not.
-SCOPES_IMPLIED_BY_METHOD = {"chat.postMessage": {"chat:write.public"}}
+# Posting to public channels the bot is not in; reading a channel's, a private channel's or a direct message's history
+# (a scheduled post checks what a crashed sender already posted, in channels and in the engineers' DMs).
+SCOPES_IMPLIED_BY_METHOD = {
+    "chat.postMessage": {"chat:write.public"},
+    "conversations.history": {"groups:history", "im:history"},
+}
 
 
 def manifest() -> dict:

@@ -10,6 +10,7 @@ from bot.initiatives import CLEAR, Field
 from handlers.parsing import (
     SUBCOMMANDS,
     ArchiveCommand,
+    AwayCommand,
     BlockerReportCommand,
     BlockersCommand,
     CheckpointAddCommand,
@@ -24,6 +25,7 @@ from handlers.parsing import (
     NewCommand,
     NudgesCommand,
     PhaseCommand,
+    StandupCommand,
     StatusCommand,
     Token,
     UsageError,
@@ -124,8 +126,11 @@ def test_every_subcommand_parses() -> None:
         "nudges": NudgesCommand,
         "blocker": BlockerReportCommand,
         "blockers": BlockersCommand,
+        "standup": StandupCommand,
+        "away": AwayCommand,
     }
     arguments = {
+        "standup": " churn",
         "blocker": ' churn "no read access"',
         "blockers": " churn",
         "nudges": " off",
@@ -318,7 +323,7 @@ def test_unknown_subcommand() -> None:
     assert error.usage_of == "help"
     assert error.message == (
         '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint, '
-        "doc, docs, checklist, kpi, idea, ideas, digest, nudges, blocker, blockers."
+        "doc, docs, checklist, kpi, idea, ideas, digest, nudges, blocker, blockers, standup, away."
     )
 
 

@@ -41,6 +41,9 @@ USAGE: dict[str, str] = {
     "blocker": '/handoff blocker churn "No read access to the events table" on:eng  ·  '
     "/handoff blocker resolve churn#b1",
     "blockers": "/handoff blockers churn",
+    "standup": "/handoff standup churn at 09:45 mon,wed,fri  ·  /handoff standup churn off  ·  "
+    "/handoff standup churn questions  ·  /handoff standup churn",
+    "away": "/handoff away 2027-01-11 2027-01-15  ·  /handoff away 3d  ·  /handoff away off  ·  /handoff away",
 }
 
 # Usage of each KPI action, shown with an error about it.
@@ -96,6 +99,11 @@ DESCRIPTIONS: dict[str, str] = {
     "`on:ds` engineering waits on DS, `on:platform` both wait on data or platform); `resolve` it when it is gone. "
     "The thread hears of both, and the digest lists it until it is resolved.",
     "blockers": "An initiative's open blockers, oldest first, with how long each has been open.",
+    "standup": "The embedded engineer's daily standup, sent by direct message at a time in their own time zone "
+    "(default weekdays at 09:30): `at` a time with optional days (and a zone to pin it), `off`, `on`, `questions` "
+    "(a form). Answers go to the initiative's thread; blockers are tracked until resolved.",
+    "away": "Time away: no standup prompts for you from one date to another (or for `3d`, `2w` from today); `off` "
+    "ends it; alone, it shows yours.",
     "nudges": "Daily reminders after the digest about missing docs and KPIs, stale or missed KPIs and overdue "
     "checkpoints, naming who can close each; `off`/`on` for this channel, or for one initiative (its leads).",
 }

@@ -15,7 +15,7 @@ from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, MITIGATION_MAX, NAME_
 MODAL_TITLE = "New initiative"  # Slack caps modal titles at 24 characters
 
 
-def _input(
+def input_block(
     block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
 ) -> Block:
     block: Block = {
@@ -48,39 +48,39 @@ def render_new_initiative_modal(*, channel_id: str | None) -> dict[str, Any]:
     else:
         channel_select["default_to_current_conversation"] = True
     blocks = [
-        _input(
+        input_block(
             ids.BLOCK_NEW_NAME,
             "Name",
             {"type": "plain_text_input", "max_length": NAME_MAX, "placeholder": plain("Churn model v2")},
         ),
-        _input(
+        input_block(
             ids.BLOCK_NEW_CHANNEL,
             "Home channel",
             channel_select,
             hint="The kickoff message is posted here and becomes the initiative's thread.",
         ),
-        _input(ids.BLOCK_NEW_DS, "DS lead", {"type": "users_select"}, optional=True),
-        _input(ids.BLOCK_NEW_ENG, "Engineering lead", {"type": "users_select"}, optional=True),
-        _input(
+        input_block(ids.BLOCK_NEW_DS, "DS lead", {"type": "users_select"}, optional=True),
+        input_block(ids.BLOCK_NEW_ENG, "Engineering lead", {"type": "users_select"}, optional=True),
+        input_block(
             ids.BLOCK_NEW_EMBEDDED,
             "Embedded engineer",
             {"type": "users_select"},
             optional=True,
             hint="The engineer who joins the DS team's dailies.",
         ),
-        _input(
+        input_block(
             ids.BLOCK_NEW_GOAL,
             "Goal",
             {"type": "plain_text_input", "multiline": True, "max_length": GOAL_MAX},
             optional=True,
         ),
-        _input(
+        input_block(
             ids.BLOCK_NEW_JIRA,
             "Jira epic",
             {"type": "plain_text_input", "placeholder": plain("DS-12")},
             optional=True,
         ),
-        _input(ids.BLOCK_NEW_DUE, "Target date", {"type": "datepicker"}, optional=True),
+        input_block(ids.BLOCK_NEW_DUE, "Target date", {"type": "datepicker"}, optional=True),
     ]
     return {
         "type": "modal",
@@ -127,8 +127,8 @@ def render_add_checkpoint_modal(
 ) -> dict[str, Any]:
     """The form behind `/handoff checkpoint add` with no title."""
     blocks = [
-        _input(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
-        _input(
+        input_block(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
+        input_block(
             ids.BLOCK_CHECKPOINT_TITLE,
             "Checkpoint",
             {
@@ -137,9 +137,9 @@ def render_add_checkpoint_modal(
                 "placeholder": plain("Model card reviewed"),
             },
         ),
-        _input(ids.BLOCK_CHECKPOINT_OWNER, "Owner", {"type": "users_select"}, optional=True),
-        _input(ids.BLOCK_CHECKPOINT_DUE, "Due date", {"type": "datepicker"}, optional=True),
-        _input(
+        input_block(ids.BLOCK_CHECKPOINT_OWNER, "Owner", {"type": "users_select"}, optional=True),
+        input_block(ids.BLOCK_CHECKPOINT_DUE, "Due date", {"type": "datepicker"}, optional=True),
+        input_block(
             ids.BLOCK_CHECKPOINT_JIRA,
             "Jira issue",
             {"type": "plain_text_input", "placeholder": plain("DS-42, or new to create one")},
@@ -172,7 +172,7 @@ def render_link_issue_modal(
     blocks: list[Block] = [section(f"Which checkpoint does *{escape(issue_key)}* track?")]
     if option_groups:
         select = {"type": "static_select", "placeholder": plain("Pick a checkpoint"), "option_groups": option_groups}
-        blocks.append(_input(ids.BLOCK_LINK_CHECKPOINT, "Checkpoint", select))
+        blocks.append(input_block(ids.BLOCK_LINK_CHECKPOINT, "Checkpoint", select))
     else:
         blocks.append(section("These initiatives have no checkpoints yet: add one with `/handoff checkpoint add`."))
     view: dict[str, Any] = {
@@ -206,15 +206,15 @@ def render_add_doc_modal(
     if chosen is not None:
         kind_select["initial_option"] = chosen
     blocks = [
-        _input(ids.BLOCK_DOC_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
-        _input(ids.BLOCK_DOC_KIND, "Kind", kind_select),
-        _input(
+        input_block(ids.BLOCK_DOC_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
+        input_block(ids.BLOCK_DOC_KIND, "Kind", kind_select),
+        input_block(
             ids.BLOCK_DOC_URL,
             "Link",
             {"type": "url_text_input", "placeholder": plain("https://wiki.example.com/churn/model-card")},
             hint="An http:// or https:// link to the doc.",
         ),
-        _input(ids.BLOCK_DOC_NOTE, "Note", {"type": "plain_text_input", "max_length": NOTE_MAX}, optional=True),
+        input_block(ids.BLOCK_DOC_NOTE, "Note", {"type": "plain_text_input", "max_length": NOTE_MAX}, optional=True),
     ]
     return {
         "type": "modal",
@@ -238,7 +238,7 @@ def render_mitigation_modal(reference: str, *, channel_id: str | None) -> dict[s
         "private_metadata": json.dumps({"c": channel_id, "r": reference}),
         "blocks": [
             section(f"`{escape(reference)}` is overdue. What is the plan to get it back on track?"),
-            _input(
+            input_block(
                 ids.BLOCK_MITIGATION_PLAN,
                 "Plan",
                 {

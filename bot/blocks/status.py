@@ -26,6 +26,7 @@ from bot.blocks.base import (
 )
 from bot.blocks.checkpoints import checkpoint_line
 from bot.blocks.readiness import gate_title, item_line, kpi_line, kpi_status_text, outstanding_line, readiness_line
+from bot.blocks.standups import participation_line
 from bot.kpis import KpiView
 from bot.readiness import Readiness
 from bot.status import InitiativeDetail, InitiativeSummary, JiraHealth, ScopeKind, StatusPage
@@ -200,6 +201,9 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
             lines = [gate_title(gate)] + [item_line(initiative, s) for s in gate.items]
             blocks += lines_as_sections(lines, max_blocks=6, overflow=f"_…see `/handoff docs {initiative.ref_key}`_")
     blocks.append(section(_kpis_text(detail)))
+    standups = participation_line(detail.standups) if detail.standups is not None else None
+    if standups:
+        blocks.append(section(standups))
     footer = f"Created by <@{initiative.created_by}> on {slack_date(initiative.created_at)}"
     if jira_url and detail.jira is not None:
         footer += " · " + jira_health_text(detail.jira)

@@ -1,0 +1,398 @@
+"""Standups for the embedded engineer: who is asked, when (in their own time zone), which questions, and what
+their answers and blockers become.
+
+The engineer who sits in the DS team's dailies is prompted every working day; the answers are posted where both
+teams see them, and blockers are tracked until someone resolves them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Row
+from sqlmodel import Session
+
+from bot.blockers import LocatedBlocker, report_blocker
+from bot.errors import HandoffError, InvalidInput
+from bot.initiatives import Actor, require_active, require_manager
+from bot.people import PeopleService
+from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
+from bot.text import escape
+from storage import blockers as blocker_queries
+from storage import standups as queries
+from storage.models import (
+    Away,
+    Blocker,
+    BlockerDirection,
+    Initiative,
+    StandupPrompt,
+    StandupSettings,
+    StandupState,
+)
+
+DEFAULT_TIME = time(9, 30)
+DEFAULT_QUESTIONS = (
+    "What did the DS team work on?",
+    "Engineering support they needed or got (data access, pipelines, internal APIs)?",
+    "Risks to the production plan?",
+)
+MAX_QUESTIONS = 6
+QUESTION_MAX = 150
+ANSWER_MAX = 2000
+BLOCKERS_IN_FORM = 3
+PARTICIPATION_DAYS = 20
+AWAY_SPAN = re.compile(r"^(\d{1,3})([dw])$")
+MAX_AWAY_DAYS = 366
+
+
+class NoEmbeddedEngineer(HandoffError):
+    def __init__(self, initiative: Initiative):
+        super().__init__(
+            f'"{escape(initiative.name)}" has no embedded engineer to ask: set one with '
+            f"`/handoff edit {initiative.ref_key} embedded:@someone`."
+        )
+
+
+@dataclass(frozen=True)
+class StandupPlan:
+    """Who is asked about which initiative, when, and what."""
+
+    initiative_id: int
+    team_id: str
+    name: str
+    ref_key: str
+    home_channel_id: str
+    user_id: str
+    schedule: Schedule
+    questions: tuple[str, ...]
+    enabled: bool = True
+    since: datetime | None = None  # no slot before this is "missed"
+
+    @property
+    def target(self) -> str:
+        return f"{self.team_id}:{self.initiative_id}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the engineer wrote: one answer per question, and blockers with who waits on whom."""
+
+    answers: tuple[str, ...]
+    blockers: tuple[tuple[str, BlockerDirection | None], ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"answers": list(self.answers), "blockers": [[t, d.value if d else None] for t, d in self.blockers]}
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> Answer:
+        data = json.loads(raw or "{}")
+        blockers = tuple((str(t), BlockerDirection(d) if d else None) for t, d in data.get("blockers", []))
+        return cls(tuple(str(a) for a in data.get("answers", [])), blockers)
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    prompt: StandupPrompt
+    initiative: Initiative
+    answer: Answer
+    questions: tuple[str, ...]
+    blockers: tuple[LocatedBlocker, ...]
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class Participation:
+    """How the standups of the last working days went."""
+
+    due: int
+    answered: int
+    median_minutes: float | None = None
+    days: int = PARTICIPATION_DAYS
+
+    @property
+    def rate(self) -> float | None:
+        return None if not self.due else self.answered / self.due
+
+
+@dataclass(frozen=True)
+class AwayChange:
+    starts: date
+    ends: date
+    periods: Sequence[Away] = field(default_factory=tuple)
+
+
+# --- who is asked, when -------------------------------------------------------------------------------------------
+
+
+def standup_plans(*, session: Session, default_timezone: str) -> list[StandupPlan]:
+    """Every standup that should run: active initiatives with an embedded engineer, in the engineer's own time zone
+    (from their Slack profile), else the home channel's digest zone, else the workspace's."""
+    return [plan_of(row, default_timezone=default_timezone) for row in queries.standup_targets(session=session)]
+
+
+def plan_of(row: Row, *, default_timezone: str) -> StandupPlan:
+    at = DEFAULT_TIME
+    if row.time:
+        hour, minute = (int(p) for p in row.time.split(":"))
+        at = time(hour, minute)
+    days = tuple(d for d in WEEKDAYS if d in row.days.split(",")) if row.days else WORKING_DAYS
+    zone = row.timezone or _known_zone(row.user_tz) or row.channel_tz or default_timezone
+    return StandupPlan(
+        initiative_id=row.id,
+        team_id=row.team_id,
+        name=row.name,
+        ref_key=row.ref_key,
+        home_channel_id=row.home_channel_id,
+        user_id=row.embedded_engineer_id,
+        schedule=Schedule(at, zone, days),
+        questions=questions_of(row.questions),
+        enabled=row.enabled is not False,
+        since=max(row.created_at, row.updated_at) if row.updated_at else row.created_at,
+    )
+
+
+def questions_of(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return DEFAULT_QUESTIONS
+    return tuple(str(q) for q in json.loads(raw)) or DEFAULT_QUESTIONS
+
+
+def _known_zone(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+# --- settings -----------------------------------------------------------------------------------------------------
+
+
+def set_standup(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    people: PeopleService,
+    now: datetime,
+    at: time | None = None,
+    timezone: str | None = None,
+    days: Sequence[str] | None = None,
+    enabled: bool | None = None,
+    questions: Sequence[str] | None = None,
+) -> StandupSettings:
+    """Change an initiative's standup: its managers may (the leads, the embedded engineer, its creator, admins)."""
+    require_active(initiative, frozen="its standup stays as it is")
+    if initiative.embedded_engineer_id is None:
+        raise NoEmbeddedEngineer(initiative)
+    require_manager(initiative=initiative, actor=actor, people=people, action="change its standup")
+    row = queries.get_settings(session=session, initiative_id=initiative.id or 0) or StandupSettings(
+        initiative_id=initiative.id or 0, updated_at=now
+    )
+    if at is not None:
+        row.time, row.enabled = at.strftime("%H:%M"), True
+    if timezone is not None:
+        row.timezone = timezone
+    if days is not None:
+        row.days = ",".join(days)
+    if enabled is not None:
+        row.enabled = enabled
+    if questions is not None:
+        row.questions = json.dumps(validate_questions(questions))
+    row.configured_by, row.updated_at = actor.user_id, now
+    return queries.save_settings(session=session, settings=row)
+
+
+def validate_questions(questions: Sequence[str]) -> list[str]:
+    kept = [" ".join(q.split()) for q in questions if q and q.strip()]
+    if not kept:
+        raise InvalidInput.single("questions", "Keep at least one question.")
+    if len(kept) > MAX_QUESTIONS:
+        raise InvalidInput.single("questions", f"At most {MAX_QUESTIONS} questions.")
+    long = next((q for q in kept if len(q) > QUESTION_MAX), None)
+    if long is not None:
+        raise InvalidInput.single("questions", f"A question is at most {QUESTION_MAX} characters.")
+    return kept
+
+
+def settings_plan(*, session: Session, initiative: Initiative, default_timezone: str) -> StandupPlan | None:
+    """The initiative's standup as it stands, or None without an embedded engineer."""
+    return next(
+        (
+            p
+            for p in standup_plans(session=session, default_timezone=default_timezone)
+            if p.initiative_id == initiative.id
+        ),
+        None,
+    )
+
+
+# --- answers ------------------------------------------------------------------------------------------------------
+
+
+def record_answer(
+    *, session: Session, prompt: StandupPrompt, answer: Answer, actor_id: str, now: datetime
+) -> RecordedAnswer:
+    """Save the answer; its blockers become tracked blockers (editing the answer changes or resolves them)."""
+    if actor_id != prompt.user_id:
+        raise InvalidInput.single("standup", "Only the engineer who was asked can answer this standup.")
+    initiative = session.get(Initiative, prompt.initiative_id)
+    if initiative is None:
+        raise InvalidInput.single("standup", "That initiative no longer exists.")
+    require_active(initiative, frozen="its standups are closed")
+    edited = prompt.state == StandupState.ANSWERED.value
+    answers = tuple(a.strip()[:ANSWER_MAX] for a in answer.answers)
+    located = _sync_blockers(session, initiative, prompt, answer.blockers, actor_id, now)
+    prompt.answers = Answer(answers, answer.blockers).to_json()
+    prompt.state = StandupState.ANSWERED.value
+    prompt.answered_at = prompt.answered_at if edited else now
+    session.add(prompt)
+    session.flush()
+    row = queries.get_settings(session=session, initiative_id=initiative.id or 0)
+    return RecordedAnswer(
+        prompt,
+        initiative,
+        Answer(answers, answer.blockers),
+        questions_of(row.questions if row else None),
+        located,
+        edited,
+    )
+
+
+def same_as_before(*, session: Session, prompt: StandupPrompt, actor_id: str, now: datetime) -> RecordedAnswer:
+    """ "No change since yesterday": the previous answer again; its blockers that are still open stay as they are."""
+    previous = queries.previous_answer(
+        session=session, initiative_id=prompt.initiative_id, user_id=prompt.user_id, before=prompt.day
+    )
+    if previous is None:
+        raise InvalidInput.single("standup", "There is no earlier answer to repeat; answer with the form.")
+    earlier = Answer.from_json(previous.answers)
+    still_open = tuple(
+        (b.text, BlockerDirection(b.direction) if b.direction else None)
+        for b in _blockers_of(session, previous)
+        if b.resolved_at is None
+    )
+    return record_answer(
+        session=session, prompt=prompt, answer=Answer(earlier.answers, still_open), actor_id=actor_id, now=now
+    )
+
+
+def _blockers_of(session: Session, prompt: StandupPrompt) -> Sequence[Blocker]:
+    return blocker_queries.blockers_of_prompt(session=session, prompt_id=prompt.id or 0)
+
+
+def _sync_blockers(
+    session: Session,
+    initiative: Initiative,
+    prompt: StandupPrompt,
+    wanted: Sequence[tuple[str, BlockerDirection | None]],
+    actor_id: str,
+    now: datetime,
+) -> tuple[LocatedBlocker, ...]:
+    """Blockers named in the answer: kept if already tracked (from this answer, or still open from an earlier
+    one), new ones reported; one this answer named before and no longer does is resolved."""
+    mine = _blockers_of(session, prompt)
+    open_earlier = [
+        b
+        for b in blocker_queries.open_blockers(session=session, initiative_ids=[initiative.id or 0])
+        if b.standup_prompt_id is not None and b.standup_prompt_id != prompt.id
+    ]
+    kept: list[LocatedBlocker] = []
+    for text, direction in wanted:
+        text = " ".join(text.split())
+        if not text:
+            continue
+        same = next((b for b in [*mine, *open_earlier] if b.text == text and b.resolved_at is None), None)
+        if same is not None:
+            same.direction = direction.value if direction else same.direction
+            session.add(same)
+            kept.append(LocatedBlocker(initiative, same))
+            continue
+        located = report_blocker(
+            session=session,
+            actor=Actor(initiative.team_id, actor_id),
+            initiative=initiative,
+            text=text,
+            direction=direction,
+            now=now,
+        )
+        located.blocker.standup_prompt_id = prompt.id
+        session.add(located.blocker)
+        kept.append(located)
+    kept_ids = {k.blocker.id for k in kept}
+    for blocker in mine:
+        if blocker.id not in kept_ids and blocker.resolved_at is None:
+            blocker.resolved_by, blocker.resolved_at = actor_id, now
+            session.add(blocker)
+    session.flush()
+    return tuple(kept)
+
+
+# --- participation ------------------------------------------------------------------------------------------------
+
+
+def participation(*, session: Session, initiative_id: int, today: date) -> Participation:
+    """Over the last 20 days a standup was due: how many were answered, and the median time to answer."""
+    since = today - timedelta(days=PARTICIPATION_DAYS * 3)  # generous: weekends, holidays and time away
+    prompts = [
+        p for p in queries.prompts_since(session=session, initiative_id=initiative_id, since=since) if p.day < today
+    ]
+    recent = prompts[-PARTICIPATION_DAYS:]
+    answered = [p for p in recent if p.state == StandupState.ANSWERED.value and p.answered_at]
+    minutes = [((p.answered_at or p.prompted_at) - p.prompted_at).total_seconds() / 60 for p in answered]
+    return Participation(
+        due=len(recent), answered=len(answered), median_minutes=statistics.median(minutes) if minutes else None
+    )
+
+
+# --- time away ----------------------------------------------------------------------------------------------------
+
+
+def parse_away(words: Sequence[str], *, today: date) -> tuple[date, date]:
+    """`3d`, `2w`, `2027-01-10 2027-01-14` or one date: from and to, both included."""
+    if len(words) == 1 and (span := AWAY_SPAN.match(words[0].lower())):
+        count = int(span.group(1)) * (7 if span.group(2) == "w" else 1)
+        if not 1 <= count <= MAX_AWAY_DAYS:
+            raise InvalidInput.single("away", f"Time away is 1 to {MAX_AWAY_DAYS} days.")
+        return today, today + timedelta(days=count - 1)
+    if len(words) in (1, 2):
+        try:
+            starts = date.fromisoformat(words[0])
+            ends = date.fromisoformat(words[-1])
+        except ValueError:
+            raise InvalidInput.single(
+                "away", "Give the dates as YYYY-MM-DD (`away 2027-01-10 2027-01-14`), or a length (`away 3d`)."
+            ) from None
+        if ends < starts:
+            raise InvalidInput.single("away", "The time away ends before it starts.")
+        if ends < today:
+            raise InvalidInput.single("away", "That time away is already over.")
+        if (ends - starts).days >= MAX_AWAY_DAYS:
+            raise InvalidInput.single("away", f"Time away is at most {MAX_AWAY_DAYS} days at once.")
+        return starts, ends
+    raise InvalidInput.single("away", "Give two dates, one date or a length such as `3d`.")
+
+
+def set_away(*, session: Session, actor: Actor, starts: date, ends: date, now: datetime) -> AwayChange:
+    queries.add_away(
+        session=session,
+        away=Away(team_id=actor.team_id, user_id=actor.user_id, starts=starts, ends=ends, created_at=now),
+    )
+    return AwayChange(starts, ends)
+
+
+def end_away(*, session: Session, actor: Actor, today: date) -> int:
+    changed = queries.end_away(session=session, team_id=actor.team_id, user_id=actor.user_id, today=today)
+    if not changed:
+        raise InvalidInput.single("away", "You have no time away set.")
+    return changed

@@ -1,0 +1,287 @@
+"""The Slack side of standups on a schedule: prompt each embedded engineer at their own local time, remind once,
+and mark a prompt missed when its day ends.
+
+Each prompt claims its slot (standup, initiative and person, their local date) in the same transaction that
+records the prompt, so restarts, replicas and catch-up never prompt twice; posting goes through the job runner's
+pacing, leases and failure handling. Time zones come from the cached Slack profiles (kept fresh by `user_change`
+events and a slow refresh here), never from a `users.info` call per prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
+
+from bot.blocks.base import Message
+from bot.blocks.standups import render_prompt, render_prompt_missed, render_reminder
+from bot.people import PeopleService
+from bot.runtime import Runtime
+from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Slot
+from bot.standups import StandupPlan, standup_plans
+from handlers.scheduled_jobs import LEASE, MISSED_WHILE_DOWN, Delivery, Job, JobRunner, RunReport
+from handlers.slack_io import SlackUserDirectory
+from storage import schedules as slots
+from storage import standups as queries
+from storage.models import Initiative, JobRun, StandupPrompt, StandupState
+from storage.users import get_cached_user
+
+log = logging.getLogger(__name__)
+PROFILE_REFRESHES_PER_SWEEP = 20  # users.info is Tier 4 (100+ a minute); the sweep runs every minute
+PROFILE_REFRESH_AFTER = timedelta(hours=24)
+
+
+class StandupJobs:
+    def __init__(self, runtime: Runtime, client: WebClient, runner: JobRunner):
+        self._runtime = runtime
+        self._client = client
+        self._runner = runner
+
+    def run_due(self, *, initiative_id: int | None = None) -> RunReport:
+        """Prompt every standup that is due (catching up within the window), remind the unanswered ones once,
+        and mark as missed those whose day has ended."""
+        now = self._runtime.clock.now()
+        report = RunReport()
+        with self._runtime.session() as session:
+            plans = [
+                p
+                for p in standup_plans(session=session, default_timezone=self._runtime.settings.timezone)
+                if p.enabled and (initiative_id is None or p.initiative_id == initiative_id)
+            ]
+            known = slots.slots_known(
+                session=session, jobs=(Job.STANDUP.value,), since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1)
+            )
+        deliveries: list[Delivery] = []
+        for plan in plans:
+            start = max(now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS), plan.since or now)
+            for slot in plan.schedule.slots_between(start, now):
+                if (Job.STANDUP.value, plan.target, slot.key) in known:
+                    continue
+                delivery = self._prompt(plan, slot, now, report)
+                if delivery is not None:
+                    deliveries.append(delivery)
+        deliveries += self._resume_lapsed(now)
+        deliveries += self._reminders(now)
+        self._runner.deliver(deliveries, report)
+        self._mark_missed(now)
+        if initiative_id is None:
+            self.refresh_profiles(plans, now)
+        return report
+
+    # --------------------------------------------------------------------------------------------- prompts
+
+    def _prompt(self, plan: StandupPlan, slot: Slot, now: datetime, report: RunReport) -> Delivery | None:
+        about = {"initiative": str(plan.initiative_id), "user": plan.user_id}
+        if not self._runner.within_grace(slot, plan.schedule, now):
+            self._runner.skip(Job.STANDUP, plan.target, slot, now, report, reason=MISSED_WHILE_DOWN, about=about)
+            return None
+        day = plan.schedule.local_date(slot.due_at)
+        if day in self._runtime.settings.checklist.for_team(plan.team_id).holidays:
+            self._runner.skip(Job.STANDUP, plan.target, slot, now, report, reason="a holiday", about=about, warn=False)
+            return None
+        with self._runtime.session() as session:
+            away = queries.away_on(session=session, team_id=plan.team_id, user_ids=[plan.user_id], day=day)
+        if away:
+            self._runner.skip(Job.STANDUP, plan.target, slot, now, report, reason="away", about=about, warn=False)
+            return None
+        with self._runtime.session() as session:
+            run = slots.claim_slot(
+                session=session,
+                job=Job.STANDUP.value,
+                target=plan.target,
+                slot=slot.key,
+                due_at=slot.due_at,
+                now=now,
+                lease_until=now + LEASE,
+                holder=self._runner.holder,
+            )
+            if run is None:
+                return None  # another replica, or an earlier sweep, prompted
+            # The prompt is recorded with its claim: one cannot exist without the other.
+            prompt = queries.add_prompt(
+                session=session,
+                prompt=StandupPrompt(
+                    initiative_id=plan.initiative_id,
+                    team_id=plan.team_id,
+                    user_id=plan.user_id,
+                    day=day,
+                    timezone=plan.schedule.timezone,
+                    prompted_at=now,
+                ),
+            )
+            has_previous = (
+                queries.previous_answer(
+                    session=session, initiative_id=plan.initiative_id, user_id=plan.user_id, before=day
+                )
+                is not None
+            )
+        return self._prompt_delivery(run, prompt, plan, has_previous)
+
+    def _prompt_delivery(self, run: JobRun, prompt: StandupPrompt, plan: StandupPlan, has_previous: bool) -> Delivery:
+        message = render_prompt(
+            prompt_id=prompt.id or 0,
+            name=plan.name,
+            day=prompt.day,
+            channel_id=plan.home_channel_id,
+            questions=plan.questions,
+            has_previous=has_previous,
+        )
+        delivery = self._runner.delivery_for(run, plan.user_id, [message])
+
+        def prompted(session: Session, _at: datetime) -> None:
+            queries.mark_prompt(
+                session=session,
+                prompt_id=prompt.id or 0,
+                prompt_channel=delivery.posted_channel,
+                prompt_ts=delivery.root_ts,
+            )
+
+        delivery.on_done = prompted
+        return delivery
+
+    def _resume_lapsed(self, now: datetime) -> list[Delivery]:
+        """A prompt whose sender died before Slack took it (or before the database heard it did) is finished here."""
+        deliveries = []
+        with self._runtime.session() as session:
+            lapsed = slots.lapsed_claims(session=session, jobs=(Job.STANDUP.value,), now=now)
+        for stale in lapsed:
+            with self._runtime.session() as session:
+                run = slots.take_over_slot(
+                    session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE, holder=self._runner.holder
+                )
+                if run is None:
+                    continue
+                _team, initiative_id, user_id = run.target.split(":", 2)
+                plan = next(
+                    (
+                        p
+                        for p in standup_plans(session=session, default_timezone=self._runtime.settings.timezone)
+                        if p.target == run.target
+                    ),
+                    None,
+                )
+                prompt = queries.find_prompt(
+                    session=session, initiative_id=int(initiative_id), user_id=user_id, day=_day_of(run)
+                )
+                has_previous = prompt is not None and (
+                    queries.previous_answer(
+                        session=session, initiative_id=prompt.initiative_id, user_id=user_id, before=prompt.day
+                    )
+                    is not None
+                )
+            if plan is None or prompt is None or prompt.prompt_ts is not None:
+                # The engineer changed, the initiative was paused, or the prompt went out after all.
+                self._runner.finish(run.id or 0, reason="nothing left to send")
+                continue
+            delivery = self._prompt_delivery(run, prompt, plan, has_previous)
+            delivery.resumed_since = run.claimed_at
+            deliveries.append(delivery)
+        return deliveries
+
+    # --------------------------------------------------------------------------------------------- reminders
+
+    def _reminders(self, now: datetime) -> list[Delivery]:
+        """One reminder for a prompt unanswered after `HANDOFF_STANDUP_REMINDER_HOURS`, on its own day only."""
+        after = timedelta(hours=self._runtime.settings.standup_reminder_hours)
+        deliveries = []
+        with self._runtime.session() as session:
+            waiting = [
+                p
+                for p in queries.unanswered_prompts(session=session)
+                if p.reminded_at is None
+                and p.prompt_ts is not None
+                and now - p.prompted_at >= after
+                and _local_day(now, p) == p.day
+            ]
+        for prompt in waiting:
+            with self._runtime.session() as session:
+                run = slots.claim_slot(
+                    session=session,
+                    job=Job.STANDUP_REMINDER.value,
+                    target=str(prompt.id),
+                    slot=prompt.day.isoformat(),
+                    due_at=prompt.prompted_at + after,
+                    now=now,
+                    lease_until=now + LEASE,
+                    holder=self._runner.holder,
+                )
+                name = _initiative_name(session, prompt)
+            if run is None:
+                continue
+            delivery = self._runner.delivery_for(
+                run, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)]
+            )
+
+            def reminded(session: Session, at: datetime, prompt_id: int = prompt.id or 0) -> None:
+                queries.mark_prompt(session=session, prompt_id=prompt_id, reminded_at=at)
+
+            delivery.on_done = reminded
+            deliveries.append(delivery)
+        return deliveries
+
+    # --------------------------------------------------------------------------------------------- missed days
+
+    def _mark_missed(self, now: datetime) -> None:
+        """A prompt whose local day ended unanswered is missed, and its message says so."""
+        with self._runtime.session() as session:
+            ended = [p for p in queries.unanswered_prompts(session=session) if _local_day(now, p) > p.day]
+        for prompt in ended:
+            with self._runtime.session() as session:
+                if not slots.record_skipped_slot(
+                    session=session,
+                    job=Job.STANDUP_MISSED.value,
+                    target=str(prompt.id),
+                    slot=prompt.day.isoformat(),
+                    due_at=now,
+                    now=now,
+                    reason="the day ended without an answer",
+                ):
+                    continue  # another replica marks it
+                queries.mark_prompt(session=session, prompt_id=prompt.id or 0, state=StandupState.MISSED.value)
+                name = _initiative_name(session, prompt)
+            self._update(prompt, render_prompt_missed(name=name, day=prompt.day))
+
+    def _update(self, prompt: StandupPrompt, message: Message) -> None:
+        if not prompt.prompt_channel or not prompt.prompt_ts:
+            return
+        try:
+            self._client.chat_update(channel=prompt.prompt_channel, ts=prompt.prompt_ts, **message.as_kwargs())
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("could not update a standup prompt", extra={"prompt": prompt.id, "error": str(error)})
+
+    # --------------------------------------------------------------------------------------------- time zones
+
+    def refresh_profiles(self, plans: list[StandupPlan], now: datetime) -> None:
+        """Keep the engineers' time zones fresh: a few stale profiles a sweep, so `users.info` stays far from its
+        limit; `user_change` events keep them current in between."""
+        stale: list[tuple[str, str]] = []
+        with self._runtime.session() as session:
+            for team_id, user_id in dict.fromkeys((p.team_id, p.user_id) for p in plans):
+                cached = get_cached_user(session=session, team_id=team_id, user_id=user_id)
+                if cached is None or now - cached.fetched_at >= PROFILE_REFRESH_AFTER:
+                    stale.append((team_id, user_id))
+        for team_id, user_id in stale[:PROFILE_REFRESHES_PER_SWEEP]:
+            try:
+                with self._runtime.session() as session:
+                    PeopleService(
+                        session=session, directory=SlackUserDirectory(self._client), team_id=team_id, now=now
+                    ).profile(user_id)
+            except Exception as error:  # a failed refresh keeps the old zone; the next sweep tries again
+                log.warning("could not refresh a profile", extra={"user": user_id, "error": type(error).__name__})
+
+
+def _day_of(run: JobRun) -> date:
+    return date.fromisoformat(run.slot.split("+", 1)[0])
+
+
+def _local_day(now: datetime, prompt: StandupPrompt) -> date:
+    return now.astimezone(ZoneInfo(prompt.timezone)).date()
+
+
+def _initiative_name(session: Session, prompt: StandupPrompt) -> str:
+    initiative = session.get(Initiative, prompt.initiative_id)
+    return initiative.name if initiative is not None else "(deleted)"
