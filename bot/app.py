@@ -138,7 +138,7 @@ def create_app(
         engine=engine or make_engine(settings.database_url),
         clock=clock,
         jira=jira or build_jira_gateway(settings, clock),
-        pacer=Pacer(clock),
+        pacer=Pacer(clock, per_minute=settings.slack_posts_per_minute),
     )
     executor = ContextExecutor(LISTENER_THREADS)
     bolt = App(

@@ -59,9 +59,12 @@ class Pacer:
     """Keeps sends to one destination at least `interval` seconds apart, across threads: Slack takes about one
     message per second per channel, and answers bursts with 429s."""
 
-    def __init__(self, clock: Clock, interval: float = 1.0):
+    def __init__(self, clock: Clock, interval: float = 1.0, *, per_minute: int | None = None):
         self._clock = clock
         self._interval = interval
+        # Slack also limits how fast an app posts across the whole workspace; spread sends evenly under it.
+        self._spacing = 60.0 / per_minute if per_minute else 0.0
+        self._next_any = float("-inf")
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -69,8 +72,9 @@ class Pacer:
         """Wait until `destination` may be sent to, and book the turn after; returns how long it waited."""
         with self._lock:
             now = self._clock.monotonic()
-            turn = max(now, self._next.get(destination, now))
+            turn = max(now, self._next.get(destination, now), self._next_any)
             self._next[destination] = turn + self._interval
+            self._next_any = turn + self._spacing
         if turn > now:
             self._clock.sleep(turn - now)
         return max(0.0, turn - now)

@@ -28,6 +28,7 @@ DEFAULT_NUDGE_COOLDOWN_DAYS = 3
 DEFAULT_NUDGE_DELAY_MINUTES = 30
 DEFAULT_JIRA_SYNC_MINUTES = 5
 DEFAULT_STANDUP_REMINDER_HOURS = 3
+DEFAULT_SLACK_POSTS_PER_MINUTE = 300
 SAME_DAY = "same-day"
 WEBHOOK_SECRET_MIN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -84,6 +85,8 @@ class Settings:
     nudge_delay_minutes: int = DEFAULT_NUDGE_DELAY_MINUTES  # nudges follow the digest by this much
     jira_sync_minutes: int = DEFAULT_JIRA_SYNC_MINUTES
     standup_reminder_hours: int = DEFAULT_STANDUP_REMINDER_HOURS  # one reminder this long after an unanswered prompt
+    # Scheduled posts (digests, nudges, prompts) across the workspace; Slack limits them beyond one a second a channel.
+    slack_posts_per_minute: int = DEFAULT_SLACK_POSTS_PER_MINUTE
 
     @property
     def tz(self) -> ZoneInfo:
@@ -215,6 +218,9 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
     nudge_delay_minutes = _bounded(env, "HANDOFF_NUDGE_DELAY_MINUTES", DEFAULT_NUDGE_DELAY_MINUTES, 0, 720, problems)
     jira_sync_minutes = _bounded(env, "HANDOFF_JIRA_SYNC_MINUTES", DEFAULT_JIRA_SYNC_MINUTES, 1, 1440, problems)
     reminder_hours = _bounded(env, "HANDOFF_STANDUP_REMINDER_HOURS", DEFAULT_STANDUP_REMINDER_HOURS, 1, 12, problems)
+    posts_per_minute = _bounded(
+        env, "HANDOFF_SLACK_POSTS_PER_MINUTE", DEFAULT_SLACK_POSTS_PER_MINUTE, 10, 6000, problems
+    )
 
     if problems:
         raise ConfigError(problems)
@@ -235,6 +241,7 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
         nudge_delay_minutes=nudge_delay_minutes,
         jira_sync_minutes=jira_sync_minutes,
         standup_reminder_hours=reminder_hours,
+        slack_posts_per_minute=posts_per_minute,
     )
 
 

@@ -355,6 +355,7 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._rate_limit: tuple[float, int] | None = None
         self._rate_clock: Callable[[], float] = time.monotonic
+        self._workspace_limit: tuple[float, int] | None = None
         self.rate_limited = 0  # 429s answered since rate limits were enforced
         self._rate_buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, last refill)
         # Anchored at real time so ts values look current to code that ages messages, and driven by a
@@ -498,14 +499,22 @@ class FakeSlack:
                 queue.append(_Failure(error=error, status=status, retry_after=retry_after))
 
     def enforce_rate_limits(
-        self, per_channel_per_second: float = 1.0, burst: int = 1, *, clock: Callable[[], float] = time.monotonic
+        self,
+        per_channel_per_second: float = 1.0,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        workspace_per_minute: int | None = None,
+        workspace_burst: int = 10,
     ) -> None:
-        """Answer chat.postMessage with 429 when one channel is posted to faster than allowed; `clock` (seconds)
-        lets a test share its virtual time with the code under test."""
+        """Answer chat.postMessage with 429 when one channel is posted to faster than allowed, or (with
+        `workspace_per_minute`) the workspace as a whole; `clock` (seconds) lets a test share its virtual time with
+        the code under test."""
         if per_channel_per_second <= 0 or burst < 1:
             raise ValueError("per_channel_per_second must be > 0 and burst >= 1")
         with self._lock:
             self._rate_limit = (per_channel_per_second, burst)
+            self._workspace_limit = (workspace_per_minute / 60.0, workspace_burst) if workspace_per_minute else None
             self._rate_clock = clock
             self._rate_buckets.clear()
             self.rate_limited = 0
@@ -513,6 +522,7 @@ class FakeSlack:
     def disable_rate_limits(self) -> None:
         with self._lock:
             self._rate_limit = None
+            self._workspace_limit = None
             self._rate_buckets.clear()
 
     # ------------------------------------------------------------------ inspection
@@ -871,16 +881,22 @@ class FakeSlack:
     def _rate_limit_post(self, channel_id: str) -> None:
         if self._rate_limit is None:
             return
-        rate, burst = self._rate_limit
         now = self._rate_clock()
-        tokens, last = self._rate_buckets.get(channel_id, (float(burst), now))
-        tokens = min(float(burst), tokens + (now - last) * rate)
-        if tokens < 1.0:
-            self._rate_buckets[channel_id] = (tokens, now)
-            wait = max(1, math.ceil((1.0 - tokens) / rate))
-            self.rate_limited += 1
-            raise _SlackError("ratelimited", status=429, headers={"Retry-After": str(wait)})
-        self._rate_buckets[channel_id] = (tokens - 1.0, now)
+        limits = [(channel_id, *self._rate_limit)]
+        if self._workspace_limit is not None:
+            limits.append(("*workspace*", *self._workspace_limit))
+        for key, rate, burst in limits:
+            tokens, last = self._rate_buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens < 1.0:
+                self._rate_buckets[key] = (tokens, now)
+                wait = max(1, math.ceil((1.0 - tokens) / rate))
+                self.rate_limited += 1
+                raise _SlackError("ratelimited", status=429, headers={"Retry-After": str(wait)})
+            self._rate_buckets[key] = (tokens, now)
+        for key, _rate, _burst in limits:
+            tokens, last = self._rate_buckets[key]
+            self._rate_buckets[key] = (tokens - 1.0, last)
 
     # ------------------------------------------------------------------ methods
 
