@@ -73,6 +73,7 @@ class StandupPlan:
     questions: tuple[str, ...]
     enabled: bool = True
     since: datetime | None = None  # no slot before this is "missed"
+    profile_fetched_at: datetime | None = None  # when the engineer's Slack profile (their time zone) was read
 
     @property
     def target(self) -> str:
@@ -156,6 +157,7 @@ def plan_of(row: Row, *, default_timezone: str) -> StandupPlan:
         questions=questions_of(row.questions),
         enabled=row.enabled is not False,
         since=max(row.created_at, row.updated_at) if row.updated_at else row.created_at,
+        profile_fetched_at=row.profile_fetched_at,
     )
 
 

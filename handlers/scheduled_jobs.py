@@ -83,6 +83,8 @@ class Delivery:
     retry: bool = True
     lease_until: datetime | None = None  # how long this process holds the slot's claim
     posted_channel: str | None = None  # where the first message went (a user id resolves to their DM channel)
+    # What to do when Slack refuses the destination for good; None: it is a channel, whose digest is turned off.
+    on_refused: Callable[[str], None] | None = None
 
     @property
     def remaining(self) -> bool:
@@ -590,6 +592,10 @@ class JobRunner:
 
     def _channel_refused(self, delivery: Delivery, code: str, report: RunReport) -> None:
         """Slack will not take posts in the channel: turn its digest off and tell whoever set it up."""
+        if delivery.on_refused is not None:
+            delivery.on_refused(code)
+            report.failed.append(delivery.destination)
+            return
         if delivery.run_id is None:  # a direct message to someone who left, say
             log.warning("a direct message was refused", extra={"error": code})
             report.failed.append(delivery.destination)

@@ -27,8 +27,7 @@ from handlers.scheduled_jobs import LEASE, MISSED_WHILE_DOWN, Delivery, Job, Job
 from handlers.slack_io import SlackUserDirectory
 from storage import schedules as slots
 from storage import standups as queries
-from storage.models import Initiative, JobRun, StandupPrompt, StandupState
-from storage.users import get_cached_user
+from storage.models import Initiative, JobRun, JobRunState, StandupPrompt, StandupState
 
 log = logging.getLogger(__name__)
 PROFILE_REFRESHES_PER_SWEEP = 20  # users.info is Tier 4 (100+ a minute); the sweep runs every minute
@@ -140,7 +139,12 @@ class StandupJobs:
                 prompt_ts=delivery.root_ts,
             )
 
-        delivery.on_done = prompted
+        def refused(error: str) -> None:
+            # A deactivated engineer, say: the prompt fails alone; the initiative's channel is not at fault.
+            log.warning("a standup prompt was refused", extra={"prompt": prompt.id, "error": error})
+            self._runner.finish(run.id or 0, reason=f"Slack refused the prompt: {error}", state=JobRunState.FAILED)
+
+        delivery.on_done, delivery.on_refused = prompted, refused
         return delivery
 
     def _resume_lapsed(self, now: datetime) -> list[Delivery]:
@@ -258,12 +262,13 @@ class StandupJobs:
     def refresh_profiles(self, plans: list[StandupPlan], now: datetime) -> None:
         """Keep the engineers' time zones fresh: a few stale profiles a sweep, so `users.info` stays far from its
         limit; `user_change` events keep them current in between."""
-        stale: list[tuple[str, str]] = []
-        with self._runtime.session() as session:
-            for team_id, user_id in dict.fromkeys((p.team_id, p.user_id) for p in plans):
-                cached = get_cached_user(session=session, team_id=team_id, user_id=user_id)
-                if cached is None or now - cached.fetched_at >= PROFILE_REFRESH_AFTER:
-                    stale.append((team_id, user_id))
+        stale = list(
+            dict.fromkeys(
+                (p.team_id, p.user_id)
+                for p in plans
+                if p.profile_fetched_at is None or now - p.profile_fetched_at >= PROFILE_REFRESH_AFTER
+            )
+        )
         for team_id, user_id in stale[:PROFILE_REFRESHES_PER_SWEEP]:
             try:
                 with self._runtime.session() as session:

@@ -56,6 +56,7 @@ def standup_targets(*, session: Session) -> Sequence[Row]:
             settings.c.questions,
             settings.c.updated_at,
             user.c.tz.label("user_tz"),
+            user.c.fetched_at.label("profile_fetched_at"),
             channel.c.digest_timezone.label("channel_tz"),
         )
         .select_from(initiative)
