@@ -146,7 +146,7 @@ def load_checklist_file(path: str) -> ChecklistConfig:
             [f"HANDOFF_CHECKLIST {path!r} is not UTF-8 text: byte 0x{bad} on line {line}; save it as UTF-8."]
         ) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_dates_as_text_loader())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -202,6 +202,21 @@ def _checklist_of(
             problems.append(f"{where}: the item key {item.key!r} is used twice; keys must be unique.")
         seen.add(item.key)
     return Checklist(items=tuple(items))
+
+
+def _dates_as_text_loader():  # type: ignore[no-untyped-def]
+    """A safe loader that leaves dates as text, so pydantic checks them and an impossible one (2027-02-30) is
+    reported with its place in the file instead of failing inside the YAML library."""
+    import yaml
+
+    class DatesAsText(yaml.SafeLoader):
+        pass
+
+    DatesAsText.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return DatesAsText
 
 
 # --- the file's shape, checked by pydantic ----------------------------------------------------------------

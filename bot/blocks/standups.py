@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import ids
 from bot.blockers import DIRECTION_LABELS, direction_label
-from bot.blocks.base import Block, Message, actions, button, context, header, plural, section
+from bot.blocks.base import Block, Message, actions, button, context, header, section
 from bot.blocks.blockers import resolve_button
 from bot.blocks.modals import input_block
 from bot.standups import BLOCKERS_IN_FORM, MAX_QUESTIONS, QUESTION_MAX, Answer, Participation, RecordedAnswer
@@ -200,8 +200,7 @@ def participation_line(participation: Participation) -> str | None:
     if not participation.due:
         return None
     rate = participation.rate or 0.0
-    due = plural(participation.due, "one")
-    line = f":sunrise: Standups: {participation.answered} of the last {due} answered ({rate:.0%})"
+    line = f":sunrise: Standups: {participation.answered} of the last {participation.due} answered ({rate:.0%})"
     if participation.median_minutes is not None:
         line += f" · median {_duration(participation.median_minutes)} to answer"
     return line
