@@ -737,8 +737,9 @@ def _time_zone_days(args: list[Token], usage_of: str) -> tuple[time, str | None,
 
 
 def _meant_as_days(word: str) -> bool:
-    """A list (`mon,funday`) or a plain word (`funday`) is meant as days; a zone has a slash or is UTC/GMT."""
-    return "/" not in word and word.upper() not in ("UTC", "GMT") and ("," in word or word.isalpha())
+    """A list (`mon,funday`) or a plain word (`funday`) is meant as days; a zone has a slash, or is an abbreviation
+    in capitals (`UTC`, `EST`)."""
+    return "/" not in word and not word.isupper() and ("," in word or word.isalpha())
 
 
 def _parse_blocker(rest: list[Token]) -> Command:
