@@ -215,6 +215,15 @@ def set_standup(
     return queries.save_settings(session=session, settings=row)
 
 
+def engineer_changed(*, session: Session, initiative_id: int, now: datetime) -> None:
+    """The new engineer's standups start now: a morning that passed before they took over is not theirs to answer."""
+    row = queries.get_settings(session=session, initiative_id=initiative_id) or StandupSettings(
+        initiative_id=initiative_id, updated_at=now
+    )
+    row.updated_at = now
+    queries.save_settings(session=session, settings=row)
+
+
 def validate_questions(questions: Sequence[str]) -> list[str]:
     kept = [" ".join(q.split()) for q in questions if q and q.strip()]
     if not kept:
@@ -279,14 +288,19 @@ def same_as_before(*, session: Session, prompt: StandupPrompt, actor_id: str, no
     if previous is None:
         raise InvalidInput.single("standup", "There is no earlier answer to repeat; answer with the form.")
     earlier = Answer.from_json(previous.answers)
-    still_open = tuple(
-        (b.text, BlockerDirection(b.direction) if b.direction else None)
-        for b in _blockers_of(session, previous)
-        if b.resolved_at is None
-    )
+    # By text, not by the answer that first named them: a blocker repeated day after day keeps its first answer.
+    open_now = {
+        b.text: b for b in blocker_queries.open_blockers(session=session, initiative_ids=[prompt.initiative_id])
+    }
+    named = (" ".join(text.split()) for text, _direction in earlier.blockers)
+    still_open = tuple((t, _direction_of(open_now[t])) for t in named if t in open_now)
     return record_answer(
         session=session, prompt=prompt, answer=Answer(earlier.answers, still_open), actor_id=actor_id, now=now
     )
+
+
+def _direction_of(blocker: Blocker) -> BlockerDirection | None:
+    return BlockerDirection(blocker.direction) if blocker.direction else None
 
 
 def _blockers_of(session: Session, prompt: StandupPrompt) -> Sequence[Blocker]:

@@ -20,10 +20,11 @@ from bot.blocks.help import render_notice
 from bot.blocks.updates import render_archive_update, render_edit_update, render_kickoff, render_phase_update
 from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, SlackChannelUnavailable
-from bot.initiatives import Actor, EditRequest, InitiativeDraft
+from bot.initiatives import Actor, EditRequest, Field, InitiativeDraft
 from bot.people import PeopleService
 from bot.readiness import move_phase
 from bot.runtime import Runtime
+from bot.standups import engineer_changed
 from bot.text import escape
 from handlers.slack_io import SlackUserDirectory, permalink, post_in_thread, post_message
 from storage.models import Initiative, Phase
@@ -134,6 +135,11 @@ def edit_and_announce(
             now=runtime.clock.now(),
             today=runtime.today(),
         )
+        new_engineer = any(c.field is Field.EMBEDDED for c in result.changes)
+        if new_engineer:
+            engineer_changed(session=session, initiative_id=result.initiative.id or 0, now=runtime.clock.now())
+    if new_engineer:
+        runtime.schedule_changed()
     update = render_edit_update(result.initiative, result.changes, actor.user_id, jira_url=runtime.jira_url)
     labels = ", ".join(service.FIELD_LABELS[c.field].lower() for c in result.changes)
     confirmation = f":white_check_mark: Updated {labels} of *{escape(result.initiative.name)}*."
