@@ -85,6 +85,10 @@ class Pacer:
         with self._lock:
             now = self._clock.monotonic()
             self._next[destination] = max(self._next.get(destination, now), now + self._interval)
+            # The workspace's pace too: a send that overran its spacing (a 429 waited out inside it) must not let
+            # the next one leave at once and draw a 429 of its own.
+            if self._spacing and now > self._next_any:
+                self._next_any = now + self._spacing
 
     def next_turn(self, destination: str) -> float:
         """When `destination` may next be sent to, on the clock's monotonic scale."""

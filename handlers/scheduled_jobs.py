@@ -144,7 +144,7 @@ class JobRunner:
         runtime = self._runtime
         now = runtime.clock.now()
         report = RunReport()
-        outbox = _Outbox(self, report)
+        outbox = Outbox(self, report)
         with runtime.session() as session:
             plans = _scheduled(session, runtime, channel)
             known = queries.slots_known(
@@ -432,10 +432,14 @@ class JobRunner:
     # ------------------------------------------------------------------------------------------ posting
 
     def deliver(self, deliveries: list[Delivery], report: RunReport) -> None:
-        """Post deliveries composed elsewhere (the standups), with the same pacing, claims and failure handling."""
-        outbox = _Outbox(self, report)
+        outbox = self.outbox(report)
         outbox.add(deliveries)
         outbox.drain()
+
+    def outbox(self, report: RunReport) -> Outbox:
+        """Where jobs composed elsewhere (the standups) hand their deliveries as soon as each is claimed, for the
+        same pacing, leases and failure handling; `drain()` it at the end."""
+        return Outbox(self, report)
 
     def _post_next(self, delivery: Delivery, report: RunReport, refused: set[str]) -> bool:
         """Post the delivery's next message; True if it went out."""
@@ -636,7 +640,7 @@ class JobRunner:
             )
 
 
-class _Outbox:
+class Outbox:
     """Posts deliveries as they are composed: each one's first message at once, and its continuations whenever
     their channel's turn comes, in between composing others. A run takes about as long as composing everything
     or as its busiest channel's pace, whichever is longer, rather than their sum."""

@@ -54,7 +54,8 @@ class StandupJobs:
             known = slots.slots_known(
                 session=session, jobs=(Job.STANDUP.value,), since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1)
             )
-        deliveries: list[Delivery] = []
+        # Each prompt goes out as soon as it is claimed, while the next ones are being claimed.
+        outbox = self._runner.outbox(report)
         for plan in plans:
             start = max(now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS), plan.since or now)
             for slot in plan.schedule.slots_between(start, now):
@@ -62,10 +63,10 @@ class StandupJobs:
                     continue
                 delivery = self._prompt(plan, slot, now, report)
                 if delivery is not None:
-                    deliveries.append(delivery)
-        deliveries += self._resume_lapsed(now)
-        deliveries += self._reminders(now)
-        self._runner.deliver(deliveries, report)
+                    outbox.add([delivery])
+        outbox.add(self._resume_lapsed(now))
+        outbox.add(self._reminders(now))
+        outbox.drain()
         self._mark_missed(now)
         if initiative_id is None:
             self.refresh_profiles(plans, now)

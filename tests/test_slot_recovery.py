@@ -162,3 +162,15 @@ def test_finished_slots_are_pruned_after_a_month_and_claims_never(running: Runni
     with Session(running.engine) as session:
         left = {run.slot for run in session.exec(select(JobRun)).all()}
     assert left == {"recent", "stuck"}
+
+
+def test_the_workspace_pace_also_counts_from_when_a_post_came_back() -> None:
+    """Under a workspace budget (here one a second), a post that came back late (a 429 waited out inside it) keeps
+    the next one, to any channel, a full spacing behind it."""
+    clock = FixedClock(datetime(2027, 1, 4, tzinfo=UTC))
+    pacer = Pacer(clock, per_minute=60)
+    assert pacer.wait_turn("U0ONE") == 0
+    clock.advance(timedelta(seconds=3))
+    pacer.sent("U0ONE")
+    assert pacer.wait_turn("U0TWO") == pytest.approx(1.0)
+    assert pacer.wait_turn("U0THREE") == pytest.approx(1.0), "and the one after that is spaced in turn"
