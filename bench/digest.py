@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import platform
 import random
@@ -50,9 +49,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from bench.measure import StatementCounter, percentile
 from bench.versions import code_version
 from bot.app import HandoffApp, create_app
 from bot.blocks.digest import render_digest
@@ -129,33 +129,6 @@ JIRA_FLOW = [("To Do", "new"), ("In Progress", "indeterminate"), ("In Review", "
 
 
 # ------------------------------------------------------------------------------------------------ plumbing
-
-
-class StatementCounter:
-    """Every SQL statement the engine sends, by its first word (an executemany counts once)."""
-
-    def __init__(self, engine: Engine):
-        self.kinds: Counter[str] = Counter()
-        event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.kinds[statement.lstrip().split(None, 1)[0].upper()] += 1
-
-    def reset(self) -> None:
-        self.kinds.clear()
-
-    @property
-    def total(self) -> int:
-        return sum(self.kinds.values())
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"total": self.total, **dict(sorted(self.kinds.items()))}
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def spread_ms(seconds: Sequence[float]) -> dict[str, float]:

@@ -45,10 +45,11 @@ from pathlib import Path
 from typing import Any
 
 import jira  # noqa: F401  (imported up front so the gateway's lazy import is not timed as part of a sync)
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bench.measure import StatementCounter
 from bench.versions import code_version
 from bot.checkpoints import status_for_category
 from bot.config import JiraAuth, JiraSettings
@@ -94,23 +95,6 @@ class FrozenClock:
 
     def advance(self, **delta: float) -> None:
         self.value += timedelta(**delta)
-
-
-class StatementCounter:
-    """Every SQL statement the engine sends, by its first word (an executemany counts once)."""
-
-    def __init__(self, engine: Engine):
-        self.kinds: Counter[str] = Counter()
-        event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.kinds[statement.lstrip().split(None, 1)[0].upper()] += 1
-
-    def reset(self) -> None:
-        self.kinds.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"total": sum(self.kinds.values()), **dict(sorted(self.kinds.items()))}
 
 
 def request_kind(path: str) -> str:

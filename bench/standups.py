@@ -59,7 +59,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from bench.digest import Instruments, StatementCounter, percentile
+from bench.digest import Instruments
+from bench.measure import StatementCounter, percentile
 from bench.versions import code_version
 from bot import ids
 from bot.app import HandoffApp, create_app
