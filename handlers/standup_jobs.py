@@ -224,7 +224,8 @@ class StandupJobs:
             def reminded(session: Session, at: datetime, prompt_id: int = prompt.id or 0) -> None:
                 queries.mark_prompt(session=session, prompt_id=prompt_id, reminded_at=at)
 
-            delivery.on_done = reminded
+            # A reminder is worth one try: one that fails is logged and the slot closed, not retried into the night.
+            delivery.on_done, delivery.retry = reminded, False
             deliveries.append(delivery)
         return deliveries
 
