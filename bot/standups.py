@@ -11,7 +11,7 @@ import json
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -116,18 +116,10 @@ class Participation:
     due: int
     answered: int
     median_minutes: float | None = None
-    days: int = PARTICIPATION_DAYS
 
     @property
     def rate(self) -> float | None:
         return None if not self.due else self.answered / self.due
-
-
-@dataclass(frozen=True)
-class AwayChange:
-    starts: date
-    ends: date
-    periods: Sequence[Away] = field(default_factory=tuple)
 
 
 # --- who is asked, when -------------------------------------------------------------------------------------------
@@ -399,15 +391,16 @@ def parse_away(words: Sequence[str], *, today: date) -> tuple[date, date]:
     raise InvalidInput.single("away", "Give two dates, one date or a length such as `3d`.")
 
 
-def set_away(*, session: Session, actor: Actor, starts: date, ends: date, now: datetime) -> AwayChange:
-    queries.add_away(
+def set_away(*, session: Session, actor: Actor, starts: date, ends: date, now: datetime) -> Away:
+    """Time away for the person who asked: no standup prompts for them from `starts` to `ends`."""
+    return queries.add_away(
         session=session,
         away=Away(team_id=actor.team_id, user_id=actor.user_id, starts=starts, ends=ends, created_at=now),
     )
-    return AwayChange(starts, ends)
 
 
 def end_away(*, session: Session, actor: Actor, today: date) -> int:
+    """`away off`: time away that started ends yesterday, and later time away is dropped."""
     changed = queries.end_away(session=session, team_id=actor.team_id, user_id=actor.user_id, today=today)
     if not changed:
         raise InvalidInput.single("away", "You have no time away set.")

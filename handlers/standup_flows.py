@@ -219,12 +219,7 @@ def _publish(runtime: Runtime, client: WebClient, recorded: service.RecordedAnsw
         log.warning("standup answer saved but not posted", extra={"prompt": prompt.id, "error": str(error)})
         return render_notice(":warning: Saved, but I couldn't post it in the initiative's thread; try again later.")
     if prompt.prompt_channel and prompt.prompt_ts:
-        answered = render_prompt_answered(
-            prompt_id=prompt.id or 0,
-            name=recorded.initiative.name,
-            day=prompt.day,
-            answered_at=prompt.answered_at or prompt.prompted_at,
-        )
+        answered = render_prompt_answered(prompt_id=prompt.id or 0, name=recorded.initiative.name, day=prompt.day)
         try:
             client.chat_update(channel=prompt.prompt_channel, ts=prompt.prompt_ts, **answered.as_kwargs())
         except SlackApiError as error:

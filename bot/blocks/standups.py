@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from bot import ids
@@ -63,7 +63,7 @@ def _prompt_buttons(prompt_id: int, has_previous: bool, *, answered: bool = Fals
     return buttons
 
 
-def render_prompt_answered(*, prompt_id: int, name: str, day: date, answered_at: datetime) -> Message:
+def render_prompt_answered(*, prompt_id: int, name: str, day: date) -> Message:
     """The prompt once answered: it says so, and its button edits the answer (which updates the thread post)."""
     blocks: list[Block] = [
         section(
