@@ -79,6 +79,8 @@ class Delivery:
     on_done: Callable[[Session, datetime], None] | None = None
     # Taken over from a holder that may have died just after posting: ask Slack what is already there.
     resumed_since: datetime | None = None
+    # Where to read that history when `destination` is a person: history needs their DM's channel id.
+    history_channel: str | None = None
     # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
     retry: bool = True
     lease_until: datetime | None = None  # how long this process holds the slot's claim
@@ -519,9 +521,14 @@ class JobRunner:
         if since is None or delivery.run_id is None:
             return
         try:
+            channel = delivery.history_channel or delivery.destination
+            if channel[:1] in "UW":
+                # History is read by channel id, and no earlier prompt told us this person's DM's: the check is
+                # skipped, and only a crash in the instant after the very first prompt to them could post it twice.
+                return
             if delivery.root_ts is None:
                 history = self._client.conversations_history(
-                    channel=delivery.destination,
+                    channel=channel,
                     oldest=f"{since.timestamp() - 60:.6f}",
                     include_all_metadata=True,
                     limit=200,
@@ -531,7 +538,7 @@ class JobRunner:
                     return
                 delivery.root_ts, delivery.posted = root["ts"], 1
             replies = self._client.conversations_replies(
-                channel=delivery.destination, ts=delivery.root_ts, include_all_metadata=True, limit=1000
+                channel=channel, ts=delivery.root_ts, include_all_metadata=True, limit=1000
             )
             parts = {_part_of(m, delivery.run_id) for m in replies["messages"]}
             while delivery.posted in parts:

@@ -172,6 +172,9 @@ class StandupJobs:
                 prompt = queries.find_prompt(
                     session=session, initiative_id=int(initiative_id), user_id=user_id, day=_day_of(run)
                 )
+                dm_channel = queries.dm_channel_of(
+                    session=session, team_id=run.target.split(":", 1)[0], user_id=user_id
+                )
                 has_previous = prompt is not None and (
                     queries.previous_answer(
                         session=session, initiative_id=prompt.initiative_id, user_id=user_id, before=prompt.day
@@ -183,7 +186,7 @@ class StandupJobs:
                 self._runner.finish(run.id or 0, reason="nothing left to send")
                 continue
             delivery = self._prompt_delivery(run, prompt, plan, has_previous)
-            delivery.resumed_since = run.claimed_at
+            delivery.resumed_since, delivery.history_channel = run.claimed_at, dm_channel
             deliveries.append(delivery)
         return deliveries
 

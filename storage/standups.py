@@ -175,3 +175,17 @@ def mark_prompt(*, session: Session, prompt_id: int, **values: object) -> None:
         setattr(prompt, name, value)
     session.add(prompt)
     session.flush()
+
+
+def dm_channel_of(*, session: Session, team_id: str, user_id: str) -> str | None:
+    """The DM channel an earlier prompt to this person went to (Slack keeps one per app and person)."""
+    return session.exec(
+        select(StandupPrompt.prompt_channel)
+        .where(
+            StandupPrompt.team_id == team_id,
+            StandupPrompt.user_id == user_id,
+            col(StandupPrompt.prompt_channel).is_not(None),
+        )
+        .order_by(col(StandupPrompt.id).desc())
+        .limit(1)
+    ).first()

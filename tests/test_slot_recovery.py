@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -11,9 +11,11 @@ from sqlmodel import Session, select
 from bot.clock import FixedClock, Pacer
 from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT
 from storage import schedules as queries
-from storage.models import JobRun, JobRunState
-from tests.conftest import GENERAL, RunningApp
+from storage import standups as standup_queries
+from storage.models import JobRun, JobRunState, StandupPrompt
+from tests.conftest import CAROL, GENERAL, RunningApp
 from tests.factories import make_initiative
+from tests.test_e2e_commands import create, load
 
 TARGET = f"T0001:{GENERAL}"  # TEAM_ID of the Slack driver
 SLOT_DAY = "2027-01-05"
@@ -174,3 +176,54 @@ def test_the_workspace_pace_also_counts_from_when_a_post_came_back() -> None:
     pacer.sent("U0ONE")
     assert pacer.wait_turn("U0TWO") == pytest.approx(1.0)
     assert pacer.wait_turn("U0THREE") == pytest.approx(1.0), "and the one after that is spaced in turn"
+
+
+def test_a_standup_prompt_its_crashed_sender_already_posted_is_not_sent_again(running: RunningApp) -> None:
+    """The DM went out, the sender died before recording it: the next sender reads the person's DM (known from
+    an earlier prompt) and records the prompt already there instead of sending another."""
+    create(running, 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice> embedded:<@U0CAROL|carol>')
+    standups = running.app.standups
+    assert standups is not None
+    running.clock.set(datetime(2027, 1, 5, 9, 31, tzinfo=UTC))  # Tuesday 09:31 in London: the first prompt
+    standups.run_due()
+    running.clock.set(datetime(2027, 1, 6, 9, 31, tzinfo=UTC))
+    running.fake.anchor_timestamps(running.clock.now().timestamp())
+    now = running.clock.now()
+    target = f"T0001:{load(running.engine, 'Churn model v2').id}:{CAROL}"
+    with Session(running.engine, expire_on_commit=False) as session:
+        run = queries.claim_slot(
+            session=session,
+            job="standup",
+            target=target,
+            slot="2027-01-06",
+            due_at=now,
+            now=now,
+            lease_until=now + LEASE,
+        )
+        assert run is not None
+        prompt = standup_queries.add_prompt(
+            session=session,
+            prompt=StandupPrompt(
+                initiative_id=load(running.engine, "Churn model v2").id or 0,
+                team_id="T0001",
+                user_id=CAROL,
+                day=date(2027, 1, 6),
+                timezone="Europe/London",
+                prompted_at=now,
+            ),
+        )
+        session.commit()
+    posted = running.app.bolt.client.chat_postMessage(
+        channel=CAROL,
+        text="Standup",
+        metadata={"event_type": SLOT_POST_EVENT, "event_payload": {"run": run.id, "part": 0}},
+    )
+
+    running.clock.advance(LEASE + timedelta(seconds=1))
+    standups.run_due()
+
+    # Tuesday's prompt (missed by now, and updated to say so) and the one the crashed sender posted: no third.
+    assert [m.text for m in running.fake.messages_in(CAROL)] == ["Standup for Churn model v2: missed", "Standup"]
+    with Session(running.engine) as session:
+        stored = session.get(StandupPrompt, prompt.id)
+        assert stored is not None and stored.prompt_ts == posted["ts"]
