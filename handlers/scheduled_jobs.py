@@ -536,7 +536,7 @@ class JobRunner:
                 root = next((m for m in history["messages"] if _part_of(m, delivery.run_id) == 0), None)
                 if root is None:
                     return
-                delivery.root_ts, delivery.posted = root["ts"], 1
+                delivery.root_ts, delivery.posted, delivery.posted_channel = root["ts"], 1, channel
             replies = self._client.conversations_replies(
                 channel=channel, ts=delivery.root_ts, include_all_metadata=True, limit=1000
             )

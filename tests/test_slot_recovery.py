@@ -226,4 +226,4 @@ def test_a_standup_prompt_its_crashed_sender_already_posted_is_not_sent_again(ru
     assert [m.text for m in running.fake.messages_in(CAROL)] == ["Standup for Churn model v2: missed", "Standup"]
     with Session(running.engine) as session:
         stored = session.get(StandupPrompt, prompt.id)
-        assert stored is not None and stored.prompt_ts == posted["ts"]
+        assert stored is not None and (stored.prompt_channel, stored.prompt_ts) == (posted["channel"], posted["ts"])
