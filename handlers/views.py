@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -76,16 +77,7 @@ def register(app: App, runtime: Runtime) -> None:
                 errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), unescape(problem.message))
         return errors
 
-    def check_new_initiative(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        """Within 3 seconds: field errors go back inline and keep the form open; a valid form closes."""
-        errors = field_errors(body, quick_client)
-        if errors:
-            ack(response_action="errors", errors=errors)
-        else:
-            # With process_before_response, Bolt copies the request for lazy listeners after this function
-            # returns, so the lazy half sees this mark.
-            context[FORM_ACCEPTED] = True
-            ack()
+    check_new_initiative = form_check(lambda body: field_errors(body, quick_client))
 
     @after_ack
     def create_new_initiative(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -101,13 +93,9 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_NEW_INITIATIVE)(ack=check_new_initiative, lazy=[create_new_initiative])
 
-    def check_new_checkpoint(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        _, _, errors = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        context[FORM_ACCEPTED] = True
-        ack()
+    check_new_checkpoint = form_check(
+        lambda body: checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())[2]
+    )
 
     @after_ack
     def add_new_checkpoint(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -115,9 +103,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         actor = _actor(body)
         initiative_id, draft, _ = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
-        with runtime.session() as session:
-            initiative = get_initiative(session=session, team_id=actor.team_id, initiative_id=initiative_id or 0)
-            ref = initiative.ref_key if initiative else ""
+        ref = _ref_key_of(runtime, actor.team_id, initiative_id)
         try:
             result = add_and_announce(runtime, client, actor, ref, draft)
         except HandoffError as error:
@@ -126,13 +112,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_ADD_CHECKPOINT)(ack=check_new_checkpoint, lazy=[add_new_checkpoint])
 
-    def check_new_doc(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        *_, errors = doc_from_state(body["view"]["state"]["values"])
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        context[FORM_ACCEPTED] = True
-        ack()
+    check_new_doc = form_check(lambda body: doc_from_state(body["view"]["state"]["values"])[-1])
 
     @after_ack
     def add_new_doc(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -140,9 +120,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         actor = _actor(body)
         initiative_id, kind, url, note, _ = doc_from_state(body["view"]["state"]["values"])
-        with runtime.session() as session:
-            initiative = get_initiative(session=session, team_id=actor.team_id, initiative_id=initiative_id or 0)
-            ref = initiative.ref_key if initiative else ""
+        ref = _ref_key_of(runtime, actor.team_id, initiative_id)
         try:
             result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note)
         except HandoffError as error:
@@ -151,13 +129,13 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_ADD_DOC)(ack=check_new_doc, lazy=[add_new_doc])
 
-    def check_link(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        selected = _selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)
-        if not selected:
-            ack(response_action="errors", errors={ids.BLOCK_LINK_CHECKPOINT: "Pick the checkpoint this issue tracks."})
-            return
-        context[FORM_ACCEPTED] = True
-        ack()
+    check_link = form_check(
+        lambda body: (
+            {}
+            if _selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)
+            else {ids.BLOCK_LINK_CHECKPOINT: "Pick the checkpoint this issue tracks."}
+        )
+    )
 
     @after_ack
     def link_issue(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -182,13 +160,9 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_LINK_ISSUE)(ack=check_link, lazy=[link_issue])
 
-    def check_mitigation(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        plan = _plan_text(body)
-        if not plan:
-            ack(response_action="errors", errors={ids.BLOCK_MITIGATION_PLAN: "Say what the plan is."})
-            return
-        context[FORM_ACCEPTED] = True
-        ack()
+    check_mitigation = form_check(
+        lambda body: {} if _plan_text(body) else {ids.BLOCK_MITIGATION_PLAN: "Say what the plan is."}
+    )
 
     @after_ack
     def record_mitigation(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -222,12 +196,13 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_STANDUP)(ack=accept, lazy=[post_standup])
 
-    def check_questions(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        if not any(q.strip() for q in questions_from_form(body["view"]["state"]["values"])):
-            ack(response_action="errors", errors={ids.block_standup_question(0): "Keep at least one question."})
-            return
-        context[FORM_ACCEPTED] = True
-        ack()
+    check_questions = form_check(
+        lambda body: (
+            {}
+            if any(q.strip() for q in questions_from_form(body["view"]["state"]["values"]))
+            else {ids.block_standup_question(0): "Keep at least one question."}
+        )
+    )
 
     @after_ack
     def save_standup_questions(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -242,6 +217,29 @@ def register(app: App, runtime: Runtime) -> None:
         tell_privately(client, metadata.get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_STANDUP_QUESTIONS)(ack=check_questions, lazy=[save_standup_questions])
+
+
+def form_check(errors_of: Callable[[dict[str, Any]], dict[str, str]]) -> Callable[..., None]:
+    """A form's ack, within Slack's 3 seconds: field errors go back inline and keep the form open; a valid form
+    closes and is marked accepted. With process_before_response, Bolt copies the request for the lazy half after
+    the ack returns, so the lazy half sees the mark."""
+
+    def check(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        errors = errors_of(body)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        context[FORM_ACCEPTED] = True
+        ack()
+
+    return check
+
+
+def _ref_key_of(runtime: Runtime, team_id: str, initiative_id: int | None) -> str:
+    """The reference key of the initiative a form picked ("" if it is gone, which the service then reports)."""
+    with runtime.session() as session:
+        initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id or 0)
+    return initiative.ref_key if initiative else ""
 
 
 def _actor(body: dict[str, Any]) -> Actor:
