@@ -19,6 +19,7 @@ from bot.checklist import Checklist, ItemType
 from bot.errors import InvalidInput
 from bot.initiatives import Actor, require_active, require_manager
 from bot.people import PeopleService
+from bot.readiness import GateReadiness
 from bot.status import InitiativeCard, InitiativeSummary, enriched_summaries, summary_from_row
 from bot.text import escape
 from storage import digest as digest_queries
@@ -133,7 +134,7 @@ def plan_nudges(
         leads = _leads(card)
         gate = summary.readiness.next_gate() if summary.readiness else None
         gate_phase = gate.gate if gate else None
-        gaps = _gaps_of(summary, overdue.get(card.id, []))
+        gaps = _gaps_of(summary, gate, overdue.get(card.id, []))
         whole = states.get((card.id, WHOLE_INITIATIVE))
         to_post: list[Gap] = []
         for gap in gaps:
@@ -222,11 +223,10 @@ def _leads(card: InitiativeCard) -> tuple[str, ...]:
     return tuple(dict.fromkeys(x for x in (card.ds_lead_id, card.eng_lead_id) if x))
 
 
-def _gaps_of(summary: InitiativeSummary, overdue: Sequence[Gap]) -> list[Gap]:
+def _gaps_of(summary: InitiativeSummary, gate: GateReadiness | None, overdue: Sequence[Gap]) -> list[Gap]:
     """An initiative's open gaps: what its next gate misses (owned by the leads), its KPIs that are stale or below
     target (owned by each KPI's owner, else the leads), and its overdue checkpoints without a mitigation plan."""
     leads = _leads(summary.initiative)
-    gate = summary.readiness.next_gate() if summary.readiness else None
     gaps: list[Gap] = []
     for status in gate.missing if gate else []:
         kind = GapKind.MISSING_KPI if status.item.type is ItemType.KPI else GapKind.MISSING_DOC

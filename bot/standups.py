@@ -125,10 +125,12 @@ class Participation:
 # --- who is asked, when -------------------------------------------------------------------------------------------
 
 
-def standup_plans(*, session: Session, default_timezone: str) -> list[StandupPlan]:
-    """Every standup that should run: active initiatives with an embedded engineer, in the engineer's own time zone
-    (from their Slack profile), else the home channel's digest zone, else the workspace's."""
-    return [plan_of(row, default_timezone=default_timezone) for row in queries.standup_targets(session=session)]
+def standup_plans(*, session: Session, default_timezone: str, initiative_id: int | None = None) -> list[StandupPlan]:
+    """Every standup that should run (or just `initiative_id`'s): active initiatives with an embedded engineer, in
+    the engineer's own time zone (from their Slack profile), else the home channel's digest zone, else the
+    workspace's."""
+    rows = queries.standup_targets(session=session, initiative_id=initiative_id)
+    return [plan_of(row, default_timezone=default_timezone) for row in rows]
 
 
 def plan_of(row: Row, *, default_timezone: str) -> StandupPlan:
@@ -230,14 +232,8 @@ def validate_questions(questions: Sequence[str]) -> list[str]:
 
 def settings_plan(*, session: Session, initiative: Initiative, default_timezone: str) -> StandupPlan | None:
     """The initiative's standup as it stands, or None without an embedded engineer."""
-    return next(
-        (
-            p
-            for p in standup_plans(session=session, default_timezone=default_timezone)
-            if p.initiative_id == initiative.id
-        ),
-        None,
-    )
+    plans = standup_plans(session=session, default_timezone=default_timezone, initiative_id=initiative.id or 0)
+    return plans[0] if plans else None
 
 
 # --- answers ------------------------------------------------------------------------------------------------------

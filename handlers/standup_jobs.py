@@ -10,6 +10,7 @@ events and a slow refresh here), never from a `users.info` call per prompt.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from handlers.scheduled_jobs import LEASE, MISSED_WHILE_DOWN, Delivery, Job, Job
 from handlers.slack_io import SlackUserDirectory
 from storage import schedules as slots
 from storage import standups as queries
-from storage.models import Initiative, JobRun, JobRunState, StandupPrompt, StandupState
+from storage.models import Initiative, JobRun, JobRunState, StandupPrompt
 
 log = logging.getLogger(__name__)
 PROFILE_REFRESHES_PER_SWEEP = 20  # users.info is Tier 4 (100+ a minute); the sweep runs every minute
@@ -46,14 +47,14 @@ class StandupJobs:
         now = self._runtime.clock.now()
         report = RunReport()
         with self._runtime.session() as session:
-            plans = [
-                p
-                for p in standup_plans(session=session, default_timezone=self._runtime.settings.timezone)
-                if p.enabled and (initiative_id is None or p.initiative_id == initiative_id)
-            ]
+            every_plan = standup_plans(
+                session=session, default_timezone=self._runtime.settings.timezone, initiative_id=initiative_id
+            )
             known = slots.slots_known(
                 session=session, jobs=(Job.STANDUP.value,), since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1)
             )
+            unanswered = queries.unanswered_prompts(session=session)
+        plans = [p for p in every_plan if p.enabled]
         # Each prompt goes out as soon as it is claimed, while the next ones are being claimed.
         outbox = self._runner.outbox(report)
         for plan in plans:
@@ -64,10 +65,11 @@ class StandupJobs:
                 delivery = self._prompt(plan, slot, now, report)
                 if delivery is not None:
                     outbox.add([delivery])
-        outbox.add(self._resume_lapsed(now))
-        outbox.add(self._reminders(now))
+        if initiative_id is None:  # the sweep, which knows every standup, finishes lapsed claims
+            outbox.add(self._resume_lapsed(now, {p.target: p for p in every_plan}))
+        outbox.add(self._reminders(now, unanswered))
         outbox.drain()
-        self._mark_missed(now)
+        self._mark_missed(now, unanswered)
         if initiative_id is None:
             self.refresh_profiles(plans, now)
         return report
@@ -148,7 +150,7 @@ class StandupJobs:
         delivery.on_done, delivery.on_refused = prompted, refused
         return delivery
 
-    def _resume_lapsed(self, now: datetime) -> list[Delivery]:
+    def _resume_lapsed(self, now: datetime, plans: dict[str, StandupPlan]) -> list[Delivery]:
         """A prompt whose sender died before Slack took it (or before the database heard it did) is finished here."""
         deliveries = []
         with self._runtime.session() as session:
@@ -161,14 +163,7 @@ class StandupJobs:
                 if run is None:
                     continue
                 _team, initiative_id, user_id = run.target.split(":", 2)
-                plan = next(
-                    (
-                        p
-                        for p in standup_plans(session=session, default_timezone=self._runtime.settings.timezone)
-                        if p.target == run.target
-                    ),
-                    None,
-                )
+                plan = plans.get(run.target)
                 prompt = queries.find_prompt(
                     session=session, initiative_id=int(initiative_id), user_id=user_id, day=_day_of(run)
                 )
@@ -192,19 +187,18 @@ class StandupJobs:
 
     # --------------------------------------------------------------------------------------------- reminders
 
-    def _reminders(self, now: datetime) -> list[Delivery]:
+    def _reminders(self, now: datetime, unanswered: Sequence[StandupPrompt]) -> list[Delivery]:
         """One reminder for a prompt unanswered after `HANDOFF_STANDUP_REMINDER_HOURS`, on its own day only."""
         after = timedelta(hours=self._runtime.settings.standup_reminder_hours)
         deliveries = []
-        with self._runtime.session() as session:
-            waiting = [
-                p
-                for p in queries.unanswered_prompts(session=session)
-                if p.reminded_at is None
-                and p.prompt_ts is not None
-                and now - p.prompted_at >= after
-                and _local_day(now, p) == p.day
-            ]
+        waiting = [
+            p
+            for p in unanswered
+            if p.reminded_at is None
+            and p.prompt_ts is not None
+            and now - p.prompted_at >= after
+            and _local_day(now, p) == p.day
+        ]
         for prompt in waiting:
             with self._runtime.session() as session:
                 run = slots.claim_slot(
@@ -234,11 +228,9 @@ class StandupJobs:
 
     # --------------------------------------------------------------------------------------------- missed days
 
-    def _mark_missed(self, now: datetime) -> None:
+    def _mark_missed(self, now: datetime, unanswered: Sequence[StandupPrompt]) -> None:
         """A prompt whose local day ended unanswered is missed, and its message says so."""
-        with self._runtime.session() as session:
-            ended = [p for p in queries.unanswered_prompts(session=session) if _local_day(now, p) > p.day]
-        for prompt in ended:
+        for prompt in [p for p in unanswered if _local_day(now, p) > p.day]:
             with self._runtime.session() as session:
                 if not slots.record_skipped_slot(
                     session=session,
@@ -250,7 +242,8 @@ class StandupJobs:
                     reason="the day ended without an answer",
                 ):
                     continue  # another replica marks it
-                queries.mark_prompt(session=session, prompt_id=prompt.id or 0, state=StandupState.MISSED.value)
+                if not queries.mark_missed(session=session, prompt_id=prompt.id or 0):
+                    continue  # answered in the meantime
                 name = _initiative_name(session, prompt)
             self._update(prompt, render_prompt_missed(name=name, day=prompt.day))
 

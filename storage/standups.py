@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Row
+from sqlalchemy import Row, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -33,9 +33,9 @@ def save_settings(*, session: Session, settings: StandupSettings) -> StandupSett
     return merged
 
 
-def standup_targets(*, session: Session) -> Sequence[Row]:
-    """Every active initiative with an embedded engineer, with its standup settings (or NULLs), the engineer's
-    cached time zone and the home channel's digest time zone. One statement."""
+def standup_targets(*, session: Session, initiative_id: int | None = None) -> Sequence[Row]:
+    """Every active initiative with an embedded engineer (or just `initiative_id`), with its standup settings (or
+    NULLs), the engineer's cached time zone and the home channel's digest time zone. One statement."""
     initiative = Initiative.__table__  # type: ignore[attr-defined]
     settings = StandupSettings.__table__  # type: ignore[attr-defined]
     user = SlackUser.__table__  # type: ignore[attr-defined]
@@ -75,6 +75,8 @@ def standup_targets(*, session: Session) -> Sequence[Row]:
         )
         .order_by(initiative.c.id)
     )
+    if initiative_id is not None:
+        statement = statement.where(initiative.c.id == initiative_id)
     return session.connection().execute(statement).all()
 
 
@@ -165,6 +167,17 @@ def end_away(*, session: Session, team_id: str, user_id: str, today: date) -> in
             session.add(period)
     session.flush()
     return changed
+
+
+def mark_missed(*, session: Session, prompt_id: int) -> bool:
+    """Mark a prompt missed unless it was answered meanwhile; True if this call marked it."""
+    result = session.connection().execute(
+        update(StandupPrompt)
+        .where(col(StandupPrompt.id) == prompt_id, col(StandupPrompt.state) == StandupState.PROMPTED.value)
+        .values(state=StandupState.MISSED.value)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def mark_prompt(*, session: Session, prompt_id: int, **values: object) -> None:
