@@ -227,3 +227,25 @@ def test_a_standup_prompt_its_crashed_sender_already_posted_is_not_sent_again(ru
     with Session(running.engine) as session:
         stored = session.get(StandupPrompt, prompt.id)
         assert stored is not None and (stored.prompt_channel, stored.prompt_ts) == (posted["channel"], posted["ts"])
+
+
+def test_a_prompt_answered_meanwhile_is_not_marked_missed(running: RunningApp) -> None:
+    """The sweep read the prompt as unanswered; the answer came before it marked the day missed."""
+    create(running, 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice> embedded:<@U0CAROL|carol>')
+    initiative_id = load(running.engine, "Churn model v2").id or 0
+    with Session(running.engine, expire_on_commit=False) as session:
+        prompt = standup_queries.add_prompt(
+            session=session,
+            prompt=StandupPrompt(
+                initiative_id=initiative_id,
+                team_id="T0001",
+                user_id=CAROL,
+                day=date(2027, 1, 4),
+                timezone="Europe/London",
+                prompted_at=running.clock.now(),
+                state="answered",
+            ),
+        )
+        assert not standup_queries.mark_missed(session=session, prompt_id=prompt.id or 0)
+        session.commit()
+        assert session.get(StandupPrompt, prompt.id).state == "answered"  # type: ignore[union-attr]
