@@ -322,12 +322,15 @@ class FakeSlack:
         bot_id: str = "B0001",
         app_id: str = "A0001",
         team_name: str = "Handoff Test",
+        enterprise_id: str | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
         self.team_domain = team_domain
         self.team_name = team_name
+        # Set for an org-wide (Enterprise Grid) install: the token then speaks for the whole org.
+        self.enterprise_id = enterprise_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
@@ -907,6 +910,7 @@ class FakeSlack:
 
     def _auth_test(self, args: dict[str, Any]) -> dict:
         bot = self._users.get(self.bot_user_id)
+        org = {"enterprise_id": self.enterprise_id} if self.enterprise_id else {}
         return {
             "ok": True,
             "url": f"https://{self.team_domain}.slack.com/",
@@ -915,7 +919,8 @@ class FakeSlack:
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.enterprise_id is not None,
+            **org,
         }
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict:

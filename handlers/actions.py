@@ -8,7 +8,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
@@ -17,7 +17,6 @@ from bot.blocks.help import render_error
 from bot.blocks.modals import render_mitigation_modal, render_new_initiative_modal
 from bot.blocks.status import render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
-from bot.initiatives import Actor
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from handlers.blocker_flows import resolve_and_announce
@@ -26,6 +25,7 @@ from handlers.digest_flows import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
+from handlers.tenancy import actor_of, tenant_of
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 def register(app: App, runtime: Runtime) -> None:
     @after_ack
-    def share_status(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def share_status(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         user_id = body["user"]["id"]
-        message = _render_status_value(runtime, _team_id(body), action.get("value", ""), shared_by=user_id)
+        message = _render_status_value(runtime, tenant_of(context), action.get("value", ""), shared_by=user_id)
         if message is None:
             respond(
                 response_type="ephemeral",
@@ -48,14 +48,14 @@ def register(app: App, runtime: Runtime) -> None:
         respond(delete_original=True)
 
     @after_ack
-    def page_status(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        message = _render_status_value(runtime, _team_id(body), action.get("value", ""))
+    def page_status(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        message = _render_status_value(runtime, tenant_of(context), action.get("value", ""))
         if message is not None:
             respond(replace_original=True, **message.as_kwargs())
 
     @after_ack
-    def show_detail(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        message = _render_status_value(runtime, _team_id(body), action.get("value", ""))
+    def show_detail(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        message = _render_status_value(runtime, tenant_of(context), action.get("value", ""))
         if message is not None:
             respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
 
@@ -71,14 +71,16 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(ids.ACTION_HOME_NEW)(ack=ack_only, lazy=[open_new_from_home])
 
     @after_ack
-    def open_link_issue(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def open_link_issue(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
         try:
             value = json.loads(action.get("value") or "{}")
             issue_key, initiative_ids = str(value["k"]), [int(i) for i in value.get("i", [])]
         except (ValueError, KeyError, TypeError):
             log.warning("link button with an unreadable value")
             return
-        team_id = _team_id(body)
+        team_id = tenant_of(context)
         with runtime.session() as session:
             initiatives = [
                 i
@@ -100,14 +102,16 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(ids.ACTION_LINK_ISSUE)(ack=ack_only, lazy=[open_link_issue])
 
     @after_ack
-    def open_add_doc(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def open_add_doc(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
         try:
             value = json.loads(action.get("value") or "{}")
             initiative_id, kind = int(value["i"]), value.get("k")
         except (ValueError, KeyError, TypeError):
             log.warning("add-doc button with an unreadable value")
             return
-        team_id = _team_id(body)
+        team_id = tenant_of(context)
         with runtime.session() as session:
             initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
             ref = initiative.ref_key if initiative is not None else None
@@ -127,8 +131,10 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(ids.ACTION_ADD_DOC)(ack=ack_only, lazy=[open_add_doc])
 
     @after_ack
-    def mark_done(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+    def mark_done(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        actor = actor_of(context, body["user"]["id"])
         reference = str(action.get("value") or "")
         try:
             result = complete_and_announce(runtime, client, actor, reference, done=True)
@@ -143,16 +149,18 @@ def register(app: App, runtime: Runtime) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @after_ack
-    def snooze_nudge(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def snooze_nudge(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         try:
-            result = snooze_from_button(runtime, _team_id(body), body["user"]["id"], str(action.get("value") or ""))
+            result = snooze_from_button(runtime, tenant_of(context), body["user"]["id"], str(action.get("value") or ""))
         except HandoffError as error:
             result = render_error(error)
         respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
 
     @after_ack
-    def resolve_blocker(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+    def resolve_blocker(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        actor = actor_of(context, body["user"]["id"])
         try:
             result = resolve_and_announce(runtime, client, actor, str(action.get("value") or ""))
         except HandoffError as error:
@@ -162,8 +170,10 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(ids.ACTION_RESOLVE_BLOCKER)(ack=ack_only, lazy=[resolve_blocker])
 
     @after_ack
-    def open_standup(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+    def open_standup(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        actor = actor_of(context, body["user"]["id"])
         try:
             prompt_id = prompt_id_of(str(action.get("value") or ""))
             open_answer_modal(runtime, client, actor, trigger_id=body["trigger_id"], prompt_id=prompt_id)
@@ -171,8 +181,10 @@ def register(app: App, runtime: Runtime) -> None:
             respond(response_type="ephemeral", replace_original=False, **render_error(error).as_kwargs())
 
     @after_ack
-    def same_as_yesterday(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+    def same_as_yesterday(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        actor = actor_of(context, body["user"]["id"])
         try:
             result = repeat_yesterday(runtime, client, actor, prompt_id_of(str(action.get("value") or "")))
         except HandoffError as error:
@@ -191,10 +203,6 @@ def register(app: App, runtime: Runtime) -> None:
 
 def ack_only(ack: Ack) -> None:
     ack()
-
-
-def _team_id(body: dict[str, Any]) -> str:
-    return (body.get("team") or {}).get("id") or body["user"]["team_id"]
 
 
 def _render_status_value(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import ids
@@ -92,6 +92,7 @@ from handlers.readiness_flows import (
     show_kpis,
 )
 from handlers.standup_flows import change_away, change_standup, open_questions_modal, show_standup
+from handlers.tenancy import actor_of, tenant_of
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -106,14 +107,14 @@ def register(app: App, runtime: Runtime) -> None:
             return not parsed.words
         return isinstance(parsed, READ_ONLY)
 
-    def answer(ack: Ack, command: dict[str, Any]) -> None:
+    def answer(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         """Help, status and usage errors need only the database: the answer is the ack itself."""
         try:
             parsed = parse_command(command.get("text") or "")
         except UsageError as error:
             ack(**render_problem(error.message, usage_of=error.usage_of).as_kwargs())
             return
-        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+        actor = actor_of(context, command["user_id"])
         if isinstance(parsed, StatusCommand):
             ack(**_status(runtime, actor, command["channel_id"], parsed).as_kwargs())
         elif isinstance(parsed, DigestShowCommand):
@@ -127,7 +128,9 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
 
     @after_ack
-    def carry_out(body: dict[str, Any], command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def carry_out(
+        body: dict[str, Any], command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
         """After the ack: open the form, or make the change and answer privately."""
         parsed = parse_command(command.get("text") or "")
         channel_id = command["channel_id"]
@@ -138,7 +141,7 @@ def register(app: App, runtime: Runtime) -> None:
             problem = open_add_checkpoint_modal(
                 runtime,
                 client,
-                team_id=command["team_id"],
+                team_id=tenant_of(context),
                 trigger_id=command["trigger_id"],
                 channel_id=channel_id,
                 initiative_ref=parsed.initiative_ref,
@@ -147,7 +150,7 @@ def register(app: App, runtime: Runtime) -> None:
                 respond(response_type="ephemeral", **problem.as_kwargs())
             return
         if isinstance(parsed, StandupCommand) and parsed.action == "questions":
-            actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+            actor = actor_of(context, command["user_id"])
             try:
                 open_questions_modal(
                     runtime,
@@ -164,7 +167,7 @@ def register(app: App, runtime: Runtime) -> None:
             problem = open_add_doc_modal(
                 runtime,
                 client,
-                team_id=command["team_id"],
+                team_id=tenant_of(context),
                 trigger_id=command["trigger_id"],
                 channel_id=channel_id,
                 initiative_ref=parsed.initiative_ref,
@@ -173,7 +176,7 @@ def register(app: App, runtime: Runtime) -> None:
             if problem is not None:
                 respond(response_type="ephemeral", **problem.as_kwargs())
             return
-        actor = Actor(team_id=command["team_id"], user_id=command["user_id"])
+        actor = actor_of(context, command["user_id"])
         respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
 
     # Bolt tries listeners in order: read-only answers first, so they skip the lazy hand-off entirely.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -31,6 +31,7 @@ from handlers.actions import ack_only
 from handlers.checkpoint_flows import interactive_jira
 from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
+from handlers.tenancy import tenant_of
 from storage.checkpoints import find_linked_checkpoint
 from storage.idempotency import claim_once, is_claimed, release_claim
 
@@ -41,29 +42,27 @@ CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 def register(app: App, runtime: Runtime) -> None:
     @after_ack
-    def publish_home(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
+    def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user_id = event["user"]
         with runtime.session() as session:
             summaries = initiatives_for_user(
-                session=session, team_id=context["team_id"], user_id=user_id, now=runtime.clock.now()
+                session=session, team_id=tenant_of(context), user_id=user_id, now=runtime.clock.now()
             )
         client.views_publish(user_id=user_id, view=render_home(summaries))
 
     app.event("app_home_opened")(ack=ack_only, lazy=[publish_home])
 
     @app.event("user_change")
-    def refresh_profile(event: dict[str, Any], context: dict[str, Any], client: WebClient) -> None:
-        user = event["user"]
-        team_id = user.get("team_id") or context["team_id"]
+    def refresh_profile(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         with runtime.session() as session:
             PeopleService(
                 session=session,
                 directory=SlackUserDirectory(client),
-                team_id=team_id,
+                team_id=tenant_of(context),
                 now=runtime.clock.now(),
-            ).remember(profile_from_slack(user))
+            ).remember(profile_from_slack(event["user"]))
 
     def first_delivery(body: dict[str, Any]) -> bool:
         event_id = body.get("event_id")
@@ -74,12 +73,12 @@ def register(app: App, runtime: Runtime) -> None:
 
     @after_ack
     def reply_to_jira_mentions(
-        body: dict[str, Any], event: dict[str, Any], context: dict[str, Any], client: WebClient
+        body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         gateway = interactive_jira(runtime)
         if gateway is None or event.get("bot_id") or event.get("subtype") not in CONVERSATION_SUBTYPES:
             return
-        team_id, channel_id = context["team_id"], event["channel"]
+        team_id, channel_id = tenant_of(context), event["channel"]
         root = event.get("thread_ts") or event["ts"]
         with runtime.session() as session:
             initiatives = initiatives_for_message(

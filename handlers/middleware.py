@@ -7,16 +7,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.logs import bind_correlation_id, new_correlation_id
+from handlers.tenancy import find_tenant
 
 log = logging.getLogger("handoff.requests")
 
 
 def register(app: App) -> None:
     @app.middleware
-    def correlate_and_log(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    def correlate_and_log(body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         bind_correlation_id(new_correlation_id())
         started = time.perf_counter()
         response = next()
@@ -24,7 +25,7 @@ def register(app: App) -> None:
             "slack request",
             extra={
                 "kind": describe_request(body),
-                "team": _team_of(body),
+                "team": find_tenant(context),
                 "user": _user_of(body),
                 "status": getattr(response, "status", None),
                 "ms": round((time.perf_counter() - started) * 1000, 1),
@@ -46,10 +47,6 @@ def describe_request(body: dict[str, Any]) -> str:
     if kind == "event_callback":
         return f"event {(body.get('event') or {}).get('type', '')}"
     return str(kind)
-
-
-def _team_of(body: dict[str, Any]) -> str | None:
-    return body.get("team_id") or (body.get("team") or {}).get("id")
 
 
 def _user_of(body: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from bot.blocks.base import Message
 from bot.blocks.help import render_error
 from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, reference_of, title_problems
 from bot.errors import HandoffError
-from bot.initiatives import Actor, Field, InitiativeDraft, normalize_jira_key, validate_draft
+from bot.initiatives import Field, InitiativeDraft, normalize_jira_key, validate_draft
 from bot.readiness import url_problem
 from bot.runtime import Runtime
 from bot.text import unescape
@@ -27,6 +27,7 @@ from handlers.errors import after_ack
 from handlers.flows import create_and_announce, unit_of_work
 from handlers.readiness_flows import add_doc_and_announce
 from handlers.standup_flows import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
+from handlers.tenancy import actor_of
 from storage.checkpoints import get_checkpoint_by_id
 from storage.initiatives import get_initiative
 
@@ -56,9 +57,9 @@ def register(app: App, runtime: Runtime) -> None:
         token=app.client.token, base_url=app.client.base_url, timeout=ACK_PATH_SLACK_TIMEOUT_SECONDS, retry_handlers=[]
     )
 
-    def field_errors(body: dict[str, Any], client: WebClient) -> dict[str, str]:
+    def field_errors(body: dict[str, Any], context: BoltContext, client: WebClient) -> dict[str, str]:
         """Every problem with the submitted form, keyed by the block that shows it."""
-        actor = _actor(body)
+        actor = actor_of(context, body["user"]["id"])
         draft, errors = draft_from_state(body["view"]["state"]["values"])
         if not errors:
             try:
@@ -77,13 +78,13 @@ def register(app: App, runtime: Runtime) -> None:
                 errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), unescape(problem.message))
         return errors
 
-    check_new_initiative = form_check(lambda body: field_errors(body, quick_client))
+    check_new_initiative = form_check(lambda body, context: field_errors(body, context, quick_client))
 
     @after_ack
     def create_new_initiative(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return  # the form stayed open with its errors
-        actor = _actor(body)
+        actor = actor_of(context, body["user"]["id"])
         draft, _ = draft_from_state(body["view"]["state"]["values"])
         try:
             result = create_and_announce(runtime, client, actor, draft)
@@ -94,14 +95,14 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(ids.VIEW_NEW_INITIATIVE)(ack=check_new_initiative, lazy=[create_new_initiative])
 
     check_new_checkpoint = form_check(
-        lambda body: checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())[2]
+        lambda body, _context: checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())[2]
     )
 
     @after_ack
     def add_new_checkpoint(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor = _actor(body)
+        actor = actor_of(context, body["user"]["id"])
         initiative_id, draft, _ = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
         ref = _ref_key_of(runtime, actor.team_id, initiative_id)
         try:
@@ -112,13 +113,13 @@ def register(app: App, runtime: Runtime) -> None:
 
     app.view(ids.VIEW_ADD_CHECKPOINT)(ack=check_new_checkpoint, lazy=[add_new_checkpoint])
 
-    check_new_doc = form_check(lambda body: doc_from_state(body["view"]["state"]["values"])[-1])
+    check_new_doc = form_check(lambda body, _context: doc_from_state(body["view"]["state"]["values"])[-1])
 
     @after_ack
     def add_new_doc(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor = _actor(body)
+        actor = actor_of(context, body["user"]["id"])
         initiative_id, kind, url, note, _ = doc_from_state(body["view"]["state"]["values"])
         ref = _ref_key_of(runtime, actor.team_id, initiative_id)
         try:
@@ -130,7 +131,7 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(ids.VIEW_ADD_DOC)(ack=check_new_doc, lazy=[add_new_doc])
 
     check_link = form_check(
-        lambda body: (
+        lambda body, _context: (
             {}
             if _selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)
             else {ids.BLOCK_LINK_CHECKPOINT: "Pick the checkpoint this issue tracks."}
@@ -141,7 +142,7 @@ def register(app: App, runtime: Runtime) -> None:
     def link_issue(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor = _actor(body)
+        actor = actor_of(context, body["user"]["id"])
         metadata = _metadata(body)
         checkpoint_id = int(_selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT) or 0)
         with runtime.session() as session:
@@ -161,14 +162,14 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(ids.VIEW_LINK_ISSUE)(ack=check_link, lazy=[link_issue])
 
     check_mitigation = form_check(
-        lambda body: {} if _plan_text(body) else {ids.BLOCK_MITIGATION_PLAN: "Say what the plan is."}
+        lambda body, _context: {} if _plan_text(body) else {ids.BLOCK_MITIGATION_PLAN: "Say what the plan is."}
     )
 
     @after_ack
     def record_mitigation(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor, metadata = _actor(body), _metadata(body)
+        actor, metadata = actor_of(context, body["user"]["id"]), _metadata(body)
         try:
             result = mitigate_and_announce(runtime, client, actor, str(metadata.get("r") or ""), _plan_text(body))
         except HandoffError as error:
@@ -181,8 +182,8 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
 
     @after_ack
-    def post_standup(body: dict[str, Any], client: WebClient) -> None:
-        actor = _actor(body)
+    def post_standup(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        actor = actor_of(context, body["user"]["id"])
         try:
             submit_answer(
                 runtime,
@@ -197,7 +198,7 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(ids.VIEW_STANDUP)(ack=accept, lazy=[post_standup])
 
     check_questions = form_check(
-        lambda body: (
+        lambda body, _context: (
             {}
             if any(q.strip() for q in questions_from_form(body["view"]["state"]["values"]))
             else {ids.block_standup_question(0): "Keep at least one question."}
@@ -208,7 +209,7 @@ def register(app: App, runtime: Runtime) -> None:
     def save_standup_questions(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor, metadata = _actor(body), _metadata(body)
+        actor, metadata = actor_of(context, body["user"]["id"]), _metadata(body)
         questions = questions_from_form(body["view"]["state"]["values"])
         try:
             result = save_questions(runtime, client, actor, int(metadata.get("i") or 0), questions)
@@ -219,13 +220,13 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(ids.VIEW_STANDUP_QUESTIONS)(ack=check_questions, lazy=[save_standup_questions])
 
 
-def form_check(errors_of: Callable[[dict[str, Any]], dict[str, str]]) -> Callable[..., None]:
+def form_check(errors_of: Callable[[dict[str, Any], BoltContext], dict[str, str]]) -> Callable[..., None]:
     """A form's ack, within Slack's 3 seconds: field errors go back inline and keep the form open; a valid form
     closes and is marked accepted. With process_before_response, Bolt copies the request for the lazy half after
     the ack returns, so the lazy half sees the mark."""
 
     def check(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        errors = errors_of(body)
+        errors = errors_of(body, context)
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -240,10 +241,6 @@ def _ref_key_of(runtime: Runtime, team_id: str, initiative_id: int | None) -> st
     with runtime.session() as session:
         initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id or 0)
     return initiative.ref_key if initiative else ""
-
-
-def _actor(body: dict[str, Any]) -> Actor:
-    return Actor(team_id=body["view"].get("team_id") or body["team"]["id"], user_id=body["user"]["id"])
 
 
 def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int | None, CheckpointDraft, dict[str, str]]:

@@ -20,6 +20,27 @@ TEAM_ID = "T0001"
 ACK_DEADLINE_SECONDS = 3.0
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a request comes from, as the team fields of Slack's payloads tell it: the install the app runs as, and
+    the workspace of the person acting (another company's in a Slack Connect channel)."""
+
+    installed_team_id: str | None = TEAM_ID  # None for an org-wide (Enterprise Grid) install, which has no team
+    enterprise_id: str | None = None
+    user_team_id: str = TEAM_ID
+
+    @property
+    def org_wide(self) -> bool:
+        return self.installed_team_id is None
+
+    @property
+    def enterprise(self) -> dict[str, str] | None:
+        return {"id": self.enterprise_id, "name": "Handoff Org"} if self.enterprise_id else None
+
+
+OUR_WORKSPACE = Origin()
+
+
 @dataclass
 class HttpResult:
     status: int
@@ -73,11 +94,20 @@ class SlackDriver:
 
     # --- what Slack sends -----------------------------------------------------------------------------
     def command(
-        self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL", command: str = "/handoff"
+        self,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        command: str = "/handoff",
+        origin: Origin = OUR_WORKSPACE,
     ) -> HttpResult:
+        """A slash command. Slack sends one only from a workspace the app is installed in (another company's member
+        of a Slack Connect channel is told it is not a valid command), with `team_id` the workspace it was typed
+        in; with an org-wide install that is one of the org's workspaces, and `enterprise_id` names the org."""
         form = {
             "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": origin.user_team_id,
             "team_domain": "handoff-test",
             "channel_id": channel,
             "channel_name": "general",
@@ -88,7 +118,10 @@ class SlackDriver:
             "api_app_id": "A0001",
             "response_url": self.fake.new_response_url(),
             "trigger_id": self.fake.new_trigger_id(),
+            "is_enterprise_install": "true" if origin.org_wide else "false",
         }
+        if origin.enterprise_id:
+            form.update(enterprise_id=origin.enterprise_id, enterprise_name="Handoff Org")
         result = self.post(urllib.parse.urlencode(form))
         if result.status == 200 and result.body:
             assert_valid_message(result.json)
@@ -102,7 +135,10 @@ class SlackDriver:
         user: str = "U0ALICE",
         channel: str = "C0GENERAL",
         container: dict[str, Any] | None = None,
+        origin: Origin = OUR_WORKSPACE,
     ) -> HttpResult:
+        """A button pressed on a message. `team` is the install's workspace even when another company's member of a
+        Slack Connect channel pressed it (their workspace is `user.team_id`); an org-wide install has no team."""
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": "b",
@@ -113,8 +149,10 @@ class SlackDriver:
             action["value"] = value
         payload = {
             "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "handoff-test"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "team": None if origin.org_wide else {"id": origin.installed_team_id, "domain": "handoff-test"},
+            "enterprise": origin.enterprise,
+            "is_enterprise_install": origin.org_wide,
+            "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
             "api_app_id": "A0001",
             "trigger_id": self.fake.new_trigger_id(),
             "channel": {"id": channel, "name": "general"},
@@ -132,17 +170,27 @@ class SlackDriver:
         *,
         user: str = "U0ALICE",
         response_channel: str | None = None,
+        origin: Origin = OUR_WORKSPACE,
     ) -> HttpResult:
+        """A form submitted. `team` and `view.team_id` are the submitter's workspace, another company's when the
+        form was opened in a Slack Connect channel; `view.app_installed_team_id` is the install's workspace."""
         submitted = {
             **view,
             "id": "V" + uuid.uuid4().hex[:8].upper(),
-            "team_id": TEAM_ID,
+            "team_id": origin.user_team_id,
             "state": {"values": values},
         }
+        if origin.installed_team_id:
+            submitted["app_installed_team_id"] = origin.installed_team_id
+        team: dict[str, Any] = {"id": origin.user_team_id, "domain": "handoff-test"}
+        if origin.enterprise_id:
+            team.update(enterprise_id=origin.enterprise_id, enterprise_name="Handoff Org")
         payload: dict[str, Any] = {
             "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "handoff-test"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "team": team,
+            "enterprise": origin.enterprise,
+            "is_enterprise_install": origin.org_wide,
+            "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
             "api_app_id": "A0001",
             "trigger_id": self.fake.new_trigger_id(),
             "view": submitted,
@@ -159,15 +207,35 @@ class SlackDriver:
             ]
         return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> HttpResult:
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        origin: Origin = OUR_WORKSPACE,
+    ) -> HttpResult:
+        """An Events API delivery. `authorizations[0]` is the install it is delivered to: its `team_id` is null for
+        an org-wide install, whose `enterprise_id` names the org; the outer `team_id` is where it happened."""
         body = {
             "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": origin.installed_team_id or origin.user_team_id,
+            "enterprise_id": origin.enterprise_id,
             "api_app_id": "A0001",
             "event": event,
             "type": "event_callback",
             "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
             "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": origin.enterprise_id,
+                    "team_id": origin.installed_team_id,
+                    "user_id": self.fake.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": origin.org_wide,
+                }
+            ],
+            "is_ext_shared_channel": origin.user_team_id != (origin.installed_team_id or origin.user_team_id),
         }
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
         return self.post(json.dumps(body), content_type="application/json", extra_headers=headers)
