@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
+from bot.config import JIRA_NOT_CONFIGURED
 from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, UnknownUser
 from bot.initiatives import Actor, managers_of, normalize_jira_key, require_active, require_manager, resolve_initiative
 from bot.jira_gateway import JiraIssue
@@ -164,7 +165,7 @@ def jira_problems(raw: str | None, initiative: Initiative, jira_configured: bool
     if raw is None:
         return []
     if not jira_configured:
-        return [FieldProblem(CheckpointField.JIRA, "Jira is not configured for Handoff, so issues cannot be linked.")]
+        return [FieldProblem(CheckpointField.JIRA, JIRA_NOT_CONFIGURED)]
     if raw.strip().lower() == JIRA_NEW:
         if not initiative.jira_project_key:
             return [

@@ -77,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _prepare(mode: RunMode) -> Settings:
-    settings = load_settings(mode=mode)
+def _prepare(mode: RunMode, *, jira_needed_by: str | None = None) -> Settings:
+    settings = load_settings(mode=mode, jira_needed_by=jira_needed_by)
     configure_logging(settings.log_level, secrets=settings.secrets)
     return settings
 
@@ -166,12 +166,12 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
     return 0
 
 
-def _offline_app() -> HandoffApp:
+def _offline_app(*, jira_needed_by: str | None = None) -> HandoffApp:
     """The app for a one-off job: the schema brought up to date, no token check at start."""
     from bot.app import build_web_client, create_app
     from storage.db import make_engine, upgrade_schema
 
-    settings = _prepare(RunMode.OFFLINE)
+    settings = _prepare(RunMode.OFFLINE, jira_needed_by=jira_needed_by)
     engine = make_engine(settings.database_url)
     upgrade_schema(engine)
     return create_app(settings, engine=engine, client=build_web_client(settings), verify_token=False)
@@ -237,19 +237,15 @@ def _run_channel_job(args: argparse.Namespace) -> int:
 
 
 def _run_jira_sync(args: argparse.Namespace) -> int:
-    from bot.errors import HandoffError
     from handlers.jira_jobs import preview_status_changes, run_jira_sync
 
-    app = _offline_app()
+    # Without Jira even a dry run would report an empty queue as if all were well: refuse like `serve` does.
+    app = _offline_app(jira_needed_by="`handoff run jira-sync`")
     if args.dry_run:
         for line in preview_status_changes(app.runtime, channel_id=args.channel):
             print(line)
         return 0
-    try:
-        report = run_jira_sync(app.runtime, app.bolt.client, full=True if args.full else None, channel_id=args.channel)
-    except HandoffError as error:
-        print(f"Handoff can't sync with Jira: {error.message}", file=sys.stderr)
-        return EXIT_CONFIG
+    report = run_jira_sync(app.runtime, app.bolt.client, full=True if args.full else None, channel_id=args.channel)
     sync = report.sync
     if sync is not None:
         print(

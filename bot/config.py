@@ -32,6 +32,13 @@ DEFAULT_SLACK_POSTS_PER_MINUTE = 300
 SAME_DAY = "same-day"
 WEBHOOK_SECRET_MIN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# What Jira needs, in the words of every message that says Jira is not configured (backticks keep Slack from
+# reading the underscores as italics).
+JIRA_SETTINGS_NEEDED = (
+    "`JIRA_URL` and either `JIRA_EMAIL` + `JIRA_API_TOKEN` (Jira Cloud) or `JIRA_TOKEN` (Jira Data Center personal "
+    "access token)"
+)
+JIRA_NOT_CONFIGURED = f"Jira is not configured for Handoff. Whoever runs Handoff can set {JIRA_SETTINGS_NEEDED}."
 
 
 class ConfigError(Exception):
@@ -107,9 +114,16 @@ class Settings:
 
 
 def load_settings(
-    env: Mapping[str, str] | None = None, *, mode: RunMode = RunMode.HTTP, dotenv_path: str | None = ".env"
+    env: Mapping[str, str] | None = None,
+    *,
+    mode: RunMode = RunMode.HTTP,
+    dotenv_path: str | None = ".env",
+    jira_needed_by: str | None = None,
 ) -> Settings:
-    """Build `Settings` from `env` (default: `os.environ` after loading `.env`), or raise `ConfigError`."""
+    """Build `Settings` from `env` (default: `os.environ` after loading `.env`), or raise `ConfigError`.
+
+    `jira_needed_by` names a command that cannot work without Jira; missing Jira settings are then a problem too.
+    """
     if env is None:
         import os
 
@@ -119,7 +133,7 @@ def load_settings(
             # The real environment wins over the file, as twelve-factor deployments expect.
             load_dotenv(dotenv_path, override=False)
         env = os.environ
-    return _parse(env, mode)
+    return _parse(env, mode, jira_needed_by)
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -130,7 +144,7 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
+def _parse(env: Mapping[str, str], mode: RunMode, jira_needed_by: str | None) -> Settings:
     problems: list[str] = []
 
     bot_token = _get(env, "SLACK_BOT_TOKEN")
@@ -195,7 +209,7 @@ def _parse(env: Mapping[str, str], mode: RunMode) -> Settings:
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}.")
 
-    jira = _parse_jira(env, problems)
+    jira = _parse_jira(env, problems, jira_needed_by)
 
     checklist = ChecklistConfig()
     checklist_path = _get(env, "HANDOFF_CHECKLIST")
@@ -266,7 +280,7 @@ def _parse_catch_up(raw: str | None, problems: list[str]) -> timedelta | None:
     return None
 
 
-def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | None:
+def _parse_jira(env: Mapping[str, str], problems: list[str], needed_by: str | None) -> JiraSettings | None:
     url = _get(env, "JIRA_URL")
     email = _get(env, "JIRA_EMAIL")
     api_token = _get(env, "JIRA_API_TOKEN")
@@ -284,6 +298,8 @@ def _parse_jira(env: Mapping[str, str], problems: list[str]) -> JiraSettings | N
                 "JIRA_EMAIL, JIRA_API_TOKEN, JIRA_TOKEN or JIRA_WEBHOOK_SECRET is set but JIRA_URL is not: set "
                 "JIRA_URL to your site (https://your-company.atlassian.net), or remove the Jira settings."
             )
+        elif needed_by is not None:
+            problems.append(f"Jira is not configured, and {needed_by} needs it: set {JIRA_SETTINGS_NEEDED}.")
         return None
     if not _is_http_url(url):
         problems.append(f"JIRA_URL must be an http(s) URL such as https://your-company.atlassian.net, got {url!r}.")

@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.config import JIRA_NOT_CONFIGURED
 from bot.errors import (
     AmbiguousInitiative,
     DuplicateName,
@@ -125,8 +126,13 @@ def normalize_jira_key(raw: str) -> str | None:
     return key if JIRA_ISSUE_KEY.match(key) else None
 
 
-def jira_problems(raw: str | None) -> list[FieldProblem]:
-    if raw is not None and normalize_jira_key(raw) is None:
+def jira_problems(raw: str | None, *, jira_configured: bool) -> list[FieldProblem]:
+    """Without Jira settings an epic is refused: stored silently, it would promise links that never come."""
+    if raw is None:
+        return []
+    if not jira_configured:
+        return [FieldProblem(Field.JIRA, JIRA_NOT_CONFIGURED)]
+    if normalize_jira_key(raw) is None:
         return [FieldProblem(Field.JIRA, f'"{escape(raw)}" is not a Jira issue key; use the form DS-12.')]
     return []
 
@@ -144,7 +150,13 @@ def note_problems(note: str | None) -> list[FieldProblem]:
 
 
 def validate_draft(
-    *, session: Session, team_id: str, draft: InitiativeDraft, people: PeopleService | None, today: date
+    *,
+    session: Session,
+    team_id: str,
+    draft: InitiativeDraft,
+    people: PeopleService | None,
+    today: date,
+    jira_configured: bool,
 ) -> list[FieldProblem]:
     """Every problem with a draft at once, so a modal can mark each field and a command can list them all.
 
@@ -157,7 +169,7 @@ def validate_draft(
         if existing is not None:
             problems.append(FieldProblem(Field.NAME, DuplicateName(existing.name, existing.archived).message))
     problems += goal_problems(draft.goal)
-    problems += jira_problems(draft.jira_epic_key)
+    problems += jira_problems(draft.jira_epic_key, jira_configured=jira_configured)
     problems += due_problems(draft.target_date, today)
     for role, user_id in (
         (Field.DS, draft.ds_lead_id),
@@ -185,9 +197,12 @@ def create_initiative(
     people: PeopleService,
     now: datetime,
     today: date,
+    jira_configured: bool,
 ) -> Initiative:
     """Validate and store a new initiative in `discovery`, with its first phase-history row."""
-    problems = validate_draft(session=session, team_id=actor.team_id, draft=draft, people=people, today=today)
+    problems = validate_draft(
+        session=session, team_id=actor.team_id, draft=draft, people=people, today=today, jira_configured=jira_configured
+    )
     if problems:
         raise InvalidInput(problems)
     epic = normalize_jira_key(draft.jira_epic_key) if draft.jira_epic_key else None
@@ -353,6 +368,7 @@ def edit_initiative(
     people: PeopleService,
     now: datetime,
     today: date,
+    jira_configured: bool,
 ) -> EditResult:
     """Apply field edits after validating all of them; nothing changes if any is wrong or not allowed."""
     if not request.values:
@@ -373,7 +389,7 @@ def edit_initiative(
         elif fld is Field.GOAL and value is not CLEAR:
             problems += goal_problems(str(value))
         elif fld is Field.JIRA and value is not CLEAR:
-            problems += jira_problems(str(value))
+            problems += jira_problems(str(value), jira_configured=jira_configured)
         elif fld is Field.DUE and value is not CLEAR:
             assert isinstance(value, date)
             problems += due_problems(value, today)

@@ -74,6 +74,14 @@ class JiraRejected(JiraError):
     """400: Jira understood the request and said no (a bad field, an invalid transition)."""
 
 
+class JiraIssueIncomplete(JiraError):
+    """Issue JSON without a status: taken as it is, it would blank the checkpoint's Jira status and reopen it."""
+
+    def __init__(self, key: str):
+        super().__init__(f"Jira's answer for {key} carries no status.")
+        self.key = key
+
+
 @dataclass(frozen=True)
 class JiraIssue:
     key: str
@@ -333,8 +341,7 @@ class JiraGateway:
                         use_post=True,
                     )
                 )
-                for raw in page.get("issues", []):
-                    yield self._to_issue(raw)
+                yield from self._issues_of(page)
                 token = page.get("nextPageToken")
                 if not token or page.get("isLast"):
                     return
@@ -351,8 +358,7 @@ class JiraGateway:
                 )
             )
             issues = page.get("issues", [])
-            for raw in issues:
-                yield self._to_issue(raw)
+            yield from self._issues_of(page)
             start += len(issues)
             if not issues or start >= int(page.get("total", 0)):
                 return
@@ -361,6 +367,14 @@ class JiraGateway:
 
     def _to_issue(self, raw: dict[str, Any]) -> JiraIssue:
         return issue_from_json(raw, self._settings.url)
+
+    def _issues_of(self, page: dict[str, Any]) -> Iterator[JiraIssue]:
+        """A search page's issues; one without a status is left out (and logged), so it cannot stop the others."""
+        for raw in page.get("issues", []):
+            try:
+                yield self._to_issue(raw)
+            except JiraIssueIncomplete as error:
+                log.warning("Jira issue without a status left out of a search", extra={"issue": error.key})
 
     def _call(self, action: Callable[[], T], *, issue_key: str | None = None) -> T:
         """Run one client call, waiting out rate limits within our patience and mapping failures to our types."""
@@ -393,20 +407,44 @@ SLACK_ICON = "https://a.slack-edge.com/80588/marketing/img/meta/favicon-32.png"
 
 
 def issue_from_json(raw: dict[str, Any], site_url: str) -> JiraIssue:
-    """An issue from the REST API's issue JSON, which webhooks carry in the same shape."""
+    """An issue from the REST API's issue JSON, which webhooks carry in the same shape; raises
+    `JiraIssueIncomplete` when it has no status, rather than make one up."""
     fields = raw.get("fields") or {}
     status = fields.get("status") or {}
+    status_name = status.get("name")
+    category = (status.get("statusCategory") or {}).get("key")
+    if not status_name or not category:
+        raise JiraIssueIncomplete(str(raw.get("key") or "an issue"))
     assignee = fields.get("assignee") or {}
     updated = fields.get("updated")
     return JiraIssue(
         key=raw["key"],
         summary=fields.get("summary") or "",
-        status=status.get("name") or "",
-        status_category=(status.get("statusCategory") or {}).get("key") or "",
+        status=status_name,
+        status_category=category,
         assignee=assignee.get("displayName") if assignee else None,
         updated=parse_jira_time(updated) if updated else None,
         url=f"{site_url}/browse/{raw['key']}",
     )
+
+
+def missing_issue_fields(raw: dict[str, Any]) -> list[str]:
+    """The fields Handoff keeps of an issue (`ISSUE_FIELDS`) that issue JSON lacks, a status without its name or
+    category counting as missing.
+
+    Jira's own webhooks carry them all; Jira Automation's "Send web request" with a custom body, and relays that
+    trim payloads, may send only `id`, `self` and `key`.
+    """
+    fields = raw.get("fields")
+    if not isinstance(fields, dict):
+        return list(ISSUE_FIELDS)
+    missing = [name for name in ISSUE_FIELDS if name not in fields]
+    status = fields.get("status")
+    if "status" not in missing and not (
+        isinstance(status, dict) and status.get("name") and (status.get("statusCategory") or {}).get("key")
+    ):
+        missing.append("status")
+    return missing
 
 
 def _retry_after(error: Any) -> float:

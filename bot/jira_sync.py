@@ -16,7 +16,15 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.checkpoints import status_for_category
-from bot.jira_gateway import MAX_KEYS_PER_QUERY, JiraError, JiraGateway, JiraIssue, JiraRejected, issue_from_json
+from bot.jira_gateway import (
+    MAX_KEYS_PER_QUERY,
+    JiraError,
+    JiraGateway,
+    JiraIssue,
+    JiraRejected,
+    issue_from_json,
+    missing_issue_fields,
+)
 from storage import checkpoints as checkpoint_queries
 from storage import jira as jira_queries
 from storage.idempotency import claim_all_once
@@ -123,8 +131,12 @@ def _full(gateway: JiraGateway, keys: Sequence[str], report: SyncReport) -> Iter
 def apply_issue_state(*, session: Session, issue: JiraIssue, now: datetime) -> list[JiraStatusChange]:
     """Bring every checkpoint linked to `issue` up to date; returns the status changes this call logged.
 
-    News older than what is stored is ignored, so a late webhook cannot undo a newer sync.
+    News older than what is stored is ignored, so a late webhook cannot undo a newer sync; a state without a
+    status is never applied, since a blank one would reopen a done checkpoint.
     """
+    if not issue.status or not issue.status_category:
+        log.warning("Jira issue state without a status not applied", extra={"issue": issue.key})
+        return []
     logged = []
     for checkpoint in checkpoint_queries.checkpoints_linked_to(session=session, jira_key=issue.key):
         if checkpoint.jira_updated_at and issue.updated and issue.updated < checkpoint.jira_updated_at:
@@ -143,8 +155,9 @@ def _apply_to_checkpoint(
         "jira_status": issue.status[:128],
         "jira_status_category": issue.status_category[:16],
         "jira_assignee": issue.assignee[:255] if issue.assignee else None,
-        "jira_updated_at": issue.updated,
     }
+    if issue.updated is not None:  # an unknown update time leaves the known one, which guards against stale news
+        values["jira_updated_at"] = issue.updated
     # Read before the update: the row is expired after it, and the log must name the status it moved from.
     checkpoint_id, old_status = checkpoint.id or 0, checkpoint.jira_status
     status_moved = old_status != issue.status
@@ -190,16 +203,29 @@ class WebhookResult:
 
 
 def apply_webhook(
-    *, sessions: Sessions, payload: dict[str, Any], delivery_id: str | None, now: datetime, site_url: str
+    *,
+    sessions: Sessions,
+    payload: dict[str, Any],
+    delivery_id: str | None,
+    now: datetime,
+    site_url: str,
+    gateway: JiraGateway | None,
 ) -> WebhookResult:
     """Apply a `jira:issue_updated` delivery once: deliveries are deduplicated by Jira's webhook identifier
-    and by the issue's changelog id (a redelivery may come with either)."""
+    and by the issue's changelog id (a redelivery may come with either).
+
+    A delivery that lacks part of the issue's state is never applied as it stands: the issue is fetched through
+    `gateway`, and if that fails the delivery is ignored (the sync picks the change up).
+    """
     if payload.get("webhookEvent") != "jira:issue_updated":
         return WebhookResult(ignored=f"event {payload.get('webhookEvent')!r} is not handled")
-    raw_issue = payload.get("issue") or {}
-    if not raw_issue.get("key"):
+    raw_issue = payload.get("issue")
+    if not isinstance(raw_issue, dict) or not raw_issue.get("key"):
         return WebhookResult(ignored="no issue in the payload")
-    issue = issue_from_json(raw_issue, site_url)
+    issue, unusable = _delivered_state(sessions, raw_issue, site_url, gateway)
+    if issue is None:
+        log.warning("Jira webhook ignored", extra={"issue": raw_issue.get("key"), "reason": unusable})
+        return WebhookResult(ignored=unusable)
     keys = []
     if delivery_id:
         keys.append(f"delivery:{delivery_id}")
@@ -211,3 +237,24 @@ def apply_webhook(
             return WebhookResult(duplicate=True)
         changes = apply_issue_state(session=session, issue=issue, now=now)
     return WebhookResult(status_changes=len(changes))
+
+
+def _delivered_state(
+    sessions: Sessions, raw_issue: dict[str, Any], site_url: str, gateway: JiraGateway | None
+) -> tuple[JiraIssue | None, str | None]:
+    """The issue's state from a delivery, or from Jira when the delivery lacks part of it; else why there is none."""
+    missing = missing_issue_fields(raw_issue)
+    if not missing:
+        return issue_from_json(raw_issue, site_url), None
+    key = str(raw_issue["key"])
+    lacking = f"the delivery for {key} lacks {', '.join(missing)}"
+    with sessions() as session:
+        linked = bool(checkpoint_queries.checkpoints_linked_to(session=session, jira_key=key))
+    if not linked:
+        return None, f"{lacking}, and no checkpoint is linked to it"
+    if gateway is None:
+        return None, f"{lacking}, and without Jira settings it cannot be fetched"
+    try:
+        return gateway.issue(key), None
+    except JiraError as error:
+        return None, f"{lacking}, and fetching it from Jira failed ({error.message}); the sync will pick it up"

@@ -63,6 +63,7 @@ def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft
             people=people,
             now=runtime.clock.now(),
             today=runtime.today(),
+            jira_configured=runtime.jira is not None,
         )
     try:
         posted = post_message(
@@ -134,6 +135,7 @@ def edit_and_announce(
             people=people,
             now=runtime.clock.now(),
             today=runtime.today(),
+            jira_configured=runtime.jira is not None,
         )
         new_engineer = any(c.field is Field.EMBEDDED for c in result.changes)
         if new_engineer:

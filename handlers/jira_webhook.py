@@ -1,7 +1,8 @@
 """`POST /jira/webhook?secret=…`: Jira tells us of an issue change at once; the thread hears of it right after.
 
 The secret is compared in constant time; the answer is sent before anything is posted in Slack, so Jira's
-webhook timeout never depends on Slack.
+webhook timeout never depends on Slack. A delivery that lacks the issue's state costs one request to Jira,
+with little patience for rate limits: whatever happens, Jira gets a 2xx and does not retry forever.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from handlers.jira_jobs import post_status_changes
 
 log = logging.getLogger(__name__)
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+# Jira waits only seconds for a webhook's answer; an issue fetch that would wait longer is left to the sync.
+FETCH_PATIENCE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ def make_webhook_receiver(runtime: Runtime, client: WebClient, executor: Executo
                 delivery_id=delivery,
                 now=runtime.clock.now(),
                 site_url=jira.url,
+                gateway=runtime.jira.with_patience(FETCH_PATIENCE_SECONDS) if runtime.jira else None,
             )
             log.info(
                 "Jira webhook",
@@ -64,8 +68,13 @@ def make_webhook_receiver(runtime: Runtime, client: WebClient, executor: Executo
             )
             if result.status_changes:
                 executor.submit(post_status_changes, runtime, client)
-            return WebhookAnswer(
-                200, {"ok": True, "duplicate": result.duplicate, "status_changes": result.status_changes}
-            )
+            answer: dict[str, object] = {
+                "ok": True,
+                "duplicate": result.duplicate,
+                "status_changes": result.status_changes,
+            }
+            if result.ignored:
+                answer["ignored"] = result.ignored  # shown in the sender's delivery log (e.g. Jira Automation's)
+            return WebhookAnswer(200, answer)
 
     return receive

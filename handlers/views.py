@@ -65,13 +65,23 @@ def register(app: App, runtime: Runtime) -> None:
             try:
                 with unit_of_work(runtime, client, actor.team_id) as (session, people):
                     problems = validate_draft(
-                        session=session, team_id=actor.team_id, draft=draft, people=people, today=runtime.today()
+                        session=session,
+                        team_id=actor.team_id,
+                        draft=draft,
+                        people=people,
+                        today=runtime.today(),
+                        jira_configured=runtime.jira is not None,
                     )
             except SlackClientError:
                 log.warning("people not checked before the ack; Slack was slow or limiting")
                 with runtime.session() as session:
                     problems = validate_draft(
-                        session=session, team_id=actor.team_id, draft=draft, people=None, today=runtime.today()
+                        session=session,
+                        team_id=actor.team_id,
+                        draft=draft,
+                        people=None,
+                        today=runtime.today(),
+                        jira_configured=runtime.jira is not None,
                     )
             for problem in problems:
                 # Modal errors are plain text, so the mrkdwn escaping in the message is undone.

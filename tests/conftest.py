@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot.app import HandoffApp, create_app
 from bot.clock import FixedClock
-from bot.config import Settings
+from bot.config import JiraAuth, JiraSettings, Settings
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from bot.http import create_server
 from storage.db import make_engine, upgrade_schema
@@ -39,6 +39,7 @@ ALICE, BOB, CAROL, DAVE, ADMIN, ROBOT, GONE = (
     "U0GONE",
 )
 GENERAL, CHURN, SECRET, OLD = "C0GENERAL", "C0CHURN", "G0SECRET", "C0OLD"
+JIRA_SITE = "https://jira.example.com"
 
 
 def manifest_scopes() -> set[str]:
@@ -160,5 +161,14 @@ def served(app: HandoffApp, fake: FakeSlack, engine: Engine, clock: FixedClock) 
 @pytest.fixture
 def running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
     app = create_app(make_settings(fake_slack), engine=engine, clock=clock)
+    with served(app, fake_slack, engine, clock) as running_app:
+        yield running_app
+
+
+@pytest.fixture
+def jira_running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+    """The app with Jira settings for a site it never contacts: for features that only store or link Jira keys."""
+    jira = JiraSettings(url=JIRA_SITE, auth=JiraAuth.CLOUD, email="bot@example.com", api_token="token-0123456789")
+    app = create_app(make_settings(fake_slack, jira=jira), engine=engine, clock=clock)
     with served(app, fake_slack, engine, clock) as running_app:
         yield running_app

@@ -22,8 +22,10 @@ from storage.db import session_scope
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState
 from tests.conftest import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
 from tests.factories import make_initiative
+from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID
 
+JIRA_PAT = "dc-personal-access-token-0123"
 HEADS = {"digest": "Daily digest", "nudges": "Nudges:"}  # how each job's posted message begins
 
 
@@ -293,8 +295,17 @@ def test_nudges_for_every_channel_leave_out_a_channel_that_turned_them_off(
 # --- jira-sync --------------------------------------------------------------------------------------------
 
 
-def test_jira_sync_dry_run_without_jira_prints_what_waits(
-    cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
+@pytest.fixture
+def jira_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeJira]:
+    """A Jira Data Center site the operator configured; a dry run must not need to reach it."""
+    with FakeJira("datacenter", personal_token=JIRA_PAT) as jira:
+        monkeypatch.setenv("JIRA_URL", jira.url)
+        monkeypatch.setenv("JIRA_TOKEN", JIRA_PAT)
+        yield jira
+
+
+def test_jira_sync_dry_run_prints_what_waits_without_contacting_jira(
+    cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine, jira_site: FakeJira
 ) -> None:
     empty = cli("jira-sync", "--dry-run")
     assert empty.code == 0, empty.err
@@ -339,12 +350,22 @@ def test_jira_sync_dry_run_without_jira_prints_what_waits(
     with Session(engine) as session:
         [change] = session.exec(select(JiraStatusChange)).all()
         assert (change.posted_at, change.claimed_at) == (None, None), "a dry run claims nothing"
+    assert jira_site.requests == []
 
 
-def test_jira_sync_without_jira_configured_is_a_clear_error(cli: Cli, fake_slack: FakeSlack) -> None:
-    result = cli("jira-sync")
+@pytest.mark.parametrize("dry_run", [False, True], ids=["sync", "dry-run"])
+def test_jira_sync_without_jira_configured_is_a_clear_error(
+    cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack, dry_run: bool
+) -> None:
+    """Without Jira settings there is nothing to sync, and an empty queue must not pass for a healthy one."""
+    result = cli("jira-sync", *(["--dry-run"] if dry_run else []))
 
     assert result.code == 2
-    assert "Handoff can't sync with Jira: Jira is not configured: set JIRA_URL" in result.err
-    assert "Traceback" not in result.err and result.out == ""
+    assert result.err.splitlines() == [
+        "Handoff can't start; fix these settings (in the environment or .env):",
+        "  - Jira is not configured, and `handoff run jira-sync` needs it: set `JIRA_URL` and either `JIRA_EMAIL` + "
+        "`JIRA_API_TOKEN` (Jira Cloud) or `JIRA_TOKEN` (Jira Data Center personal access token).",
+        "See .env.example for every setting.",
+    ]
+    assert result.out == "", "no queue report that would look like all is well"
     assert posts(fake_slack) == []

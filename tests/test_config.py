@@ -280,6 +280,27 @@ def test_partial_or_mixed_jira_config(values: dict[str, str], expected: str) -> 
     assert expected in problems[0]
 
 
+def test_a_command_that_needs_jira_reports_missing_jira_settings_with_the_others() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env(PORT="x"), mode=RunMode.OFFLINE, jira_needed_by="`handoff run jira-sync`")
+    assert caught.value.problems == [
+        "PORT must be a whole number from 1 to 65535, got 'x'.",
+        "Jira is not configured, and `handoff run jira-sync` needs it: set `JIRA_URL` and either `JIRA_EMAIL` + "
+        "`JIRA_API_TOKEN` (Jira Cloud) or `JIRA_TOKEN` (Jira Data Center personal access token).",
+    ]
+    # Half a Jira configuration is reported once, as it always is, not twice.
+    half = problems_of_needing_jira(env(JIRA_TOKEN=JIRA_PAT))
+    assert len(half) == 1 and "JIRA_URL is not" in half[0]
+    configured = env(JIRA_URL="https://jira.acme.internal", JIRA_TOKEN=JIRA_PAT)
+    assert load_settings(configured, mode=RunMode.OFFLINE, jira_needed_by="`handoff run jira-sync`").jira is not None
+
+
+def problems_of_needing_jira(values: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(values, mode=RunMode.OFFLINE, jira_needed_by="`handoff run jira-sync`")
+    return caught.value.problems
+
+
 # --- secrets stay secret -------------------------------------------------------------------------------------------
 
 SECRETS = (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, JIRA_API_TOKEN, JIRA_PAT, DB_PASSWORD)

@@ -902,6 +902,79 @@ def test_the_webhook_applies_a_status_change_once_and_posts_it_in_the_thread(
         assert len(session.exec(select(JiraStatusChange)).all()) == 1
 
 
+def trimmed_delivery(jira: FakeJira, key: str) -> dict[str, Any]:
+    """What Jira Automation's "Send web request" with a custom body (or a relay that trims payloads) delivers:
+    the issue's `id`, `self` and `key`, no fields."""
+    issue = jira.webhook_payload(key)["issue"]
+    return {"webhookEvent": "jira:issue_updated", "issue": {k: issue[k] for k in ("id", "self", "key")}}
+
+
+def test_a_trimmed_delivery_never_blanks_a_done_checkpoint(
+    running: RunningApp, fake_jira: FakeJira, churn: Thread
+) -> None:
+    add(running, 'churn "Model card reviewed" jira:DS-42')
+    running.clock.advance(timedelta(minutes=3))
+    entry = fake_jira.set_status("DS-42", "Done")
+    assert post_webhook(running, fake_jira.webhook_payload("DS-42", entry))[1]["status_changes"] == 1
+    running.settle()
+    done = checkpoint(running.engine, 1)
+    assert (done.status, done.jira_status, done.jira_status_category) == ("done", "Done", "done")
+    assert done.jira_updated_at is not None
+    assert len(replies(running, churn)) == 2
+
+    # Jira is reachable: the issue is fetched, it is still Done, so nothing changes and nobody is told.
+    running.clock.advance(timedelta(minutes=1))
+    assert post_webhook(running, trimmed_delivery(fake_jira, "DS-42")) == (
+        200,
+        {"ok": True, "duplicate": False, "status_changes": 0},
+    )
+    # Jira is down: the delivery is ignored with a 2xx (so Jira does not retry it), saying why.
+    fake_jira.go_down()
+    status, body = post_webhook(running, trimmed_delivery(fake_jira, "DS-42"), delivery="d-trimmed")
+    fake_jira.come_back()
+    assert status == 200 and (body["duplicate"], body["status_changes"]) == (False, 0)
+    assert body["ignored"].startswith("the delivery for DS-42 lacks summary, status, assignee, updated, and fetching")
+    running.settle()
+
+    assert checkpoint(running.engine, 1) == done
+    assert len(replies(running, churn)) == 2, "nothing like `DS-42 : Done → ` in the thread"
+    # The next sync has nothing to tell either (no `? → Done`).
+    running.clock.advance(timedelta(minutes=5))
+    assert run_jira_sync(running.app.runtime, running.app.bolt.client).changes_posted == 0
+    assert checkpoint(running.engine, 1).status == "done"
+    assert len(replies(running, churn)) == 2
+    with Session(running.engine) as session:
+        logged = session.exec(select(JiraStatusChange)).all()
+        assert [(c.from_status, c.to_status) for c in logged] == [("To Do", "Done")]
+
+
+def test_a_trimmed_delivery_is_completed_with_one_request_for_the_issue(
+    running: RunningApp, fake_jira: FakeJira, churn: Thread
+) -> None:
+    add(running, 'churn "Model card reviewed" jira:DS-42')
+    running.clock.advance(timedelta(minutes=3))
+    fake_jira.set_status("DS-42", "Done")
+    fake_jira.reset_requests()
+
+    assert post_webhook(running, trimmed_delivery(fake_jira, "DS-42")) == (
+        200,
+        {"ok": True, "duplicate": False, "status_changes": 1},
+    )
+
+    [fetch] = fake_jira.requests
+    assert (fetch.method, fetch.path, fetch.query["fields"]) == (
+        "GET",
+        "/rest/api/3/issue/DS-42",
+        "summary,status,assignee,updated",
+    )
+    running.settle()
+    _, post = replies(running, churn)
+    assert post.text == f"DS-42 {MODEL_CARD}: To Do → Done"
+    stored = checkpoint(running.engine, 1)
+    assert (stored.status, stored.jira_status, stored.jira_assignee) == ("done", "Done", "Priya Patel")
+    assert stored.jira_updated_at is not None
+
+
 def test_the_sync_posts_each_jira_status_change_once(running: RunningApp, fake_jira: FakeJira, churn: Thread) -> None:
     add(running, 'churn "Model card reviewed" jira:DS-42')
     runtime, client = running.app.runtime, running.app.bolt.client

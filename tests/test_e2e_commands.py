@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from storage.db import session_scope
 from storage.initiatives import add_initiative, get_initiative_by_name, name_key
 from storage.models import Initiative, PhaseChange
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, OLD, SECRET, RunningApp
+from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, JIRA_SITE, NOW, OLD, SECRET, RunningApp
 from tests.support.blockkit import all_text, button_values, nodes
 from tests.support.slack_driver import TEAM_ID, HttpResult
 
@@ -45,6 +45,13 @@ CHURN_V2 = "Churn model v2"
 NEW_CHURN_V2 = (
     'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol> jira:ds-12 due:2027-03-01 goal:"Cut churn by 5%"'
 )
+
+
+@pytest.fixture
+def running(jira_running: RunningApp) -> RunningApp:
+    """An epic can be given to any command here, which needs Jira settings (nothing here calls Jira); `new` and
+    `edit` without Jira settings are tested in tests/test_e2e_without_jira.py."""
+    return jira_running
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ def test_new_posts_the_kickoff_stores_its_thread_and_confirms_privately(running:
     assert "*Embedded engineer:* _not set_" in body
     assert "*Phase:* discovery" in body
     assert "*Target date:* 2027-03-01" in body
-    assert "*Jira epic:* DS-12" in body
+    assert f"*Jira epic:* <{JIRA_SITE}/browse/DS-12|DS-12>" in body
     assert '`/handoff status "Churn model v2"`' in kickoff.blocks[2]["elements"][0]["text"]
 
     initiative = load(running.engine, CHURN_V2)
@@ -309,7 +316,7 @@ def test_status_with_a_prefix_shows_one_initiative_in_detail(running: RunningApp
     assert "*Goal:* Cut churn by 5%" in blocks[1]["text"]["text"]
     people = blocks[2]["text"]["text"]
     assert "*DS lead:* <@U0BOB>" in people and "*Engineering lead:* <@U0CAROL>" in people
-    assert "*Jira epic:* DS-12" in people and "*Target date:* 2027-03-01" in people
+    assert f"*Jira epic:* <{JIRA_SITE}/browse/DS-12|DS-12>" in people and "*Target date:* 2027-03-01" in people
     assert "created in discovery by <@U0ALICE>" in blocks[3]["text"]["text"]
     assert "Pricing engine" not in detail.text
 

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -16,6 +17,13 @@ from tests.support.blockkit import all_text, button_values
 from tests.support.slack_driver import TEAM_ID
 
 BLOCK_IDS = ["name", "channel", "ds", "eng", "embedded", "goal", "jira", "due"]
+
+
+@pytest.fixture
+def running(jira_running: RunningApp) -> RunningApp:
+    """The form's Jira epic field needs Jira settings (nothing here calls Jira); the form without Jira settings
+    is tested in tests/test_e2e_without_jira.py."""
+    return jira_running
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

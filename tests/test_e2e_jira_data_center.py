@@ -325,6 +325,29 @@ def test_the_webhook_applies_a_data_center_status_change_once_and_posts_it_in_th
     assert len(status_changes(running.engine)) == 1
 
 
+def test_a_data_center_delivery_without_its_update_time_is_completed_from_jira(
+    running: RunningApp, fake_jira: FakeJira, churn: Thread
+) -> None:
+    """A custom body that carries the status but not `updated` is not trusted as it stands: one REST v2 request
+    fetches the whole state, so the stored update time (the guard against stale news) is never cleared."""
+    add(running, 'churn "Model card reviewed" jira:DS-42')
+    running.clock.advance(timedelta(minutes=3))
+    entry = fake_jira.set_status("DS-42", "In Progress")
+    payload = fake_jira.webhook_payload("DS-42", entry)
+    del payload["issue"]["fields"]["updated"]
+    fake_jira.reset_requests()
+
+    assert post_webhook(running, payload) == (200, {"ok": True, "duplicate": False, "status_changes": 1})
+
+    assert [(r.method, r.path) for r in fake_jira.requests] == [("GET", f"{REST_V2}/issue/DS-42")]
+    running.settle()
+    _, post = replies(running, churn)
+    assert post.text == f"DS-42 {MODEL_CARD}: To Do → In Progress"
+    stored = checkpoint(running.engine, 1)
+    assert (stored.status, stored.jira_status) == ("in_progress", "In Progress")
+    assert stored.jira_updated_at is not None
+
+
 def test_the_sync_searches_with_rest_v2_and_posts_each_status_change_once(
     running: RunningApp, fake_jira: FakeJira, churn: Thread
 ) -> None:

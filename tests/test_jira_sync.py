@@ -22,9 +22,12 @@ from bot.jira_gateway import (
     JiraAuthFailed,
     JiraGateway,
     JiraIssue,
+    JiraIssueIncomplete,
     JiraIssueNotFound,
     JiraTransition,
     JiraUnavailable,
+    issue_from_json,
+    missing_issue_fields,
 )
 from bot.jira_push import (
     ACTION_DONE,
@@ -853,7 +856,12 @@ def test_a_webhook_is_applied_once_per_delivery_and_per_changelog(
 
     def deliver_webhook(delivery_id: str) -> Any:
         return apply_webhook(
-            sessions=sessions, payload=payload, delivery_id=delivery_id, now=clock.now(), site_url=jira.url
+            sessions=sessions,
+            payload=payload,
+            delivery_id=delivery_id,
+            now=clock.now(),
+            site_url=jira.url,
+            gateway=None,
         )
 
     first = deliver_webhook("delivery-1")
@@ -873,7 +881,9 @@ def test_a_webhook_and_the_sync_seeing_one_change_log_it_once(
     entry = jira.set_status("DS-2", "Done", at=clock.now())
     payload = jira.webhook_payload("DS-2", entry)
 
-    hooked = apply_webhook(sessions=sessions, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url)
+    hooked = apply_webhook(
+        sessions=sessions, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url, gateway=None
+    )
     report = sync(sessions, gateway, clock)
 
     assert hooked.status_changes == 1 and report.status_changes == 0
@@ -890,7 +900,7 @@ def test_a_late_webhook_does_not_undo_a_newer_sync(
     sync(sessions, gateway, clock)
 
     result = apply_webhook(
-        sessions=sessions, payload=late_payload, delivery_id="late", now=clock.now(), site_url=jira.url
+        sessions=sessions, payload=late_payload, delivery_id="late", now=clock.now(), site_url=jira.url, gateway=None
     )
 
     assert result.status_changes == 0
@@ -911,11 +921,18 @@ def test_a_webhook_whose_transaction_was_lost_is_applied_on_redelivery(
 
     with pytest.raises(ConnectionResetError):
         apply_webhook(
-            sessions=dying_before_commit, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url
+            sessions=dying_before_commit,
+            payload=payload,
+            delivery_id="d-1",
+            now=clock.now(),
+            site_url=jira.url,
+            gateway=None,
         )
     assert status_changes(sessions) == []
 
-    retried = apply_webhook(sessions=sessions, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url)
+    retried = apply_webhook(
+        sessions=sessions, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url, gateway=None
+    )
 
     assert not retried.duplicate and retried.status_changes == 1
     assert checkpoint_of(sessions, synced["DS-1"]).status == "done"
@@ -929,7 +946,9 @@ def test_unknown_webhook_events_are_ignored(
     payload = jira.webhook_payload("DS-1", entry)
     payload["webhookEvent"] = event
 
-    result = apply_webhook(sessions=sessions, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url)
+    result = apply_webhook(
+        sessions=sessions, payload=payload, delivery_id="d-1", now=clock.now(), site_url=jira.url, gateway=None
+    )
 
     assert result.ignored and not result.duplicate and result.status_changes == 0
     assert status_changes(sessions) == []
@@ -943,9 +962,173 @@ def test_a_webhook_without_an_issue_is_ignored(sessions: Sessions, clock: FixedC
         delivery_id="d-1",
         now=clock.now(),
         site_url="https://jira.example.com",
+        gateway=None,
     )
 
     assert result.ignored and result.status_changes == 0
+
+
+TRIMMED_FIELDS = ("summary", "status", "assignee", "updated")
+
+
+def trimmed(payload: dict[str, Any], *keep: str) -> dict[str, Any]:
+    """A delivery as Jira Automation's "Send web request" with a custom body, or a trimming relay, sends it:
+    the issue's `id`, `self` and `key`, and only the fields in `keep`."""
+    issue = payload["issue"]
+    slim = {name: issue[name] for name in ("id", "self", "key")}
+    if keep:
+        slim["fields"] = {name: issue["fields"][name] for name in keep}
+    return {"webhookEvent": payload["webhookEvent"], "issue": slim}
+
+
+def apply_delivery(sessions: Sessions, payload: dict[str, Any], clock: FixedClock, gateway: JiraGateway | None) -> Any:
+    return apply_webhook(
+        sessions=sessions, payload=payload, delivery_id=None, now=clock.now(), site_url="", gateway=gateway
+    )
+
+
+@pytest.mark.parametrize(
+    "keep", [(), ("summary",), ("status", "summary", "assignee")], ids=["bare", "no-status", "no-updated"]
+)
+def test_a_delivery_lacking_the_issues_state_fetches_it_in_one_request(
+    jira: FakeJira,
+    gateway: JiraGateway,
+    sessions: Sessions,
+    clock: FixedClock,
+    synced: dict[str, int],
+    keep: tuple[str, ...],
+) -> None:
+    done_before = checkpoint_of(sessions, synced["DS-3"])
+    assert (done_before.status, done_before.jira_status) == ("done", "Done")
+    entry = jira.set_status("DS-3", "In Review", at=clock.now())
+    connect(gateway, jira)
+
+    result = apply_delivery(sessions, trimmed(jira.webhook_payload("DS-3", entry), *keep), clock, gateway)
+
+    assert (result.status_changes, result.ignored) == (1, None)
+    [fetch] = jira.requests
+    assert (fetch.method, fetch.path) == ("GET", f"{api(jira)}/issue/DS-3")
+    assert fetch.query["fields"] == ",".join(TRIMMED_FIELDS)
+    stored = checkpoint_of(sessions, synced["DS-3"])
+    assert (stored.status, stored.jira_status, stored.jira_status_category) == (
+        "in_progress",
+        "In Review",
+        "indeterminate",
+    )
+    assert stored.jira_updated_at == clock.now()
+    [change] = status_changes(sessions)
+    assert (change.from_status, change.to_status, change.checkpoint_effect) == ("Done", "In Review", "reopened")
+
+
+@pytest.mark.parametrize(
+    "jira_fails",
+    [
+        lambda jira: jira.go_down(),
+        lambda jira: jira.fail_next(f"{api(jira)}/issue/DS-3", status=429, retry_after=PATIENCE + 1),
+        lambda jira: jira.fail_next(
+            f"{api(jira)}/issue/DS-3", status=200, body={"id": "1", "key": "DS-3", "fields": {}}
+        ),
+    ],
+    ids=["down", "rate-limited", "answer-without-status"],
+)
+def test_a_delivery_lacking_the_issues_state_is_ignored_when_jira_cannot_tell(
+    jira: FakeJira,
+    gateway: JiraGateway,
+    sessions: Sessions,
+    clock: FixedClock,
+    synced: dict[str, int],
+    jira_fails: Callable[[FakeJira], None],
+) -> None:
+    before = checkpoint_of(sessions, synced["DS-3"])
+    payload = trimmed(jira.webhook_payload("DS-3", jira.set_status("DS-3", "In Review", at=clock.now())))
+    connect(gateway, jira)
+    jira_fails(jira)
+
+    result = apply_delivery(sessions, payload, clock, gateway)
+
+    assert result.status_changes == 0 and not result.duplicate
+    assert result.ignored is not None and result.ignored.startswith("the delivery for DS-3 lacks summary, status")
+    assert "the sync will pick it up" in result.ignored
+    assert checkpoint_of(sessions, synced["DS-3"]) == before
+    assert status_changes(sessions) == []
+    jira.come_back()
+
+
+def test_a_delivery_lacking_the_issues_state_is_not_fetched_for_an_unlinked_issue_or_without_jira(
+    jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, synced: dict[str, int]
+) -> None:
+    jira.add_issue("DS-99", "Not linked")
+    connect(gateway, jira)
+
+    unlinked = apply_delivery(sessions, trimmed(jira.webhook_payload("DS-99")), clock, gateway)
+    without_jira = apply_delivery(sessions, trimmed(jira.webhook_payload("DS-3")), clock, None)
+
+    assert (
+        unlinked.ignored
+        == "the delivery for DS-99 lacks summary, status, assignee, updated, and no checkpoint is linked to it"
+    )
+    assert without_jira.ignored is not None and "without Jira settings it cannot be fetched" in without_jira.ignored
+    assert jira.requests == []
+    assert checkpoint_of(sessions, synced["DS-3"]).jira_status == "Done"
+
+
+def test_a_state_without_a_status_or_update_time_never_blanks_what_is_stored(
+    jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, synced: dict[str, int]
+) -> None:
+    stored = gateway.issue("DS-3")
+    before = checkpoint_of(sessions, synced["DS-3"])
+    assert before.jira_updated_at is not None
+
+    with sessions() as session:
+        blank = dataclasses.replace(stored, status="", status_category="", updated=None)
+        assert apply_issue_state(session=session, issue=blank, now=clock.now()) == []
+    assert checkpoint_of(sessions, synced["DS-3"]) == before
+
+    with sessions() as session:
+        renamed = dataclasses.replace(stored, summary="Renamed", updated=None)
+        assert apply_issue_state(session=session, issue=renamed, now=clock.now()) == []
+    after = checkpoint_of(sessions, synced["DS-3"])
+    assert (after.jira_summary, after.jira_status, after.status) == ("Renamed", "Done", "done")
+    assert after.jira_updated_at == before.jira_updated_at
+
+
+def test_issue_json_without_a_status_is_refused_not_blanked() -> None:
+    with pytest.raises(JiraIssueIncomplete):
+        issue_from_json({"id": "1", "self": "https://jira.example.com/rest/api/2/issue/1", "key": "DS-1"}, "")
+    with pytest.raises(JiraIssueIncomplete):
+        issue_from_json({"key": "DS-1", "fields": {"status": {"name": "Done"}}}, "")
+    assert missing_issue_fields({"key": "DS-1"}) == list(TRIMMED_FIELDS)
+    assert missing_issue_fields({"key": "DS-1", "fields": {"summary": "x", "status": {}, "assignee": None}}) == [
+        "updated",
+        "status",
+    ]
+
+
+def test_a_searched_issue_without_a_status_is_left_out_and_the_others_are_synced(
+    jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, synced: dict[str, int]
+) -> None:
+    jira.set_status("DS-1", "Done", at=clock.now())
+    fetched = gateway.issue("DS-1")
+    raw_done = {
+        "id": "1",
+        "key": "DS-1",
+        "fields": {
+            "summary": fetched.summary,
+            "status": {"name": "Done", "statusCategory": {"key": "done"}},
+            "assignee": None,
+            "updated": (fetched.updated or clock.now()).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        },
+    }
+    page = {"issues": [{"id": "3", "key": "DS-3", "fields": {"summary": "Issue 3"}}, raw_done], "isLast": True}
+    if not jira.is_cloud:
+        page.update(startAt=0, maxResults=100, total=2)
+    jira.fail_next(search_path(jira), status=200, body=page)
+
+    report = sync(sessions, gateway, clock)
+
+    assert report.ok and report.status_changes == 1
+    assert checkpoint_of(sessions, synced["DS-1"]).jira_status == "Done"
+    assert checkpoint_of(sessions, synced["DS-3"]).jira_status == "Done"  # unchanged, not blank
 
 
 # ---------------------------------------------------------------------------------------------- push

@@ -107,7 +107,9 @@ def test_create_stores_a_discovery_initiative_with_its_first_history_row(
         jira_epic_key=" ds-12 ",
         target_date=TODAY,  # today is not in the past
     )
-    created = create_initiative(session=session, actor=actor(DAVE), draft=draft, people=people, now=NOW, today=TODAY)
+    created = create_initiative(
+        session=session, actor=actor(DAVE), draft=draft, people=people, now=NOW, today=TODAY, jira_configured=True
+    )
     session.commit()
 
     stored = queries.get_initiative_by_name(session=session, team_id=TEAM_ID, name="churn model v2")
@@ -126,7 +128,9 @@ def test_create_stores_a_discovery_initiative_with_its_first_history_row(
 
 def test_create_with_only_a_name(session: Session, people: PeopleService, directory: StaticDirectory) -> None:
     draft = InitiativeDraft(name="Fraud rules", home_channel_id=GENERAL, goal="")
-    created = create_initiative(session=session, actor=actor(DAVE), draft=draft, people=people, now=NOW, today=TODAY)
+    created = create_initiative(
+        session=session, actor=actor(DAVE), draft=draft, people=people, now=NOW, today=TODAY, jira_configured=True
+    )
     assert created.goal is None
     assert (created.jira_epic_key, created.jira_project_key, created.target_date) == (None, None, None)
     assert directory.lookups == []  # nobody to look up
@@ -144,7 +148,9 @@ def test_create_reports_every_problem_at_once_and_writes_nothing(session: Sessio
         target_date=TODAY - timedelta(days=1),
     )
     with pytest.raises(InvalidInput) as caught:
-        create_initiative(session=session, actor=actor(ALICE), draft=draft, people=people, now=NOW, today=TODAY)
+        create_initiative(
+            session=session, actor=actor(ALICE), draft=draft, people=people, now=NOW, today=TODAY, jira_configured=True
+        )
 
     error = caught.value
     assert problem_fields(error) == ["name", "goal", "jira", "due", "ds", "eng", "embedded"]
@@ -172,6 +178,7 @@ def test_create_refuses_reserved_names(session: Session, people: PeopleService, 
             people=people,
             now=NOW,
             today=TODAY,
+            jira_configured=True,
         )
     assert problem_fields(caught.value) == ["name"]
     assert "reserved" in caught.value.message
@@ -187,13 +194,16 @@ def test_create_refuses_an_empty_name(session: Session, people: PeopleService) -
             people=people,
             now=NOW,
             today=TODAY,
+            jira_configured=True,
         )
     assert caught.value.problems[0].message == "The initiative needs a name."
 
 
 def test_create_accepts_names_and_goals_at_the_limit(session: Session, people: PeopleService) -> None:
     draft = InitiativeDraft(name="n" * NAME_MAX, home_channel_id=GENERAL, goal="g" * GOAL_MAX)
-    created = create_initiative(session=session, actor=actor(ALICE), draft=draft, people=people, now=NOW, today=TODAY)
+    created = create_initiative(
+        session=session, actor=actor(ALICE), draft=draft, people=people, now=NOW, today=TODAY, jira_configured=True
+    )
     assert len(created.name) == NAME_MAX
     assert len(created.goal or "") == GOAL_MAX
 
@@ -209,6 +219,7 @@ def test_create_refuses_a_duplicate_name_ignoring_case(session: Session, people:
             people=people,
             now=NOW,
             today=TODAY,
+            jira_configured=True,
         )
     assert problem_fields(caught.value) == ["name"]
     assert caught.value.message == 'An initiative called "Churn Model" already exists. Pick another name.'
@@ -226,6 +237,7 @@ def test_duplicate_of_an_archived_initiative_says_so(session: Session, people: P
             people=people,
             now=NOW,
             today=TODAY,
+            jira_configured=True,
         )
     assert "(it is archived)" in caught.value.message
     assert '"Old churn"' in caught.value.message
@@ -241,6 +253,7 @@ def test_the_same_name_is_fine_in_another_team(session: Session, people: PeopleS
         people=people,
         now=NOW,
         today=TODAY,
+        jira_configured=True,
     )
     assert created.team_id == TEAM_ID
 
@@ -254,6 +267,7 @@ def test_problem_messages_escape_what_the_user_typed(session: Session, people: P
             people=people,
             now=NOW,
             today=TODAY,
+            jira_configured=True,
         )
     assert "&lt;!channel&gt;" in caught.value.message
     assert "<!channel>" not in caught.value.message
@@ -285,6 +299,7 @@ def test_a_name_taken_between_validation_and_insert_is_a_duplicate(engine: Engin
                 people=people,
                 now=NOW,
                 today=TODAY,
+                jira_configured=True,
             )
         assert "already exists" in caught.value.message
         # The session is still usable: the savepoint was rolled back, not the whole transaction.
@@ -561,7 +576,14 @@ def test_managers_are_listed_once_each() -> None:
 def edit(session: Session, people: PeopleService, who: str, initiative: Initiative, **values: object):
     request = EditRequest(values={Field(k): v for k, v in values.items()})
     return edit_initiative(
-        session=session, actor=actor(who), initiative=initiative, request=request, people=people, now=NOW, today=TODAY
+        session=session,
+        actor=actor(who),
+        initiative=initiative,
+        request=request,
+        people=people,
+        now=NOW,
+        today=TODAY,
+        jira_configured=True,
     )
 
 
