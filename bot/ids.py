@@ -14,6 +14,8 @@ ACTION_STATUS_SHARE = "status_share"
 ACTION_STATUS_PREV = "status_prev"
 ACTION_STATUS_NEXT = "status_next"
 ACTION_STATUS_DETAIL = "status_detail"
+# "Share in channel" on every other private answer (checkpoints, checklist, KPIs, ideas, blockers)
+ACTION_SHARE_ANSWER = "share_answer"
 
 # App Home
 ACTION_HOME_NEW = "home_new_initiative"
@@ -91,6 +93,7 @@ ACTIONS = (
     ACTION_STATUS_PREV,
     ACTION_STATUS_NEXT,
     ACTION_STATUS_DETAIL,
+    ACTION_SHARE_ANSWER,
     ACTION_HOME_NEW,
     ACTION_LINK_ISSUE,
     ACTION_ADD_DOC,

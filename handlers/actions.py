@@ -1,6 +1,6 @@
-"""Buttons: share a status in the channel, page through it, open details, start an initiative from App Home; and
-on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge, resolve a blocker;
-and on a standup prompt: answer it, or repeat yesterday's answer."""
+"""Buttons: share a status or another private answer in the channel, page through a status, open details, start an
+initiative from App Home; on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge,
+resolve a blocker; and on a standup prompt: answer it, or repeat yesterday's answer."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from handlers.checkpoint_flows import complete_and_announce
 from handlers.digest_flows import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
+from handlers.sharing import share_answer
 from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
 from storage.initiatives import get_initiative
 
@@ -48,6 +49,11 @@ def register(app: App, runtime: Runtime) -> None:
         respond(delete_original=True)
 
     @after_ack
+    def share_answer_in_channel(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+        share_answer(runtime, actor, str(action.get("value") or ""), respond)
+
+    @after_ack
     def page_status(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         message = _render_status_value(runtime, _team_id(body), action.get("value", ""))
         if message is not None:
@@ -65,6 +71,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     # Each button is acked at once; what it does happens after the ack, answered through its response_url.
     app.action(ids.ACTION_STATUS_SHARE)(ack=ack_only, lazy=[share_status])
+    app.action(ids.ACTION_SHARE_ANSWER)(ack=ack_only, lazy=[share_answer_in_channel])
     app.action(ids.ACTION_STATUS_PREV)(ack=ack_only, lazy=[page_status])
     app.action(ids.ACTION_STATUS_NEXT)(ack=ack_only, lazy=[page_status])
     app.action(ids.ACTION_STATUS_DETAIL)(ack=ack_only, lazy=[show_detail])

@@ -21,6 +21,7 @@ from bot.blocks.checkpoints import (
     render_checkpoint_removed,
     render_mitigation,
 )
+from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import CLEAR, Actor, normalize_jira_key
@@ -49,15 +50,16 @@ def interactive_jira(runtime: Runtime) -> JiraGateway | None:
     return runtime.jira.with_patience(INTERACTIVE_PATIENCE_SECONDS) if runtime.jira else None
 
 
-def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
-    """`checkpoint list`: read-only, answered in the ack."""
+def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
+    """`checkpoint list`: read-only, answered in the ack; `shared_by` renders the channel's copy."""
     with runtime.session() as session:
         initiative = service.resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         checkpoints = service.list_for(session=session, initiative=initiative)
         pending = pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0)
-    return render_checkpoint_list(
+    listing = render_checkpoint_list(
         initiative, checkpoints, today=runtime.today(), jira_url=runtime.jira_url, pending=pending
     )
+    return shareable(listing, ShareRequest(SharedView.CHECKPOINTS, initiative.ref_key), shared_by=shared_by)
 
 
 def add_and_announce(

@@ -28,6 +28,7 @@ from bot.blocks.readiness import (
     render_kpi_list,
     render_kpi_recovered,
 )
+from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.checkpoints import resolve_initiative_ref
 from bot.initiatives import Actor
 from bot.kpis import format_value, parse_direction, parse_number, target_text
@@ -37,13 +38,14 @@ from handlers.flows import announce, unit_of_work
 from handlers.parsing import ChecklistChangeCommand, KpiAddCommand
 
 
-def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         readiness = service.readiness_of(
             session=session, checklist=runtime.settings.checklist.for_team(actor.team_id), initiative=initiative
         )
-    return render_checklist(initiative, readiness)
+    listing = render_checklist(initiative, readiness)
+    return shareable(listing, ShareRequest(SharedView.CHECKLIST, initiative.ref_key), shared_by=shared_by)
 
 
 def add_doc_and_announce(
@@ -203,14 +205,15 @@ def record_kpi_and_announce(
     return render_notice(confirmation)
 
 
-def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     stale_days = runtime.settings.kpi_stale_days
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         views = kpi_service.kpi_views(
             session=session, initiative=initiative, now=runtime.clock.now(), stale_days=stale_days
         )
-    return render_kpi_list(initiative, views, stale_days=stale_days)
+    listing = render_kpi_list(initiative, views, stale_days=stale_days)
+    return shareable(listing, ShareRequest(SharedView.KPIS, initiative.ref_key), shared_by=shared_by)
 
 
 def log_idea_and_announce(runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str) -> Message:
@@ -238,17 +241,17 @@ def record_outcome_and_announce(
     return announce(client, located.initiative, render_idea_outcome(located), confirmation)
 
 
-def show_ideas(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_ideas(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         ideas = idea_service.list_ideas(session=session, initiative=initiative)
-    return render_ideas(ideas)
+    return shareable(render_ideas(ideas), ShareRequest(SharedView.IDEAS, initiative.ref_key), shared_by=shared_by)
 
 
-def search_ideas(runtime: Runtime, actor: Actor, text: str) -> Message:
+def search_ideas(runtime: Runtime, actor: Actor, text: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         result = idea_service.search_ideas(session=session, team_id=actor.team_id, text=text)
-    return render_idea_search(result)
+    return shareable(render_idea_search(result), ShareRequest(SharedView.IDEA_SEARCH, text), shared_by=shared_by)
 
 
 def _label(readiness: service.Readiness, key: str) -> str:

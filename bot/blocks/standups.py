@@ -51,8 +51,8 @@ def render_prompt(
     blocks: list[Block] = [
         header(f"Standup · {truncate(name, 100)}"),
         section(
-            f"{greeting(local_time)} What happened in the DS team's work on *{escape(name)}* since yesterday?\n{listed}\n"
-            "• Blockers, and who waits on whom"
+            f"{greeting(local_time)} What happened in the DS team's work on *{escape(name)}* since "
+            f"yesterday?\n{listed}\n• Blockers, and who waits on whom"
         ),
         context(f"{day.strftime('%a %-d %b')} · your answers go to the initiative's thread in <#{channel_id}>"),
         actions(*_prompt_buttons(prompt_id, has_previous)),
