@@ -187,7 +187,8 @@ def test_new_posts_the_kickoff_stores_its_thread_and_confirms_privately(running:
     assert "*Phase:* discovery" in body
     assert "*Target date:* 2027-03-01" in body
     assert "*Jira epic:* DS-12" in body
-    assert kickoff.blocks[2]["elements"][0]["text"].startswith("Key `churn`: commands take it (`/handoff status churn`)")
+    footer = kickoff.blocks[2]["elements"][0]["text"]
+    assert footer.startswith("Key `churn`: commands take it (`/handoff status churn`)")
 
     initiative = load(running.engine, CHURN_V2)
     permalink = f"https://handoff-test.slack.com/archives/{GENERAL}/p{kickoff.ts.replace('.', '')}"

@@ -42,7 +42,8 @@ def test_non_ascii_names_get_keys_shown_everywhere_and_usable_in_commands(runnin
 
     kickoff = kickoff_of(running, NIHONGO)
     assert (kickoff.blocks or [])[-1]["elements"][0]["text"].startswith(
-        "Key `日本語モデル`: commands take it (`/handoff status 日本語モデル`), and its checkpoints are `日本語モデル#1`"
+        "Key `日本語モデル`: commands take it (`/handoff status 日本語モデル`), "
+        "and its checkpoints are `日本語モデル#1`"
     )
     channel_cards = private_answer(running, "status")
     workspace_cards = private_answer(running, "list")
@@ -53,7 +54,8 @@ def test_non_ascii_names_get_keys_shown_everywhere_and_usable_in_commands(runnin
 
     added = private_answer(running, 'checkpoint add 日本語モデル "Model card reviewed"')
     assert added.startswith(":white_check_mark: Added `日本語モデル#1` *Model card reviewed*.")
-    assert "`日本語モデル#1` *Model card reviewed* is done." in private_answer(running, "checkpoint done 日本語モデル#1")
+    done = private_answer(running, "checkpoint done 日本語モデル#1")
+    assert "`日本語モデル#1` *Model card reviewed* is done." in done
     assert "Logged `prevision#i1`" in private_answer(running, 'idea prevision "Seasonal naive baseline"')
     assert "`prevision#i1` worked." in private_answer(running, "idea outcome Prévision#i1 worked")
     assert "Reported `ubersetzung#b1`" in private_answer(running, 'blocker Übersetzung "No GPU quota"')
