@@ -62,6 +62,9 @@ ACTION_SNOOZE_DAY = "snooze_nudge_day"
 ACTION_SNOOZE_WEEK = "snooze_nudge_week"
 ACTION_RESOLVE_BLOCKER = "resolve_blocker"
 
+# "Undo" on the answer to archiving an initiative or removing a checkpoint or a doc
+ACTION_UNDO = "undo_change"
+
 # Standups: the prompt's buttons, the answer form and the questions form
 ACTION_STANDUP_ANSWER = "standup_answer"
 ACTION_STANDUP_SAME = "standup_same"
@@ -103,6 +106,7 @@ ACTIONS = (
     ACTION_SNOOZE_DAY,
     ACTION_SNOOZE_WEEK,
     ACTION_RESOLVE_BLOCKER,
+    ACTION_UNDO,
     ACTION_STANDUP_ANSWER,
     ACTION_STANDUP_SAME,
 )

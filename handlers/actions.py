@@ -1,6 +1,6 @@
 """Buttons: share a status or another private answer in the channel, page through a status, open details, start an
 initiative from App Home; on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge,
-resolve a blocker; and on a standup prompt: answer it, or repeat yesterday's answer."""
+resolve a blocker; undo archiving or a removal; and on a standup prompt: answer it, or repeat yesterday's answer."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from handlers.sharing import share_answer
 from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
+from handlers.undo import undo_change
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,13 @@ def register(app: App, runtime: Runtime) -> None:
         respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
 
     app.action(ids.ACTION_RESOLVE_BLOCKER)(ack=ack_only, lazy=[resolve_blocker])
+
+    @after_ack
+    def undo(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        actor = Actor(team_id=_team_id(body), user_id=body["user"]["id"])
+        undo_change(runtime, client, actor, str(action.get("value") or ""), respond)
+
+    app.action(ids.ACTION_UNDO)(ack=ack_only, lazy=[undo])
 
     @after_ack
     def open_standup(body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond) -> None:

@@ -19,9 +19,11 @@ from bot.blocks.checkpoints import (
     render_checkpoint_edit,
     render_checkpoint_list,
     render_checkpoint_removed,
+    render_checkpoint_restored,
     render_mitigation,
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
+from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import CLEAR, Actor, normalize_jira_key
@@ -194,8 +196,21 @@ def remove_and_announce(runtime: Runtime, client: WebClient, actor: Actor, refer
         located = service.remove_checkpoint(
             session=session, actor=actor, reference=reference, people=people, now=runtime.clock.now()
         )
-    confirmation = f":white_check_mark: Removed `{located.ref}`. Its number is not reused."
-    return announce(client, located.initiative, render_checkpoint_removed(located, actor.user_id), confirmation)
+    confirmation = f":white_check_mark: Removed `{located.ref}`. Its number is not reused. *Undo* puts it back."
+    undo = undo_button(UndoRequest(UndoKind.RESTORE_CHECKPOINT, str(located.checkpoint.id)))
+    return announce(
+        client, located.initiative, render_checkpoint_removed(located, actor.user_id), confirmation, undo=undo
+    )
+
+
+def restore_and_announce(runtime: Runtime, client: WebClient, actor: Actor, checkpoint_id: int) -> Message:
+    """The Undo of `checkpoint remove`: the checkpoint is back with its number, and the thread is told."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.restore_checkpoint(
+            session=session, actor=actor, checkpoint_id=checkpoint_id, people=people, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: `{located.ref}` *{escape(located.checkpoint.title)}* is back on the list."
+    return announce(client, located.initiative, render_checkpoint_restored(located, actor.user_id), confirmation)
 
 
 def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str, plan: str) -> Message:

@@ -19,6 +19,7 @@ from bot.blocks.readiness import (
     render_checklist_entry_removed,
     render_doc_added,
     render_doc_removed,
+    render_doc_restored,
     render_idea_logged,
     render_idea_outcome,
     render_idea_search,
@@ -29,6 +30,7 @@ from bot.blocks.readiness import (
     render_kpi_recovered,
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
+from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import resolve_initiative_ref
 from bot.initiatives import Actor
 from bot.kpis import format_value, parse_direction, parse_number, target_text
@@ -91,7 +93,20 @@ def remove_doc_and_announce(
         readiness = service.readiness_of(session=session, checklist=checklist, initiative=initiative)
     label = _label(readiness, doc.kind)
     confirmation = f":white_check_mark: Removed the {escape(label)} doc of *{escape(initiative.name)}*."
-    return announce(client, initiative, render_doc_removed(initiative, doc, label, actor.user_id), confirmation)
+    undo = undo_button(UndoRequest(UndoKind.RESTORE_DOC, str(doc.id)))
+    update = render_doc_removed(initiative, doc, label, actor.user_id)
+    return announce(client, initiative, update, confirmation, undo=undo)
+
+
+def restore_doc_and_announce(runtime: Runtime, client: WebClient, actor: Actor, doc_id: int) -> Message:
+    """The Undo of `doc remove`: the doc satisfies its item again, and the thread is told."""
+    checklist = runtime.settings.checklist.for_team(actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative, doc = service.restore_doc(session=session, actor=actor, doc_id=doc_id, people=people)
+        readiness = service.readiness_of(session=session, checklist=checklist, initiative=initiative)
+    label = _label(readiness, doc.kind)
+    confirmation = f":white_check_mark: The {escape(label)} doc of *{escape(initiative.name)}* is back."
+    return announce(client, initiative, render_doc_restored(initiative, doc, label, actor.user_id), confirmation)
 
 
 def change_checklist_and_announce(

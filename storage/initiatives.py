@@ -100,16 +100,24 @@ def get_initiative_by_name(*, session: Session, team_id: str, name: str) -> Init
 
 
 def find_initiatives_by_prefix(
-    *, session: Session, team_id: str, prefix: str, include_archived: bool = False, limit: int = 10
+    *,
+    session: Session,
+    team_id: str,
+    prefix: str,
+    include_archived: bool = False,
+    only_archived: bool = False,
+    limit: int = 10,
 ) -> Sequence[Initiative]:
-    """Initiatives whose name starts with `prefix`, case-insensitively."""
+    """Initiatives whose name starts with `prefix`, case-insensitively: active ones, or also (or only) archived."""
     key = name_key(prefix)
     escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     statement = select(Initiative).where(
         Initiative.team_id == team_id,
         col(Initiative.name_key).like(f"{escaped}%", escape="\\"),
     )
-    if not include_archived:
+    if only_archived:
+        statement = statement.where(col(Initiative.archived).is_(True))
+    elif not include_archived:
         statement = statement.where(col(Initiative.archived).is_(False))
     statement = statement.order_by(col(Initiative.name_key)).limit(limit)
     return session.exec(statement).all()

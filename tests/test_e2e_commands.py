@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "phase",
     "edit",
     "archive",
+    "unarchive",
     "checkpoint",
     "doc",
     "docs",

@@ -67,6 +67,11 @@ def render_archive_update(initiative: Initiative, archived_by: str) -> Message:
     return Message(text=f"{escape(initiative.name)} was archived", blocks=[section(line)])
 
 
+def render_unarchive_update(initiative: Initiative, unarchived_by: str) -> Message:
+    line = f":outbox_tray: <@{unarchived_by}> unarchived *{escape(initiative.name)}*. It is back in status and lists."
+    return Message(text=f"{escape(initiative.name)} was unarchived", blocks=[section(line)])
+
+
 def describe_value(fld: Field, value: object, jira_url: str | None) -> str:
     if value is None or value == "":
         return "_none_"
