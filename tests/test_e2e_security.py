@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -138,8 +139,14 @@ def test_health_check_reports_the_database(running: RunningApp) -> None:
 
 def test_health_check_answers_503_when_the_database_is_gone(running: RunningApp, tmp_path: Path) -> None:
     gone = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'handoff.db'}")
-    server = create_server(HandoffWsgiApp(running.app.bolt, gone), host="127.0.0.1", port=0, threads=1)
-    thread = threading.Thread(target=server.run, daemon=True)
+    wsgi = HandoffWsgiApp(running.app.bolt, gone)
+    server = create_server(wsgi, host="127.0.0.1", port=0, threads=1, asyncore_loop_timeout=0.05)
+
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):  # close() from the test thread interrupts select()
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         status, body = http("GET", f"http://127.0.0.1:{server.effective_port}/healthz")
