@@ -21,7 +21,7 @@ from bot.jira_gateway import JiraIssue
 from bot.people import PeopleService
 from bot.text import escape
 from storage import checkpoints as queries
-from storage.initiatives import get_initiative_by_ref_key
+from storage.initiatives import get_initiative, get_initiative_by_ref_key
 from storage.models import (
     CHECKPOINT_TITLE_MAX,
     MITIGATION_MAX,
@@ -435,6 +435,30 @@ def remove_checkpoint(
     require_manager(initiative=located.initiative, actor=actor, people=people, action="remove checkpoints")
     checkpoint = located.checkpoint
     checkpoint.removed_by, checkpoint.removed_at = actor.user_id, now
+    _touch(checkpoint, actor, now)
+    session.add(checkpoint)
+    session.flush()
+    return located
+
+
+def restore_checkpoint(
+    *, session: Session, actor: Actor, checkpoint_id: int, people: PeopleService, now: datetime
+) -> Located:
+    """Put a removed checkpoint back on the list with its number, for the people who may remove it."""
+    checkpoint = queries.get_removed_checkpoint(session=session, checkpoint_id=checkpoint_id)
+    initiative = (
+        get_initiative(session=session, team_id=actor.team_id, initiative_id=checkpoint.initiative_id)
+        if checkpoint is not None
+        else None
+    )
+    if checkpoint is None or initiative is None:
+        raise NothingToChange("That checkpoint is on the list already, or no longer exists.")
+    located = Located(initiative, checkpoint)
+    require_active(initiative, frozen="its checkpoints are frozen")
+    require_manager(initiative=initiative, actor=actor, people=people, action="restore checkpoints")
+    if checkpoint.jira_key:
+        _require_unlinked(session, actor.team_id, checkpoint.jira_key, except_id=checkpoint.id)
+    checkpoint.removed_by, checkpoint.removed_at = None, None
     _touch(checkpoint, actor, now)
     session.add(checkpoint)
     session.flush()

@@ -14,6 +14,8 @@ ACTION_STATUS_SHARE = "status_share"
 ACTION_STATUS_PREV = "status_prev"
 ACTION_STATUS_NEXT = "status_next"
 ACTION_STATUS_DETAIL = "status_detail"
+# "Share in channel" on every other private answer (checkpoints, checklist, KPIs, ideas, blockers)
+ACTION_SHARE_ANSWER = "share_answer"
 
 # App Home
 ACTION_HOME_NEW = "home_new_initiative"
@@ -60,6 +62,9 @@ ACTION_SNOOZE_DAY = "snooze_nudge_day"
 ACTION_SNOOZE_WEEK = "snooze_nudge_week"
 ACTION_RESOLVE_BLOCKER = "resolve_blocker"
 
+# "Undo" on the answer to archiving an initiative or removing a checkpoint or a doc
+ACTION_UNDO = "undo_change"
+
 # Standups: the prompt's buttons, the answer form and the questions form
 ACTION_STANDUP_ANSWER = "standup_answer"
 ACTION_STANDUP_SAME = "standup_same"
@@ -91,6 +96,7 @@ ACTIONS = (
     ACTION_STATUS_PREV,
     ACTION_STATUS_NEXT,
     ACTION_STATUS_DETAIL,
+    ACTION_SHARE_ANSWER,
     ACTION_HOME_NEW,
     ACTION_LINK_ISSUE,
     ACTION_ADD_DOC,
@@ -100,6 +106,7 @@ ACTIONS = (
     ACTION_SNOOZE_DAY,
     ACTION_SNOOZE_WEEK,
     ACTION_RESOLVE_BLOCKER,
+    ACTION_UNDO,
     ACTION_STANDUP_ANSWER,
     ACTION_STANDUP_SAME,
 )

@@ -278,6 +278,23 @@ def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Ini
     return matches[0]
 
 
+def resolve_archived_initiative(*, session: Session, team_id: str, reference: str) -> Initiative:
+    """For `unarchive`: an initiative by its key or exact name, or an unambiguous prefix of an archived one's name."""
+    by_key = queries.get_initiative_by_ref_key(session=session, team_id=team_id, ref_key=reference.strip())
+    name = clean_name(reference)
+    exact = by_key or (queries.get_initiative_by_name(session=session, team_id=team_id, name=name) if name else None)
+    if exact is not None:
+        return exact
+    matches = queries.find_initiatives_by_prefix(
+        session=session, team_id=team_id, prefix=name, only_archived=True, limit=11
+    )
+    if not name or not matches:
+        raise UnknownInitiative(name or reference)
+    if len(matches) > 1:
+        raise AmbiguousInitiative(name, [m.name for m in matches])
+    return matches[0]
+
+
 def require_active(initiative: Initiative, *, frozen: str) -> None:
     """Refuse changes to an archived initiative; `frozen` says what stays as it was ("its KPIs are frozen")."""
     if initiative.archived:
@@ -374,7 +391,10 @@ def edit_initiative(
     if not request.values:
         raise InvalidInput.single("field", 'Say what to change, e.g. `goal:"Cut churn by 5%"`.')
     if initiative.archived:
-        raise InvalidInput.single("field", f'"{escape(initiative.name)}" is archived; unarchive is not supported.')
+        raise InvalidInput.single(
+            "field",
+            f'"{escape(initiative.name)}" is archived; `/handoff unarchive {initiative.ref_key}` brings it back first.',
+        )
     problems: list[FieldProblem] = []
     for fld, value in request.values.items():
         if value is CLEAR and fld not in CLEARABLE_FIELDS:
@@ -428,6 +448,21 @@ def archive_initiative(
     require_manager(initiative=initiative, actor=actor, people=people, action="archive it")
     initiative.archived = True
     initiative.archived_at = now
+    _touch(initiative, actor, now)
+    session.add(initiative)
+    session.flush()
+    return initiative
+
+
+def unarchive_initiative(
+    *, session: Session, actor: Actor, initiative: Initiative, people: PeopleService, now: datetime
+) -> Initiative:
+    """Bring an archived initiative back into status and lists; the same people who may archive it may."""
+    if not initiative.archived:
+        raise NothingToChange(f'"{escape(initiative.name)}" is not archived.')
+    require_manager(initiative=initiative, actor=actor, people=people, action="unarchive it")
+    initiative.archived = False
+    initiative.archived_at = None
     _touch(initiative, actor, now)
     session.add(initiative)
     session.flush()

@@ -18,6 +18,7 @@ from bot.initiatives import Actor, PhaseResult, change_phase, note_problems, req
 from bot.people import PeopleService
 from bot.text import escape
 from storage import readiness as queries
+from storage.initiatives import get_initiative
 from storage.kpis import kpi_names_by_initiative
 from storage.models import (
     NOTE_MAX,
@@ -349,6 +350,28 @@ def remove_doc(
     doc.removed_by, doc.removed_at = actor.user_id, now
     session.add(doc)
     return doc
+
+
+def restore_doc(*, session: Session, actor: Actor, doc_id: int, people: PeopleService) -> tuple[Initiative, HandoffDoc]:
+    """Put a removed doc back; the same people who may remove it may, unless the link was added again since."""
+    doc = queries.get_doc(session=session, doc_id=doc_id)
+    initiative = (
+        get_initiative(session=session, team_id=actor.team_id, initiative_id=doc.initiative_id)
+        if doc is not None
+        else None
+    )
+    if doc is None or initiative is None or doc.removed_at is None:
+        raise NothingToChange("That doc is on the checklist already, or no longer exists.")
+    require_active(initiative, frozen="its checklist is frozen")
+    if actor.user_id != doc.added_by:
+        require_manager(initiative=initiative, actor=actor, people=people, action="restore docs others added")
+    current = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=doc.kind)
+    if any(d.url == doc.url for d in current):
+        raise NothingToChange(f"{escape(doc.url)} was added again since; it is on the checklist.")
+    doc.removed_by, doc.removed_at = None, None
+    session.add(doc)
+    session.flush()
+    return initiative, doc
 
 
 # --- the initiative's own checklist changes -----------------------------------------------------------------

@@ -42,6 +42,7 @@ class InitiativeCard:
 
     id: int
     name: str
+    ref_key: str
     phase: str
     goal: str | None
     ds_lead_id: str | None

@@ -1,6 +1,6 @@
-"""Buttons: share a status in the channel, page through it, open details, start an initiative from App Home; and
-on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge, resolve a blocker;
-and on a standup prompt: answer it, or repeat yesterday's answer."""
+"""Buttons: share a status or another private answer in the channel, page through a status, open details, start an
+initiative from App Home; on digests and nudges: mark a checkpoint done, record a mitigation, snooze a nudge,
+resolve a blocker; undo archiving or a removal; and on a standup prompt: answer it, or repeat yesterday's answer."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from handlers.checkpoint_flows import complete_and_announce
 from handlers.digest_flows import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
+from handlers.sharing import share_answer
 from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
 from handlers.tenancy import actor_of, tenant_of
+from handlers.undo import undo_change
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,13 @@ def register(app: App, runtime: Runtime) -> None:
         respond(delete_original=True)
 
     @after_ack
+    def share_answer_in_channel(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+    ) -> None:
+        actor = actor_of(context, body["user"]["id"])
+        share_answer(runtime, actor, str(action.get("value") or ""), respond)
+
+    @after_ack
     def page_status(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         message = _render_status_value(runtime, tenant_of(context), action.get("value", ""))
         if message is not None:
@@ -65,6 +74,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     # Each button is acked at once; what it does happens after the ack, answered through its response_url.
     app.action(ids.ACTION_STATUS_SHARE)(ack=ack_only, lazy=[share_status])
+    app.action(ids.ACTION_SHARE_ANSWER)(ack=ack_only, lazy=[share_answer_in_channel])
     app.action(ids.ACTION_STATUS_PREV)(ack=ack_only, lazy=[page_status])
     app.action(ids.ACTION_STATUS_NEXT)(ack=ack_only, lazy=[page_status])
     app.action(ids.ACTION_STATUS_DETAIL)(ack=ack_only, lazy=[show_detail])
@@ -168,6 +178,15 @@ def register(app: App, runtime: Runtime) -> None:
         respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
 
     app.action(ids.ACTION_RESOLVE_BLOCKER)(ack=ack_only, lazy=[resolve_blocker])
+
+    @after_ack
+    def undo(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        actor = actor_of(context, body["user"]["id"])
+        undo_change(runtime, client, actor, str(action.get("value") or ""), respond)
+
+    app.action(ids.ACTION_UNDO)(ack=ack_only, lazy=[undo])
 
     @after_ack
     def open_standup(

@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 from bot import blockers as service
 from bot.blocks.base import Message
 from bot.blocks.blockers import render_blocker_reported, render_blocker_resolved, render_blockers
+from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.checkpoints import resolve_initiative_ref
 from bot.initiatives import Actor
 from bot.runtime import Runtime
@@ -36,8 +37,9 @@ def resolve_and_announce(runtime: Runtime, client: WebClient, actor: Actor, refe
     return announce(client, located.initiative, render_blocker_resolved(located), confirmation)
 
 
-def show_blockers(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_blockers(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         blockers = service.open_blockers_of(session=session, initiative=initiative)
-    return render_blockers(initiative, blockers, now=runtime.clock.now())
+    listing = render_blockers(initiative, blockers, now=runtime.clock.now())
+    return shareable(listing, ShareRequest(SharedView.BLOCKERS, initiative.ref_key), shared_by=shared_by)

@@ -19,8 +19,11 @@ from bot.blocks.checkpoints import (
     render_checkpoint_edit,
     render_checkpoint_list,
     render_checkpoint_removed,
+    render_checkpoint_restored,
     render_mitigation,
 )
+from bot.blocks.share import SharedView, ShareRequest, shareable
+from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import CLEAR, Actor, normalize_jira_key
@@ -49,15 +52,16 @@ def interactive_jira(runtime: Runtime) -> JiraGateway | None:
     return runtime.jira.with_patience(INTERACTIVE_PATIENCE_SECONDS) if runtime.jira else None
 
 
-def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
-    """`checkpoint list`: read-only, answered in the ack."""
+def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
+    """`checkpoint list`: read-only, answered in the ack; `shared_by` renders the channel's copy."""
     with runtime.session() as session:
         initiative = service.resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         checkpoints = service.list_for(session=session, initiative=initiative)
         pending = pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0)
-    return render_checkpoint_list(
+    listing = render_checkpoint_list(
         initiative, checkpoints, today=runtime.today(), jira_url=runtime.jira_url, pending=pending
     )
+    return shareable(listing, ShareRequest(SharedView.CHECKPOINTS, initiative.ref_key), shared_by=shared_by)
 
 
 def add_and_announce(
@@ -192,8 +196,21 @@ def remove_and_announce(runtime: Runtime, client: WebClient, actor: Actor, refer
         located = service.remove_checkpoint(
             session=session, actor=actor, reference=reference, people=people, now=runtime.clock.now()
         )
-    confirmation = f":white_check_mark: Removed `{located.ref}`. Its number is not reused."
-    return announce(client, located.initiative, render_checkpoint_removed(located, actor.user_id), confirmation)
+    confirmation = f":white_check_mark: Removed `{located.ref}`. Its number is not reused. *Undo* puts it back."
+    undo = undo_button(UndoRequest(UndoKind.RESTORE_CHECKPOINT, str(located.checkpoint.id)))
+    return announce(
+        client, located.initiative, render_checkpoint_removed(located, actor.user_id), confirmation, undo=undo
+    )
+
+
+def restore_and_announce(runtime: Runtime, client: WebClient, actor: Actor, checkpoint_id: int) -> Message:
+    """The Undo of `checkpoint remove`: the checkpoint is back with its number, and the thread is told."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.restore_checkpoint(
+            session=session, actor=actor, checkpoint_id=checkpoint_id, people=people, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: `{located.ref}` *{escape(located.checkpoint.title)}* is back on the list."
+    return announce(client, located.initiative, render_checkpoint_restored(located, actor.user_id), confirmation)
 
 
 def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str, plan: str) -> Message:

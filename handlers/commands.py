@@ -38,6 +38,7 @@ from handlers.flows import (
     change_phase_and_announce,
     create_and_announce,
     edit_and_announce,
+    unarchive_and_announce,
 )
 from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal
 from handlers.parsing import (
@@ -75,6 +76,7 @@ from handlers.parsing import (
     PhaseCommand,
     StandupCommand,
     StatusCommand,
+    UnarchiveCommand,
     UsageError,
     parse_command,
 )
@@ -267,6 +269,8 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return edit_and_announce(runtime, client, actor, parsed.reference, EditRequest(parsed.values))
             case ArchiveCommand():
                 return archive_and_announce(runtime, client, actor, parsed.reference)
+            case UnarchiveCommand():
+                return unarchive_and_announce(runtime, client, actor, parsed.reference)
             case CheckpointAddCommand():
                 return add_and_announce(runtime, client, actor, parsed.initiative_ref or "", _checkpoint_draft(parsed))
             case CheckpointCompletionCommand():
@@ -344,6 +348,7 @@ def _usage_of(parsed: Command) -> str:
         PhaseCommand: "phase",
         EditCommand: "edit",
         ArchiveCommand: "archive",
+        UnarchiveCommand: "unarchive",
         CheckpointAddCommand: "checkpoint add",
         CheckpointEditCommand: "checkpoint edit",
         CheckpointRemoveCommand: "checkpoint remove",

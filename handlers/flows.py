@@ -15,9 +15,16 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot import initiatives as service
-from bot.blocks.base import Message
+from bot.blocks.base import Block, Message, actions
 from bot.blocks.help import render_notice
-from bot.blocks.updates import render_archive_update, render_edit_update, render_kickoff, render_phase_update
+from bot.blocks.undo import UndoKind, UndoRequest, undo_button
+from bot.blocks.updates import (
+    render_archive_update,
+    render_edit_update,
+    render_kickoff,
+    render_phase_update,
+    render_unarchive_update,
+)
 from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, SlackChannelUnavailable
 from bot.initiatives import Actor, EditRequest, Field, InitiativeDraft
@@ -154,17 +161,41 @@ def archive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, refe
         archived = service.archive_initiative(
             session=session, actor=actor, initiative=initiative, people=people, now=runtime.clock.now()
         )
-    confirmation = f":white_check_mark: Archived *{escape(archived.name)}*."
-    return announce(client, archived, render_archive_update(archived, actor.user_id), confirmation)
+    confirmation = (
+        f":white_check_mark: Archived *{escape(archived.name)}*. It is hidden from status and lists; its history is "
+        f"kept. *Undo* or `/handoff unarchive {archived.ref_key}` brings it back."
+    )
+    undo = undo_button(UndoRequest(UndoKind.UNARCHIVE, archived.ref_key))
+    return announce(client, archived, render_archive_update(archived, actor.user_id), confirmation, undo=undo)
 
 
-def announce(client: WebClient, initiative: Initiative, update: Message, confirmation: str) -> Message:
-    """Post the update in the thread; the change is saved either way, so a failed post is reported, not raised."""
+def unarchive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:
+    """Bring an archived initiative back, found by key or name among the archived ones, and tell its thread."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = service.resolve_archived_initiative(session=session, team_id=actor.team_id, reference=reference)
+        unarchived = service.unarchive_initiative(
+            session=session, actor=actor, initiative=initiative, people=people, now=runtime.clock.now()
+        )
+    runtime.schedule_changed()  # its channel's digest, nudges and standups include it again
+    confirmation = f":white_check_mark: Unarchived *{escape(unarchived.name)}*; it is back in status and lists."
+    return announce(client, unarchived, render_unarchive_update(unarchived, actor.user_id), confirmation)
+
+
+def announce(
+    client: WebClient, initiative: Initiative, update: Message, confirmation: str, *, undo: Block | None = None
+) -> Message:
+    """Post the update in the thread; the change is saved either way, so a failed post is reported, not raised.
+    `undo` is a button that takes the change back, shown with the answer."""
     try:
         post_in_thread(client, initiative=initiative, message=update)
     except HandoffError as error:
-        return render_notice(f"{confirmation}\n:warning: Saved, but I couldn't post it in the thread: {error.message}")
+        answer = f"{confirmation}\n:warning: Saved, but I couldn't post it in the thread: {error.message}"
     except SlackApiError as error:
         log.warning("thread update not posted", extra={"slack_error": error.response.get("error")})
-        return render_notice(f"{confirmation}\n:warning: Saved, but Slack refused the thread update; try again later.")
-    return render_notice(confirmation)
+        answer = f"{confirmation}\n:warning: Saved, but Slack refused the thread update; try again later."
+    else:
+        answer = confirmation
+    notice = render_notice(answer)
+    if undo is None:
+        return notice
+    return Message(notice.text, [*notice.blocks, actions(undo, block_id="undo_buttons")])

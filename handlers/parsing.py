@@ -95,6 +95,13 @@ class ArchiveCommand:
 
 
 @dataclass(frozen=True)
+class UnarchiveCommand:
+    """`unarchive <initiative>`: found by key or name among archived initiatives too."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
 class CheckpointAddCommand:
     """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected)."""
 
@@ -322,6 +329,7 @@ Command = (
     | PhaseCommand
     | EditCommand
     | ArchiveCommand
+    | UnarchiveCommand
     | CheckpointCommand
     | ReadinessCommand
     | ScheduleCommand
@@ -337,6 +345,7 @@ SUBCOMMANDS = (
     "phase",
     "edit",
     "archive",
+    "unarchive",
     "checkpoint",
     "doc",
     "docs",
@@ -493,6 +502,12 @@ def _parse_archive(rest: list[Token]) -> ArchiveCommand:
     if not rest:
         raise UsageError("`archive` needs the initiative to archive.", "archive")
     return ArchiveCommand(reference=" ".join(t.text for t in rest))
+
+
+def _parse_unarchive(rest: list[Token]) -> UnarchiveCommand:
+    if not rest:
+        raise UsageError("`unarchive` needs the archived initiative to bring back.", "unarchive")
+    return UnarchiveCommand(reference=" ".join(t.text for t in rest))
 
 
 def _parse_checkpoint(rest: list[Token]) -> Command:
@@ -811,6 +826,7 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "phase": _parse_phase,
     "edit": _parse_edit,
     "archive": _parse_archive,
+    "unarchive": _parse_unarchive,
     "checkpoint": _parse_checkpoint,
     "doc": _parse_doc,
     "docs": _parse_docs,

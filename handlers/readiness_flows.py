@@ -19,6 +19,7 @@ from bot.blocks.readiness import (
     render_checklist_entry_removed,
     render_doc_added,
     render_doc_removed,
+    render_doc_restored,
     render_idea_logged,
     render_idea_outcome,
     render_idea_search,
@@ -28,6 +29,8 @@ from bot.blocks.readiness import (
     render_kpi_list,
     render_kpi_recovered,
 )
+from bot.blocks.share import SharedView, ShareRequest, shareable
+from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import resolve_initiative_ref
 from bot.initiatives import Actor
 from bot.kpis import format_value, parse_direction, parse_number, target_text
@@ -37,13 +40,14 @@ from handlers.flows import announce, unit_of_work
 from handlers.parsing import ChecklistChangeCommand, KpiAddCommand
 
 
-def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         readiness = service.readiness_of(
             session=session, checklist=runtime.settings.checklist.for_team(actor.team_id), initiative=initiative
         )
-    return render_checklist(initiative, readiness)
+    listing = render_checklist(initiative, readiness)
+    return shareable(listing, ShareRequest(SharedView.CHECKLIST, initiative.ref_key), shared_by=shared_by)
 
 
 def add_doc_and_announce(
@@ -89,7 +93,20 @@ def remove_doc_and_announce(
         readiness = service.readiness_of(session=session, checklist=checklist, initiative=initiative)
     label = _label(readiness, doc.kind)
     confirmation = f":white_check_mark: Removed the {escape(label)} doc of *{escape(initiative.name)}*."
-    return announce(client, initiative, render_doc_removed(initiative, doc, label, actor.user_id), confirmation)
+    undo = undo_button(UndoRequest(UndoKind.RESTORE_DOC, str(doc.id)))
+    update = render_doc_removed(initiative, doc, label, actor.user_id)
+    return announce(client, initiative, update, confirmation, undo=undo)
+
+
+def restore_doc_and_announce(runtime: Runtime, client: WebClient, actor: Actor, doc_id: int) -> Message:
+    """The Undo of `doc remove`: the doc satisfies its item again, and the thread is told."""
+    checklist = runtime.settings.checklist.for_team(actor.team_id)
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative, doc = service.restore_doc(session=session, actor=actor, doc_id=doc_id, people=people)
+        readiness = service.readiness_of(session=session, checklist=checklist, initiative=initiative)
+    label = _label(readiness, doc.kind)
+    confirmation = f":white_check_mark: The {escape(label)} doc of *{escape(initiative.name)}* is back."
+    return announce(client, initiative, render_doc_restored(initiative, doc, label, actor.user_id), confirmation)
 
 
 def change_checklist_and_announce(
@@ -203,14 +220,15 @@ def record_kpi_and_announce(
     return render_notice(confirmation)
 
 
-def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     stale_days = runtime.settings.kpi_stale_days
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         views = kpi_service.kpi_views(
             session=session, initiative=initiative, now=runtime.clock.now(), stale_days=stale_days
         )
-    return render_kpi_list(initiative, views, stale_days=stale_days)
+    listing = render_kpi_list(initiative, views, stale_days=stale_days)
+    return shareable(listing, ShareRequest(SharedView.KPIS, initiative.ref_key), shared_by=shared_by)
 
 
 def log_idea_and_announce(runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str) -> Message:
@@ -238,17 +256,17 @@ def record_outcome_and_announce(
     return announce(client, located.initiative, render_idea_outcome(located), confirmation)
 
 
-def show_ideas(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
+def show_ideas(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
         ideas = idea_service.list_ideas(session=session, initiative=initiative)
-    return render_ideas(ideas)
+    return shareable(render_ideas(ideas), ShareRequest(SharedView.IDEAS, initiative.ref_key), shared_by=shared_by)
 
 
-def search_ideas(runtime: Runtime, actor: Actor, text: str) -> Message:
+def search_ideas(runtime: Runtime, actor: Actor, text: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
         result = idea_service.search_ideas(session=session, team_id=actor.team_id, text=text)
-    return render_idea_search(result)
+    return shareable(render_idea_search(result), ShareRequest(SharedView.IDEA_SEARCH, text), shared_by=shared_by)
 
 
 def _label(readiness: service.Readiness, key: str) -> str:

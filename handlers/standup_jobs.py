@@ -128,6 +128,7 @@ class StandupJobs:
             prompt_id=prompt.id or 0,
             name=plan.name,
             day=prompt.day,
+            local_time=prompt.prompted_at.astimezone(ZoneInfo(prompt.timezone)).time(),
             channel_id=plan.home_channel_id,
             questions=plan.questions,
             has_previous=has_previous,

@@ -37,6 +37,12 @@ def get_checkpoint_by_id(*, session: Session, checkpoint_id: int) -> Checkpoint 
     return checkpoint if checkpoint is not None and checkpoint.removed_at is None else None
 
 
+def get_removed_checkpoint(*, session: Session, checkpoint_id: int) -> Checkpoint | None:
+    """A checkpoint taken off the list, to put it back; None when it is on the list or gone."""
+    checkpoint = session.get(Checkpoint, checkpoint_id)
+    return checkpoint if checkpoint is not None and checkpoint.removed_at is not None else None
+
+
 def list_checkpoints(*, session: Session, initiative_id: int) -> Sequence[Checkpoint]:
     """An initiative's checkpoints in the order they were added."""
     statement = (

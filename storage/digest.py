@@ -24,7 +24,7 @@ from storage.models import (
     PhaseChange,
 )
 
-DIGEST_COLUMNS = (*CARD_COLUMNS, "ref_key", "nudges_enabled", "updated_at")
+DIGEST_COLUMNS = (*CARD_COLUMNS, "nudges_enabled", "updated_at")
 
 
 def initiatives_in_channel(*, session: Session, team_id: str, channel_id: str) -> Sequence[Row]:

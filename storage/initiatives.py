@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Sequence
 
 from sqlalchemy import Row, bindparam, func
@@ -11,14 +11,57 @@ from sqlmodel import Session, col, or_, select
 
 from storage.models import Initiative, PhaseChange
 
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-REF_KEY_BASE_MAX = 16
+# A key is typed after `/handoff` and before `#3`, so it is short: 16 columns, where a wide (CJK) character takes
+# two, as it does on screen. "日本語モデル" (12 columns) keeps its whole first word; a Latin word keeps 16 letters.
+REF_KEY_BASE_COLUMNS = 16
+REF_KEY_FALLBACK = "initiative"  # a name without a word of two letters or digits, such as "📈" or "X"
+# Latin letters whose stroke or ligature NFKD does not take apart.
+_LATIN_WITHOUT_DECOMPOSITION = str.maketrans(
+    {"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d"}
+)
+
+
+def fold_ref_key(text: str) -> str:
+    """Case and Latin accents folded away, other scripts kept: `Prévision` → `prevision`, `Straße` → `strasse`,
+    `日本語` stays. Keys are stored folded, and what people type is folded the same way to find them."""
+    folded: list[str] = []
+    for char in unicodedata.normalize("NFC", text).casefold().translate(_LATIN_WITHOUT_DECOMPOSITION):
+        bare = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if not bare and folded and folded[-1].isascii():
+            continue  # a mark left on a Latin letter, as casefold leaves the dot of `İ`
+        # `é` → `e`, `ﬁ` → `fi`, a full-width A → `a`; but `デ` keeps its voicing mark, and Devanagari its vowel signs.
+        folded.append(bare.lower() if bare and bare.isascii() else char)
+    return "".join(folded)
 
 
 def ref_key_base(name: str) -> str:
-    """The first word of a name, lower-case letters and digits only: "Churn model v2" → `churn`."""
-    words = [w for w in _NOT_ALNUM.split(name.casefold()) if w]
-    return (words[0] if words else "i")[:REF_KEY_BASE_MAX]
+    """The first word of a name, folded (`fold_ref_key`): "Churn model v2" → `churn`, "Übersetzung Modell" →
+    `ubersetzung`, "日本語モデル" → `日本語モデル`. Emoji and punctuation separate words; a lone letter is skipped."""
+    words = _words(fold_ref_key(name))
+    word = next((w for w in words if len(w) > 1), "".join(words))
+    return _within_columns(word) if len(word) > 1 else REF_KEY_FALLBACK
+
+
+def _words(text: str) -> list[str]:
+    words, current = [], []
+    for char in text:
+        if char.isalpha() or char.isdecimal() or unicodedata.category(char).startswith("M"):
+            current.append(char)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
+def _within_columns(word: str) -> str:
+    used = 0
+    for index, char in enumerate(word):
+        used += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used > REF_KEY_BASE_COLUMNS:
+            return word[:index]
+    return word
 
 
 def free_ref_key(*, session: Session, team_id: str, name: str) -> str:
@@ -37,7 +80,7 @@ def free_ref_key(*, session: Session, team_id: str, name: str) -> str:
 
 
 def get_initiative_by_ref_key(*, session: Session, team_id: str, ref_key: str) -> Initiative | None:
-    statement = select(Initiative).where(Initiative.team_id == team_id, Initiative.ref_key == ref_key.casefold())
+    statement = select(Initiative).where(Initiative.team_id == team_id, Initiative.ref_key == fold_ref_key(ref_key))
     return session.exec(statement).first()
 
 
@@ -57,16 +100,24 @@ def get_initiative_by_name(*, session: Session, team_id: str, name: str) -> Init
 
 
 def find_initiatives_by_prefix(
-    *, session: Session, team_id: str, prefix: str, include_archived: bool = False, limit: int = 10
+    *,
+    session: Session,
+    team_id: str,
+    prefix: str,
+    include_archived: bool = False,
+    only_archived: bool = False,
+    limit: int = 10,
 ) -> Sequence[Initiative]:
-    """Initiatives whose name starts with `prefix`, case-insensitively."""
+    """Initiatives whose name starts with `prefix`, case-insensitively: active ones, or also (or only) archived."""
     key = name_key(prefix)
     escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     statement = select(Initiative).where(
         Initiative.team_id == team_id,
         col(Initiative.name_key).like(f"{escaped}%", escape="\\"),
     )
-    if not include_archived:
+    if only_archived:
+        statement = statement.where(col(Initiative.archived).is_(True))
+    elif not include_archived:
         statement = statement.where(col(Initiative.archived).is_(False))
     statement = statement.order_by(col(Initiative.name_key)).limit(limit)
     return session.exec(statement).all()
@@ -159,6 +210,7 @@ def phase_since_column():  # type: ignore[no-untyped-def]
 CARD_COLUMNS = (
     "id",
     "name",
+    "ref_key",
     "phase",
     "goal",
     "ds_lead_id",

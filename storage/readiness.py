@@ -44,6 +44,11 @@ def docs_by_initiative(*, session: Session, initiative_ids: Sequence[int]) -> di
     return dict(found)
 
 
+def get_doc(*, session: Session, doc_id: int) -> HandoffDoc | None:
+    """A doc by id, removed or not."""
+    return session.get(HandoffDoc, doc_id)
+
+
 def list_docs_of_kind(*, session: Session, initiative_id: int, kind: str) -> Sequence[HandoffDoc]:
     statement = (
         select(HandoffDoc)

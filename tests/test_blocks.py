@@ -38,6 +38,7 @@ def initiative(number: int = 1, **overrides: Any) -> Initiative:
         "team_id": "T0001",
         "name": f"Initiative {number}",
         "name_key": f"initiative {number}",
+        "ref_key": f"init{number}",
         "home_channel_id": CHURN,
         "ds_lead_id": ALICE,
         "eng_lead_id": BOB,
@@ -391,7 +392,7 @@ def test_empty_status_pages(channel: str | None, expected: str) -> None:
 def test_status_line_shows_phase_days_people_and_jira() -> None:
     message = render_status_page(page_of([initiative()]), jira_url=JIRA_URL)
     text = all_text(message.as_kwargs())
-    assert "*Initiative 1* · research for 3 days" in text
+    assert "*Initiative 1* `init1` · research for 3 days" in text
     assert f"DS <@{ALICE}> · Eng <@{BOB}> · Embedded <@{CAROL}> · Due 2027-03-01" in text
     assert f"<{JIRA_URL}/browse/DS-12|DS-12>" in text
 
@@ -409,11 +410,11 @@ def test_detail_shows_history_newest_first() -> None:
 
 
 def test_kickoff_names_everyone_and_how_to_find_it_again() -> None:
-    message = render_kickoff(initiative(name="Churn model"), jira_url=JIRA_URL)
+    message = render_kickoff(initiative(name="Churn model", ref_key="churn"), jira_url=JIRA_URL)
     text = all_text(message.as_kwargs())
     assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Churn model", "emoji": True}}
     assert f"<@{ALICE}> started a joint DS/engineering initiative" in text
-    assert '`/handoff status "Churn model"`' in text
+    assert "Key `churn`: commands take it (`/handoff status churn`), and its checkpoints are `churn#1`" in text
 
 
 def test_edit_update_describes_each_kind_of_value() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -444,3 +446,35 @@ def test_redactor_masks_configured_secrets_and_slack_token_shapes(log: tuple[log
 def test_redactor_prefers_the_longest_secret() -> None:
     redact = Redactor(["abcdef", "abcdefghij", "", None])  # type: ignore[list-item]
     assert redact("x abcdefghij y abcdef") == "x [redacted] y [redacted]"
+
+
+class RecordingEnv(dict[str, str]):
+    """An environment that remembers every variable the settings asked for, set or not."""
+
+    def __init__(self, values: dict[str, str]):
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+
+def test_env_example_lists_every_setting_the_code_reads() -> None:
+    """`.env.example` is where people learn the settings: each one read in any mode is in it, and nothing else."""
+    asked: set[str] = set()
+    for mode in RunMode:
+        recording = RecordingEnv(env(SLACK_APP_TOKEN=APP_TOKEN))
+        load_settings(recording, mode=mode)
+        asked |= recording.asked
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert asked == listed

@@ -289,9 +289,9 @@ def test_the_digest_shows_new_then_open_blockers_until_resolved_and_its_button_r
         f":construction: `churn#b1` *No read access* · DS waiting on engineering · open 1 day, reported by <@{BOB}>",
     ]
     friday = digests(running)[-1]
-    assert button_values(payload(friday), ids.ACTION_RESOLVE_BLOCKER) == ["churn#b2"]  # the first one listed
+    assert button_values(payload(friday), ids.ACTION_RESOLVE_BLOCKER) == ["churn#b1"]  # the oldest open one
 
-    running.clock.set(utc(8, 9))
+    running.clock.set(utc(8, 9))  # b2 resolved from its Resolve button in the thread
     [answer] = click(running, ids.ACTION_RESOLVE_BLOCKER, "churn#b2", user=BOB)
     assert answer["response_type"] == "ephemeral" and answer["text"] == ":white_check_mark: Resolved `churn#b2`."
     row = the_blocker(running.engine, 2)

@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "phase",
     "edit",
     "archive",
+    "unarchive",
     "checkpoint",
     "doc",
     "docs",
@@ -194,7 +195,8 @@ def test_new_posts_the_kickoff_stores_its_thread_and_confirms_privately(running:
     assert "*Phase:* discovery" in body
     assert "*Target date:* 2027-03-01" in body
     assert f"*Jira epic:* <{JIRA_SITE}/browse/DS-12|DS-12>" in body
-    assert '`/handoff status "Churn model v2"`' in kickoff.blocks[2]["elements"][0]["text"]
+    footer = kickoff.blocks[2]["elements"][0]["text"]
+    assert footer.startswith("Key `churn`: commands take it (`/handoff status churn`)")
 
     initiative = load(running.engine, CHURN_V2)
     permalink = f"https://handoff-test.slack.com/archives/{GENERAL}/p{kickoff.ts.replace('.', '')}"

@@ -160,6 +160,9 @@ def test_digest_settings_are_shown_in_the_ack_and_changed_by_the_commands(runnin
     assert "*Digest in <#C0GENERAL>:* off" in private_answer(running, "digest off")
     assert "already off" in private_answer(running, "digest off")
     assert "Mon, Wed, Fri at 07:15" in private_answer(running, "digest on")  # the schedule set above stays
+    # A new time alone keeps the zone and days set before, as README says.
+    assert "Mon, Wed, Fri at 08:00 (America/New_York)" in private_answer(running, "digest at 08:00")
+    assert "Mon, Wed, Fri at 07:15 (America/New_York)" in private_answer(running, "digest at 07:15")
     assert "quiet: nothing is posted on days without news" in private_answer(running, "digest quiet")
     assert (row := settings_of(running.engine)) is not None and row.digest_quiet
     assert "quiet" not in private_answer(running, "digest quiet off")

@@ -312,9 +312,9 @@ def test_app_home_lists_the_viewers_own_initiatives(running: RunningApp) -> None
     view = running.fake.home_views[ALICE]
     assert view["type"] == "home"
     text = all_text(view)
-    assert "*Churn model v2* · discovery for 0d" in text
+    assert "*Churn model v2* `churn` · discovery for 0d" in text
     assert "Cut churn by 5%" in text
-    assert "*Pricing engine* · discovery for 0d" in text
+    assert "*Pricing engine* `pricing` · discovery for 0d" in text
     assert "Search ranking" not in text
     assert "home_new_initiative" in text
 

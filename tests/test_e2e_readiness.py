@@ -192,8 +192,9 @@ def test_docs_answers_privately_in_the_ack_with_each_missing_item_and_how_to_add
     assert payload["text"] == "Handoff checklist of Churn model v2: development 0/3"
     assert payload["blocks"][0]["text"]["text"] == "Handoff checklist: Churn model v2"
     assert sections(payload) == ["\n".join(["*To enter development:* 0/3 ready", *DEVELOPMENT_ITEMS])]
-    [button] = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [button, share] = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert (button["action_id"], button["text"]["text"]) == (ids.ACTION_ADD_DOC, "Add a doc")
+    assert (share["action_id"], share["text"]["text"]) == (ids.ACTION_SHARE_ANSWER, "Share in channel")
     assert json.loads(button["value"]) == {"i": load(running.engine, CHURN_V2).id}
     assert posted(running) == 1  # the kickoff only
 

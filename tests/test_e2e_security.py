@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import func
+from sqlalchemy import create_engine, func
 from sqlmodel import Session, select
 
+from bot.http import HandoffWsgiApp, create_server
 from storage.models import Initiative, PhaseChange, SlackUser
-from tests.conftest import ALICE, GENERAL, SIGNING_SECRET, RunningApp
+from tests.conftest import ALICE, GENERAL, ROOT, SIGNING_SECRET, RunningApp
 from tests.support.slack_driver import TEAM_ID
 
 FIVE_MINUTES = 300
+
+README = ROOT / "README.md"
 
 
 def command_body(running: RunningApp, text: str) -> str:
@@ -128,6 +134,29 @@ def test_health_check_reports_the_database(running: RunningApp) -> None:
 
     assert status == 200
     assert json.loads(body) == {"ok": True, "database": "reachable"}
+    assert f"answers 200 with `{body}`" in " ".join(README.read_text().split())
+
+
+def test_health_check_answers_503_when_the_database_is_gone(running: RunningApp, tmp_path: Path) -> None:
+    gone = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'handoff.db'}")
+    wsgi = HandoffWsgiApp(running.app.bolt, gone)
+    server = create_server(wsgi, host="127.0.0.1", port=0, threads=1, asyncore_loop_timeout=0.05)
+
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):  # close() from the test thread interrupts select()
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        status, body = http("GET", f"http://127.0.0.1:{server.effective_port}/healthz")
+    finally:
+        server.close()
+        thread.join(5)
+
+    assert status == 503
+    assert json.loads(body) == {"ok": False, "database": "unreachable"}
+    assert f"503 with `{body}` otherwise" in " ".join(README.read_text().split())
 
 
 def test_unknown_paths_are_not_found(running: RunningApp) -> None:

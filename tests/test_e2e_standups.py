@@ -510,3 +510,15 @@ def test_a_prompt_missed_while_down_is_sent_once_that_day_and_skipped_after(
     assert prompts(running.engine)[0].state == "missed"
     sweep(running, utc(8, 9, 30))
     assert prompt_days(running.engine, CAROL) == ["2027-01-05", "2027-01-08"] and len(dms(running, CAROL)) == 2
+
+
+def test_the_prompt_greets_by_the_engineers_local_time_of_day(running: RunningApp, churn: None) -> None:
+    assert "at 22:34" in private_answer(running, "standup churn at 22:34", user=CAROL)
+    sweep(running, utc(4, 22, 34))  # 22:34 in London (GMT)
+    [prompt] = dms(running, CAROL)
+    assert "Good evening! What happened" in text_of(prompt)
+    assert "Morning" not in text_of(prompt)
+
+    assert "at 09:30" in private_answer(running, "standup churn at 09:30", user=CAROL)
+    sweep(running, utc(5, 9, 30))
+    assert "Good morning! What happened" in text_of(dms(running, CAROL)[-1])

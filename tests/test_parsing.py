@@ -28,6 +28,7 @@ from handlers.parsing import (
     StandupCommand,
     StatusCommand,
     Token,
+    UnarchiveCommand,
     UsageError,
     parse_command,
     tokenize,
@@ -106,6 +107,12 @@ def test_archive_needs_a_name() -> None:
     assert usage_error("archive").usage_of == "archive"
 
 
+def test_unarchive_needs_a_name() -> None:
+    assert parse_command("unarchive churn model") == UnarchiveCommand(reference="churn model")
+    error = usage_error("unarchive")
+    assert (error.usage_of, error.message) == ("unarchive", "`unarchive` needs the archived initiative to bring back.")
+
+
 def test_every_subcommand_parses() -> None:
     samples = {
         "help": HelpCommand,
@@ -115,6 +122,7 @@ def test_every_subcommand_parses() -> None:
         "phase": PhaseCommand,
         "edit": EditCommand,
         "archive": ArchiveCommand,
+        "unarchive": UnarchiveCommand,
         "checkpoint": CheckpointAddCommand,
         "doc": DocAddCommand,
         "docs": DocsCommand,
@@ -137,6 +145,7 @@ def test_every_subcommand_parses() -> None:
         "phase": " churn research",
         "edit": " churn goal:x",
         "archive": " churn",
+        "unarchive": " churn",
         "checkpoint": " add",
         "docs": " churn",
         "checklist": " churn",
@@ -322,8 +331,8 @@ def test_unknown_subcommand() -> None:
     error = usage_error("create Churn")
     assert error.usage_of == "help"
     assert error.message == (
-        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, checkpoint, '
-        "doc, docs, checklist, kpi, idea, ideas, digest, nudges, blocker, blockers, standup, away."
+        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, unarchive, '
+        "checkpoint, doc, docs, checklist, kpi, idea, ideas, digest, nudges, blocker, blockers, standup, away."
     )
 
 

@@ -62,7 +62,7 @@ def test_new_initiatives_get_the_first_free_ref_key(session: Session) -> None:
     second = make_initiative(session, name="churn alerts")
     third = make_initiative(session, name="!!!")
 
-    assert (first.ref_key, second.ref_key, third.ref_key) == ("churn", "churn2", "i")
+    assert (first.ref_key, second.ref_key, third.ref_key) == ("churn", "churn2", "initiative")
 
 
 def test_checkpoint_numbers_are_never_reused_after_removal(session: Session) -> None:

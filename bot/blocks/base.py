@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.text import truncate
+from bot.text import escape, truncate
 
 Block = dict[str, Any]
 
@@ -99,6 +99,11 @@ def lines_as_sections(lines: Sequence[str], *, max_blocks: int, overflow: str) -
     if len(blocks) > max_blocks:
         blocks = [*blocks[: max_blocks - 1], section(overflow)]
     return blocks
+
+
+def key_text(ref_key: str) -> str:
+    """An initiative's reference key as every card shows it, ready to type: `churn`."""
+    return f"`{escape(ref_key)}`"
 
 
 def link(url: str, label: str) -> str:

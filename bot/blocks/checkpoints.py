@@ -168,6 +168,12 @@ def render_checkpoint_removed(located: Located, actor_id: str) -> Message:
     return Message(text=f"{escape(located.initiative.name)}: {located.ref} removed", blocks=[section(line)])
 
 
+def render_checkpoint_restored(located: Located, actor_id: str) -> Message:
+    title = escape(located.checkpoint.title)
+    line = f":leftwards_arrow_with_hook: {user(actor_id)} put checkpoint `{located.ref}` *{title}* back."
+    return Message(text=f"{escape(located.initiative.name)}: {located.ref} restored", blocks=[section(line)])
+
+
 def render_mitigation(located: Located, actor_id: str) -> Message:
     checkpoint = located.checkpoint
     missed = f"due {day(checkpoint.due_date)}" if checkpoint.due_date else "missed"

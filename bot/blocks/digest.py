@@ -143,7 +143,9 @@ def _buttons(entry: DigestEntry, *, jira_url: str | None) -> list[Block]:
         buttons.append(button("Add a doc", ids.ACTION_ADD_DOC, value=doc_button_value(card.id, missing_doc.item.key)))
     unresolved = [b for b in (*entry.new_blockers, *entry.open_blockers) if b.blocker.resolved_at is None]
     if unresolved:
-        buttons.append(resolve_button(unresolved[0].ref))
+        # New blockers are listed first, but the one waited on longest is the one to resolve.
+        oldest = min(unresolved, key=lambda b: (b.blocker.reported_at, b.blocker.number))
+        buttons.append(resolve_button(oldest.ref))
     buttons.append(
         button("Snooze nudges 1 day", ids.ACTION_SNOOZE_DAY, value=snooze_value(card.id, WHOLE_INITIATIVE, 1))
     )

@@ -24,6 +24,7 @@ USAGE: dict[str, str] = {
     '/handoff phase churn development --force "pilot for one customer"',
     "edit": '/handoff edit churn due:2027-04-01 goal:"Cut churn by 6%" embedded:@dave',
     "archive": "/handoff archive churn",
+    "unarchive": "/handoff unarchive churn",
     "checkpoint": '/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42',
     "doc": '/handoff doc add churn model-card https://wiki.example.com/churn/card "v2, with slices"  ·  '
     "/handoff doc remove churn model-card",
@@ -78,7 +79,8 @@ DESCRIPTIONS: dict[str, str] = {
     "needs its readiness checklist; the leads and workspace admins can `--force` past it with a reason.",
     "edit": "Change fields: `name:` `channel:` `ds:` `eng:` `embedded:` `goal:` `jira:` `due:`. "
     "Use `field:none` to clear an optional one.",
-    "archive": "Hide an initiative from status and lists; its history is kept.",
+    "archive": "Hide an initiative from status and lists; its history is kept. The answer has an *Undo* button.",
+    "unarchive": "Bring an archived initiative back into status and lists (for the same people who may archive it).",
     "checkpoint": "Milestones to production, referenced like `churn#3`: `add` (no arguments: a form; `jira:KEY` links "
     "an issue, `jira:new` creates one), `done`, `reopen`, `list`, `edit` (`title:` `owner:` `due:` `jira:`), "
     "`remove`, `mitigate` (a plan for a missed one). Linked Jira issues stay in sync both ways.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from bot.blocks.base import MAX_VIEW_BLOCKS, Block, actions, button, context, divider, header, section
+from bot.blocks.base import MAX_VIEW_BLOCKS, Block, actions, button, context, divider, header, key_text, section
 from bot.blocks.status import PHASE_EMOJI
 from bot.status import InitiativeSummary
 from bot.text import escape, truncate
@@ -32,8 +32,8 @@ def render_home(summaries: list[InitiativeSummary]) -> dict[str, Any]:
         initiative = summary.initiative
         blocks.append(
             section(
-                f"{PHASE_EMOJI.get(initiative.phase, '')} *{escape(initiative.name)}* · {initiative.phase} for "
-                f"{summary.days_in_phase}d · <#{initiative.home_channel_id}>"
+                f"{PHASE_EMOJI.get(initiative.phase, '')} *{escape(initiative.name)}* {key_text(initiative.ref_key)} · "
+                f"{initiative.phase} for {summary.days_in_phase}d · <#{initiative.home_channel_id}>"
             )
         )
         if initiative.goal:

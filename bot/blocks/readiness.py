@@ -172,6 +172,14 @@ def render_doc_removed(initiative: Initiative, doc: HandoffDoc, label: str, acto
     return Message(text=f"{escape(initiative.name)}: {escape(label)} removed", blocks=[section(line)])
 
 
+def render_doc_restored(initiative: Initiative, doc: HandoffDoc, label: str, actor_id: str) -> Message:
+    line = (
+        f":leftwards_arrow_with_hook: <@{actor_id}> put back the *{escape(label)}* doc of *{escape(initiative.name)}* "
+        f"({doc_link(doc)})."
+    )
+    return Message(text=f"{escape(initiative.name)}: {escape(label)} restored", blocks=[section(line)])
+
+
 def render_checklist_change(initiative: Initiative, result: EntryResult) -> Message:
     entry, item = result.entry, result.item
     if entry.action == ChecklistEntryAction.WAIVE:

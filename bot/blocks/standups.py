@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from bot import ids
@@ -25,16 +25,34 @@ def prompt_value(prompt_id: int) -> str:
     return json.dumps({"p": prompt_id}, separators=(",", ":"))
 
 
+def greeting(local_time: time) -> str:
+    """How the prompt opens at the engineer's local time: a standup moved to the evening is not greeted "Morning!"."""
+    if 5 <= local_time.hour < 12:
+        return "Good morning!"
+    if 12 <= local_time.hour < 18:
+        return "Good afternoon!"
+    if 18 <= local_time.hour < 23:
+        return "Good evening!"
+    return "Hello!"
+
+
 def render_prompt(
-    *, prompt_id: int, name: str, day: date, channel_id: str, questions: Sequence[str], has_previous: bool
+    *,
+    prompt_id: int,
+    name: str,
+    day: date,
+    local_time: time,
+    channel_id: str,
+    questions: Sequence[str],
+    has_previous: bool,
 ) -> Message:
-    """The morning direct message: the questions, an Answer button and, after a first answer, a one-tap repeat."""
+    """The daily direct message: the questions, an Answer button and, after a first answer, a one-tap repeat."""
     listed = "\n".join(f"• {escape(q)}" for q in questions)
     blocks: list[Block] = [
         header(f"Standup · {truncate(name, 100)}"),
         section(
-            f"Morning! What happened in the DS team's work on *{escape(name)}* since yesterday?\n{listed}\n"
-            "• Blockers, and who waits on whom"
+            f"{greeting(local_time)} What happened in the DS team's work on *{escape(name)}* since "
+            f"yesterday?\n{listed}\n• Blockers, and who waits on whom"
         ),
         context(f"{day.strftime('%a %-d %b')} · your answers go to the initiative's thread in <#{channel_id}>"),
         actions(*_prompt_buttons(prompt_id, has_previous)),

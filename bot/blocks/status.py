@@ -18,6 +18,7 @@ from bot.blocks.base import (
     divider,
     header,
     jira_link,
+    key_text,
     lines_as_sections,
     plural,
     section,
@@ -118,8 +119,8 @@ def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str
 def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interactive: bool) -> list[Block]:
     initiative = summary.initiative
     line = (
-        f"{PHASE_EMOJI.get(initiative.phase, '')} *{escape(initiative.name)}* · {initiative.phase} for "
-        f"{plural(summary.days_in_phase, 'day')}"
+        f"{PHASE_EMOJI.get(initiative.phase, '')} *{escape(initiative.name)}* {key_text(initiative.ref_key)} · "
+        f"{initiative.phase} for {plural(summary.days_in_phase, 'day')}"
     )
     if initiative.goal:
         line += f"\n{escape(truncate(initiative.goal, 200))}"
@@ -182,7 +183,8 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
     blocks.append(
         section(
             f"{PHASE_EMOJI.get(initiative.phase, '')} *Phase:* {initiative.phase} since "
-            f"{slack_date(detail.phase_since)} ({plural(detail.days_in_phase, 'day')})\n"
+            f"{slack_date(detail.phase_since)} ({plural(detail.days_in_phase, 'day')})   "
+            f"*Key:* {key_text(initiative.ref_key)}\n"
             f"*Goal:* {escape(initiative.goal) if initiative.goal else '_not set_'}"
         )
     )

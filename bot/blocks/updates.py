@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.blocks.base import Message, channel, context, day, header, jira_link, section, user
+from bot.blocks.base import Message, channel, context, day, header, jira_link, key_text, section, user
 from bot.initiatives import FIELD_LABELS, Field, FieldChange
 from bot.text import escape, truncate
 from storage.models import Initiative, PhaseChange
 
-KICKOFF_FOOTER = "Updates on this initiative are posted in this thread. `/handoff status {ref}` shows it any time."
+KICKOFF_FOOTER = (
+    "Key {key}: commands take it (`/handoff status {ref}`), and its checkpoints are `{ref}#1`, `{ref}#2`… "
+    "Updates on this initiative are posted in this thread."
+)
 
 
 def render_kickoff(initiative: Initiative, *, jira_url: str | None) -> Message:
@@ -23,13 +26,12 @@ def render_kickoff(initiative: Initiative, *, jira_url: str | None) -> Message:
         f"*Phase:* {initiative.phase}   *Target date:* {day(initiative.target_date)}   "
         f"*Jira epic:* {jira_link(jira_url, initiative.jira_epic_key)}"
     )
-    reference = f'"{initiative.name}"' if " " in initiative.name else initiative.name
     return Message(
         text=f"New initiative: {escape(initiative.name)}",
         blocks=[
             header(initiative.name),
             section(body),
-            context(KICKOFF_FOOTER.format(ref=escape(reference))),
+            context(KICKOFF_FOOTER.format(key=key_text(initiative.ref_key), ref=escape(initiative.ref_key))),
         ],
     )
 
@@ -63,6 +65,11 @@ def render_edit_update(
 def render_archive_update(initiative: Initiative, archived_by: str) -> Message:
     line = f":file_cabinet: <@{archived_by}> archived *{escape(initiative.name)}*. Its history is kept."
     return Message(text=f"{escape(initiative.name)} was archived", blocks=[section(line)])
+
+
+def render_unarchive_update(initiative: Initiative, unarchived_by: str) -> Message:
+    line = f":outbox_tray: <@{unarchived_by}> unarchived *{escape(initiative.name)}*. It is back in status and lists."
+    return Message(text=f"{escape(initiative.name)} was unarchived", blocks=[section(line)])
 
 
 def describe_value(fld: Field, value: object, jira_url: str | None) -> str:
