@@ -323,6 +323,7 @@ class KpiEdited:
     kpi: Kpi
     before: KpiFacts
     latest: KpiReading | None
+    restated: bool  # the target or direction changed: the thread is told where the latest reading now stands
 
 
 def edit_kpi(
@@ -334,7 +335,7 @@ def edit_kpi(
     edit: KpiEdit,
     people: PeopleService,
 ) -> KpiEdited:
-    """Change a KPI's name, target, unit, direction or owner; its breach state follows its latest reading."""
+    """Change a KPI's name, target, unit, direction or owner; a new target or direction settles its breach state."""
     require_active(initiative, frozen="its KPIs are frozen")
     kpi = resolve_kpi(session=session, initiative=initiative, name=name)
     problems: list[FieldProblem] = []
@@ -380,8 +381,10 @@ def edit_kpi(
         after.owner_id,
     )
     queries.save_kpi(session=session, kpi=kpi)
+    if (after.direction, after.target) == (before.direction, before.target):
+        return KpiEdited(kpi=kpi, before=before, latest=None, restated=False)
     latest = _settle_breach(session=session, kpi=kpi)
-    return KpiEdited(kpi=kpi, before=before, latest=latest)
+    return KpiEdited(kpi=kpi, before=before, latest=latest, restated=True)
 
 
 @dataclass(frozen=True)

@@ -1835,6 +1835,7 @@ def test_a_kpi_edit_refuses_a_name_another_kpi_has(session: Session, people: Peo
         session=session, actor=actor(ALICE), initiative=initiative, name="AUC", edit=KpiEdit(name="auc"), people=people
     )
     assert renamed.kpi.name == "auc"  # its own name in another case is no clash
+    assert (renamed.restated, renamed.latest) == (False, None)  # the terms stand: the thread needs no restating
 
 
 def test_a_kpis_owner_may_change_it_and_others_outside_the_initiative_may_not(

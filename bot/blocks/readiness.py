@@ -265,7 +265,7 @@ def render_kpi_edited(initiative: Initiative, edited: KpiEdited, actor_id: str) 
     line = f":pencil2: <@{actor_id}> changed KPI *{escape(kpi.name)}* of *{escape(initiative.name)}*: " + "; ".join(
         changes
     )
-    if before.target_text != target_text(kpi):
+    if edited.restated:
         latest = edited.latest
         where = None if latest is None else standing(kpi, latest.value)
         shown = None if latest is None else format_value(latest.value, kpi.unit)
@@ -274,6 +274,7 @@ def render_kpi_edited(initiative: Initiative, edited: KpiEdited, actor_id: str) 
 
 
 def render_kpi_removed(initiative: Initiative, removed: KpiRemoved, actor_id: str) -> Message:
+    """The thread hears who removed a KPI, its terms, and how many readings went with it."""
     kpi = removed.kpi
     readings = f" and its {plural(removed.readings, 'reading')}" if removed.readings else ""
     line = (
