@@ -63,6 +63,7 @@ class KpiNotAllowed(NotAllowed):
             "Only the KPI's owner, the initiative's leads, embedded engineer, creator or a workspace admin can "
             f"{action}."
         )
+        self.args = (self.message,)
 
 
 def parse_direction(raw: str, *, named: bool = False) -> KpiDirection:

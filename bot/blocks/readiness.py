@@ -246,7 +246,7 @@ def standing_mark(where: Standing) -> str:
 
 
 def latest_sentence(kpi_name: str, latest_value: str | None, where: Standing | None) -> str:
-    """Where a KPI stands after a change, for the thread: `Latest: 150 ms, above its 120 ms ceiling.`"""
+    """Where a KPI stands after a change, for the thread: `Latest: 150 ms, which is above its 120 ms ceiling.`"""
     if latest_value is None or where is None:
         return f"*{escape(kpi_name)}* has no readings now."
     return f"{standing_mark(where)} Latest: {escape(latest_value)}, which {escape(where.phrase)}."
