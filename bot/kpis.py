@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.errors import FieldProblem, HandoffError, InvalidInput, UnknownUser
-from bot.initiatives import Actor, note_problems, require_active, require_manager
+from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, UnknownUser
+from bot.initiatives import Actor, managers_of, note_problems, require_active, require_manager
 from bot.people import PeopleService
 from bot.text import escape
 from storage import kpis as queries
@@ -23,6 +24,14 @@ DIRECTIONS = {
     "<=": KpiDirection.AT_MOST,
     "≤": KpiDirection.AT_MOST,
 }
+# `kpi edit … direction:lower` reads better as a word than `direction:<=`.
+NAMED_DIRECTIONS = {**DIRECTIONS, "higher": KpiDirection.AT_LEAST, "lower": KpiDirection.AT_MOST}
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# A thousands grouping: a comma every three digits, the first group not starting with 0 (`0,850` is a decimal).
+GROUPED_NUMBER = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+# What a user typed as a number, readable or not: it ends an unquoted KPI name in `kpi record`.
+NUMBER_SHAPE = re.compile(r"[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?%?")
 
 
 class UnknownKpi(HandoffError):
@@ -36,22 +45,67 @@ class UnknownKpi(HandoffError):
         super().__init__(f'*{escape(initiative.name)}* has no KPI called "{escape(name)}".{hint}')
 
 
-def parse_direction(raw: str) -> KpiDirection:
+class AmbiguousKpi(HandoffError):
+    def __init__(self, name: str, initiative: Initiative, matches: Sequence[str]):
+        listed = ", ".join(f'"{escape(m)}"' for m in matches)
+        super().__init__(
+            f'"{escape(name)}" matches more than one KPI of *{escape(initiative.name)}*: {listed}. '
+            "Give more of the name."
+        )
+
+
+class KpiNotAllowed(NotAllowed):
+    """Only the KPI's owner, the initiative's managers and workspace admins may change a KPI or its readings."""
+
+    def __init__(self, action: str, allowed_user_ids: Sequence[str]):
+        super().__init__(action, allowed_user_ids)
+        self.message = (
+            "Only the KPI's owner, the initiative's leads, embedded engineer, creator or a workspace admin can "
+            f"{action}."
+        )
+        self.args = (self.message,)
+
+
+def parse_direction(raw: str, *, named: bool = False) -> KpiDirection:
+    """`>=` or `<=` (also `≥`, `≤`); with `named`, also `higher` or `lower`."""
     try:
-        return DIRECTIONS[raw.strip()]
+        return (NAMED_DIRECTIONS if named else DIRECTIONS)[raw.strip().lower()]
     except KeyError:
+        words = ", or `higher`/`lower`" if named else ""
         raise InvalidInput.single(
-            "direction", f'"{escape(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better).'
+            "direction",
+            f'"{escape(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better){words}.',
         ) from None
 
 
+def looks_like_number(text: str) -> bool:
+    """Typed as a number, even one `parse_number` refuses as ambiguous (`1,234`)."""
+    return NUMBER_SHAPE.fullmatch(text.strip()) is not None
+
+
 def parse_number(raw: str, what: str) -> float:
-    """A finite number; a trailing % is allowed (82% is 82, in the KPI's unit)."""
-    text = raw.strip().replace(",", "").removesuffix("%")
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    """A number a user typed: `0.82`, `82%` (82, in the KPI's unit), `1e3`; `0,85` with a decimal comma; `1,234.5`
+    or `1,234,567` grouped in thousands. `1,234` could be either and is refused rather than guessed."""
+    text = raw.strip().removesuffix("%").strip()
+    if "," in text:
+        grouped = GROUPED_NUMBER.fullmatch(text) is not None
+        if grouped and ("." in text or text.count(",") > 1):
+            text = text.replace(",", "")
+        elif grouped:
+            whole, decimal = text.replace(",", ""), text.replace(",", ".")
+            raise InvalidInput.single(
+                what,
+                f'"{escape(raw)}" could mean {whole} or {decimal}; type the {what} as `{whole}` or `{decimal}`.',
+            )
+        elif DECIMAL_COMMA.fullmatch(text):
+            text = text.replace(",", ".")
+        else:
+            raise InvalidInput.single(
+                what,
+                f'"{escape(raw)}" is not a number I can read; type the {what} with a point for decimals and no '
+                "thousands separators, like 1234.5 or 0.85.",
+            )
+    value = float(text) if PLAIN_NUMBER.fullmatch(text) else math.nan
     if not math.isfinite(value):
         raise InvalidInput.single(what, f'"{escape(raw)}" is not a number; the {what} must be one, like 0.82 or 120.')
     return value
@@ -59,6 +113,28 @@ def parse_number(raw: str, what: str) -> float:
 
 def meets(kpi: Kpi, value: float) -> bool:
     return value >= kpi.target if kpi.direction == KpiDirection.AT_LEAST else value <= kpi.target
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a value compares with its KPI's target, worded for the direction. Plain text: escape it for mrkdwn."""
+
+    meets: bool
+    phrase: str  # "meets its 0.82% target", "is below its 0.82% target", "is above its 120 ms ceiling"
+    short: str  # for notification text: "on target", "below target", "within its ceiling", "above its ceiling"
+
+
+def standing(kpi: Kpi, value: float) -> Standing:
+    """The one place that decides whether a value meets its KPI's target and how that is said."""
+    met = meets(kpi, value)
+    target = format_value(kpi.target, kpi.unit)
+    if kpi.direction == KpiDirection.AT_MOST:
+        if met:
+            return Standing(True, f"is within its {target} ceiling", "within its ceiling")
+        return Standing(False, f"is above its {target} ceiling", "above its ceiling")
+    if met:
+        return Standing(True, f"meets its {target} target", "on target")
+    return Standing(False, f"is below its {target} target", "below target")
 
 
 def format_value(value: float, unit: str | None = None) -> str:
@@ -136,6 +212,10 @@ class RecordResult:
     alert: bool  # this reading took the KPI from meeting its target to missing it: tell the thread, once
     recovered: bool  # this reading meets the target after readings that missed it
 
+    @property
+    def standing(self) -> Standing:
+        return standing(self.kpi, self.reading.value)
+
 
 def record_reading(
     *,
@@ -149,7 +229,7 @@ def record_reading(
 ) -> RecordResult:
     """Record a reading (anyone may; it says who and when) and work out whether it starts or ends a breach."""
     require_active(initiative, frozen="its KPIs are frozen")
-    kpi = require_kpi(session=session, initiative=initiative, name=name)
+    kpi = resolve_kpi(session=session, initiative=initiative, name=name)
     problems = note_problems(note)
     if problems:
         raise InvalidInput(problems)
@@ -171,12 +251,200 @@ def record_reading(
     return RecordResult(kpi=kpi, reading=reading, meets_target=ok, alert=alert, recovered=recovered)
 
 
-def require_kpi(*, session: Session, initiative: Initiative, name: str) -> Kpi:
-    kpi = queries.get_kpi_by_name(session=session, initiative_id=initiative.id or 0, name=name)
-    if kpi is None:
-        known = [k.name for k in queries.list_kpis(session=session, initiative_id=initiative.id or 0)]
-        raise UnknownKpi(name, initiative, known)
-    return kpi
+def resolve_kpi(*, session: Session, initiative: Initiative, name: str) -> Kpi:
+    """One of the initiative's KPIs by exact name (any case) or an unambiguous prefix, for every KPI command."""
+    kpis = queries.list_kpis(session=session, initiative_id=initiative.id or 0)
+    key = queries.name_key(name)
+    exact = next((k for k in kpis if k.name_key == key), None)
+    if exact is not None:
+        return exact
+    matches = [k for k in kpis if key and k.name_key.startswith(key)]
+    if len(matches) > 1:
+        raise AmbiguousKpi(name, initiative, [m.name for m in matches])
+    if not matches:
+        raise UnknownKpi(name, initiative, [k.name for k in kpis])
+    return matches[0]
+
+
+def require_kpi_manager(*, initiative: Initiative, kpi: Kpi, actor: Actor, people: PeopleService, action: str) -> None:
+    """The KPI's owner, the initiative's managers and workspace admins may change a KPI and its readings."""
+    allowed = list(dict.fromkeys([*([kpi.owner_id] if kpi.owner_id else []), *managers_of(initiative)]))
+    if actor.user_id in allowed or people.is_workspace_admin(actor.user_id):
+        return
+    raise KpiNotAllowed(action, allowed)
+
+
+def _settle_breach(*, session: Session, kpi: Kpi) -> KpiReading | None:
+    """After an edit or a removed reading, the KPI is in breach exactly when its latest reading misses.
+
+    The thread is told where the KPI now stands in the same post, so a later reading that meets announces a
+    recovery, and one that misses after a met latest reading raises a fresh alert.
+    """
+    latest = queries.recent_readings(session=session, kpi_ids=[kpi.id or 0], per_kpi=1).get(kpi.id or 0, [])
+    newest = latest[0] if latest else None
+    queries.set_breach(
+        session=session, kpi_id=kpi.id or 0, in_breach=newest is not None and not meets(kpi, newest.value)
+    )
+    session.refresh(kpi)
+    return newest
+
+
+@dataclass(frozen=True)
+class KpiFacts:
+    """A KPI's agreed terms as they were before a change, to show old → new."""
+
+    name: str
+    direction: str
+    target: float
+    unit: str | None
+    owner_id: str | None
+
+    @classmethod
+    def of(cls, kpi: Kpi) -> KpiFacts:
+        return cls(kpi.name, kpi.direction, kpi.target, kpi.unit, kpi.owner_id)
+
+    @property
+    def target_text(self) -> str:
+        return f"{self.direction} {format_value(self.target, self.unit)}"
+
+
+@dataclass(frozen=True)
+class KpiEdit:
+    """What `kpi edit` asks to change; None leaves a value as it is, `CLEAR` removes the unit or the owner."""
+
+    name: str | None = None
+    target: float | None = None
+    unit: object = None  # str, CLEAR or None
+    direction: KpiDirection | None = None
+    owner_id: object = None  # str, CLEAR or None
+
+
+@dataclass(frozen=True)
+class KpiEdited:
+    kpi: Kpi
+    before: KpiFacts
+    latest: KpiReading | None
+    restated: bool  # the target or direction changed: the thread is told where the latest reading now stands
+
+
+def edit_kpi(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    name: str,
+    edit: KpiEdit,
+    people: PeopleService,
+) -> KpiEdited:
+    """Change a KPI's name, target, unit, direction or owner; a new target or direction settles its breach state."""
+    require_active(initiative, frozen="its KPIs are frozen")
+    kpi = resolve_kpi(session=session, initiative=initiative, name=name)
+    problems: list[FieldProblem] = []
+    new_name = " ".join(edit.name.split()) if edit.name is not None else None
+    if new_name is not None:
+        if not new_name:
+            problems.append(FieldProblem("name", "`name:` needs the new name, in quotes."))
+        elif len(new_name) > KPI_NAME_MAX:
+            problems.append(
+                FieldProblem("name", f"The name is {len(new_name)} characters long; the limit is {KPI_NAME_MAX}.")
+            )
+        else:
+            same = queries.get_kpi_by_name(session=session, initiative_id=initiative.id or 0, name=new_name)
+            if same is not None and same.id != kpi.id:
+                problems.append(
+                    FieldProblem("name", f'*{escape(initiative.name)}* already has a KPI called "{escape(new_name)}".')
+                )
+    if isinstance(edit.unit, str) and (not edit.unit.strip() or len(edit.unit.strip()) > KPI_UNIT_MAX):
+        problems.append(FieldProblem("unit", f"A unit is 1 to {KPI_UNIT_MAX} characters, like `%` or `ms`."))
+    if isinstance(edit.owner_id, str):
+        try:
+            people.require_person(edit.owner_id)
+        except UnknownUser as error:
+            problems.append(FieldProblem("owner", f"Owner: {error.message}"))
+    if problems:
+        raise InvalidInput(problems)
+    require_kpi_manager(initiative=initiative, kpi=kpi, actor=actor, people=people, action="change its KPIs")
+    before = KpiFacts.of(kpi)
+    after = KpiFacts(
+        name=new_name if new_name is not None else kpi.name,
+        direction=edit.direction.value if edit.direction is not None else kpi.direction,
+        target=edit.target if edit.target is not None else kpi.target,
+        unit=kpi.unit if edit.unit is None else edit.unit.strip() if isinstance(edit.unit, str) else None,
+        owner_id=kpi.owner_id if edit.owner_id is None else edit.owner_id if isinstance(edit.owner_id, str) else None,
+    )
+    if after == before:
+        raise NothingToChange(f"*{escape(kpi.name)}* already is as asked; nothing changed.")
+    kpi.name, kpi.direction, kpi.target, kpi.unit, kpi.owner_id = (
+        after.name,
+        after.direction,
+        after.target,
+        after.unit,
+        after.owner_id,
+    )
+    queries.save_kpi(session=session, kpi=kpi)
+    if (after.direction, after.target) == (before.direction, before.target):
+        return KpiEdited(kpi=kpi, before=before, latest=None, restated=False)
+    latest = _settle_breach(session=session, kpi=kpi)
+    return KpiEdited(kpi=kpi, before=before, latest=latest, restated=True)
+
+
+@dataclass(frozen=True)
+class KpiRemoved:
+    kpi: KpiFacts
+    readings: int  # how many readings went with it
+    remaining: int  # KPIs the initiative still has
+
+
+def remove_kpi(
+    *, session: Session, actor: Actor, initiative: Initiative, name: str, people: PeopleService
+) -> KpiRemoved:
+    """Remove a KPI with its readings (the checklist's KPI item may then be missing again)."""
+    require_active(initiative, frozen="its KPIs are frozen")
+    kpi = resolve_kpi(session=session, initiative=initiative, name=name)
+    require_kpi_manager(initiative=initiative, kpi=kpi, actor=actor, people=people, action="remove its KPIs")
+    facts = KpiFacts.of(kpi)
+    readings = queries.count_readings(session=session, kpi_id=kpi.id or 0)
+    queries.delete_kpi(session=session, kpi=kpi)
+    remaining = len(queries.list_kpis(session=session, initiative_id=initiative.id or 0))
+    return KpiRemoved(kpi=facts, readings=readings, remaining=remaining)
+
+
+@dataclass(frozen=True)
+class ReadingRemoved:
+    kpi: Kpi
+    reading: KpiReading
+    position: int  # 1 for the newest, as `kpi list` numbers them
+    latest: KpiReading | None  # the newest reading left
+
+    @property
+    def standing(self) -> Standing | None:
+        return None if self.latest is None else standing(self.kpi, self.latest.value)
+
+
+def remove_reading(
+    *,
+    session: Session,
+    actor: Actor,
+    initiative: Initiative,
+    name: str,
+    position: int,
+    people: PeopleService,
+) -> ReadingRemoved:
+    """Remove the `position`-th newest reading of a KPI (1, the latest, by default) and settle its breach state."""
+    require_active(initiative, frozen="its KPIs are frozen")
+    kpi = resolve_kpi(session=session, initiative=initiative, name=name)
+    reading = queries.nth_newest_reading(session=session, kpi_id=kpi.id or 0, position=position)
+    if reading is None:
+        count = queries.count_readings(session=session, kpi_id=kpi.id or 0)
+        has = "no readings" if count == 0 else f"only {count} reading{'s' if count != 1 else ''}"
+        raise InvalidInput.single(
+            "reading",
+            f"*{escape(kpi.name)}* has {has}; `kpi list {initiative.ref_key}` numbers them, 1 for the newest.",
+        )
+    require_kpi_manager(initiative=initiative, kpi=kpi, actor=actor, people=people, action="remove KPI readings")
+    queries.delete_reading(session=session, reading=reading)
+    latest = _settle_breach(session=session, kpi=kpi)
+    return ReadingRemoved(kpi=kpi, reading=reading, position=position, latest=latest)
 
 
 @dataclass(frozen=True)
@@ -194,6 +462,10 @@ class KpiView:
     @property
     def meets_target(self) -> bool | None:
         return None if self.latest is None else meets(self.kpi, self.latest.value)
+
+    @property
+    def standing(self) -> Standing | None:
+        return None if self.latest is None else standing(self.kpi, self.latest.value)
 
 
 def is_stale(kpi: Kpi, last_reading_at: datetime | None, now: datetime, stale_days: int) -> bool:

@@ -1,7 +1,7 @@
 """Nudges: who must close which gap before an initiative can move on, said once per cooldown and never while
 snoozed; a gap nudged three times without an answer goes to the leads by direct message instead.
 
-A gap is something missing for the next phase (a doc, the KPI), a KPI that is stale or below target, or an
+A gap is something missing for the next phase (a doc, the KPI), a KPI that is stale or misses its target, or an
 overdue checkpoint without a mitigation plan. Each has a stable key, so its history survives between runs.
 """
 
@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot.checklist import Checklist, ItemType
 from bot.errors import InvalidInput
 from bot.initiatives import Actor, require_active, require_manager
+from bot.kpis import Standing
 from bot.people import PeopleService
 from bot.readiness import GateReadiness
 from bot.status import InitiativeCard, InitiativeSummary, enriched_summaries, summary_from_row
@@ -37,7 +38,7 @@ class GapKind(StrEnum):
     MISSING_DOC = "missing"
     MISSING_KPI = "kpi-missing"
     KPI_STALE = "kpi-stale"
-    KPI_BELOW = "kpi-below"
+    KPI_OFF_TARGET = "kpi-below"  # the stored key of snoozes and cooldowns, kept from when only "below" was said
     OVERDUE = "overdue"
 
 
@@ -50,6 +51,7 @@ class Gap:
     item_key: str | None = None  # for a missing doc: the kind `doc add` takes
     checkpoint_ref: str | None = None  # for an overdue checkpoint: `churn#3`
     due: date | None = None
+    standing: Standing | None = None  # for a KPI off target: how its latest reading misses, worded by direction
 
 
 @dataclass(frozen=True)
@@ -224,8 +226,8 @@ def _leads(card: InitiativeCard) -> tuple[str, ...]:
 
 
 def _gaps_of(summary: InitiativeSummary, gate: GateReadiness | None, overdue: Sequence[Gap]) -> list[Gap]:
-    """An initiative's open gaps: what its next gate misses (owned by the leads), its KPIs that are stale or below
-    target (owned by each KPI's owner, else the leads), and its overdue checkpoints without a mitigation plan."""
+    """An initiative's open gaps: what its next gate misses (owned by the leads), its KPIs that are stale or miss
+    their target (owned by each KPI's owner, else the leads), and its overdue checkpoints without a mitigation plan."""
     leads = _leads(summary.initiative)
     gaps: list[Gap] = []
     for status in gate.missing if gate else []:
@@ -236,8 +238,16 @@ def _gaps_of(summary: InitiativeSummary, gate: GateReadiness | None, overdue: Se
         kpi_owners = (view.kpi.owner_id,) if view.kpi.owner_id else leads
         if view.stale:
             gaps.append(Gap(f"{GapKind.KPI_STALE}:{view.kpi.id}", GapKind.KPI_STALE, view.kpi.name, kpi_owners))
-        elif view.meets_target is False:
-            gaps.append(Gap(f"{GapKind.KPI_BELOW}:{view.kpi.id}", GapKind.KPI_BELOW, view.kpi.name, kpi_owners))
+        elif view.standing is not None and not view.standing.meets:
+            gaps.append(
+                Gap(
+                    f"{GapKind.KPI_OFF_TARGET}:{view.kpi.id}",
+                    GapKind.KPI_OFF_TARGET,
+                    view.kpi.name,
+                    kpi_owners,
+                    standing=view.standing,
+                )
+            )
     return gaps + [g if g.owners else _owned_by(g, leads) for g in overdue]
 
 

@@ -69,8 +69,11 @@ from handlers.parsing import (
     IdeasCommand,
     IdeasSearchCommand,
     KpiAddCommand,
+    KpiEditCommand,
     KpiListCommand,
+    KpiReadingRemoveCommand,
     KpiRecordCommand,
+    KpiRemoveCommand,
     NewCommand,
     NudgesCommand,
     PhaseCommand,
@@ -84,10 +87,13 @@ from handlers.readiness_flows import (
     add_doc_and_announce,
     add_kpi_and_announce,
     change_checklist_and_announce,
+    edit_kpi_and_announce,
     log_idea_and_announce,
     record_kpi_and_announce,
     record_outcome_and_announce,
     remove_doc_and_announce,
+    remove_kpi_and_announce,
+    remove_reading_and_announce,
     search_ideas,
     show_checklist,
     show_ideas,
@@ -295,6 +301,14 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return record_kpi_and_announce(
                     runtime, client, actor, parsed.initiative_ref, parsed.name, parsed.value, parsed.note
                 )
+            case KpiEditCommand():
+                return edit_kpi_and_announce(runtime, client, actor, parsed)
+            case KpiRemoveCommand():
+                return remove_kpi_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.name)
+            case KpiReadingRemoveCommand():
+                return remove_reading_and_announce(
+                    runtime, client, actor, parsed.initiative_ref, parsed.name, parsed.position
+                )
             case IdeaAddCommand():
                 return log_idea_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.text)
             case IdeaOutcomeCommand():
@@ -323,8 +337,16 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
 def _usage_of(parsed: Command) -> str:
     if isinstance(parsed, CheckpointCompletionCommand):
         return "checkpoint done" if parsed.done else "checkpoint reopen"
-    if isinstance(parsed, KpiAddCommand | KpiRecordCommand | KpiListCommand):
-        return {KpiAddCommand: "kpi add", KpiRecordCommand: "kpi record", KpiListCommand: "kpi list"}[type(parsed)]
+    if isinstance(parsed, KpiAddCommand | KpiRecordCommand | KpiListCommand | KpiEditCommand | KpiRemoveCommand):
+        return {
+            KpiAddCommand: "kpi add",
+            KpiRecordCommand: "kpi record",
+            KpiListCommand: "kpi list",
+            KpiEditCommand: "kpi edit",
+            KpiRemoveCommand: "kpi remove",
+        }[type(parsed)]
+    if isinstance(parsed, KpiReadingRemoveCommand):
+        return "kpi reading remove"
     return {
         CheckpointListCommand: "checkpoint list",
         DocAddCommand: "doc",

@@ -15,6 +15,7 @@ from datetime import date, time
 
 from bot.checkpoints import CheckpointField
 from bot.initiatives import CLEAR, Field
+from bot.kpis import looks_like_number
 from bot.schedule import ScheduleError, looks_like_days, parse_days, parse_time_of_day, parse_timezone
 from bot.text import escape, unescape
 from storage.models import Phase
@@ -211,6 +212,30 @@ class KpiListCommand:
 
 
 @dataclass(frozen=True)
+class KpiEditCommand:
+    """`kpi edit <initiative> "<kpi>" name:"…" target:<n> unit:<u> direction:>=|<= owner:@x`; values as typed."""
+
+    initiative_ref: str
+    name: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KpiRemoveCommand:
+    initiative_ref: str
+    name: str
+
+
+@dataclass(frozen=True)
+class KpiReadingRemoveCommand:
+    """`kpi reading remove <initiative> "<kpi>" [n]`: the n-th newest reading, 1 (the latest) by default."""
+
+    initiative_ref: str
+    name: str
+    position: int = 1
+
+
+@dataclass(frozen=True)
 class IdeaAddCommand:
     initiative_ref: str
     text: str
@@ -317,6 +342,9 @@ ReadinessCommand = (
     | KpiAddCommand
     | KpiRecordCommand
     | KpiListCommand
+    | KpiEditCommand
+    | KpiRemoveCommand
+    | KpiReadingRemoveCommand
     | IdeaAddCommand
     | IdeaOutcomeCommand
     | IdeasCommand
@@ -366,8 +394,9 @@ FORCE_FLAGS = frozenset({"--force", "—force", "–force", "-force"})  # macOS 
 CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
 CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
 CHECKLIST_ACTIONS = ("add", "waive", "remove")
-KPI_ACTIONS = ("add", "record", "list")
+KPI_ACTIONS = ("add", "record", "list", "edit", "remove", "reading")
 KPI_OPTIONS = frozenset({"unit", "owner"})
+KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
 DIGEST_ACTIONS = ("at", "on", "off", "now", "preview", "quiet")
 
 
@@ -635,15 +664,27 @@ def _parse_checklist(rest: list[Token]) -> Command:
 
 def _parse_kpi(rest: list[Token]) -> Command:
     if not rest:
-        raise UsageError("`kpi` needs a command: add, record or list.", "kpi")
+        raise UsageError("`kpi` needs a command: add, record, list, edit, remove or reading remove.", "kpi")
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in KPI_ACTIONS:
-        raise UsageError(f'"{escape(rest[0].text)}" is not a KPI command. KPI commands: add, record, list.', "kpi")
+        raise UsageError(
+            f'"{escape(rest[0].text)}" is not a KPI command. KPI commands: add, record, list, edit, remove, '
+            "reading remove.",
+            "kpi",
+        )
     usage = f"kpi {action}"
     if action == "list":
         if not args:
             raise UsageError("`kpi list` needs the initiative.", usage)
         return KpiListCommand(" ".join(t.text for t in args))
+    if action == "edit":
+        return _parse_kpi_edit(args)
+    if action == "remove":
+        if len(args) < 2:
+            raise UsageError("`kpi remove` needs the initiative, then the KPI's name.", usage)
+        return KpiRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]))
+    if action == "reading":
+        return _parse_kpi_reading(args)
     if len(args) < 3:
         shape = '"&lt;name&gt;" &gt;= &lt;target&gt;' if action == "add" else '"&lt;name&gt;" &lt;value&gt;'
         raise UsageError(f"`kpi {action}` needs the initiative, then {shape}.", usage)
@@ -652,7 +693,7 @@ def _parse_kpi(rest: list[Token]) -> Command:
         # An unquoted name runs up to the first number: `kpi record churn AUC on holdout 0.84`.
         at = 2
         if not args[1].quoted:
-            at = next((i for i in range(2, len(args)) if not args[i].quoted and _is_number(args[i].text)), 2)
+            at = next((i for i in range(2, len(args)) if not args[i].quoted and looks_like_number(args[i].text)), 2)
         name = " ".join(t.text for t in args[1:at])
         note = " ".join(t.text for t in args[at + 1 :]).strip() or None
         if at >= len(args):
@@ -676,6 +717,50 @@ def _parse_kpi(rest: list[Token]) -> Command:
     owner = parse_user(options["owner"].strip(), "owner", usage) if "owner" in options else None
     unit = options["unit"].strip() if "unit" in options else None
     return KpiAddCommand(initiative_ref, name, direction, target, unit or None, owner)
+
+
+def _parse_kpi_edit(args: list[Token]) -> KpiEditCommand:
+    usage = "kpi edit"
+    if not args:
+        raise UsageError("`kpi edit` needs the initiative, the KPI's name and what to change.", usage)
+    words, options = _split_options(args[1:], KPI_EDIT_OPTIONS, usage)
+    if not words:
+        raise UsageError("`kpi edit` needs the KPI's name after the initiative, in quotes.", usage)
+    if not options:
+        fields = " ".join(f"`{f}:`" for f in ("name", "target", "unit", "direction", "owner"))
+        raise UsageError(f"Say what to change: {fields}.", usage)
+    values: dict[str, object] = {}
+    for option, raw in options.items():
+        value = raw.strip()
+        if not value:
+            raise UsageError(f"`{option}:` is missing its value.", usage)
+        if value.lower() in NONE_WORDS and option in ("unit", "owner"):
+            values[option] = CLEAR
+        elif value.lower() in NONE_WORDS:
+            raise UsageError(f"A KPI always has a {option}; `{option}:` needs a new one.", usage)
+        elif option == "owner":
+            values[option] = parse_user(value, option, usage)
+        else:
+            values[option] = value
+    return KpiEditCommand(args[0].text, " ".join(words), values)
+
+
+def _parse_kpi_reading(args: list[Token]) -> KpiReadingRemoveCommand:
+    usage = "kpi reading remove"
+    if not args or args[0].quoted or args[0].text.lower() != "remove":
+        raise UsageError('`kpi reading` takes `remove`: `kpi reading remove churn "AUC on holdout" [n]`.', usage)
+    args = args[1:]
+    if len(args) < 2:
+        raise UsageError("`kpi reading remove` needs the initiative, then the KPI's name.", usage)
+    position = 1
+    last = args[-1]
+    if len(args) > 2 and not last.quoted and looks_like_number(last.text):
+        if not last.text.isdigit() or int(last.text) < 1:
+            raise UsageError(
+                f'"{escape(last.text)}" is not a reading number: 1 is the newest, 2 the one before, and so on.', usage
+            )
+        position, args = int(last.text), args[:-1]
+    return KpiReadingRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]), position)
 
 
 def _parse_idea(rest: list[Token]) -> Command:
@@ -865,14 +950,6 @@ def _split_options(tokens: list[Token], allowed: frozenset[str], usage_of: str) 
             raise UsageError(f"`{key}:` is given twice.", usage_of)
         options[key] = value
     return words, options
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "").removesuffix("%"))
-    except ValueError:
-        return False
-    return True
 
 
 def _looks_like_url(text: str) -> bool:

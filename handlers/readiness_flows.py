@@ -26,18 +26,22 @@ from bot.blocks.readiness import (
     render_ideas,
     render_kpi_added,
     render_kpi_alert,
+    render_kpi_edited,
     render_kpi_list,
     render_kpi_recovered,
+    render_kpi_removed,
+    render_reading_removed,
+    standing_mark,
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import resolve_initiative_ref
 from bot.initiatives import Actor
-from bot.kpis import format_value, parse_direction, parse_number, target_text
+from bot.kpis import KpiEdit, format_value, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
 from bot.text import escape
 from handlers.flows import announce, unit_of_work
-from handlers.parsing import ChecklistChangeCommand, KpiAddCommand
+from handlers.parsing import ChecklistChangeCommand, KpiAddCommand, KpiEditCommand
 
 
 def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
@@ -184,7 +188,8 @@ def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, comm
             now=runtime.clock.now(),
         )
     confirmation = (
-        f":white_check_mark: Agreed *{escape(kpi.name)}* {escape(target_text(kpi))} for *{escape(initiative.name)}*. "
+        f":white_check_mark: Agreed *{escape(kpi.name)}* {escape(target_text(kpi))} for *{escape(initiative.name)}*"
+        f"{read_as(command.target, target)}. "
         f'Record readings with `/handoff kpi record {initiative.ref_key} "{escape(kpi.name)}" &lt;value&gt;`.'
     )
     return announce(client, initiative, render_kpi_added(initiative, kpi), confirmation)
@@ -206,18 +211,84 @@ def record_kpi_and_announce(
             note=note,
             now=runtime.clock.now(),
         )
-    kpi = result.kpi
+    kpi, where = result.kpi, result.standing
     shown = escape(format_value(result.reading.value, kpi.unit))
-    verdict = "meets" if result.meets_target else "misses"
     confirmation = (
-        f":white_check_mark: Recorded {shown} for *{escape(kpi.name)}*; it {verdict} the target "
-        f"{escape(target_text(kpi))}."
+        f"{standing_mark(where)} Recorded {shown}{read_as(raw_value, value)} for *{escape(kpi.name)}*; "
+        f"it {escape(where.phrase)}."
     )
     if result.alert:
         return announce(client, initiative, render_kpi_alert(initiative, result), confirmation)
     if result.recovered:
         return announce(client, initiative, render_kpi_recovered(initiative, result), confirmation)
     return render_notice(confirmation)
+
+
+def edit_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, command: KpiEditCommand) -> Message:
+    """Change a KPI's terms; the thread hears old → new and where the latest reading now stands."""
+    values = command.values
+    raw_target = values.get("target")
+    target = parse_number(str(raw_target), "target") if raw_target is not None else None
+    raw_direction = values.get("direction")
+    direction = parse_direction(str(raw_direction), named=True) if raw_direction is not None else None
+    name = values.get("name")
+    edit = KpiEdit(
+        name=str(name) if name is not None else None,
+        target=target,
+        unit=values.get("unit"),
+        direction=direction,
+        owner_id=values.get("owner"),
+    )
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
+        edited = kpi_service.edit_kpi(
+            session=session, actor=actor, initiative=initiative, name=command.name, edit=edit, people=people
+        )
+    kpi = edited.kpi
+    confirmation = (
+        f":white_check_mark: Changed *{escape(kpi.name)}* of *{escape(initiative.name)}*: "
+        f"{escape(target_text(kpi))}{read_as(str(raw_target or ''), target)}."
+    )
+    return announce(client, initiative, render_kpi_edited(initiative, edited, actor.user_id), confirmation)
+
+
+def remove_kpi_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, name: str
+) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        removed = kpi_service.remove_kpi(session=session, actor=actor, initiative=initiative, name=name, people=people)
+    confirmation = f":white_check_mark: Removed *{escape(removed.kpi.name)}* from *{escape(initiative.name)}*."
+    if removed.remaining == 0:
+        confirmation += (
+            " It has no KPI now, so the checklist's KPI item is missing until one is agreed with "
+            f'`/handoff kpi add {initiative.ref_key} "&lt;name&gt;" &gt;= &lt;target&gt;`.'
+        )
+    return announce(client, initiative, render_kpi_removed(initiative, removed, actor.user_id), confirmation)
+
+
+def remove_reading_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, name: str, position: int
+) -> Message:
+    """Remove a wrong reading; the KPI's breach state follows the reading that is now the latest."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        removed = kpi_service.remove_reading(
+            session=session, actor=actor, initiative=initiative, name=name, position=position, people=people
+        )
+    kpi = removed.kpi
+    confirmation = (
+        f":white_check_mark: Removed the reading {escape(format_value(removed.reading.value, kpi.unit))} of "
+        f"*{escape(kpi.name)}*."
+    )
+    return announce(client, initiative, render_reading_removed(initiative, removed, actor.user_id), confirmation)
+
+
+def read_as(raw: str, value: float | None) -> str:
+    """Say how a number typed with a comma was read, so `0,85` is seen to be 0.85 and not 85."""
+    if value is None or "," not in raw:
+        return ""
+    return f" (`{escape(raw.strip())}` read as {escape(format_value(value))})"
 
 
 def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:

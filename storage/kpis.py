@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, func, update
+from sqlalchemy import BindParameter, bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.models import Kpi, KpiReading
@@ -102,3 +102,40 @@ def kpi_names_by_initiative(*, session: Session, initiative_ids: Sequence[int]) 
     for initiative_id, name in session.exec(statement):
         found[initiative_id].append(name)
     return dict(found)
+
+
+def save_kpi(*, session: Session, kpi: Kpi) -> Kpi:
+    """Write a changed KPI, its lookup key following its name."""
+    kpi.name_key = name_key(kpi.name)
+    session.add(kpi)
+    session.flush()
+    return kpi
+
+
+def delete_kpi(*, session: Session, kpi: Kpi) -> None:
+    """Delete a KPI and its readings."""
+    session.execute(delete(KpiReading).where(col(KpiReading.kpi_id) == kpi.id))
+    session.delete(kpi)
+    session.flush()
+
+
+def count_readings(*, session: Session, kpi_id: int) -> int:
+    statement = select(func.count()).select_from(KpiReading).where(col(KpiReading.kpi_id) == kpi_id)
+    return int(session.exec(statement).one())
+
+
+def nth_newest_reading(*, session: Session, kpi_id: int, position: int) -> KpiReading | None:
+    """The `position`-th newest reading of a KPI (1 is the latest), in the order `recent_readings` returns them."""
+    statement = (
+        select(KpiReading)
+        .where(col(KpiReading.kpi_id) == kpi_id)
+        .order_by(col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc())
+        .offset(position - 1)
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def delete_reading(*, session: Session, reading: KpiReading) -> None:
+    session.delete(reading)
+    session.flush()

@@ -322,7 +322,7 @@ class Kpi(SQLModel, table=True):
     target: float
     unit: str | None = Field(default=None, max_length=KPI_UNIT_MAX)
     owner_id: str | None = Field(default=None, max_length=32)
-    # The thread was told the KPI fell below its target, and no reading has met it since.
+    # The thread was told the KPI misses its target, and no reading has met it since.
     in_breach: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -217,7 +217,7 @@ def test_nudges_about_one_initiative_are_switched_by_its_leads_only(running: Run
 def test_the_digest_reports_phase_checkpoints_overdue_jira_readiness_and_kpis(running: RunningApp) -> None:
     churn_with_checkpoints(running)
     assert ":white_check_mark:" in private_answer(running, 'kpi add churn "AUC on holdout" &gt;= 0.82')
-    assert ":white_check_mark:" in private_answer(running, 'kpi record churn "AUC on holdout" 0.79')
+    assert ":red_circle: Recorded 0.79" in private_answer(running, 'kpi record churn "AUC on holdout" 0.79')
     jira_change(running.engine, 1, utc(4, 12), "In Progress")
 
     assert run_jobs_at(running, utc(5, 7, 59)).posted == []  # not due yet

@@ -780,32 +780,34 @@ def test_kpi_add_tells_the_thread_and_a_breach_raises_one_alert_until_it_recover
     )
 
     alert = (
-        f":rotating_light: *{AUC}* of *Churn model v2* missed its target: {{value}} (target &gt;= 0.82%). "
+        f":rotating_light: *{AUC}* of *Churn model v2* is below its 0.82% target: {{value}}. "
         f"Owner: <@{BOB}>.\nRecorded by <@{CAROL}>{{note}}"
     )
     recovery = (
-        f":white_check_mark: *{AUC}* of *Churn model v2* meets its target again: {{value}} (target &gt;= 0.82%), "
+        f":white_check_mark: *{AUC}* of *Churn model v2* meets its 0.82% target again: {{value}}, "
         f"recorded by <@{CAROL}>."
     )
-    # (what is typed after the KPI's name, how the value is shown, the verdict, what the thread hears)
+    met, missed = (
+        ":white_check_mark: Recorded {shown} for *" + AUC + "*; it meets its 0.82% target.",
+        (":red_circle: Recorded {shown} for *" + AUC + "*; it is below its 0.82% target."),
+    )
+    # (what is typed after the KPI's name, how the value is shown, the answer, what the thread hears)
     readings = [
-        ("0.85", "0.85%", "meets", []),
+        ("0.85", "0.85%", met, []),
         (
             '0.80 "drift after the holiday"',
             "0.8%",
-            "misses",
+            missed,
             [alert.format(value="0.8%", note=": drift after the holiday")],
         ),
-        ("0.79", "0.79%", "misses", []),  # still in breach: the thread already knows
-        ("0.83", "0.83%", "meets", [recovery.format(value="0.83%")]),
-        ("0.81", "0.81%", "misses", [alert.format(value="0.81%", note="")]),  # a new breach
+        ("0.79", "0.79%", missed, []),  # still in breach: the thread already knows
+        ("0.83", "0.83%", met, [recovery.format(value="0.83%")]),
+        ("0.81", "0.81%", missed, [alert.format(value="0.81%", note="")]),  # a new breach
     ]
-    for typed, shown, verdict, expected_posts in readings:
+    for typed, shown, answer, expected_posts in readings:
         confirmation, posts = new_thread_lines(running, churn, f'kpi record churn "{AUC}" {typed}', user=CAROL)
 
-        assert confirmation == (
-            f":white_check_mark: Recorded {shown} for *{AUC}*; it {verdict} the target &gt;= 0.82%."
-        ), typed
+        assert confirmation == answer.format(shown=shown), typed
         assert posts == expected_posts, typed
     stored = [(r.value, r.note, r.recorded_by) for r in rows(running.engine, KpiReading)]
     assert stored == [
@@ -830,7 +832,7 @@ def test_kpi_list_shows_latest_against_target_the_trend_and_when_it_was_measured
 
     listing = private_payload(running, "kpi list churn")
 
-    assert listing["text"] == "KPIs of Churn model v2: 2 KPIs, 1 below target"
+    assert listing["text"] == "KPIs of Churn model v2: 2 KPIs, 1 off target"
     assert listing["blocks"][0]["text"]["text"] == "KPIs: Churn model v2"
     measured = NOW + timedelta(days=6)
     assert sections(listing) == [
@@ -1001,7 +1003,11 @@ BAD_INPUT = [
         'kpi record churn "Precision" 0.7',
         ['*Churn model v2* has no KPI called "Precision". Its KPIs: "AUC on holdout".', "/handoff kpi record"],
     ),
-    ("kpi-unknown-action", "kpi plot churn", ['"plot" is not a KPI command. KPI commands: add, record, list.']),
+    (
+        "kpi-unknown-action",
+        "kpi plot churn",
+        ['"plot" is not a KPI command. KPI commands: add, record, list, edit, remove, reading remove.'],
+    ),
     (
         "idea-bad-outcome",
         'idea outcome churn#i1 meh "so-so"',

@@ -21,7 +21,11 @@ from handlers.parsing import (
     HelpCommand,
     IdeaAddCommand,
     IdeasCommand,
+    KpiEditCommand,
     KpiListCommand,
+    KpiReadingRemoveCommand,
+    KpiRecordCommand,
+    KpiRemoveCommand,
     NewCommand,
     NudgesCommand,
     PhaseCommand,
@@ -406,3 +410,60 @@ def test_error_messages_escape_user_text(text: str) -> None:
     assert "&lt;!" in error.message
     assert "<!channel>" not in error.message
     assert "<!here>" not in error.message
+
+
+# --- KPI corrections -----------------------------------------------------------------------------------------------
+
+
+def test_kpi_record_ends_an_unquoted_name_at_a_number_typed_with_a_comma() -> None:
+    # Even one the service will refuse as ambiguous: it is the value, not part of the name.
+    for typed in ("0,85", "1,234.5", "1,234"):
+        assert parse_command(f"kpi record churn AUC on holdout {typed} after retrain") == KpiRecordCommand(
+            "churn", "AUC on holdout", typed, "after retrain"
+        )
+
+
+def test_kpi_edit_remove_and_reading_remove() -> None:
+    assert parse_command('kpi edit churn AUC on holdout name:"AUC v2" target:0,9 direction:lower') == KpiEditCommand(
+        "churn", "AUC on holdout", {"name": "AUC v2", "target": "0,9", "direction": "lower"}
+    )
+    edit = parse_command("kpi edit churn auc unit:none owner:<@U0BOB|bob>")
+    assert isinstance(edit, KpiEditCommand) and edit.values == {"unit": CLEAR, "owner": "U0BOB"}
+    assert parse_command("kpi remove churn AUC on holdout") == KpiRemoveCommand("churn", "AUC on holdout")
+    assert parse_command('kpi reading remove churn "AUC on holdout"') == KpiReadingRemoveCommand(
+        "churn", "AUC on holdout", 1
+    )
+    assert parse_command("kpi reading remove churn AUC on holdout 3") == KpiReadingRemoveCommand(
+        "churn", "AUC on holdout", 3
+    )
+    # A quoted number is the name: a KPI may be called "10".
+    assert parse_command('kpi reading remove churn "10"') == KpiReadingRemoveCommand("churn", "10", 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "usage_of"),
+    [
+        ("kpi edit churn", "`kpi edit` needs the KPI's name after the initiative, in quotes.", "kpi edit"),
+        ("kpi edit churn AUC", "Say what to change: `name:` `target:` `unit:` `direction:` `owner:`.", "kpi edit"),
+        (
+            "kpi edit churn AUC direction:none",
+            "A KPI always has a direction; `direction:` needs a new one.",
+            "kpi edit",
+        ),
+        ("kpi remove churn", "`kpi remove` needs the initiative, then the KPI's name.", "kpi remove"),
+        (
+            "kpi reading remove churn AUC 1.5",
+            '"1.5" is not a reading number: 1 is the newest, 2 the one before, and so on.',
+            "kpi reading remove",
+        ),
+        (
+            "kpi reading churn AUC",
+            '`kpi reading` takes `remove`: `kpi reading remove churn "AUC on holdout" [n]`.',
+            "kpi reading remove",
+        ),
+    ],
+)
+def test_malformed_kpi_corrections_are_usage_errors(text: str, message: str, usage_of: str) -> None:
+    with pytest.raises(UsageError) as error:
+        parse_command(text)
+    assert (error.value.message, error.value.usage_of) == (message, usage_of)

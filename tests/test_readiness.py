@@ -27,11 +27,15 @@ from bot.ideas import (
     record_outcome,
     search_ideas,
 )
-from bot.initiatives import Actor
+from bot.initiatives import CLEAR, Actor
 from bot.kpis import (
     TREND_READINGS,
+    AmbiguousKpi,
+    KpiEdit,
+    KpiNotAllowed,
     UnknownKpi,
     add_kpi,
+    edit_kpi,
     format_value,
     is_stale,
     kpi_views,
@@ -39,6 +43,9 @@ from bot.kpis import (
     parse_direction,
     parse_number,
     record_reading,
+    remove_kpi,
+    remove_reading,
+    standing,
     target_text,
 )
 from bot.people import PeopleService, UserProfile
@@ -1289,13 +1296,52 @@ def test_other_directions_are_refused(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("0.82", 0.82), ("82%", 82.0), ("1,000", 1000.0), (" -3.5 ", -3.5), ("1e3", 1000.0), ("120", 120.0)],
+    [
+        ("0.82", 0.82),
+        ("82%", 82.0),
+        (" -3.5 ", -3.5),
+        ("1e3", 1000.0),
+        ("120", 120.0),
+        # A decimal comma, where it cannot be a thousands separator.
+        ("0,85", 0.85),
+        ("12,5", 12.5),
+        ("-0,5", -0.5),
+        ("0,850", 0.85),
+        ("1,2345", 1.2345),
+        ("97,5%", 97.5),
+        # Thousands grouped with commas, unambiguous with a decimal point or several groups.
+        ("1,234.5", 1234.5),
+        ("12,345,678.25", 12345678.25),
+        ("1,234,567", 1234567.0),
+    ],
 )
 def test_numbers(raw: str, value: float) -> None:
     assert parse_number(raw, "target") == value
 
 
-@pytest.mark.parametrize("raw", ["abc", "nan", "NaN", "inf", "-inf", "infinity", "1e999", "", "%", "0.8.2"])
+@pytest.mark.parametrize(("raw", "whole", "decimal"), [("1,234", "1234", "1.234"), ("-12,500", "-12500", "-12.500")])
+def test_a_single_comma_before_three_digits_is_ambiguous_and_refused(raw: str, whole: str, decimal: str) -> None:
+    with pytest.raises(InvalidInput) as invalid:
+        parse_number(raw, "value")
+    assert problem_fields(invalid.value) == ["value"]
+    assert invalid.value.message == (
+        f'"{raw}" could mean {whole} or {decimal}; type the value as `{whole}` or `{decimal}`.'
+    )
+
+
+@pytest.mark.parametrize("raw", ["1,23,456", "1.234,5", "12,34.5", "1,,5", ",5", "5,", "0,123,456"])
+def test_commas_that_fit_neither_reading_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput) as invalid:
+        parse_number(raw, "target")
+    assert invalid.value.message == (
+        f'"{raw}" is not a number I can read; type the target with a point for decimals and no thousands '
+        "separators, like 1234.5 or 0.85."
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["abc", "nan", "NaN", "inf", "-inf", "infinity", "1e999", "", "%", "0.8.2", "1_000", "0x10"]
+)
 def test_what_is_not_a_finite_number_is_refused(raw: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
         parse_number(raw, "value")
@@ -1624,9 +1670,212 @@ def test_recording_for_an_unknown_kpi_lists_the_known_ones(session: Session, peo
     agree_kpi(session, people, initiative, name="AUC on holdout")
     agree_kpi(session, people, initiative, name="Recall")
     with pytest.raises(UnknownKpi) as unknown:
-        read(session, initiative, "AUC", 0.9)
-    assert unknown.value.message == '*Churn model* has no KPI called "AUC". Its KPIs: "AUC on holdout", "Recall".'
+        read(session, initiative, "Precision", 0.9)
+    assert unknown.value.message == (
+        '*Churn model* has no KPI called "Precision". Its KPIs: "AUC on holdout", "Recall".'
+    )
     assert count(session, KpiReading) == 0
+
+
+def test_a_kpi_is_found_by_exact_name_or_an_unambiguous_prefix_in_any_case(
+    session: Session, people: PeopleService
+) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC")
+    agree_kpi(session, people, initiative, name="AUC on holdout")
+    agree_kpi(session, people, initiative, name="Recall at 10")
+    # An exact name wins over the longer names it is a prefix of.
+    assert read(session, initiative, "auc", 0.9).kpi.name == "AUC"
+    assert read(session, initiative, "AUC ON", 0.9).kpi.name == "AUC on holdout"
+    assert read(session, initiative, "rec", 0.9).kpi.name == "Recall at 10"
+    agree_kpi(session, people, initiative, name="Recall at 5")
+    with pytest.raises(AmbiguousKpi) as ambiguous:
+        read(session, initiative, "recall at", 0.9)
+    assert ambiguous.value.message == (
+        '"recall at" matches more than one KPI of *Churn model*: "Recall at 10", "Recall at 5". Give more of the name.'
+    )
+    assert count(session, KpiReading) == 3
+
+
+def test_a_value_is_worded_against_its_target_by_the_kpis_direction(session: Session, people: PeopleService) -> None:
+    initiative = managed(session)
+    auc = agree_kpi(session, people, initiative, name="AUC", target=0.82)
+    latency = agree_kpi(
+        session, people, initiative, name="P95 latency", direction=KpiDirection.AT_MOST, target=120, unit="ms"
+    )
+    assert [(s.meets, s.phrase, s.short) for s in (standing(auc, 0.9), standing(auc, 0.8))] == [
+        (True, "meets its 0.82 target", "on target"),
+        (False, "is below its 0.82 target", "below target"),
+    ]
+    assert [(s.meets, s.phrase, s.short) for s in (standing(latency, 120), standing(latency, 150))] == [
+        (True, "is within its 120 ms ceiling", "within its ceiling"),
+        (False, "is above its 120 ms ceiling", "above its ceiling"),
+    ]
+
+
+def remove_latest(session: Session, people: PeopleService, initiative: Initiative, name: str, position: int = 1) -> Any:
+    return remove_reading(
+        session=session, actor=actor(ALICE), initiative=initiative, name=name, position=position, people=people
+    )
+
+
+def test_removing_the_reading_that_raised_an_alert_lets_the_next_breach_alert(
+    session: Session, people: PeopleService
+) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC", target=0.8)
+    read(session, initiative, "AUC", 0.85, at=0)
+    assert read(session, initiative, "AUC", 0.085, at=1).alert is True  # a typo: 0.85 was meant
+
+    removed = remove_latest(session, people, initiative, "AUC")
+
+    assert (removed.reading.value, removed.latest.value, removed.kpi.in_breach) == (0.085, 0.85, False)
+    assert removed.standing.meets is True
+    # The breach the typo raised is over; a real one later is news again.
+    real = read(session, initiative, "AUC", 0.7, at=2)
+    assert (real.alert, real.kpi.in_breach) == (True, True)
+
+
+def test_removing_a_reading_that_met_leaves_the_kpi_in_breach_when_the_latest_left_misses(
+    session: Session, people: PeopleService
+) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC", target=0.8)
+    for minute, value in enumerate([0.7, 0.9]):  # a first reading that missed raised no alert
+        read(session, initiative, "AUC", value, at=minute)
+
+    removed = remove_latest(session, people, initiative, "AUC")
+
+    # The thread is told in the same post that the latest reading misses, so a reading that meets is a recovery
+    # and another miss is no news.
+    assert (removed.latest.value, removed.standing.meets, removed.kpi.in_breach) == (0.7, False, True)
+    assert read(session, initiative, "AUC", 0.6, at=2).alert is False
+    assert read(session, initiative, "AUC", 0.95, at=3).recovered is True
+
+
+def test_removing_an_older_reading_counts_from_the_newest(session: Session, people: PeopleService) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC", target=0.8)
+    for minute, value in enumerate([0.81, 0.82, 0.83]):
+        read(session, initiative, "AUC", value, at=minute)
+
+    removed = remove_latest(session, people, initiative, "AUC", position=2)
+
+    assert (removed.reading.value, removed.latest.value, removed.position) == (0.82, 0.83, 2)
+    assert [r.value for r in session.exec(select(KpiReading).order_by(col(KpiReading.id))).all()] == [0.81, 0.83]
+    with pytest.raises(InvalidInput) as invalid:
+        remove_latest(session, people, initiative, "AUC", position=3)
+    assert invalid.value.message == ("*AUC* has only 2 readings; `kpi list churn` numbers them, 1 for the newest.")
+    remove_latest(session, people, initiative, "AUC")
+    last = remove_latest(session, people, initiative, "AUC")
+    assert (last.latest, last.standing, last.kpi.in_breach) == (None, None, False)
+
+
+def test_editing_a_kpi_changes_its_terms_and_settles_its_breach_state(session: Session, people: PeopleService) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC", target=0.8)
+    read(session, initiative, "AUC", 0.85, at=0)
+
+    edited = edit_kpi(
+        session=session,
+        actor=actor(BOB),
+        initiative=initiative,
+        name="auc",
+        edit=KpiEdit(name="AUC on holdout", target=0.9, unit="%"),
+        people=people,
+    )
+
+    kpi = edited.kpi
+    assert (kpi.name, kpi.name_key, kpi.target, kpi.unit, kpi.direction) == (
+        "AUC on holdout",
+        "auc on holdout",
+        0.9,
+        "%",
+        ">=",
+    )
+    assert (edited.before.name, edited.before.target_text, edited.latest.value) == ("AUC", ">= 0.8", 0.85)
+    assert kpi.in_breach is True  # 0.85 misses the new target; the edit's post says so
+    assert read(session, initiative, "AUC on", 0.95, at=1).recovered is True
+
+    lowered = edit_kpi(
+        session=session,
+        actor=actor(BOB),
+        initiative=initiative,
+        name="AUC on holdout",
+        edit=KpiEdit(direction=KpiDirection.AT_MOST, unit=CLEAR),
+        people=people,
+    )
+    assert (lowered.kpi.direction, lowered.kpi.unit, lowered.kpi.in_breach) == ("<=", None, True)
+    with pytest.raises(NothingToChange):
+        edit_kpi(
+            session=session,
+            actor=actor(BOB),
+            initiative=initiative,
+            name="AUC on holdout",
+            edit=KpiEdit(target=0.9),
+            people=people,
+        )
+
+
+def test_a_kpi_edit_refuses_a_name_another_kpi_has(session: Session, people: PeopleService) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC")
+    agree_kpi(session, people, initiative, name="Recall")
+    with pytest.raises(InvalidInput) as invalid:
+        edit_kpi(
+            session=session,
+            actor=actor(ALICE),
+            initiative=initiative,
+            name="AUC",
+            edit=KpiEdit(name="recall"),
+            people=people,
+        )
+    assert invalid.value.message == '*Churn model* already has a KPI called "recall".'
+    renamed = edit_kpi(
+        session=session, actor=actor(ALICE), initiative=initiative, name="AUC", edit=KpiEdit(name="auc"), people=people
+    )
+    assert renamed.kpi.name == "auc"  # its own name in another case is no clash
+    assert (renamed.restated, renamed.latest) == (False, None)  # the terms stand: the thread needs no restating
+
+
+def test_a_kpis_owner_may_change_it_and_others_outside_the_initiative_may_not(
+    session: Session, people: PeopleService
+) -> None:
+    initiative = managed(session)
+    kpi = agree_kpi(session, people, initiative, name="AUC")
+    kpi.owner_id = DAVE
+    read(session, initiative, "AUC", 0.9)
+    with pytest.raises(KpiNotAllowed) as refused:
+        remove_reading(
+            session=session, actor=actor(NOBODY), initiative=initiative, name="AUC", position=1, people=people
+        )
+    assert refused.value.message == (
+        "Only the KPI's owner, the initiative's leads, embedded engineer, creator or a workspace admin can remove "
+        "KPI readings."
+    )
+    assert refused.value.allowed_user_ids == [DAVE, ALICE, BOB, CAROL, CREATOR]
+    assert (
+        remove_reading(
+            session=session, actor=actor(DAVE), initiative=initiative, name="AUC", position=1, people=people
+        ).latest
+        is None
+    )
+
+    removed = remove_kpi(session=session, actor=actor(DAVE), initiative=initiative, name="auc", people=people)
+    assert (removed.kpi.name, removed.readings, removed.remaining) == ("AUC", 0, 0)
+    assert (count(session, Kpi), count(session, KpiReading)) == (0, 0)
+
+
+def test_removing_a_kpi_takes_its_readings_with_it(session: Session, people: PeopleService) -> None:
+    initiative = managed(session)
+    agree_kpi(session, people, initiative, name="AUC")
+    agree_kpi(session, people, initiative, name="Recall")
+    for minute in range(3):
+        read(session, initiative, "AUC", 0.9, at=minute)
+    read(session, initiative, "Recall", 0.9)
+    removed = remove_kpi(session=session, actor=actor(ADMIN), initiative=initiative, name="AUC", people=people)
+    assert (removed.readings, removed.remaining) == (3, 1)
+    assert (count(session, Kpi), count(session, KpiReading)) == (1, 1)
 
 
 def test_a_reading_note_over_the_limit_is_refused(session: Session, people: PeopleService) -> None:

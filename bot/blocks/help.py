@@ -33,7 +33,8 @@ USAGE: dict[str, str] = {
     '/handoff checklist churn add fairness-review "credit decisions" for:production  ·  '
     "/handoff checklist churn remove fairness-review",
     "kpi": '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  ·  '
-    '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"  ·  /handoff kpi list churn',
+    '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"  ·  /handoff kpi list churn  ·  '
+    '/handoff kpi edit churn "AUC on holdout" target:0.85  ·  /handoff kpi reading remove churn "AUC on holdout"',
     "idea": '/handoff idea churn "Try gradient boosting"  ·  /handoff idea outcome churn#i2 failed "no lift"',
     "ideas": "/handoff ideas churn  ·  /handoff ideas search boosting",
     "digest": "/handoff digest at 09:30 Europe/Berlin mon,wed,fri  ·  /handoff digest off  ·  /handoff digest now  ·  "
@@ -52,6 +53,11 @@ KPI_USAGE: dict[str, str] = {
     "kpi add": '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  (>= higher is better, <= lower is)',
     "kpi record": '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"',
     "kpi list": "/handoff kpi list churn",
+    "kpi edit": '/handoff kpi edit churn "AUC on holdout" name:"AUC on holdout v2" target:0.85 unit:% '
+    "direction:>= owner:@bob  (direction also higher or lower; unit:none, owner:none clear)",
+    "kpi remove": '/handoff kpi remove churn "AUC on holdout"  (with its readings)',
+    "kpi reading remove": '/handoff kpi reading remove churn "AUC on holdout" 2  (1, the latest, by default; '
+    "`kpi list` numbers them)",
 }
 
 # Usage of each checkpoint action, shown with an error about it; help shows them all under `checkpoint`.
@@ -90,8 +96,10 @@ DESCRIPTIONS: dict[str, str] = {
     "(with how to add it) or waived.",
     "checklist": "Change one initiative's checklist: `add` an item it needs, `waive` one it does not (with why), "
     "`remove` either change. `checklist churn` alone shows it.",
-    "kpi": "The agreed measure of good: `add` with a target and direction, `record` readings, `list` them with "
-    "their trend. The thread is alerted once when a KPI falls below its target.",
+    "kpi": "The agreed measure of good: `add` with a target and direction, `record` readings (a decimal comma "
+    "such as `0,85` counts as a point), `list` them with their trend; `edit` or `remove` a KPI and `reading remove` "
+    "a wrong reading (the KPI's owner and the initiative's managers). A KPI name may be shortened to an unambiguous "
+    "prefix. The thread is alerted once when a KPI misses its target.",
     "idea": "Log an idea tried, then its outcome (worked, failed or dropped), so nobody repeats a dead end.",
     "ideas": "An initiative's ideas, newest first; `search` finds ideas across the workspace.",
     "digest": "This channel's daily digest (default: weekdays at 09:00): `at` a time, with an optional time zone "

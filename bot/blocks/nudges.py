@@ -86,8 +86,9 @@ def _gap_text(entry: InitiativeGaps, gap: Gap) -> str:
                 f":hourglass: KPI *{label}* has no recent reading · {owners}: "
                 f'`/handoff kpi record {ref} "{label}" <value>`'
             )
-        case GapKind.KPI_BELOW:
-            return f":chart_with_downwards_trend: KPI *{label}* is below its target · {owners}: what is the plan?"
+        case GapKind.KPI_OFF_TARGET:
+            where = f" {escape(gap.standing.phrase)}" if gap.standing else " misses its target"
+            return f":red_circle: KPI *{label}*{where} · {owners}: what is the plan?"
         case GapKind.OVERDUE:
             return (
                 f":rotating_light: `{gap.checkpoint_ref}` *{label}* was due {day(gap.due)} · {owners}: "

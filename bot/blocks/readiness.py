@@ -22,7 +22,17 @@ from bot.blocks.base import (
 )
 from bot.checklist import ItemType
 from bot.ideas import IdeaList, LocatedIdea, SearchResult, idea_reference
-from bot.kpis import KpiView, RecordResult, format_value, target_text
+from bot.kpis import (
+    KpiEdited,
+    KpiRemoved,
+    KpiView,
+    ReadingRemoved,
+    RecordResult,
+    Standing,
+    format_value,
+    standing,
+    target_text,
+)
 from bot.readiness import EntryResult, GateReadiness, ItemState, ItemStatus, Readiness, how_to_satisfy
 from bot.text import escape, truncate
 from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi, PhaseChange
@@ -215,27 +225,86 @@ def render_kpi_added(initiative: Initiative, kpi: Kpi) -> Message:
 
 def render_kpi_alert(initiative: Initiative, result: RecordResult) -> Message:
     """Posted once when a KPI goes from meeting its target to missing it."""
-    kpi, reading = result.kpi, result.reading
+    kpi, reading, where = result.kpi, result.reading, result.standing
     owner = user(kpi.owner_id) if kpi.owner_id else "no owner set"
     line = (
-        f":rotating_light: *{escape(kpi.name)}* of *{escape(initiative.name)}* missed its target: "
-        f"{escape(format_value(reading.value, kpi.unit))} (target {escape(target_text(kpi))}). Owner: {owner}."
+        f":rotating_light: *{escape(kpi.name)}* of *{escape(initiative.name)}* {escape(where.phrase)}: "
+        f"{escape(format_value(reading.value, kpi.unit))}. Owner: {owner}."
         f"\nRecorded by <@{reading.recorded_by}>"
     )
     if reading.note:
         line += f": {escape(truncate(reading.note, 300))}"
-    text = f"{escape(initiative.name)}: KPI {escape(kpi.name)} below target"
+    text = f"{escape(initiative.name)}: KPI {escape(kpi.name)} {where.short}"
     return Message(text=text, blocks=[section(line)])
 
 
 def render_kpi_recovered(initiative: Initiative, result: RecordResult) -> Message:
-    kpi, reading = result.kpi, result.reading
+    """Posted when a reading meets the target again after the thread was told of a breach."""
+    kpi, reading, where = result.kpi, result.reading, result.standing
     line = (
-        f":white_check_mark: *{escape(kpi.name)}* of *{escape(initiative.name)}* meets its target again: "
-        f"{escape(format_value(reading.value, kpi.unit))} (target {escape(target_text(kpi))}), recorded by "
-        f"<@{reading.recorded_by}>."
+        f":white_check_mark: *{escape(kpi.name)}* of *{escape(initiative.name)}* {escape(where.phrase)} again: "
+        f"{escape(format_value(reading.value, kpi.unit))}, recorded by <@{reading.recorded_by}>."
     )
-    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} back on target", blocks=[section(line)])
+    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} back {where.short}", blocks=[section(line)])
+
+
+def standing_mark(where: Standing) -> str:
+    """A check mark only for a value that meets its target."""
+    return ":white_check_mark:" if where.meets else ":red_circle:"
+
+
+def latest_sentence(kpi_name: str, latest_value: str | None, where: Standing | None) -> str:
+    """Where a KPI stands after a change, for the thread: `Latest: 150 ms, which is above its 120 ms ceiling.`"""
+    if latest_value is None or where is None:
+        return f"*{escape(kpi_name)}* has no readings now."
+    return f"{standing_mark(where)} Latest: {escape(latest_value)}, which {escape(where.phrase)}."
+
+
+def render_kpi_edited(initiative: Initiative, edited: KpiEdited, actor_id: str) -> Message:
+    """The thread hears who changed a KPI, each change old → new, and where its latest reading now stands."""
+    kpi, before = edited.kpi, edited.before
+    changes = []
+    if before.name != kpi.name:
+        changes.append(f'name "{escape(before.name)}" → "{escape(kpi.name)}"')
+    if before.target_text != target_text(kpi):
+        changes.append(f"target {escape(before.target_text)} → {escape(target_text(kpi))}")
+    if before.owner_id != kpi.owner_id:
+        changes.append(f"owner {user(before.owner_id)} → {user(kpi.owner_id)}")
+    line = f":pencil2: <@{actor_id}> changed KPI *{escape(kpi.name)}* of *{escape(initiative.name)}*: " + "; ".join(
+        changes
+    )
+    if edited.restated:
+        latest = edited.latest
+        where = None if latest is None else standing(kpi, latest.value)
+        shown = None if latest is None else format_value(latest.value, kpi.unit)
+        line += "\n" + latest_sentence(kpi.name, shown, where)
+    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} changed", blocks=[section(line)])
+
+
+def render_kpi_removed(initiative: Initiative, removed: KpiRemoved, actor_id: str) -> Message:
+    """The thread hears who removed a KPI, its terms, and how many readings went with it."""
+    kpi = removed.kpi
+    readings = f" and its {plural(removed.readings, 'reading')}" if removed.readings else ""
+    line = (
+        f":wastebasket: <@{actor_id}> removed KPI *{escape(kpi.name)}* ({escape(kpi.target_text)}){readings} "
+        f"from *{escape(initiative.name)}*."
+    )
+    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} removed", blocks=[section(line)])
+
+
+def render_reading_removed(initiative: Initiative, removed: ReadingRemoved, actor_id: str) -> Message:
+    """The thread hears which reading went, who had recorded it, and where the KPI stands without it."""
+    kpi, reading = removed.kpi, removed.reading
+    latest = removed.latest
+    shown = None if latest is None else format_value(latest.value, kpi.unit)
+    line = (
+        f":wastebasket: <@{actor_id}> removed a reading of *{escape(kpi.name)}* of *{escape(initiative.name)}*: "
+        f"{escape(format_value(reading.value, kpi.unit))}, recorded by <@{reading.recorded_by}> on "
+        f"{slack_date(reading.recorded_at)}.\n{latest_sentence(kpi.name, shown, removed.standing)}"
+    )
+    return Message(
+        text=f"{escape(initiative.name)}: a reading of KPI {escape(kpi.name)} removed", blocks=[section(line)]
+    )
 
 
 def render_idea_logged(located: LocatedIdea) -> Message:
@@ -264,7 +333,7 @@ def kpi_line(view: KpiView, *, stale_days: int) -> str:
     if latest is None:
         line = f":grey_question: {line} · no reading yet"
     else:
-        mark = ":white_check_mark:" if view.meets_target else ":red_circle:"
+        mark = standing_mark(standing(kpi, latest.value))
         line = f"{mark} {line} · latest *{escape(format_value(latest.value, kpi.unit))}*"
         line += f" on {slack_date(latest.recorded_at)} by <@{latest.recorded_by}>"
         if len(view.readings) > 1:
@@ -298,7 +367,7 @@ def kpi_status_text(views: Sequence[KpiView]) -> str | None:
         if latest is None:
             parts.append(f"{escape(kpi.name)}: no reading")
             continue
-        mark = "" if view.meets_target else " :red_circle:"
+        mark = "" if standing(kpi, latest.value).meets else " :red_circle:"
         parts.append(
             f"{escape(kpi.name)} {escape(format_value(latest.value, kpi.unit))} ({escape(target_text(kpi))}){mark}"
         )
@@ -311,6 +380,16 @@ def kpi_status_text(views: Sequence[KpiView]) -> str | None:
     return text
 
 
+def numbered_readings(view: KpiView) -> str | None:
+    """A KPI's recent readings numbered from the newest, as `kpi reading remove` counts them."""
+    if not view.readings:
+        return None
+    numbered = " · ".join(
+        f"{n}. {escape(format_value(r.value, view.kpi.unit))}" for n, r in enumerate(view.readings, start=1)
+    )
+    return f"*{escape(truncate(view.kpi.name, 80))}*, newest first: {numbered}"
+
+
 def render_kpi_list(initiative: Initiative, views: Sequence[KpiView], *, stale_days: int) -> Message:
     blocks: list[Block] = [header(f"KPIs: {initiative.name}")]
     if not views:
@@ -319,12 +398,19 @@ def render_kpi_list(initiative: Initiative, views: Sequence[KpiView], *, stale_d
         )
     lines = [kpi_line(v, stale_days=stale_days) for v in views]
     blocks += lines_as_sections(lines, max_blocks=45, overflow="_…more KPIs than fit in one message._")
+    numbered = [n for n in (numbered_readings(v) for v in views) if n]
+    if numbered:
+        blocks.append(context(*numbered))  # a context holds 10 elements: enough for the KPIs a team agrees
     blocks.append(
-        context(f'Record a reading: `/handoff kpi record {initiative.ref_key} "&lt;name&gt;" &lt;value&gt; ["note"]`')
+        context(
+            f'Record a reading: `/handoff kpi record {initiative.ref_key} "&lt;name&gt;" &lt;value&gt; ["note"]` · '
+            f'remove one: `/handoff kpi reading remove {initiative.ref_key} "&lt;name&gt;" [n]`'
+        )
     )
-    below = sum(1 for v in views if v.meets_target is False)
+    missing = sum(1 for v in views if v.meets_target is False)
     return Message(
-        text=f"KPIs of {escape(initiative.name)}: {plural(len(views), 'KPI')}, {below} below target", blocks=blocks
+        text=f"KPIs of {escape(initiative.name)}: {plural(len(views), 'KPI')}, {missing} off target",
+        blocks=blocks,
     )
 
 
