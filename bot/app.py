@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,18 @@ from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
+# Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a ready client, and then warns that the
+# token it found itself goes unused. The client carries that same token, so the warning says nothing.
+_BOLT_TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
+
+
+class _DropTokenUnusedWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _BOLT_TOKEN_UNUSED
+
+
+_BOLT_LOG = logging.getLogger("slack_bolt.App")
+_BOLT_LOG.addFilter(_DropTokenUnusedWarning())
 
 
 class ContextExecutor(ThreadPoolExecutor):

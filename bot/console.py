@@ -334,6 +334,17 @@ class ConsoleSession:
         print(text, file=self.out)
 
 
+def unknown_start(*, user: str, channel: str) -> list[str]:
+    """What is wrong with `--user` and `--channel`: each must name a demo user or channel."""
+    problems = []
+    if not any(u.name == user.lower().lstrip("@") for u in DEMO_USERS):
+        problems.append(f"There is no demo user {user!r}; --user takes one of {', '.join(u.name for u in DEMO_USERS)}.")
+    if not any(c.name == channel.lower().lstrip("#") for c in DEMO_CHANNELS):
+        names = ", ".join(c.name for c in DEMO_CHANNELS)
+        problems.append(f"There is no demo channel {channel!r}; --channel takes one of {names}.")
+    return problems
+
+
 def start_console(settings: Settings, *, user: str, channel: str, out: IO[str]) -> tuple[ConsoleSession, FakeSlack]:
     """Start the fake Slack and the real app on the configured database."""
     fake = FakeSlack(team_id=TEAM_ID, team_domain="handoff-console")
