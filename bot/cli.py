@@ -190,8 +190,9 @@ def _job_app() -> HandoffApp:
 
 
 def _run_channel_job(args: argparse.Namespace) -> int:
-    from bot.blocks.plain import message_as_text
+    from bot.blocks.plain import mentioned_users, message_as_text
     from bot.channel_settings import channel_plan, scheduled_channels
+    from bot.people import known_names
     from handlers.scheduled_jobs import Job
 
     app = _job_app()
@@ -220,6 +221,10 @@ def _run_channel_job(args: argparse.Namespace) -> int:
     if args.dry_run:
         for plan in plans:
             preview = jobs.preview(job, plan)
+            everything = [*preview.messages, *(m for _, messages in preview.direct for m in messages)]
+            mentioned = mentioned_users(everything) | {user_id for user_id, _ in preview.direct}
+            with runtime.session() as session:
+                names = known_names(session=session, team_id=plan.team_id, user_ids=mentioned)
             schedule = plan.schedule
             if job is Job.NUDGES:
                 schedule = schedule.later_by(runtime.settings.nudge_delay_minutes)
@@ -229,10 +234,11 @@ def _run_channel_job(args: argparse.Namespace) -> int:
             for number, message in enumerate(preview.messages, start=1):
                 where = "in the channel" if number == 1 else "in its thread"
                 print(f"--- message {number} of {len(preview.messages)}, {where} ---")
-                print(message_as_text(message))
+                print(message_as_text(message, names))
             for user_id, messages in preview.direct:
-                print(f"--- direct message to {user_id} ---")
-                print("\n".join(message_as_text(m) for m in messages))
+                who = f"@{names[user_id]} ({user_id})" if user_id in names else user_id
+                print(f"--- direct message to {who} ---")
+                print("\n".join(message_as_text(m, names) for m in messages))
             print()
         return 0
     failed = 0

@@ -143,9 +143,9 @@ class JobRunner:
 
     # ------------------------------------------------------------------------------------------ sweeps
 
-    def run_due(self, *, channel: tuple[str, str] | None = None) -> RunReport:
+    def run_due(self, *, channel: tuple[str, str] | None = None, only: Job | None = None) -> RunReport:
         """Run every slot that is due and not yet claimed (catching up within the grace window, skipping and
-        logging older ones), and finish every claim whose lease lapsed."""
+        logging older ones), and finish every claim whose lease lapsed; `only` leaves the other job's slots."""
         runtime = self._runtime
         now = runtime.clock.now()
         report = RunReport()
@@ -157,6 +157,8 @@ class JobRunner:
             )
         for plan in plans:
             for job, schedule in self._schedules(plan):
+                if only is not None and job is not only:
+                    continue
                 start = max(now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS), plan.since or now)
                 for slot in schedule.slots_between(start, now):
                     if (job.value, plan.target, slot.key) in known:

@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.clock import FixedClock
 from bot.fake_slack import FakeSlack
 from storage.db import session_scope
-from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState
+from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState, SlackUser
 from tests.conftest import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
 from tests.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID
@@ -152,16 +152,19 @@ def test_nudges_dry_run_shows_the_channel_post_and_the_leads_direct_messages(
                 last_nudged_at=NOW - timedelta(days=3),
             )
         )
+        for user_id, name in ((ALICE, "alice"), (BOB, "bob")):  # profiles Handoff cached; Carol's it never saw
+            session.add(SlackUser(team_id=TEAM_ID, user_id=user_id, name=name, fetched_at=NOW - timedelta(days=9)))
 
     result = cli("nudges", "--dry-run")
 
     assert result.code == 0, result.err
     assert f"=== nudges for {CHURN} (" in result.out and f"=== nudges for {GENERAL} (" in result.out
     assert result.out.count("What's missing before the next step") == 2
-    assert "DS summary* is missing · @U0BOB @U0CAROL" in result.out, "mentions are readable, not <@U…>"
+    assert "DS summary* is missing · @bob @U0CAROL" in result.out, "names where known, never <@U…>"
+    assert "@U0BOB" not in result.out
     assert "[Add the doc]  [Snooze 1 day]  [Snooze 1 week]" in result.out
-    for lead in (ALICE, BOB):
-        assert f"--- direct message to {lead} ---" in result.out
+    for lead, name in ((ALICE, "alice"), (BOB, "bob")):
+        assert f"--- direct message to @{name} ({lead}) ---" in result.out
     assert "raised there three times" in result.out
     assert posts(fake_slack) == [] and job_runs(engine) == []
     with Session(engine) as session:
