@@ -636,8 +636,9 @@ class JobRunner:
             queries.retry_slot_later(
                 session=session, run_id=delivery.run_id, retry_at=now + wait, error=code, holder=self._holder
             )
+        then = "the slot is left for the next run" if delivery.retry_at_once else "retrying later"
         log.warning(
-            "post failed; retrying later",
+            f"post failed; {then}",
             extra={"channel": delivery.destination, "error": code, "retry_in_s": int(wait.total_seconds())},
         )
         report.retrying.append(delivery.destination)
