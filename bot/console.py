@@ -115,6 +115,7 @@ class ConsoleSession:
             "response_url": self.fake.new_response_url(),
             "trigger_id": self.fake.new_trigger_id(),
         }
+        self.modal_channel = self.channel_id
         self._dispatch(urllib.parse.urlencode(form), ack_response_url=form["response_url"])
 
     def click(self, number: int) -> None:

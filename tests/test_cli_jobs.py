@@ -210,6 +210,42 @@ def test_a_run_posts_once_and_a_second_says_it_already_ran(
     assert [(r.job, r.slot, r.state) for r in job_runs(engine)] == [(job, "2027-01-04", "done")]
 
 
+def test_a_slot_the_scheduler_waits_to_retry_is_explained_then_taken_over(
+    cli: Cli, cli_clock: FixedClock, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
+) -> None:
+    """The scheduler's post failed a minute ago and it retries at 10:32: the slot is not "already ran"."""
+    with session_scope(engine) as session:
+        session.add(
+            JobRun(
+                job="digest",
+                target=f"{TEAM_ID}:{GENERAL}",
+                slot="2027-01-04",
+                due_at=NOW - timedelta(minutes=30),
+                lease_until=NOW + timedelta(minutes=2),
+                holder="scheduler",
+                attempts=1,
+                last_error="internal_error",
+                claimed_at=NOW - timedelta(minutes=1),
+            )
+        )
+
+    waiting = cli("digest", "--channel", GENERAL)
+
+    assert waiting.code == 0, waiting.err
+    assert waiting.out.strip() == (
+        f"skipped: digest {GENERAL} 2027-01-04: Slack failed it (internal_error); "
+        "the scheduler retries at 09:32 UTC, or use --force now"
+    )
+    assert posts(fake_slack) == []
+
+    cli_clock.advance(timedelta(minutes=2))
+    due = cli("digest", "--channel", GENERAL)
+
+    assert due.code == 0, due.err
+    assert due.out.strip() == f"digest posted in {GENERAL} (1 messages)"
+    assert [(r.slot, r.state) for r in job_runs(engine)] == [("2027-01-04", "done")]
+
+
 def test_force_posts_the_digest_again(cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack) -> None:
     assert cli("digest", "--channel", GENERAL).code == 0
 
