@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,15 +20,31 @@ from sqlalchemy.engine import Engine
 import handlers
 from bot.clock import Clock, Pacer, SystemClock
 from bot.config import Settings
+from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
 from bot.runtime import Runtime
 from bot.scheduler import ScheduledJobs, Scheduler
+from bot.standups import standup_plans
+from handlers.jira_jobs import run_jira_sync
 from handlers.jira_webhook import make_webhook_receiver
-from handlers.scheduled_jobs import JobRunner
+from handlers.scheduled_jobs import Job, JobRunner, RunReport
 from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
+SCHEDULED_JOBS = ("digest", "nudges", "standups", "jira-sync")  # what `HandoffApp.run_scheduled` runs
+# Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a ready client, and then warns that the
+# token it found itself goes unused. The client carries that same token, so the warning says nothing.
+_BOLT_TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
+
+
+class _DropTokenUnusedWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _BOLT_TOKEN_UNUSED
+
+
+_BOLT_LOG = logging.getLogger("slack_bolt.App")
+_BOLT_LOG.addFilter(_DropTokenUnusedWarning())
 
 
 class ContextExecutor(ThreadPoolExecutor):
@@ -66,6 +83,37 @@ class HandoffApp:
     jobs: JobRunner | None = None
     standups: StandupJobs | None = None
     scheduler: Scheduler | None = None
+
+    def run_scheduled(self, job: str, *, channel: tuple[str, str] | None = None) -> RunReport:
+        """Run one of `SCHEDULED_JOBS` once, now, the way the scheduler does; `channel` limits it to what that
+        channel is home to. Slots are claimed as usual, so nothing the scheduler already did is done again."""
+        assert self.jobs is not None and self.standups is not None
+        if job in (Job.DIGEST.value, Job.NUDGES.value):
+            return self.jobs.run_due(channel=channel, only=Job(job))
+        if job == "standups":
+            if channel is None:
+                return self.standups.run_due()
+            report = RunReport()
+            with self.runtime.session() as session:
+                plans = standup_plans(session=session, default_timezone=self.runtime.settings.timezone)
+            for plan in plans:
+                if (plan.team_id, plan.home_channel_id) == channel:
+                    one = self.standups.run_due(initiative_id=plan.initiative_id)
+                    report.posted += one.posted
+                    report.skipped += one.skipped
+                    report.failed += one.failed
+                    report.retrying += one.retrying
+                    report.messages += one.messages
+            return report
+        if job != Job.JIRA_SYNC.value:
+            raise ValueError(f"unknown job {job!r}")
+        if self.runtime.jira is None:
+            raise HandoffError("Jira is not configured: set JIRA_URL and its credentials (see .env.example).")
+        if channel is None:
+            self.jobs.jira_sync()
+        else:
+            run_jira_sync(self.runtime, self.bolt.client, channel_id=channel[1])
+        return RunReport()
 
     def wsgi(self) -> Any:
         """The HTTP-mode WSGI app: Slack's requests, the health check and the Jira webhook."""

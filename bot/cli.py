@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import gc
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -22,11 +23,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("handoff")
 EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 1
+# Slack's conversation ids: C public, G private (older ones), D direct; upper-case letters and digits.
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    channel = getattr(args, "channel", None)
+    if args.command == "run" and channel is not None and not _CHANNEL_ID.fullmatch(channel):
+        print(
+            f"`--channel` takes a channel id such as C0123ABCD; {channel!r} is not one. In Slack, open the channel's "
+            "name at the top, and the id is at the bottom of the About tab.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     try:
         return int(args.run(args) or 0)
     except ConfigError as error:
@@ -166,23 +177,25 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
     return 0
 
 
-def _offline_app(*, jira_needed_by: str | None = None) -> HandoffApp:
-    """The app for a one-off job: the schema brought up to date, no token check at start."""
+def _job_app(*, jira_needed_by: str | None = None) -> HandoffApp:
+    """The app for a one-off job: settings checked as `serve` checks them, the schema brought up to date, and no
+    token check at start (a dry run must work without reaching Slack)."""
     from bot.app import build_web_client, create_app
     from storage.db import make_engine, upgrade_schema
 
-    settings = _prepare(RunMode.OFFLINE, jira_needed_by=jira_needed_by)
+    settings = _prepare(RunMode.JOB, jira_needed_by=jira_needed_by)
     engine = make_engine(settings.database_url)
     upgrade_schema(engine)
     return create_app(settings, engine=engine, client=build_web_client(settings), verify_token=False)
 
 
 def _run_channel_job(args: argparse.Namespace) -> int:
-    from bot.blocks.plain import message_as_text
+    from bot.blocks.plain import mentioned_users, message_as_text
     from bot.channel_settings import channel_plan, scheduled_channels
+    from bot.people import known_names
     from handlers.scheduled_jobs import Job
 
-    app = _offline_app()
+    app = _job_app()
     runtime, jobs = app.runtime, app.jobs
     assert jobs is not None
     job = Job(args.job)
@@ -208,6 +221,10 @@ def _run_channel_job(args: argparse.Namespace) -> int:
     if args.dry_run:
         for plan in plans:
             preview = jobs.preview(job, plan)
+            everything = [*preview.messages, *(m for _, messages in preview.direct for m in messages)]
+            mentioned = mentioned_users(everything) | {user_id for user_id, _ in preview.direct}
+            with runtime.session() as session:
+                names = known_names(session=session, team_id=plan.team_id, user_ids=mentioned)
             schedule = plan.schedule
             if job is Job.NUDGES:
                 schedule = schedule.later_by(runtime.settings.nudge_delay_minutes)
@@ -217,10 +234,11 @@ def _run_channel_job(args: argparse.Namespace) -> int:
             for number, message in enumerate(preview.messages, start=1):
                 where = "in the channel" if number == 1 else "in its thread"
                 print(f"--- message {number} of {len(preview.messages)}, {where} ---")
-                print(message_as_text(message))
+                print(message_as_text(message, names))
             for user_id, messages in preview.direct:
-                print(f"--- direct message to {user_id} ---")
-                print("\n".join(message_as_text(m) for m in messages))
+                who = f"@{names[user_id]} ({user_id})" if user_id in names else user_id
+                print(f"--- direct message to {who} ---")
+                print("\n".join(message_as_text(m, names) for m in messages))
             print()
         return 0
     failed = 0
@@ -231,8 +249,14 @@ def _run_channel_job(args: argparse.Namespace) -> int:
         failed += len(report.failed) + len(report.retrying)
         if report.posted:
             print(f"{job.value} posted in {plan.channel_id} ({report.messages} messages)")
-        for line in report.failed + report.retrying:
+        for line in report.failed:
             print(f"not posted: {line}", file=sys.stderr)
+        for channel_id in report.retrying:
+            print(
+                f"not posted in {channel_id}: Slack could not be reached or failed (see the log); nothing was recorded "
+                f"as done, so `handoff run {job.value}` again posts it.",
+                file=sys.stderr,
+            )
     return EXIT_UNREACHABLE if failed else 0
 
 
@@ -240,7 +264,7 @@ def _run_jira_sync(args: argparse.Namespace) -> int:
     from handlers.jira_jobs import preview_status_changes, run_jira_sync
 
     # Without Jira even a dry run would report an empty queue as if all were well: refuse like `serve` does.
-    app = _offline_app(jira_needed_by="`handoff run jira-sync`")
+    app = _job_app(jira_needed_by="`handoff run jira-sync`")
     if args.dry_run:
         for line in preview_status_changes(app.runtime, channel_id=args.channel):
             print(line)
@@ -262,8 +286,12 @@ def _run_jira_sync(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.console import run_console, unknown_start
 
+    problems = unknown_start(user=args.user, channel=args.channel)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return EXIT_CONFIG
     settings = load_settings(mode=RunMode.OFFLINE)
     return run_console(settings, user=args.user, channel=args.channel)
 

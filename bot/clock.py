@@ -55,6 +55,29 @@ class FixedClock:
         self._now = now
 
 
+class ShiftedClock:
+    """Wall time moved by an offset (the console's `:time`); sleeping moves it instead of waiting. It holds no
+    lock: Bolt deep-copies what a lazy listener's request carries, and this clock is among it."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset.total_seconds()
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(timedelta(seconds=max(0.0, seconds)))
+
+    def advance(self, delta: timedelta) -> None:
+        self._offset += delta
+
+    def set(self, now: datetime) -> None:
+        self._offset = now - datetime.now(UTC)
+
+
 class Pacer:
     """Keeps sends to one destination at least `interval` seconds apart, across threads: Slack takes about one
     message per second per channel, and answers bursts with 429s."""

@@ -54,6 +54,7 @@ class RunMode(StrEnum):
 
     SOCKET = "socket"
     HTTP = "http"
+    JOB = "job"  # `handoff run …`: posts to Slack once, so it needs the bot token like `serve`, not the app token
     OFFLINE = "offline"  # the console and maintenance commands: no real Slack connection
 
 

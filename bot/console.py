@@ -15,19 +15,27 @@ import shlex
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from datetime import date, datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
 
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot import ids
-from bot.app import HandoffApp, create_app
+from bot.app import SCHEDULED_JOBS, HandoffApp, create_app
+from bot.channel_settings import scheduled_channels
+from bot.clock import ShiftedClock
 from bot.config import Settings
+from bot.errors import HandoffError
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
+from bot.standups import standup_plans
 from bot.text import escape
 from storage.db import make_engine, upgrade_schema
+
+if TYPE_CHECKING:
+    from handlers.scheduled_jobs import RunReport
 
 TEAM_ID = "T0CONSOLE"
 DEMO_USERS = (
@@ -43,24 +51,23 @@ DEMO_CHANNELS = (
     FakeChannel("C0FRAUD", "fraud-detection"),
     FakeChannel("G0PRIVATE", "private-research", is_private=True),
 )
-MODAL_FIELDS = {
-    "name": (ids.BLOCK_NEW_NAME, "plain_text_input", "value"),
-    "channel": (ids.BLOCK_NEW_CHANNEL, "conversations_select", "selected_conversation"),
-    "ds": (ids.BLOCK_NEW_DS, "users_select", "selected_user"),
-    "eng": (ids.BLOCK_NEW_ENG, "users_select", "selected_user"),
-    "embedded": (ids.BLOCK_NEW_EMBEDDED, "users_select", "selected_user"),
-    "goal": (ids.BLOCK_NEW_GOAL, "plain_text_input", "value"),
-    "jira": (ids.BLOCK_NEW_JIRA, "plain_text_input", "value"),
-    "due": (ids.BLOCK_NEW_DUE, "datepicker", "selected_date"),
-}
 CONSOLE_HELP = """\
 Type /handoff commands as you would in Slack, e.g. /handoff new "Churn model v2" ds:@alice eng:@bob
-  :as NAME        type as another person (:users lists them)
-  :in CHANNEL     type in another channel (:channels lists them)
-  :click N        press button [N] from the output above
-  :submit k=v …   submit the open modal (fields: name channel ds eng embedded goal jira due)
-  :home           open your App Home tab
-  :quit           leave"""
+  :as NAME          type as another person (:users lists them)
+  :in CHANNEL       type in another channel (:channels lists them)
+  :click N          press button [N] from the output above
+  :submit k=v …     submit the open modal; k is a field's id or its label as listed with the modal
+                    ("Due date"=2027-03-01); fields you leave out keep what the form shows
+  :run JOB [CHANNEL]  run a scheduled job now, as the scheduler would at the console's time:
+                    digest, nudges (CHANNEL: only that one), standups (CHANNEL: its initiatives), jira-sync
+  :time [WHEN]      show or move the console's clock: 2027-01-04 09:30, 09:30, +1h, +30m, +1d, now
+  :home             open your App Home tab
+  :users            the demo people
+  :channels         the demo channels
+  :help             this list
+  :quit             leave"""
+_SHIFT = re.compile(r"([+-])(\d+)([mhd])")
+_SHIFT_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _ENTITY = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>|<(https?://[^>|]+)(?:\|([^>]*))?>")
 
 
@@ -70,6 +77,11 @@ class Button:
     value: str | None
     response_url: str | None  # the message's response_url, as Slack would send with a click
     channel_id: str
+    message_ts: str | None = None  # the message the button is on, when it was posted with chat.postMessage
+
+
+class FormError(Exception):
+    """What is wrong with a `:submit` line, said to the person typing it."""
 
 
 @dataclass
@@ -82,12 +94,18 @@ class ConsoleSession:
     user_id: str
     channel_id: str
     out: IO[str]
+    clock: ShiftedClock = field(default_factory=ShiftedClock)
     buttons: list[Button] = field(default_factory=list)
     open_modal: dict[str, Any] | None = None
+    modal_channel: str | None = None  # where the open modal was opened: Slack's "current conversation"
 
     # --- sending what Slack sends ------------------------------------------------------------------------
     def command(self, line: str) -> None:
         command, _, text = line.strip().partition(" ")
+        if command != "/handoff":
+            # Slack itself refuses a command no app in the workspace registered; Handoff never hears of it.
+            self._say(f"{command} is not a valid command. Handoff's one command is /handoff; try /handoff help.")
+            return
         form = {
             "team_id": TEAM_ID,
             "channel_id": self.channel_id,
@@ -97,6 +115,7 @@ class ConsoleSession:
             "response_url": self.fake.new_response_url(),
             "trigger_id": self.fake.new_trigger_id(),
         }
+        self.modal_channel = self.channel_id
         self._dispatch(urllib.parse.urlencode(form), ack_response_url=form["response_url"])
 
     def click(self, number: int) -> None:
@@ -104,7 +123,7 @@ class ConsoleSession:
             self._say(f"There is no button [{number}].")
             return
         pressed = self.buttons[number - 1]
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": TEAM_ID},
             "user": {"id": self.user_id, "team_id": TEAM_ID},
@@ -113,45 +132,106 @@ class ConsoleSession:
             "response_url": pressed.response_url or self.fake.new_response_url(),
             "actions": [{"action_id": pressed.action_id, "value": pressed.value, "type": "button"}],
         }
+        if pressed.message_ts:
+            payload["container"] = {
+                "type": "message",
+                "message_ts": pressed.message_ts,
+                "channel_id": pressed.channel_id,
+            }
+        self.modal_channel = pressed.channel_id
         self._dispatch(urllib.parse.urlencode({"payload": json.dumps(payload)}), ack_response_url=None)
 
     def submit(self, assignments: str) -> None:
-        if self.open_modal is None:
+        modal = self.open_modal
+        if modal is None:
             self._say("No modal is open. `/handoff new` opens one.")
             return
-        values: dict[str, Any] = {}
         try:
-            pairs = shlex.split(assignments)
-        except ValueError as error:
-            self._say(f"Could not read that: {error}.")
+            given = self._assignments(assignments, modal)
+            values, response_urls = self._form_state(modal, given)
+        except FormError as error:
+            self._say(str(error))
             return
-        response_urls = []
-        for pair in pairs:
-            key, _, raw = pair.partition("=")
-            if key not in MODAL_FIELDS:
-                self._say(f"Unknown field {key!r}; fields: {', '.join(MODAL_FIELDS)}.")
-                return
-            block_id, kind, attribute = MODAL_FIELDS[key]
-            value = self._resolve_name(raw, key)
-            values[block_id] = {ids.INPUT_ACTION: {"type": kind, attribute: value}}
-            if key == "channel":
-                response_urls.append(
-                    {
-                        "block_id": block_id,
-                        "action_id": ids.INPUT_ACTION,
-                        "channel_id": value,
-                        "response_url": self.fake.new_response_url(),
-                    }
-                )
-        view = {**self.open_modal, "team_id": TEAM_ID, "state": {"values": values}}
+        view = {**modal, "id": "V0CONSOLE", "team_id": TEAM_ID, "state": {"values": values}}
         payload = {
             "type": "view_submission",
             "team": {"id": TEAM_ID},
-            "user": {"id": self.user_id},
+            "user": {"id": self.user_id, "team_id": TEAM_ID},
+            "trigger_id": self.fake.new_trigger_id(),
             "view": view,
             "response_urls": response_urls,
         }
-        self._dispatch(urllib.parse.urlencode({"payload": json.dumps(payload)}), ack_response_url=None)
+        self.open_modal = None  # Slack closes the modal unless the app answers with errors or another view
+        answer = self._dispatch(urllib.parse.urlencode({"payload": json.dumps(payload)}), ack_response_url=None)
+        if answer.get("response_action") == "errors" and self.open_modal is None:
+            self.open_modal = modal
+
+    def _assignments(self, assignments: str, modal: dict[str, Any]) -> dict[str, str]:
+        """`field=value` pairs keyed by block id; a field may be named by its id or its label, in any case."""
+        try:
+            pairs = shlex.split(assignments)
+        except ValueError as error:
+            raise FormError(f"Could not read that: {error}.") from error
+        inputs = _inputs_of(modal)
+        given: dict[str, str] = {}
+        for pair in pairs:
+            key, equals, raw = pair.partition("=")
+            block = next((b for b in inputs if key == b["block_id"] or key.lower() == b["label"]["text"].lower()), None)
+            if not equals or block is None:
+                fields = ", ".join(b["block_id"] for b in inputs)
+                raise FormError(f"Unknown field {key!r}; this form's fields: {fields} (or their labels).")
+            given[block["block_id"]] = raw
+        return given
+
+    def _form_state(self, modal: dict[str, Any], given: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """`view.state.values` as Slack sends them: every input, with what was typed or else its initial value."""
+        values: dict[str, Any] = {}
+        response_urls: list[dict[str, str]] = []
+        for block in _inputs_of(modal):
+            element = block["element"]
+            kind, block_id, action_id = element["type"], block["block_id"], element["action_id"]
+            raw = given.get(block_id)
+            state: dict[str, Any] = {"type": kind}
+            if kind in ("plain_text_input", "url_text_input", "email_text_input", "number_input"):
+                state["value"] = (raw or None) if raw is not None else element.get("initial_value")
+            elif kind == "users_select":
+                state["selected_user"] = self._user_id_for(raw, block) if raw else element.get("initial_user")
+            elif kind in ("conversations_select", "channels_select"):
+                chosen = self._channel_id_for(raw, block) if raw else element.get("initial_conversation")
+                if chosen is None and element.get("default_to_current_conversation"):
+                    chosen = self.modal_channel or self.channel_id
+                state["selected_conversation" if kind == "conversations_select" else "selected_channel"] = chosen
+                if chosen and element.get("response_url_enabled"):
+                    response_urls.append(
+                        {
+                            "block_id": block_id,
+                            "action_id": action_id,
+                            "channel_id": chosen,
+                            "response_url": self.fake.new_response_url(),
+                        }
+                    )
+            elif kind == "datepicker":
+                state["selected_date"] = _date_for(raw, block) if raw else element.get("initial_date")
+            elif kind == "static_select":
+                state["selected_option"] = _option_for(raw, block) if raw else element.get("initial_option")
+            else:
+                raise FormError(f"The console cannot fill in a {kind} ({block_id}).")
+            values[block_id] = {action_id: state}
+        return values, response_urls
+
+    def _user_id_for(self, raw: str, block: dict[str, Any]) -> str:
+        user = self._user_by_name(raw.lstrip("@"))
+        if user is None:
+            names = ", ".join(u.name for u in DEMO_USERS)
+            raise FormError(f"{block['label']['text']}: no demo user {raw!r}; pick one of {names}.")
+        return user.id
+
+    def _channel_id_for(self, raw: str, block: dict[str, Any]) -> str:
+        channel = self._channel_by_name(raw)
+        if channel is None:
+            names = ", ".join(c.name for c in DEMO_CHANNELS)
+            raise FormError(f"{block['label']['text']}: no demo channel {raw!r}; pick one of {names}.")
+        return channel.id
 
     def open_home(self) -> None:
         body = {
@@ -164,8 +244,8 @@ class ConsoleSession:
 
     def _dispatch(
         self, body: str, *, ack_response_url: str | None, content_type: str = "application/x-www-form-urlencoded"
-    ) -> None:
-        seen_calls, seen_posts = len(self.fake.calls), len(self.fake.response_posts)
+    ) -> dict[str, Any]:
+        """Send one signed request as Slack would; show its answer and all the bot did. Returns the ack's body."""
         timestamp = str(int(time.time()))
         signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=timestamp, body=body)
         headers: dict[str, str | Sequence[str]] = {
@@ -173,29 +253,136 @@ class ConsoleSession:
             "x-slack-request-timestamp": timestamp,
             "x-slack-signature": signature or "",
         }
-        response = self.app.bolt.dispatch(BoltRequest(body=body, headers=headers))
-        self.app.executor.wait_until_idle(timeout=30)
-        self.buttons = []
-        if response.status != 200:
-            self._say(f"(Slack would show an error: HTTP {response.status} {response.body})")
-        elif response.body:
-            answer = json.loads(response.body)
-            if answer.get("response_action") == "errors":
-                for block_id, message in answer["errors"].items():
-                    self._say(f"(modal field {block_id}) {message}")
-            else:
-                self._show("only you see this", answer, ack_response_url)
+        answer: dict[str, Any] = {}
+        with self._showing_what_the_bot_does():
+            response = self.app.bolt.dispatch(BoltRequest(body=body, headers=headers))
+            self.app.executor.wait_until_idle(timeout=30)
+            if response.status != 200:
+                self._say(f"(Slack would show an error: HTTP {response.status} {response.body})")
+            elif response.body:
+                answer = json.loads(response.body)
+                if answer.get("response_action") == "errors":
+                    for block_id, message in answer["errors"].items():
+                        self._say(f"(modal field {block_id}) {message}")
+                elif answer.get("response_action") in ("update", "push"):
+                    self.open_modal = answer["view"]
+                    self._show_view(answer["view"])
+                elif not answer.get("response_action"):
+                    self._show("only you see this", answer, ack_response_url)
+        return answer
+
+    @contextmanager
+    def _showing_what_the_bot_does(self) -> Iterator[None]:
+        """Print every Slack call and response_url post the app makes inside the block, in order."""
+        seen_calls, seen_posts = len(self.fake.calls), len(self.fake.response_posts)
+        self.buttons = []  # `:click N` counts the buttons shown since the last thing typed
+        yield
         for post in self.fake.response_posts[seen_posts:]:
             self._show_response_post(post.body)
         for call in self.fake.calls[seen_calls:]:
             self._show_call(call.method, call.args, call.response)
+
+    # --- the clock and the scheduled jobs ----------------------------------------------------------------
+    def run_job(self, arg: str) -> None:
+        """Run a scheduled job now, through the scheduler's own path, at the console's time."""
+        words = arg.split()
+        if not words or words[0] not in SCHEDULED_JOBS or len(words) > 2:
+            self._say(f"Usage: :run {'|'.join(SCHEDULED_JOBS)} [CHANNEL]")
+            return
+        job, channel_id = words[0], None
+        if len(words) == 2:
+            channel = self._channel_by_name(words[1])
+            if channel is None:
+                self._say(f"No channel {words[1]!r}. Channels: {', '.join(c.name for c in DEMO_CHANNELS)}.")
+                return
+            channel_id = channel.id
+        self._say(f"── {job} at {self._local_time()} ──")
+        with self._showing_what_the_bot_does():
+            try:
+                report = self.app.run_scheduled(job, channel=(TEAM_ID, channel_id) if channel_id else None)
+            except HandoffError as error:
+                self._say(error.message)
+                return
+        if job == "jira-sync":
+            self._say("(Jira sync finished)")
+        elif not self._reported(report):
+            self._nothing_due(job, channel_id)
+
+    def _nothing_due(self, job: str, channel_id: str | None) -> None:
+        """Why a run posted nothing: when each channel's job (or each standup) is due instead."""
+        runtime = self.app.runtime
+        zone = runtime.settings.timezone
+        with runtime.session() as session:
+            channels = scheduled_channels(session=session, default_timezone=zone)
+            standups = standup_plans(session=session, default_timezone=zone)
+        if job == "standups":
+            plans = [p for p in standups if channel_id is None or p.home_channel_id == channel_id]
+            if not plans:
+                self._say("No standups here: an initiative has one once it has an embedded engineer.")
+            for plan in plans:
+                state = "" if plan.enabled else " (turned off)"
+                who = f"@{self.user_name(plan.user_id)}"
+                self._say(f"Nothing due for {plan.name}: {who} is asked {plan.schedule.describe()}{state}.")
+            return
+        homes = [p for p in channels if channel_id is None or p.channel_id == channel_id]
+        if not homes:
+            self._say("No active initiative calls that channel home, so nothing is scheduled there.")
+        for home in homes:
+            schedule, on = home.schedule, home.digest_enabled
+            if job == "nudges":
+                schedule, on = schedule.later_by(runtime.settings.nudge_delay_minutes), home.nudges_on
+            when = schedule.describe() if on else "never (turned off)"
+            verb = "run" if job == "nudges" else "runs"
+            self._say(f"Nothing due in #{self.channel_name(home.channel_id)} now: its {job} {verb} {when}.")
+
+    def _reported(self, report: RunReport) -> bool:
+        """Say what a run skipped or failed; False when it did nothing at all."""
+        for line in report.skipped:
+            self._say(f"(skipped: {line})")
+        for line in report.failed + report.retrying:
+            self._say(f"(not posted: {line})")
+        return bool(report.posted or report.skipped or report.failed or report.retrying or report.messages)
+
+    def set_time(self, arg: str) -> None:
+        """`:time` shows the console's clock; `:time 2027-01-04 09:30`, `09:30`, `+1h`, `+1d`, `now` move it."""
+        text = arg.strip()
+        tz = self.app.runtime.settings.tz
+        shift = _SHIFT.fullmatch(text)
+        if not text:
+            pass
+        elif text == "now":
+            self.clock.set(datetime.now(tz))
+        elif shift:
+            sign, amount, unit = shift.groups()
+            delta = timedelta(**{_SHIFT_UNITS[unit]: int(amount)})
+            self.clock.advance(delta if sign == "+" else -delta)
+        else:
+            try:
+                if re.fullmatch(r"\d{1,2}:\d{2}", text):
+                    moment = datetime.combine(self.clock.now().astimezone(tz).date(), _clock_time(text), tz)
+                else:
+                    moment = datetime.fromisoformat(text).replace(tzinfo=tz)
+            except ValueError:
+                self._say("Usage: :time [2027-01-04 09:30 | 09:30 | +1h | +30m | +1d | -1d | now]")
+                return
+            self.clock.set(moment)
+        self._say(f"It is {self._local_time()}.")
+
+    def _local_time(self) -> str:
+        tz = self.app.runtime.settings.tz
+        return self.clock.now().astimezone(tz).strftime(f"%a %Y-%m-%d %H:%M ({tz.key})")
 
     # --- showing what the bot did ------------------------------------------------------------------------
     def _show_response_post(self, body: dict[str, Any]) -> None:
         if body.get("delete_original"):
             self._say("(your private message was removed)")
         if body.get("text") or body.get("blocks"):
-            where = "posted in the channel" if body.get("response_type") == "in_channel" else "only you see this"
+            if body.get("replace_original"):
+                where = "(edited) your private message"
+            elif body.get("response_type") == "in_channel":
+                where = "posted in the channel"
+            else:
+                where = "only you see this"
             self._show(where, body, None)
 
     def _show_call(self, method: str, args: dict[str, Any], answer: dict[str, Any]) -> None:
@@ -203,27 +390,45 @@ class ConsoleSession:
             self._say(f"(Slack answered {method}: {answer.get('error')})")
             return
         if method == "chat.postMessage":
-            where = f"in {self.channel_name(args['channel'])}"
+            where = f"in {self.where(args['channel'])}"
             if args.get("thread_ts"):
                 where += " (thread)"
-            self._show(f"bot posted {where}", args, None)
+            self._show(f"bot posted {where}", args, None, message=(answer.get("channel"), answer.get("ts")))
+        elif method == "chat.update":
+            self._show(f"(edited) bot's message in {self.where(args['channel'])}", args, None)
+        elif method == "chat.delete":
+            self._say(f"(bot deleted a message in {self.where(args['channel'])})")
         elif method == "chat.postEphemeral":
             self._show(f"only {self.user_name(args['user'])} sees this", args, None)
-        elif method in ("views.open", "views.push"):
+        elif method in ("views.open", "views.push", "views.update"):
             self.open_modal = args["view"]
             self._show_view(args["view"])
         elif method == "views.publish":
             self._show_view(args["view"])
 
-    def _show(self, heading: str, payload: dict[str, Any], response_url: str | None) -> None:
+    def _show(
+        self,
+        heading: str,
+        payload: dict[str, Any],
+        response_url: str | None,
+        *,
+        message: tuple[str | None, str | None] = (None, None),
+    ) -> None:
         self._say(f"── {heading} ──")
         blocks = payload.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
         if not blocks:
             self._say(self.readable(payload.get("text", "")))
         for block in blocks:
-            self._show_block(block, response_url)
+            self._show_block(block, response_url, message)
 
-    def _show_block(self, block: dict[str, Any], response_url: str | None) -> None:
+    def _show_block(
+        self,
+        block: dict[str, Any],
+        response_url: str | None,
+        message: tuple[str | None, str | None] = (None, None),
+    ) -> None:
         kind = block.get("type")
         if kind == "header":
             self._say(f"== {block['text']['text']} ==")
@@ -231,12 +436,13 @@ class ConsoleSession:
             line = self.readable(block["text"]["text"])
             accessory = block.get("accessory")
             if accessory and accessory.get("type") == "button":
-                line += f"  {self._register(accessory, response_url)}"
+                line += f"  {self._register(accessory, response_url, message)}"
             self._say(line)
         elif kind == "context":
             self._say("   " + " ".join(self.readable(e.get("text", "")) for e in block["elements"]))
         elif kind == "actions":
-            self._say("   " + "  ".join(self._register(e, response_url) for e in block["elements"]))
+            buttons = [e for e in block["elements"] if e.get("type") == "button"]
+            self._say("   " + "  ".join(self._register(e, response_url, message) for e in buttons))
         elif kind == "divider":
             self._say("   ───")
 
@@ -245,15 +451,40 @@ class ConsoleSession:
             self._say(f"── modal: {view['title']['text']} (fill it in with :submit field=value …) ──")
             for block in view.get("blocks", []):
                 if block.get("type") == "input":
-                    optional = " (optional)" if block.get("optional") else ""
-                    self._say(f"   {block['block_id']}: {block['label']['text']}{optional}")
+                    self._say(f"   {block['block_id']}: {block['label']['text']}{self._shown_initially(block)}")
+                elif block.get("type") in ("section", "context"):
+                    self._show_block(block, None)
             return
         self._say("── App Home ──")
         for block in view.get("blocks", []):
             self._show_block(block, None)
 
-    def _register(self, element: dict[str, Any], response_url: str | None) -> str:
-        self.buttons.append(Button(element["action_id"], element.get("value"), response_url, self.channel_id))
+    def _shown_initially(self, block: dict[str, Any]) -> str:
+        """What an input shows before anyone types: its initial value, or where it defaults to."""
+        element = block["element"]
+        optional = " (optional)" if block.get("optional") else ""
+        initial = (
+            element.get("initial_value")
+            or element.get("initial_date")
+            or (element.get("initial_option") or {}).get("text", {}).get("text")
+        )
+        if element.get("initial_user"):
+            initial = f"@{self.user_name(element['initial_user'])}"
+        elif element.get("initial_conversation"):
+            initial = f"#{self.channel_name(element['initial_conversation'])}"
+        elif element.get("default_to_current_conversation"):
+            initial = f"#{self.channel_name(self.modal_channel or self.channel_id)}"
+        if isinstance(initial, str) and len(initial) > 60:
+            initial = initial[:59] + "…"
+        return f"{optional} = {initial}" if initial else optional
+
+    def _register(
+        self, element: dict[str, Any], response_url: str | None, message: tuple[str | None, str | None] = (None, None)
+    ) -> str:
+        channel_id, message_ts = message
+        self.buttons.append(
+            Button(element["action_id"], element.get("value"), response_url, channel_id or self.channel_id, message_ts)
+        )
         return f"[{len(self.buttons)}] {element['text']['text']}"
 
     # --- names -------------------------------------------------------------------------------------------
@@ -296,20 +527,19 @@ class ConsoleSession:
         channel = next((c for c in DEMO_CHANNELS if c.id == channel_id), None)
         return channel.name if channel else channel_id
 
+    def where(self, channel_id: str) -> str:
+        """A channel by name, or whose direct messages a user id or DM channel id stands for."""
+        user = next(
+            (u for u in DEMO_USERS if channel_id in (u.id, self.fake.dm_channel_id(u.id))),
+            None,
+        )
+        return f"a direct message to @{user.name}" if user else self.channel_name(channel_id)
+
     def _user_by_name(self, name: str) -> FakeUser | None:
         return next((u for u in DEMO_USERS if u.name == name.lower()), None)
 
     def _channel_by_name(self, name: str) -> FakeChannel | None:
         return next((c for c in DEMO_CHANNELS if c.name == name.lower().lstrip("#")), None)
-
-    def _resolve_name(self, raw: str, key: str) -> str:
-        if key in ("ds", "eng", "embedded"):
-            user = self._user_by_name(raw.lstrip("@"))
-            return user.id if user else raw
-        if key == "channel":
-            channel = self._channel_by_name(raw)
-            return channel.id if channel else raw
-        return raw
 
     def switch_user(self, name: str) -> None:
         user = self._user_by_name(name.lstrip("@"))
@@ -334,6 +564,47 @@ class ConsoleSession:
         print(text, file=self.out)
 
 
+def _inputs_of(modal: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in modal.get("blocks", []) if b.get("type") == "input"]
+
+
+def _date_for(raw: str, block: dict[str, Any]) -> str:
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise FormError(f"{block['label']['text']}: a date such as 2027-03-01, not {raw!r}.") from None
+
+
+def _option_for(raw: str, block: dict[str, Any]) -> dict[str, Any]:
+    """The option whose value or text is `raw`, or the one option whose text starts with it."""
+    element = block["element"]
+    options = list(element.get("options") or []) + [
+        o for group in element.get("option_groups") or [] for o in group["options"]
+    ]
+    wanted = raw.lower()
+    exact = [o for o in options if wanted in (o["value"].lower(), o["text"]["text"].lower())]
+    matches = exact or [o for o in options if o["text"]["text"].lower().startswith(wanted)]
+    if len(matches) != 1:
+        choices = "; ".join(f"{o['value']} ({o['text']['text']})" for o in options[:20])
+        raise FormError(f"{block['label']['text']}: pick one of {choices}.")
+    return dict(matches[0])
+
+
+def _clock_time(text: str) -> Any:
+    return datetime.strptime(text, "%H:%M").time()
+
+
+def unknown_start(*, user: str, channel: str) -> list[str]:
+    """What is wrong with `--user` and `--channel`: each must name a demo user or channel."""
+    problems = []
+    if not any(u.name == user.lower().lstrip("@") for u in DEMO_USERS):
+        problems.append(f"There is no demo user {user!r}; --user takes one of {', '.join(u.name for u in DEMO_USERS)}.")
+    if not any(c.name == channel.lower().lstrip("#") for c in DEMO_CHANNELS):
+        names = ", ".join(c.name for c in DEMO_CHANNELS)
+        problems.append(f"There is no demo channel {channel!r}; --channel takes one of {names}.")
+    return problems
+
+
 def start_console(settings: Settings, *, user: str, channel: str, out: IO[str]) -> tuple[ConsoleSession, FakeSlack]:
     """Start the fake Slack and the real app on the configured database."""
     fake = FakeSlack(team_id=TEAM_ID, team_domain="handoff-console")
@@ -352,11 +623,28 @@ def start_console(settings: Settings, *, user: str, channel: str, out: IO[str]) 
     )
     engine = make_engine(console_settings.database_url)
     upgrade_schema(engine)
-    app = create_app(console_settings, engine=engine)
-    session = ConsoleSession(app, fake, signing_secret, DEMO_USERS[0].id, DEMO_CHANNELS[0].id, out)
+    clock = ShiftedClock()
+    app = create_app(console_settings, engine=engine, clock=clock)
+    session = ConsoleSession(app, fake, signing_secret, DEMO_USERS[0].id, DEMO_CHANNELS[0].id, out, clock=clock)
     session.switch_user(user)
     session.switch_channel(channel)
     return session, fake
+
+
+def console_commands(session: ConsoleSession, out: IO[str]) -> dict[str, Callable[[str], None]]:
+    """The console's own commands (besides `:quit`), each taking the rest of the line."""
+    return {
+        ":as": session.switch_user,
+        ":in": session.switch_channel,
+        ":click": lambda arg: session.click(int(arg)) if arg.isdigit() else print("Usage: :click N", file=out),
+        ":submit": session.submit,
+        ":run": session.run_job,
+        ":time": session.set_time,
+        ":home": lambda _arg: session.open_home(),
+        ":users": lambda _arg: print(", ".join(f"@{u.name} ({u.real_name})" for u in DEMO_USERS), file=out),
+        ":channels": lambda _arg: print(", ".join(f"#{c.name}" for c in DEMO_CHANNELS), file=out),
+        ":help": lambda _arg: print(CONSOLE_HELP, file=out),
+    }
 
 
 def run_console(
@@ -367,16 +655,7 @@ def run_console(
     session, fake = start_console(settings, user=user, channel=channel, out=out)
     interactive = stdin.isatty()
     print(f"Handoff console on {settings.database_url}. :help for help, :quit to leave.", file=out)
-    meta: dict[str, Callable[[str], None]] = {
-        ":as": session.switch_user,
-        ":in": session.switch_channel,
-        ":click": lambda arg: session.click(int(arg)) if arg.isdigit() else print("Usage: :click N", file=out),
-        ":submit": session.submit,
-        ":home": lambda _arg: session.open_home(),
-        ":users": lambda _arg: print(", ".join(f"@{u.name} ({u.real_name})" for u in DEMO_USERS), file=out),
-        ":channels": lambda _arg: print(", ".join(f"#{c.name}" for c in DEMO_CHANNELS), file=out),
-        ":help": lambda _arg: print(CONSOLE_HELP, file=out),
-    }
+    meta = console_commands(session, out)
     try:
         while True:
             if interactive:

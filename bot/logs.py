@@ -90,3 +90,6 @@ def configure_logging(level: int | str = logging.INFO, *, secrets: Iterable[str]
     root.setLevel(level_number)
     # slack_sdk logs whole request bodies at DEBUG, which would put user text and payloads in the logs.
     logging.getLogger("slack_sdk").setLevel(max(level_number, logging.INFO))
+    # Alembic announces its plugins and every migration at INFO on each start and each `handoff run`: noise unless
+    # someone is debugging.
+    logging.getLogger("alembic").setLevel(level_number if level_number <= logging.DEBUG else logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -10,7 +11,7 @@ from sqlmodel import Session
 
 from bot.errors import UnknownUser
 from storage.models import SlackUser
-from storage.users import get_cached_user, upsert_cached_user
+from storage.users import cached_users, get_cached_user, upsert_cached_user
 
 PROFILE_MAX_AGE = timedelta(hours=24)
 
@@ -90,6 +91,12 @@ class PeopleService:
                 fetched_at=self._now,
             ),
         )
+
+
+def known_names(*, session: Session, team_id: str, user_ids: Collection[str]) -> dict[str, str]:
+    """Each person's Slack name as Handoff last cached it, without asking Slack; unknown people are left out."""
+    rows = cached_users(session=session, team_id=team_id, user_ids=user_ids)
+    return {row.user_id: row.name for row in rows if row.name}
 
 
 def _to_profile(row: SlackUser) -> UserProfile:

@@ -83,6 +83,9 @@ class Delivery:
     history_channel: str | None = None
     # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
     retry: bool = True
+    # `handoff run` without `--force`: a failed post leaves the day's slot free at once, for the operator's next
+    # run (or the next sweep) to post, instead of waiting out a backoff.
+    retry_at_once: bool = False
     lease_until: datetime | None = None  # how long this process holds the slot's claim
     posted_channel: str | None = None  # where the first message went (a user id resolves to their DM channel)
     # What to do when Slack refuses the destination for good; None: it is a channel, whose digest is turned off.
@@ -140,9 +143,9 @@ class JobRunner:
 
     # ------------------------------------------------------------------------------------------ sweeps
 
-    def run_due(self, *, channel: tuple[str, str] | None = None) -> RunReport:
+    def run_due(self, *, channel: tuple[str, str] | None = None, only: Job | None = None) -> RunReport:
         """Run every slot that is due and not yet claimed (catching up within the grace window, skipping and
-        logging older ones), and finish every claim whose lease lapsed."""
+        logging older ones), and finish every claim whose lease lapsed; `only` leaves the other job's slots."""
         runtime = self._runtime
         now = runtime.clock.now()
         report = RunReport()
@@ -154,6 +157,8 @@ class JobRunner:
             )
         for plan in plans:
             for job, schedule in self._schedules(plan):
+                if only is not None and job is not only:
+                    continue
                 start = max(now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS), plan.since or now)
                 for slot in schedule.slots_between(start, now):
                     if (job.value, plan.target, slot.key) in known:
@@ -194,6 +199,8 @@ class JobRunner:
                 delivery.retry = False
         else:
             deliveries = self._claim_and_prepare(job, plan, slot, now, report, explicit=True)
+            for delivery in deliveries:
+                delivery.retry_at_once = True
         self.deliver(deliveries, report)
         return report
 
@@ -300,11 +307,43 @@ class JobRunner:
                 lease_until=now + LEASE,
                 holder=self._holder,
             )
+        if run is None and explicit:
+            return self._take_over_explicitly(job, plan, slot, now, report)
         if run is None:
-            if explicit:
-                report.skipped.append(f"{job.value} {plan.channel_id} {slot.key}: already ran (use --force)")
             return []  # another replica, or an earlier run, has it
         return self._prepare(job, plan, run, now, report)
+
+    def _take_over_explicitly(
+        self, job: Job, plan: ChannelPlan, slot: Slot, now: datetime, report: RunReport
+    ) -> list[Delivery]:
+        """`handoff run` on a slot claimed before: finish it if its post failed and it is free, else say why not."""
+        label = f"{job.value} {plan.channel_id} {slot.key}"
+        with self._runtime.session() as session:
+            existing = queries.get_slot(session=session, job=job.value, target=plan.target, slot=slot.key)
+            run = None
+            if existing is not None and existing.state == JobRunState.CLAIMED.value:
+                run = queries.take_over_slot(
+                    session=session, run_id=existing.id or 0, now=now, lease_until=now + LEASE, holder=self._holder
+                )
+        if existing is None:
+            return []
+        if run is not None:
+            deliveries = self._prepare(job, plan, run, now, report)
+            for delivery in deliveries:
+                if delivery.run_id == run.id:
+                    delivery.resumed_since = run.claimed_at
+            return deliveries
+        if existing.state == JobRunState.DONE.value:
+            reason = "already ran (use --force)"
+        elif existing.state == JobRunState.CLAIMED.value and existing.attempts:
+            at = (existing.lease_until or now).strftime("%H:%M UTC")
+            reason = f"Slack failed it ({existing.last_error}); the scheduler retries at {at}, or use --force now"
+        elif existing.state == JobRunState.CLAIMED.value:
+            reason = "another run is posting it right now"
+        else:
+            reason = f"{existing.state} ({existing.last_error or 'no reason recorded'}); use --force to post it"
+        report.skipped.append(f"{label}: {reason}")
+        return []
 
     def _resume_lapsed(self, now: datetime, report: RunReport, channel: tuple[str, str] | None) -> list[Delivery]:
         deliveries: list[Delivery] = []
@@ -584,6 +623,8 @@ class JobRunner:
             wait = min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1)))
             if isinstance(error, SlackApiError) and error.response.status_code == 429:
                 wait = max(wait, timedelta(seconds=_retry_after(error)))
+            if delivery.retry_at_once:
+                wait = timedelta(0)
             queries.record_progress(
                 session=session,
                 run_id=delivery.run_id,
@@ -595,8 +636,9 @@ class JobRunner:
             queries.retry_slot_later(
                 session=session, run_id=delivery.run_id, retry_at=now + wait, error=code, holder=self._holder
             )
+        then = "the slot is left for the next run" if delivery.retry_at_once else "retrying later"
         log.warning(
-            "post failed; retrying later",
+            f"post failed; {then}",
             extra={"channel": delivery.destination, "error": code, "retry_in_s": int(wait.total_seconds())},
         )
         report.retrying.append(delivery.destination)

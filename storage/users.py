@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Collection
+
+from sqlmodel import Session, col, select
 
 from storage.models import SlackUser
 
@@ -15,3 +17,14 @@ def upsert_cached_user(*, session: Session, user: SlackUser) -> SlackUser:
     merged = session.merge(user)
     session.flush()
     return merged
+
+
+def cached_users(*, session: Session, team_id: str, user_ids: Collection[str]) -> list[SlackUser]:
+    """The cached profiles among `user_ids`, however old; people never cached are left out."""
+    if not user_ids:
+        return []
+    return list(
+        session.exec(
+            select(SlackUser).where(col(SlackUser.team_id) == team_id, col(SlackUser.user_id).in_(list(user_ids)))
+        ).all()
+    )

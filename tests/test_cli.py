@@ -21,8 +21,9 @@ from sqlalchemy import inspect
 from websockets.sync.server import ServerConnection, serve
 
 from bot.fake_slack import FakeSlack
-from storage.db import make_engine
-from tests.conftest import BOT_TOKEN, GENERAL, SIGNING_SECRET, seed
+from storage.db import make_engine, session_scope, upgrade_schema
+from tests.conftest import BOB, BOT_TOKEN, CAROL, GENERAL, SIGNING_SECRET, seed
+from tests.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID, SlackDriver
 
 APP_TOKEN = "xapp-1-A0001-test-app-token"
@@ -36,13 +37,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_handoff(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+def run_handoff(args: list[str], env: dict[str, str], cwd: Path, *, stdin: int | None = None) -> subprocess.Popen[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "HANDOFF_"))}
     clean.pop("DATABASE_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *args],
         env={**clean, **env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
         cwd=cwd,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -161,6 +163,7 @@ def test_http_mode_serves_signed_requests_and_logs_json(tmp_path: Path, fake: Fa
     assert requests and all(line["id"].startswith("req-") for line in requests)
     assert requests[0]["kind"] == "command /handoff help"
     assert BOT_TOKEN not in err and SIGNING_SECRET not in err
+    assert "will be unused" not in err, "Bolt is given one client, and no token of its own to warn about"
     assert "initiative" in inspect(make_engine(slack_env(fake, tmp_path)["DATABASE_URL"])).get_table_names()
 
 
@@ -208,3 +211,101 @@ def test_socket_mode_answers_a_slash_command(tmp_path: Path, fake: FakeSlack) ->
     assert "No initiatives call this channel home" in json.dumps(acks[0]["payload"])
     assert APP_TOKEN not in err
     assert fake.calls_to("apps.connections.open")[0].token == APP_TOKEN
+
+
+# --- handoff run, as an operator types it ----------------------------------------------------------------
+
+
+def run_job(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    process = run_handoff(["run", *args], env, cwd)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+def seeded_database(tmp_path: Path) -> str:
+    """A database with one initiative homed in #general, whose leads are known by name."""
+    url = f"sqlite:///{tmp_path / 'handoff.db'}"
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    with session_scope(engine) as session:
+        make_initiative(session, name="Churn model", ds_lead_id=BOB, eng_lead_id=CAROL)
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize("job", [["digest"], ["nudges"], ["jira-sync"], ["digest", "--dry-run"]])
+def test_every_job_without_slack_settings_exits_2_with_one_message(tmp_path: Path, job: list[str]) -> None:
+    env = {"DATABASE_URL": seeded_database(tmp_path)}
+
+    code, out, err = run_job(job, env, tmp_path)
+
+    assert code == 2, err
+    assert err.startswith("Handoff can't start; fix these settings")
+    assert "SLACK_BOT_TOKEN is not set" in err and "SLACK_SIGNING_SECRET is not set" in err
+    assert "slack.com" not in err and "not posted" not in err and "Traceback" not in err and out == ""
+    with make_engine(env["DATABASE_URL"]).connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM job_run").scalar() == 0, "no slot was claimed"
+
+
+def test_a_digest_slack_never_took_is_posted_by_the_next_run(tmp_path: Path, fake: FakeSlack) -> None:
+    env = {**slack_env(fake, tmp_path), "DATABASE_URL": seeded_database(tmp_path)}
+    unreachable = {**env, "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"}
+
+    failed = run_job(["digest", "--channel", GENERAL], unreachable, tmp_path)
+
+    assert failed[0] == 1, failed
+    assert f"not posted in {GENERAL}" in failed[2] and "again posts it" in failed[2]
+    assert "already ran" not in failed[1] + failed[2]
+
+    again = run_job(["digest", "--channel", GENERAL], env, tmp_path)
+
+    assert again[0] == 0, again
+    assert again[1].strip() == f"digest posted in {GENERAL} (1 messages)"
+    [posted] = fake.calls_to("chat.postMessage")
+    assert posted.args["channel"] == GENERAL and posted.args["text"].startswith("Daily digest")
+    third = run_job(["digest", "--channel", GENERAL], env, tmp_path)
+    assert third[0] == 0 and "already ran (use --force)" in third[1]
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_a_digest_slack_refused_is_posted_by_the_next_run(tmp_path: Path, fake: FakeSlack) -> None:
+    env = {**slack_env(fake, tmp_path), "DATABASE_URL": seeded_database(tmp_path)}
+    fake.fail_next("chat.postMessage", error="internal_error", status=500)
+
+    failed = run_job(["digest"], env, tmp_path)
+    again = run_job(["digest"], env, tmp_path)
+
+    assert failed[0] == 1 and f"not posted in {GENERAL}" in failed[2], failed
+    assert again[0] == 0 and again[1].strip() == f"digest posted in {GENERAL} (1 messages)", again
+    assert [c.response.get("ok") for c in fake.calls_to("chat.postMessage")] == [False, True]
+
+
+@pytest.mark.parametrize("job", ["digest", "nudges", "jira-sync"])
+def test_a_channel_name_instead_of_an_id_exits_2(tmp_path: Path, fake: FakeSlack, job: str) -> None:
+    env = {**slack_env(fake, tmp_path), "DATABASE_URL": seeded_database(tmp_path)}
+
+    code, out, err = run_job([job, "--channel", "churn"], env, tmp_path)
+
+    assert code == 2 and out == ""
+    assert err.startswith("`--channel` takes a channel id such as C0123ABCD; 'churn' is not one.")
+    assert fake.calls == []
+
+
+def test_a_run_logs_no_migration_chatter_unless_debugging(tmp_path: Path, fake: FakeSlack) -> None:
+    env = {**slack_env(fake, tmp_path), "DATABASE_URL": seeded_database(tmp_path)}
+
+    quiet = run_job(["digest", "--dry-run"], env, tmp_path)
+    debug = run_job(["digest", "--dry-run"], {**env, "LOG_LEVEL": "DEBUG"}, tmp_path)
+
+    assert quiet[0] == 0 and quiet[2] == "", quiet[2]
+    assert debug[0] == 0 and '"logger": "alembic.runtime.migration"' in debug[2]
+
+
+def test_console_with_an_unknown_user_exits_2_listing_the_demo_users(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}"}
+    process = run_handoff(["console", "--user", "zed"], env, tmp_path, stdin=subprocess.PIPE)
+    out, err = process.communicate(input="/handoff status\n", timeout=60)
+
+    assert process.returncode == 2, out
+    assert "There is no demo user 'zed'" in err and "alice, bob, carol, dana, eve" in err
+    assert out == "", "the console did not start as someone else"

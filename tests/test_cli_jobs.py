@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.clock import FixedClock
 from bot.fake_slack import FakeSlack
 from storage.db import session_scope
-from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState
+from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState, SlackUser
 from tests.conftest import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
 from tests.factories import make_initiative
 from tests.support.fake_jira import FakeJira
@@ -154,16 +154,19 @@ def test_nudges_dry_run_shows_the_channel_post_and_the_leads_direct_messages(
                 last_nudged_at=NOW - timedelta(days=3),
             )
         )
+        for user_id, name in ((ALICE, "alice"), (BOB, "bob")):  # profiles Handoff cached; Carol's it never saw
+            session.add(SlackUser(team_id=TEAM_ID, user_id=user_id, name=name, fetched_at=NOW - timedelta(days=9)))
 
     result = cli("nudges", "--dry-run")
 
     assert result.code == 0, result.err
     assert f"=== nudges for {CHURN} (" in result.out and f"=== nudges for {GENERAL} (" in result.out
     assert result.out.count("What's missing before the next step") == 2
-    assert "DS summary* is missing · @U0BOB @U0CAROL" in result.out, "mentions are readable, not <@U…>"
+    assert "DS summary* is missing · @bob @U0CAROL" in result.out, "names where known, never <@U…>"
+    assert "@U0BOB" not in result.out
     assert "[Add the doc]  [Snooze 1 day]  [Snooze 1 week]" in result.out
-    for lead in (ALICE, BOB):
-        assert f"--- direct message to {lead} ---" in result.out
+    for lead, name in ((ALICE, "alice"), (BOB, "bob")):
+        assert f"--- direct message to @{name} ({lead}) ---" in result.out
     assert "raised there three times" in result.out
     assert posts(fake_slack) == [] and job_runs(engine) == []
     with Session(engine) as session:
@@ -207,6 +210,42 @@ def test_a_run_posts_once_and_a_second_says_it_already_ran(
     assert again.out.strip() == f"skipped: {job} {GENERAL} 2027-01-04: already ran (use --force)"
     assert len(posts(fake_slack)) == 1
     assert [(r.job, r.slot, r.state) for r in job_runs(engine)] == [(job, "2027-01-04", "done")]
+
+
+def test_a_slot_the_scheduler_waits_to_retry_is_explained_then_taken_over(
+    cli: Cli, cli_clock: FixedClock, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
+) -> None:
+    """The scheduler's post failed a minute ago and it retries at 10:32: the slot is not "already ran"."""
+    with session_scope(engine) as session:
+        session.add(
+            JobRun(
+                job="digest",
+                target=f"{TEAM_ID}:{GENERAL}",
+                slot="2027-01-04",
+                due_at=NOW - timedelta(minutes=30),
+                lease_until=NOW + timedelta(minutes=2),
+                holder="scheduler",
+                attempts=1,
+                last_error="internal_error",
+                claimed_at=NOW - timedelta(minutes=1),
+            )
+        )
+
+    waiting = cli("digest", "--channel", GENERAL)
+
+    assert waiting.code == 0, waiting.err
+    assert waiting.out.strip() == (
+        f"skipped: digest {GENERAL} 2027-01-04: Slack failed it (internal_error); "
+        "the scheduler retries at 09:32 UTC, or use --force now"
+    )
+    assert posts(fake_slack) == []
+
+    cli_clock.advance(timedelta(minutes=2))
+    due = cli("digest", "--channel", GENERAL)
+
+    assert due.code == 0, due.err
+    assert due.out.strip() == f"digest posted in {GENERAL} (1 messages)"
+    assert [(r.slot, r.state) for r in job_runs(engine)] == [("2027-01-04", "done")]
 
 
 def test_force_posts_the_digest_again(cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack) -> None:

@@ -301,6 +301,7 @@ def test_an_answer_is_posted_once_in_the_thread_with_its_blockers(running: Runni
 
     [post] = standup_posts(running)
     shown = text_of(post)
+    assert post.text == "Standup from <@U0CAROL> on Tue 5 Jan", "the notification names the engineer, not an id"
     assert "*Standup* from <@U0CAROL>, embedded engineer · Tue 5 Jan" in shown
     assert "Trained v2 &lt;!channel&gt; &amp; &lt;@U0BOB&gt;" in shown and "<!channel>" not in shown
     assert "_no answer_" in shown and "Rollout may slip" in shown

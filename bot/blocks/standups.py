@@ -133,7 +133,7 @@ def render_standup_post(recorded: RecordedAnswer) -> Message:
         blocks.append(section(line, accessory=resolve_button(located.ref)))
     if not recorded.blockers:
         blocks.append(context("No blockers."))
-    return Message(f"Standup from {prompt.user_id} on {when}", blocks)
+    return Message(f"Standup from <@{prompt.user_id}> on {when}", blocks)
 
 
 def render_standup_modal(
