@@ -482,3 +482,29 @@ def test_error_messages_escape_user_text(text: str) -> None:
     assert "&lt;!" in error.message
     assert "<!channel>" not in error.message
     assert "<!here>" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "days"),
+    [
+        ("standup churn at 09:45 cet mon,wed", "CET", ("mon", "wed")),
+        ("standup churn at 09:45 weekends Japan", "Japan", ("sat", "sun")),
+        ("standup churn at 09:45 europe/berlin", "Europe/Berlin", None),
+    ],
+)
+def test_a_zone_name_in_any_case_is_a_zone_not_days(text: str, zone: str, days: tuple[str, ...] | None) -> None:
+    command = parse_command(text)
+    assert isinstance(command, StandupCommand)
+    assert (command.timezone, command.days) == (zone, days)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("digest at 09:30 pst", "`pst` is not a time zone name; did you mean `America/Los_Angeles`?"),
+        ("digest at 09:30 berlin", "`berlin` is not a time zone name; did you mean `Europe/Berlin`?"),
+        ("digest at 09:30 funday", "`funday` is not a list of days"),
+    ],
+)
+def test_an_abbreviation_or_city_gets_a_zone_suggestion_and_other_words_are_days(text: str, problem: str) -> None:
+    assert problem in usage_error(text).message
