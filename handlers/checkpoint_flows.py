@@ -101,10 +101,10 @@ def add_and_announce(
     note = _link_back(runtime, located, actor) if issue is not None else ""
     update = render_checkpoint_added(located, actor.user_id, jira_url=runtime.jira_url, created_issue=created)
     confirmation = f":white_check_mark: Added `{located.ref}` *{escape(located.checkpoint.title)}*."
-    if located.checkpoint.due_date is not None:
-        confirmation += f" Due {describe_date(located.checkpoint.due_date)}."
     if issue is not None:
         confirmation += f" {'Created' if created else 'Linked'} <{issue.url}|{issue.key}>."
+    if located.checkpoint.due_date is not None:
+        confirmation += f" Due {describe_date(located.checkpoint.due_date)}."
     return announce(client, located.initiative, update, confirmation + note)
 
 
