@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.errors import FieldProblem, HandoffError, InvalidInput, UnknownUser
 from bot.initiatives import Actor, note_problems, require_active, require_manager
 from bot.people import PeopleService
-from bot.text import escape
+from bot.text import echo, escape
 from storage import kpis as queries
 from storage.models import KPI_NAME_MAX, KPI_UNIT_MAX, Initiative, Kpi, KpiDirection, KpiReading
 
@@ -33,7 +33,7 @@ class UnknownKpi(HandoffError):
             if known
             else f' It has none yet: `kpi add {initiative.ref_key} "&lt;name&gt;" &gt;= &lt;target&gt;`.'
         )
-        super().__init__(f'*{escape(initiative.name)}* has no KPI called "{escape(name)}".{hint}')
+        super().__init__(f'*{escape(initiative.name)}* has no KPI called "{echo(name)}".{hint}')
 
 
 def parse_direction(raw: str) -> KpiDirection:
@@ -41,7 +41,7 @@ def parse_direction(raw: str) -> KpiDirection:
         return DIRECTIONS[raw.strip()]
     except KeyError:
         raise InvalidInput.single(
-            "direction", f'"{escape(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better).'
+            "direction", f'"{echo(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better).'
         ) from None
 
 
@@ -53,7 +53,7 @@ def parse_number(raw: str, what: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise InvalidInput.single(what, f'"{escape(raw)}" is not a number; the {what} must be one, like 0.82 or 120.')
+        raise InvalidInput.single(what, f'"{echo(raw)}" is not a number; the {what} must be one, like 0.82 or 120.')
     return value
 
 

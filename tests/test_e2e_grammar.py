@@ -173,3 +173,21 @@ def test_digest_suggests_a_city_zone_for_an_abbreviation_and_writes_nothing(
 
     assert f"`{typed}` is not a time zone name; did you mean `{zone}`?" in answer and "Usage:" in answer, answer
     assert digest_settings(running) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("status <@U0ALICE|alice>", 'No initiative called "@alice"'),
+        ("checkpoint done <@U0ALICE|alice>", '"@alice"'),
+        ('blocker churn "No access" on:<#C0GENERAL|general>', '"#general" is not a direction'),
+        ("edit churn jira: <@U0ALICE>", f'"<@{ALICE}>" is not a Jira issue key'),
+    ],
+)
+def test_answers_quote_picked_people_and_channels_as_names(running: RunningApp, typed: str, shown: str) -> None:
+    create(running, NEW_CHURN_V2)
+
+    answer = private_answer(running, typed)
+
+    assert shown in answer, answer
+    assert "&lt;@" not in answer and "&lt;#" not in answer and "|alice" not in answer
