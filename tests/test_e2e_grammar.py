@@ -181,7 +181,7 @@ def test_digest_suggests_a_city_zone_for_an_abbreviation_and_writes_nothing(
         ("status <@U0ALICE|alice>", 'No initiative called "@alice"'),
         ("checkpoint done <@U0ALICE|alice>", '"@alice"'),
         ('blocker churn "No access" on:<#C0GENERAL|general>', '"#general" is not a direction'),
-        ("edit churn jira: <@U0ALICE>", f'"<@{ALICE}>" is not a Jira issue key'),
+        ("edit churn jira: <@U0ALICE|alice>", '"@alice" is not a Jira issue key'),
     ],
 )
 def test_answers_quote_picked_people_and_channels_as_names(running: RunningApp, typed: str, shown: str) -> None:
