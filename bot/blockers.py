@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import Actor, require_active
-from bot.text import escape
+from bot.text import echo
 from storage import blockers as queries
 from storage.models import BLOCKER_MAX, Blocker, BlockerDirection, Initiative
 
@@ -37,7 +37,7 @@ DIRECTION_LABELS = {
 
 class UnknownBlocker(HandoffError):
     def __init__(self, reference: str, hint: str = ""):
-        super().__init__(f'No blocker "{escape(reference)}".{hint}')
+        super().__init__(f'No blocker "{echo(reference)}".{hint}')
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def parse_direction(raw: str) -> BlockerDirection:
     if direction is None:
         raise InvalidInput.single(
             "on",
-            f'"{escape(raw)}" is not a direction: use `on:eng` (DS waits on engineering), `on:ds` (engineering '
+            f'"{echo(raw)}" is not a direction: use `on:eng` (DS waits on engineering), `on:ds` (engineering '
             "waits on DS) or `on:platform` (both wait on data or platform).",
         )
     return direction

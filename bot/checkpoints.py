@@ -19,7 +19,7 @@ from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, Not
 from bot.initiatives import Actor, managers_of, normalize_jira_key, require_active, require_manager, resolve_initiative
 from bot.jira_gateway import JiraIssue
 from bot.people import PeopleService
-from bot.text import escape
+from bot.text import echo, escape
 from storage import checkpoints as queries
 from storage.initiatives import get_initiative, get_initiative_by_ref_key
 from storage.models import (
@@ -53,7 +53,7 @@ CHECKPOINT_FIELD_LABELS = {
 
 class UnknownCheckpoint(HandoffError):
     def __init__(self, reference: str, hint: str = ""):
-        super().__init__(f'No checkpoint "{escape(reference)}".{hint}')
+        super().__init__(f'No checkpoint "{echo(reference)}".{hint}')
         self.reference = reference
 
 
@@ -178,7 +178,7 @@ def jira_problems(raw: str | None, initiative: Initiative, jira_configured: bool
         return []
     if normalize_jira_key(raw) is None:
         return [
-            FieldProblem(CheckpointField.JIRA, f'"{escape(raw)}" is not a Jira issue key; use the form DS-42 or `new`.')
+            FieldProblem(CheckpointField.JIRA, f'"{echo(raw)}" is not a Jira issue key; use the form DS-42 or `new`.')
         ]
     return []
 

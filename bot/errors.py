@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.text import escape
+from bot.text import echo, escape
 
 
 class HandoffError(Exception):
@@ -36,14 +36,14 @@ class InvalidInput(HandoffError):
 
 class UnknownInitiative(HandoffError):
     def __init__(self, reference: str):
-        super().__init__(f'No initiative called "{escape(reference)}" in this workspace.')
+        super().__init__(f'No initiative called "{echo(reference)}" in this workspace.')
         self.reference = reference
 
 
 class AmbiguousInitiative(HandoffError):
     def __init__(self, reference: str, matches: Sequence[str]):
         listed = ", ".join(f'"{escape(m)}"' for m in matches)
-        super().__init__(f'"{escape(reference)}" matches more than one initiative: {listed}. Give more of the name.')
+        super().__init__(f'"{echo(reference)}" matches more than one initiative: {listed}. Give more of the name.')
         self.reference = reference
         self.matches = list(matches)
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import Actor, note_problems, require_active
-from bot.text import escape
+from bot.text import echo, escape
 from storage import ideas as queries
 from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
 
@@ -26,7 +26,7 @@ NUMBER_ATTEMPTS = 3
 
 class UnknownIdea(HandoffError):
     def __init__(self, reference: str, hint: str = ""):
-        super().__init__(f'No idea "{escape(reference)}".{hint}')
+        super().__init__(f'No idea "{echo(reference)}".{hint}')
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def parse_outcome(raw: str) -> IdeaOutcome:
         return IdeaOutcome(raw.strip().lower())
     except ValueError:
         names = ", ".join(f"`{o.value}`" for o in IdeaOutcome)
-        raise InvalidInput.single("outcome", f'"{escape(raw)}" is not an outcome; use {names}.') from None
+        raise InvalidInput.single("outcome", f'"{echo(raw)}" is not an outcome; use {names}.') from None
 
 
 def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: str, now: datetime) -> LocatedIdea:

@@ -23,7 +23,7 @@ from bot.errors import (
     UnknownUser,
 )
 from bot.people import PeopleService
-from bot.text import escape
+from bot.text import echo, escape
 from storage import initiatives as queries
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, PhaseChange
 
@@ -133,7 +133,7 @@ def jira_problems(raw: str | None, *, jira_configured: bool) -> list[FieldProble
     if not jira_configured:
         return [FieldProblem(Field.JIRA, JIRA_NOT_CONFIGURED)]
     if normalize_jira_key(raw) is None:
-        return [FieldProblem(Field.JIRA, f'"{escape(raw)}" is not a Jira issue key; use the form DS-12.')]
+        return [FieldProblem(Field.JIRA, f'"{echo(raw)}" is not a Jira issue key; use the form DS-12.')]
     return []
 
 
@@ -328,7 +328,7 @@ def parse_phase(raw: str) -> Phase:
         return Phase(raw.strip().lower())
     except ValueError:
         names = ", ".join(p.value for p in Phase)
-        raise InvalidInput.single("phase", f'"{escape(raw)}" is not a phase. Phases: {names}.') from None
+        raise InvalidInput.single("phase", f'"{echo(raw)}" is not a phase. Phases: {names}.') from None
 
 
 def change_phase(

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, UnknownUser
 from bot.initiatives import Actor, managers_of, note_problems, require_active, require_manager
 from bot.people import PeopleService
-from bot.text import escape
+from bot.text import echo, escape
 from storage import kpis as queries
 from storage.models import KPI_NAME_MAX, KPI_UNIT_MAX, Initiative, Kpi, KpiDirection, KpiReading
 
@@ -42,7 +42,7 @@ class UnknownKpi(HandoffError):
             if known
             else f' It has none yet: `kpi add {initiative.ref_key} "&lt;name&gt;" &gt;= &lt;target&gt;`.'
         )
-        super().__init__(f'*{escape(initiative.name)}* has no KPI called "{escape(name)}".{hint}')
+        super().__init__(f'*{escape(initiative.name)}* has no KPI called "{echo(name)}".{hint}')
 
 
 class AmbiguousKpi(HandoffError):
@@ -74,7 +74,7 @@ def parse_direction(raw: str, *, named: bool = False) -> KpiDirection:
         words = ", or `higher`/`lower`" if named else ""
         raise InvalidInput.single(
             "direction",
-            f'"{escape(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better){words}.',
+            f'"{echo(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better){words}.',
         ) from None
 
 
@@ -95,19 +95,19 @@ def parse_number(raw: str, what: str) -> float:
             whole, decimal = text.replace(",", ""), text.replace(",", ".")
             raise InvalidInput.single(
                 what,
-                f'"{escape(raw)}" could mean {whole} or {decimal}; type the {what} as `{whole}` or `{decimal}`.',
+                f'"{echo(raw)}" could mean {whole} or {decimal}; type the {what} as `{whole}` or `{decimal}`.',
             )
         elif DECIMAL_COMMA.fullmatch(text):
             text = text.replace(",", ".")
         else:
             raise InvalidInput.single(
                 what,
-                f'"{escape(raw)}" is not a number I can read; type the {what} with a point for decimals and no '
+                f'"{echo(raw)}" is not a number I can read; type the {what} with a point for decimals and no '
                 "thousands separators, like 1234.5 or 0.85.",
             )
     value = float(text) if PLAIN_NUMBER.fullmatch(text) else math.nan
     if not math.isfinite(value):
-        raise InvalidInput.single(what, f'"{escape(raw)}" is not a number; the {what} must be one, like 0.82 or 120.')
+        raise InvalidInput.single(what, f'"{echo(raw)}" is not a number; the {what} must be one, like 0.82 or 120.')
     return value
 
 

@@ -16,7 +16,7 @@ from bot.checklist import GATED_PHASES, ITEM_KEY, Checklist, ChecklistItem, Item
 from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange
 from bot.initiatives import Actor, PhaseResult, change_phase, note_problems, require_active, require_manager
 from bot.people import PeopleService
-from bot.text import escape
+from bot.text import echo, escape
 from storage import readiness as queries
 from storage.initiatives import get_initiative
 from storage.kpis import kpi_names_by_initiative
@@ -249,7 +249,7 @@ class InitiativeLike(Protocol):
 class UnknownItem(HandoffError):
     def __init__(self, key: str, known: Sequence[str], what: str = "checklist item"):
         listed = ", ".join(f"`{k}`" for k in known) or "none"
-        super().__init__(f'"{escape(key)}" is not a {what} here. Known: {listed}.')
+        super().__init__(f'"{echo(key)}" is not a {what} here. Known: {listed}.')
         self.key = key
 
 
@@ -403,7 +403,7 @@ def add_item(
     if not ITEM_KEY.match(key):
         problems.append(
             FieldProblem(
-                "item", f'"{escape(key)}" cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens.'
+                "item", f'"{echo(key)}" cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens.'
             )
         )
     elif find_item(readiness, key) is not None:

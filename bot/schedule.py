@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -30,6 +31,53 @@ DAY_ALIASES = {
     "friday": "fri",
     "saturday": "sat",
     "sunday": "sun",
+}
+# Abbreviations people use that are not zone names (or name another place), each with the city zone most meant.
+ZONE_OF_ABBREVIATION = {
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "PT": "America/Los_Angeles",
+    "MDT": "America/Denver",
+    "MT": "America/Denver",
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "CT": "America/Chicago",
+    "EDT": "America/New_York",
+    "ET": "America/New_York",
+    "AKST": "America/Anchorage",
+    "AKDT": "America/Anchorage",
+    "AST": "America/Halifax",
+    "ADT": "America/Halifax",
+    "NST": "America/St_Johns",
+    "NDT": "America/St_Johns",
+    "BRT": "America/Sao_Paulo",
+    "ART": "America/Argentina/Buenos_Aires",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata",
+    "WEST": "Europe/Lisbon",
+    "CEST": "Europe/Berlin",
+    "EEST": "Europe/Athens",
+    "MSK": "Europe/Moscow",
+    "SAST": "Africa/Johannesburg",
+    "WAT": "Africa/Lagos",
+    "CAT": "Africa/Maputo",
+    "EAT": "Africa/Nairobi",
+    "GST": "Asia/Dubai",
+    "PKT": "Asia/Karachi",
+    "ICT": "Asia/Bangkok",
+    "WIB": "Asia/Jakarta",
+    "SGT": "Asia/Singapore",
+    "HKT": "Asia/Hong_Kong",
+    "PHT": "Asia/Manila",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "AWST": "Australia/Perth",
+    "ACST": "Australia/Adelaide",
+    "ACDT": "Australia/Adelaide",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+    "NZST": "Pacific/Auckland",
+    "NZDT": "Pacific/Auckland",
 }
 TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
 MAX_CATCH_UP_SLOTS_DAYS = 7  # how far back a start looks for slots it missed
@@ -119,18 +167,47 @@ def parse_time_of_day(text: str) -> time:
 
 
 def parse_timezone(text: str) -> str:
+    """Any name zoneinfo knows, in any case (`Europe/Berlin`, `cet`, `Etc/GMT+1`), spelled as zoneinfo spells it."""
     name = text.strip()
     if name.upper() in ("UTC", "GMT"):
         return "UTC"
+    known = _zone_names().get(name.lower())
+    if known is not None:
+        return known
+    suggestion = ZONE_OF_ABBREVIATION.get(name.upper())
+    if suggestion is not None:
+        raise ScheduleError(f"`{name}` is not a time zone name; did you mean `{suggestion}`?")
+    cities = _zones_by_city().get(name.lower().replace(" ", "_"), ())
+    if len(cities) == 1:
+        raise ScheduleError(f"`{name}` is not a time zone name; did you mean `{cities[0]}`?")
     if "/" not in name:
         raise ScheduleError(f"`{name}` is not a time zone: use an IANA name such as Europe/Berlin or America/New_York.")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(
-            f"`{name}` is not a known time zone: use an IANA name such as Europe/Berlin or America/New_York."
-        ) from None
-    return name
+    raise ScheduleError(
+        f"`{name}` is not a known time zone: use an IANA name such as Europe/Berlin or America/New_York."
+    )
+
+
+def looks_like_timezone(text: str) -> bool:
+    """A zone name, or an abbreviation or city that gets a suggestion: such a word is never meant as days."""
+    word = text.strip()
+    return word.lower() in _zone_names() or word.upper() in ZONE_OF_ABBREVIATION or word.lower() in _zones_by_city()
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    # `localtime` names whatever the host is set to, and `Factory` is tzdata's placeholder zone: neither is a place.
+    names = zoneinfo.available_timezones() - {"localtime", "Factory"}
+    return {name.lower(): name for name in names}
+
+
+@functools.cache
+def _zones_by_city() -> dict[str, tuple[str, ...]]:
+    """`berlin` → (`Europe/Berlin`,): the last part of each zone name, for suggesting the zone a city is in."""
+    cities: dict[str, list[str]] = {}
+    for name in sorted(_zone_names().values()):
+        if "/" in name and not name.startswith("Etc/"):
+            cities.setdefault(name.rsplit("/", 1)[1].lower(), []).append(name)
+    return {city: tuple(zones) for city, zones in cities.items()}
 
 
 def parse_days(text: str) -> tuple[str, ...]:

@@ -19,11 +19,12 @@ from sqlalchemy import Row
 from sqlmodel import Session
 
 from bot.blockers import LocatedBlocker, report_blocker
+from bot.dates import DateError, group_date_words, parse_date
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import Actor, require_active, require_manager
 from bot.people import PeopleService
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
-from bot.text import escape
+from bot.text import echo, escape
 from storage import blockers as blocker_queries
 from storage import standups as queries
 from storage.models import (
@@ -363,20 +364,19 @@ def participation(*, session: Session, initiative_id: int, today: date) -> Parti
 
 
 def parse_away(words: Sequence[str], *, today: date) -> tuple[date, date]:
-    """`3d`, `2w`, `2027-01-10 2027-01-14` or one date: from and to, both included."""
+    """`3d`, `2w`, or one or two dates (`2027-01-10 2027-01-14`, `tomorrow`, `next fri`): from and to, both included."""
     if len(words) == 1 and (span := AWAY_SPAN.match(words[0].lower())):
         count = int(span.group(1)) * (7 if span.group(2) == "w" else 1)
         if not 1 <= count <= MAX_AWAY_DAYS:
             raise InvalidInput.single("away", f"Time away is 1 to {MAX_AWAY_DAYS} days.")
         return today, today + timedelta(days=count - 1)
-    if len(words) in (1, 2):
+    days = group_date_words(words)
+    if len(days) in (1, 2):
         try:
-            starts = date.fromisoformat(words[0])
-            ends = date.fromisoformat(words[-1])
-        except ValueError:
-            raise InvalidInput.single(
-                "away", "Give the dates as YYYY-MM-DD (`away 2027-01-10 2027-01-14`), or a length (`away 3d`)."
-            ) from None
+            starts = parse_date(days[0], today=today)
+            ends = parse_date(days[-1], today=today)
+        except DateError as error:
+            raise InvalidInput.single("away", echo(str(error))) from None
         if ends < starts:
             raise InvalidInput.single("away", "The time away ends before it starts.")
         if ends < today:

@@ -25,6 +25,7 @@ from bot.blocks.checkpoints import (
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
+from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import CLEAR, Actor, normalize_jira_key
 from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
@@ -106,6 +107,8 @@ def add_and_announce(
     confirmation = f":white_check_mark: Added `{located.ref}` *{escape(located.checkpoint.title)}*."
     if issue is not None:
         confirmation += f" {'Created' if created else 'Linked'} <{issue.url}|{issue.key}>."
+    if located.checkpoint.due_date is not None:
+        confirmation += f" Due {describe_date(located.checkpoint.due_date)}."
     return announce(client, located.initiative, update, confirmation + note)
 
 
@@ -187,7 +190,11 @@ def edit_and_announce(
         )
     note = _link_back(runtime, result.located, actor) if issue is not None else ""
     update = render_checkpoint_edit(result.located, result.changes, actor.user_id, jira_url=runtime.jira_url)
-    confirmation = f":white_check_mark: Updated `{result.located.ref}`." + note
+    confirmation = f":white_check_mark: Updated `{result.located.ref}`."
+    due = result.located.checkpoint.due_date
+    if due is not None and any(c.field is CheckpointField.DUE for c in result.changes):
+        confirmation += f" Due {describe_date(due)}."
+    confirmation += note
     return announce(client, result.located.initiative, update, confirmation)
 
 

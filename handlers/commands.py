@@ -106,7 +106,7 @@ from handlers.tenancy import actor_of, tenant_of
 def register(app: App, runtime: Runtime) -> None:
     def is_answered_in_the_ack(command: dict[str, Any]) -> bool:
         try:
-            parsed = parse_command(command.get("text") or "")
+            parsed = parse_command(command.get("text") or "", today=runtime.today())
         except UsageError:
             return True
         if isinstance(parsed, StandupCommand):
@@ -118,7 +118,7 @@ def register(app: App, runtime: Runtime) -> None:
     def answer(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         """Help, status and usage errors need only the database: the answer is the ack itself."""
         try:
-            parsed = parse_command(command.get("text") or "")
+            parsed = parse_command(command.get("text") or "", today=runtime.today())
         except UsageError as error:
             ack(**render_problem(error.message, usage_of=error.usage_of).as_kwargs())
             return
@@ -140,7 +140,7 @@ def register(app: App, runtime: Runtime) -> None:
         body: dict[str, Any], command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         """After the ack: open the form, or make the change and answer privately."""
-        parsed = parse_command(command.get("text") or "")
+        parsed = parse_command(command.get("text") or "", today=runtime.today())
         channel_id = command["channel_id"]
         if isinstance(parsed, NewCommand) and parsed.open_modal:
             client.views_open(trigger_id=command["trigger_id"], view=render_new_initiative_modal(channel_id=channel_id))

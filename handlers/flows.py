@@ -26,6 +26,7 @@ from bot.blocks.updates import (
     render_unarchive_update,
 )
 from bot.checkpoints import resolve_initiative_ref
+from bot.dates import describe_date
 from bot.errors import HandoffError, SlackChannelUnavailable
 from bot.initiatives import Actor, EditRequest, Field, InitiativeDraft
 from bot.people import PeopleService
@@ -92,9 +93,10 @@ def create_and_announce(runtime: Runtime, client: WebClient, actor: Actor, draft
             permalink=link,
         )
     where = f"<{link}|kickoff message>" if link else "kickoff message"
+    target = f" Target date: {describe_date(initiative.target_date)}." if initiative.target_date else ""
     return render_notice(
         f":white_check_mark: Created *{escape(initiative.name)}* in <#{initiative.home_channel_id}>. "
-        f"Its {where} is the thread for every update."
+        f"Its {where} is the thread for every update.{target}"
     )
 
 
@@ -152,6 +154,9 @@ def edit_and_announce(
     update = render_edit_update(result.initiative, result.changes, actor.user_id, jira_url=runtime.jira_url)
     labels = ", ".join(service.FIELD_LABELS[c.field].lower() for c in result.changes)
     confirmation = f":white_check_mark: Updated {labels} of *{escape(result.initiative.name)}*."
+    target = result.initiative.target_date
+    if target is not None and any(c.field is Field.DUE for c in result.changes):
+        confirmation += f" Target date: {describe_date(target)}."
     return announce(client, result.initiative, update, confirmation)
 
 

@@ -13,16 +13,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from bot import dates
 from bot.checkpoints import CheckpointField
 from bot.initiatives import CLEAR, Field
 from bot.kpis import looks_like_number
-from bot.schedule import ScheduleError, looks_like_days, parse_days, parse_time_of_day, parse_timezone
-from bot.text import escape, unescape
+from bot.schedule import (
+    ScheduleError,
+    looks_like_days,
+    looks_like_timezone,
+    parse_days,
+    parse_time_of_day,
+    parse_timezone,
+)
+from bot.text import echo, escape, unescape
 from storage.models import Phase
 
 USER_ENTITY = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 CHANNEL_ENTITY = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OPTION = re.compile(r"^([A-Za-z_]{2,20}):(.*)$", re.DOTALL)
 CURLY_DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 NONE_WORDS = frozenset({"none", "-", "clear"})
@@ -400,8 +407,8 @@ KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
 DIGEST_ACTIONS = ("at", "on", "off", "now", "preview", "quiet")
 
 
-def parse_command(text: str) -> Command:
-    """Parse the text after `/handoff`; raises `UsageError` with a precise message."""
+def parse_command(text: str, *, today: date) -> Command:
+    """Parse the text after `/handoff`; `today` (the workspace's) reads relative dates. Raises `UsageError`."""
     try:
         tokens = tokenize(text)
     except UsageError as error:
@@ -417,6 +424,8 @@ def parse_command(text: str) -> Command:
     if tokens[0].quoted or verb not in SUBCOMMANDS:
         known = ", ".join(SUBCOMMANDS)
         raise UsageError(f'"{escape(tokens[0].text)}" is not a Handoff command. Commands: {known}.', "help")
+    if verb in _DATED_PARSERS:
+        return _DATED_PARSERS[verb](rest, today)
     return _PARSERS[verb](rest)
 
 
@@ -450,7 +459,7 @@ def _parse_help(rest: list[Token]) -> HelpCommand:
     return HelpCommand()
 
 
-def _parse_new(rest: list[Token]) -> NewCommand:
+def _parse_new(rest: list[Token], today: date) -> NewCommand:
     if not rest:
         return NewCommand(open_modal=True)
     words, options = _split_options(rest, NEW_OPTIONS, "new")
@@ -459,7 +468,7 @@ def _parse_new(rest: list[Token]) -> NewCommand:
         raise UsageError('The initiative needs a name, e.g. `new "Churn model v2"`.', "new")
     values: dict[str, object] = {}
     for option, raw in options.items():
-        value = _option_value(option, raw, "new")
+        value = _option_value(option, raw, "new", today)
         if value is CLEAR:
             raise UsageError(f"`{option}:` needs a value when creating an initiative.", "new")
         values[option] = value
@@ -513,17 +522,17 @@ def _parse_phase(rest: list[Token]) -> PhaseCommand:
             note = " ".join(t.text for t in after) or None
             return PhaseCommand(reference=reference, phase=Phase(token.text.lower()), note=note)
     phases = ", ".join(p.value for p in Phase)
-    raise UsageError(f'"{escape(rest[1].text)}" is not a phase. Phases: {phases}.', "phase")
+    raise UsageError(f'"{echo(rest[1].text)}" is not a phase. Phases: {phases}.', "phase")
 
 
-def _parse_edit(rest: list[Token]) -> EditCommand:
+def _parse_edit(rest: list[Token], today: date) -> EditCommand:
     words, options = _split_options(rest, frozenset(Field), "edit")
     if not words:
         raise UsageError("`edit` needs the initiative to change.", "edit")
     if not options:
         fields = " ".join(f"`{f.value}:`" for f in Field)
         raise UsageError(f"Say which fields to change: {fields}.", "edit")
-    values = {Field(option): _option_value(option, raw, "edit") for option, raw in options.items()}
+    values = {Field(option): _option_value(option, raw, "edit", today) for option, raw in options.items()}
     return EditCommand(reference=" ".join(words), values=values)
 
 
@@ -539,18 +548,18 @@ def _parse_unarchive(rest: list[Token]) -> UnarchiveCommand:
     return UnarchiveCommand(reference=" ".join(t.text for t in rest))
 
 
-def _parse_checkpoint(rest: list[Token]) -> Command:
+def _parse_checkpoint(rest: list[Token], today: date) -> Command:
     if not rest:
         return CheckpointAddCommand(open_modal=True)
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in CHECKPOINT_ACTIONS:
         known = ", ".join(CHECKPOINT_ACTIONS)
         raise UsageError(
-            f'"{escape(rest[0].text)}" is not a checkpoint command. Checkpoint commands: {known}.', "checkpoint"
+            f'"{echo(rest[0].text)}" is not a checkpoint command. Checkpoint commands: {known}.', "checkpoint"
         )
     usage = f"checkpoint {action}"
     if action == "add":
-        return _parse_checkpoint_add(args)
+        return _parse_checkpoint_add(args, today)
     if not args:
         what = "initiative" if action == "list" else "checkpoint reference (e.g. `churn#3`)"
         raise UsageError(f"`checkpoint {action}` needs the {what}.", usage)
@@ -570,15 +579,15 @@ def _parse_checkpoint(rest: list[Token]) -> Command:
         return CheckpointMitigateCommand(reference, plan)
     words, options = _split_options(args[1:], frozenset(CheckpointField), usage)
     if words:
-        raise UsageError(f'"{escape(words[0])}" is not a `field:value` pair.', usage)
+        raise UsageError(f'"{echo(words[0])}" is not a `field:value` pair.', usage)
     if not options:
         fields = " ".join(f"`{f.value}:`" for f in CheckpointField)
         raise UsageError(f"Say which fields to change: {fields}.", usage)
-    values = {CheckpointField(o): _option_value(o, raw, usage) for o, raw in options.items()}
+    values = {CheckpointField(o): _option_value(o, raw, usage, today) for o, raw in options.items()}
     return CheckpointEditCommand(reference, values)
 
 
-def _parse_checkpoint_add(args: list[Token]) -> CheckpointAddCommand:
+def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddCommand:
     if not args:
         return CheckpointAddCommand(open_modal=True)
     initiative_ref = args[0].text
@@ -588,7 +597,7 @@ def _parse_checkpoint_add(args: list[Token]) -> CheckpointAddCommand:
         if options:
             raise UsageError("The checkpoint needs a title, in quotes after the initiative.", "checkpoint add")
         return CheckpointAddCommand(open_modal=True, initiative_ref=initiative_ref)
-    values = {o: _option_value(o, raw, "checkpoint add") for o, raw in options.items()}
+    values = {o: _option_value(o, raw, "checkpoint add", today) for o, raw in options.items()}
     for option, value in values.items():
         if value is CLEAR:
             raise UsageError(f"`{option}:` needs a value when adding a checkpoint.", "checkpoint add")
@@ -607,7 +616,7 @@ def _parse_doc(rest: list[Token]) -> Command:
         return DocAddCommand(open_modal=True)
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in ("add", "remove"):
-        raise UsageError(f'"{escape(rest[0].text)}" is not a doc command. Doc commands: add, remove.', "doc")
+        raise UsageError(f'"{echo(rest[0].text)}" is not a doc command. Doc commands: add, remove.', "doc")
     if action == "remove":
         if len(args) < 2 or len(args) > 3:
             raise UsageError("`doc remove` needs the initiative and the kind, and the link if it has several.", "doc")
@@ -638,7 +647,7 @@ def _parse_checklist(rest: list[Token]) -> Command:
     if rest[1].quoted or action not in CHECKLIST_ACTIONS:
         known = ", ".join(CHECKLIST_ACTIONS)
         raise UsageError(
-            f'"{escape(rest[1].text)}" is not a checklist command. Checklist commands: {known}.', "checklist"
+            f'"{echo(rest[1].text)}" is not a checklist command. Checklist commands: {known}.', "checklist"
         )
     if not args:
         raise UsageError(f"`checklist {action}` needs the item, e.g. `privacy-review`.", "checklist")
@@ -656,7 +665,7 @@ def _parse_checklist(rest: list[Token]) -> Command:
         raw = options["for"].strip().lower()
         if raw not in Phase.__members__.values():
             raise UsageError(
-                f"`for:{escape(raw)}` is not a phase. Phases: {', '.join(p.value for p in Phase)}.", "checklist"
+                f"`for:{echo(raw)}` is not a phase. Phases: {', '.join(p.value for p in Phase)}.", "checklist"
             )
         gate = Phase(raw)
     return ChecklistChangeCommand(initiative_ref, action, item, reason, gate)
@@ -668,7 +677,7 @@ def _parse_kpi(rest: list[Token]) -> Command:
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in KPI_ACTIONS:
         raise UsageError(
-            f'"{escape(rest[0].text)}" is not a KPI command. KPI commands: add, record, list, edit, remove, '
+            f'"{echo(rest[0].text)}" is not a KPI command. KPI commands: add, record, list, edit, remove, '
             "reading remove.",
             "kpi",
         )
@@ -713,7 +722,7 @@ def _parse_kpi(rest: list[Token]) -> Command:
     target = remainder[0].text
     words, options = _split_options(remainder[1:], KPI_OPTIONS, usage)
     if words:
-        raise UsageError(f'"{escape(words[0])}" is not an option; options: `unit:` `owner:`.', usage)
+        raise UsageError(f'"{echo(words[0])}" is not an option; options: `unit:` `owner:`.', usage)
     owner = parse_user(options["owner"].strip(), "owner", usage) if "owner" in options else None
     unit = options["unit"].strip() if "unit" in options else None
     return KpiAddCommand(initiative_ref, name, direction, target, unit or None, owner)
@@ -757,7 +766,7 @@ def _parse_kpi_reading(args: list[Token]) -> KpiReadingRemoveCommand:
     if len(args) > 2 and not last.quoted and looks_like_number(last.text):
         if not last.text.isdigit() or int(last.text) < 1:
             raise UsageError(
-                f'"{escape(last.text)}" is not a reading number: 1 is the newest, 2 the one before, and so on.', usage
+                f'"{echo(last.text)}" is not a reading number: 1 is the newest, 2 the one before, and so on.', usage
             )
         position, args = int(last.text), args[:-1]
     return KpiReadingRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]), position)
@@ -796,7 +805,7 @@ def _parse_digest(rest: list[Token]) -> Command:
         return DigestShowCommand()
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in DIGEST_ACTIONS:
-        raise UsageError(f"`digest {escape(rest[0].text)}` is not a digest setting.", "digest")
+        raise UsageError(f"`digest {echo(rest[0].text)}` is not a digest setting.", "digest")
     if action == "at":
         return _parse_digest_at(args)
     if action in ("now", "preview", "on", "off") and args:
@@ -832,14 +841,16 @@ def _time_zone_days(args: list[Token], usage_of: str) -> tuple[time, str | None,
             else:
                 raise ScheduleError(f"`{word}` is one word too many: give a time, then a time zone and days.")
     except ScheduleError as error:
-        raise UsageError(escape(str(error)), usage_of) from None
+        raise UsageError(echo(str(error)), usage_of) from None
     return at, timezone, days
 
 
 def _meant_as_days(word: str) -> bool:
-    """A list (`mon,funday`) or a plain word (`funday`) is meant as days; a zone has a slash, or is an abbreviation
-    in capitals (`UTC`, `EST`)."""
-    return "/" not in word and not word.isupper() and ("," in word or word.isalpha())
+    """A list (`mon,funday`) or a plain word (`funday`) is meant as days; a zone has a slash, is a zone name in any
+    case (`cet`, `Japan`) or an abbreviation (`pst`), or is an unknown abbreviation in capitals (`XYZ`)."""
+    if "/" in word or looks_like_timezone(word) or word.isupper():
+        return False
+    return "," in word or word.isalpha()
 
 
 def _parse_blocker(rest: list[Token]) -> Command:
@@ -851,12 +862,16 @@ def _parse_blocker(rest: list[Token]) -> Command:
         return BlockerResolveCommand(rest[1].text)
     direction = None
     words = []
-    for token in rest[1:]:
+    tokens = rest[1:]
+    while tokens:
+        token = tokens.pop(0)
         option = OPTION.match(token.text) if not token.leading_quote else None
         if option is not None and option.group(1).lower() == "on":
             if direction is not None:
                 raise UsageError("Give the direction once: `on:eng`, `on:ds` or `on:platform`.", "blocker")
             direction = option.group(2)
+            if not direction and tokens:  # `on: eng`
+                direction = tokens.pop(0).text
         else:
             words.append(token.text)
     text = " ".join(words).strip()
@@ -879,7 +894,7 @@ def _parse_standup(rest: list[Token]) -> StandupCommand:
         return StandupCommand(reference)
     action = args[0].text.lower()
     if args[0].quoted or action not in ("at", "on", "off", "questions"):
-        raise UsageError(f"`{escape(args[0].text)}` is not a standup setting: use at, on, off or questions.", "standup")
+        raise UsageError(f"`{echo(args[0].text)}` is not a standup setting: use at, on, off or questions.", "standup")
     if action != "at":
         if len(args) > 1:
             raise UsageError(f"`standup {reference} {action}` takes nothing after it.", "standup")
@@ -891,7 +906,7 @@ def _parse_standup(rest: list[Token]) -> StandupCommand:
 
 
 def _parse_away(rest: list[Token]) -> AwayCommand:
-    if len(rest) > 2:
+    if len(dates.group_date_words([t.text for t in rest])) > 2:
         raise UsageError("`away` takes two dates, one date, a length such as `3d`, or `off`.", "away")
     return AwayCommand(tuple(t.text for t in rest))
 
@@ -905,14 +920,11 @@ def _parse_nudges(rest: list[Token]) -> NudgesCommand:
 
 _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "help": _parse_help,
-    "new": _parse_new,
     "status": _parse_status,
     "list": _parse_list,
     "phase": _parse_phase,
-    "edit": _parse_edit,
     "archive": _parse_archive,
     "unarchive": _parse_unarchive,
-    "checkpoint": _parse_checkpoint,
     "doc": _parse_doc,
     "docs": _parse_docs,
     "checklist": _parse_checklist,
@@ -926,18 +938,30 @@ _PARSERS: dict[str, Callable[[list[Token]], Command]] = {
     "standup": _parse_standup,
     "away": _parse_away,
 }
+# The subcommands that take dates, and so need the workspace's today.
+_DATED_PARSERS: dict[str, Callable[[list[Token], date], Command]] = {
+    "new": _parse_new,
+    "edit": _parse_edit,
+    "checkpoint": _parse_checkpoint,
+}
 
 
 def _split_options(tokens: list[Token], allowed: frozenset[str], usage_of: str) -> tuple[list[str], dict[str, str]]:
-    """Words before the first `key:value` form the name; every later token must be an option."""
+    """Words before the first `key:value` form the name; every later token must be an option.
+
+    `due: 2027-03-01` and `ds: @alice` (a space after the colon) give the option the next token, unless that is an
+    option itself; a `due:` value `next` takes the word after it too (`due:next friday`).
+    """
     words: list[str] = []
     options: dict[str, str] = {}
-    for token in tokens:
-        match = None if token.leading_quote else OPTION.match(token.text)
-        if match is None or _looks_like_url(token.text):
+    tokens = list(tokens)
+    while tokens:
+        token = tokens.pop(0)
+        match = _option_match(token)
+        if match is None:
             if options:
                 raise UsageError(
-                    f'"{escape(token.text)}" comes after the options; put the name first, or quote it.',
+                    f'"{echo(token.text)}" comes after the options; put the name first, or quote it.',
                     usage_of,
                 )
             words.append(token.text)
@@ -948,15 +972,26 @@ def _split_options(tokens: list[Token], allowed: frozenset[str], usage_of: str) 
             raise UsageError(f"`{key}:` is not an option here. Options: {names}.", usage_of)
         if key in options:
             raise UsageError(f"`{key}:` is given twice.", usage_of)
+        if not value and tokens and _option_match(tokens[0]) is None:
+            value = tokens.pop(0).text
+        if key == Field.DUE and dates.takes_next_word(value) and tokens and _option_match(tokens[0]) is None:
+            value = f"{value} {tokens.pop(0).text}"
         options[key] = value
     return words, options
+
+
+def _option_match(token: Token) -> re.Match[str] | None:
+    """`key:value`, unless quoted from its start (`"a: b"` is a word) or a link (`https://…`)."""
+    if token.leading_quote or _looks_like_url(token.text):
+        return None
+    return OPTION.match(token.text)
 
 
 def _looks_like_url(text: str) -> bool:
     return text.startswith(("http:", "https:", "mailto:"))
 
 
-def _option_value(option: str, raw: str, usage_of: str) -> object:
+def _option_value(option: str, raw: str, usage_of: str, today: date) -> object:
     value = raw.strip()
     if not value:
         raise UsageError(f"`{option}:` is missing its value.", usage_of)
@@ -967,7 +1002,7 @@ def _option_value(option: str, raw: str, usage_of: str) -> object:
     if option == Field.CHANNEL:
         return parse_channel(value, usage_of)
     if option == Field.DUE:
-        return parse_date(value, option, usage_of)
+        return parse_date(value, option, usage_of, today)
     return value
 
 
@@ -977,7 +1012,7 @@ def parse_user(value: str, option: str, usage_of: str) -> str:
         return match.group(1)
     if value.startswith("@"):
         raise UsageError(
-            f"Slack doesn't know a user called `{escape(value)}`. Type @ and pick the person from the list, so it "
+            f"Slack doesn't know a user called `{echo(value)}`. Type @ and pick the person from the list, so it "
             "becomes a mention.",
             usage_of,
         )
@@ -996,19 +1031,17 @@ def parse_channel(value: str, usage_of: str) -> str:
     if match:
         return match.group(1)
     raise UsageError(
-        f"`channel:` takes a channel picked with # (e.g. `channel:#churn`); `{escape(value)}` is not one. For a "
+        f"`channel:` takes a channel picked with # (e.g. `channel:#churn`); `{echo(value)}` is not one. For a "
         "private channel, invite me first.",
         usage_of,
     )
 
 
-def parse_date(value: str, option: str, usage_of: str) -> date:
-    if ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise UsageError(f"`{option}:{escape(value)}` is not a date; use YYYY-MM-DD, e.g. `{option}:2027-03-01`.", usage_of)
+def parse_date(value: str, option: str, usage_of: str, today: date) -> date:
+    try:
+        return dates.parse_date(value, today=today)
+    except dates.DateError as error:
+        raise UsageError(echo(error.explain(f"{option}:{value}")), usage_of) from None
 
 
 def _opt_str(values: dict[str, object], key: str) -> str | None:

@@ -21,6 +21,7 @@ from bot.blocks.standups import (
     render_standup_post,
 )
 from bot.checkpoints import resolve_initiative_ref
+from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import Actor, require_manager
 from bot.runtime import Runtime
@@ -135,7 +136,7 @@ def change_away(runtime: Runtime, actor: Actor, parsed: AwayCommand) -> Message:
                 return render_notice(
                     "You have no time away set. `/handoff away 3d` or `/handoff away 2027-01-11 2027-01-15`."
                 )
-            listed = ", ".join(f"{p.starts.isoformat()} to {p.ends.isoformat()}" for p in periods)
+            listed = ", ".join(f"{describe_date(p.starts)} to {describe_date(p.ends)}" for p in periods)
             return render_notice(f"Away (no standup prompts): {listed}. `/handoff away off` ends it.")
         if [w.lower() for w in parsed.words] == ["off"]:
             service.end_away(session=session, actor=actor, today=today)
@@ -143,7 +144,7 @@ def change_away(runtime: Runtime, actor: Actor, parsed: AwayCommand) -> Message:
         starts, ends = service.parse_away(parsed.words, today=today)
         service.set_away(session=session, actor=actor, starts=starts, ends=ends, now=runtime.clock.now())
     return render_notice(
-        f":palm_tree: Away from {starts.isoformat()} to {ends.isoformat()}: no standup prompts for you then."
+        f":palm_tree: Away from {describe_date(starts)} to {describe_date(ends)}: no standup prompts for you then."
     )
 
 

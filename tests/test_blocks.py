@@ -352,7 +352,7 @@ def _as_slack_sends_it(example: str) -> str:
 def test_every_help_example_parses(subcommand: str) -> None:
     for example in USAGE[subcommand].split("·"):
         text = example.strip().removeprefix("/handoff").strip()
-        command = parse_command(_as_slack_sends_it(text))
+        command = parse_command(_as_slack_sends_it(text), today=date(2027, 1, 4))
         assert command is not None
 
 

@@ -178,7 +178,9 @@ def test_the_form_adds_the_checkpoint_posts_in_the_thread_and_links_the_issue(
     # The form has no response_url: the answer is an ephemeral message where the command was typed.
     [told] = ephemerals_to(running, ALICE)
     assert told["channel"] == channel
-    assert first_line(told) == f":white_check_mark: Added `churn#1` *Model card reviewed*. Linked <{browse}|DS-42>."
+    assert first_line(told) == (
+        f":white_check_mark: Added `churn#1` *Model card reviewed*. Linked <{browse}|DS-42>. Due Mon 15 Feb 2027."
+    )
     assert running.fake.messages_in(ALICE) == []
 
 

@@ -489,12 +489,12 @@ BAD_INPUT = [
     (
         "malformed-date",
         "new Forecast due:next-friday",
-        ["`due:next-friday` is not a date; use YYYY-MM-DD", "/handoff new"],
+        ["`due:next-friday` is not a date: use YYYY-MM-DD", "/handoff new"],
     ),
     (
         "impossible-date",
         "new Forecast due:2027-02-30",
-        ["`due:2027-02-30` is not a date; use YYYY-MM-DD", "/handoff new"],
+        ["`due:2027-02-30` is not a date: February 2027 has 28 days.", "/handoff new"],
     ),
     ("past-date", "new Forecast due:2027-01-03", ["The target date 2027-01-03 is in the past.", "/handoff new"]),
     (

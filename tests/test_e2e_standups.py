@@ -225,15 +225,17 @@ def test_weekends_are_skipped_unless_the_standup_runs_daily(running: RunningApp,
 
 
 def test_no_prompts_while_away_and_they_resume_after(running: RunningApp, churn: None) -> None:
-    assert "Away from 2027-01-04 to 2027-01-06" in private_answer(running, "away 3d", user=CAROL)
+    assert "Away from Mon 4 Jan 2027 to Wed 6 Jan 2027" in private_answer(running, "away 3d", user=CAROL)
     for day in (5, 6, 7, 8):
         sweep(running, utc(day, 9, 30))
     assert prompt_days(running.engine, CAROL) == ["2027-01-07", "2027-01-08"]
     skipped = [(r.slot, r.state, r.last_error) for r in slot_runs(running.engine) if r.state == "skipped"]
     assert skipped == [("2027-01-05", "skipped", "away"), ("2027-01-06", "skipped", "away")]
 
-    assert "Away from 2027-01-11 to 2027-01-15" in private_answer(running, "away 2027-01-11 2027-01-15", user=CAROL)
-    assert "2027-01-11 to 2027-01-15" in private_answer(running, "away", user=CAROL)
+    assert "Away from Mon 11 Jan 2027 to Fri 15 Jan 2027" in private_answer(
+        running, "away 2027-01-11 2027-01-15", user=CAROL
+    )
+    assert "Mon 11 Jan 2027 to Fri 15 Jan 2027" in private_answer(running, "away", user=CAROL)
     sweep(running, utc(11, 9, 30))
     sweep(running, utc(12, 9, 30))
     assert "Welcome back" in private_answer(running, "away off", user=CAROL)

@@ -13,7 +13,9 @@ from handlers.parsing import (
     AwayCommand,
     BlockerReportCommand,
     BlockersCommand,
+    ChecklistChangeCommand,
     CheckpointAddCommand,
+    Command,
     DigestShowCommand,
     DocAddCommand,
     DocsCommand,
@@ -21,6 +23,7 @@ from handlers.parsing import (
     HelpCommand,
     IdeaAddCommand,
     IdeasCommand,
+    KpiAddCommand,
     KpiEditCommand,
     KpiListCommand,
     KpiReadingRemoveCommand,
@@ -34,10 +37,16 @@ from handlers.parsing import (
     Token,
     UnarchiveCommand,
     UsageError,
-    parse_command,
     tokenize,
 )
+from handlers.parsing import parse_command as parse_command_on
 from storage.models import Phase
+
+TODAY = date(2027, 1, 4)  # a Monday
+
+
+def parse_command(text: str) -> Command:
+    return parse_command_on(text, today=TODAY)
 
 
 def usage_error(text: str) -> UsageError:
@@ -366,10 +375,86 @@ def test_channels_must_be_channel_entities(value: str) -> None:
     assert "`channel:` takes a channel picked with #" in usage_error(f"new Churn channel:{value}").message
 
 
-@pytest.mark.parametrize("value", ["03/01/2027", "2027-3-1", "tomorrow", "2027-02-30", "2027-13-01", "2027-00-10"])
-def test_malformed_and_impossible_dates(value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("03/01/2027", "could be 3 January or 1 March: write dates year first, 2027-01-03 or 2027-03-01."),
+        ("31/12/2026", "needs the year first (day and month come in either order around the world): 2026-12-31."),
+        (
+            "soon",
+            "is not a date: use YYYY-MM-DD (2027-03-01), today, tomorrow, a weekday (fri, next fri) or a "
+            "distance (+3d, +2w).",
+        ),
+        ("2027-02-30", "is not a date: February 2027 has 28 days."),
+        ("2027-13-01", "is not a date: there is no month 13."),
+        ("2027-00-10", "is not a date: there is no month 0."),
+    ],
+)
+def test_malformed_and_impossible_dates_say_what_is_wrong(value: str, problem: str) -> None:
     error = usage_error(f"new Churn due:{value}")
-    assert error.message == f"`due:{value}` is not a date; use YYYY-MM-DD, e.g. `due:2027-03-01`."
+    assert error.message == f"`due:{value}` {problem}"
+    assert error.usage_of == "new"
+
+
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [
+        ("2027-3-1", date(2027, 3, 1)),
+        ("tomorrow", date(2027, 1, 5)),
+        ("fri", date(2027, 1, 8)),
+        ('"next friday"', date(2027, 1, 8)),
+        ("next friday", date(2027, 1, 8)),
+        ("+2w", date(2027, 1, 18)),
+    ],
+)
+def test_dates_as_people_type_them(value: str, meant: date) -> None:
+    command = parse_command(f"edit churn due:{value} goal:x")
+    assert command == EditCommand(reference="churn", values={Field.DUE: meant, Field.GOAL: "x"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'edit churn due: 2027-03-01 ds: <@U0ALICE|alice> goal: "Cut churn"',
+        'edit churn due:  2027-03-01 ds:<@U0ALICE|alice> goal:"Cut churn"',
+        "edit churn due: next mon ds: <@U0ALICE|alice> goal: “Cut churn”",
+    ],
+)
+def test_a_space_after_the_colon_still_gives_the_option_its_value(text: str) -> None:
+    assert parse_command(text) == EditCommand(
+        reference="churn",
+        values={
+            Field.DUE: date(2027, 3, 1) if "2027" in text else date(2027, 1, 11),
+            Field.DS: "U0ALICE",
+            Field.GOAL: "Cut churn",
+        },
+    )
+
+
+def test_an_option_with_a_space_after_the_colon_is_everywhere_options_are() -> None:
+    new = parse_command("new Churn ds: <@U0ALICE|alice> channel: <#C0CHURN|churn> due: tomorrow")
+    assert isinstance(new, NewCommand)
+    assert (new.ds_lead_id, new.channel_id, new.target_date) == ("U0ALICE", "C0CHURN", date(2027, 1, 5))
+    added = parse_command('checkpoint add churn "Model card" owner: <@U0CAROL|carol> due: fri')
+    assert isinstance(added, CheckpointAddCommand)
+    assert (added.owner_id, added.due_date) == ("U0CAROL", date(2027, 1, 8))
+    kpi = parse_command('kpi add churn "AUC" >= 0.82 unit: % owner: <@U0BOB|bob>')
+    assert isinstance(kpi, KpiAddCommand)
+    assert (kpi.unit, kpi.owner_id) == ("%", "U0BOB")
+    checklist = parse_command('checklist churn add fairness "credit" for: production')
+    assert isinstance(checklist, ChecklistChangeCommand) and checklist.gate is Phase.PRODUCTION
+    blocker = parse_command('blocker churn "No access" on: eng')
+    assert isinstance(blocker, BlockerReportCommand) and blocker.direction == "eng"
+
+
+def test_an_empty_option_before_another_option_is_still_missing_its_value() -> None:
+    assert usage_error("edit churn due: goal:x").message == "`due:` is missing its value."
+
+
+def test_a_person_in_a_misplaced_word_is_shown_as_a_name_not_as_slack_syntax() -> None:
+    error = usage_error("edit churn due:2027-03-01 <@U0ALICE|alice>")
+    assert error.message == '"@alice" comes after the options; put the name first, or quote it.'
+    assert "U0ALICE" not in error.message and "&lt;" not in error.message
 
 
 def test_leap_day_is_a_date() -> None:
@@ -467,3 +552,29 @@ def test_malformed_kpi_corrections_are_usage_errors(text: str, message: str, usa
     with pytest.raises(UsageError) as error:
         parse_command(text)
     assert (error.value.message, error.value.usage_of) == (message, usage_of)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "days"),
+    [
+        ("standup churn at 09:45 cet mon,wed", "CET", ("mon", "wed")),
+        ("standup churn at 09:45 weekends Japan", "Japan", ("sat", "sun")),
+        ("standup churn at 09:45 europe/berlin", "Europe/Berlin", None),
+    ],
+)
+def test_a_zone_name_in_any_case_is_a_zone_not_days(text: str, zone: str, days: tuple[str, ...] | None) -> None:
+    command = parse_command(text)
+    assert isinstance(command, StandupCommand)
+    assert (command.timezone, command.days) == (zone, days)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("digest at 09:30 pst", "`pst` is not a time zone name; did you mean `America/Los_Angeles`?"),
+        ("digest at 09:30 berlin", "`berlin` is not a time zone name; did you mean `Europe/Berlin`?"),
+        ("digest at 09:30 funday", "`funday` is not a list of days"),
+    ],
+)
+def test_an_abbreviation_or_city_gets_a_zone_suggestion_and_other_words_are_days(text: str, problem: str) -> None:
+    assert problem in usage_error(text).message

@@ -3,6 +3,7 @@ the parsers behind `/handoff digest at …`, and the schedule settings read from
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -280,14 +281,52 @@ def test_parse_timezone_accepts_utc_and_gmt_in_any_case(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("CET", "CET"),
+        ("cet", "CET"),
+        ("EST", "EST"),
+        ("est5edt", "EST5EDT"),
+        ("etc/gmt+1", "Etc/GMT+1"),
+        ("europe/berlin", BERLIN),
+        ("Japan", "Japan"),
+    ],
+)
+def test_parse_timezone_accepts_every_zoneinfo_name_in_any_case(text: str, zone: str) -> None:
+    assert parse_timezone(text) == zone
+
+
+def test_parse_timezone_accepts_every_name_zoneinfo_knows() -> None:
+    for zone in zoneinfo.available_timezones() - {"localtime", "Factory"}:
+        assert parse_timezone(zone) == ("UTC" if zone == "GMT" else zone)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("PST", "America/Los_Angeles"),
+        ("pdt", "America/Los_Angeles"),
+        ("CEST", BERLIN),
+        ("BST", "Europe/London"),
+        ("IST", KOLKATA),
+        ("AEST", "Australia/Sydney"),
+        ("Berlin", BERLIN),
+    ],
+)
+def test_parse_timezone_suggests_a_city_zone_for_an_abbreviation_or_a_city(text: str, zone: str) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        parse_timezone(text)
+    assert str(caught.value) == f"`{text}` is not a time zone name; did you mean `{zone}`?"
+
+
+@pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("CET", "is not a time zone"),
-        ("Berlin", "is not a time zone"),
+        ("Atlantis", "is not a time zone"),
         ("", "is not a time zone"),
         ("+01:00", "is not a time zone"),
+        ("localtime", "is not a time zone"),
         ("Mars/Olympus", "is not a known time zone"),
-        ("europe/berlin", "is not a known time zone"),
         ("Europe/", "is not a known time zone"),
         ("../etc/passwd", "is not a known time zone"),
         ("/etc/localtime", "is not a known time zone"),

@@ -16,6 +16,7 @@ from bot.app import create_app
 from bot.checklist import load_checklist_file
 from bot.clock import FixedClock
 from bot.config import ConfigError, RunMode, load_settings
+from bot.dates import describe_date
 from bot.fake_slack import FakeSlack
 from storage.models import Away, StandupSettings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, make_settings, served
@@ -238,10 +239,10 @@ def test_questions_are_edited_in_a_form_and_used_by_the_next_prompt_and_its_answ
 )
 def test_time_away_is_saved_shown_and_ended(running: RunningApp, words: str, starts: date, ends: date) -> None:
     saved = private_answer(running, f"away {words}", user=CAROL)
-    assert f"Away from {starts.isoformat()} to {ends.isoformat()}" in saved
+    assert f"Away from {describe_date(starts)} to {describe_date(ends)}" in saved
     assert away_rows(running.engine) == [(CAROL, starts, ends)]
     result, posts = run(running, "away", user=CAROL)
-    assert posts == [] and f"{starts.isoformat()} to {ends.isoformat()}" in result.text
+    assert posts == [] and f"{describe_date(starts)} to {describe_date(ends)}" in result.text
     assert "no time away set" in run(running, "away", user=BOB)[0].text
 
     assert "Welcome back" in private_answer(running, "away off", user=CAROL)
@@ -255,15 +256,15 @@ def test_time_away_is_saved_shown_and_ended(running: RunningApp, words: str, sta
         ("2027-01-15 2027-01-11", "ends before it starts"),
         ("2027-01-01 2027-01-03", "already over"),
         ("2027-01-03", "already over"),
-        ("soon", "Give the dates as YYYY-MM-DD"),
-        ("2027-02-30", "Give the dates as YYYY-MM-DD"),
+        ("soon", "`soon` is not a date: use YYYY-MM-DD"),
+        ("2027-02-30", "`2027-02-30` is not a date: February 2027 has 28 days."),
         ("367d", "1 to 366 days"),
         ("0d", "1 to 366 days"),
         ("53w", "1 to 366 days"),
         ("2027-01-11 2028-01-12", "at most 366 days"),
         ("2027-01-11 2027-01-12 2027-01-13", "takes two dates, one date"),
         ("off", "You have no time away set."),
-        ("off now", "Give the dates as YYYY-MM-DD"),
+        ("off now", "`off` is not a date: use YYYY-MM-DD"),
     ],
 )
 def test_bad_time_away_is_answered_privately_and_nothing_is_written(
