@@ -17,6 +17,12 @@ from tests.test_e2e_commands import NEW_CHURN_V2, create, load, private_answer
 CHURN_V2 = "Churn model v2"
 
 
+@pytest.fixture
+def running(jira_running: RunningApp) -> RunningApp:
+    """`NEW_CHURN_V2` gives an epic, which needs Jira settings (nothing here calls Jira)."""
+    return jira_running
+
+
 def away_rows(running: RunningApp) -> list[tuple[str, date, date]]:
     with Session(running.engine) as session:
         return [(a.user_id, a.starts, a.ends) for a in session.exec(select(Away).order_by(Away.starts)).all()]
