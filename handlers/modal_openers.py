@@ -13,8 +13,8 @@ from bot.blocks.modals import (
     render_add_doc_modal,
     render_link_issue_modal,
 )
-from bot.checklist import ItemType
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
+from bot.checklist import ItemType
 from bot.checkpoints import list_for, reference_of
 from bot.errors import HandoffError
 from bot.readiness import items_of
