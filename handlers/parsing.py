@@ -407,7 +407,7 @@ def _unknown_action(token: Token, known: tuple[str, ...], what: str, usage_of: s
     suggestion = did_you_mean(token.text, known)
     listed = ", ".join(known)
     return UsageError(
-        f'"{escape(token.text)}" is not a {what} command.{suggestion} {what.capitalize()} commands: {listed}.', usage_of
+        f'"{escape(token.text)}" is not a {what} command.{suggestion} {what[:1].upper()}{what[1:]} commands: {listed}.', usage_of
     )
 
 

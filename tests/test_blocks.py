@@ -330,8 +330,8 @@ def test_app_home_when_the_viewer_has_nothing() -> None:
 # --- content -------------------------------------------------------------------------------------------------------
 
 
-def test_help_lists_every_subcommand_with_an_example() -> None:
-    message = render_help()
+def test_help_all_lists_every_subcommand_with_an_example() -> None:
+    message = render_help(topic="all")
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert set(USAGE) == set(SUBCOMMANDS) == set(DESCRIPTIONS)
     for subcommand in SUBCOMMANDS:

@@ -18,7 +18,7 @@ DEFAULT_DOC_KINDS = Checklist().doc_kinds
 PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"
 
 USAGE: dict[str, str] = {
-    "help": "/handoff help",
+    "help": "/handoff help  ·  /handoff help kpi  ·  /handoff help all",
     "new": '/handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol jira:DS-12 due:2027-03-01 '
     'goal:"Cut churn by 5%" channel:#churn',
     "status": "/handoff status  ·  /handoff status churn  ·  /handoff status all",
@@ -70,7 +70,8 @@ CHECKPOINT_USAGE: dict[str, str] = {
 CHECKPOINT_USAGE["checkpoint"] = "  ·  ".join(u.split("  ·  ")[0] for u in CHECKPOINT_USAGE.values())
 
 DESCRIPTIONS: dict[str, str] = {
-    "help": "Show this help.",
+    "help": "The families of commands; with a family or a command (`help kpi`), its commands with examples; "
+    "`help all`, every command.",
     "new": "Create an initiative. With no arguments, opens a form. Only the name is required; the home channel "
     "is the one you type in unless you give `channel:#x`. A kickoff message is posted there and becomes the "
     "initiative's thread.",
@@ -243,9 +244,8 @@ def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
         usage = KPI_USAGE[usage_of]
     if usage_of == "help":  # not a command at all: the families, not the whole help
         blocks.append(section(family_lines()))
-        blocks.append(context(HELP_MORE))
-        text += "\nCommands: " + ", ".join(USAGE) + ". /handoff help kpi shows one family."
-    elif usage is not None:
+        text += "\nCommands: " + ", ".join(USAGE) + "."
+    if usage is not None:
         blocks.append(context(f"Usage: `{escape(usage)}`"))
         text += f"\nUsage: {usage}"
     return Message(text=text, blocks=blocks)
