@@ -405,10 +405,8 @@ def did_you_mean(word: str, known: tuple[str, ...]) -> str:
 def _unknown_action(token: Token, known: tuple[str, ...], what: str, usage_of: str) -> UsageError:
     """`checkpoint dnoe`: the nearest action, then every one."""
     suggestion = did_you_mean(token.text, known)
-    listed = ", ".join(known)
-    return UsageError(
-        f'"{escape(token.text)}" is not a {what} command.{suggestion} {what[:1].upper()}{what[1:]} commands: {listed}.', usage_of
-    )
+    listed = f"{what[:1].upper()}{what[1:]} commands: {', '.join(known)}."
+    return UsageError(f'"{escape(token.text)}" is not a {what} command.{suggestion} {listed}', usage_of)
 
 
 # Commands that name an item by a reference (`churn#3`); `#3` leaves the initiative out.
@@ -462,6 +460,8 @@ def with_initiative(command: Command, ref_key: str) -> Command:
         return replace(command, reference=ref_key)
     if isinstance(command, REFERENCE_COMMANDS):
         return replace(command, reference=ref_key + command.reference)
+    if isinstance(command, CheckpointAddCommand):
+        return replace(command, initiative_ref=ref_key, lone_title=False)
     if isinstance(command, INITIATIVE_REF_COMMANDS):
         return replace(command, initiative_ref=ref_key)
     return command

@@ -59,9 +59,7 @@ def churn(running: RunningApp) -> None:
 # --- one initiative at home: it is the default ---------------------------------------------------------------------
 
 
-def test_every_family_uses_this_channels_only_initiative_when_it_is_left_out(
-    running: RunningApp, churn: None
-) -> None:
+def test_every_family_uses_this_channels_only_initiative_when_it_is_left_out(running: RunningApp, churn: None) -> None:
     churn_id = load(running.engine, CHURN_V2).id
 
     assert "is now in *research*" in noted_answer(running, 'phase research "data access granted"')
@@ -136,9 +134,7 @@ def test_the_checkpoint_form_preselects_this_channels_initiative(running: Runnin
     assert picker["element"]["initial_option"]["value"] == str(churn_id)
 
 
-def test_archived_initiatives_do_not_count_and_archive_always_needs_the_name(
-    running: RunningApp, churn: None
-) -> None:
+def test_archived_initiatives_do_not_count_and_archive_always_needs_the_name(running: RunningApp, churn: None) -> None:
     answer = all_text(answer_of(running, "archive"))
     assert "`archive` needs the initiative to archive." in answer
     assert not load(running.engine, CHURN_V2).archived
