@@ -225,8 +225,7 @@ READ_ONLY = (
 def _in_channel(
     runtime: Runtime, actor: Actor, channel_id: str, parsed: Command, text: str
 ) -> tuple[Command, tuple[str, str] | None] | Message:
-    """Fill in this channel's initiative where the text left it out, with its (name, key) for the answer's
-    opening line; when the channel has several or none, the private answer that says so instead."""
+    """The command with this channel's initiative filled in, and its (name, key); or the answer when it has not one."""
     with runtime.session() as session:
         if isinstance(parsed, CheckpointAddCommand) and parsed.lone_title:
             named = named_exactly(session=session, team_id=actor.team_id, text=parsed.title)

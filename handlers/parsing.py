@@ -29,7 +29,7 @@ NONE_WORDS = frozenset({"none", "-", "clear"})
 PERSON_OPTIONS = frozenset({Field.DS, Field.ENG, Field.EMBEDDED, CheckpointField.OWNER})
 NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})
 # References typed without their initiative (`#3` or `3`, `#i2`, `#b1`) mean this channel's initiative.
-LOCAL_CHECKPOINT = re.compile(r"^#?(\d{1,6})$")
+LOCAL_CHECKPOINT = re.compile(r"^#?\d{1,6}$")
 LOCAL_IDEA = re.compile(r"^#[iI]\d{1,6}$")
 LOCAL_BLOCKER = re.compile(r"^#[bB]\d{1,6}$")
 LOCAL_ANY = re.compile(r"^#?[iIbB]?\d{1,6}$")
@@ -83,10 +83,9 @@ class StatusCommand:
 
 @dataclass(frozen=True)
 class PhaseCommand:
-    """`phase <initiative> <phase> ["note"]`, or `--force "<reason>"` past an incomplete checklist; `reference` is
-    None when the initiative was left out (`phase research`)."""
+    """`phase <initiative> <phase> ["note"]`, or `--force "<reason>"` past an incomplete checklist."""
 
-    reference: str | None
+    reference: str | None  # None when the initiative was left out: `phase research`
     phase: Phase
     note: str | None
     force_reason: str | None = None
@@ -105,9 +104,7 @@ class ArchiveCommand:
 
 @dataclass(frozen=True)
 class CheckpointAddCommand:
-    """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected).
-    `lone_title` marks a quoted text typed alone: an initiative's exact name opens its form, anything else is the
-    title of a checkpoint of this channel's initiative."""
+    """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected)."""
 
     open_modal: bool
     initiative_ref: str | None = None
@@ -115,12 +112,14 @@ class CheckpointAddCommand:
     owner_id: str | None = None
     due_date: date | None = None
     jira: str | None = None
+    # A quoted text typed alone: an initiative's exact name opens its form, anything else is a title for this
+    # channel's initiative.
     lone_title: bool = False
 
 
 @dataclass(frozen=True)
 class CheckpointCompletionCommand:
-    reference: str  # `churn#3`, or `#3` for this channel's initiative; so for every checkpoint reference
+    reference: str  # `churn#3`; `#3` when the initiative was left out (ideas' and blockers' references alike)
     done: bool
 
 

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.blocks.base import Message, context, header, section
+from bot.blocks.base import MAX_MESSAGE_BLOCKS, Message, context, header, section
 from bot.blocks.plain import readable
 from bot.checklist import Checklist
 from bot.errors import HandoffError, NotAllowed
@@ -253,17 +253,15 @@ def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
 
 def render_channel_initiative_note(message: Message, name: str, ref_key: str) -> Message:
     """An answer about this channel's initiative, opened by a line saying which one it took."""
+    # An answer that already fills Slack's 50 blocks keeps the line in its fallback text only.
     note = f"_{escape(name)} (`{ref_key}`), this channel's initiative_"
-    return Message(
-        text=f"{name} ({ref_key}), this channel's initiative\n{message.text}", blocks=[context(note), *message.blocks]
-    )
+    blocks = message.blocks if len(message.blocks) >= MAX_MESSAGE_BLOCKS else [context(note), *message.blocks]
+    return Message(text=f"{escape(name)} ({ref_key}), this channel's initiative\n{message.text}", blocks=blocks)
 
 
 def render_choose_initiative(choices: Sequence[tuple[str, str, str]], *, more: bool) -> Message:
-    """Several initiatives are at home here: each with its key and the typed command with the key filled in.
-
-    `choices` are (name, reference key, the command as typed with that key); typed text shows mentions and
-    channels as `@name` and `#name`, so it can be copied."""
+    """Several initiatives at home here: each (name, key, typed command with the key) as a command to copy."""
+    # Typed mentions and channels show as `@name` and `#name`: Slack resolves them again when pasted.
     lines = [
         f"• *{escape(name)}* (`{ref_key}`): `/handoff {escape(readable(typed))}`" for name, ref_key, typed in choices
     ]
@@ -273,7 +271,9 @@ def render_choose_initiative(choices: Sequence[tuple[str, str, str]], *, more: b
     text = (
         problem
         + "\n"
-        + "\n".join(f"{name} ({ref_key}): /handoff {readable(typed)}" for name, ref_key, typed in choices)
+        + "\n".join(
+            f"{escape(name)} ({ref_key}): /handoff {escape(readable(typed))}" for name, ref_key, typed in choices
+        )
     )
     return Message(text=text, blocks=[section(f":point_right: {problem}"), section("\n".join(lines))])
 
