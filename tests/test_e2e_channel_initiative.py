@@ -134,10 +134,16 @@ def test_the_checkpoint_form_preselects_this_channels_initiative(running: Runnin
     assert picker["element"]["initial_option"]["value"] == str(churn_id)
 
 
-def test_archived_initiatives_do_not_count_and_archive_always_needs_the_name(running: RunningApp, churn: None) -> None:
+def test_paused_ones_count_archived_ones_do_not_and_archive_always_needs_the_name(
+    running: RunningApp, churn: None
+) -> None:
     answer = all_text(answer_of(running, "archive"))
     assert "`archive` needs the initiative to archive." in answer
     assert not load(running.engine, CHURN_V2).archived
+
+    # Paused (and cancelled) initiatives still count, as `status` in the channel still lists them.
+    assert "is now in *paused*" in noted_answer(running, "phase paused")
+    assert "KPIs of Churn model v2" in noted_answer(running, "kpis")
 
     assert ":white_check_mark:" in all_text(answer_of(running, "archive churn"))
     answer = all_text(answer_of(running, "kpis"))

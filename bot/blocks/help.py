@@ -156,7 +156,7 @@ TOPICS = _topic_words()
 
 HELP_FOOTER = (
     'Names can be quoted or shortened to an unambiguous prefix (`churn` for "Churn model v2"). '
-    "In a channel that is home to one initiative, its name may be left out (`/handoff kpis`). "
+    "In a channel that is home to one initiative, its name may be left out. "
     "Mention people with @ so Slack turns them into mentions. Anyone can view; phase changes, archiving and "
     "changes of name, channel or people are for the initiative's leads, embedded engineer, creator and "
     "workspace admins."
