@@ -14,14 +14,27 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.base import Message
-from bot.blocks.help import render_error, render_help, render_problem
+from bot.blocks.help import (
+    render_channel_initiative_note,
+    render_choose_initiative,
+    render_error,
+    render_help,
+    render_problem,
+)
 from bot.blocks.modals import render_new_initiative_modal
 from bot.blocks.status import render_detail, render_status_page
+from bot.channel_initiative import (
+    NoInitiativeInChannel,
+    SeveralInitiativesInChannel,
+    named_exactly,
+    resolve_in_channel,
+)
 from bot.checkpoints import CheckpointDraft, resolve_initiative_ref
 from bot.errors import HandoffError
 from bot.initiatives import Actor, EditRequest, InitiativeDraft
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from bot.text import escape
 from handlers.blocker_flows import report_and_announce, resolve_and_announce, show_blockers
 from handlers.checkpoint_flows import (
     add_and_announce,
@@ -81,7 +94,11 @@ from handlers.parsing import (
     StatusCommand,
     UnarchiveCommand,
     UsageError,
+    initiative_left_out,
     parse_command,
+    typed_name,
+    typed_with_initiative,
+    with_initiative,
 )
 from handlers.readiness_flows import (
     add_doc_and_announce,
@@ -128,9 +145,15 @@ def register(app: App, runtime: Runtime) -> None:
         elif isinstance(parsed, DigestShowCommand):
             ack(**show_digest_settings(runtime, actor, command["channel_id"]).as_kwargs())
         elif isinstance(parsed, HelpCommand):
-            ack(**render_help(runtime.settings.checklist.for_team(actor.team_id).doc_kinds).as_kwargs())
+            doc_kinds = runtime.settings.checklist.for_team(actor.team_id).doc_kinds
+            ack(**render_help(doc_kinds, topic=parsed.topic).as_kwargs())
         else:
-            ack(**_read_only(runtime, actor, parsed).as_kwargs())
+            resolved = _in_channel(runtime, actor, command["channel_id"], parsed, command.get("text") or "")
+            if isinstance(resolved, Message):
+                ack(**resolved.as_kwargs())
+                return
+            parsed, home = resolved
+            ack(**_noted(_read_only(runtime, actor, parsed), home).as_kwargs())
 
     def ack_now(ack: Ack) -> None:
         ack()
@@ -142,6 +165,12 @@ def register(app: App, runtime: Runtime) -> None:
         """After the ack: open the form, or make the change and answer privately."""
         parsed = parse_command(command.get("text") or "", today=runtime.today())
         channel_id = command["channel_id"]
+        actor = actor_of(context, command["user_id"])
+        resolved = _in_channel(runtime, actor, channel_id, parsed, command.get("text") or "")
+        if isinstance(resolved, Message):
+            respond(response_type="ephemeral", **resolved.as_kwargs())
+            return
+        parsed, home = resolved
         if isinstance(parsed, NewCommand) and parsed.open_modal:
             client.views_open(trigger_id=command["trigger_id"], view=render_new_initiative_modal(channel_id=channel_id))
             return
@@ -158,7 +187,6 @@ def register(app: App, runtime: Runtime) -> None:
                 respond(response_type="ephemeral", **problem.as_kwargs())
             return
         if isinstance(parsed, StandupCommand) and parsed.action == "questions":
-            actor = actor_of(context, command["user_id"])
             try:
                 open_questions_modal(
                     runtime,
@@ -166,7 +194,7 @@ def register(app: App, runtime: Runtime) -> None:
                     actor,
                     trigger_id=command["trigger_id"],
                     channel_id=channel_id,
-                    initiative_ref=parsed.initiative_ref,
+                    initiative_ref=parsed.initiative_ref or "",
                 )
             except HandoffError as error:
                 respond(response_type="ephemeral", **render_error(error, usage_of="standup").as_kwargs())
@@ -184,8 +212,8 @@ def register(app: App, runtime: Runtime) -> None:
             if problem is not None:
                 respond(response_type="ephemeral", **problem.as_kwargs())
             return
-        actor = actor_of(context, command["user_id"])
-        respond(response_type="ephemeral", **_change(runtime, client, actor, channel_id, parsed).as_kwargs())
+        answer = _noted(_change(runtime, client, actor, channel_id, parsed), home)
+        respond(response_type="ephemeral", **answer.as_kwargs())
 
     # Bolt tries listeners in order: read-only answers first, so they skip the lazy hand-off entirely.
     app.command(ids.COMMAND, matchers=[is_answered_in_the_ack])(answer)
@@ -205,24 +233,51 @@ READ_ONLY = (
 )
 
 
+def _in_channel(
+    runtime: Runtime, actor: Actor, channel_id: str, parsed: Command, text: str
+) -> tuple[Command, tuple[str, str] | None] | Message:
+    """The command with this channel's initiative filled in, and its (name, key); or the answer when it has not one."""
+    with runtime.session() as session:
+        if isinstance(parsed, CheckpointAddCommand) and parsed.lone_title:
+            named = named_exactly(session=session, team_id=actor.team_id, text=parsed.title)
+            if named is not None:  # `checkpoint add "Churn model v2"` opens that initiative's form
+                return CheckpointAddCommand(open_modal=True, initiative_ref=named.ref_key), None
+        if not initiative_left_out(parsed):
+            return parsed, None
+        try:
+            home = resolve_in_channel(session=session, team_id=actor.team_id, channel_id=channel_id, reference=None)
+        except SeveralInitiativesInChannel as several:
+            choices = [(i.name, i.ref_key, typed_with_initiative(text, i.ref_key)) for i in several.initiatives]
+            return render_choose_initiative(choices, more=several.more)
+        except NoInitiativeInChannel:
+            problem = f"`{escape(typed_name(text))}` needs the initiative: no initiative has this channel as its home."
+            return render_problem(problem, usage_of=_usage_of(parsed))
+        return with_initiative(parsed, home.ref_key), (home.name, home.ref_key)
+
+
+def _noted(message: Message, home: tuple[str, str] | None) -> Message:
+    """Open the answer with which initiative it took, when the text left it out."""
+    return message if home is None else render_channel_initiative_note(message, *home)
+
+
 def _read_only(runtime: Runtime, actor: Actor, parsed: Command) -> Message:
     """The views that only read the database, answered in the ack; domain errors become the answer."""
     try:
         match parsed:
             case CheckpointListCommand():
-                return show_checkpoints(runtime, actor, parsed.initiative_ref)
+                return show_checkpoints(runtime, actor, parsed.initiative_ref or "")
             case DocsCommand():
-                return show_checklist(runtime, actor, parsed.initiative_ref)
+                return show_checklist(runtime, actor, parsed.initiative_ref or "")
             case KpiListCommand():
-                return show_kpis(runtime, actor, parsed.initiative_ref)
+                return show_kpis(runtime, actor, parsed.initiative_ref or "")
             case IdeasCommand():
-                return show_ideas(runtime, actor, parsed.initiative_ref)
+                return show_ideas(runtime, actor, parsed.initiative_ref or "")
             case IdeasSearchCommand():
                 return search_ideas(runtime, actor, parsed.text)
             case BlockersCommand():
-                return show_blockers(runtime, actor, parsed.initiative_ref)
+                return show_blockers(runtime, actor, parsed.initiative_ref or "")
             case StandupCommand():
-                return show_standup(runtime, actor, parsed.initiative_ref)
+                return show_standup(runtime, actor, parsed.initiative_ref or "")
             case AwayCommand():
                 return change_away(runtime, actor, parsed)
     except HandoffError as error:
@@ -269,10 +324,10 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                 return create_and_announce(runtime, client, actor, _draft(parsed, channel_id))
             case PhaseCommand():
                 return change_phase_and_announce(
-                    runtime, client, actor, parsed.reference, parsed.phase, parsed.note, parsed.force_reason
+                    runtime, client, actor, parsed.reference or "", parsed.phase, parsed.note, parsed.force_reason
                 )
             case EditCommand():
-                return edit_and_announce(runtime, client, actor, parsed.reference, EditRequest(parsed.values))
+                return edit_and_announce(runtime, client, actor, parsed.reference or "", EditRequest(parsed.values))
             case ArchiveCommand():
                 return archive_and_announce(runtime, client, actor, parsed.reference)
             case UnarchiveCommand():
@@ -292,25 +347,27 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
                     runtime, client, actor, parsed.initiative_ref or "", parsed.kind or "", parsed.url, parsed.note
                 )
             case DocRemoveCommand():
-                return remove_doc_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.kind, parsed.url)
+                return remove_doc_and_announce(
+                    runtime, client, actor, parsed.initiative_ref or "", parsed.kind, parsed.url
+                )
             case ChecklistChangeCommand():
                 return change_checklist_and_announce(runtime, client, actor, parsed)
             case KpiAddCommand():
                 return add_kpi_and_announce(runtime, client, actor, parsed)
             case KpiRecordCommand():
                 return record_kpi_and_announce(
-                    runtime, client, actor, parsed.initiative_ref, parsed.name, parsed.value, parsed.note
+                    runtime, client, actor, parsed.initiative_ref or "", parsed.name, parsed.value, parsed.note
                 )
             case KpiEditCommand():
                 return edit_kpi_and_announce(runtime, client, actor, parsed)
             case KpiRemoveCommand():
-                return remove_kpi_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.name)
+                return remove_kpi_and_announce(runtime, client, actor, parsed.initiative_ref or "", parsed.name)
             case KpiReadingRemoveCommand():
                 return remove_reading_and_announce(
-                    runtime, client, actor, parsed.initiative_ref, parsed.name, parsed.position
+                    runtime, client, actor, parsed.initiative_ref or "", parsed.name, parsed.position
                 )
             case IdeaAddCommand():
-                return log_idea_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.text)
+                return log_idea_and_announce(runtime, client, actor, parsed.initiative_ref or "", parsed.text)
             case IdeaOutcomeCommand():
                 return record_outcome_and_announce(
                     runtime, client, actor, parsed.reference, parsed.outcome, parsed.note
@@ -322,7 +379,9 @@ def _change(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, 
             case NudgesCommand():
                 return change_nudges(runtime, client, actor, channel_id, parsed)
             case BlockerReportCommand():
-                return report_and_announce(runtime, client, actor, parsed.initiative_ref, parsed.text, parsed.direction)
+                return report_and_announce(
+                    runtime, client, actor, parsed.initiative_ref or "", parsed.text, parsed.direction
+                )
             case BlockerResolveCommand():
                 return resolve_and_announce(runtime, client, actor, parsed.reference)
             case StandupCommand():

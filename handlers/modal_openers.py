@@ -13,8 +13,9 @@ from bot.blocks.modals import (
     render_add_doc_modal,
     render_link_issue_modal,
 )
+from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
 from bot.checklist import ItemType
-from bot.checkpoints import list_for, reference_of, resolve_initiative_ref
+from bot.checkpoints import list_for, reference_of
 from bot.errors import HandoffError
 from bot.readiness import items_of
 from bot.runtime import Runtime
@@ -84,19 +85,19 @@ def _initiative_choices(
     """What a form's initiative picker offers, and which to preselect: the one named, or the only one at home
     in this channel. A private answer instead when the name is wrong or there is nothing to pick."""
     with runtime.session() as session:
-        selected: Initiative | None = None
-        if initiative_ref:
-            try:
-                selected = resolve_initiative_ref(session=session, team_id=team_id, reference=initiative_ref)
-            except HandoffError as error:
-                return render_error(error, usage_of=usage_of)
+        selected: Initiative | None
+        try:
+            selected = resolve_in_channel(
+                session=session, team_id=team_id, channel_id=channel_id, reference=initiative_ref or None
+            )
+        except (NoInitiativeInChannel, SeveralInitiativesInChannel):
+            selected = None  # nothing to preselect: the person picks
+        except HandoffError as error:
+            return render_error(error, usage_of=usage_of)
         initiatives = list_active_initiatives(session=session, team_id=team_id)
         # Initiatives at home in this channel come first: they are the likely choice.
         ordered = sorted(initiatives, key=lambda i: (i.home_channel_id != channel_id, i.name_key))
         choices = [InitiativeChoice(i.id or 0, i.name) for i in ordered]
-        if selected is None:
-            local = [i for i in ordered if i.home_channel_id == channel_id]
-            selected = local[0] if len(local) == 1 else None
         if selected is not None and all(c.id != selected.id for c in choices):
             choices.insert(0, InitiativeChoice(selected.id or 0, selected.name))
     if not choices:

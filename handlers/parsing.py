@@ -8,9 +8,10 @@ apostrophes are common in notes ("don't"), and macOS turns typed quotes into cur
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 
 from bot import dates
@@ -35,6 +36,11 @@ CURLY_DOUBLE_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '
 NONE_WORDS = frozenset({"none", "-", "clear"})
 PERSON_OPTIONS = frozenset({Field.DS, Field.ENG, Field.EMBEDDED, CheckpointField.OWNER})
 NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})
+# References typed without their initiative (`#3` or `3`, `#i2`, `#b1`) mean this channel's initiative.
+LOCAL_CHECKPOINT = re.compile(r"^#?\d{1,6}$")
+LOCAL_IDEA = re.compile(r"^#[iI]\d{1,6}$")
+LOCAL_BLOCKER = re.compile(r"^#[bB]\d{1,6}$")
+LOCAL_ANY = re.compile(r"^#?[iIbB]?\d{1,6}$")
 
 
 class UsageError(Exception):
@@ -55,7 +61,9 @@ class Token:
 
 @dataclass(frozen=True)
 class HelpCommand:
-    pass
+    """`help` (the overview) or `help <topic>` (one family of commands)."""
+
+    topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ class StatusCommand:
 class PhaseCommand:
     """`phase <initiative> <phase> ["note"]`, or `--force "<reason>"` past an incomplete checklist."""
 
-    reference: str
+    reference: str | None  # None when the initiative was left out: `phase research`
     phase: Phase
     note: str | None
     force_reason: str | None = None
@@ -93,7 +101,7 @@ class PhaseCommand:
 
 @dataclass(frozen=True)
 class EditCommand:
-    reference: str
+    reference: str | None  # None when the options come first: `edit due:2027-03-01`
     values: dict[Field, object] = field(default_factory=dict)
 
 
@@ -119,17 +127,20 @@ class CheckpointAddCommand:
     owner_id: str | None = None
     due_date: date | None = None
     jira: str | None = None
+    # A quoted text typed alone: an initiative's exact name opens its form, anything else is a title for this
+    # channel's initiative.
+    lone_title: bool = False
 
 
 @dataclass(frozen=True)
 class CheckpointCompletionCommand:
-    reference: str
+    reference: str  # `churn#3`; `#3` when the initiative was left out (ideas' and blockers' references alike)
     done: bool
 
 
 @dataclass(frozen=True)
 class CheckpointListCommand:
-    initiative_ref: str
+    initiative_ref: str | None
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,7 @@ class DocAddCommand:
 
 @dataclass(frozen=True)
 class DocRemoveCommand:
-    initiative_ref: str
+    initiative_ref: str | None
     kind: str
     url: str | None = None
 
@@ -181,14 +192,14 @@ class DocRemoveCommand:
 class DocsCommand:
     """`docs <initiative>` or `checklist <initiative>`: the checklist with its docs, privately."""
 
-    initiative_ref: str
+    initiative_ref: str | None
 
 
 @dataclass(frozen=True)
 class ChecklistChangeCommand:
     """`checklist <initiative> add|waive|remove <item> ["<reason>"] [for:<phase>]`."""
 
-    initiative_ref: str
+    initiative_ref: str | None
     action: str
     item: str
     reason: str = ""
@@ -197,7 +208,7 @@ class ChecklistChangeCommand:
 
 @dataclass(frozen=True)
 class KpiAddCommand:
-    initiative_ref: str
+    initiative_ref: str | None
     name: str
     direction: str
     target: str
@@ -207,7 +218,7 @@ class KpiAddCommand:
 
 @dataclass(frozen=True)
 class KpiRecordCommand:
-    initiative_ref: str
+    initiative_ref: str | None
     name: str
     value: str
     note: str | None = None
@@ -215,21 +226,21 @@ class KpiRecordCommand:
 
 @dataclass(frozen=True)
 class KpiListCommand:
-    initiative_ref: str
+    initiative_ref: str | None
 
 
 @dataclass(frozen=True)
 class KpiEditCommand:
     """`kpi edit <initiative> "<kpi>" name:"…" target:<n> unit:<u> direction:>=|<= owner:@x`; values as typed."""
 
-    initiative_ref: str
+    initiative_ref: str | None
     name: str
     values: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class KpiRemoveCommand:
-    initiative_ref: str
+    initiative_ref: str | None
     name: str
 
 
@@ -237,14 +248,14 @@ class KpiRemoveCommand:
 class KpiReadingRemoveCommand:
     """`kpi reading remove <initiative> "<kpi>" [n]`: the n-th newest reading, 1 (the latest) by default."""
 
-    initiative_ref: str
+    initiative_ref: str | None
     name: str
     position: int = 1
 
 
 @dataclass(frozen=True)
 class IdeaAddCommand:
-    initiative_ref: str
+    initiative_ref: str | None
     text: str
 
 
@@ -257,7 +268,7 @@ class IdeaOutcomeCommand:
 
 @dataclass(frozen=True)
 class IdeasCommand:
-    initiative_ref: str
+    initiative_ref: str | None
 
 
 @dataclass(frozen=True)
@@ -306,7 +317,7 @@ class NudgesCommand:
 class BlockerReportCommand:
     """`blocker <initiative> "what blocks it" [on:eng|ds|platform]`."""
 
-    initiative_ref: str
+    initiative_ref: str | None
     text: str
     direction: str | None = None
 
@@ -318,14 +329,14 @@ class BlockerResolveCommand:
 
 @dataclass(frozen=True)
 class BlockersCommand:
-    initiative_ref: str
+    initiative_ref: str | None
 
 
 @dataclass(frozen=True)
 class StandupCommand:
     """`standup <initiative> [at 09:45 [zone] [days] | on | off | questions]`; no action shows the settings."""
 
-    initiative_ref: str
+    initiative_ref: str | None
     action: str = "show"  # show, at, on, off, questions
     at: time | None = None
     timezone: str | None = None
@@ -405,6 +416,8 @@ KPI_ACTIONS = ("add", "record", "list", "edit", "remove", "reading")
 KPI_OPTIONS = frozenset({"unit", "owner"})
 KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
 DIGEST_ACTIONS = ("at", "on", "off", "now", "preview", "quiet")
+DOC_ACTIONS = ("add", "remove")
+STANDUP_ACTIONS = ("at", "on", "off", "questions")
 
 
 def parse_command(text: str, *, today: date) -> Command:
@@ -422,11 +435,114 @@ def parse_command(text: str, *, today: date) -> Command:
         if action is not None:
             rest = [Token(action, quoted=False), *rest]
     if tokens[0].quoted or verb not in SUBCOMMANDS:
-        known = ", ".join(SUBCOMMANDS)
-        raise UsageError(f'"{escape(tokens[0].text)}" is not a Handoff command. Commands: {known}.', "help")
+        suggestion = did_you_mean(verb, (*SUBCOMMANDS, *ALIASES))
+        raise UsageError(f"`{escape(tokens[0].text)}` is not a Handoff command.{suggestion}", "help")
     if verb in _DATED_PARSERS:
         return _DATED_PARSERS[verb](rest, today)
     return _PARSERS[verb](rest)
+
+
+def did_you_mean(word: str, known: tuple[str, ...]) -> str:
+    """` Did you mean `status`?` for the known word nearest to a typo, or nothing when none is near."""
+    nearest = difflib.get_close_matches(word.lower(), known, n=1, cutoff=0.6)
+    return f" Did you mean `{nearest[0]}`?" if nearest else ""
+
+
+def _unknown_action(token: Token, known: tuple[str, ...], what: str, usage_of: str) -> UsageError:
+    """`checkpoint dnoe`: the nearest action, then every one."""
+    suggestion = did_you_mean(token.text, known)
+    listed = f"{what[:1].upper()}{what[1:]} commands: {', '.join(known)}."
+    return UsageError(f'"{escape(token.text)}" is not a {what} command.{suggestion} {listed}', usage_of)
+
+
+# Commands that name an item by a reference (`churn#3`); `#3` leaves the initiative out.
+REFERENCE_COMMANDS = (
+    CheckpointCompletionCommand,
+    CheckpointEditCommand,
+    CheckpointRemoveCommand,
+    CheckpointMitigateCommand,
+    IdeaOutcomeCommand,
+    BlockerResolveCommand,
+)
+# Commands whose `initiative_ref` is None when it was left out (nudges' None means the whole channel instead).
+INITIATIVE_REF_COMMANDS = (
+    CheckpointAddCommand,
+    CheckpointListCommand,
+    DocAddCommand,
+    DocRemoveCommand,
+    DocsCommand,
+    ChecklistChangeCommand,
+    KpiAddCommand,
+    KpiRecordCommand,
+    KpiListCommand,
+    KpiEditCommand,
+    KpiRemoveCommand,
+    KpiReadingRemoveCommand,
+    IdeaAddCommand,
+    IdeasCommand,
+    BlockerReportCommand,
+    BlockersCommand,
+    StandupCommand,
+)
+# Item actions whose reference may be typed without its initiative: `checkpoint done #3`, `idea outcome #i1`.
+LOCAL_REFERENCE_ACTIONS = {
+    "checkpoint": ("done", "reopen", "edit", "remove", "mitigate"),
+    "idea": ("outcome",),
+    "blocker": ("resolve",),
+}
+
+
+def initiative_left_out(command: Command) -> bool:
+    """Whether the text left the initiative out, so that this channel's is meant; forms pick it themselves."""
+    if isinstance(command, PhaseCommand | EditCommand):
+        return command.reference is None
+    if isinstance(command, REFERENCE_COMMANDS):
+        return command.reference.startswith("#")
+    if isinstance(command, CheckpointAddCommand | DocAddCommand) and command.open_modal:
+        return False
+    return isinstance(command, INITIATIVE_REF_COMMANDS) and command.initiative_ref is None
+
+
+def with_initiative(command: Command, ref_key: str) -> Command:
+    """The command with the initiative it left out filled in by its reference key."""
+    if isinstance(command, PhaseCommand | EditCommand):
+        return replace(command, reference=ref_key)
+    if isinstance(command, REFERENCE_COMMANDS):
+        return replace(command, reference=ref_key + command.reference)
+    if isinstance(command, CheckpointAddCommand):
+        return replace(command, initiative_ref=ref_key, lone_title=False)
+    if isinstance(command, INITIATIVE_REF_COMMANDS):
+        return replace(command, initiative_ref=ref_key)
+    return command
+
+
+def typed_name(text: str) -> str:
+    """The words that name the subcommand as typed (`checkpoint done`, `docs`), for messages about it."""
+    words = [m.group().lower() for m in re.finditer(r"\S+", text)]
+    return " ".join(words[: _command_word_count(words)])
+
+
+def typed_with_initiative(text: str, ref_key: str) -> str:
+    """The typed text with an initiative's key where it was left out: `checkpoint done #3` → `… churn#3`."""
+    words = list(re.finditer(r"\S+", text))
+    lowered = [m.group().lower() for m in words]
+    lead = _command_word_count(lowered)
+    if lead < len(words) and lead == 2 and lowered[1] in LOCAL_REFERENCE_ACTIONS.get(lowered[0], ()):
+        local = words[lead]
+        if LOCAL_ANY.match(local.group()):
+            reference = local.group() if local.group().startswith("#") else f"#{local.group()}"
+            return text[: local.start()] + ref_key + reference + text[local.end() :]
+    end = words[lead - 1].end()
+    return f"{text[:end]} {ref_key}{text[end:]}"
+
+
+def _command_word_count(words: list[str]) -> int:
+    """How many leading words name the subcommand: two for `checkpoint done`, `kpi record`, `idea outcome`…"""
+    if len(words) > 1 and (
+        words[0] in ("checkpoint", "doc", "kpi") or words[1] in LOCAL_REFERENCE_ACTIONS.get(words[0], ())
+    ):
+        return 2
+    return min(1, len(words))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -456,7 +572,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _parse_help(rest: list[Token]) -> HelpCommand:
-    return HelpCommand()
+    topic = " ".join(t.text for t in rest).strip().lower()
+    return HelpCommand(topic or None)
 
 
 def _parse_new(rest: list[Token], today: date) -> NewCommand:
@@ -500,13 +617,16 @@ def _parse_list(rest: list[Token]) -> StatusCommand:
 
 
 def _parse_phase(rest: list[Token]) -> PhaseCommand:
-    if len(rest) < 2:
+    # A phase first leaves the initiative out (`phase research "note"`), unless a phase follows it too: then the
+    # first is an initiative's name (`phase production development`).
+    starts = 0 if rest and _is_phase(rest[0]) and not (len(rest) > 1 and _is_phase(rest[1])) else 1
+    if len(rest) < 2 and starts:
         raise UsageError("`phase` needs an initiative and the phase to move it to.", "phase")
     # Unquoted names may have several words: the first word that names a phase ends the name.
-    for index in range(1, len(rest)):
+    for index in range(starts, len(rest)):
         token = rest[index]
         if not token.quoted and token.text.lower() in Phase.__members__.values():
-            reference = " ".join(t.text for t in rest[:index])
+            reference = " ".join(t.text for t in rest[:index]) or None
             after = rest[index + 1 :]
             if after and not after[0].quoted and after[0].text.lower() in FORCE_FLAGS:
                 reason = " ".join(t.text for t in after[1:]).strip()
@@ -527,13 +647,13 @@ def _parse_phase(rest: list[Token]) -> PhaseCommand:
 
 def _parse_edit(rest: list[Token], today: date) -> EditCommand:
     words, options = _split_options(rest, frozenset(Field), "edit")
-    if not words:
+    if not words and not options:
         raise UsageError("`edit` needs the initiative to change.", "edit")
     if not options:
         fields = " ".join(f"`{f.value}:`" for f in Field)
         raise UsageError(f"Say which fields to change: {fields}.", "edit")
     values = {Field(option): _option_value(option, raw, "edit", today) for option, raw in options.items()}
-    return EditCommand(reference=" ".join(words), values=values)
+    return EditCommand(reference=" ".join(words) or None, values=values)  # options first: this channel's
 
 
 def _parse_archive(rest: list[Token]) -> ArchiveCommand:
@@ -553,19 +673,15 @@ def _parse_checkpoint(rest: list[Token], today: date) -> Command:
         return CheckpointAddCommand(open_modal=True)
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in CHECKPOINT_ACTIONS:
-        known = ", ".join(CHECKPOINT_ACTIONS)
-        raise UsageError(
-            f'"{echo(rest[0].text)}" is not a checkpoint command. Checkpoint commands: {known}.', "checkpoint"
-        )
+        raise _unknown_action(rest[0], CHECKPOINT_ACTIONS, "checkpoint", "checkpoint")
     usage = f"checkpoint {action}"
     if action == "add":
         return _parse_checkpoint_add(args, today)
-    if not args:
-        what = "initiative" if action == "list" else "checkpoint reference (e.g. `churn#3`)"
-        raise UsageError(f"`checkpoint {action}` needs the {what}.", usage)
     if action == "list":
-        return CheckpointListCommand(" ".join(t.text for t in args))
-    reference = args[0].text
+        return CheckpointListCommand(" ".join(t.text for t in args) or None)
+    if not args:
+        raise UsageError(f"`checkpoint {action}` needs the checkpoint reference (e.g. `churn#3`).", usage)
+    reference = _local_reference(args[0], LOCAL_CHECKPOINT)
     if action in ("done", "reopen", "remove"):
         if len(args) > 1:
             raise UsageError(f"`checkpoint {action}` takes one checkpoint reference, like `churn#3`.", usage)
@@ -590,8 +706,10 @@ def _parse_checkpoint(rest: list[Token], today: date) -> Command:
 def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddCommand:
     if not args:
         return CheckpointAddCommand(open_modal=True)
-    initiative_ref = args[0].text
+    initiative_ref: str | None = args[0].text
     words, options = _split_options(args[1:], CHECKPOINT_OPTIONS, "checkpoint add")
+    if args[0].quoted and not words:  # `checkpoint add "Model card" due:…`: a quoted title, then only options
+        initiative_ref, words = None, [args[0].text]
     title = " ".join(words)
     if not title:
         if options:
@@ -608,6 +726,7 @@ def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddComman
         owner_id=_opt_str(values, CheckpointField.OWNER),
         due_date=values.get(CheckpointField.DUE),  # type: ignore[arg-type]
         jira=_opt_str(values, CheckpointField.JIRA),
+        lone_title=initiative_ref is None and len(args) == 1,
     )
 
 
@@ -615,8 +734,17 @@ def _parse_doc(rest: list[Token]) -> Command:
     if not rest:
         return DocAddCommand(open_modal=True)
     action, args = rest[0].text.lower(), rest[1:]
-    if rest[0].quoted or action not in ("add", "remove"):
-        raise UsageError(f'"{echo(rest[0].text)}" is not a doc command. Doc commands: add, remove.', "doc")
+    if rest[0].quoted or action not in DOC_ACTIONS:
+        raise _unknown_action(rest[0], DOC_ACTIONS, "doc", "doc")
+    if len(args) >= 2 and _looks_like_url(parse_link(args[1].text)):  # `doc add model-card https://…`
+        note = " ".join(t.text for t in args[2:]).strip() or None
+        if action == "remove":
+            if note:
+                raise UsageError("`doc remove` takes the kind and, when it has several, the link.", "doc")
+            return DocRemoveCommand(None, args[0].text, parse_link(args[1].text))
+        return DocAddCommand(
+            open_modal=False, initiative_ref=None, kind=args[0].text, url=parse_link(args[1].text), note=note
+        )
     if action == "remove":
         if len(args) < 2 or len(args) > 3:
             raise UsageError("`doc remove` needs the initiative and the kind, and the link if it has several.", "doc")
@@ -633,17 +761,19 @@ def _parse_doc(rest: list[Token]) -> Command:
 
 
 def _parse_docs(rest: list[Token]) -> DocsCommand:
-    if not rest:
-        raise UsageError("`docs` needs the initiative.", "docs")
-    return DocsCommand(" ".join(t.text for t in rest))
+    return DocsCommand(" ".join(t.text for t in rest) or None)
 
 
 def _parse_checklist(rest: list[Token]) -> Command:
     if not rest:
-        raise UsageError("`checklist` needs the initiative.", "checklist")
-    if not any(not t.quoted and t.text.lower() in CHECKLIST_ACTIONS for t in rest[1:]):
+        return DocsCommand(None)
+    initiative_ref: str | None
+    if _is_word(rest[0], CHECKLIST_ACTIONS) and not (len(rest) > 1 and _is_word(rest[1], CHECKLIST_ACTIONS)):
+        initiative_ref, action, args = None, rest[0].text.lower(), rest[1:]  # `checklist waive …`: this channel's
+    elif not any(_is_word(t, CHECKLIST_ACTIONS) for t in rest[1:]):
         return DocsCommand(" ".join(t.text for t in rest))  # `checklist Churn model v2` shows it
-    initiative_ref, action, args = rest[0].text, rest[1].text.lower(), rest[2:]
+    else:
+        initiative_ref, action, args = rest[0].text, rest[1].text.lower(), rest[2:]
     if rest[1].quoted or action not in CHECKLIST_ACTIONS:
         known = ", ".join(CHECKLIST_ACTIONS)
         raise UsageError(
@@ -676,41 +806,41 @@ def _parse_kpi(rest: list[Token]) -> Command:
         raise UsageError("`kpi` needs a command: add, record, list, edit, remove or reading remove.", "kpi")
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in KPI_ACTIONS:
-        raise UsageError(
-            f'"{echo(rest[0].text)}" is not a KPI command. KPI commands: add, record, list, edit, remove, '
-            "reading remove.",
-            "kpi",
-        )
+        raise _unknown_action(rest[0], KPI_ACTIONS, "KPI", "kpi")
     usage = f"kpi {action}"
     if action == "list":
-        if not args:
-            raise UsageError("`kpi list` needs the initiative.", usage)
-        return KpiListCommand(" ".join(t.text for t in args))
+        return KpiListCommand(" ".join(t.text for t in args) or None)
     if action == "edit":
         return _parse_kpi_edit(args)
     if action == "remove":
+        if len(args) == 1 and args[0].quoted:  # `kpi remove "AUC"`: the name alone, of this channel's initiative
+            return KpiRemoveCommand(None, args[0].text)
         if len(args) < 2:
             raise UsageError("`kpi remove` needs the initiative, then the KPI's name.", usage)
         return KpiRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]))
     if action == "reading":
         return _parse_kpi_reading(args)
-    if len(args) < 3:
+    # The name followed at once by the value (`kpi record "AUC" 0.84`) or the comparison (`kpi add "AUC" >= 0.8`)
+    # leaves the initiative out: this channel's.
+    left_out = len(args) >= 2 and not args[1].quoted and _kpi_value_or_comparison(action, args[1].text)
+    initiative_ref, args = (None, args) if left_out else (args[0].text, args[1:])
+    if len(args) < 2:
         shape = '"&lt;name&gt;" &gt;= &lt;target&gt;' if action == "add" else '"&lt;name&gt;" &lt;value&gt;'
         raise UsageError(f"`kpi {action}` needs the initiative, then {shape}.", usage)
-    initiative_ref, name = args[0].text, args[1].text
+    name = args[0].text
     if action == "record":
         # An unquoted name runs up to the first number: `kpi record churn AUC on holdout 0.84`.
-        at = 2
-        if not args[1].quoted:
-            at = next((i for i in range(2, len(args)) if not args[i].quoted and looks_like_number(args[i].text)), 2)
-        name = " ".join(t.text for t in args[1:at])
+        at = 1
+        if not args[0].quoted:
+            at = next((i for i in range(1, len(args)) if not args[i].quoted and looks_like_number(args[i].text)), 1)
+        name = " ".join(t.text for t in args[:at])
         note = " ".join(t.text for t in args[at + 1 :]).strip() or None
         if at >= len(args):
             raise UsageError("`kpi record` needs the value after the KPI's name.", usage)
         return KpiRecordCommand(initiative_ref, name, args[at].text, note)
     # The name runs up to the comparison, so an unquoted `AUC on holdout >= 0.82` works too.
-    at = next((i for i in range(2, len(args)) if not args[i].quoted and args[i].text[:1] in "<>=≥≤"), 2)
-    name = " ".join(t.text for t in args[1:at])
+    at = next((i for i in range(1, len(args)) if not args[i].quoted and args[i].text[:1] in "<>=≥≤"), 1)
+    name = " ".join(t.text for t in args[:at])
     direction, remainder = args[at].text, args[at + 1 :]
     # `>=0.82` typed without a space is the same as `>= 0.82`.
     for sign in (">=", "<=", "≥", "≤"):
@@ -732,7 +862,10 @@ def _parse_kpi_edit(args: list[Token]) -> KpiEditCommand:
     usage = "kpi edit"
     if not args:
         raise UsageError("`kpi edit` needs the initiative, the KPI's name and what to change.", usage)
-    words, options = _split_options(args[1:], KPI_EDIT_OPTIONS, usage)
+    # `kpi edit "AUC" target:0.9`: a quoted name followed only by options leaves the initiative out.
+    left_out = args[0].quoted and all(_option_match(t) is not None for t in args[1:])
+    initiative_ref = None if left_out else args[0].text
+    words, options = _split_options(args if left_out else args[1:], KPI_EDIT_OPTIONS, usage)
     if not words:
         raise UsageError("`kpi edit` needs the KPI's name after the initiative, in quotes.", usage)
     if not options:
@@ -751,7 +884,7 @@ def _parse_kpi_edit(args: list[Token]) -> KpiEditCommand:
             values[option] = parse_user(value, option, usage)
         else:
             values[option] = value
-    return KpiEditCommand(args[0].text, " ".join(words), values)
+    return KpiEditCommand(initiative_ref, " ".join(words), values)
 
 
 def _parse_kpi_reading(args: list[Token]) -> KpiReadingRemoveCommand:
@@ -759,17 +892,24 @@ def _parse_kpi_reading(args: list[Token]) -> KpiReadingRemoveCommand:
     if not args or args[0].quoted or args[0].text.lower() != "remove":
         raise UsageError('`kpi reading` takes `remove`: `kpi reading remove churn "AUC on holdout" [n]`.', usage)
     args = args[1:]
-    if len(args) < 2:
+    # `kpi reading remove "AUC" [n]`: a quoted name alone, or with a number, leaves the initiative out.
+    left_out = bool(args) and args[0].quoted and (len(args) == 1 or (len(args) == 2 and _is_reading_number(args[1])))
+    initiative_ref, name_and_position = (None, args) if left_out else (args[0].text if args else None, args[1:])
+    if not name_and_position:
         raise UsageError("`kpi reading remove` needs the initiative, then the KPI's name.", usage)
     position = 1
-    last = args[-1]
-    if len(args) > 2 and not last.quoted and looks_like_number(last.text):
+    last = name_and_position[-1]
+    if len(name_and_position) > 1 and _is_reading_number(last):
         if not last.text.isdigit() or int(last.text) < 1:
             raise UsageError(
                 f'"{echo(last.text)}" is not a reading number: 1 is the newest, 2 the one before, and so on.', usage
             )
-        position, args = int(last.text), args[:-1]
-    return KpiReadingRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]), position)
+        position, name_and_position = int(last.text), name_and_position[:-1]
+    return KpiReadingRemoveCommand(initiative_ref, " ".join(t.text for t in name_and_position), position)
+
+
+def _is_reading_number(token: Token) -> bool:
+    return not token.quoted and looks_like_number(token.text)
 
 
 def _parse_idea(rest: list[Token]) -> Command:
@@ -782,7 +922,9 @@ def _parse_idea(rest: list[Token]) -> Command:
                 "`idea outcome` needs the idea reference (like `churn#i2`) and worked, failed or dropped.", "idea"
             )
         note = " ".join(t.text for t in args[2:]).strip() or None
-        return IdeaOutcomeCommand(args[0].text, args[1].text, note)
+        return IdeaOutcomeCommand(_local_reference(args[0], LOCAL_IDEA), args[1].text, note)
+    if len(rest) == 1 and rest[0].quoted:  # `idea "Try boosting"`: this channel's initiative
+        return IdeaAddCommand(None, rest[0].text)
     text = " ".join(t.text for t in rest[1:]).strip()
     if not text:
         raise UsageError("Say what the idea is, in quotes after the initiative.", "idea")
@@ -791,7 +933,7 @@ def _parse_idea(rest: list[Token]) -> Command:
 
 def _parse_ideas(rest: list[Token]) -> Command:
     if not rest:
-        raise UsageError("`ideas` needs the initiative, or `search` and some words.", "ideas")
+        return IdeasCommand(None)
     if not rest[0].quoted and rest[0].text.lower() == "search":
         text = " ".join(t.text for t in rest[1:]).strip()
         if not text:
@@ -805,7 +947,8 @@ def _parse_digest(rest: list[Token]) -> Command:
         return DigestShowCommand()
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in DIGEST_ACTIONS:
-        raise UsageError(f"`digest {echo(rest[0].text)}` is not a digest setting.", "digest")
+        suggestion = did_you_mean(action, DIGEST_ACTIONS)
+        raise UsageError(f"`digest {echo(rest[0].text)}` is not a digest setting.{suggestion}", "digest")
     if action == "at":
         return _parse_digest_at(args)
     if action in ("now", "preview", "on", "off") and args:
@@ -859,17 +1002,19 @@ def _parse_blocker(rest: list[Token]) -> Command:
     if not rest[0].quoted and rest[0].text.lower() == "resolve":
         if len(rest) != 2:
             raise UsageError("`blocker resolve` needs one blocker reference, like `churn#b2`.", "blocker")
-        return BlockerResolveCommand(rest[1].text)
+        return BlockerResolveCommand(_local_reference(rest[1], LOCAL_BLOCKER))
+    # A quoted text followed by nothing but `on:` leaves the initiative out: `blocker "No access" on:eng`.
+    left_out = rest[0].quoted and all(_blocker_direction(t) is not None for t in rest[1:])
     direction = None
-    words = []
+    words = [rest[0].text] if left_out else []
     tokens = rest[1:]
     while tokens:
         token = tokens.pop(0)
-        option = OPTION.match(token.text) if not token.leading_quote else None
-        if option is not None and option.group(1).lower() == "on":
+        option = _blocker_direction(token)
+        if option is not None:
             if direction is not None:
                 raise UsageError("Give the direction once: `on:eng`, `on:ds` or `on:platform`.", "blocker")
-            direction = option.group(2)
+            direction = option
             if not direction and tokens:  # `on: eng`
                 direction = tokens.pop(0).text
         else:
@@ -877,30 +1022,37 @@ def _parse_blocker(rest: list[Token]) -> Command:
     text = " ".join(words).strip()
     if not text:
         raise UsageError("Say what blocks the work, in quotes after the initiative.", "blocker")
-    return BlockerReportCommand(rest[0].text, text, direction)
+    return BlockerReportCommand(None if left_out else rest[0].text, text, direction)
+
+
+def _blocker_direction(token: Token) -> str | None:
+    """The value of an `on:` option, or None when the token is not one."""
+    option = OPTION.match(token.text) if not token.leading_quote else None
+    return option.group(2) if option is not None and option.group(1).lower() == "on" else None
 
 
 def _parse_blockers(rest: list[Token]) -> BlockersCommand:
-    if not rest:
-        raise UsageError("`blockers` needs the initiative.", "blockers")
-    return BlockersCommand(" ".join(t.text for t in rest))
+    return BlockersCommand(" ".join(t.text for t in rest) or None)
 
 
 def _parse_standup(rest: list[Token]) -> StandupCommand:
     if not rest:
-        raise UsageError("`standup` needs the initiative.", "standup")
-    reference, args = rest[0].text, rest[1:]
+        return StandupCommand(None)
+    # A setting first leaves the initiative out: `standup at 09:45`, `standup off`.
+    left_out = _is_word(rest[0], STANDUP_ACTIONS)
+    reference, args = (None, rest) if left_out else (rest[0].text, rest[1:])
     if not args:
         return StandupCommand(reference)
     action = args[0].text.lower()
-    if args[0].quoted or action not in ("at", "on", "off", "questions"):
+    if args[0].quoted or action not in STANDUP_ACTIONS:
         raise UsageError(f"`{echo(args[0].text)}` is not a standup setting: use at, on, off or questions.", "standup")
+    typed = " ".join(w for w in ("standup", reference, action) if w)
     if action != "at":
         if len(args) > 1:
-            raise UsageError(f"`standup {reference} {action}` takes nothing after it.", "standup")
+            raise UsageError(f"`{escape(typed)}` takes nothing after it.", "standup")
         return StandupCommand(reference, action)
     if len(args) < 2:
-        raise UsageError("`standup <initiative> at` needs a time, such as `at 09:45`.", "standup")
+        raise UsageError("`standup at` needs a time, such as `at 09:45`.", "standup")
     at, timezone, days = _time_zone_days(args[1:], "standup")
     return StandupCommand(reference, "at", at, timezone, days)
 
@@ -985,6 +1137,26 @@ def _option_match(token: Token) -> re.Match[str] | None:
     if token.leading_quote or _looks_like_url(token.text):
         return None
     return OPTION.match(token.text)
+
+
+def _is_word(token: Token, words: tuple[str, ...]) -> bool:
+    """An unquoted keyword: a quoted word is never one."""
+    return not token.quoted and token.text.lower() in words
+
+
+def _is_phase(token: Token) -> bool:
+    return _is_word(token, tuple(p.value for p in Phase))
+
+
+def _kpi_value_or_comparison(action: str, text: str) -> bool:
+    return looks_like_number(text) if action == "record" else text[:1] in "<>=≥≤"
+
+
+def _local_reference(token: Token, local: re.Pattern[str]) -> str:
+    """`3` or `#3` (likewise `#i2`, `#b1`) as `#3`, waiting for this channel's initiative; other text as typed."""
+    if token.quoted or not local.match(token.text):
+        return token.text
+    return token.text if token.text.startswith("#") else f"#{token.text}"
 
 
 def _looks_like_url(text: str) -> bool:

@@ -121,7 +121,7 @@ def change_checklist_and_announce(
     if command.action == "remove":
         with unit_of_work(runtime, client, actor.team_id) as (session, people):
             initiative = resolve_initiative_ref(
-                session=session, team_id=actor.team_id, reference=command.initiative_ref
+                session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
             )
             status = service.remove_entry(
                 session=session,
@@ -137,7 +137,9 @@ def change_checklist_and_announce(
         confirmation = f":white_check_mark: Undid this initiative's change to *{escape(status.item.label)}*."
         return announce(client, initiative, update, confirmation)
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
+        initiative = resolve_initiative_ref(
+            session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
+        )
         if command.action == "waive":
             result = service.waive_item(
                 session=session,
@@ -174,7 +176,9 @@ def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, comm
     direction = parse_direction(command.direction)
     target = parse_number(command.target, "target")
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
+        initiative = resolve_initiative_ref(
+            session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
+        )
         kpi = kpi_service.add_kpi(
             session=session,
             actor=actor,
@@ -240,7 +244,9 @@ def edit_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, com
         owner_id=values.get("owner"),
     )
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=command.initiative_ref)
+        initiative = resolve_initiative_ref(
+            session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
+        )
         edited = kpi_service.edit_kpi(
             session=session, actor=actor, initiative=initiative, name=command.name, edit=edit, people=people
         )

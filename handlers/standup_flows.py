@@ -45,7 +45,9 @@ def change_standup(
 ) -> Message:
     """`standup churn at|on|off`; `questions` opens a form instead (see `open_questions_modal`)."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=parsed.initiative_ref)
+        initiative = resolve_initiative_ref(
+            session=session, team_id=actor.team_id, reference=parsed.initiative_ref or ""
+        )
         service.set_standup(
             session=session,
             actor=actor,

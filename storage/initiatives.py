@@ -273,6 +273,23 @@ def list_active_initiatives(*, session: Session, team_id: str, limit: int = 100)
     return session.exec(statement).all()
 
 
+def list_initiatives_at_home(
+    *, session: Session, team_id: str, channel_id: str, limit: int = 11
+) -> Sequence[Initiative]:
+    """Active initiatives whose home is this channel, by name: the set `status` shows in it."""
+    statement = (
+        select(Initiative)
+        .where(
+            Initiative.team_id == team_id,
+            col(Initiative.archived).is_(False),
+            Initiative.home_channel_id == channel_id,
+        )
+        .order_by(col(Initiative.name_key))
+        .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
 def list_initiatives_in_channel(*, session: Session, team_id: str, channel_id: str) -> Sequence[Initiative]:
     """Active initiatives whose home or thread is this channel."""
     statement = (

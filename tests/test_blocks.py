@@ -11,7 +11,17 @@ import pytest
 
 from bot import ids
 from bot.blocks.base import MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, Message
-from bot.blocks.help import DESCRIPTIONS, USAGE, render_error, render_help, render_notice, render_problem
+from bot.blocks.help import (
+    DESCRIPTIONS,
+    FAMILIES,
+    TOPICS,
+    USAGE,
+    render_choose_initiative,
+    render_error,
+    render_help,
+    render_notice,
+    render_problem,
+)
 from bot.blocks.home import render_home
 from bot.blocks.modals import MODAL_TITLE, render_new_initiative_modal
 from bot.blocks.status import HISTORY_SHOWN, render_detail, render_status_page
@@ -331,8 +341,8 @@ def test_app_home_when_the_viewer_has_nothing() -> None:
 # --- content -------------------------------------------------------------------------------------------------------
 
 
-def test_help_lists_every_subcommand_with_an_example() -> None:
-    message = render_help()
+def test_help_all_lists_every_subcommand_with_an_example() -> None:
+    message = render_help(topic="all")
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert set(USAGE) == set(SUBCOMMANDS) == set(DESCRIPTIONS)
     for subcommand in SUBCOMMANDS:
@@ -340,6 +350,31 @@ def test_help_lists_every_subcommand_with_an_example() -> None:
         assert len(matching) == 1, subcommand
         assert f"`/handoff {subcommand}" in matching[0]
         assert subcommand in message.text
+
+
+def test_every_subcommand_but_help_belongs_to_one_family() -> None:
+    members = [name for family in FAMILIES for name in family.subcommands]
+    assert sorted(members) == sorted(set(SUBCOMMANDS) - {"help"})
+
+
+@pytest.mark.parametrize("topic", [None, "all", "nowhere", *sorted(TOPICS)])
+def test_every_help_topic_is_a_valid_message(topic: str | None) -> None:
+    message = render_help(topic=topic)
+    assert_valid_message(message.as_kwargs())
+    for block in message.blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+
+
+def test_the_choice_between_initiatives_shows_typed_mentions_readably_and_escapes_names() -> None:
+    message = render_choose_initiative(
+        [("<b>Churn</b>", "churn", 'checkpoint add churn "Card" owner:<@U0CAROL|carol>')], more=True
+    )
+    assert_valid_message(message.as_kwargs())
+    text = all_text(message.as_kwargs())
+    assert '`/handoff checkpoint add churn "Card" owner:@carol`' in text
+    assert "*&lt;b&gt;Churn&lt;/b&gt;* (`churn`)" in text
+    assert "`/handoff status` lists every initiative at home here" in text
 
 
 def _as_slack_sends_it(example: str) -> str:

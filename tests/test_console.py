@@ -44,7 +44,7 @@ def test_console_session(tmp_path: Path) -> None:
     assert "Slack doesn't know a user called `@nobody`" in text
     assert "── modal: New initiative" in text and "Created *Fraud v3* in #fraud-detection" in text
     assert "── App Home ──" in text
-    assert '"bogus" is not a Handoff command' in text
+    assert "`bogus` is not a Handoff command" in text
 
     with Session(make_engine(database_url)) as session:
         names = sorted(i.name for i in session.exec(select(Initiative)).all())

@@ -157,8 +157,8 @@ def plain_strings(payload: dict[str, Any]) -> list[str]:
 # --- help -------------------------------------------------------------------------------------------------
 
 
-def test_help_lists_every_subcommand_privately_in_the_ack(running: RunningApp) -> None:
-    for text in ("", "help", "  HELP  "):
+def test_help_all_lists_every_subcommand_privately_in_the_ack(running: RunningApp) -> None:
+    for text in ("help all", "  HELP ALL  "):
         result, posts = run(running, text)
 
         assert posts == [], text
@@ -471,7 +471,7 @@ def test_a_workspace_admin_may_change_any_initiative(running: RunningApp) -> Non
 
 
 BAD_INPUT = [
-    ("unknown-command", "frobnicate churn", ['"frobnicate" is not a Handoff command.', "/handoff help"]),
+    ("unknown-command", "frobnicate churn", ["`frobnicate` is not a Handoff command.", "/handoff help"]),
     ("unknown-status", "status nowhere", ['No initiative called "nowhere"', "/handoff status"]),
     ("unknown-phase-ref", "phase nowhere research", ['No initiative called "nowhere"', "/handoff phase"]),
     ("unknown-archive", "archive nowhere", ['No initiative called "nowhere"', "/handoff archive"]),

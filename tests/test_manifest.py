@@ -11,6 +11,7 @@ import yaml
 
 from bot import ids
 from bot.fake_slack import METHOD_SCOPES
+from handlers.parsing import SUBCOMMANDS, HelpCommand, parse_command
 from tests.conftest import MANIFEST, RunningApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,10 @@ SCOPES_IMPLIED_BY_METHOD = {
     "chat.postMessage": {"chat:write.public"},
     "conversations.history": {"groups:history", "im:history"},
 }
+
+
+# The commands the hint shows, one for each main family of commands, in the order of `/handoff help`.
+FAMILY_WORDS = ("status", "checkpoint", "docs", "kpi", "idea", "blocker", "standup", "digest", "help")
 
 
 def manifest() -> dict:
@@ -57,6 +62,14 @@ def test_commands_match_and_escape_mentions() -> None:
     commands = manifest()["features"]["slash_commands"]
     assert [c["command"] for c in commands] == [ids.COMMAND]
     assert commands[0]["should_escape"] is True  # the parser relies on <@U…|name> entities
+
+
+def test_the_usage_hint_names_the_main_families_with_real_subcommands() -> None:
+    [command] = manifest()["features"]["slash_commands"]
+    words = [h.split()[0] for h in command["usage_hint"].split("|")]
+    assert [w for w in words if w in FAMILY_WORDS] == list(FAMILY_WORDS)
+    assert set(words) <= set(SUBCOMMANDS)
+    assert parse_command("help kpi") == HelpCommand("kpi")  # the hint's last example is a help topic
 
 
 def test_events_match_the_listeners() -> None:

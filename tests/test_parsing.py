@@ -37,7 +37,11 @@ from handlers.parsing import (
     Token,
     UnarchiveCommand,
     UsageError,
+    initiative_left_out,
     tokenize,
+    typed_name,
+    typed_with_initiative,
+    with_initiative,
 )
 from handlers.parsing import parse_command as parse_command_on
 from storage.models import Phase
@@ -58,9 +62,16 @@ def usage_error(text: str) -> UsageError:
 # --- every subcommand ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "help me please"])
+@pytest.mark.parametrize("text", ["", "   ", "help", "HELP"])
 def test_help(text: str) -> None:
     assert parse_command(text) == HelpCommand()
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"), [("help kpi", "kpi"), ("help  Checkpoints", "checkpoints"), ("help me please", "me please")]
+)
+def test_help_with_a_topic(text: str, topic: str) -> None:
+    assert parse_command(text) == HelpCommand(topic)
 
 
 def test_new_without_arguments_opens_the_modal() -> None:
@@ -267,7 +278,8 @@ def test_duplicate_option() -> None:
 
 
 def test_edit_needs_a_name_and_a_field() -> None:
-    assert "needs the initiative" in usage_error("edit goal:x").message
+    assert "needs the initiative" in usage_error("edit").message
+    assert parse_command("edit goal:x") == EditCommand(None, {Field.GOAL: "x"})  # this channel's initiative
     assert "Say which fields to change" in usage_error("edit churn").message
 
 
@@ -343,10 +355,7 @@ def test_a_quoted_subcommand_is_not_a_command() -> None:
 def test_unknown_subcommand() -> None:
     error = usage_error("create Churn")
     assert error.usage_of == "help"
-    assert error.message == (
-        '"create" is not a Handoff command. Commands: help, new, status, list, phase, edit, archive, unarchive, '
-        "checkpoint, doc, docs, checklist, kpi, idea, ideas, digest, nudges, blocker, blockers, standup, away."
-    )
+    assert error.message == "`create` is not a Handoff command."
 
 
 # --- people, channels, dates ---------------------------------------------------------------------------------------
@@ -578,3 +587,122 @@ def test_a_zone_name_in_any_case_is_a_zone_not_days(text: str, zone: str, days: 
 )
 def test_an_abbreviation_or_city_gets_a_zone_suggestion_and_other_words_are_days(text: str, problem: str) -> None:
     assert problem in usage_error(text).message
+
+
+# --- leaving the initiative out: this channel's ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "filled"),
+    [
+        ("checkpoints", "checkpoints churn"),
+        ("kpis", "kpis churn"),
+        ("docs", "docs churn"),
+        ("checklist", "checklist churn"),
+        ("blockers", "blockers churn"),
+        ("ideas", "ideas churn"),
+        ("standup", "standup churn"),
+        ('phase research "data access granted"', 'phase churn research "data access granted"'),
+        ('phase development --force "pilot"', 'phase churn development --force "pilot"'),
+        ("edit due:2027-03-01", "edit churn due:2027-03-01"),
+        ("checkpoint done #3", "checkpoint done churn#3"),
+        ("checkpoint reopen 3", "checkpoint reopen churn#3"),
+        ("checkpoint edit 3 due:2027-03-01", "checkpoint edit churn#3 due:2027-03-01"),
+        ('checkpoint mitigate #3 "ship v1"', 'checkpoint mitigate churn#3 "ship v1"'),
+        ("checkpoint remove #3", "checkpoint remove churn#3"),
+        ("checkpoint list", "checkpoint list churn"),
+        ('checkpoint add "Model card" due:2027-02-15', 'checkpoint add churn "Model card" due:2027-02-15'),
+        ('checkpoint add "Model card"', 'checkpoint add churn "Model card"'),
+        (
+            "doc add api-contract <https://wiki.example.com/api>",
+            "doc add churn api-contract <https://wiki.example.com/api>",
+        ),
+        (
+            "doc remove api-contract <https://wiki.example.com/api>",
+            "doc remove churn api-contract <https://wiki.example.com/api>",
+        ),
+        ('checklist waive privacy-review "counts only"', 'checklist churn waive privacy-review "counts only"'),
+        ('kpi record "AUC" 0.84', 'kpi record churn "AUC" 0.84'),
+        ("kpi record AUC 0.84", "kpi record churn AUC 0.84"),
+        ('kpi add "AUC" >= 0.8', 'kpi add churn "AUC" >= 0.8'),
+        ('kpi add "AUC" >=0.8 unit:%', 'kpi add churn "AUC" >=0.8 unit:%'),
+        ("kpi list", "kpi list churn"),
+        ('idea "Try boosting"', 'idea churn "Try boosting"'),
+        ("idea outcome #i1 worked", "idea outcome churn#i1 worked"),
+        ('blocker "No access" on:eng', 'blocker churn "No access" on:eng'),
+        ('blocker "No access"', 'blocker churn "No access"'),
+        ("blocker resolve #b1", "blocker resolve churn#b1"),
+        ("standup at 09:45 mon,wed,fri", "standup churn at 09:45 mon,wed,fri"),
+        ("standup off", "standup churn off"),
+        ("standup questions", "standup churn questions"),
+    ],
+)
+def test_a_left_out_initiative_is_none_and_filling_it_in_equals_naming_it(text: str, filled: str) -> None:
+    parsed = parse_command(text)
+    assert initiative_left_out(parsed), text
+    assert typed_with_initiative(text, "churn") == filled
+    assert with_initiative(parsed, "churn") == parse_command(filled)
+    assert not initiative_left_out(parse_command(filled))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "phase production development",  # two phases: the first is an initiative's name
+        "phase churn research",
+        "checkpoint done churn#3",
+        "checkpoint add churn",  # one unquoted word is the initiative: its form
+        "checkpoint add",  # the form picks this channel's initiative itself
+        'checkpoint add "Churn model v2" "Model card"',
+        "doc add",
+        "doc add churn api-contract",
+        "kpi record churn AUC on holdout 0.84",
+        'kpi add churn "AUC" >= 0.8',
+        'idea "Churn model v2" "Try boosting"',
+        'blocker "Churn model v2" "No access" on:eng',
+        "standup churn off",
+        "nudges off",  # the whole channel
+        "status",
+        "ideas search boosting",
+    ],
+)
+def test_the_initiative_is_not_left_out_unless_the_grammar_says_so(text: str) -> None:
+    assert not initiative_left_out(parse_command(text))
+
+
+def test_a_lone_quoted_checkpoint_title_may_still_name_an_initiative() -> None:
+    assert parse_command('checkpoint add "Churn model v2"') == CheckpointAddCommand(
+        open_modal=False, initiative_ref=None, title="Churn model v2", lone_title=True
+    )
+    command = parse_command('checkpoint add "Model card" due:2027-02-15')
+    assert isinstance(command, CheckpointAddCommand) and not command.lone_title
+
+
+@pytest.mark.parametrize("text", ["archive", "edit", "phase", "idea", "blocker", "kpi", "checkpoint done"])
+def test_the_initiative_is_still_needed_where_nothing_shows_what_was_meant(text: str) -> None:
+    assert usage_error(text).message
+
+
+@pytest.mark.parametrize(
+    ("text", "typo", "nearest"),
+    [
+        ("stauts", "stauts", "status"),
+        ("checkpiont add churn", "checkpiont", "checkpoint"),
+        ("blokers churn", "blokers", "blockers"),
+        ('"status"', "status", "status"),
+    ],
+)
+def test_a_mistyped_subcommand_gets_the_nearest(text: str, typo: str, nearest: str) -> None:
+    error = usage_error(text)
+    assert error.message == f"`{typo}` is not a Handoff command. Did you mean `{nearest}`?"
+    assert error.usage_of == "help"
+
+
+def test_typed_name_names_the_subcommand() -> None:
+    assert [typed_name(t) for t in ("docs", "Checkpoint DONE #3", "kpis", "idea outcome #i1 x", "idea x")] == [
+        "docs",
+        "checkpoint done",
+        "kpis",
+        "idea outcome",
+        "idea",
+    ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.blocks.base import Message, context, header, section
+from bot.blocks.base import MAX_MESSAGE_BLOCKS, Message, context, header, section
+from bot.blocks.plain import readable
 from bot.checklist import Checklist
 from bot.errors import HandoffError, NotAllowed
 from bot.text import escape
@@ -15,7 +18,7 @@ DEFAULT_DOC_KINDS = Checklist().doc_kinds
 PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"
 
 USAGE: dict[str, str] = {
-    "help": "/handoff help",
+    "help": "/handoff help  ·  /handoff help kpi  ·  /handoff help all",
     "new": '/handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol jira:DS-12 due:2027-03-01 '
     'goal:"Cut churn by 5%" channel:#churn',
     "status": "/handoff status  ·  /handoff status churn  ·  /handoff status all",
@@ -74,7 +77,8 @@ CHECKPOINT_USAGE: dict[str, str] = {
 CHECKPOINT_USAGE["checkpoint"] = "  ·  ".join(u.split("  ·  ")[0] for u in CHECKPOINT_USAGE.values())
 
 DESCRIPTIONS: dict[str, str] = {
-    "help": "Show this help.",
+    "help": "The families of commands; with a family or a command (`help kpi`), its commands with examples; "
+    "`help all`, every command.",
     "new": "Create an initiative. With no arguments, opens a form. Only the name is required; the home channel "
     "is the one you type in unless you give `channel:#x`. A kickoff message is posted there and becomes the "
     "initiative's thread.",
@@ -118,17 +122,119 @@ DESCRIPTIONS: dict[str, str] = {
     "checkpoints, naming who can close each; `off`/`on` for this channel, or for one initiative (its leads).",
 }
 
+
+@dataclass(frozen=True)
+class Family:
+    """Subcommands that belong together in help: `help kpi` shows one family."""
+
+    name: str
+    summary: str
+    subcommands: tuple[str, ...]
+    also: tuple[str, ...] = ()  # more words `help <topic>` takes for it
+
+
+FAMILIES = (
+    Family(
+        "initiatives",
+        "create one, see them, move its phase, change, archive or unarchive it",
+        ("new", "status", "list", "phase", "edit", "archive", "unarchive"),
+        also=("initiative",),
+    ),
+    Family("checkpoints", "milestones to production, linked to Jira issues", ("checkpoint",)),
+    Family("readiness", "the checklist each phase needs, and the docs that satisfy it", ("docs", "doc", "checklist")),
+    Family("kpis", "agreed measures of good with targets, and their readings", ("kpi",)),
+    Family("ideas", "what was tried and how it went", ("idea", "ideas")),
+    Family("blockers", "what blocks the work and who waits on whom", ("blocker", "blockers")),
+    Family(
+        "standup", "the embedded engineer's daily standup, and your time away", ("standup", "away"), also=("standups",)
+    ),
+    Family("digest", "this channel's daily digest and nudges", ("digest", "nudges"), also=("digests", "nudge")),
+)
+ALL_TOPIC = "all"
+
+
+def _topic_words() -> dict[str, Family]:
+    """Every word `help <topic>` knows: a family's name, its subcommands and the other words it goes by."""
+    words: dict[str, Family] = {}
+    for family in FAMILIES:
+        for word in (family.name, *family.subcommands, *family.also):
+            words.setdefault(word, family)
+    return words
+
+
+TOPICS = _topic_words()
+
 HELP_FOOTER = (
     'Names can be quoted or shortened to an unambiguous prefix (`churn` for "Churn model v2"). '
+    "In a channel that is home to one initiative, its name may be left out. "
     "Mention people with @ so Slack turns them into mentions. Anyone can view; phase changes, archiving and "
     "changes of name, channel or people are for the initiative's leads, embedded engineer, creator and "
     "workspace admins."
 )
 
 
-def render_help(doc_kinds: Sequence[str] = DEFAULT_DOC_KINDS) -> Message:
+HELP_TITLE = "Handoff: DS and engineering, one finish line"
+HELP_MORE = (
+    "`/handoff help kpi` shows one family's commands with examples (any family or command works: `help checkpoints`, "
+    "`help digest`); `/handoff help all` shows every command."
+)
+CHANNEL_INITIATIVE_NOTE = (
+    "In a channel that is home to one initiative, leave its name out: `/handoff checkpoint done #3`, `/handoff kpis`."
+)
+
+
+def render_help(doc_kinds: Sequence[str] = DEFAULT_DOC_KINDS, topic: str | None = None) -> Message:
+    """`help`: one line a family; `help <topic>`: that family's commands; `help all`: every subcommand."""
+    if topic is None:
+        return render_help_overview()
+    if topic == ALL_TOPIC:
+        return render_full_help(doc_kinds)
+    family = TOPICS.get(topic)
+    if family is None:
+        nearest = difflib.get_close_matches(topic, [*TOPICS, ALL_TOPIC], n=1, cutoff=0.6)
+        suggestion = f" Did you mean `{nearest[0]}`?" if nearest else ""
+        return render_help_overview(problem=f"`{escape(topic)}` is not a help topic.{suggestion}")
+    return render_family_help(family, doc_kinds)
+
+
+def family_lines() -> str:
+    """One line a family: its name, its subcommands and what they are for."""
+    return "\n".join(f"*{f.name}*  {' · '.join(f'`{c}`' for c in f.subcommands)}: {f.summary}" for f in FAMILIES)
+
+
+def render_help_overview(*, problem: str | None = None) -> Message:
+    """The families of commands, one line each, and how to see more: short enough for one look."""
+    blocks = [section(f":warning: {problem}")] if problem else []
+    blocks += [header(HELP_TITLE), section(family_lines()), context(HELP_MORE), context(CHANNEL_INITIATIVE_NOTE)]
+    text = (f"{problem}\n" if problem else "") + "Handoff commands: " + ", ".join(USAGE)
+    return Message(text=text, blocks=blocks)
+
+
+def render_family_help(family: Family, doc_kinds: Sequence[str] = DEFAULT_DOC_KINDS) -> Message:
+    """One family's subcommands: what each does, then each usage on a line of its own."""
+    kinds = ", ".join(f"`{k}`" for k in doc_kinds)
+    blocks = [header(f"Handoff help: {family.name}")]
+    for name in family.subcommands:
+        description = DESCRIPTIONS[name].replace("{kinds}", kinds)
+        usages = "\n".join(f"`{escape(u)}`" for u in usage_lines(name))
+        blocks.append(section(f"*{name}*  {description}\n{usages}"))
+    blocks.append(context(f"{HELP_FOOTER} `/handoff help` lists every family."))
+    text = f"Handoff {family.name}: " + ", ".join(family.subcommands)
+    return Message(text=text, blocks=blocks)
+
+
+def usage_lines(name: str) -> list[str]:
+    """A subcommand's examples, one a line; checkpoints and KPIs have one per action."""
+    if name == "checkpoint":
+        return [usage for key, usage in CHECKPOINT_USAGE.items() if key != "checkpoint"]
+    if name == "kpi":
+        return list(KPI_USAGE.values())
+    return USAGE[name].split("  ·  ")
+
+
+def render_full_help(doc_kinds: Sequence[str] = DEFAULT_DOC_KINDS) -> Message:
     """Every subcommand with an example; the doc kinds are the workspace's own."""
-    blocks = [header("Handoff: DS and engineering, one finish line")]
+    blocks = [header(HELP_TITLE)]
     kinds = ", ".join(f"`{k}`" for k in doc_kinds)
     for name, usage in USAGE.items():
         description = DESCRIPTIONS[name].replace("{kinds}", kinds)
@@ -147,10 +253,40 @@ def render_problem(problem: str, *, usage_of: str | None = None) -> Message:
         usage = CHECKPOINT_USAGE[usage_of]
     if usage_of is not None and usage_of in KPI_USAGE:
         usage = KPI_USAGE[usage_of]
+    if usage_of == "help":  # not a command at all: the families, not the whole help
+        blocks.append(section(family_lines()))
+        text += "\nCommands: " + ", ".join(USAGE) + "."
     if usage is not None:
         blocks.append(context(f"Usage: `{escape(usage)}`"))
         text += f"\nUsage: {usage}"
     return Message(text=text, blocks=blocks)
+
+
+def render_channel_initiative_note(message: Message, name: str, ref_key: str) -> Message:
+    """An answer about this channel's initiative, opened by a line saying which one it took."""
+    # An answer that already fills Slack's 50 blocks keeps the line in its fallback text only.
+    note = f"_{escape(name)} (`{ref_key}`), this channel's initiative_"
+    blocks = message.blocks if len(message.blocks) >= MAX_MESSAGE_BLOCKS else [context(note), *message.blocks]
+    return Message(text=f"{escape(name)} ({ref_key}), this channel's initiative\n{message.text}", blocks=blocks)
+
+
+def render_choose_initiative(choices: Sequence[tuple[str, str, str]], *, more: bool) -> Message:
+    """Several initiatives at home here: each (name, key, typed command with the key) as a command to copy."""
+    # Typed mentions and channels show as `@name` and `#name`: Slack resolves them again when pasted.
+    lines = [
+        f"• *{escape(name)}* (`{ref_key}`): `/handoff {escape(readable(typed))}`" for name, ref_key, typed in choices
+    ]
+    if more:
+        lines.append("• … and more: `/handoff status` lists every initiative at home here.")
+    problem = "This channel is home to several initiatives, so say which one you mean:"
+    text = (
+        problem
+        + "\n"
+        + "\n".join(
+            f"{escape(name)} ({ref_key}): /handoff {escape(readable(typed))}" for name, ref_key, typed in choices
+        )
+    )
+    return Message(text=text, blocks=[section(f":point_right: {problem}"), section("\n".join(lines))])
 
 
 def render_notice(text: str) -> Message:

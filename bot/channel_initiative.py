@@ -1,0 +1,58 @@
+"""This channel's initiative: the one a command means when it leaves the initiative out.
+
+A channel that is home to exactly one active initiative (the set `status` shows there, paused and cancelled ones
+included) lends it to every command, button and form typed in it that does not name one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session
+
+from bot.checkpoints import resolve_initiative_ref
+from bot.errors import HandoffError
+from storage.initiatives import get_initiative_by_name, get_initiative_by_ref_key, list_initiatives_at_home
+from storage.models import Initiative
+
+# More than this many at home in one channel are listed as "and N more"; `status` shows them all.
+LISTED_MAX = 10
+
+
+class NoInitiativeInChannel(HandoffError):
+    """The initiative was left out, and no active initiative has this channel as its home."""
+
+    def __init__(self, channel_id: str):
+        super().__init__("No initiative has this channel as its home, so name the initiative.")
+        self.channel_id = channel_id
+
+
+class SeveralInitiativesInChannel(HandoffError):
+    """The initiative was left out, and this channel is home to several; `initiatives` are the first few by name."""
+
+    def __init__(self, channel_id: str, initiatives: Sequence[Initiative], more: bool):
+        super().__init__("This channel is home to several initiatives, so name the one you mean.")
+        self.channel_id = channel_id
+        self.initiatives = list(initiatives)
+        self.more = more
+
+
+def resolve_in_channel(*, session: Session, team_id: str, channel_id: str | None, reference: str | None) -> Initiative:
+    """The initiative named by `reference`, or, when it is None, the only active one at home in this channel."""
+    if reference is not None:
+        return resolve_initiative_ref(session=session, team_id=team_id, reference=reference)
+    if channel_id is None:
+        raise NoInitiativeInChannel("")
+    at_home = list_initiatives_at_home(session=session, team_id=team_id, channel_id=channel_id, limit=LISTED_MAX + 1)
+    if not at_home:
+        raise NoInitiativeInChannel(channel_id)
+    if len(at_home) > 1:
+        raise SeveralInitiativesInChannel(channel_id, at_home[:LISTED_MAX], more=len(at_home) > LISTED_MAX)
+    return at_home[0]
+
+
+def named_exactly(*, session: Session, team_id: str, text: str) -> Initiative | None:
+    """The initiative whose reference key or whole name (ignoring case) is `text`; prefixes do not count."""
+    return get_initiative_by_ref_key(session=session, team_id=team_id, ref_key=text.strip()) or get_initiative_by_name(
+        session=session, team_id=team_id, name=text
+    )
