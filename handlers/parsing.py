@@ -448,10 +448,12 @@ def did_you_mean(word: str, known: tuple[str, ...]) -> str:
     return f" Did you mean `{nearest[0]}`?" if nearest else ""
 
 
-def _unknown_action(token: Token, known: tuple[str, ...], what: str, usage_of: str) -> UsageError:
-    """`checkpoint dnoe`: the nearest action, then every one."""
+def _unknown_action(
+    token: Token, known: tuple[str, ...], what: str, usage_of: str, shown: tuple[str, ...] | None = None
+) -> UsageError:
+    """`checkpoint dnoe`: the nearest action, then every one (as `shown`, where an action takes a second word)."""
     suggestion = did_you_mean(token.text, known)
-    listed = f"{what[:1].upper()}{what[1:]} commands: {', '.join(known)}."
+    listed = f"{what[:1].upper()}{what[1:]} commands: {', '.join(shown or known)}."
     return UsageError(f'"{escape(token.text)}" is not a {what} command.{suggestion} {listed}', usage_of)
 
 
@@ -806,7 +808,8 @@ def _parse_kpi(rest: list[Token]) -> Command:
         raise UsageError("`kpi` needs a command: add, record, list, edit, remove or reading remove.", "kpi")
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in KPI_ACTIONS:
-        raise _unknown_action(rest[0], KPI_ACTIONS, "KPI", "kpi")
+        shown = tuple("reading remove" if a == "reading" else a for a in KPI_ACTIONS)
+        raise _unknown_action(rest[0], KPI_ACTIONS, "KPI", "kpi", shown)
     usage = f"kpi {action}"
     if action == "list":
         return KpiListCommand(" ".join(t.text for t in args) or None)
