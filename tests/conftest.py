@@ -156,6 +156,10 @@ def served(app: HandoffApp, fake: FakeSlack, engine: Engine, clock: FixedClock) 
     finally:
         server.close()  # type: ignore[attr-defined]
         thread.join(5)
+        # close() stops accepting, but waitress's workers and Bolt's listener pool would idle on for the rest of
+        # the session, a few threads per test: over a whole run, thousands that slow every later test down.
+        server.task_dispatcher.shutdown(timeout=5)  # type: ignore[attr-defined]
+        app.executor.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture
