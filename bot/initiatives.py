@@ -445,13 +445,7 @@ def archive_initiative(
     """Hide an initiative from status and lists; its history stays."""
     if initiative.archived:
         raise NothingToChange(f'"{escape(initiative.name)}" is already archived.')
-    require_manager(initiative=initiative, actor=actor, people=people, action="archive it")
-    initiative.archived = True
-    initiative.archived_at = now
-    _touch(initiative, actor, now)
-    session.add(initiative)
-    session.flush()
-    return initiative
+    return _set_archived(session=session, actor=actor, initiative=initiative, people=people, now=now, archived=True)
 
 
 def unarchive_initiative(
@@ -460,9 +454,17 @@ def unarchive_initiative(
     """Bring an archived initiative back into status and lists; the same people who may archive it may."""
     if not initiative.archived:
         raise NothingToChange(f'"{escape(initiative.name)}" is not archived.')
-    require_manager(initiative=initiative, actor=actor, people=people, action="unarchive it")
-    initiative.archived = False
-    initiative.archived_at = None
+    return _set_archived(session=session, actor=actor, initiative=initiative, people=people, now=now, archived=False)
+
+
+def _set_archived(
+    *, session: Session, actor: Actor, initiative: Initiative, people: PeopleService, now: datetime, archived: bool
+) -> Initiative:
+    require_manager(
+        initiative=initiative, actor=actor, people=people, action="archive it" if archived else "unarchive it"
+    )
+    initiative.archived = archived
+    initiative.archived_at = now if archived else None
     _touch(initiative, actor, now)
     session.add(initiative)
     session.flush()

@@ -12,13 +12,15 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
+from sqlmodel import Session
 
 from bot import ids
 from bot.blocks.base import Message
 from bot.blocks.help import render_error
 from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, reference_of, title_problems
-from bot.errors import HandoffError
+from bot.errors import FieldProblem, HandoffError
 from bot.initiatives import Field, InitiativeDraft, normalize_jira_key, validate_draft
+from bot.people import PeopleService
 from bot.readiness import url_problem
 from bot.runtime import Runtime
 from bot.text import unescape
@@ -62,27 +64,24 @@ def register(app: App, runtime: Runtime) -> None:
         actor = actor_of(context, body["user"]["id"])
         draft, errors = draft_from_state(body["view"]["state"]["values"])
         if not errors:
+
+            def problems_with(session: Session, people: PeopleService | None) -> list[FieldProblem]:
+                return validate_draft(
+                    session=session,
+                    team_id=actor.team_id,
+                    draft=draft,
+                    people=people,
+                    today=runtime.today(),
+                    jira_configured=runtime.jira is not None,
+                )
+
             try:
                 with unit_of_work(runtime, client, actor.team_id) as (session, people):
-                    problems = validate_draft(
-                        session=session,
-                        team_id=actor.team_id,
-                        draft=draft,
-                        people=people,
-                        today=runtime.today(),
-                        jira_configured=runtime.jira is not None,
-                    )
+                    problems = problems_with(session, people)
             except SlackClientError:
                 log.warning("people not checked before the ack; Slack was slow or limiting")
                 with runtime.session() as session:
-                    problems = validate_draft(
-                        session=session,
-                        team_id=actor.team_id,
-                        draft=draft,
-                        people=None,
-                        today=runtime.today(),
-                        jira_configured=runtime.jira is not None,
-                    )
+                    problems = problems_with(session, None)
             for problem in problems:
                 # Modal errors are plain text, so the mrkdwn escaping in the message is undone.
                 errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), unescape(problem.message))
