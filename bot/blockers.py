@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import Actor, require_active
+from bot.initiatives import Actor, require_active, resolve_initiative
 from bot.text import echo
 from storage import blockers as queries
 from storage.models import BLOCKER_MAX, Blocker, BlockerDirection, Initiative
@@ -117,7 +116,7 @@ def locate_blocker(*, session: Session, team_id: str, reference: str) -> Located
     match = REFERENCE.match(reference.strip())
     if match is None:
         raise UnknownBlocker(reference, " A blocker reference looks like `churn#b2`; `blockers churn` lists them.")
-    initiative = resolve_initiative_ref(session=session, team_id=team_id, reference=match.group(1))
+    initiative = resolve_initiative(session=session, team_id=team_id, reference=match.group(1))
     blocker = queries.get_blocker(session=session, initiative_id=initiative.id or 0, number=int(match.group(2)))
     if blocker is None:
         raise UnknownBlocker(reference, f" `blockers {initiative.ref_key}` lists the open ones.")

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError
+from bot.initiatives import resolve_initiative
 from storage.initiatives import get_initiative_by_name, get_initiative_by_ref_key, list_initiatives_at_home
 from storage.models import Initiative
 
@@ -40,7 +40,7 @@ class SeveralInitiativesInChannel(HandoffError):
 def resolve_in_channel(*, session: Session, team_id: str, channel_id: str | None, reference: str | None) -> Initiative:
     """The initiative named by `reference`, or, when it is None, the only active one at home in this channel."""
     if reference is not None:
-        return resolve_initiative_ref(session=session, team_id=team_id, reference=reference)
+        return resolve_initiative(session=session, team_id=team_id, reference=reference)
     if channel_id is None:
         raise NoInitiativeInChannel("")
     at_home = list_initiatives_at_home(session=session, team_id=team_id, channel_id=channel_id, limit=LISTED_MAX + 1)

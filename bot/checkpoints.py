@@ -21,7 +21,7 @@ from bot.jira_gateway import JiraIssue
 from bot.people import PeopleService
 from bot.text import echo, escape
 from storage import checkpoints as queries
-from storage.initiatives import get_initiative, get_initiative_by_ref_key
+from storage.initiatives import get_initiative
 from storage.models import (
     CHECKPOINT_TITLE_MAX,
     MITIGATION_MAX,
@@ -120,19 +120,13 @@ def locate(*, session: Session, team_id: str, reference: str) -> Located:
         raise UnknownCheckpoint(
             reference, " A checkpoint reference looks like `churn#3`; `checkpoint list churn` shows them."
         )
-    initiative = resolve_initiative_ref(session=session, team_id=team_id, reference=match.group(1).strip())
+    initiative = resolve_initiative(session=session, team_id=team_id, reference=match.group(1).strip())
     number = int(match.group(2))
     checkpoint = queries.get_checkpoint(session=session, initiative_id=initiative.id or 0, number=number)
     if checkpoint is None:
         hint = f" `/handoff checkpoint list {initiative.ref_key}` shows the checkpoints of {escape(initiative.name)}."
         raise UnknownCheckpoint(reference, hint)
     return Located(initiative, checkpoint)
-
-
-def resolve_initiative_ref(*, session: Session, team_id: str, reference: str) -> Initiative:
-    """An initiative by its reference key (`churn`), else by name or unambiguous name prefix."""
-    initiative = get_initiative_by_ref_key(session=session, team_id=team_id, ref_key=reference.strip())
-    return initiative or resolve_initiative(session=session, team_id=team_id, reference=reference)
 
 
 def list_for(*, session: Session, initiative: Initiative) -> Sequence[Checkpoint]:

@@ -41,11 +41,15 @@ class UnknownInitiative(HandoffError):
 
 
 class AmbiguousInitiative(HandoffError):
-    def __init__(self, reference: str, matches: Sequence[str]):
-        listed = ", ".join(f'"{escape(m)}"' for m in matches)
-        super().__init__(f'"{echo(reference)}" matches more than one initiative: {listed}. Give more of the name.')
+    """`matches` are (name, reference key) pairs: the list teaches the keys, which never collide."""
+
+    def __init__(self, reference: str, matches: Sequence[tuple[str, str]]):
+        listed = ", ".join(f'"{escape(name)}" (`{escape(key)}`)' for name, key in matches)
+        super().__init__(
+            f'"{echo(reference)}" matches more than one initiative: {listed}. Give more of the name, or its key.'
+        )
         self.reference = reference
-        self.matches = list(matches)
+        self.matches = [name for name, _ in matches]
 
 
 class DuplicateName(HandoffError):

@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.checkpoints import resolve_initiative_ref
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import Actor, note_problems, require_active
+from bot.initiatives import Actor, note_problems, require_active, resolve_initiative
 from bot.text import echo, escape
 from storage import ideas as queries
 from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
@@ -77,7 +76,7 @@ def locate_idea(*, session: Session, team_id: str, reference: str) -> LocatedIde
     match = REFERENCE.match(reference.strip())
     if match is None:
         raise UnknownIdea(reference, " An idea reference looks like `churn#i2`; `ideas churn` lists them.")
-    initiative = resolve_initiative_ref(session=session, team_id=team_id, reference=match.group(1))
+    initiative = resolve_initiative(session=session, team_id=team_id, reference=match.group(1))
     idea = queries.get_idea(session=session, initiative_id=initiative.id or 0, number=int(match.group(2)))
     if idea is None:
         raise UnknownIdea(reference, f" `ideas {initiative.ref_key}` lists the ideas of {escape(initiative.name)}.")

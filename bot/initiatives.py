@@ -263,18 +263,21 @@ def discard_unannounced(*, session: Session, initiative_id: int) -> None:
 
 
 def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Initiative:
-    """Find an initiative by exact name (case-insensitive) or an unambiguous prefix of an active one."""
+    """The one rule for naming an initiative: an exact reference key or exact name (case-insensitive) wins;
+    otherwise an unambiguous prefix of an active one's name or key; several matches are refused with the list."""
     name = clean_name(reference)
     if not name:
         raise UnknownInitiative(reference)
-    exact = queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
+    exact = queries.get_initiative_by_ref_key(
+        session=session, team_id=team_id, ref_key=name
+    ) or queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
     if exact is not None:
         return exact
     matches = queries.find_initiatives_by_prefix(session=session, team_id=team_id, prefix=name, limit=11)
     if not matches:
         raise UnknownInitiative(name)
     if len(matches) > 1:
-        raise AmbiguousInitiative(name, [m.name for m in matches])
+        raise AmbiguousInitiative(name, [(m.name, m.ref_key) for m in matches])
     return matches[0]
 
 
@@ -291,7 +294,7 @@ def resolve_archived_initiative(*, session: Session, team_id: str, reference: st
     if not name or not matches:
         raise UnknownInitiative(name or reference)
     if len(matches) > 1:
-        raise AmbiguousInitiative(name, [m.name for m in matches])
+        raise AmbiguousInitiative(name, [(m.name, m.ref_key) for m in matches])
     return matches[0]
 
 

@@ -8,8 +8,7 @@ from bot import blockers as service
 from bot.blocks.base import Message
 from bot.blocks.blockers import render_blocker_reported, render_blocker_resolved, render_blockers
 from bot.blocks.share import SharedView, ShareRequest, shareable
-from bot.checkpoints import resolve_initiative_ref
-from bot.initiatives import Actor
+from bot.initiatives import Actor, resolve_initiative
 from bot.runtime import Runtime
 from handlers.flows import announce
 
@@ -19,7 +18,7 @@ def report_and_announce(
 ) -> Message:
     direction = service.parse_direction(raw_direction) if raw_direction is not None else None
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         located = service.report_blocker(
             session=session, actor=actor, initiative=initiative, text=text, direction=direction, now=runtime.clock.now()
         )
@@ -39,7 +38,7 @@ def resolve_and_announce(runtime: Runtime, client: WebClient, actor: Actor, refe
 
 def show_blockers(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         blockers = service.open_blockers_of(session=session, initiative=initiative)
     listing = render_blockers(initiative, blockers, now=runtime.clock.now())
     return shareable(listing, ShareRequest(SharedView.BLOCKERS, initiative.ref_key), shared_by=shared_by)

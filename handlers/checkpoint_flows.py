@@ -27,7 +27,7 @@ from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import CLEAR, Actor, normalize_jira_key
+from bot.initiatives import CLEAR, Actor, normalize_jira_key, resolve_initiative
 from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
 from bot.jira_push import (
     ACTION_DONE,
@@ -56,7 +56,7 @@ def interactive_jira(runtime: Runtime) -> JiraGateway | None:
 def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     """`checkpoint list`: read-only, answered in the ack; `shared_by` renders the channel's copy."""
     with runtime.session() as session:
-        initiative = service.resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         checkpoints = service.list_for(session=session, initiative=initiative)
         pending = pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0)
     listing = render_checkpoint_list(
@@ -70,7 +70,7 @@ def add_and_announce(
 ) -> Message:
     """Validate, find or create the Jira issue, store the checkpoint, link the issue back, tell the thread."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = service.resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         service.validate_new(
             session=session,
             actor=actor,

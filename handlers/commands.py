@@ -29,9 +29,9 @@ from bot.channel_initiative import (
     named_exactly,
     resolve_in_channel,
 )
-from bot.checkpoints import CheckpointDraft, resolve_initiative_ref
+from bot.checkpoints import CheckpointDraft
 from bot.errors import HandoffError
-from bot.initiatives import Actor, EditRequest, InitiativeDraft
+from bot.initiatives import Actor, EditRequest, InitiativeDraft, resolve_initiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from bot.text import escape
@@ -290,7 +290,7 @@ def _status(runtime: Runtime, actor: Actor, channel_id: str, parsed: StatusComma
     try:
         with runtime.session() as session:
             if parsed.reference is not None:
-                initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=parsed.reference)
+                initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.reference)
                 detail = initiative_detail(
                     session=session,
                     initiative=initiative,

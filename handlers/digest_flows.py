@@ -15,9 +15,8 @@ from bot import channel_settings as service
 from bot.blocks.base import Message, context, plural
 from bot.blocks.help import render_notice
 from bot.channel_settings import ChannelPlan
-from bot.checkpoints import resolve_initiative_ref
 from bot.errors import InvalidInput, SlackChannelUnavailable, UnknownInitiative
-from bot.initiatives import Actor
+from bot.initiatives import Actor, resolve_initiative
 from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, snooze
 from bot.runtime import Runtime
 from bot.text import escape
@@ -85,7 +84,7 @@ def change_nudges(runtime: Runtime, client: WebClient, actor: Actor, channel_id:
         runtime.schedule_changed()
         return render_notice(f":white_check_mark: Nudges in <#{channel_id}> are {state}.")
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=parsed.initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.initiative_ref)
         set_initiative_nudges(
             session=session,
             actor=actor,

@@ -25,10 +25,9 @@ from bot.blocks.updates import (
     render_phase_update,
     render_unarchive_update,
 )
-from bot.checkpoints import resolve_initiative_ref
 from bot.dates import describe_date
 from bot.errors import HandoffError, SlackChannelUnavailable
-from bot.initiatives import Actor, EditRequest, Field, InitiativeDraft
+from bot.initiatives import Actor, EditRequest, Field, InitiativeDraft, resolve_initiative
 from bot.people import PeopleService
 from bot.readiness import move_phase
 from bot.runtime import Runtime
@@ -111,7 +110,7 @@ def change_phase_and_announce(
 ) -> Message:
     """Move through the phase gates: refused with what is missing, unless a lead forces it with a reason."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=reference)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
         gated = move_phase(
             session=session,
             actor=actor,

@@ -35,8 +35,7 @@ from bot.blocks.readiness import (
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
-from bot.checkpoints import resolve_initiative_ref
-from bot.initiatives import Actor
+from bot.initiatives import Actor, resolve_initiative
 from bot.kpis import KpiEdit, format_value, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
 from bot.text import escape
@@ -46,7 +45,7 @@ from handlers.parsing import ChecklistChangeCommand, KpiAddCommand, KpiEditComma
 
 def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         readiness = service.readiness_of(
             session=session, checklist=runtime.settings.checklist.for_team(actor.team_id), initiative=initiative
         )
@@ -59,7 +58,7 @@ def add_doc_and_announce(
 ) -> Message:
     checklist = runtime.settings.checklist.for_team(actor.team_id)
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         doc = service.add_doc(
             session=session,
             actor=actor,
@@ -84,7 +83,7 @@ def remove_doc_and_announce(
 ) -> Message:
     checklist = runtime.settings.checklist.for_team(actor.team_id)
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         doc = service.remove_doc(
             session=session,
             actor=actor,
@@ -120,7 +119,7 @@ def change_checklist_and_announce(
     now = runtime.clock.now()
     if command.action == "remove":
         with unit_of_work(runtime, client, actor.team_id) as (session, people):
-            initiative = resolve_initiative_ref(
+            initiative = resolve_initiative(
                 session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
             )
             status = service.remove_entry(
@@ -137,9 +136,7 @@ def change_checklist_and_announce(
         confirmation = f":white_check_mark: Undid this initiative's change to *{escape(status.item.label)}*."
         return announce(client, initiative, update, confirmation)
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(
-            session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
-        )
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=command.initiative_ref or "")
         if command.action == "waive":
             result = service.waive_item(
                 session=session,
@@ -176,9 +173,7 @@ def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, comm
     direction = parse_direction(command.direction)
     target = parse_number(command.target, "target")
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(
-            session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
-        )
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=command.initiative_ref or "")
         kpi = kpi_service.add_kpi(
             session=session,
             actor=actor,
@@ -205,7 +200,7 @@ def record_kpi_and_announce(
     """Record a reading; the thread hears only of a breach (once) and of a recovery, not of every reading."""
     value = parse_number(raw_value, "value")
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         result = kpi_service.record_reading(
             session=session,
             actor=actor,
@@ -244,9 +239,7 @@ def edit_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, com
         owner_id=values.get("owner"),
     )
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(
-            session=session, team_id=actor.team_id, reference=command.initiative_ref or ""
-        )
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=command.initiative_ref or "")
         edited = kpi_service.edit_kpi(
             session=session, actor=actor, initiative=initiative, name=command.name, edit=edit, people=people
         )
@@ -262,7 +255,7 @@ def remove_kpi_and_announce(
     runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, name: str
 ) -> Message:
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         removed = kpi_service.remove_kpi(session=session, actor=actor, initiative=initiative, name=name, people=people)
     confirmation = f":white_check_mark: Removed *{escape(removed.kpi.name)}* from *{escape(initiative.name)}*."
     if removed.remaining == 0:
@@ -278,7 +271,7 @@ def remove_reading_and_announce(
 ) -> Message:
     """Remove a wrong reading; the KPI's breach state follows the reading that is now the latest."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         removed = kpi_service.remove_reading(
             session=session, actor=actor, initiative=initiative, name=name, position=position, people=people
         )
@@ -300,7 +293,7 @@ def read_as(raw: str, value: float | None) -> str:
 def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     stale_days = runtime.settings.kpi_stale_days
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         views = kpi_service.kpi_views(
             session=session, initiative=initiative, now=runtime.clock.now(), stale_days=stale_days
         )
@@ -310,7 +303,7 @@ def show_kpis(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by:
 
 def log_idea_and_announce(runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str) -> Message:
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         located = idea_service.log_idea(
             session=session, actor=actor, initiative=initiative, text=text, now=runtime.clock.now()
         )
@@ -335,7 +328,7 @@ def record_outcome_and_announce(
 
 def show_ideas(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         ideas = idea_service.list_ideas(session=session, initiative=initiative)
     return shareable(render_ideas(ideas), ShareRequest(SharedView.IDEAS, initiative.ref_key), shared_by=shared_by)
 

@@ -20,10 +20,9 @@ from bot.blocks.standups import (
     render_standup_modal,
     render_standup_post,
 )
-from bot.checkpoints import resolve_initiative_ref
 from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import Actor, require_manager
+from bot.initiatives import Actor, require_manager, resolve_initiative
 from bot.runtime import Runtime
 from bot.schedule import describe_days
 from bot.text import escape
@@ -45,9 +44,7 @@ def change_standup(
 ) -> Message:
     """`standup churn at|on|off`; `questions` opens a form instead (see `open_questions_modal`)."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(
-            session=session, team_id=actor.team_id, reference=parsed.initiative_ref or ""
-        )
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.initiative_ref or "")
         service.set_standup(
             session=session,
             actor=actor,
@@ -65,7 +62,7 @@ def change_standup(
 
 def show_standup(runtime: Runtime, actor: Actor, initiative_ref: str) -> Message:
     with runtime.session() as session:
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
     return render_notice(describe_standup(runtime, actor, initiative))
 
 
@@ -91,7 +88,7 @@ def open_questions_modal(
 ) -> Message | None:
     """The questions form; a problem (unknown initiative, no engineer, not allowed) comes back as the answer."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = resolve_initiative_ref(session=session, team_id=actor.team_id, reference=initiative_ref)
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         if initiative.embedded_engineer_id is None:
             raise service.NoEmbeddedEngineer(initiative)
         require_manager(initiative=initiative, actor=actor, people=people, action="change its standup")

@@ -108,12 +108,14 @@ def find_initiatives_by_prefix(
     only_archived: bool = False,
     limit: int = 10,
 ) -> Sequence[Initiative]:
-    """Initiatives whose name starts with `prefix`, case-insensitively: active ones, or also (or only) archived."""
-    key = name_key(prefix)
-    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """Initiatives whose name or reference key starts with `prefix`, case-insensitively: active ones, or also (or
+    only) archived."""
     statement = select(Initiative).where(
         Initiative.team_id == team_id,
-        col(Initiative.name_key).like(f"{escaped}%", escape="\\"),
+        or_(
+            col(Initiative.name_key).like(f"{_like_escaped(name_key(prefix))}%", escape="\\"),
+            col(Initiative.ref_key).like(f"{_like_escaped(fold_ref_key(prefix))}%", escape="\\"),
+        ),
     )
     if only_archived:
         statement = statement.where(col(Initiative.archived).is_(True))
@@ -309,3 +311,8 @@ def get_initiative_by_thread(*, session: Session, team_id: str, channel_id: str,
         Initiative.team_id == team_id, Initiative.thread_channel_id == channel_id, Initiative.thread_ts == thread_ts
     )
     return session.exec(statement).first()
+
+
+def _like_escaped(text: str) -> str:
+    """`text` as a literal LIKE pattern: its own `%` and `_` match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
