@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 import handlers
 from bot.clock import Clock, Pacer, SystemClock
-from bot.config import Settings
+from bot.config import JIRA_NOT_CONFIGURED, Settings
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
 from bot.runtime import Runtime
@@ -108,7 +108,7 @@ class HandoffApp:
         if job != Job.JIRA_SYNC.value:
             raise ValueError(f"unknown job {job!r}")
         if self.runtime.jira is None:
-            raise HandoffError("Jira is not configured: set JIRA_URL and its credentials (see .env.example).")
+            raise HandoffError(JIRA_NOT_CONFIGURED)
         if channel is None:
             self.jobs.jira_sync()
         else:
