@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.errors import HandoffError
 from bot.initiatives import resolve_initiative
-from storage.initiatives import get_initiative_by_name, get_initiative_by_ref_key, list_initiatives_at_home
+from storage.initiatives import list_initiatives_at_home
 from storage.models import Initiative
 
 # More than this many at home in one channel are listed as "and N more"; `status` shows them all.
@@ -49,10 +49,3 @@ def resolve_in_channel(*, session: Session, team_id: str, channel_id: str | None
     if len(at_home) > 1:
         raise SeveralInitiativesInChannel(channel_id, at_home[:LISTED_MAX], more=len(at_home) > LISTED_MAX)
     return at_home[0]
-
-
-def named_exactly(*, session: Session, team_id: str, text: str) -> Initiative | None:
-    """The initiative whose reference key or whole name (ignoring case) is `text`; prefixes do not count."""
-    return get_initiative_by_ref_key(session=session, team_id=team_id, ref_key=text.strip()) or get_initiative_by_name(
-        session=session, team_id=team_id, name=text
-    )

@@ -268,9 +268,7 @@ def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Ini
     name = clean_name(reference)
     if not name:
         raise UnknownInitiative(reference)
-    exact = queries.get_initiative_by_ref_key(
-        session=session, team_id=team_id, ref_key=name
-    ) or queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
+    exact = named_exactly(session=session, team_id=team_id, text=name)
     if exact is not None:
         return exact
     matches = queries.find_initiatives_by_prefix(session=session, team_id=team_id, prefix=name, limit=11)
@@ -279,6 +277,15 @@ def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Ini
     if len(matches) > 1:
         raise AmbiguousInitiative(name, [(m.name, m.ref_key) for m in matches])
     return matches[0]
+
+
+def named_exactly(*, session: Session, team_id: str, text: str) -> Initiative | None:
+    """The initiative whose reference key or whole name (ignoring case) is `text`; prefixes do not count."""
+    name = clean_name(text)
+    if not name:
+        return None
+    by_key = queries.get_initiative_by_ref_key(session=session, team_id=team_id, ref_key=name)
+    return by_key or queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
 
 
 def resolve_archived_initiative(*, session: Session, team_id: str, reference: str) -> Initiative:

@@ -26,12 +26,11 @@ from bot.blocks.status import render_detail, render_status_page
 from bot.channel_initiative import (
     NoInitiativeInChannel,
     SeveralInitiativesInChannel,
-    named_exactly,
     resolve_in_channel,
 )
 from bot.checkpoints import CheckpointDraft
 from bot.errors import HandoffError
-from bot.initiatives import Actor, EditRequest, InitiativeDraft, resolve_initiative
+from bot.initiatives import Actor, EditRequest, InitiativeDraft, named_exactly, resolve_initiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from bot.text import escape
