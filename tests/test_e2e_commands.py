@@ -43,6 +43,7 @@ SUBCOMMANDS = (
     "away",
 )
 CHURN_V2 = "Churn model v2"
+AMBIGUOUS_CHU = '"chu" matches more than one initiative: "Churn alerts" (`churn2`), "Churn model v2" (`churn`).'
 NEW_CHURN_V2 = (
     'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol> jira:ds-12 due:2027-03-01 goal:"Cut churn by 5%"'
 )
@@ -478,12 +479,12 @@ BAD_INPUT = [
     (
         "ambiguous-status",
         "status chu",
-        ['"chu" matches more than one initiative: "Churn alerts", "Churn model v2".', "/handoff status"],
+        [AMBIGUOUS_CHU, "/handoff status"],
     ),
     (
         "ambiguous-phase",
         "phase chu research",
-        ['"chu" matches more than one initiative: "Churn alerts", "Churn model v2".', "/handoff phase"],
+        [AMBIGUOUS_CHU, "/handoff phase"],
     ),
     ("unknown-phase", "phase churn sideways", ['"sideways" is not a phase.', "/handoff phase"]),
     (

@@ -342,13 +342,17 @@ def test_resolve_lists_every_match_of_an_ambiguous_prefix(session: Session, name
     with pytest.raises(AmbiguousInitiative) as caught:
         resolve(session, "chu")
     assert caught.value.matches == ["Churn", "Churn dashboard", "Churn model v2"]
-    assert '"Churn", "Churn dashboard", "Churn model v2"' in caught.value.message
+    assert '"Churn" (`churn`), "Churn dashboard" (`churn3`), "Churn model v2" (`churn2`)' in caught.value.message
 
 
-def test_resolve_finds_archived_initiatives_only_by_exact_name(session: Session, named: dict[str, Initiative]) -> None:
+def test_resolve_finds_archived_initiatives_only_by_exact_name_or_key(
+    session: Session, named: dict[str, Initiative]
+) -> None:
     assert resolve(session, "forecast (OLD)") is named["Forecast (old)"]
+    assert named["Forecast (old)"].ref_key == "forecast"
+    assert resolve(session, "FORECAST") is named["Forecast (old)"]
     with pytest.raises(UnknownInitiative):
-        resolve(session, "forecast")
+        resolve(session, "forec")
 
 
 @pytest.mark.parametrize("reference", ["Nothing", "%", "_hurn", "   "])
