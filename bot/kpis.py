@@ -188,7 +188,7 @@ def add_kpi(
     if problems:
         raise InvalidInput(problems)
     require_manager(initiative=initiative, actor=actor, people=people, action="agree KPIs")
-    return queries.add_kpi(
+    return queries.save_kpi(
         session=session,
         kpi=Kpi(
             initiative_id=initiative.id or 0,

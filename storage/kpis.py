@@ -26,7 +26,8 @@ def list_kpis(*, session: Session, initiative_id: int) -> Sequence[Kpi]:
     return session.exec(statement).all()
 
 
-def add_kpi(*, session: Session, kpi: Kpi) -> Kpi:
+def save_kpi(*, session: Session, kpi: Kpi) -> Kpi:
+    """Write a new or changed KPI, its lookup key following its name."""
     kpi.name_key = name_key(kpi.name)
     session.add(kpi)
     session.flush()
@@ -102,14 +103,6 @@ def kpi_names_by_initiative(*, session: Session, initiative_ids: Sequence[int]) 
     for initiative_id, name in session.exec(statement):
         found[initiative_id].append(name)
     return dict(found)
-
-
-def save_kpi(*, session: Session, kpi: Kpi) -> Kpi:
-    """Write a changed KPI, its lookup key following its name."""
-    kpi.name_key = name_key(kpi.name)
-    session.add(kpi)
-    session.flush()
-    return kpi
 
 
 def delete_kpi(*, session: Session, kpi: Kpi) -> None:

@@ -2369,7 +2369,7 @@ def test_a_kpi_name_key_is_unique_per_initiative_in_the_database(session: Sessio
     churn = managed(session)
     agree_kpi(session, people, churn, name="AUC")
     with pytest.raises(IntegrityError):
-        kpi_queries.add_kpi(
+        kpi_queries.save_kpi(
             session=session,
             kpi=Kpi(
                 initiative_id=churn.id or 0,
