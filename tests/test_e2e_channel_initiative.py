@@ -114,6 +114,24 @@ def test_every_family_uses_this_channels_only_initiative_when_it_is_left_out(run
     assert "Standup for Churn model v2" in noted_answer(running, "standup")
 
 
+def test_kpi_corrections_use_this_channels_initiative_when_a_quoted_kpi_name_comes_first(
+    running: RunningApp, churn: None
+) -> None:
+    noted_answer(running, 'kpi add "AUC on holdout" >= 0.82')
+    noted_answer(running, 'kpi record "AUC on holdout" 0.84')
+    noted_answer(running, 'kpi record "AUC on holdout" 0.9')
+
+    noted_answer(running, 'kpi edit "AUC" target:0.85')
+    [kpi] = rows(running.engine, Kpi)
+    assert kpi.target == 0.85
+
+    noted_answer(running, 'kpi reading remove "AUC" 2')
+    assert [r.value for r in rows(running.engine, KpiReading)] == [0.9]
+
+    noted_answer(running, 'kpi remove "AUC"')
+    assert rows(running.engine, Kpi) == []
+
+
 def test_a_lone_quoted_text_naming_an_initiative_exactly_opens_its_checkpoint_form(
     running: RunningApp, churn: None
 ) -> None:
