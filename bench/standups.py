@@ -67,8 +67,8 @@ from bot.app import HandoffApp, create_app
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.fake_slack import FakeSlack, FakeUser
+from bot.slot_ledger import LEASE, Job
 from bot.standups import Answer
-from handlers.scheduled_jobs import LEASE, Job
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (

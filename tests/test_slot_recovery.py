@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import FixedClock, Pacer
-from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT
+from bot.slot_ledger import LEASE
+from handlers.outbox import SLOT_POST_EVENT
 from storage import schedules as queries
 from storage import standups as standup_queries
 from storage.models import JobRun, JobRunState, StandupPrompt
