@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypedDict
 
 from sqlmodel import Session
 
@@ -47,6 +48,18 @@ class Job(StrEnum):
 
 
 CHANNEL_JOBS = (Job.DIGEST, Job.NUDGES)
+
+
+class _NewRow(TypedDict):
+    """What a new claim's row is made of."""
+
+    job: str
+    target: str
+    slot: str
+    due_at: datetime
+    now: datetime
+    lease_until: datetime
+    holder: str
 
 
 class Claim:
@@ -84,14 +97,7 @@ class Claim:
         """Record what was done so far and extend the lease; False if another holder took the claim over."""
         now = self._clock.now()
         with self._sessions() as session:
-            held = queries.record_progress(
-                session=session,
-                run_id=self.id,
-                root_ts=root_ts,
-                parts_posted=parts_posted,
-                lease_until=now + LEASE,
-                holder=self._holder,
-            )
+            held = self._record(session, root_ts=root_ts, parts_posted=parts_posted, lease_until=now + LEASE)
         if held:
             self.lease_until = now + LEASE
         return held
@@ -101,15 +107,7 @@ class Claim:
         holder took the claim over (it records the slot itself)."""
         now = self._clock.now()
         with self._sessions() as session:
-            held = queries.record_progress(
-                session=session,
-                run_id=self.id,
-                root_ts=root_ts,
-                parts_posted=parts_posted,
-                lease_until=now,
-                holder=self._holder,
-            )
-            if not held:
+            if not self._record(session, root_ts=root_ts, parts_posted=parts_posted, lease_until=now):
                 return False
             queries.finish_slot(session=session, run_id=self.id, state=JobRunState.DONE, now=now)
             if then is not None:
@@ -141,18 +139,21 @@ class Claim:
             wait = max(min(MAX_BACKOFF, timedelta(minutes=2 ** (attempts - 1))), at_least)
             if at_once:
                 wait = timedelta(0)
-            queries.record_progress(
-                session=session,
-                run_id=self.id,
-                root_ts=root_ts,
-                parts_posted=parts_posted,
-                lease_until=now,
-                holder=self._holder,
-            )
+            self._record(session, root_ts=root_ts, parts_posted=parts_posted, lease_until=now)
             queries.retry_slot_later(
                 session=session, run_id=self.id, retry_at=now + wait, error=error, holder=self._holder
             )
         return wait
+
+    def _record(self, session: Session, *, root_ts: str | None, parts_posted: int, lease_until: datetime) -> bool:
+        return queries.record_progress(
+            session=session,
+            run_id=self.id,
+            root_ts=root_ts,
+            parts_posted=parts_posted,
+            lease_until=lease_until,
+            holder=self._holder,
+        )
 
     def give_up(self, about: Mapping[str, str]) -> None:
         """Fail the slot for good after its retries, and log it as an error; `about` names what it was for."""
@@ -192,32 +193,13 @@ class SlotLedger:
         """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time). In `session`
         when given, so what the claim stands for is recorded with it or not at all."""
         with _using(self._sessions, session) as own:
-            run = queries.claim_slot(
-                session=own,
-                job=job.value,
-                target=target,
-                slot=slot.key,
-                due_at=slot.due_at,
-                now=now,
-                lease_until=now + LEASE,
-                holder=self._holder,
-            )
+            run = queries.claim_slot(session=own, **self._new_row(job, target, slot, now))
         return None if run is None else self._claim(run)
 
     def force(self, job: Job, target: str, slot: Slot, *, now: datetime) -> Claim:
         """A fresh claim for a deliberate re-run, beside the slot's own row, so the record stays honest."""
         with self._sessions() as session:
-            run = queries.force_slot(
-                session=session,
-                job=job.value,
-                target=target,
-                slot=slot.key,
-                due_at=slot.due_at,
-                now=now,
-                lease_until=now + LEASE,
-                holder=self._holder,
-            )
-        return self._claim(run)
+            return self._claim(queries.force_slot(session=session, **self._new_row(job, target, slot, now)))
 
     def take_over(self, job: Job, target: str, key: str, *, now: datetime) -> tuple[JobRun | None, Claim | None]:
         """The slot's row as it stood (None if never claimed), and a claim on it if it was claimed and its lease
@@ -276,6 +258,17 @@ class SlotLedger:
         with self._sessions() as session:
             queries.prune_finished_slots(session=session, before=now - KEEP_SLOTS)
         self._pruned_at = now
+
+    def _new_row(self, job: Job, target: str, slot: Slot, now: datetime) -> _NewRow:
+        return _NewRow(
+            job=job.value,
+            target=target,
+            slot=slot.key,
+            due_at=slot.due_at,
+            now=now,
+            lease_until=now + LEASE,
+            holder=self._holder,
+        )
 
     def _claim(self, run: JobRun) -> Claim:
         return Claim(run, sessions=self._sessions, clock=self._clock, holder=self._holder)
