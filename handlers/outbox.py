@@ -81,7 +81,7 @@ class RunReport:
 
 
 @dataclass
-class _Round:
+class _Posting:
     """One run's deliveries still to post, and the destinations Slack refused during it."""
 
     report: RunReport
@@ -90,6 +90,8 @@ class _Round:
 
 
 class Outbox:
+    """Posts the deliveries of claimed slots for every job of this process, paced per channel and workspace."""
+
     def __init__(self, runtime: Runtime, client: WebClient):
         self._runtime = runtime
         self._client = client
@@ -99,7 +101,7 @@ class Outbox:
     def deliver(self, batches: Iterable[list[Delivery]], report: RunReport) -> None:
         """Post each batch's deliveries as soon as it is composed (what is ready at once, the rest whenever its
         channel's turn comes while the next batches are composed), then everything still waiting."""
-        round_ = _Round(report)
+        posting = _Posting(report)
         for batch in batches:
             for delivery in batch:
                 if delivery.resumed_since is not None:
@@ -108,24 +110,24 @@ class Outbox:
                     if delivery.claim is not None:  # all posted before a crash; only the record is missing
                         self._complete(delivery, report)
                     continue
-                round_.pending.append(delivery)  # served now if its channel is free, else when its turn comes
+                posting.pending.append(delivery)  # served now if its channel is free, else when its turn comes
             now = self._runtime.clock.monotonic()
-            for delivery in [d for d in round_.pending if self._pacer.next_turn(d.destination) <= now]:
-                self._post(delivery, round_)
-        while round_.pending:
-            self._post(min(round_.pending, key=lambda d: self._pacer.next_turn(d.destination)), round_)
+            for delivery in [d for d in posting.pending if self._pacer.next_turn(d.destination) <= now]:
+                self._post(delivery, posting)
+        while posting.pending:
+            self._post(min(posting.pending, key=lambda d: self._pacer.next_turn(d.destination)), posting)
 
-    def _post(self, delivery: Delivery, round_: _Round) -> None:
-        if delivery in round_.pending:
-            round_.pending.remove(delivery)
-        if delivery.destination in round_.refused:
+    def _post(self, delivery: Delivery, posting: _Posting) -> None:
+        if delivery in posting.pending:
+            posting.pending.remove(delivery)
+        if delivery.destination in posting.refused:
             if delivery.claim is not None:
                 delivery.claim.finish(JobRunState.FAILED, reason="the channel refused posts")
             return
-        if self._post_next(delivery, round_) and delivery.remaining:
-            round_.pending.append(delivery)
+        if self._post_next(delivery, posting) and delivery.remaining:
+            posting.pending.append(delivery)
 
-    def _post_next(self, delivery: Delivery, round_: _Round) -> bool:
+    def _post_next(self, delivery: Delivery, posting: _Posting) -> bool:
         """Post the delivery's next message; True if it went out."""
         message = delivery.messages[delivery.posted]
         claim = delivery.claim
@@ -147,15 +149,15 @@ class Outbox:
             )
         except SlackChannelUnavailable as error:
             self._pacer.sent(delivery.destination)
-            round_.refused.add(delivery.destination)
-            self._channel_refused(delivery, error.error, round_.report)
+            posting.refused.add(delivery.destination)
+            self._channel_refused(delivery, error.error, posting.report)
             return False
         except (SlackApiError, SlackClientError, OSError) as error:
             self._pacer.sent(delivery.destination)
-            self._retry_later(delivery, error, round_.report)
+            self._retry_later(delivery, error, posting.report)
             return False
         self._pacer.sent(delivery.destination)
-        round_.report.messages += 1
+        posting.report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
             delivery.root_ts, delivery.posted_channel = posted.ts, posted.channel_id
@@ -165,7 +167,7 @@ class Outbox:
                 log.warning("lost a slot's claim while posting; its new holder finishes it", extra={"run": claim.id})
                 return False
         if not delivery.remaining:
-            self._complete(delivery, round_.report)
+            self._complete(delivery, posting.report)
         return True
 
     def _count_already_posted(self, delivery: Delivery) -> None:
