@@ -61,7 +61,7 @@ from bot.clock import SystemClock
 from bot.config import JiraAuth, JiraSettings, Settings
 from bot.digest import ChannelDigest
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
-from handlers.scheduled_jobs import LEASE, Job
+from bot.slot_ledger import LEASE, Job
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (

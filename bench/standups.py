@@ -20,7 +20,7 @@ What it does, all in this process and on 127.0.0.1:
    app (`bot.app.create_app` with `SystemClock`, real time) is configured with `slack_posts_per_minute` equal to
    the fake's workspace limit, as an operator sets `HANDOFF_SLACK_POSTS_PER_MINUTE` to the workspace's limit;
 3. times one `app.standups.run_due()` (claim each prompt's slot and record the prompt, post it as a DM by user id
-   through `JobRunner.deliver`, record its `ts`), counting the SQL statements the engine sends, each post's
+   through the outbox, record its `ts`), counting the SQL statements the engine sends, each post's
    time in `chat.postMessage`, each pacer wait, and when each post reached the fake's rate limiter;
 4. checks that exactly one DM went to each engineer, that every `standup_prompt` row of today has the DM's channel
    and `ts`, and that every slot ended `done`; then runs one more `run_due()` right after, which must post
@@ -67,8 +67,8 @@ from bot.app import HandoffApp, create_app
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.fake_slack import FakeSlack, FakeUser
+from bot.slot_ledger import LEASE, Job
 from bot.standups import Answer
-from handlers.scheduled_jobs import LEASE, Job
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (

@@ -22,12 +22,15 @@ from bot.clock import Clock, Pacer, SystemClock
 from bot.config import JIRA_NOT_CONFIGURED, Settings
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
+from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
 from bot.scheduler import ScheduledJobs, Scheduler
+from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from handlers.jira_jobs import run_jira_sync
 from handlers.jira_webhook import make_webhook_receiver
-from handlers.scheduled_jobs import Job, JobRunner, RunReport
+from handlers.outbox import RunReport
+from handlers.scheduled_jobs import JobRunner
 from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 
@@ -141,12 +144,7 @@ class RetryAfterHandler(RateLimitErrorRetryHandler):
         if response is None:
             raise error or RuntimeError("retry without a response")
         state.next_attempt_requested = True
-        header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
-        try:
-            seconds = max(1, int(header[0] if isinstance(header, list) else header))
-        except ValueError:
-            seconds = 1
-        self._clock.sleep(seconds)
+        self._clock.sleep(int(retry_after_seconds(response.headers, default=1, at_least=1)))
         state.increment_current_attempt()
 
 
@@ -204,7 +202,7 @@ def create_app(
     handlers.register_all(bolt, runtime)
     webhook = make_webhook_receiver(runtime, bolt.client, executor)
     jobs = JobRunner(runtime, bolt.client)
-    standups = StandupJobs(runtime, bolt.client, jobs)
+    standups = StandupJobs(runtime, bolt.client, jobs.ledger, jobs.outbox)
 
     def run_everything_due() -> None:
         jobs.run_due()

@@ -193,7 +193,7 @@ def _run_channel_job(args: argparse.Namespace) -> int:
     from bot.blocks.plain import mentioned_users, message_as_text
     from bot.channel_settings import channel_plan, scheduled_channels
     from bot.people import known_names
-    from handlers.scheduled_jobs import Job
+    from bot.slot_ledger import Job
 
     app = _job_app()
     runtime, jobs = app.runtime, app.jobs

@@ -35,7 +35,7 @@ from bot.text import escape
 from storage.db import make_engine, upgrade_schema
 
 if TYPE_CHECKING:
-    from handlers.scheduled_jobs import RunReport
+    from handlers.outbox import RunReport
 
 TEAM_ID = "T0CONSOLE"
 DEMO_USERS = (

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from bot.config import JiraAuth, JiraSettings
 from bot.errors import HandoffError
+from bot.retry_after import retry_after_seconds
 from bot.text import escape
 
 log = logging.getLogger(__name__)
@@ -390,7 +391,8 @@ class JiraGateway:
             except JIRAError as error:
                 status = error.status_code
                 if status in (429, 503):
-                    retry_after = _retry_after(error)
+                    headers = getattr(getattr(error, "response", None), "headers", None)
+                    retry_after = retry_after_seconds(headers, default=5.0, at_least=0.0)
                     if attempt < RATE_LIMIT_ATTEMPTS and waited + retry_after <= self._patience:
                         log.warning("Jira asked us to wait", extra={"status": status, "retry_after": retry_after})
                         self._sleep(retry_after)
@@ -445,15 +447,6 @@ def missing_issue_fields(raw: dict[str, Any]) -> list[str]:
     ):
         missing.append("status")
     return missing
-
-
-def _retry_after(error: Any) -> float:
-    headers = getattr(getattr(error, "response", None), "headers", None) or {}
-    raw = headers.get("Retry-After")
-    try:
-        return max(0.0, float(raw)) if raw is not None else 5.0
-    except ValueError:
-        return 5.0
 
 
 def _map_error(error: Any, issue_key: str | None) -> JiraError:

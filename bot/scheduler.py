@@ -1,7 +1,7 @@
 """APScheduler inside the serving process: a cron job per channel for its digest and nudges, the Jira pull sync
 every few minutes, and a sweep every minute.
 
-The cron jobs make runs happen on time; the database makes them happen once (see `handlers.scheduled_jobs`).
+The cron jobs make runs happen on time; the database makes them happen once (see `bot.slot_ledger`).
 The sweep reloads schedules changed elsewhere (another replica, the command line), catches up after downtime
 and finishes claims whose holder died. APScheduler's own misfire grace would silently drop a run that started
 late, so it is off: lateness is judged against the catch-up window, by the job itself.

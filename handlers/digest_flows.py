@@ -19,10 +19,11 @@ from bot.errors import InvalidInput, SlackChannelUnavailable, UnknownInitiative
 from bot.initiatives import Actor, resolve_initiative
 from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, snooze
 from bot.runtime import Runtime
+from bot.slot_ledger import Job
 from bot.text import escape
 from handlers.flows import unit_of_work
 from handlers.parsing import DigestRunCommand, DigestScheduleCommand, DigestSwitchCommand, NudgesCommand
-from handlers.scheduled_jobs import Job, JobRunner
+from handlers.scheduled_jobs import JobRunner
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)

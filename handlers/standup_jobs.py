@@ -2,15 +2,15 @@
 and mark a prompt missed when its day ends.
 
 Each prompt claims its slot (standup, initiative and person, their local date) in the same transaction that
-records the prompt, so restarts, replicas and catch-up never prompt twice; posting goes through the job runner's
-pacing, leases and failure handling. Time zones come from the cached Slack profiles (kept fresh by `user_change`
+records the prompt (`bot.slot_ledger`), so restarts, replicas and catch-up never prompt twice; posting goes through
+the outbox's pacing and failure handling. Time zones come from the cached Slack profiles (kept fresh by `user_change`
 events and a slow refresh here), never from a `users.info` call per prompt.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,10 +23,10 @@ from bot.blocks.standups import render_prompt, render_prompt_missed, render_remi
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Slot
+from bot.slot_ledger import MISSED_WHILE_DOWN, Claim, Job, SlotLedger
 from bot.standups import StandupPlan, standup_plans
-from handlers.scheduled_jobs import LEASE, MISSED_WHILE_DOWN, Delivery, Job, JobRunner, RunReport
+from handlers.outbox import Delivery, Outbox, RunReport
 from handlers.slack_io import SlackUserDirectory
-from storage import schedules as slots
 from storage import standups as queries
 from storage.models import Initiative, JobRun, JobRunState, StandupPrompt
 
@@ -36,10 +36,11 @@ PROFILE_REFRESH_AFTER = timedelta(hours=24)
 
 
 class StandupJobs:
-    def __init__(self, runtime: Runtime, client: WebClient, runner: JobRunner):
+    def __init__(self, runtime: Runtime, client: WebClient, ledger: SlotLedger, outbox: Outbox):
         self._runtime = runtime
         self._client = client
-        self._runner = runner
+        self._ledger = ledger
+        self._outbox = outbox
 
     def run_due(self, *, initiative_id: int | None = None) -> RunReport:
         """Prompt every standup that is due (catching up within the window), remind the unanswered ones once,
@@ -50,13 +51,27 @@ class StandupJobs:
             every_plan = standup_plans(
                 session=session, default_timezone=self._runtime.settings.timezone, initiative_id=initiative_id
             )
-            known = slots.slots_known(
-                session=session, jobs=(Job.STANDUP.value,), since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1)
-            )
             unanswered = queries.unanswered_prompts(session=session)
         plans = [p for p in every_plan if p.enabled]
         # Each prompt goes out as soon as it is claimed, while the next ones are being claimed.
-        outbox = self._runner.outbox(report)
+        lapsed = {p.target: p for p in every_plan} if initiative_id is None else None
+        self._outbox.deliver(self._due(plans, lapsed, unanswered, now, report), report)
+        self._mark_missed(now, unanswered)
+        if initiative_id is None:
+            self.refresh_profiles(plans, now)
+        return report
+
+    def _due(
+        self,
+        plans: list[StandupPlan],
+        lapsed: dict[str, StandupPlan] | None,
+        unanswered: Sequence[StandupPrompt],
+        now: datetime,
+        report: RunReport,
+    ) -> Iterator[list[Delivery]]:
+        """Each due prompt as soon as it is claimed; then, given every plan (the sweep), the prompts of lapsed
+        claims; then the reminders due."""
+        known = self._ledger.known((Job.STANDUP,), since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1))
         for plan in plans:
             start = max(now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS), plan.since or now)
             for slot in plan.schedule.slots_between(start, now):
@@ -64,44 +79,29 @@ class StandupJobs:
                     continue
                 delivery = self._prompt(plan, slot, now, report)
                 if delivery is not None:
-                    outbox.add([delivery])
-        if initiative_id is None:  # the sweep, which knows every standup, finishes lapsed claims
-            outbox.add(self._resume_lapsed(now, {p.target: p for p in every_plan}))
-        outbox.add(self._reminders(now, unanswered))
-        outbox.drain()
-        self._mark_missed(now, unanswered)
-        if initiative_id is None:
-            self.refresh_profiles(plans, now)
-        return report
+                    yield [delivery]
+        if lapsed is not None:
+            yield self._resume_lapsed(now, lapsed)
+        yield self._reminders(now, unanswered)
 
     # --------------------------------------------------------------------------------------------- prompts
 
     def _prompt(self, plan: StandupPlan, slot: Slot, now: datetime, report: RunReport) -> Delivery | None:
-        about = {"initiative": str(plan.initiative_id), "user": plan.user_id}
-        if not self._runner.within_grace(slot, plan.schedule, now):
-            self._runner.skip(Job.STANDUP, plan.target, slot, now, report, reason=MISSED_WHILE_DOWN, about=about)
+        if not self._ledger.within_grace(slot, plan.schedule, now):
+            self._skip(plan, slot, now, report, reason=MISSED_WHILE_DOWN, level=logging.WARNING)
             return None
         day = plan.schedule.local_date(slot.due_at)
         if day in self._runtime.settings.checklist.for_team(plan.team_id).holidays:
-            self._runner.skip(Job.STANDUP, plan.target, slot, now, report, reason="a holiday", about=about, warn=False)
+            self._skip(plan, slot, now, report, reason="a holiday", level=logging.INFO)
             return None
         with self._runtime.session() as session:
             away = queries.away_on(session=session, team_id=plan.team_id, user_ids=[plan.user_id], day=day)
         if away:
-            self._runner.skip(Job.STANDUP, plan.target, slot, now, report, reason="away", about=about, warn=False)
+            self._skip(plan, slot, now, report, reason="away", level=logging.INFO)
             return None
         with self._runtime.session() as session:
-            run = slots.claim_slot(
-                session=session,
-                job=Job.STANDUP.value,
-                target=plan.target,
-                slot=slot.key,
-                due_at=slot.due_at,
-                now=now,
-                lease_until=now + LEASE,
-                holder=self._runner.holder,
-            )
-            if run is None:
+            claim = self._ledger.claim(Job.STANDUP, plan.target, slot, now=now, session=session)
+            if claim is None:
                 return None  # another replica, or an earlier sweep, prompted
             # The prompt is recorded with its claim: one cannot exist without the other.
             prompt = queries.add_prompt(
@@ -121,9 +121,16 @@ class StandupJobs:
                 )
                 is not None
             )
-        return self._prompt_delivery(run, prompt, plan, has_previous)
+        return self._prompt_delivery(claim, prompt, plan, has_previous)
 
-    def _prompt_delivery(self, run: JobRun, prompt: StandupPrompt, plan: StandupPlan, has_previous: bool) -> Delivery:
+    def _skip(
+        self, plan: StandupPlan, slot: Slot, now: datetime, report: RunReport, *, reason: str, level: int
+    ) -> None:
+        about = {"initiative": str(plan.initiative_id), "user": plan.user_id}
+        if self._ledger.skip(Job.STANDUP, plan.target, slot, now=now, reason=reason, about=about, level=level):
+            report.add_skipped(Job.STANDUP.value, about, slot.key)
+
+    def _prompt_delivery(self, claim: Claim, prompt: StandupPrompt, plan: StandupPlan, has_previous: bool) -> Delivery:
         message = render_prompt(
             prompt_id=prompt.id or 0,
             name=plan.name,
@@ -133,7 +140,7 @@ class StandupJobs:
             questions=plan.questions,
             has_previous=has_previous,
         )
-        delivery = self._runner.delivery_for(run, plan.user_id, [message])
+        delivery = Delivery.of(claim, plan.user_id, [message])
 
         def prompted(session: Session, _at: datetime) -> None:
             queries.mark_prompt(
@@ -146,7 +153,7 @@ class StandupJobs:
         def refused(error: str) -> None:
             # A deactivated engineer, say: the prompt fails alone; the initiative's channel is not at fault.
             log.warning("a standup prompt was refused", extra={"prompt": prompt.id, "error": error})
-            self._runner.finish(run.id or 0, reason=f"Slack refused the prompt: {error}", state=JobRunState.FAILED)
+            claim.finish(JobRunState.FAILED, reason=f"Slack refused the prompt: {error}")
 
         delivery.on_done, delivery.on_refused = prompted, refused
         return delivery
@@ -154,15 +161,9 @@ class StandupJobs:
     def _resume_lapsed(self, now: datetime, plans: dict[str, StandupPlan]) -> list[Delivery]:
         """A prompt whose sender died before Slack took it (or before the database heard it did) is finished here."""
         deliveries = []
-        with self._runtime.session() as session:
-            lapsed = slots.lapsed_claims(session=session, jobs=(Job.STANDUP.value,), now=now)
-        for stale in lapsed:
+        for claim in self._ledger.take_over_lapsed((Job.STANDUP,), now=now):
+            run = claim.run
             with self._runtime.session() as session:
-                run = slots.take_over_slot(
-                    session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE, holder=self._runner.holder
-                )
-                if run is None:
-                    continue
                 _team, initiative_id, user_id = run.target.split(":", 2)
                 plan = plans.get(run.target)
                 prompt = queries.find_prompt(
@@ -179,9 +180,9 @@ class StandupJobs:
                 )
             if plan is None or prompt is None or prompt.prompt_ts is not None:
                 # The engineer changed, the initiative was paused, or the prompt went out after all.
-                self._runner.finish(run.id or 0, reason="nothing left to send")
+                claim.finish(JobRunState.SKIPPED, reason="nothing left to send")
                 continue
-            delivery = self._prompt_delivery(run, prompt, plan, has_previous)
+            delivery = self._prompt_delivery(claim, prompt, plan, has_previous)
             delivery.resumed_since, delivery.history_channel = run.claimed_at, dm_channel
             deliveries.append(delivery)
         return deliveries
@@ -201,23 +202,13 @@ class StandupJobs:
             and _local_day(now, p) == p.day
         ]
         for prompt in waiting:
+            slot = Slot(prompt.day.isoformat(), prompt.prompted_at + after)
             with self._runtime.session() as session:
-                run = slots.claim_slot(
-                    session=session,
-                    job=Job.STANDUP_REMINDER.value,
-                    target=str(prompt.id),
-                    slot=prompt.day.isoformat(),
-                    due_at=prompt.prompted_at + after,
-                    now=now,
-                    lease_until=now + LEASE,
-                    holder=self._runner.holder,
-                )
+                claim = self._ledger.claim(Job.STANDUP_REMINDER, str(prompt.id), slot, now=now, session=session)
                 name = _initiative_name(session, prompt)
-            if run is None:
+            if claim is None:
                 continue
-            delivery = self._runner.delivery_for(
-                run, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)]
-            )
+            delivery = Delivery.of(claim, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)])
 
             def reminded(session: Session, at: datetime, prompt_id: int = prompt.id or 0) -> None:
                 queries.mark_prompt(session=session, prompt_id=prompt_id, reminded_at=at)
@@ -233,14 +224,13 @@ class StandupJobs:
         """A prompt whose local day ended unanswered is missed, and its message says so."""
         for prompt in [p for p in unanswered if _local_day(now, p) > p.day]:
             with self._runtime.session() as session:
-                if not slots.record_skipped_slot(
-                    session=session,
-                    job=Job.STANDUP_MISSED.value,
-                    target=str(prompt.id),
-                    slot=prompt.day.isoformat(),
-                    due_at=now,
+                if not self._ledger.skip(
+                    Job.STANDUP_MISSED,
+                    str(prompt.id),
+                    Slot(prompt.day.isoformat(), now),
                     now=now,
                     reason="the day ended without an answer",
+                    session=session,
                 ):
                     continue  # another replica marks it
                 if not queries.mark_missed(session=session, prompt_id=prompt.id or 0):

@@ -20,7 +20,7 @@ from bot.app import create_app
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
 from bot.fake_slack import FakeMessage, FakeSlack
-from handlers.scheduled_jobs import RunReport
+from handlers.outbox import RunReport
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState
 from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, RunningApp, make_settings, served
 from tests.factories import make_initiative

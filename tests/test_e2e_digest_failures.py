@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.fake_slack import FakeChannel
-from handlers.scheduled_jobs import LEASE
+from bot.slot_ledger import LEASE
 from tests.conftest import ALICE, BOB, CAROL, GENERAL, OLD, SECRET, RunningApp
 from tests.factories import make_initiative
 from tests.test_e2e_commands import create, private_answer
@@ -126,7 +126,7 @@ def test_a_channel_that_refuses_posts_has_its_digest_turned_off_and_its_owner_to
         session.commit()
     if configured_by:
         assert "Saved." in private_answer(running, "digest at 09:00", user=configured_by, channel=channel)
-    caplog.set_level(logging.WARNING, logger="handlers.scheduled_jobs")
+    caplog.set_level(logging.WARNING, logger="handlers.outbox")
 
     report = run_jobs_at(running, TUESDAY_NUDGES)
 

@@ -20,7 +20,7 @@ from bot.app import HandoffApp, create_app
 from bot.checklist import Checklist, ChecklistConfig
 from bot.clock import FixedClock
 from bot.fake_slack import FakeMessage, FakeSlack
-from handlers.scheduled_jobs import RunReport
+from handlers.outbox import RunReport
 from storage.db import make_engine
 from storage.models import Blocker, JobRun, StandupPrompt
 from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, make_settings, served

@@ -20,7 +20,9 @@ from bot.channel_settings import scheduled_channels
 from bot.clock import FixedClock
 from bot.fake_slack import FakeSlack, RecordedCall
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
-from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT, Job, JobRunner
+from bot.slot_ledger import LEASE, Job
+from handlers.outbox import SLOT_POST_EVENT
+from handlers.scheduled_jobs import JobRunner
 from storage import schedules as queries
 from storage.db import make_engine, session_scope
 from storage.models import ChannelSettings, JobRun, JobRunState
@@ -263,7 +265,7 @@ def test_a_digest_missed_past_the_local_day_is_skipped_logged_once_and_never_pos
 ) -> None:
     seed(shared.engine)
     jobs = shared.runner()
-    caplog.set_level(logging.WARNING, logger="handlers.scheduled_jobs")
+    caplog.set_level(logging.WARNING, logger="bot.slot_ledger")
 
     shared.clock.set(datetime(2027, 1, 4, 23, 0, tzinfo=UTC))  # midnight in Berlin: Tuesday there
     report = jobs.run_due()
@@ -293,7 +295,7 @@ def test_a_catch_up_window_in_hours_replaces_the_same_day_rule(
 ) -> None:
     seed(shared.engine)
     jobs = shared.runner(catch_up_within=timedelta(hours=2))
-    caplog.set_level(logging.WARNING, logger="handlers.scheduled_jobs")
+    caplog.set_level(logging.WARNING, logger="bot.slot_ledger")
 
     shared.clock.set(DUE + timedelta(hours=2))  # exactly at the end of the window: still runs
     jobs.run_due()

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import FixedClock, Pacer
-from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT
+from bot.slot_ledger import LEASE
+from handlers.outbox import SLOT_POST_EVENT
 from storage import schedules as queries
 from storage import standups as standup_queries
 from storage.models import JobRun, JobRunState, StandupPrompt
@@ -150,20 +151,6 @@ def test_the_pace_counts_from_when_a_post_came_back() -> None:
     pacer.sent(GENERAL)
     assert pacer.wait_turn(GENERAL) == pytest.approx(1.0), "a full second from when it came back, not 0.6"
     assert pacer.wait_turn("C0OTHER") == 0, "other channels do not wait"
-
-
-def test_finished_slots_are_pruned_after_a_month_and_claims_never(running: RunningApp) -> None:
-    now = running.clock.now()
-    with Session(running.engine) as session:
-        for slot, days_ago, state in (("old", 31, "done"), ("recent", 29, "done"), ("stuck", 40, "claimed")):
-            due = now - timedelta(days=days_ago)
-            session.add(JobRun(job="digest", target=TARGET, slot=slot, due_at=due, state=state, claimed_at=due))
-        session.commit()
-    assert running.app.jobs is not None
-    running.app.jobs.run_due()
-    with Session(running.engine) as session:
-        left = {run.slot for run in session.exec(select(JobRun)).all()}
-    assert left == {"recent", "stuck"}
 
 
 def test_the_workspace_pace_also_counts_from_when_a_post_came_back() -> None:

@@ -1,0 +1,297 @@
+"""The Slack side of every scheduled delivery: pace, post, and record each part on its slot's claim.
+
+Jobs hand their deliveries over as soon as each slot is claimed and composed; the outbox posts each one's first
+message at once and its continuations whenever their channel's turn comes, in between composing others, so a run
+takes about as long as composing everything or as its busiest channel's pace, whichever is longer. Each post names
+its slot run and part in its message metadata, so whoever takes over a lapsed claim asks Slack what is already
+there instead of posting it twice. Whether a slot is done, retried or given up is the ledger's (`bot.slot_ledger`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
+
+from bot.blocks.base import Message
+from bot.blocks.nudges import render_channel_refused
+from bot.channel_settings import disable_for_slack_error
+from bot.clock import Pacer
+from bot.errors import SlackChannelUnavailable
+from bot.retry_after import retry_after_seconds
+from bot.runtime import Runtime
+from bot.slot_ledger import Claim, OnDone
+from handlers.slack_io import post_message
+from storage import digest as digest_queries
+from storage.models import JobRunState
+
+log = logging.getLogger(__name__)
+SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
+
+
+@dataclass
+class Delivery:
+    """Messages for one destination: the first in the channel, the rest in its thread."""
+
+    destination: str
+    messages: list[Message]
+    claim: Claim | None = None  # the claimed slot; None for a direct message that rides along with one
+    posted: int = 0
+    root_ts: str | None = None
+    # Runs in the transaction that marks the slot done: what must be recorded only once it was all posted.
+    on_done: OnDone | None = None
+    # Taken over from a holder that may have died just after posting: ask Slack what is already there.
+    resumed_since: datetime | None = None
+    # Where to read that history when `destination` is a person: history needs their DM's channel id.
+    history_channel: str | None = None
+    # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
+    retry: bool = True
+    # `handoff run` without `--force`: a failed post leaves the day's slot free at once, for the operator's next
+    # run (or the next sweep) to post, instead of waiting out a backoff.
+    retry_at_once: bool = False
+    posted_channel: str | None = None  # where the first message went (a user id resolves to their DM channel)
+    # What to do when Slack refuses the destination for good; None: it is a channel, whose digest is turned off.
+    on_refused: Callable[[str], None] | None = None
+
+    @classmethod
+    def of(cls, claim: Claim, destination: str, messages: list[Message]) -> Delivery:
+        """A claimed slot's messages, from where its earlier holders stopped."""
+        return cls(destination, messages, claim=claim, posted=claim.run.parts_posted, root_ts=claim.run.root_ts)
+
+    @property
+    def remaining(self) -> bool:
+        return self.posted < len(self.messages)
+
+
+@dataclass
+class RunReport:
+    posted: list[str] = field(default_factory=list)  # where each finished delivery went: channel or user ids
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    messages: int = 0
+
+    def add_skipped(self, job: str, about: dict[str, str], key: str) -> None:
+        self.skipped.append(f"{job} {' '.join(about.values())} {key}")
+
+
+@dataclass
+class _Posting:
+    """One run's deliveries still to post, and the destinations Slack refused during it."""
+
+    report: RunReport
+    pending: list[Delivery] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)
+
+
+class Outbox:
+    """Posts the deliveries of claimed slots for every job of this process, paced per channel and workspace."""
+
+    def __init__(self, runtime: Runtime, client: WebClient):
+        self._runtime = runtime
+        self._client = client
+        # Shared by everything that posts from this process, so a digest and a nudge to one channel stay apart.
+        self._pacer = runtime.pacer or Pacer(runtime.clock)
+
+    def deliver(self, batches: Iterable[list[Delivery]], report: RunReport) -> None:
+        """Post each batch's deliveries as soon as it is composed (what is ready at once, the rest whenever its
+        channel's turn comes while the next batches are composed), then everything still waiting."""
+        posting = _Posting(report)
+        for batch in batches:
+            for delivery in batch:
+                if delivery.resumed_since is not None:
+                    self._count_already_posted(delivery)
+                if not delivery.remaining:
+                    if delivery.claim is not None:  # all posted before a crash; only the record is missing
+                        self._complete(delivery, report)
+                    continue
+                posting.pending.append(delivery)  # served now if its channel is free, else when its turn comes
+            now = self._runtime.clock.monotonic()
+            for delivery in [d for d in posting.pending if self._pacer.next_turn(d.destination) <= now]:
+                self._post(delivery, posting)
+        while posting.pending:
+            self._post(min(posting.pending, key=lambda d: self._pacer.next_turn(d.destination)), posting)
+
+    def _post(self, delivery: Delivery, posting: _Posting) -> None:
+        if delivery in posting.pending:
+            posting.pending.remove(delivery)
+        if delivery.destination in posting.refused:
+            if delivery.claim is not None:
+                delivery.claim.finish(JobRunState.FAILED, reason="the channel refused posts")
+            return
+        if self._post_next(delivery, posting) and delivery.remaining:
+            posting.pending.append(delivery)
+
+    def _post_next(self, delivery: Delivery, posting: _Posting) -> bool:
+        """Post the delivery's next message; True if it went out."""
+        message = delivery.messages[delivery.posted]
+        claim = delivery.claim
+        if claim is not None and not claim.renew():
+            log.warning("lost a slot's claim before posting; its new holder finishes it", extra={"run": claim.id})
+            return False
+        self._pacer.wait_turn(delivery.destination)
+        metadata = None
+        if claim is not None:
+            payload = {"run": claim.id, "part": delivery.posted}
+            metadata = {"event_type": SLOT_POST_EVENT, "event_payload": payload}
+        try:
+            posted = post_message(
+                self._client,
+                channel_id=delivery.destination,
+                message=message,
+                thread_ts=delivery.root_ts,
+                metadata=metadata,
+            )
+        except SlackChannelUnavailable as error:
+            self._pacer.sent(delivery.destination)
+            posting.refused.add(delivery.destination)
+            self._channel_refused(delivery, error.error, posting.report)
+            return False
+        except (SlackApiError, SlackClientError, OSError) as error:
+            self._pacer.sent(delivery.destination)
+            self._retry_later(delivery, error, posting.report)
+            return False
+        self._pacer.sent(delivery.destination)
+        posting.report.messages += 1
+        delivery.posted += 1
+        if delivery.root_ts is None:
+            delivery.root_ts, delivery.posted_channel = posted.ts, posted.channel_id
+        if claim is not None and delivery.remaining:
+            held = claim.record_progress(root_ts=delivery.root_ts, parts_posted=delivery.posted)
+            if not held:
+                log.warning("lost a slot's claim while posting; its new holder finishes it", extra={"run": claim.id})
+                return False
+        if not delivery.remaining:
+            self._complete(delivery, posting.report)
+        return True
+
+    def _count_already_posted(self, delivery: Delivery) -> None:
+        """A holder can die after Slack took a message and before the database heard of it. Each post carries its
+        run and part in its metadata, so the new holder reads the channel (and the thread) to skip what is there."""
+        since = delivery.resumed_since
+        if since is None or delivery.claim is None:
+            return
+        run_id = delivery.claim.id
+        try:
+            channel = delivery.history_channel or delivery.destination
+            if channel[:1] in "UW":
+                # History is read by channel id, and no earlier prompt told us this person's DM's: the check is
+                # skipped, and only a crash in the instant after the very first prompt to them could post it twice.
+                return
+            if delivery.root_ts is None:
+                history = self._client.conversations_history(
+                    channel=channel,
+                    oldest=f"{since.timestamp() - 60:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                )
+                root = next((m for m in history["messages"] if _part_of(m, run_id) == 0), None)
+                if root is None:
+                    return
+                delivery.root_ts, delivery.posted, delivery.posted_channel = root["ts"], 1, channel
+            replies = self._client.conversations_replies(
+                channel=channel, ts=delivery.root_ts, include_all_metadata=True, limit=1000
+            )
+            parts = {_part_of(m, run_id) for m in replies["messages"]}
+            while delivery.posted in parts:
+                delivery.posted += 1
+        except (SlackApiError, SlackClientError, OSError) as error:
+            # Posting again risks a duplicate, but not posting would lose the digest: Slack is the one that failed.
+            log.warning("could not check what a lapsed run already posted", extra={"error": str(error)})
+
+    def _complete(self, delivery: Delivery, report: RunReport) -> None:
+        claim = delivery.claim
+        if claim is None:
+            if delivery.on_done is not None:
+                with self._runtime.session() as session:
+                    delivery.on_done(session, self._runtime.clock.now())
+        elif not claim.complete(root_ts=delivery.root_ts, parts_posted=delivery.posted, then=delivery.on_done):
+            # Another holder took the claim over and records the slot itself.
+            log.warning("lost a slot's claim as it finished", extra={"run": claim.id})
+            return
+        report.posted.append(delivery.destination)
+
+    def _retry_later(self, delivery: Delivery, error: Exception, report: RunReport) -> None:
+        code = error.response.get("error", "") if isinstance(error, SlackApiError) else type(error).__name__
+        claim = delivery.claim
+        if claim is None:
+            log.warning("a direct message was not delivered; the next run tries again", extra={"error": code})
+            report.failed.append(delivery.destination)
+            return
+        if not delivery.retry:
+            claim.finish(JobRunState.FAILED, reason=code)
+            report.failed.append(f"{delivery.destination}: {code}")
+            return
+        at_least = timedelta(0)
+        if isinstance(error, SlackApiError) and error.response.status_code == 429:
+            at_least = timedelta(seconds=int(retry_after_seconds(error.response.headers, default=1, at_least=1)))
+        wait = claim.fail(
+            code,
+            root_ts=delivery.root_ts,
+            parts_posted=delivery.posted,
+            at_least=at_least,
+            at_once=delivery.retry_at_once,
+        )
+        then = "the slot is left for the next run" if delivery.retry_at_once else "retrying later"
+        log.warning(
+            f"post failed; {then}",
+            extra={"channel": delivery.destination, "error": code, "retry_in_s": int(wait.total_seconds())},
+        )
+        report.retrying.append(delivery.destination)
+
+    def _channel_refused(self, delivery: Delivery, code: str, report: RunReport) -> None:
+        """Slack will not take posts in the channel: turn its digest off and tell whoever set it up."""
+        if delivery.on_refused is not None:
+            delivery.on_refused(code)
+            report.failed.append(delivery.destination)
+            return
+        claim = delivery.claim
+        if claim is None:  # a direct message to someone who left, say
+            log.warning("a direct message was refused", extra={"error": code})
+            report.failed.append(delivery.destination)
+            return
+        team_id = claim.run.target.split(":", 1)[0]
+        with self._runtime.session() as session:
+            plan = disable_for_slack_error(
+                session=session,
+                team_id=team_id,
+                channel_id=delivery.destination,
+                error=code,
+                now=self._runtime.clock.now(),
+                default_timezone=self._runtime.settings.timezone,
+            )
+            claim.finish(JobRunState.FAILED, reason=code, session=session)
+            people = [plan.configured_by] if plan.configured_by else _leads_in(session, team_id, delivery.destination)
+        self._runtime.schedule_changed()
+        log.warning(
+            "the digest and nudges of a channel are off: Slack refused the post",
+            extra={"channel": delivery.destination, "error": code},
+        )
+        report.failed.append(delivery.destination)
+        notice = render_channel_refused(delivery.destination, code)
+        for person in people:
+            self._pacer.wait_turn(person)
+            try:
+                post_message(self._client, channel_id=person, message=notice)
+            except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as error:
+                log.warning("could not tell someone their channel's digest is off", extra={"error": str(error)})
+            self._pacer.sent(person)
+
+
+def _part_of(message: dict, run_id: int) -> int | None:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != SLOT_POST_EVENT or payload.get("run") != run_id:
+        return None
+    part = payload.get("part")
+    return part if isinstance(part, int) else None
+
+
+def _leads_in(session: Session, team_id: str, channel_id: str) -> list[str]:
+    rows = digest_queries.initiatives_in_channel(session=session, team_id=team_id, channel_id=channel_id)
+    return list(dict.fromkeys(x for row in rows for x in (row.ds_lead_id, row.eng_lead_id) if x))
