@@ -7,7 +7,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -48,13 +48,12 @@ from bot.jira_sync import FULL_SYNC_EVERY, SyncReport, apply_issue_state, apply_
 from storage import jira as jira_queries
 from storage.db import session_scope
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
-from tests.conftest import ALICE
-from tests.factories import make_initiative
+from tests.conftest import ALICE, NOW
+from tests.support.factories import make_initiative
 from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira
 from tests.support.slack_driver import TEAM_ID
 
 EMAIL, API_TOKEN, PAT = "handoff@example.com", "cloud-api-token", "dc-personal-token"
-NOW = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)
 PATIENCE = 60.0
 THREAD_URL = "https://example.slack.com/archives/C0GENERAL/p1767519000000100"
 FLAVORS = ["cloud", "datacenter"]
@@ -74,11 +73,6 @@ class RecordingSleep:
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from storage import schedules as queries
 from storage.db import make_engine, session_scope
 from storage.models import ChannelSettings, JobRun, JobRunState
 from tests.conftest import CHURN, GENERAL, NOW, OLD, RunningApp, make_settings
-from tests.factories import make_initiative
+from tests.support.e2e import create, private_answer
+from tests.support.factories import make_initiative, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
-from tests.test_e2e_commands import create, private_answer
 
 BERLIN = "Europe/Berlin"
 MONDAY, TUESDAY = "2027-01-04", "2027-01-05"
@@ -71,12 +71,6 @@ def shared(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator
 def runner(app: HandoffApp) -> JobRunner:
     assert app.jobs is not None
     return app.jobs
-
-
-def seed(engine: Engine, count: int = 1, *, channel: str = GENERAL, created_at: datetime = EARLY) -> None:
-    with session_scope(engine) as session:
-        for _ in range(count):
-            make_initiative(session, home_channel_id=channel, created_at=created_at)
 
 
 def digest_posts(fake: FakeSlack, channel: str = GENERAL, *, threaded: bool = False) -> list[RecordedCall]:
@@ -137,8 +131,8 @@ def skip_logs(caplog: pytest.LogCaptureFixture, job: str = "digest") -> list[log
 
 
 def test_two_replicas_post_each_digest_once(shared: Shared) -> None:
-    seed(shared.engine)
-    seed(shared.engine, channel=CHURN)
+    seed_initiatives(shared.engine, created_at=EARLY)
+    seed_initiatives(shared.engine, channel=CHURN, created_at=EARLY)
     first, second = shared.runner(), shared.runner()
 
     report = first.run_due()
@@ -158,8 +152,8 @@ def test_two_replicas_post_each_digest_once(shared: Shared) -> None:
 
 
 def test_two_replicas_racing_in_threads_post_each_digest_once(shared: Shared) -> None:
-    seed(shared.engine, 3)
-    seed(shared.engine, 3, channel=CHURN)
+    seed_initiatives(shared.engine, 3, created_at=EARLY)
+    seed_initiatives(shared.engine, 3, channel=CHURN, created_at=EARLY)
     runners = [shared.runner(), shared.runner()]
 
     for day in range(4):  # Monday to Thursday, a fresh race each day
@@ -182,7 +176,7 @@ def test_two_replicas_racing_in_threads_post_each_digest_once(shared: Shared) ->
 
 
 def test_a_crashed_claim_posts_nothing_until_its_lease_lapses_then_exactly_once(shared: Shared) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     dead = claim_as_a_dead_holder(shared.engine)
     restarted, replica = shared.runner(), shared.runner()
 
@@ -217,7 +211,7 @@ def test_a_crashed_claim_posts_nothing_until_its_lease_lapses_then_exactly_once(
 def test_a_crash_after_the_first_part_finishes_only_the_rest_in_its_thread(
     shared: Shared, recorded: bool, initiatives: int
 ) -> None:
-    seed(shared.engine, initiatives)  # 30 are more than one message's worth of blocks
+    seed_initiatives(shared.engine, initiatives, created_at=EARLY)  # 30 are more than one message's worth of blocks
     app = shared.app()
     parts = digest_parts(shared, app)
     assert (len(parts) > 1) == (initiatives > 1)
@@ -243,7 +237,7 @@ def test_a_crash_after_the_first_part_finishes_only_the_rest_in_its_thread(
 
 
 def test_a_digest_missed_earlier_the_same_local_day_is_caught_up_once(shared: Shared) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner()
 
     late = datetime(2027, 1, 4, 22, 59, tzinfo=UTC)  # 23:59 in Berlin, still Monday there
@@ -261,7 +255,7 @@ def test_a_digest_missed_earlier_the_same_local_day_is_caught_up_once(shared: Sh
 def test_a_digest_missed_past_the_local_day_is_skipped_logged_once_and_never_posted(
     shared: Shared, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner()
     caplog.set_level(logging.WARNING, logger="handlers.scheduled_jobs")
 
@@ -291,7 +285,7 @@ def test_a_digest_missed_past_the_local_day_is_skipped_logged_once_and_never_pos
 def test_a_catch_up_window_in_hours_replaces_the_same_day_rule(
     shared: Shared, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner(catch_up_within=timedelta(hours=2))
     caplog.set_level(logging.WARNING, logger="handlers.scheduled_jobs")
 
@@ -309,7 +303,7 @@ def test_a_catch_up_window_in_hours_replaces_the_same_day_rule(
 def test_catch_up_zero_skips_late_slots_but_not_one_whose_trigger_fired_a_second_ago(shared: Shared) -> None:
     # HANDOFF_CATCH_UP=0 means "never run a missed slot late", not "skip every run": the cron job that fires at
     # 09:00:00 reads the clock a moment later, and that run is on time.
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner(catch_up_within=timedelta(0))
 
     shared.clock.set(DUE)
@@ -334,8 +328,8 @@ def cron(app: HandoffApp) -> dict[str, str]:
 
 
 def test_refresh_registers_a_digest_and_a_nudges_job_per_scheduled_channel(shared: Shared) -> None:
-    seed(shared.engine)
-    seed(shared.engine, channel=CHURN)
+    seed_initiatives(shared.engine, created_at=EARLY)
+    seed_initiatives(shared.engine, channel=CHURN, created_at=EARLY)
     with session_scope(shared.engine) as session:
         make_initiative(session, home_channel_id=OLD, archived=True)
         late_in_kolkata = {"digest_time": "23:45", "digest_timezone": "Asia/Kolkata", "digest_days": "mon,wed"}
@@ -410,7 +404,7 @@ def test_schedule_commands_change_the_cron_jobs_without_a_restart(running: Runni
 
 def test_berlin_digest_keeps_nine_local_across_the_spring_change(running: RunningApp) -> None:
     running.clock.set(datetime(2027, 3, 24, 12, 0, tzinfo=UTC))
-    seed(running.engine, created_at=datetime(2027, 3, 20, 12, 0, tzinfo=UTC))
+    seed_initiatives(running.engine, created_at=datetime(2027, 3, 20, 12, 0, tzinfo=UTC))
     assert "every day at 09:00 (Europe/Berlin)" in private_answer(running, "digest at 09:00 Europe/Berlin daily")
     private_answer(running, "nudges off")
     jobs = runner(running.app)

@@ -14,7 +14,7 @@ from storage.db import alembic_config, make_engine, session_scope, upgrade_schem
 from storage.idempotency import claim_all_once, claim_once
 from storage.models import Checkpoint, CheckpointStatus
 from tests.conftest import ALICE, NOW
-from tests.factories import make_initiative
+from tests.support.factories import make_initiative
 
 TODAY = date(2027, 1, 4)
 
