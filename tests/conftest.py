@@ -194,6 +194,22 @@ def running(request: pytest.FixtureRequest, serve_app: ServeApp) -> Iterator[Run
         yield running_app
 
 
+@pytest.fixture
+def start_replica(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[Callable[..., HandoffApp]]:
+    """Start another process of the app with settings overrides: its own engine on the same database file, the same
+    Slack and clock. Its listeners are not served; tests call its jobs."""
+    url = engine.url.render_as_string(hide_password=False)
+    engines: list[Engine] = []
+
+    def start(**overrides: object) -> HandoffApp:
+        engines.append(make_engine(url))
+        return create_app(make_settings(fake_slack, url, **overrides), engine=engines[-1], clock=clock)
+
+    yield start
+    for each in engines:
+        each.dispose()
+
+
 # Jira settings for a site the app never contacts: for features that only store or link Jira keys.
 OFFLINE_JIRA = JiraSettings(url=JIRA_SITE, auth=JiraAuth.CLOUD, email="bot@example.com", api_token="token-0123456789")
 

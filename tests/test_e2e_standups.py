@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,13 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import ids
-from bot.app import HandoffApp, create_app
+from bot.app import HandoffApp
 from bot.checklist import Checklist, ChecklistConfig
 from bot.fake_slack import FakeMessage
 from handlers.scheduled_jobs import RunReport
-from storage.db import make_engine
 from storage.models import Blocker, JobRun, StandupPrompt
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp, make_settings
+from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
 from tests.support.blockkit import all_text, nodes
 from tests.support.e2e import Thread, click_in_channel, create, kickoff_of, load, private_answer, replies
 from tests.support.slack_driver import TEAM_ID
@@ -453,12 +452,9 @@ def test_a_new_engineer_is_not_asked_for_a_morning_that_passed_before_the_change
 
 
 @pytest.fixture
-def replica(running: RunningApp, churn: None) -> Iterator[HandoffApp]:
+def replica(start_replica: Callable[..., HandoffApp], churn: None) -> HandoffApp:
     """A second process: its own app and engine on the same database file, the same Slack and clock."""
-    url = running.engine.url.render_as_string(hide_password=False)
-    engine = make_engine(url)
-    yield create_app(make_settings(running.fake, url), engine=engine, clock=running.clock)
-    engine.dispose()
+    return start_replica()
 
 
 def test_two_schedulers_racing_in_threads_ask_each_person_once_a_day(running: RunningApp, replica: HandoffApp) -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.app import HandoffApp, create_app
+from bot.app import HandoffApp
 from bot.blocks.base import Message
 from bot.channel_settings import scheduled_channels
 from bot.clock import FixedClock
@@ -22,9 +22,9 @@ from bot.fake_slack import FakeSlack, RecordedCall
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
 from handlers.scheduled_jobs import LEASE, SLOT_POST_EVENT, Job, JobRunner
 from storage import schedules as queries
-from storage.db import make_engine, session_scope
+from storage.db import session_scope
 from storage.models import ChannelSettings, JobRun, JobRunState
-from tests.conftest import CHURN, GENERAL, NOW, OLD, RunningApp, make_settings
+from tests.conftest import CHURN, GENERAL, NOW, OLD, RunningApp
 from tests.support.e2e import create, private_answer
 from tests.support.factories import make_initiative, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
@@ -44,13 +44,11 @@ class Shared:
     engine: Engine
     fake: FakeSlack
     clock: FixedClock
-    engines: list[Engine] = field(default_factory=list)
+    start_replica: Callable[..., HandoffApp]
 
     def app(self, **overrides: object) -> HandoffApp:
         """A fresh process: its own engine on the same database file."""
-        url = self.engine.url.render_as_string(hide_password=False)
-        self.engines.append(make_engine(url))
-        return create_app(make_settings(self.fake, url, **overrides), engine=self.engines[-1], clock=self.clock)
+        return self.start_replica(**overrides)
 
     def runner(self, **overrides: object) -> JobRunner:
         return runner(self.app(**overrides))
@@ -60,12 +58,11 @@ class Shared:
 
 
 @pytest.fixture
-def shared(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[Shared]:
+def shared(
+    fake_slack: FakeSlack, engine: Engine, clock: FixedClock, start_replica: Callable[..., HandoffApp]
+) -> Shared:
     fake_slack.anchor_timestamps(NOW.timestamp())  # Slack's ts and the app's clock agree, as in production
-    world = Shared(engine, fake_slack, clock)
-    yield world
-    for each in world.engines:
-        each.dispose()
+    return Shared(engine, fake_slack, clock, start_replica)
 
 
 def runner(app: HandoffApp) -> JobRunner:
