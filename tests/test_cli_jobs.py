@@ -21,7 +21,7 @@ from bot.fake_slack import FakeSlack
 from storage.db import session_scope
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState, SlackUser
 from tests.conftest import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
-from tests.support.factories import make_initiative
+from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID
 
@@ -346,16 +346,7 @@ def test_jira_sync_dry_run_prints_what_waits_without_contacting_jira(
     assert empty.out.strip() == "0 status changes waiting to be posted; 0 changes waiting to be sent to Jira."
 
     with session_scope(engine) as session:
-        checkpoint = Checkpoint(
-            initiative_id=seeded["churn"].id,
-            number=1,
-            title="Model card review",
-            jira_key="DS-42",
-            created_by=ALICE,
-            created_at=NOW,
-            updated_by=ALICE,
-            updated_at=NOW,
-        )
+        checkpoint = checkpoint_row(seeded["churn"].id, 1, title="Model card review", jira_key="DS-42")
         session.add(checkpoint)
         session.flush()
         session.add(

@@ -49,7 +49,7 @@ from storage import jira as jira_queries
 from storage.db import session_scope
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
 from tests.conftest import ALICE, NOW
-from tests.support.factories import make_initiative
+from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira
 from tests.support.slack_driver import TEAM_ID
 
@@ -140,16 +140,7 @@ def link(sessions: Sessions, keys: list[str], *, synced_from: FakeJira | None = 
         initiative = make_initiative(session)
         ids = {}
         for number, key in enumerate(keys, start=1):
-            checkpoint = Checkpoint(
-                initiative_id=initiative.id or 0,
-                number=number,
-                title=f"Checkpoint {number}",
-                created_by=ALICE,
-                created_at=NOW,
-                updated_by=ALICE,
-                updated_at=NOW,
-                jira_key=key,
-            )
+            checkpoint = checkpoint_row(initiative.id or 0, number, jira_key=key)
             if synced_from is not None:
                 stored = synced_from.issue(key)
                 category = CATEGORIES[stored.status]

@@ -16,7 +16,7 @@ from bot.initiatives import Actor
 from bot.people import UserProfile
 from storage import initiatives as queries
 from storage.db import session_scope
-from storage.models import Initiative, Phase, PhaseChange
+from storage.models import Checkpoint, Initiative, Phase, PhaseChange
 from tests.conftest import ALICE, GENERAL, NOW, WORKSPACE_USERS
 from tests.support.slack_driver import TEAM_ID
 
@@ -55,6 +55,18 @@ def make_initiative(session: Session, **overrides: Any) -> Initiative:
         changed_at=created_at,
     )
     return queries.add_initiative(session=session, initiative=initiative, first_change=first)
+
+
+def checkpoint_row(initiative_id: int, number: int, **values: Any) -> Checkpoint:
+    """A checkpoint of an initiative as Alice adds it now, not yet stored; any column can be given."""
+    defaults: dict[str, Any] = {
+        "title": f"Checkpoint {number}",
+        "created_by": ALICE,
+        "created_at": NOW,
+        "updated_by": ALICE,
+        "updated_at": NOW,
+    }
+    return Checkpoint(initiative_id=initiative_id, number=number, **(defaults | values))
 
 
 def seed_initiatives(engine: Engine, count: int = 1, *, channel: str = GENERAL, **fields: Any) -> list[str]:
