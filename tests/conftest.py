@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings, Settings
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from bot.http import create_server
+from bot.jira_gateway import JiraGateway
 from storage.db import make_engine, upgrade_schema
 from tests.support.blockkit import assert_valid_message, assert_valid_view
 from tests.support.slack_driver import TEAM_ID, SlackDriver
@@ -162,17 +164,58 @@ def served(app: HandoffApp, fake: FakeSlack, engine: Engine, clock: FixedClock) 
         app.executor.shutdown(wait=True, cancel_futures=True)
 
 
+ServeApp = Callable[..., AbstractContextManager[RunningApp]]
+
+
 @pytest.fixture
-def running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
-    app = create_app(make_settings(fake_slack), engine=engine, clock=clock)
-    with served(app, fake_slack, engine, clock) as running_app:
+def serve_app(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> ServeApp:
+    """Start the real app over HTTP with settings overrides (`jira=`, `checklist=`, ...); with `jira_sleep`, its Jira
+    gateway records the waits a 429 asks for instead of sleeping."""
+
+    @contextlib.contextmanager
+    def start(*, jira_sleep: Callable[[float], None] | None = None, **overrides: object) -> Iterator[RunningApp]:
+        settings = make_settings(fake_slack, **overrides)
+        gateway = None
+        if jira_sleep is not None:
+            assert settings.jira is not None, "jira_sleep is for an app with Jira settings"
+            gateway = JiraGateway(settings.jira, sleep=jira_sleep, clock=clock.now)
+        app = create_app(settings, engine=engine, clock=clock, jira=gateway)
+        with served(app, fake_slack, engine, clock) as running_app:
+            yield running_app
+
+    return start
+
+
+@pytest.fixture
+def running(request: pytest.FixtureRequest, serve_app: ServeApp) -> Iterator[RunningApp]:
+    """The app over HTTP; a test or module marked `app_settings(**overrides)` gets those settings."""
+    marker = request.node.get_closest_marker("app_settings")
+    with serve_app(**(marker.kwargs if marker else {})) as running_app:
         yield running_app
 
 
 @pytest.fixture
-def jira_running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+def start_replica(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[Callable[..., HandoffApp]]:
+    """Start another process of the app with settings overrides: its own engine on the same database file, the same
+    Slack and clock. Its listeners are not served; tests call its jobs."""
+    url = engine.url.render_as_string(hide_password=False)
+    engines: list[Engine] = []
+
+    def start(**overrides: object) -> HandoffApp:
+        engines.append(make_engine(url))
+        return create_app(make_settings(fake_slack, url, **overrides), engine=engines[-1], clock=clock)
+
+    yield start
+    for each in engines:
+        each.dispose()
+
+
+# Jira settings for a site the app never contacts: for features that only store or link Jira keys.
+OFFLINE_JIRA = JiraSettings(url=JIRA_SITE, auth=JiraAuth.CLOUD, email="bot@example.com", api_token="token-0123456789")
+
+
+@pytest.fixture
+def jira_running(serve_app: ServeApp) -> Iterator[RunningApp]:
     """The app with Jira settings for a site it never contacts: for features that only store or link Jira keys."""
-    jira = JiraSettings(url=JIRA_SITE, auth=JiraAuth.CLOUD, email="bot@example.com", api_token="token-0123456789")
-    app = create_app(make_settings(fake_slack, jira=jira), engine=engine, clock=clock)
-    with served(app, fake_slack, engine, clock) as running_app:
+    with serve_app(jira=OFFLINE_JIRA) as running_app:
         yield running_app

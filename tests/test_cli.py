@@ -23,7 +23,7 @@ from websockets.sync.server import ServerConnection, serve
 from bot.fake_slack import FakeSlack
 from storage.db import make_engine, session_scope, upgrade_schema
 from tests.conftest import BOB, BOT_TOKEN, CAROL, GENERAL, SIGNING_SECRET, seed
-from tests.factories import make_initiative
+from tests.support.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID, SlackDriver
 
 APP_TOKEN = "xapp-1-A0001-test-app-token"

@@ -21,7 +21,7 @@ from bot.fake_slack import FakeSlack
 from storage.db import session_scope
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState, SlackUser
 from tests.conftest import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
-from tests.factories import make_initiative
+from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID
 
@@ -40,15 +40,10 @@ Cli = Callable[..., Result]
 
 
 @pytest.fixture
-def cli_clock() -> FixedClock:
-    return FixedClock(NOW)  # Monday 2027-01-04, 10:30 in Berlin
-
-
-@pytest.fixture
 def cli(
     fake_slack: FakeSlack,
     engine: Engine,
-    cli_clock: FixedClock,
+    clock: FixedClock,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
@@ -64,7 +59,7 @@ def cli(
     monkeypatch.setenv("DATABASE_URL", str(engine.url))  # the file the `engine` fixture seeds
     monkeypatch.setenv("HANDOFF_TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    monkeypatch.setattr("bot.app.SystemClock", lambda: cli_clock)  # the app's "now", and its pacing
+    monkeypatch.setattr("bot.app.SystemClock", lambda: clock)  # the app's "now" (Monday 10:30 in Berlin), its pacing
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level  # the CLI configures logging for the whole process
 
@@ -213,7 +208,7 @@ def test_a_run_posts_once_and_a_second_says_it_already_ran(
 
 
 def test_a_slot_the_scheduler_waits_to_retry_is_explained_then_taken_over(
-    cli: Cli, cli_clock: FixedClock, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
+    cli: Cli, clock: FixedClock, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
 ) -> None:
     """The scheduler's post failed a minute ago and it retries at 10:32: the slot is not "already ran"."""
     with session_scope(engine) as session:
@@ -240,7 +235,7 @@ def test_a_slot_the_scheduler_waits_to_retry_is_explained_then_taken_over(
     )
     assert posts(fake_slack) == []
 
-    cli_clock.advance(timedelta(minutes=2))
+    clock.advance(timedelta(minutes=2))
     due = cli("digest", "--channel", GENERAL)
 
     assert due.code == 0, due.err
@@ -260,7 +255,7 @@ def test_force_posts_the_digest_again(cli: Cli, seeded: dict[str, Any], fake_sla
 
 
 def test_forced_nudges_run_again_but_keep_the_cooldown(
-    cli: Cli, cli_clock: FixedClock, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
+    cli: Cli, clock: FixedClock, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine
 ) -> None:
     """A forced run is a second run, not a reset: gaps raised minutes ago wait; a gap opened since is posted."""
     assert cli("nudges", "--channel", GENERAL).code == 0
@@ -285,7 +280,7 @@ def test_forced_nudges_run_again_but_keep_the_cooldown(
                 updated_at=NOW,
             )
         )
-    cli_clock.advance(timedelta(minutes=1))
+    clock.advance(timedelta(minutes=1))
     forced = cli("nudges", "--channel", GENERAL, "--force")
 
     assert forced.code == 0, forced.err
@@ -351,16 +346,7 @@ def test_jira_sync_dry_run_prints_what_waits_without_contacting_jira(
     assert empty.out.strip() == "0 status changes waiting to be posted; 0 changes waiting to be sent to Jira."
 
     with session_scope(engine) as session:
-        checkpoint = Checkpoint(
-            initiative_id=seeded["churn"].id,
-            number=1,
-            title="Model card review",
-            jira_key="DS-42",
-            created_by=ALICE,
-            created_at=NOW,
-            updated_by=ALICE,
-            updated_at=NOW,
-        )
+        checkpoint = checkpoint_row(seeded["churn"].id, 1, title="Model card review", jira_key="DS-42")
         session.add(checkpoint)
         session.flush()
         session.add(

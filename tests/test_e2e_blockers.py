@@ -14,13 +14,22 @@ from bot import ids
 from storage.models import Blocker
 from tests.conftest import ALICE, BOB, CAROL, NOW, RunningApp
 from tests.support.blockkit import all_text, button_values
-from tests.test_e2e_checkpoints import Thread, blocks_of, replies
-from tests.test_e2e_commands import create, kickoff_of, load, mrkdwn_strings, private_answer, run
+from tests.support.e2e import (
+    Thread,
+    blocks_of,
+    click_in_channel,
+    create,
+    kickoff_of,
+    load,
+    mrkdwn_strings,
+    private_answer,
+    replies,
+    run,
+)
 from tests.test_e2e_digest import (
     CHURN_V2,
     NEW_CHURN,
     TUESDAY,
-    click,
     digests,
     payload,
     run_jobs_at,
@@ -221,7 +230,7 @@ def test_the_thread_posts_resolve_button_resolves_it_and_a_second_click_changes_
 ) -> None:
     report(running, '"No read access"')
     [value] = button_values(payload(replies(running, churn)[-1]), ids.ACTION_RESOLVE_BLOCKER)
-    [answer] = click(running, ids.ACTION_RESOLVE_BLOCKER, value, user=BOB)
+    [answer] = click_in_channel(running, ids.ACTION_RESOLVE_BLOCKER, value, user=BOB)
     assert (answer["response_type"], answer.get("replace_original")) == ("ephemeral", False)
     assert answer["text"] == ":white_check_mark: Resolved `churn#b1`."
     row = the_blocker(running.engine, 1)
@@ -229,7 +238,7 @@ def test_the_thread_posts_resolve_button_resolves_it_and_a_second_click_changes_
     assert "resolved `churn#b1`" in thread_texts(running, churn)[-1]
     posts = len(replies(running, churn))
 
-    [second] = click(running, ids.ACTION_RESOLVE_BLOCKER, value, user=CAROL)
+    [second] = click_in_channel(running, ids.ACTION_RESOLVE_BLOCKER, value, user=CAROL)
     assert second["response_type"] == "ephemeral" and f"already resolved by <@{BOB}>" in all_text(second)
     assert the_blocker(running.engine, 1).model_dump() == row.model_dump()
     assert len(replies(running, churn)) == posts
@@ -291,7 +300,7 @@ def test_the_digest_shows_new_then_open_blockers_until_resolved_and_its_button_r
     assert button_values(payload(friday), ids.ACTION_RESOLVE_BLOCKER) == ["churn#b1"]  # the oldest open one
 
     running.clock.set(utc(8, 9))  # b2 resolved from its Resolve button in the thread
-    [answer] = click(running, ids.ACTION_RESOLVE_BLOCKER, "churn#b2", user=BOB)
+    [answer] = click_in_channel(running, ids.ACTION_RESOLVE_BLOCKER, "churn#b2", user=BOB)
     assert answer["response_type"] == "ephemeral" and answer["text"] == ":white_check_mark: Resolved `churn#b2`."
     row = the_blocker(running.engine, 2)
     assert (row.resolved_by, row.resolved_at) == (BOB, utc(8, 9))

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from storage.models import Blocker, Checkpoint, HandoffDoc, Idea, Kpi, KpiReading, StandupSettings
 from tests.conftest import ALICE, CAROL, CHURN, GENERAL, SECRET, RunningApp
 from tests.support.blockkit import all_text
-from tests.test_e2e_commands import create, load, run
+from tests.support.e2e import create, load, run
 
 CHURN_V2 = "Churn model v2"
 # Carol, the embedded engineer, may change everything about it; its home is #churn.

@@ -7,7 +7,6 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,17 +15,24 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import ids
-from bot.app import create_app
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
-from bot.fake_slack import FakeMessage, FakeSlack
-from bot.jira_gateway import JiraGateway
 from handlers.jira_jobs import run_jira_sync
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraStatusChange
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, make_settings, served
+from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values, nodes
+from tests.support.e2e import (
+    Thread,
+    blocks_of,
+    kickoff_of,
+    load,
+    mrkdwn_strings,
+    plain_strings,
+    private_answer,
+    replies,
+    run,
+)
 from tests.support.fake_jira import FakeJira
-from tests.test_e2e_commands import kickoff_of, load, mrkdwn_strings, plain_strings, private_answer, run
 
 WEBHOOK_SECRET = "s3cret-0123456789abcdef"
 JIRA_EMAIL = "handoff-bot@example.com"
@@ -37,15 +43,6 @@ MODEL_CARD = "Model card review"
 
 
 # --- fixtures ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Thread:
-    """An initiative's kickoff thread: where every update about it goes."""
-
-    channel: str
-    ts: str
-    permalink: str
 
 
 @pytest.fixture
@@ -67,25 +64,12 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def running(
-    fake_slack: FakeSlack, fake_jira: FakeJira, engine: Engine, clock: FixedClock, sleeps: list[float]
-) -> Iterator[RunningApp]:
+def running(serve_app: ServeApp, fake_jira: FakeJira, sleeps: list[float]) -> Iterator[RunningApp]:
     """Like conftest's `running`, with Jira configured and pointed at the fake."""
-    jira_settings = JiraSettings(
-        url=fake_jira.url,
-        auth=JiraAuth.CLOUD,
-        email=JIRA_EMAIL,
-        api_token=JIRA_TOKEN,
-        webhook_secret=WEBHOOK_SECRET,
+    jira = JiraSettings(
+        url=fake_jira.url, auth=JiraAuth.CLOUD, email=JIRA_EMAIL, api_token=JIRA_TOKEN, webhook_secret=WEBHOOK_SECRET
     )
-    settings = make_settings(fake_slack, jira=jira_settings)
-    app = create_app(
-        settings,
-        engine=engine,
-        clock=clock,
-        jira=JiraGateway(jira_settings, sleep=sleeps.append, clock=clock.now),
-    )
-    with served(app, fake_slack, engine, clock) as running_app:
+    with serve_app(jira=jira, jira_sleep=sleeps.append) as running_app:
         yield running_app
 
 
@@ -101,20 +85,6 @@ def churn(running: RunningApp) -> Thread:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-
-def replies(running: RunningApp, thread: Thread) -> list[FakeMessage]:
-    """The replies everyone sees in the initiative's thread, oldest first."""
-    return [
-        m
-        for m in running.fake.messages_in(thread.channel, thread_ts=thread.ts)
-        if m.ts != thread.ts and m.ephemeral_to is None
-    ]
-
-
-def blocks_of(message: FakeMessage) -> list[dict[str, Any]]:
-    assert message.blocks, f"a message without blocks: {message.text!r}"
-    return message.blocks
 
 
 def checkpoints(engine: Engine) -> list[Checkpoint]:

@@ -8,40 +8,31 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.db import session_scope
-from storage.initiatives import add_initiative, get_initiative_by_name, name_key
-from storage.models import Initiative, PhaseChange
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, JIRA_SITE, NOW, OLD, SECRET, RunningApp
-from tests.support.blockkit import all_text, button_values, nodes
-from tests.support.slack_driver import TEAM_ID, HttpResult
-
-SUBCOMMANDS = (
-    "help",
-    "new",
-    "status",
-    "list",
-    "phase",
-    "edit",
-    "archive",
-    "unarchive",
-    "checkpoint",
-    "doc",
-    "docs",
-    "checklist",
-    "kpi",
-    "idea",
-    "ideas",
-    "digest",
-    "nudges",
-    "blocker",
-    "blockers",
-    "standup",
-    "away",
+from handlers.parsing import SUBCOMMANDS
+from storage.models import PhaseChange
+from tests.conftest import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    CHURN,
+    DAVE,
+    GENERAL,
+    JIRA_SITE,
+    NOW,
+    OFFLINE_JIRA,
+    OLD,
+    SECRET,
+    RunningApp,
 )
+from tests.support.blockkit import all_text, button_values
+from tests.support.e2e import create, kickoff_of, load, mrkdwn_strings, plain_strings, private_answer, row_counts, run
+from tests.support.factories import seed_initiatives
+from tests.support.slack_driver import TEAM_ID
+
 CHURN_V2 = "Churn model v2"
 AMBIGUOUS_CHU = '"chu" matches more than one initiative: "Churn alerts" (`churn2`), "Churn model v2" (`churn`).'
 NEW_CHURN_V2 = (
@@ -49,28 +40,12 @@ NEW_CHURN_V2 = (
 )
 
 
-@pytest.fixture
-def running(jira_running: RunningApp) -> RunningApp:
-    """An epic can be given to any command here, which needs Jira settings (nothing here calls Jira); `new` and
-    `edit` without Jira settings are tested in tests/test_e2e_without_jira.py."""
-    return jira_running
+# An epic can be given to any command here, which needs Jira settings (nothing here calls Jira); `new` and `edit`
+# without Jira settings are tested in tests/test_e2e_without_jira.py.
+pytestmark = pytest.mark.app_settings(jira=OFFLINE_JIRA)
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-
-def row_counts(engine: Engine) -> tuple[int, int]:
-    with Session(engine) as session:
-        initiatives = session.exec(select(func.count()).select_from(Initiative)).one()
-        changes = session.exec(select(func.count()).select_from(PhaseChange)).one()
-    return int(initiatives), int(changes)
-
-
-def load(engine: Engine, name: str) -> Initiative:
-    with Session(engine) as session:
-        initiative = get_initiative_by_name(session=session, team_id=TEAM_ID, name=name)
-        assert initiative is not None, f"no initiative {name!r} in the database"
-        return initiative
 
 
 def history(engine: Engine, initiative_id: int) -> list[tuple[str | None, str, str, str | None]]:
@@ -79,80 +54,6 @@ def history(engine: Engine, initiative_id: int) -> list[tuple[str | None, str, s
             select(PhaseChange).where(PhaseChange.initiative_id == initiative_id).order_by(PhaseChange.id)
         ).all()
     return [(r.from_phase, r.to_phase, r.changed_by, r.note) for r in rows]
-
-
-def seed_initiatives(engine: Engine, names: list[str], *, channel: str = GENERAL) -> None:
-    """Store initiatives straight in the database, as `new` would, but without posting kickoffs."""
-    with session_scope(engine) as session:
-        for name in names:
-            add_initiative(
-                session=session,
-                initiative=Initiative(
-                    team_id=TEAM_ID,
-                    name=name,
-                    name_key=name_key(name),
-                    home_channel_id=channel,
-                    created_by=ALICE,
-                    created_at=NOW,
-                    updated_by=ALICE,
-                    updated_at=NOW,
-                ),
-                first_change=PhaseChange(initiative_id=0, to_phase="discovery", changed_by=ALICE, changed_at=NOW),
-            )
-
-
-def run(running: RunningApp, text: str, *, user: str = ALICE, channel: str = GENERAL) -> tuple[HttpResult, list[dict]]:
-    """Send a command, wait for its after-ack work, and return the ack plus what it posted to its response_url."""
-    before = len(running.fake.response_posts)
-    result = running.slack.command(text, user=user, channel=channel)
-    assert result.status == 200, result.body
-    running.settle()
-    return result, [post.body for post in running.fake.response_posts[before:]]
-
-
-def private_answer(running: RunningApp, text: str, *, user: str = ALICE, channel: str = GENERAL) -> str:
-    """The one private answer a command gets, whether in the ack or through its response_url."""
-    result, posts = run(running, text, user=user, channel=channel)
-    if result.body:
-        assert posts == [], "answered both in the ack and through the response_url"
-        assert result.json.get("response_type", "ephemeral") == "ephemeral"
-        return result.text
-    assert len(posts) == 1, f"expected one private answer, got {posts!r}"
-    assert posts[0]["response_type"] == "ephemeral"
-    return all_text(posts[0])
-
-
-def create(running: RunningApp, text: str, *, user: str = ALICE, channel: str = GENERAL) -> str:
-    answer = private_answer(running, text, user=user, channel=channel)
-    assert ":white_check_mark: Created" in answer, answer
-    return answer
-
-
-def kickoff_of(running: RunningApp, name: str) -> Any:
-    """The kickoff message the fake Slack holds for an initiative."""
-    initiative = load(running.engine, name)
-    assert initiative.thread_channel_id and initiative.thread_ts
-    [root] = [
-        m
-        for m in running.fake.messages_in(initiative.thread_channel_id)
-        if m.ts == initiative.thread_ts and m.thread_ts is None
-    ]
-    return root
-
-
-def text_objects(payload: dict[str, Any], kind: str) -> list[str]:
-    return [n["text"] for n in nodes(payload.get("blocks") or []) if isinstance(n, dict) and n.get("type") == kind]
-
-
-def mrkdwn_strings(payload: dict[str, Any]) -> list[str]:
-    """Every string Slack formats as mrkdwn (where `<!channel>` pings and `<@U…>` mentions): the message's
-    `text` and every mrkdwn text object. plain_text objects show such sequences literally, so they are left out."""
-    fallback = [payload["text"]] if isinstance(payload.get("text"), str) else []
-    return fallback + text_objects(payload, "mrkdwn")
-
-
-def plain_strings(payload: dict[str, Any]) -> list[str]:
-    return text_objects(payload, "plain_text")
 
 
 # --- help -------------------------------------------------------------------------------------------------
@@ -325,8 +226,7 @@ def test_status_with_a_prefix_shows_one_initiative_in_detail(running: RunningApp
 
 
 def test_list_pages_fifteen_at_a_time_and_next_replaces_the_message(running: RunningApp) -> None:
-    names = [f"Model {n:02d}" for n in range(1, 18)]
-    seed_initiatives(running.engine, names)
+    names = seed_initiatives(running.engine, 17)
 
     first = running.slack.command("list")
 

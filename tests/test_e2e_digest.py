@@ -7,7 +7,6 @@ the digest and 09:30 (08:30 UTC) for the nudges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,21 +15,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import ids
-from bot.app import create_app
-from bot.clock import FixedClock
-from bot.config import JiraAuth, JiraSettings
-from bot.fake_slack import FakeMessage, FakeSlack
+from bot.fake_slack import FakeMessage
 from handlers.outbox import RunReport
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState
-from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, RunningApp, make_settings, served
-from tests.factories import make_initiative
+from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, JIRA_SITE, RunningApp
 from tests.support.blockkit import button_values
+from tests.support.e2e import click_in_channel, create, load, mrkdwn_strings, private_answer
+from tests.support.factories import make_initiative, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
-from tests.test_e2e_commands import create, load, mrkdwn_strings, private_answer
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = f'new "{CHURN_V2}" ds:<@U0BOB|bob> eng:<@U0CAROL|carol>'
-JIRA_URL = "https://jira.example.com"
 
 
 def utc(day: int, hour: int = 8, minute: int = 0) -> datetime:
@@ -87,34 +82,12 @@ def slot_runs(engine: Engine, job: str = "digest") -> list[JobRun]:
         return list(session.exec(select(JobRun).where(JobRun.job == job).order_by(col(JobRun.id))).all())
 
 
-def seed(engine: Engine, count: int, *, channel: str = GENERAL, **fields: Any) -> list[str]:
-    """`count` initiatives stored straight in the database (no kickoff posts); returns their names."""
-    names = [f"Model {number:02d}" for number in range(count)]
-    with Session(engine) as session:
-        for name in names:
-            make_initiative(session, name=name, home_channel_id=channel, **fields)
-        session.commit()
-    return names
-
-
 def checkpoint_of(engine: Engine, number: int, initiative: str = CHURN_V2) -> Checkpoint:
     initiative_id = load(engine, initiative).id
     with Session(engine) as session:
         return session.exec(
             select(Checkpoint).where(Checkpoint.initiative_id == initiative_id, Checkpoint.number == number)
         ).one()
-
-
-def click(
-    running: RunningApp, action_id: str, value: str | None, *, user: str = ALICE, channel: str = GENERAL
-) -> list[dict[str, Any]]:
-    """Click a button on a channel message; returns what the app answered through the response_url."""
-    before = len(running.fake.response_posts)
-    container = {"type": "message", "message_ts": "1.0", "channel_id": channel, "is_ephemeral": False}
-    result = running.slack.action(action_id, value=value, user=user, channel=channel, container=container)
-    assert (result.status, result.body) == (200, "")
-    running.settle()
-    return [post.body for post in running.fake.response_posts[before:]]
 
 
 def churn_with_checkpoints(running: RunningApp) -> None:
@@ -291,7 +264,7 @@ def test_a_day_without_news_gets_one_line_and_a_quiet_channel_none(running: Runn
 
 
 def test_thirty_initiatives_split_into_the_channel_and_its_thread_each_shown_once(running: RunningApp) -> None:
-    names = seed(running.engine, 30)
+    names = seed_initiatives(running.engine, 30)
     preview = private_answer(running, "digest preview")
     assert "1 more message" in preview and "would follow in its thread" in preview
     assert running.fake.calls_to("chat.postMessage") == []
@@ -357,7 +330,9 @@ def test_text_that_looks_like_mentions_is_escaped_in_digests_nudges_and_answers(
         assert any("&lt;!channel&gt; &amp; co" in s for s in strings), strings
         assert any("Model card &lt;@U0BOB&gt;" in s for s in strings), strings
         assert not [s for s in strings if "<!channel>" in s or "<@U0BOB" in s]
-    [answer] = click(running, ids.ACTION_SNOOZE_DAY, button_values(payload(digest), ids.ACTION_SNOOZE_DAY)[0])
+    [answer] = click_in_channel(
+        running, ids.ACTION_SNOOZE_DAY, button_values(payload(digest), ids.ACTION_SNOOZE_DAY)[0]
+    )
     assert '"&lt;!channel&gt; &amp; co"' in answer["text"] and "<!channel>" not in json.dumps(answer)
 
 
@@ -369,7 +344,7 @@ def test_mark_done_on_the_digest_marks_the_checkpoint_and_answers_privately(runn
     run_jobs_at(running, THURSDAY)
     [value] = button_values(payload(digests(running)[-1]), ids.ACTION_CHECKPOINT_DONE)
     running.clock.set(utc(7, 10))
-    [answer] = click(running, ids.ACTION_CHECKPOINT_DONE, value, user=CAROL)
+    [answer] = click_in_channel(running, ids.ACTION_CHECKPOINT_DONE, value, user=CAROL)
     assert answer["response_type"] == "ephemeral" and answer.get("replace_original") is False
     assert "`churn#1`" in json.dumps(answer)
     assert checkpoint_of(running.engine, 1).status == "done"
@@ -384,7 +359,7 @@ def test_snooze_on_the_digest_leaves_the_initiative_out_of_the_next_nudges(runni
     [digest] = digests(running)
     churn_id = load(running.engine, CHURN_V2).id
     [value] = [v for v in button_values(payload(digest), ids.ACTION_SNOOZE_DAY) if json.loads(v)["i"] == churn_id]
-    [answer] = click(running, ids.ACTION_SNOOZE_DAY, value, user=BOB)
+    [answer] = click_in_channel(running, ids.ACTION_SNOOZE_DAY, value, user=BOB)
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == f':zzz: Snoozed all nudges about "{CHURN_V2}" until Wed 6 Jan, 09:00.'
     with Session(running.engine) as session:
@@ -401,7 +376,7 @@ def test_record_a_mitigation_from_a_nudge_opens_the_form_and_records_the_plan(ru
     run_jobs_at(running, THURSDAY_NUDGES)
     [nudge] = nudges(running)
     assert button_values(payload(nudge), ids.ACTION_MITIGATE) == ["churn#1", "churn#3"]
-    assert click(running, ids.ACTION_MITIGATE, "churn#1", user=CAROL) == []
+    assert click_in_channel(running, ids.ACTION_MITIGATE, "churn#1", user=CAROL) == []
     [opened] = running.fake.calls_to("views.open")
     view = opened.response["view"]
     assert view["callback_id"] == ids.VIEW_MITIGATION
@@ -424,15 +399,6 @@ def test_record_a_mitigation_from_a_nudge_opens_the_form_and_records_the_plan(ru
     assert "Recorded the mitigation plan for `churn#1`" in told.args["text"]
 
 
-@pytest.fixture
-def jira_running(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
-    """The app with Jira configured (the digest only links to it; nothing here calls Jira)."""
-    jira = JiraSettings(url=JIRA_URL, auth=JiraAuth.CLOUD, email="bot@example.com", api_token="token-0123456789")
-    app = create_app(make_settings(fake_slack, jira=jira), engine=engine, clock=clock)
-    with served(app, fake_slack, engine, clock) as running_app:
-        yield running_app
-
-
 def test_open_in_jira_appears_only_with_jira_and_a_key_and_its_click_is_acked(jira_running: RunningApp) -> None:
     with Session(jira_running.engine) as session:
         make_initiative(session, name="With epic", jira_epic_key="DS-12", jira_project_key="DS")
@@ -444,10 +410,10 @@ def test_open_in_jira_appears_only_with_jira_and_a_key_and_its_click_is_acked(ji
         s.split("*")[1]: [e for e in a["elements"] if e["action_id"] == ids.ACTION_OPEN_JIRA]
         for s, a in zip(sections(digest), [b for b in digest.blocks or [] if b["type"] == "actions"], strict=True)
     }
-    assert [b["url"] for b in links["With epic"]] == [f"{JIRA_URL}/browse/DS-12"]
+    assert [b["url"] for b in links["With epic"]] == [f"{JIRA_SITE}/browse/DS-12"]
     assert links["Without epic"] == []
     calls = len(jira_running.fake.calls)
-    assert click(jira_running, ids.ACTION_OPEN_JIRA, None) == []
+    assert click_in_channel(jira_running, ids.ACTION_OPEN_JIRA, None) == []
     assert jira_running.fake.calls[calls:] == []
 
 

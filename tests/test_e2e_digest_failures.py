@@ -16,8 +16,8 @@ from sqlmodel import Session
 from bot.fake_slack import FakeChannel
 from bot.slot_ledger import LEASE
 from tests.conftest import ALICE, BOB, CAROL, GENERAL, OLD, SECRET, RunningApp
-from tests.factories import make_initiative
-from tests.test_e2e_commands import create, private_answer
+from tests.support.e2e import create, private_answer
+from tests.support.factories import make_initiative, seed_initiatives
 from tests.test_e2e_digest import (
     CHURN_V2,
     NEW_CHURN,
@@ -28,7 +28,6 @@ from tests.test_e2e_digest import (
     run_jobs_at,
     section_about,
     sections,
-    seed,
     settings_of,
     slot_runs,
 )
@@ -86,7 +85,7 @@ def test_a_429_is_waited_out_for_its_retry_after_and_the_digest_is_posted_once(r
 
 
 def test_a_digest_its_thread_and_the_nudges_to_one_channel_are_paced_a_second_apart(running: RunningApp) -> None:
-    names = seed(running.engine, 30, ds_lead_id=BOB)  # 30 digest entries, and 3 gaps each to nudge about
+    names = seed_initiatives(running.engine, 30, ds_lead_id=BOB)  # 30 digest entries, and 3 gaps each to nudge about
     running.fake.enforce_rate_limits(1.0, 1, clock=running.clock.monotonic)
 
     report = run_jobs_at(running, TUESDAY_NUDGES)  # the digest (09:00) and the nudges (09:30) are both due
@@ -187,7 +186,7 @@ def test_a_server_error_keeps_the_slot_claimed_and_the_next_sweep_after_the_back
 
 
 def test_a_failed_continuation_is_resumed_with_only_the_parts_still_missing(running: RunningApp) -> None:
-    names = seed(running.engine, 60)  # three messages: the channel's and two in its thread
+    names = seed_initiatives(running.engine, 60)  # three messages: the channel's and two in its thread
     at_slot_time(running)
     fail_post(running, 2, error="internal_error", status=500)
 

@@ -11,16 +11,15 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Away, ChannelSettings, Checkpoint
-from tests.conftest import ALICE, BOB, GENERAL, RunningApp
-from tests.test_e2e_commands import NEW_CHURN_V2, create, load, private_answer
+from tests.conftest import ALICE, BOB, GENERAL, OFFLINE_JIRA, RunningApp
+from tests.support.e2e import create, load, private_answer
+from tests.test_e2e_commands import NEW_CHURN_V2
 
 CHURN_V2 = "Churn model v2"
 
 
-@pytest.fixture
-def running(jira_running: RunningApp) -> RunningApp:
-    """`NEW_CHURN_V2` gives an epic, which needs Jira settings (nothing here calls Jira)."""
-    return jira_running
+# `NEW_CHURN_V2` gives an epic, which needs Jira settings (nothing here calls Jira).
+pytestmark = pytest.mark.app_settings(jira=OFFLINE_JIRA)
 
 
 def away_rows(running: RunningApp) -> list[tuple[str, date, date]]:

@@ -7,41 +7,23 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from storage.initiatives import get_initiative_by_name
-from storage.models import Initiative, PhaseChange, SlackUser
-from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, ROBOT, RunningApp
+from storage.models import SlackUser
+from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, OFFLINE_JIRA, ROBOT, RunningApp
 from tests.support.blockkit import all_text, button_values
+from tests.support.e2e import click, load, row_counts
 from tests.support.slack_driver import TEAM_ID
 
 BLOCK_IDS = ["name", "channel", "ds", "eng", "embedded", "goal", "jira", "due"]
 
 
-@pytest.fixture
-def running(jira_running: RunningApp) -> RunningApp:
-    """The form's Jira epic field needs Jira settings (nothing here calls Jira); the form without Jira settings
-    is tested in tests/test_e2e_without_jira.py."""
-    return jira_running
+# The form's Jira epic field needs Jira settings (nothing here calls Jira); the form without Jira settings is tested
+# in tests/test_e2e_without_jira.py.
+pytestmark = pytest.mark.app_settings(jira=OFFLINE_JIRA)
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-
-def row_counts(running: RunningApp) -> tuple[int, int]:
-    with Session(running.engine) as session:
-        return (
-            int(session.exec(select(func.count()).select_from(Initiative)).one()),
-            int(session.exec(select(func.count()).select_from(PhaseChange)).one()),
-        )
-
-
-def load(running: RunningApp, name: str) -> Initiative:
-    with Session(running.engine) as session:
-        initiative = get_initiative_by_name(session=session, team_id=TEAM_ID, name=name)
-        assert initiative is not None, f"no initiative {name!r}"
-        return initiative
 
 
 def cached_user(running: RunningApp, user_id: str) -> SlackUser | None:
@@ -54,14 +36,6 @@ def command(running: RunningApp, text: str, *, user: str = ALICE, channel: str =
     before = len(running.fake.response_posts)
     result = running.slack.command(text, user=user, channel=channel)
     assert result.status == 200
-    running.settle()
-    return [p.body for p in running.fake.response_posts[before:]]
-
-
-def click(running: RunningApp, action_id: str, value: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-    before = len(running.fake.response_posts)
-    result = running.slack.action(action_id, value=value, **kwargs)
-    assert (result.status, result.body) == (200, "")
     running.settle()
     return [p.body for p in running.fake.response_posts[before:]]
 
@@ -161,7 +135,7 @@ def test_a_valid_modal_submission_creates_posts_and_confirms(running: RunningApp
     running.settle()
     [kickoff] = running.fake.messages_in(CHURN)
     assert kickoff.text == "New initiative: Churn model v2"
-    initiative = load(running, "Churn model v2")
+    initiative = load(running.engine, "Churn model v2")
     assert initiative.name == "Churn model v2"
     assert (initiative.home_channel_id, initiative.thread_channel_id, initiative.thread_ts) == (
         CHURN,
@@ -191,7 +165,7 @@ def test_a_modal_submission_without_a_response_url_is_confirmed_by_direct_messag
     assert running.fake.response_posts == []
     [dm] = running.fake.messages_in(ALICE)
     assert "Created *Pricing engine*" in dm.text
-    assert load(running, "Pricing engine").home_channel_id == GENERAL
+    assert load(running.engine, "Pricing engine").home_channel_id == GENERAL
 
 
 INVALID_SUBMISSIONS: list[tuple[dict[str, str], dict[str, str]]] = [
@@ -226,7 +200,7 @@ INVALID_SUBMISSIONS: list[tuple[dict[str, str], dict[str, str]]] = [
 def test_invalid_modal_fields_are_marked_inline_and_nothing_is_written(running: RunningApp) -> None:
     running.slack.command('new "Churn model v2"')
     running.settle()
-    counts = row_counts(running)
+    counts = row_counts(running.engine)
     posted = len(running.fake.calls_to("chat.postMessage"))
     answers = len(running.fake.response_posts)
 
@@ -236,7 +210,7 @@ def test_invalid_modal_fields_are_marked_inline_and_nothing_is_written(running: 
 
         assert result.status == 200
         assert result.json == {"response_action": "errors", "errors": errors}
-        assert row_counts(running) == counts
+        assert row_counts(running.engine) == counts
         assert len(running.fake.calls_to("chat.postMessage")) == posted
         assert len(running.fake.response_posts) == answers
 
@@ -265,7 +239,7 @@ def test_share_posts_the_status_in_the_channel_and_deletes_the_private_copy(runn
 
 def test_details_button_answers_privately_with_the_detail(running: RunningApp) -> None:
     command(running, 'new "Churn model v2" ds:<@U0BOB|bob> due:2027-03-01')
-    initiative = load(running, "Churn model v2")
+    initiative = load(running.engine, "Churn model v2")
     listing = running.slack.command("list")
     value = button_value(listing.json, "status_detail")
     assert json.loads(value) == {"k": "detail", "p": 1, "i": initiative.id}
@@ -351,7 +325,7 @@ def test_user_change_refreshes_the_cached_profile_used_for_admin_checks(running:
     )
     [allowed] = command(running, "phase churn research", user=DAVE)
     assert "*Churn model v2* is now in *research*" in all_text(allowed)
-    assert load(running, "Churn model v2").phase == "research"
+    assert load(running.engine, "Churn model v2").phase == "research"
     assert [c.args["user"] for c in running.fake.calls_to("users.info")] == [DAVE]  # once, before the event
 
 
@@ -394,7 +368,7 @@ def test_a_rate_limited_people_check_does_not_hold_up_the_ack(running: RunningAp
     assert result.status == 200 and result.body == ""
     assert result.seconds < 1.0, "the ack waited for Slack's Retry-After"
     running.settle()
-    assert load(running, "Fast ack").ds_lead_id == BOB
+    assert load(running.engine, "Fast ack").ds_lead_id == BOB
 
 
 def test_a_bot_picked_in_a_form_is_refused_after_the_ack_when_slack_was_limiting(running: RunningApp) -> None:
@@ -403,7 +377,7 @@ def test_a_bot_picked_in_a_form_is_refused_after_the_ack_when_slack_was_limiting
     result = running.slack.submit_view(view, state(name="Bot lead", channel=CHURN, ds=ROBOT), response_channel=CHURN)
     assert result.status == 200 and result.body == ""
     running.settle()
-    assert row_counts(running) == (0, 0)
+    assert row_counts(running.engine) == (0, 0)
     [answer] = [p.body for p in running.fake.response_posts]
     assert "is a bot, not a person" in all_text(answer)
     assert running.fake.messages_in(CHURN) == []

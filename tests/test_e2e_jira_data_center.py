@@ -11,30 +11,25 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.app import create_app
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
-from bot.fake_slack import FakeSlack, FakeUser
-from bot.jira_gateway import JiraGateway
+from bot.fake_slack import FakeUser
 from handlers.jira_jobs import run_jira_sync
 from storage.models import JiraStatusChange
 from tests import test_e2e_checkpoints as cloud
-from tests.conftest import ALICE, CAROL, RunningApp, make_settings, served
+from tests.conftest import ALICE, CAROL, RunningApp, ServeApp
+from tests.support.e2e import Thread, blocks_of, kickoff_of, load, private_answer, replies
 from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira, RecordedRequest
 from tests.test_e2e_checkpoints import (
     CHURN_V2,
     MODEL_CARD,
     WEBHOOK_SECRET,
-    Thread,
     add,
-    blocks_of,
     checkpoint,
     checkpoints,
     post_webhook,
     pushes,
-    replies,
 )
-from tests.test_e2e_commands import kickoff_of, load, private_answer
 
 PERSONAL_TOKEN = "dc-personal-access-token-0123456789"
 # Jira renders REST timestamps in the bot account's time zone and webhook bodies in UTC; a zone other than UTC
@@ -74,24 +69,12 @@ def fake_jira(clock: FixedClock) -> Iterator[FakeJira]:
 
 
 @pytest.fixture
-def running(
-    fake_slack: FakeSlack, fake_jira: FakeJira, engine: Engine, clock: FixedClock, sleeps: list[float]
-) -> Iterator[RunningApp]:
+def running(serve_app: ServeApp, fake_jira: FakeJira, sleeps: list[float]) -> Iterator[RunningApp]:
     """Like conftest's `running`, with Jira Data Center configured (a personal access token) and pointed at the fake."""
-    jira_settings = JiraSettings(
-        url=fake_jira.url,
-        auth=JiraAuth.DATA_CENTER,
-        personal_token=PERSONAL_TOKEN,
-        webhook_secret=WEBHOOK_SECRET,
+    jira = JiraSettings(
+        url=fake_jira.url, auth=JiraAuth.DATA_CENTER, personal_token=PERSONAL_TOKEN, webhook_secret=WEBHOOK_SECRET
     )
-    settings = make_settings(fake_slack, jira=jira_settings)
-    app = create_app(
-        settings,
-        engine=engine,
-        clock=clock,
-        jira=JiraGateway(jira_settings, sleep=sleeps.append, clock=clock.now),
-    )
-    with served(app, fake_slack, engine, clock) as running_app:
+    with serve_app(jira=jira, jira_sleep=sleeps.append) as running_app:
         yield running_app
 
 

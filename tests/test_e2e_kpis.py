@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from storage.models import Kpi, KpiReading
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, NOW, RunningApp
 from tests.support.blockkit import all_text
-from tests.test_e2e_checkpoints import Thread, replies
+from tests.support.e2e import Thread, replies
 from tests.test_e2e_digest import TUESDAY, TUESDAY_NUDGES, digests, nudges, run_jobs_at, section_about
 from tests.test_e2e_digest import sections as message_sections
 from tests.test_e2e_readiness import (

@@ -18,8 +18,7 @@ from bot import ids
 from storage.models import ChecklistEntry, HandoffDoc, Idea, Initiative, Kpi, KpiReading, PhaseChange
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, RunningApp
 from tests.support.blockkit import all_text, button_values
-from tests.test_e2e_checkpoints import Thread, blocks_of, replies
-from tests.test_e2e_commands import kickoff_of, load, mrkdwn_strings, plain_strings, run
+from tests.support.e2e import Thread, blocks_of, kickoff_of, load, mrkdwn_strings, plain_strings, replies, run
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol>'

@@ -7,7 +7,7 @@ import pytest
 
 from storage.initiatives import ref_key_base
 from tests.conftest import GENERAL, RunningApp
-from tests.test_e2e_commands import create, kickoff_of, load, private_answer
+from tests.support.e2e import create, kickoff_of, load, private_answer
 
 PREVISION, UBERSETZUNG, NIHONGO = "Prévision des ventes 📈", "Übersetzung Modell", "日本語モデル"
 

@@ -11,8 +11,7 @@ import pytest
 from bot import ids
 from tests.conftest import ALICE, BOB, GENERAL, RunningApp
 from tests.support.blockkit import all_text, button_values
-from tests.test_e2e_commands import create, private_answer
-from tests.test_e2e_interactive import click
+from tests.support.e2e import click, create, private_answer
 
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice>'
 

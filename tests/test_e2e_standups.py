@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,19 +16,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import ids
-from bot.app import HandoffApp, create_app
+from bot.app import HandoffApp
 from bot.checklist import Checklist, ChecklistConfig
-from bot.clock import FixedClock
-from bot.fake_slack import FakeMessage, FakeSlack
+from bot.fake_slack import FakeMessage
 from handlers.outbox import RunReport
-from storage.db import make_engine
 from storage.models import Blocker, JobRun, StandupPrompt
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, make_settings, served
+from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
 from tests.support.blockkit import all_text, nodes
+from tests.support.e2e import Thread, click_in_channel, create, kickoff_of, load, private_answer, replies
 from tests.support.slack_driver import TEAM_ID
-from tests.test_e2e_checkpoints import Thread, replies
-from tests.test_e2e_commands import create, kickoff_of, load, private_answer
-from tests.test_e2e_digest import click
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = f'new "{CHURN_V2}" ds:<@U0BOB|bob> eng:<@U0ALICE|alice> embedded:<@U0CAROL|carol>'
@@ -114,7 +110,7 @@ def form_values(answers: list[str], blocked: Blocked | None = None) -> dict[str,
 def open_form(running: RunningApp, prompt: StandupPrompt, user: str = CAROL) -> dict[str, Any]:
     opened = len(running.fake.calls_to("views.open"))
     channel = prompt.prompt_channel or ""
-    assert click(running, ids.ACTION_STANDUP_ANSWER, value(prompt), user=user, channel=channel) == []
+    assert click_in_channel(running, ids.ACTION_STANDUP_ANSWER, value(prompt), user=user, channel=channel) == []
     calls = running.fake.calls_to("views.open")
     assert len(calls) == opened + 1
     view = calls[-1].args["view"]
@@ -137,7 +133,7 @@ def answer(
 
 def same_as_yesterday(running: RunningApp, prompt: StandupPrompt, user: str = CAROL) -> list[dict[str, Any]]:
     channel = prompt.prompt_channel or ""
-    return click(running, ids.ACTION_STANDUP_SAME, value(prompt), user=user, channel=channel)
+    return click_in_channel(running, ids.ACTION_STANDUP_SAME, value(prompt), user=user, channel=channel)
 
 
 @pytest.fixture
@@ -245,10 +241,9 @@ def test_no_prompts_while_away_and_they_resume_after(running: RunningApp, churn:
     assert len(dms(running, CAROL)) == 3
 
 
-def test_no_prompt_on_a_holiday(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> None:
+def test_no_prompt_on_a_holiday(serve_app: ServeApp, engine: Engine) -> None:
     checklist = ChecklistConfig(default=Checklist(holidays=frozenset({date(2027, 1, 6)})))
-    app = create_app(make_settings(fake_slack, checklist=checklist), engine=engine, clock=clock)
-    with served(app, fake_slack, engine, clock) as running:
+    with serve_app(checklist=checklist) as running:
         create(running, NEW_CHURN)
         for day in (5, 6, 7):
             sweep(running, utc(day, 9, 30))
@@ -366,7 +361,7 @@ def test_editing_updates_the_same_post_and_keeps_or_resolves_its_blockers(runnin
 def test_no_change_since_yesterday_reposts_the_answers_and_open_blockers(running: RunningApp, churn: None) -> None:
     sweep(running, utc(5, 9, 30))
     answer(running, prompts(running.engine)[0], ["Tuned features"], [("Prod access", "on-eng"), ("Labels", None)])
-    assert click(running, ids.ACTION_RESOLVE_BLOCKER, "churn#b2", user=ALICE)
+    assert click_in_channel(running, ids.ACTION_RESOLVE_BLOCKER, "churn#b2", user=ALICE)
     sweep(running, utc(6, 9, 30))
     tuesday, wednesday = prompts(running.engine)
     same = buttons(dms(running, CAROL)[-1])[ids.ACTION_STANDUP_SAME]
@@ -402,7 +397,7 @@ def test_only_the_engineer_asked_can_answer(running: RunningApp, churn: None) ->
     sweep(running, utc(5, 9, 30))
     [prompt] = prompts(running.engine)
     opened = len(running.fake.calls_to("views.open"))
-    refused = click(running, ids.ACTION_STANDUP_ANSWER, value(prompt), user=ALICE)
+    refused = click_in_channel(running, ids.ACTION_STANDUP_ANSWER, value(prompt), user=ALICE)
     assert len(refused) == 1 and refused[0]["response_type"] == "ephemeral"
     assert "This standup is <@U0CAROL>'s to answer" in all_text(refused[0])
     assert len(running.fake.calls_to("views.open")) == opened
@@ -457,12 +452,9 @@ def test_a_new_engineer_is_not_asked_for_a_morning_that_passed_before_the_change
 
 
 @pytest.fixture
-def replica(running: RunningApp, churn: None) -> Iterator[HandoffApp]:
+def replica(start_replica: Callable[..., HandoffApp], churn: None) -> HandoffApp:
     """A second process: its own app and engine on the same database file, the same Slack and clock."""
-    url = running.engine.url.render_as_string(hide_password=False)
-    engine = make_engine(url)
-    yield create_app(make_settings(running.fake, url), engine=engine, clock=running.clock)
-    engine.dispose()
+    return start_replica()
 
 
 def test_two_schedulers_racing_in_threads_ask_each_person_once_a_day(running: RunningApp, replica: HandoffApp) -> None:

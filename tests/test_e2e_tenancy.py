@@ -10,19 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import ids
-from bot.app import create_app
 from bot.blocks.status import page_value
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
-from bot.jira_gateway import JiraGateway
 from storage.initiatives import get_initiative_by_name
 from storage.models import Checkpoint, Initiative, SlackUser
-from tests.conftest import ALICE, BOB, DAVE, GENERAL, RunningApp, make_settings, served
+from tests.conftest import ALICE, BOB, DAVE, GENERAL, RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID, Origin
@@ -64,17 +61,11 @@ def fake_jira(clock: FixedClock) -> Iterator[FakeJira]:
 
 
 @pytest.fixture
-def org_wide(fake_slack: FakeSlack, fake_jira: FakeJira, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+def org_wide(serve_app: ServeApp, fake_slack: FakeSlack, fake_jira: FakeJira) -> Iterator[RunningApp]:
     """The app installed org-wide, with Jira, so that the Jira-mention listener runs for messages."""
     fake_slack.enterprise_id = ENTERPRISE
-    jira_settings = JiraSettings(url=fake_jira.url, auth=JiraAuth.CLOUD, email=JIRA_EMAIL, api_token=JIRA_TOKEN)
-    app = create_app(
-        make_settings(fake_slack, jira=jira_settings),
-        engine=engine,
-        clock=clock,
-        jira=JiraGateway(jira_settings, sleep=lambda _seconds: None, clock=clock.now),
-    )
-    with served(app, fake_slack, engine, clock) as running_app:
+    jira = JiraSettings(url=fake_jira.url, auth=JiraAuth.CLOUD, email=JIRA_EMAIL, api_token=JIRA_TOKEN)
+    with serve_app(jira=jira, jira_sleep=lambda _seconds: None) as running_app:
         yield running_app
 
 

@@ -14,8 +14,7 @@ from bot import ids
 from storage.models import Checkpoint, HandoffDoc
 from tests.conftest import ALICE, BOB, DAVE, GENERAL, RunningApp
 from tests.support.blockkit import all_text, button_values
-from tests.test_e2e_commands import create, kickoff_of, load, private_answer, run
-from tests.test_e2e_interactive import click
+from tests.support.e2e import click, create, kickoff_of, load, private_answer, run
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice>'

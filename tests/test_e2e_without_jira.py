@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 from storage.db import session_scope
 from storage.models import Checkpoint, Initiative
 from tests.conftest import BOB, CHURN, RunningApp
-from tests.factories import make_initiative
-from tests.test_e2e_commands import create, load, private_answer, row_counts
+from tests.support.e2e import create, load, private_answer, row_counts
+from tests.support.factories import make_initiative
 from tests.test_e2e_interactive import open_modal, state
 
 # What a user reads: the message with its backticks, as Slack shows mrkdwn.

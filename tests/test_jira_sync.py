@@ -7,7 +7,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -48,13 +48,12 @@ from bot.jira_sync import FULL_SYNC_EVERY, SyncReport, apply_issue_state, apply_
 from storage import jira as jira_queries
 from storage.db import session_scope
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
-from tests.conftest import ALICE
-from tests.factories import make_initiative
+from tests.conftest import ALICE, NOW
+from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira
 from tests.support.slack_driver import TEAM_ID
 
 EMAIL, API_TOKEN, PAT = "handoff@example.com", "cloud-api-token", "dc-personal-token"
-NOW = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)
 PATIENCE = 60.0
 THREAD_URL = "https://example.slack.com/archives/C0GENERAL/p1767519000000100"
 FLAVORS = ["cloud", "datacenter"]
@@ -74,11 +73,6 @@ class RecordingSleep:
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 @pytest.fixture
@@ -146,16 +140,7 @@ def link(sessions: Sessions, keys: list[str], *, synced_from: FakeJira | None = 
         initiative = make_initiative(session)
         ids = {}
         for number, key in enumerate(keys, start=1):
-            checkpoint = Checkpoint(
-                initiative_id=initiative.id or 0,
-                number=number,
-                title=f"Checkpoint {number}",
-                created_by=ALICE,
-                created_at=NOW,
-                updated_by=ALICE,
-                updated_at=NOW,
-                jira_key=key,
-            )
+            checkpoint = checkpoint_row(initiative.id or 0, number, jira_key=key)
             if synced_from is not None:
                 stored = synced_from.issue(key)
                 category = CATEGORIES[stored.status]

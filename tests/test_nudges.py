@@ -16,12 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import ids
-from bot.app import create_app
 from bot.blocks.nudges import render_escalation, render_nudges
 from bot.checklist import Checklist
-from bot.clock import FixedClock
 from bot.errors import InvalidInput
-from bot.fake_slack import FakeMessage, FakeSlack
+from bot.fake_slack import FakeMessage
 from bot.nudges import (
     ESCALATE_AFTER,
     WHOLE_INITIATIVE,
@@ -33,11 +31,11 @@ from bot.nudges import (
 )
 from storage.db import session_scope
 from storage.models import Checkpoint, HandoffDoc, Initiative, Kpi, KpiReading, NudgeState, Phase
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, NOW, RunningApp, make_settings, served
-from tests.factories import make_initiative
+from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, NOW, RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values
+from tests.support.e2e import create, load, private_answer
+from tests.support.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID
-from tests.test_e2e_commands import create, load, private_answer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DISCOVERY_GAPS = {"missing:ds-summary", "kpi-missing:kpi", "missing:api-contract"}
@@ -378,10 +376,9 @@ def run_day(running: RunningApp, day: int) -> None:
 
 
 @pytest.fixture
-def daily_nudges(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[RunningApp]:
+def daily_nudges(serve_app: ServeApp) -> Iterator[RunningApp]:
     """The app with a one-day cooldown (HANDOFF_NUDGE_COOLDOWN_DAYS=1), so escalation comes on day four."""
-    app = create_app(make_settings(fake_slack, nudge_cooldown_days=1), engine=engine, clock=clock)
-    with served(app, fake_slack, engine, clock) as running_app:
+    with serve_app(nudge_cooldown_days=1) as running_app:
         yield running_app
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from bot import ideas as idea_service
 from bot.checklist import GATED_PHASES, Checklist, ChecklistItem, ItemType
@@ -27,7 +27,7 @@ from bot.ideas import (
     record_outcome,
     search_ideas,
 )
-from bot.initiatives import CLEAR, Actor
+from bot.initiatives import CLEAR
 from bot.kpis import (
     TREND_READINGS,
     AmbiguousKpi,
@@ -92,7 +92,7 @@ from storage.models import (
     PhaseChange,
 )
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GONE, NOW, ROBOT
-from tests.factories import StaticDirectory, make_initiative, people_directory
+from tests.support.factories import StaticDirectory, actor, count_rows, make_initiative, people_directory
 from tests.support.slack_driver import TEAM_ID
 
 CREATOR, NOBODY = "U0CREATOR", "U0NOBODY"
@@ -126,14 +126,6 @@ def directory() -> StaticDirectory:
 @pytest.fixture
 def people(session: Session, directory: StaticDirectory) -> PeopleService:
     return PeopleService(session=session, directory=directory, team_id=TEAM_ID, now=NOW)
-
-
-def actor(user_id: str) -> Actor:
-    return Actor(team_id=TEAM_ID, user_id=user_id)
-
-
-def count(session: Session, model: type) -> int:
-    return int(session.exec(select(func.count()).select_from(model)).one())
 
 
 def minutes(n: int) -> datetime:
@@ -749,7 +741,7 @@ def test_managers_who_are_not_leads_cannot_force(session: Session, people: Peopl
     )
     assert refused.value.allowed_user_ids == [ALICE, BOB]
     assert initiative.phase == "discovery"
-    assert count(session, PhaseChange) == 1
+    assert count_rows(session, PhaseChange) == 1
 
 
 def test_managers_who_are_not_leads_may_still_move_through_complete_gates(
@@ -779,7 +771,7 @@ def test_forcing_needs_a_reason(session: Session, people: PeopleService, reason:
     assert problem_fields(invalid.value) == ["reason"]
     assert invalid.value.message == 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.'
     assert initiative.phase == "discovery"
-    assert count(session, PhaseChange) == 1
+    assert count_rows(session, PhaseChange) == 1
 
 
 def test_a_force_reason_over_the_limit_is_refused(session: Session, people: PeopleService) -> None:
@@ -799,7 +791,7 @@ def test_a_non_manager_is_refused_before_any_gate_is_mentioned(session: Session,
     )
     with pytest.raises(NotAllowed):
         move(session, people, initiative, Phase.DEVELOPMENT, by=DAVE, force="deadline")
-    assert count(session, PhaseChange) == 1
+    assert count_rows(session, PhaseChange) == 1
 
 
 def test_moving_to_the_current_phase_says_so_instead_of_gating(session: Session, people: PeopleService) -> None:
@@ -895,7 +887,7 @@ def test_links_that_are_not_web_links_are_refused_and_nothing_is_stored(
         attach(session, initiative, "model-card", url=url)
     assert problem_fields(invalid.value) == ["url"]
     assert invalid.value.message == problem
-    assert count(session, HandoffDoc) == 0
+    assert count_rows(session, HandoffDoc) == 0
 
 
 def test_a_link_over_the_limit_is_refused(session: Session) -> None:
@@ -913,7 +905,7 @@ def test_an_unknown_kind_is_refused_with_the_kinds(session: Session) -> None:
     assert problem_fields(invalid.value) == ["kind"]
     kinds = ", ".join(f"`{k}`" for k in ("ds-summary", "api-contract", *PRODUCTION_KEYS))
     assert invalid.value.message == f'"kpi" is not a doc kind. Kinds: {kinds}.'
-    assert count(session, HandoffDoc) == 0
+    assert count_rows(session, HandoffDoc) == 0
 
 
 def test_every_problem_with_a_doc_is_reported_at_once(session: Session) -> None:
@@ -931,7 +923,7 @@ def test_every_problem_with_a_doc_is_reported_at_once(session: Session) -> None:
         )
     assert problem_fields(invalid.value) == ["kind", "url", "note"]
     assert invalid.value.message.startswith('"&lt;b&gt;" is not a doc kind.')  # the typed kind is escaped
-    assert count(session, HandoffDoc) == 0
+    assert count_rows(session, HandoffDoc) == 0
 
 
 def test_an_added_item_accepts_docs_of_its_kind(session: Session, people: PeopleService) -> None:
@@ -947,11 +939,11 @@ def test_the_same_link_twice_is_nothing_to_change(session: Session) -> None:
     with pytest.raises(NothingToChange) as same:
         attach(session, initiative, "runbook", url="https://wiki.example.com/runbook", by=BOB)
     assert same.value.message == "That link is already the runbook doc of *Churn model*."
-    assert count(session, HandoffDoc) == 1
+    assert count_rows(session, HandoffDoc) == 1
     # Another link of the same kind, or the same link for another kind, is a new doc.
     attach(session, initiative, "runbook", url="https://wiki.example.com/runbook-v2")
     attach(session, initiative, "monitoring-plan", url="https://wiki.example.com/runbook")
-    assert count(session, HandoffDoc) == 3
+    assert count_rows(session, HandoffDoc) == 3
 
 
 def test_a_removed_link_can_be_added_again(session: Session, people: PeopleService) -> None:
@@ -961,7 +953,7 @@ def test_a_removed_link_can_be_added_again(session: Session, people: PeopleServi
         session=session, actor=actor(ALICE), initiative=initiative, kind="runbook", url=None, people=people, now=NOW
     )
     attach(session, initiative, "runbook", url="https://wiki.example.com/runbook")
-    assert count(session, HandoffDoc) == 2
+    assert count_rows(session, HandoffDoc) == 2
 
 
 def test_an_archived_initiative_takes_no_docs(session: Session, people: PeopleService) -> None:
@@ -975,7 +967,7 @@ def test_an_archived_initiative_takes_no_docs(session: Session, people: PeopleSe
         remove_doc(
             session=session, actor=actor(ALICE), initiative=initiative, kind="runbook", url=None, people=people, now=NOW
         )
-    assert count(session, HandoffDoc) == 1
+    assert count_rows(session, HandoffDoc) == 1
     assert doc.removed_at is None
 
 
@@ -1094,7 +1086,7 @@ def test_without_a_phase_ahead_the_gate_must_be_named(session: Session, people: 
         "Say which phase the item is needed for, e.g. `for:production` "
         "(research, summary, development, production, monitoring)."
     )
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
     assert add_own_item(session, people, initiative, "retraining-plan", gate=Phase.PRODUCTION).item.gate is (
         Phase.PRODUCTION
     )
@@ -1110,7 +1102,7 @@ def test_an_item_cannot_be_needed_for_an_ungated_phase(session: Session, people:
         f"`for:{phase.value}` is not a phase a checklist guards; "
         "use one of research, summary, development, production, monitoring."
     )
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
 
 
 @pytest.mark.parametrize("key", ["runbook", "KPI", "owners"])
@@ -1123,7 +1115,7 @@ def test_an_item_already_on_the_checklist_cannot_be_added(session: Session, peop
     with pytest.raises(InvalidInput) as again:
         add_own_item(session, people, initiative, "fairness-review", gate=Phase.PRODUCTION)
     assert again.value.message == "`fairness-review` is already on the checklist of *Churn model*."
-    assert count(session, ChecklistEntry) == 1
+    assert count_rows(session, ChecklistEntry) == 1
 
 
 @pytest.mark.parametrize("key", ["x", "9lives", "fairness_review", "fairness review", "-x", "a" * 33, "fär"])
@@ -1133,7 +1125,7 @@ def test_an_item_key_must_be_a_short_slug(session: Session, people: PeopleServic
         add_own_item(session, people, initiative, key)
     assert problem_fields(invalid.value) == ["item"]
     assert "cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens." in invalid.value.message
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
 
 
 def test_adding_an_item_needs_a_reason(session: Session, people: PeopleService) -> None:
@@ -1141,7 +1133,7 @@ def test_adding_an_item_needs_a_reason(session: Session, people: PeopleService) 
     with pytest.raises(InvalidInput) as invalid:
         add_own_item(session, people, initiative, "fairness-review", reason="  ")
     assert problem_fields(invalid.value) == ["reason"]
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
 
 
 @pytest.mark.parametrize("stranger", [DAVE, ROBOT])
@@ -1154,10 +1146,10 @@ def test_only_managers_and_admins_change_the_checklist(session: Session, people:
     )
     with pytest.raises(NotAllowed):
         waive(session, people, initiative, "runbook", by=stranger)
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
     for manager in (CAROL, CREATOR, ADMIN):
         add_own_item(session, people, initiative, f"check-{manager.lower()}", by=manager)
-    assert count(session, ChecklistEntry) == 3
+    assert count_rows(session, ChecklistEntry) == 3
 
 
 def test_the_checklist_of_an_archived_initiative_is_frozen(session: Session, people: PeopleService) -> None:
@@ -1200,7 +1192,7 @@ def test_waiving_an_unknown_item_lists_the_known_ones(session: Session, people: 
     known = ", ".join(f"`{k}`" for k in [*DEVELOPMENT_KEYS, *PRODUCTION_KEYS, "fairness-review"])
     assert unknown.value.message == f'"model-cards" is not a checklist item here. Known: {known}.'
     assert unknown.value.key == "model-cards"
-    assert count(session, ChecklistEntry) == 1
+    assert count_rows(session, ChecklistEntry) == 1
 
 
 def test_waiving_twice_is_nothing_to_change(session: Session, people: PeopleService) -> None:
@@ -1209,7 +1201,7 @@ def test_waiving_twice_is_nothing_to_change(session: Session, people: PeopleServ
     with pytest.raises(NothingToChange) as again:
         waive(session, people, initiative, "runbook", "still not needed")
     assert again.value.message == "`runbook` is already waived for *Churn model*."
-    assert count(session, ChecklistEntry) == 1
+    assert count_rows(session, ChecklistEntry) == 1
 
 
 @pytest.mark.parametrize("reason", ["", " \t "])
@@ -1221,7 +1213,7 @@ def test_waiving_needs_a_reason(session: Session, people: PeopleService, reason:
     with pytest.raises(InvalidInput) as too_long:
         waive(session, people, initiative, "runbook", "r" * (NOTE_MAX + 1))
     assert too_long.value.message == f"The reason is {NOTE_MAX + 1} characters long; the limit is {NOTE_MAX}."
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
 
 
 def test_removing_an_entry_lifts_a_waiver(session: Session, people: PeopleService) -> None:
@@ -1231,7 +1223,7 @@ def test_removing_an_entry_lifts_a_waiver(session: Session, people: PeopleServic
     session.commit()
     assert (status.item.key, status.state) == ("runbook", ItemState.WAIVED)  # as it was before the change
     assert state_of(current(session, initiative), "runbook") is ItemState.MISSING
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
 
 
 def test_removing_an_entry_drops_an_added_item(session: Session, people: PeopleService) -> None:
@@ -1241,7 +1233,7 @@ def test_removing_an_entry_drops_an_added_item(session: Session, people: PeopleS
     assert status.added is not None
     readiness = current(session, initiative)
     assert list(states(readiness, Phase.DEVELOPMENT)) == DEVELOPMENT_KEYS
-    assert count(session, ChecklistEntry) == 0
+    assert count_rows(session, ChecklistEntry) == 0
 
 
 def test_only_the_initiatives_own_changes_can_be_removed(session: Session, people: PeopleService) -> None:
@@ -1256,7 +1248,7 @@ def test_only_the_initiatives_own_changes_can_be_removed(session: Session, peopl
     assert not_changed.value.message == (
         '"runbook" is not a waived or added item here. Known: `model-card`, `fairness-review`.'
     )
-    assert count(session, ChecklistEntry) == 2
+    assert count_rows(session, ChecklistEntry) == 2
 
 
 def test_a_stranger_cannot_remove_an_entry(session: Session, people: PeopleService) -> None:
@@ -1405,10 +1397,10 @@ def test_a_kpi_name_is_unique_in_any_case(session: Session, people: PeopleServic
         agree_kpi(session, people, initiative, name="auc  ON holdout")
     assert problem_fields(invalid.value) == ["name"]
     assert invalid.value.message == '*Churn model* already has a KPI called "auc ON holdout".'
-    assert count(session, Kpi) == 1
+    assert count_rows(session, Kpi) == 1
     # Another initiative may use the same name.
     agree_kpi(session, people, managed(session, name="Fraud rules"), name="AUC on holdout")
-    assert count(session, Kpi) == 2
+    assert count_rows(session, Kpi) == 2
 
 
 @pytest.mark.parametrize(
@@ -1425,7 +1417,7 @@ def test_a_kpi_needs_a_name_of_sensible_length(
     with pytest.raises(InvalidInput) as invalid:
         agree_kpi(session, people, initiative, name=name)
     assert invalid.value.message == message
-    assert count(session, Kpi) == 0
+    assert count_rows(session, Kpi) == 0
 
 
 @pytest.mark.parametrize("unit", ["", "  ", "u" * (KPI_UNIT_MAX + 1)])
@@ -1435,7 +1427,7 @@ def test_a_unit_is_short_and_not_blank(session: Session, people: PeopleService, 
         agree_kpi(session, people, initiative, unit=unit)
     assert problem_fields(invalid.value) == ["unit"]
     assert invalid.value.message == f"A unit is 1 to {KPI_UNIT_MAX} characters, like `%` or `ms`."
-    assert count(session, Kpi) == 0
+    assert count_rows(session, Kpi) == 0
 
 
 @pytest.mark.parametrize(
@@ -1463,7 +1455,7 @@ def test_a_kpi_owner_must_be_a_person_here(session: Session, people: PeopleServi
         )
     assert problem_fields(invalid.value) == ["owner"]
     assert invalid.value.message == f"Owner: The user <@{owner}> {reason}."
-    assert count(session, Kpi) == 0
+    assert count_rows(session, Kpi) == 0
 
 
 def test_only_managers_and_admins_agree_kpis(session: Session, people: PeopleService) -> None:
@@ -1482,7 +1474,7 @@ def test_only_managers_and_admins_agree_kpis(session: Session, people: PeopleSer
             now=NOW,
         )
     assert refused.value.message.endswith("can agree KPIs.")
-    assert count(session, Kpi) == 0
+    assert count_rows(session, Kpi) == 0
 
 
 def test_an_archived_initiative_takes_no_kpis_or_readings(session: Session, people: PeopleService) -> None:
@@ -1494,7 +1486,7 @@ def test_an_archived_initiative_takes_no_kpis_or_readings(session: Session, peop
     assert invalid.value.message == '"Churn model" is archived; its KPIs are frozen.'
     with pytest.raises(InvalidInput):
         read(session, initiative, "AUC", 0.9)
-    assert (count(session, Kpi), count(session, KpiReading)) == (1, 0)
+    assert (count_rows(session, Kpi), count_rows(session, KpiReading)) == (1, 0)
 
 
 def read(session: Session, initiative: Initiative, name: str, value: float, at: int = 0, by: str = DAVE) -> Any:
@@ -1656,7 +1648,7 @@ def test_two_readings_recorded_at_once_raise_one_alert(engine: Engine, directory
     assert (first.meets_target, second.meets_target) == (False, False)
     assert [first.alert, second.alert] == [True, False]
     with Session(engine) as check:
-        assert count(check, KpiReading) == 3
+        assert count_rows(check, KpiReading) == 3
         assert check.exec(select(Kpi)).one().in_breach is True
 
 
@@ -1674,7 +1666,7 @@ def test_recording_for_an_unknown_kpi_lists_the_known_ones(session: Session, peo
     assert unknown.value.message == (
         '*Churn model* has no KPI called "Precision". Its KPIs: "AUC on holdout", "Recall".'
     )
-    assert count(session, KpiReading) == 0
+    assert count_rows(session, KpiReading) == 0
 
 
 def test_a_kpi_is_found_by_exact_name_or_an_unambiguous_prefix_in_any_case(
@@ -1694,7 +1686,7 @@ def test_a_kpi_is_found_by_exact_name_or_an_unambiguous_prefix_in_any_case(
     assert ambiguous.value.message == (
         '"recall at" matches more than one KPI of *Churn model*: "Recall at 10", "Recall at 5". Give more of the name.'
     )
-    assert count(session, KpiReading) == 3
+    assert count_rows(session, KpiReading) == 3
 
 
 def test_a_value_is_worded_against_its_target_by_the_kpis_direction(session: Session, people: PeopleService) -> None:
@@ -1863,7 +1855,7 @@ def test_a_kpis_owner_may_change_it_and_others_outside_the_initiative_may_not(
 
     removed = remove_kpi(session=session, actor=actor(DAVE), initiative=initiative, name="auc", people=people)
     assert (removed.kpi.name, removed.readings, removed.remaining) == ("AUC", 0, 0)
-    assert (count(session, Kpi), count(session, KpiReading)) == (0, 0)
+    assert (count_rows(session, Kpi), count_rows(session, KpiReading)) == (0, 0)
 
 
 def test_removing_a_kpi_takes_its_readings_with_it(session: Session, people: PeopleService) -> None:
@@ -1875,7 +1867,7 @@ def test_removing_a_kpi_takes_its_readings_with_it(session: Session, people: Peo
     read(session, initiative, "Recall", 0.9)
     removed = remove_kpi(session=session, actor=actor(ADMIN), initiative=initiative, name="AUC", people=people)
     assert (removed.readings, removed.remaining) == (3, 1)
-    assert (count(session, Kpi), count(session, KpiReading)) == (1, 1)
+    assert (count_rows(session, Kpi), count_rows(session, KpiReading)) == (1, 1)
 
 
 def test_a_reading_note_over_the_limit_is_refused(session: Session, people: PeopleService) -> None:
@@ -1892,7 +1884,7 @@ def test_a_reading_note_over_the_limit_is_refused(session: Session, people: Peop
             now=NOW,
         )
     assert problem_fields(invalid.value) == ["note"]
-    assert count(session, KpiReading) == 0
+    assert count_rows(session, KpiReading) == 0
 
 
 def test_a_kpi_without_readings_goes_stale_a_stale_period_after_it_was_agreed(
@@ -2060,7 +2052,7 @@ def test_an_idea_needs_text_of_sensible_length(session: Session, text: str, mess
     with pytest.raises(InvalidInput) as invalid:
         idea(session, churn, text)
     assert invalid.value.message == message
-    assert count(session, Idea) == 0
+    assert count_rows(session, Idea) == 0
 
 
 def test_an_archived_initiative_logs_no_ideas(session: Session) -> None:
@@ -2393,7 +2385,7 @@ def test_deleting_an_initiative_deletes_its_readiness_rows(session: Session, peo
     session.commit()
     session.delete(churn)
     session.commit()
-    assert [count(session, m) for m in (HandoffDoc, ChecklistEntry, Kpi, KpiReading, Idea)] == [0, 0, 0, 0, 0]
+    assert [count_rows(session, m) for m in (HandoffDoc, ChecklistEntry, Kpi, KpiReading, Idea)] == [0, 0, 0, 0, 0]
 
 
 def test_gated_phases_are_the_main_line_after_discovery() -> None:

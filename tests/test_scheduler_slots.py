@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.app import HandoffApp, create_app
+from bot.app import HandoffApp
 from bot.blocks.base import Message
 from bot.channel_settings import scheduled_channels
 from bot.clock import FixedClock
@@ -24,12 +24,12 @@ from bot.slot_ledger import LEASE, Job
 from handlers.outbox import SLOT_POST_EVENT
 from handlers.scheduled_jobs import JobRunner
 from storage import schedules as queries
-from storage.db import make_engine, session_scope
+from storage.db import session_scope
 from storage.models import ChannelSettings, JobRun, JobRunState
-from tests.conftest import CHURN, GENERAL, NOW, OLD, RunningApp, make_settings
-from tests.factories import make_initiative
+from tests.conftest import CHURN, GENERAL, NOW, OLD, RunningApp
+from tests.support.e2e import create, private_answer
+from tests.support.factories import make_initiative, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
-from tests.test_e2e_commands import create, private_answer
 
 BERLIN = "Europe/Berlin"
 MONDAY, TUESDAY = "2027-01-04", "2027-01-05"
@@ -46,13 +46,11 @@ class Shared:
     engine: Engine
     fake: FakeSlack
     clock: FixedClock
-    engines: list[Engine] = field(default_factory=list)
+    start_replica: Callable[..., HandoffApp]
 
     def app(self, **overrides: object) -> HandoffApp:
         """A fresh process: its own engine on the same database file."""
-        url = self.engine.url.render_as_string(hide_password=False)
-        self.engines.append(make_engine(url))
-        return create_app(make_settings(self.fake, url, **overrides), engine=self.engines[-1], clock=self.clock)
+        return self.start_replica(**overrides)
 
     def runner(self, **overrides: object) -> JobRunner:
         return runner(self.app(**overrides))
@@ -62,23 +60,16 @@ class Shared:
 
 
 @pytest.fixture
-def shared(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[Shared]:
+def shared(
+    fake_slack: FakeSlack, engine: Engine, clock: FixedClock, start_replica: Callable[..., HandoffApp]
+) -> Shared:
     fake_slack.anchor_timestamps(NOW.timestamp())  # Slack's ts and the app's clock agree, as in production
-    world = Shared(engine, fake_slack, clock)
-    yield world
-    for each in world.engines:
-        each.dispose()
+    return Shared(engine, fake_slack, clock, start_replica)
 
 
 def runner(app: HandoffApp) -> JobRunner:
     assert app.jobs is not None
     return app.jobs
-
-
-def seed(engine: Engine, count: int = 1, *, channel: str = GENERAL, created_at: datetime = EARLY) -> None:
-    with session_scope(engine) as session:
-        for _ in range(count):
-            make_initiative(session, home_channel_id=channel, created_at=created_at)
 
 
 def digest_posts(fake: FakeSlack, channel: str = GENERAL, *, threaded: bool = False) -> list[RecordedCall]:
@@ -139,8 +130,8 @@ def skip_logs(caplog: pytest.LogCaptureFixture, job: str = "digest") -> list[log
 
 
 def test_two_replicas_post_each_digest_once(shared: Shared) -> None:
-    seed(shared.engine)
-    seed(shared.engine, channel=CHURN)
+    seed_initiatives(shared.engine, created_at=EARLY)
+    seed_initiatives(shared.engine, channel=CHURN, created_at=EARLY)
     first, second = shared.runner(), shared.runner()
 
     report = first.run_due()
@@ -160,8 +151,8 @@ def test_two_replicas_post_each_digest_once(shared: Shared) -> None:
 
 
 def test_two_replicas_racing_in_threads_post_each_digest_once(shared: Shared) -> None:
-    seed(shared.engine, 3)
-    seed(shared.engine, 3, channel=CHURN)
+    seed_initiatives(shared.engine, 3, created_at=EARLY)
+    seed_initiatives(shared.engine, 3, channel=CHURN, created_at=EARLY)
     runners = [shared.runner(), shared.runner()]
 
     for day in range(4):  # Monday to Thursday, a fresh race each day
@@ -184,7 +175,7 @@ def test_two_replicas_racing_in_threads_post_each_digest_once(shared: Shared) ->
 
 
 def test_a_crashed_claim_posts_nothing_until_its_lease_lapses_then_exactly_once(shared: Shared) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     dead = claim_as_a_dead_holder(shared.engine)
     restarted, replica = shared.runner(), shared.runner()
 
@@ -219,7 +210,7 @@ def test_a_crashed_claim_posts_nothing_until_its_lease_lapses_then_exactly_once(
 def test_a_crash_after_the_first_part_finishes_only_the_rest_in_its_thread(
     shared: Shared, recorded: bool, initiatives: int
 ) -> None:
-    seed(shared.engine, initiatives)  # 30 are more than one message's worth of blocks
+    seed_initiatives(shared.engine, initiatives, created_at=EARLY)  # 30 are more than one message's worth of blocks
     app = shared.app()
     parts = digest_parts(shared, app)
     assert (len(parts) > 1) == (initiatives > 1)
@@ -245,7 +236,7 @@ def test_a_crash_after_the_first_part_finishes_only_the_rest_in_its_thread(
 
 
 def test_a_digest_missed_earlier_the_same_local_day_is_caught_up_once(shared: Shared) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner()
 
     late = datetime(2027, 1, 4, 22, 59, tzinfo=UTC)  # 23:59 in Berlin, still Monday there
@@ -263,7 +254,7 @@ def test_a_digest_missed_earlier_the_same_local_day_is_caught_up_once(shared: Sh
 def test_a_digest_missed_past_the_local_day_is_skipped_logged_once_and_never_posted(
     shared: Shared, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner()
     caplog.set_level(logging.WARNING, logger="bot.slot_ledger")
 
@@ -293,7 +284,7 @@ def test_a_digest_missed_past_the_local_day_is_skipped_logged_once_and_never_pos
 def test_a_catch_up_window_in_hours_replaces_the_same_day_rule(
     shared: Shared, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner(catch_up_within=timedelta(hours=2))
     caplog.set_level(logging.WARNING, logger="bot.slot_ledger")
 
@@ -311,7 +302,7 @@ def test_a_catch_up_window_in_hours_replaces_the_same_day_rule(
 def test_catch_up_zero_skips_late_slots_but_not_one_whose_trigger_fired_a_second_ago(shared: Shared) -> None:
     # HANDOFF_CATCH_UP=0 means "never run a missed slot late", not "skip every run": the cron job that fires at
     # 09:00:00 reads the clock a moment later, and that run is on time.
-    seed(shared.engine)
+    seed_initiatives(shared.engine, created_at=EARLY)
     jobs = shared.runner(catch_up_within=timedelta(0))
 
     shared.clock.set(DUE)
@@ -336,8 +327,8 @@ def cron(app: HandoffApp) -> dict[str, str]:
 
 
 def test_refresh_registers_a_digest_and_a_nudges_job_per_scheduled_channel(shared: Shared) -> None:
-    seed(shared.engine)
-    seed(shared.engine, channel=CHURN)
+    seed_initiatives(shared.engine, created_at=EARLY)
+    seed_initiatives(shared.engine, channel=CHURN, created_at=EARLY)
     with session_scope(shared.engine) as session:
         make_initiative(session, home_channel_id=OLD, archived=True)
         late_in_kolkata = {"digest_time": "23:45", "digest_timezone": "Asia/Kolkata", "digest_days": "mon,wed"}
@@ -412,7 +403,7 @@ def test_schedule_commands_change_the_cron_jobs_without_a_restart(running: Runni
 
 def test_berlin_digest_keeps_nine_local_across_the_spring_change(running: RunningApp) -> None:
     running.clock.set(datetime(2027, 3, 24, 12, 0, tzinfo=UTC))
-    seed(running.engine, created_at=datetime(2027, 3, 20, 12, 0, tzinfo=UTC))
+    seed_initiatives(running.engine, created_at=datetime(2027, 3, 20, 12, 0, tzinfo=UTC))
     assert "every day at 09:00 (Europe/Berlin)" in private_answer(running, "digest at 09:00 Europe/Berlin daily")
     private_answer(running, "nudges off")
     jobs = runner(running.app)

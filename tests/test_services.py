@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from bot.clock import FixedClock
 from bot.errors import (
@@ -20,7 +20,6 @@ from bot.errors import (
 )
 from bot.initiatives import (
     CLEAR,
-    Actor,
     EditRequest,
     Field,
     InitiativeDraft,
@@ -40,7 +39,7 @@ from bot.status import PAGE_SIZE, ScopeKind, StatusScope, initiative_detail, ini
 from storage import initiatives as queries
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, PhaseChange, SlackUser
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, GONE, NOW, ROBOT
-from tests.factories import StaticDirectory, make_initiative, people_directory
+from tests.support.factories import StaticDirectory, actor, count_rows, make_initiative, people_directory
 from tests.support.slack_driver import TEAM_ID
 
 TODAY = NOW.date()
@@ -58,14 +57,6 @@ def directory() -> StaticDirectory:
 @pytest.fixture
 def people(session: Session, directory: StaticDirectory) -> PeopleService:
     return PeopleService(session=session, directory=directory, team_id=TEAM_ID, now=NOW)
-
-
-def actor(user_id: str) -> Actor:
-    return Actor(team_id=TEAM_ID, user_id=user_id)
-
-
-def count(session: Session, model: type) -> int:
-    return int(session.exec(select(func.count()).select_from(model)).one())
 
 
 def managed(session: Session, **overrides: object) -> Initiative:
@@ -164,8 +155,8 @@ def test_create_reports_every_problem_at_once_and_writes_nothing(session: Sessio
     assert messages[6] == f"Embedded engineer: The user <@{GONE}> is deactivated."
     assert error.message == " ".join(messages)
     session.commit()
-    assert count(session, Initiative) == 0
-    assert count(session, PhaseChange) == 0
+    assert count_rows(session, Initiative) == 0
+    assert count_rows(session, PhaseChange) == 0
 
 
 @pytest.mark.parametrize("name", ["all", "ALL", " All "])
@@ -182,7 +173,7 @@ def test_create_refuses_reserved_names(session: Session, people: PeopleService, 
         )
     assert problem_fields(caught.value) == ["name"]
     assert "reserved" in caught.value.message
-    assert count(session, Initiative) == 0
+    assert count_rows(session, Initiative) == 0
 
 
 def test_create_refuses_an_empty_name(session: Session, people: PeopleService) -> None:
@@ -223,7 +214,7 @@ def test_create_refuses_a_duplicate_name_ignoring_case(session: Session, people:
         )
     assert problem_fields(caught.value) == ["name"]
     assert caught.value.message == 'An initiative called "Churn Model" already exists. Pick another name.'
-    assert count(session, Initiative) == 1
+    assert count_rows(session, Initiative) == 1
 
 
 def test_duplicate_of_an_archived_initiative_says_so(session: Session, people: PeopleService) -> None:
@@ -429,7 +420,7 @@ def test_changing_to_the_same_phase_is_nothing_to_change(session: Session, peopl
             now=NOW,
         )
     assert caught.value.message == '"Churn model" is already in discovery.'
-    assert count(session, PhaseChange) == 1
+    assert count_rows(session, PhaseChange) == 1
 
 
 def test_archived_initiatives_keep_their_phase(session: Session, people: PeopleService) -> None:
@@ -446,7 +437,7 @@ def test_archived_initiatives_keep_their_phase(session: Session, people: PeopleS
         )
     assert "archived" in caught.value.message
     assert initiative.phase == "discovery"
-    assert count(session, PhaseChange) == 1
+    assert count_rows(session, PhaseChange) == 1
 
 
 def test_notes_are_limited(session: Session, people: PeopleService) -> None:
@@ -495,7 +486,7 @@ def test_an_outsider_cannot_change_the_phase(
     assert "change its phase" in caught.value.message
     assert directory.lookups == [DAVE]  # the admin check ran, once the membership check failed
     assert initiative.phase == "discovery"
-    assert count(session, PhaseChange) == 1
+    assert count_rows(session, PhaseChange) == 1
 
 
 def test_an_unknown_user_is_not_an_admin(session: Session, people: PeopleService) -> None:
@@ -810,8 +801,8 @@ def test_record_thread_and_discard_unannounced(session: Session) -> None:
 
     discard_unannounced(session=session, initiative_id=initiative.id)
     session.commit()
-    assert count(session, Initiative) == 0
-    assert count(session, PhaseChange) == 0
+    assert count_rows(session, Initiative) == 0
+    assert count_rows(session, PhaseChange) == 0
     discard_unannounced(session=session, initiative_id=initiative.id)  # already gone: no error
 
 

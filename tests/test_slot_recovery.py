@@ -15,18 +15,11 @@ from storage import schedules as queries
 from storage import standups as standup_queries
 from storage.models import JobRun, JobRunState, StandupPrompt
 from tests.conftest import CAROL, GENERAL, RunningApp
-from tests.factories import make_initiative
-from tests.test_e2e_commands import create, load
+from tests.support.e2e import create, load
+from tests.support.factories import seed_initiatives
 
 TARGET = f"T0001:{GENERAL}"  # TEAM_ID of the Slack driver
 SLOT_DAY = "2027-01-05"
-
-
-def seed(running: RunningApp, count: int) -> None:
-    with Session(running.engine) as session:
-        for number in range(count):
-            make_initiative(session, name=f"Model {number:02d}", ref_key=f"m{number:02d}")
-        session.commit()
 
 
 def claim_for_tomorrow(running: RunningApp) -> JobRun:
@@ -58,7 +51,7 @@ def digest_posts(running: RunningApp) -> list[dict]:
 
 
 def test_a_root_posted_before_the_crash_is_not_posted_again(running: RunningApp) -> None:
-    seed(running, 2)
+    seed_initiatives(running.engine, 2)
     run = claim_for_tomorrow(running)
     post_as_dead_holder(running, run, 0)
     before = len(digest_posts(running))
@@ -78,7 +71,7 @@ def test_a_root_posted_before_the_crash_is_not_posted_again(running: RunningApp)
 
 
 def test_a_long_digest_resumes_after_the_parts_already_in_its_thread(running: RunningApp) -> None:
-    seed(running, 60)  # two blocks an initiative: three messages
+    seed_initiatives(running.engine, 60)  # two blocks an initiative: three messages
     run = claim_for_tomorrow(running)
     root = post_as_dead_holder(running, run, 0)
     post_as_dead_holder(running, run, 1, thread_ts=root)
@@ -95,7 +88,7 @@ def test_a_long_digest_resumes_after_the_parts_already_in_its_thread(running: Ru
 
 
 def test_without_any_earlier_post_the_new_holder_posts_everything_once(running: RunningApp) -> None:
-    seed(running, 1)
+    seed_initiatives(running.engine, 1)
     run = claim_for_tomorrow(running)
     assert running.app.jobs is not None
     running.clock.advance(LEASE + timedelta(seconds=1))
@@ -111,7 +104,7 @@ def test_without_any_earlier_post_the_new_holder_posts_everything_once(running: 
 def test_a_holder_that_lost_its_claim_stops_posting(running: RunningApp) -> None:
     """A post that outlasted the lease (a long 429 wait, say): another replica took the claim over meanwhile, so
     this holder stops instead of posting the rest beside it."""
-    seed(running, 60)  # three messages
+    seed_initiatives(running.engine, 60)  # three messages
     running.clock.advance(timedelta(hours=22, minutes=30))
     running.fake.anchor_timestamps(running.clock.now().timestamp())
     pacer = running.app.runtime.pacer

@@ -12,17 +12,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import ids
-from bot.app import create_app
 from bot.checklist import load_checklist_file
-from bot.clock import FixedClock
 from bot.config import ConfigError, RunMode, load_settings
 from bot.dates import describe_date
-from bot.fake_slack import FakeSlack
 from storage.models import Away, StandupSettings
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, make_settings, served
+from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values
+from tests.support.e2e import create, private_answer, run
 from tests.support.slack_driver import TEAM_ID
-from tests.test_e2e_commands import create, private_answer, run
 
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice> embedded:<@U0CAROL|carol>'
 DEFAULT_QUESTIONS = ("What did the DS team work on?", "Risks to the production plan?")
@@ -351,13 +348,10 @@ def test_a_bad_holiday_is_reported_as_a_problem(tmp_path: Path, bad: str) -> Non
     assert any("holidays" in p and str(path) in p for p in raised.value.problems), raised.value.problems
 
 
-def test_the_standup_job_skips_the_workspaces_own_holidays(
-    tmp_path: Path, fake_slack: FakeSlack, engine: Engine, clock: FixedClock
-) -> None:
+def test_the_standup_job_skips_the_workspaces_own_holidays(tmp_path: Path, serve_app: ServeApp) -> None:
     path = tmp_path / "checklist.yaml"
     path.write_text(f"holidays: [2027-01-06]\nworkspaces:\n  {TEAM_ID}:\n    holidays: [2027-01-05]\n")
-    app = create_app(make_settings(fake_slack, checklist=load_checklist_file(str(path))), engine=engine, clock=clock)
-    with served(app, fake_slack, engine, clock) as running:
+    with serve_app(checklist=load_checklist_file(str(path))) as running:
         create(running, NEW_CHURN)
         running.clock.set(datetime(2027, 1, 5, 9, 30, tzinfo=UTC))  # the workspace's holiday: no prompt
         running.app.standups.run_due()

@@ -12,24 +12,11 @@ from sqlmodel import Session
 from storage.checkpoints import add_checkpoint, next_checkpoint_number, progress_by_initiative
 from storage.db import alembic_config, make_engine, session_scope, upgrade_schema
 from storage.idempotency import claim_all_once, claim_once
-from storage.models import Checkpoint, CheckpointStatus
-from tests.conftest import ALICE, NOW
-from tests.factories import make_initiative
+from storage.models import CheckpointStatus
+from tests.conftest import NOW
+from tests.support.factories import checkpoint_row, make_initiative
 
 TODAY = date(2027, 1, 4)
-
-
-def checkpoint(initiative_id: int, number: int, **values: object) -> Checkpoint:
-    return Checkpoint(
-        initiative_id=initiative_id,
-        number=number,
-        title=f"Checkpoint {number}",
-        created_by=ALICE,
-        created_at=NOW,
-        updated_by=ALICE,
-        updated_at=NOW,
-        **values,
-    )
 
 
 def test_upgrading_from_the_first_schema_keeps_initiatives_and_gives_each_a_unique_ref_key(tmp_path: Path) -> None:
@@ -67,8 +54,8 @@ def test_new_initiatives_get_the_first_free_ref_key(session: Session) -> None:
 
 def test_checkpoint_numbers_are_never_reused_after_removal(session: Session) -> None:
     initiative = make_initiative(session)
-    add_checkpoint(session=session, checkpoint=checkpoint(initiative.id or 0, 1))
-    removed = add_checkpoint(session=session, checkpoint=checkpoint(initiative.id or 0, 2))
+    add_checkpoint(session=session, checkpoint=checkpoint_row(initiative.id or 0, 1))
+    removed = add_checkpoint(session=session, checkpoint=checkpoint_row(initiative.id or 0, 2))
     removed.removed_at = NOW
     session.add(removed)
     session.flush()
@@ -90,7 +77,7 @@ def test_progress_counts_done_overdue_and_the_next_due_date_ignoring_removed(ses
         ],
         start=1,
     ):
-        add_checkpoint(session=session, checkpoint=checkpoint(iid, number, **values))
+        add_checkpoint(session=session, checkpoint=checkpoint_row(iid, number, **values))
 
     progress = progress_by_initiative(session=session, initiative_ids=[iid], today=TODAY)[iid]
 

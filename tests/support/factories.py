@@ -1,4 +1,5 @@
-"""Test data builders and fakes: initiatives stored the way the service stores them, and a user directory."""
+"""Test data builders and fakes: initiatives stored the way the service stores them, the actor of a service call,
+row counts, and a user directory."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
 
+from bot.initiatives import Actor
 from bot.people import UserProfile
 from storage import initiatives as queries
-from storage.models import Initiative, Phase, PhaseChange
+from storage.db import session_scope
+from storage.models import Checkpoint, Initiative, Phase, PhaseChange
 from tests.conftest import ALICE, GENERAL, NOW, WORKSPACE_USERS
 from tests.support.slack_driver import TEAM_ID
 
@@ -51,6 +55,38 @@ def make_initiative(session: Session, **overrides: Any) -> Initiative:
         changed_at=created_at,
     )
     return queries.add_initiative(session=session, initiative=initiative, first_change=first)
+
+
+def checkpoint_row(initiative_id: int, number: int, **values: Any) -> Checkpoint:
+    """A checkpoint of an initiative as Alice adds it now, not yet stored; any column can be given."""
+    defaults: dict[str, Any] = {
+        "title": f"Checkpoint {number}",
+        "created_by": ALICE,
+        "created_at": NOW,
+        "updated_by": ALICE,
+        "updated_at": NOW,
+    }
+    return Checkpoint(initiative_id=initiative_id, number=number, **(defaults | values))
+
+
+def seed_initiatives(engine: Engine, count: int = 1, *, channel: str = GENERAL, **fields: Any) -> list[str]:
+    """`count` initiatives stored straight in the database (no kickoff posts), at home in `channel`, named `Model 00`,
+    `Model 01`, ... after the ones already stored; returns their names."""
+    with session_scope(engine) as session:
+        first = count_rows(session, Initiative)
+        names = [f"Model {number:02d}" for number in range(first, first + count)]
+        for name in names:
+            make_initiative(session, name=name, home_channel_id=channel, **fields)
+    return names
+
+
+def actor(user_id: str) -> Actor:
+    """Whoever calls a service, in the workspace of the Slack driver."""
+    return Actor(team_id=TEAM_ID, user_id=user_id)
+
+
+def count_rows(session: Session, model: type) -> int:
+    return int(session.exec(select(func.count()).select_from(model)).one())
 
 
 class StaticDirectory:
