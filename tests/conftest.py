@@ -196,8 +196,8 @@ def running(request: pytest.FixtureRequest, serve_app: ServeApp) -> Iterator[Run
 
 @pytest.fixture
 def start_replica(fake_slack: FakeSlack, engine: Engine, clock: FixedClock) -> Iterator[Callable[..., HandoffApp]]:
-    """Start another process of the app with settings overrides: its own engine on the same database file, the same
-    Slack and clock. Its listeners are not served; tests call its jobs."""
+    """Start a second app in this process, standing in for a replica: its own engine on the same database file,
+    the same Slack and clock, settings overrides of its own. Its listeners are not served; tests call its jobs."""
     url = engine.url.render_as_string(hide_password=False)
     engines: list[Engine] = []
 
