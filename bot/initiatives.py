@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -29,7 +29,15 @@ from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, Phas
 
 RESERVED_NAMES = frozenset({"all"})  # `status all` would be ambiguous
 JIRA_ISSUE_KEY = re.compile(r"^([A-Z][A-Z0-9_]{0,30})-([1-9][0-9]{0,9})$")
-CLEAR = object()  # sentinel: "remove this value" in an edit
+
+
+class Clear(Enum):
+    """The sentinel "remove this value" in an edit: an enum member, so a copied command still holds the same one."""
+
+    CLEAR = "clear"
+
+
+CLEAR = Clear.CLEAR
 REF_KEY_ATTEMPTS = 3
 
 

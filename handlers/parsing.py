@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, time
 
 from bot import dates
@@ -383,31 +382,6 @@ Command = (
     | StandupCommand
     | AwayCommand
 )
-SUBCOMMANDS = (
-    "help",
-    "new",
-    "status",
-    "list",
-    "phase",
-    "edit",
-    "archive",
-    "unarchive",
-    "checkpoint",
-    "doc",
-    "docs",
-    "checklist",
-    "kpi",
-    "idea",
-    "ideas",
-    "digest",
-    "nudges",
-    "blocker",
-    "blockers",
-    "standup",
-    "away",
-)
-# Typed as words of their own, these mean the commands they abbreviate.
-ALIASES = {"checkpoints": ("checkpoint", "list"), "kpis": ("kpi", "list"), "nudge": ("nudges", None)}
 FORCE_FLAGS = frozenset({"--force", "—force", "–force", "-force"})  # macOS turns a typed -- into a dash
 CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
 CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
@@ -418,28 +392,6 @@ KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
 DIGEST_ACTIONS = ("at", "on", "off", "now", "preview", "quiet")
 DOC_ACTIONS = ("add", "remove")
 STANDUP_ACTIONS = ("at", "on", "off", "questions")
-
-
-def parse_command(text: str, *, today: date) -> Command:
-    """Parse the text after `/handoff`; `today` (the workspace's) reads relative dates. Raises `UsageError`."""
-    try:
-        tokens = tokenize(text)
-    except UsageError as error:
-        verb = text.split(maxsplit=1)[0].lower() if text.strip() else "help"
-        raise UsageError(error.message, verb if verb in SUBCOMMANDS else "help") from None
-    if not tokens:
-        return HelpCommand()
-    verb, rest = tokens[0].text.lower(), tokens[1:]
-    if verb in ALIASES and not tokens[0].quoted:
-        verb, action = ALIASES[verb]
-        if action is not None:
-            rest = [Token(action, quoted=False), *rest]
-    if tokens[0].quoted or verb not in SUBCOMMANDS:
-        suggestion = did_you_mean(verb, (*SUBCOMMANDS, *ALIASES))
-        raise UsageError(f"`{escape(tokens[0].text)}` is not a Handoff command.{suggestion}", "help")
-    if verb in _DATED_PARSERS:
-        return _DATED_PARSERS[verb](rest, today)
-    return _PARSERS[verb](rest)
 
 
 def did_you_mean(word: str, known: tuple[str, ...]) -> str:
@@ -455,96 +407,6 @@ def _unknown_action(
     suggestion = did_you_mean(token.text, known)
     listed = f"{what[:1].upper()}{what[1:]} commands: {', '.join(shown or known)}."
     return UsageError(f'"{escape(token.text)}" is not a {what} command.{suggestion} {listed}', usage_of)
-
-
-# Commands that name an item by a reference (`churn#3`); `#3` leaves the initiative out.
-REFERENCE_COMMANDS = (
-    CheckpointCompletionCommand,
-    CheckpointEditCommand,
-    CheckpointRemoveCommand,
-    CheckpointMitigateCommand,
-    IdeaOutcomeCommand,
-    BlockerResolveCommand,
-)
-# Commands whose `initiative_ref` is None when it was left out (nudges' None means the whole channel instead).
-INITIATIVE_REF_COMMANDS = (
-    CheckpointAddCommand,
-    CheckpointListCommand,
-    DocAddCommand,
-    DocRemoveCommand,
-    DocsCommand,
-    ChecklistChangeCommand,
-    KpiAddCommand,
-    KpiRecordCommand,
-    KpiListCommand,
-    KpiEditCommand,
-    KpiRemoveCommand,
-    KpiReadingRemoveCommand,
-    IdeaAddCommand,
-    IdeasCommand,
-    BlockerReportCommand,
-    BlockersCommand,
-    StandupCommand,
-)
-# Item actions whose reference may be typed without its initiative: `checkpoint done #3`, `idea outcome #i1`.
-LOCAL_REFERENCE_ACTIONS = {
-    "checkpoint": ("done", "reopen", "edit", "remove", "mitigate"),
-    "idea": ("outcome",),
-    "blocker": ("resolve",),
-}
-
-
-def initiative_left_out(command: Command) -> bool:
-    """Whether the text left the initiative out, so that this channel's is meant; forms pick it themselves."""
-    if isinstance(command, PhaseCommand | EditCommand):
-        return command.reference is None
-    if isinstance(command, REFERENCE_COMMANDS):
-        return command.reference.startswith("#")
-    if isinstance(command, CheckpointAddCommand | DocAddCommand) and command.open_modal:
-        return False
-    return isinstance(command, INITIATIVE_REF_COMMANDS) and command.initiative_ref is None
-
-
-def with_initiative(command: Command, ref_key: str) -> Command:
-    """The command with the initiative it left out filled in by its reference key."""
-    if isinstance(command, PhaseCommand | EditCommand):
-        return replace(command, reference=ref_key)
-    if isinstance(command, REFERENCE_COMMANDS):
-        return replace(command, reference=ref_key + command.reference)
-    if isinstance(command, CheckpointAddCommand):
-        return replace(command, initiative_ref=ref_key, lone_title=False)
-    if isinstance(command, INITIATIVE_REF_COMMANDS):
-        return replace(command, initiative_ref=ref_key)
-    return command
-
-
-def typed_name(text: str) -> str:
-    """The words that name the subcommand as typed (`checkpoint done`, `docs`), for messages about it."""
-    words = [m.group().lower() for m in re.finditer(r"\S+", text)]
-    return " ".join(words[: _command_word_count(words)])
-
-
-def typed_with_initiative(text: str, ref_key: str) -> str:
-    """The typed text with an initiative's key where it was left out: `checkpoint done #3` → `… churn#3`."""
-    words = list(re.finditer(r"\S+", text))
-    lowered = [m.group().lower() for m in words]
-    lead = _command_word_count(lowered)
-    if lead < len(words) and lead == 2 and lowered[1] in LOCAL_REFERENCE_ACTIONS.get(lowered[0], ()):
-        local = words[lead]
-        if LOCAL_ANY.match(local.group()):
-            reference = local.group() if local.group().startswith("#") else f"#{local.group()}"
-            return text[: local.start()] + ref_key + reference + text[local.end() :]
-    end = words[lead - 1].end()
-    return f"{text[:end]} {ref_key}{text[end:]}"
-
-
-def _command_word_count(words: list[str]) -> int:
-    """How many leading words name the subcommand: two for `checkpoint done`, `kpi record`, `idea outcome`…"""
-    if len(words) > 1 and (
-        words[0] in ("checkpoint", "doc", "kpi") or words[1] in LOCAL_REFERENCE_ACTIONS.get(words[0], ())
-    ):
-        return 2
-    return min(1, len(words))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -573,12 +435,12 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _parse_help(rest: list[Token]) -> HelpCommand:
+def parse_help(rest: list[Token]) -> HelpCommand:
     topic = " ".join(t.text for t in rest).strip().lower()
     return HelpCommand(topic or None)
 
 
-def _parse_new(rest: list[Token], today: date) -> NewCommand:
+def parse_new(rest: list[Token], today: date) -> NewCommand:
     if not rest:
         return NewCommand(open_modal=True)
     words, options = _split_options(rest, NEW_OPTIONS, "new")
@@ -604,7 +466,7 @@ def _parse_new(rest: list[Token], today: date) -> NewCommand:
     )
 
 
-def _parse_status(rest: list[Token]) -> StatusCommand:
+def parse_status(rest: list[Token]) -> StatusCommand:
     if not rest:
         return StatusCommand()
     if len(rest) == 1 and not rest[0].quoted and rest[0].text.lower() == "all":
@@ -612,13 +474,13 @@ def _parse_status(rest: list[Token]) -> StatusCommand:
     return StatusCommand(reference=" ".join(t.text for t in rest))
 
 
-def _parse_list(rest: list[Token]) -> StatusCommand:
+def parse_list(rest: list[Token]) -> StatusCommand:
     if rest:
         raise UsageError("`list` takes no arguments; to see one initiative use `status &lt;name&gt;`.", "list")
     return StatusCommand(everything=True)
 
 
-def _parse_phase(rest: list[Token]) -> PhaseCommand:
+def parse_phase(rest: list[Token]) -> PhaseCommand:
     # A phase first leaves the initiative out (`phase research "note"`), unless a phase follows it too: then the
     # first is an initiative's name (`phase production development`).
     starts = 0 if rest and _is_phase(rest[0]) and not (len(rest) > 1 and _is_phase(rest[1])) else 1
@@ -647,7 +509,7 @@ def _parse_phase(rest: list[Token]) -> PhaseCommand:
     raise UsageError(f'"{echo(rest[1].text)}" is not a phase. Phases: {phases}.', "phase")
 
 
-def _parse_edit(rest: list[Token], today: date) -> EditCommand:
+def parse_edit(rest: list[Token], today: date) -> EditCommand:
     words, options = _split_options(rest, frozenset(Field), "edit")
     if not words and not options:
         raise UsageError("`edit` needs the initiative to change.", "edit")
@@ -658,19 +520,19 @@ def _parse_edit(rest: list[Token], today: date) -> EditCommand:
     return EditCommand(reference=" ".join(words) or None, values=values)  # options first: this channel's
 
 
-def _parse_archive(rest: list[Token]) -> ArchiveCommand:
+def parse_archive(rest: list[Token]) -> ArchiveCommand:
     if not rest:
         raise UsageError("`archive` needs the initiative to archive.", "archive")
     return ArchiveCommand(reference=" ".join(t.text for t in rest))
 
 
-def _parse_unarchive(rest: list[Token]) -> UnarchiveCommand:
+def parse_unarchive(rest: list[Token]) -> UnarchiveCommand:
     if not rest:
         raise UsageError("`unarchive` needs the archived initiative to bring back.", "unarchive")
     return UnarchiveCommand(reference=" ".join(t.text for t in rest))
 
 
-def _parse_checkpoint(rest: list[Token], today: date) -> Command:
+def parse_checkpoint(rest: list[Token], today: date) -> Command:
     if not rest:
         return CheckpointAddCommand(open_modal=True)
     action, args = rest[0].text.lower(), rest[1:]
@@ -732,7 +594,7 @@ def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddComman
     )
 
 
-def _parse_doc(rest: list[Token]) -> Command:
+def parse_doc(rest: list[Token]) -> Command:
     if not rest:
         return DocAddCommand(open_modal=True)
     action, args = rest[0].text.lower(), rest[1:]
@@ -762,11 +624,11 @@ def _parse_doc(rest: list[Token]) -> Command:
     return DocAddCommand(open_modal=False, initiative_ref=args[0].text, kind=args[1].text, url=url, note=note)
 
 
-def _parse_docs(rest: list[Token]) -> DocsCommand:
+def parse_docs(rest: list[Token]) -> DocsCommand:
     return DocsCommand(" ".join(t.text for t in rest) or None)
 
 
-def _parse_checklist(rest: list[Token]) -> Command:
+def parse_checklist(rest: list[Token]) -> Command:
     if not rest:
         return DocsCommand(None)
     initiative_ref: str | None
@@ -803,7 +665,7 @@ def _parse_checklist(rest: list[Token]) -> Command:
     return ChecklistChangeCommand(initiative_ref, action, item, reason, gate)
 
 
-def _parse_kpi(rest: list[Token]) -> Command:
+def parse_kpi(rest: list[Token]) -> Command:
     if not rest:
         raise UsageError("`kpi` needs a command: add, record, list, edit, remove or reading remove.", "kpi")
     action, args = rest[0].text.lower(), rest[1:]
@@ -915,7 +777,7 @@ def _is_reading_number(token: Token) -> bool:
     return not token.quoted and looks_like_number(token.text)
 
 
-def _parse_idea(rest: list[Token]) -> Command:
+def parse_idea(rest: list[Token]) -> Command:
     if not rest:
         raise UsageError("`idea` needs the initiative and the idea, in quotes.", "idea")
     if not rest[0].quoted and rest[0].text.lower() == "outcome":
@@ -934,7 +796,7 @@ def _parse_idea(rest: list[Token]) -> Command:
     return IdeaAddCommand(rest[0].text, text)
 
 
-def _parse_ideas(rest: list[Token]) -> Command:
+def parse_ideas(rest: list[Token]) -> Command:
     if not rest:
         return IdeasCommand(None)
     if not rest[0].quoted and rest[0].text.lower() == "search":
@@ -945,7 +807,7 @@ def _parse_ideas(rest: list[Token]) -> Command:
     return IdeasCommand(" ".join(t.text for t in rest))
 
 
-def _parse_digest(rest: list[Token]) -> Command:
+def parse_digest(rest: list[Token]) -> Command:
     if not rest:
         return DigestShowCommand()
     action, args = rest[0].text.lower(), rest[1:]
@@ -999,7 +861,7 @@ def _meant_as_days(word: str) -> bool:
     return "," in word or word.isalpha()
 
 
-def _parse_blocker(rest: list[Token]) -> Command:
+def parse_blocker(rest: list[Token]) -> Command:
     if not rest:
         raise UsageError("`blocker` needs the initiative and what blocks it, in quotes.", "blocker")
     if not rest[0].quoted and rest[0].text.lower() == "resolve":
@@ -1034,11 +896,11 @@ def _blocker_direction(token: Token) -> str | None:
     return option.group(2) if option is not None and option.group(1).lower() == "on" else None
 
 
-def _parse_blockers(rest: list[Token]) -> BlockersCommand:
+def parse_blockers(rest: list[Token]) -> BlockersCommand:
     return BlockersCommand(" ".join(t.text for t in rest) or None)
 
 
-def _parse_standup(rest: list[Token]) -> StandupCommand:
+def parse_standup(rest: list[Token]) -> StandupCommand:
     if not rest:
         return StandupCommand(None)
     # A setting first leaves the initiative out: `standup at 09:45`, `standup off`.
@@ -1060,45 +922,17 @@ def _parse_standup(rest: list[Token]) -> StandupCommand:
     return StandupCommand(reference, "at", at, timezone, days)
 
 
-def _parse_away(rest: list[Token]) -> AwayCommand:
+def parse_away(rest: list[Token]) -> AwayCommand:
     if len(dates.group_date_words([t.text for t in rest])) > 2:
         raise UsageError("`away` takes two dates, one date, a length such as `3d`, or `off`.", "away")
     return AwayCommand(tuple(t.text for t in rest))
 
 
-def _parse_nudges(rest: list[Token]) -> NudgesCommand:
+def parse_nudges(rest: list[Token]) -> NudgesCommand:
     if not rest or rest[0].quoted or rest[0].text.lower() not in ("on", "off"):
         raise UsageError("`nudges` needs on or off, and optionally an initiative.", "nudges")
     reference = " ".join(t.text for t in rest[1:]).strip() or None
     return NudgesCommand(rest[0].text.lower() == "on", reference)
-
-
-_PARSERS: dict[str, Callable[[list[Token]], Command]] = {
-    "help": _parse_help,
-    "status": _parse_status,
-    "list": _parse_list,
-    "phase": _parse_phase,
-    "archive": _parse_archive,
-    "unarchive": _parse_unarchive,
-    "doc": _parse_doc,
-    "docs": _parse_docs,
-    "checklist": _parse_checklist,
-    "kpi": _parse_kpi,
-    "idea": _parse_idea,
-    "ideas": _parse_ideas,
-    "digest": _parse_digest,
-    "nudges": _parse_nudges,
-    "blocker": _parse_blocker,
-    "blockers": _parse_blockers,
-    "standup": _parse_standup,
-    "away": _parse_away,
-}
-# The subcommands that take dates, and so need the workspace's today.
-_DATED_PARSERS: dict[str, Callable[[list[Token], date], Command]] = {
-    "new": _parse_new,
-    "edit": _parse_edit,
-    "checkpoint": _parse_checkpoint,
-}
 
 
 def _split_options(tokens: list[Token], allowed: frozenset[str], usage_of: str) -> tuple[list[str], dict[str, str]]:

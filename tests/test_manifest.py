@@ -12,7 +12,8 @@ import yaml
 
 from bot import ids
 from bot.fake_slack import METHOD_SCOPES
-from handlers.parsing import SUBCOMMANDS, HelpCommand, parse_command
+from handlers.command_table import SUBCOMMANDS, parse_command
+from handlers.parsing import HelpCommand
 from tests.conftest import MANIFEST, RunningApp
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,15 @@ from datetime import date
 import pytest
 
 from bot.initiatives import CLEAR, Field
-from handlers.parsing import (
+from handlers.command_table import (
     SUBCOMMANDS,
+    initiative_left_out,
+    typed_name,
+    typed_with_initiative,
+    with_initiative,
+)
+from handlers.command_table import parse_command as parse_command_on
+from handlers.parsing import (
     ArchiveCommand,
     AwayCommand,
     BlockerReportCommand,
@@ -37,13 +44,8 @@ from handlers.parsing import (
     Token,
     UnarchiveCommand,
     UsageError,
-    initiative_left_out,
     tokenize,
-    typed_name,
-    typed_with_initiative,
-    with_initiative,
 )
-from handlers.parsing import parse_command as parse_command_on
 from storage.models import Phase
 
 TODAY = date(2027, 1, 4)  # a Monday
