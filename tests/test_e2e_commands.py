@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from handlers import command_table, commands
 from storage.db import session_scope
 from storage.initiatives import add_initiative, get_initiative_by_name, name_key
 from storage.models import Initiative, PhaseChange
@@ -171,6 +172,22 @@ def test_help_all_lists_every_subcommand_privately_in_the_ack(running: RunningAp
         assert result.json["text"] == "Handoff commands: " + ", ".join(SUBCOMMANDS)
     assert running.fake.calls_to("chat.postMessage") == []
     assert row_counts(running.engine) == (0, 0)
+
+
+def test_each_command_is_parsed_once_whether_answered_in_the_ack_or_after_it(
+    running: RunningApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting(text: str, *, today: date) -> object:
+        parsed.append(text)
+        return command_table.parse_once(text, today=today)
+
+    monkeypatch.setattr(commands, "parse_once", counting)
+    for text in ("help", "status", "stauts", NEW_CHURN_V2, "checkpoint add churn"):
+        parsed.clear()
+        run(running, text)
+        assert parsed == [text]
 
 
 # --- new --------------------------------------------------------------------------------------------------
