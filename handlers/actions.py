@@ -19,14 +19,14 @@ from bot.blocks.status import render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
-from handlers.blocker_flows import resolve_and_announce
-from handlers.checkpoint_flows import complete_and_announce
+from handlers.blockers import resolve_and_announce
+from handlers.checkpoints import complete_and_announce
 from handlers.command_table import error_answer
-from handlers.digest_flows import snooze_from_button
+from handlers.digests import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from handlers.sharing import share_answer
-from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
+from handlers.standups import open_answer_modal, prompt_id_of, repeat_yesterday
 from handlers.tenancy import actor_of, tenant_of
 from handlers.undo import undo_change
 from storage.initiatives import get_initiative

@@ -1,20 +1,50 @@
-"""Checkpoints: milestones to production, linked to Jira issues."""
+"""The Slack-facing steps of checkpoint changes: call the services (which talk to Jira), then tell the thread.
+
+Each flow runs after the ack and returns the private confirmation to show; domain errors propagate for the
+caller to render. Jira is asked with little patience here (a person is waiting): what it cannot take now goes
+to the outbox and is retried by the sync job.
+
+The family's entries in the table of subcommands (`handlers.command_table`) close the module.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
+from slack_sdk import WebClient
+
+from bot import checkpoints as service
 from bot.blocks.base import Message
-from bot.checkpoints import CheckpointDraft
-from bot.initiatives import named_exactly
-from handlers.checkpoint_flows import (
-    add_and_announce,
-    complete_and_announce,
-    edit_and_announce,
-    mitigate_and_announce,
-    remove_and_announce,
-    show_checkpoints,
+from bot.blocks.checkpoints import (
+    render_checkpoint_added,
+    render_checkpoint_completion,
+    render_checkpoint_edit,
+    render_checkpoint_list,
+    render_checkpoint_removed,
+    render_checkpoint_restored,
+    render_mitigation,
 )
+from bot.blocks.share import SharedView, ShareRequest, shareable
+from bot.blocks.undo import UndoKind, UndoRequest, undo_button
+from bot.checkpoints import CheckpointDraft, CheckpointField, Located
+from bot.dates import describe_date
+from bot.errors import HandoffError, InvalidInput
+from bot.initiatives import CLEAR, Actor, named_exactly, normalize_jira_key, resolve_initiative
+from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
+from bot.jira_push import (
+    ACTION_DONE,
+    ACTION_REMOTE_LINK,
+    ACTION_REOPEN,
+    PushRequest,
+    attempt_push,
+    enqueue,
+    link_remote,
+)
+from bot.people import PeopleService
+from bot.runtime import Runtime
+from bot.text import escape
+from handlers.flows import announce, unit_of_work
 from handlers.modal_openers import open_add_checkpoint_modal
 from handlers.parsing import (
     CheckpointAddCommand,
@@ -26,6 +56,253 @@ from handlers.parsing import (
     parse_checkpoint,
 )
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand
+from storage.jira import pending_pushes_by_checkpoint
+
+log = logging.getLogger(__name__)
+INTERACTIVE_PATIENCE_SECONDS = 10.0
+JIRA_NOT_CONFIGURED = "Jira is not configured for Handoff, so {key} was not changed in Jira."
+
+
+def interactive_jira(runtime: Runtime) -> JiraGateway | None:
+    return runtime.jira.with_patience(INTERACTIVE_PATIENCE_SECONDS) if runtime.jira else None
+
+
+def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
+    """`checkpoint list`: read-only, answered in the ack; `shared_by` renders the channel's copy."""
+    with runtime.session() as session:
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
+        checkpoints = service.list_for(session=session, initiative=initiative)
+        pending = pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0)
+    listing = render_checkpoint_list(
+        initiative, checkpoints, today=runtime.today(), jira_url=runtime.jira_url, pending=pending
+    )
+    return shareable(listing, ShareRequest(SharedView.CHECKPOINTS, initiative.ref_key), shared_by=shared_by)
+
+
+def add_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, draft: CheckpointDraft
+) -> Message:
+    """Validate, find or create the Jira issue, store the checkpoint, link the issue back, tell the thread."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
+        service.validate_new(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            draft=draft,
+            people=people,
+            today=runtime.today(),
+            jira_configured=runtime.jira is not None,
+        )
+        initiative_id = initiative.id or 0
+        project, epic = initiative.jira_project_key, initiative.jira_epic_key
+    issue: JiraIssue | None = None
+    created = bool(draft.jira) and (draft.jira or "").lower() == service.JIRA_NEW
+    gateway = interactive_jira(runtime)
+    if draft.jira and gateway is not None:
+        try:
+            if created:
+                issue = gateway.create_issue(
+                    project=project or "",
+                    summary=" ".join(draft.title.split()),
+                    issue_type=runtime.settings.jira.issue_type if runtime.settings.jira else "Task",
+                    epic_key=epic,
+                )
+            else:
+                issue = gateway.issue(normalize_jira_key(draft.jira) or draft.jira)
+        except JiraError as error:
+            raise _lookup_failure(error, "Nothing was added") from error
+    with runtime.session() as session:
+        located = service.add_checkpoint(
+            session=session, actor=actor, initiative_id=initiative_id, draft=draft, issue=issue, now=runtime.clock.now()
+        )
+    note = _link_back(runtime, located, actor) if issue is not None else ""
+    update = render_checkpoint_added(located, actor.user_id, jira_url=runtime.jira_url, created_issue=created)
+    confirmation = f":white_check_mark: Added `{located.ref}` *{escape(located.checkpoint.title)}*."
+    if issue is not None:
+        confirmation += f" {'Created' if created else 'Linked'} <{issue.url}|{issue.key}>."
+    if located.checkpoint.due_date is not None:
+        confirmation += f" Due {describe_date(located.checkpoint.due_date)}."
+    return announce(client, located.initiative, update, confirmation + note)
+
+
+def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str, *, done: bool) -> Message:
+    """Mark done or reopen; a linked issue moves in Jira first, and if Jira's workflow has no way there,
+    nothing changes. When Jira is unreachable the change is kept and the push waits in the outbox."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.prepare_completion(
+            session=session, actor=actor, reference=reference, people=people, done=done
+        )
+        request = _push_request(located, actor, people, ACTION_DONE if done else ACTION_REOPEN)
+    jira_status: tuple[str, str] | None = None
+    deferred: JiraError | None = None
+    transitioned = False
+    note = ""
+    gateway = interactive_jira(runtime)
+    key = located.checkpoint.jira_key
+    if key and gateway is None:
+        note = JIRA_NOT_CONFIGURED.format(key=key)
+    elif key and gateway is not None:
+        outcome = attempt_push(gateway, request)
+        jira_status, transitioned, failure = outcome.position, outcome.transitioned, outcome.error
+        if failure is not None and failure.transient:
+            deferred = failure
+            note = f":hourglass_flowing_sand: Jira didn't answer, so {key} will be updated when it does."
+        elif failure is not None and not transitioned:
+            raise HandoffError(f"Jira refused to update {key}: {failure.message} The checkpoint was left as it was.")
+        elif failure is not None:
+            note = f":warning: {key} moved in Jira, but Jira refused the comment: {failure.message}"
+    with runtime.session() as session:
+        located = service.set_completion(
+            session=session,
+            actor=actor,
+            checkpoint_id=located.checkpoint.id or 0,
+            done=done,
+            now=runtime.clock.now(),
+            jira_status=jira_status,
+        )
+        if deferred is not None:
+            waiting = enqueue(
+                session=session,
+                team_id=actor.team_id,
+                checkpoint_id=located.checkpoint.id or 0,
+                request=request,
+                error=deferred,
+                now=runtime.clock.now(),
+            )
+            waiting.transitioned = transitioned
+    update = render_checkpoint_completion(located, actor.user_id, done=done, jira_url=runtime.jira_url, note=note)
+    verb = "done" if done else "reopened"
+    confirmation = f":white_check_mark: `{located.ref}` *{escape(located.checkpoint.title)}* is {verb}."
+    return announce(client, located.initiative, update, confirmation + (f"\n{note}" if note else ""))
+
+
+def edit_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, reference: str, values: dict[CheckpointField, object]
+) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        plan = service.prepare_edit(
+            session=session,
+            actor=actor,
+            reference=reference,
+            values=values,
+            people=people,
+            today=runtime.today(),
+            jira_configured=runtime.jira is not None,
+            clear=CLEAR,
+        )
+    issue: JiraIssue | None = None
+    gateway = interactive_jira(runtime)
+    if plan.jira_key and gateway is not None:
+        try:
+            issue = gateway.issue(plan.jira_key)
+        except JiraError as error:
+            raise _lookup_failure(error, "Nothing was changed") from error
+    with runtime.session() as session:
+        result = service.apply_edit(
+            session=session, actor=actor, plan=plan, issue=issue, now=runtime.clock.now(), clear=CLEAR
+        )
+    note = _link_back(runtime, result.located, actor) if issue is not None else ""
+    update = render_checkpoint_edit(result.located, result.changes, actor.user_id, jira_url=runtime.jira_url)
+    confirmation = f":white_check_mark: Updated `{result.located.ref}`."
+    due = result.located.checkpoint.due_date
+    if due is not None and any(c.field is CheckpointField.DUE for c in result.changes):
+        confirmation += f" Due {describe_date(due)}."
+    confirmation += note
+    return announce(client, result.located.initiative, update, confirmation)
+
+
+def remove_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.remove_checkpoint(
+            session=session, actor=actor, reference=reference, people=people, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: Removed `{located.ref}`. Its number is not reused. *Undo* puts it back."
+    undo = undo_button(UndoRequest(UndoKind.RESTORE_CHECKPOINT, str(located.checkpoint.id)))
+    return announce(
+        client, located.initiative, render_checkpoint_removed(located, actor.user_id), confirmation, undo=undo
+    )
+
+
+def restore_and_announce(runtime: Runtime, client: WebClient, actor: Actor, checkpoint_id: int) -> Message:
+    """The Undo of `checkpoint remove`: the checkpoint is back with its number, and the thread is told."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.restore_checkpoint(
+            session=session, actor=actor, checkpoint_id=checkpoint_id, people=people, now=runtime.clock.now()
+        )
+    confirmation = f":white_check_mark: `{located.ref}` *{escape(located.checkpoint.title)}* is back on the list."
+    return announce(client, located.initiative, render_checkpoint_restored(located, actor.user_id), confirmation)
+
+
+def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str, plan: str) -> Message:
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        located = service.mitigate(
+            session=session,
+            actor=actor,
+            reference=reference,
+            plan=plan,
+            people=people,
+            now=runtime.clock.now(),
+            today=runtime.today(),
+        )
+    confirmation = f":white_check_mark: Recorded the mitigation plan for `{located.ref}`."
+    return announce(client, located.initiative, render_mitigation(located, actor.user_id), confirmation)
+
+
+def _lookup_failure(error: JiraError, nothing_done: str) -> HandoffError:
+    """A missing issue is the user's input to fix; any other Jira failure is worth trying again."""
+    if isinstance(error, JiraIssueNotFound):
+        return InvalidInput.single(CheckpointField.JIRA, f"{error.message} {nothing_done}.")
+    return HandoffError(f"{error.message} {nothing_done}; try again.")
+
+
+def _push_request(located: Located, actor: Actor, people: PeopleService, action: str) -> PushRequest:
+    try:
+        profile = people.profile(actor.user_id)
+        name = profile.real_name or profile.name
+    except HandoffError:
+        name = actor.user_id
+    return PushRequest(
+        issue_key=located.checkpoint.jira_key or "",
+        action=action,
+        actor_id=actor.user_id,
+        actor_name=name,
+        thread_url=located.initiative.thread_permalink,
+        initiative_name=located.initiative.name,
+    )
+
+
+def _link_back(runtime: Runtime, located: Located, actor: Actor) -> str:
+    """Add the Jira issue's link to the thread; a transient failure is retried from the outbox."""
+    gateway = interactive_jira(runtime)
+    key = located.checkpoint.jira_key
+    if gateway is None or not key or not located.initiative.thread_permalink:
+        return ""
+    request = PushRequest(
+        issue_key=key,
+        action=ACTION_REMOTE_LINK,
+        actor_id=actor.user_id,
+        actor_name=actor.user_id,
+        thread_url=located.initiative.thread_permalink,
+        initiative_name=located.initiative.name,
+    )
+    try:
+        link_remote(gateway, request)
+    except JiraError as error:
+        if not error.transient:
+            log.warning("remote link refused", extra={"issue": key, "error": error.message})
+            return f"\n:warning: Jira refused the link back to this thread: {error.message}"
+        with runtime.session() as session:
+            enqueue(
+                session=session,
+                team_id=actor.team_id,
+                checkpoint_id=located.checkpoint.id or 0,
+                request=request,
+                error=error,
+                now=runtime.clock.now(),
+            )
+        return f"\n:hourglass_flowing_sand: Jira didn't answer; {key} will be linked to this thread when it does."
+    return ""
 
 
 def _add(request: Request, command: CheckpointAddCommand) -> Message | None:

@@ -1,9 +1,29 @@
-"""Digests and nudges: this channel's daily digest, and the reminders after it."""
+"""The Slack-facing steps of digest and nudge settings, `digest now|preview`, and the digest's buttons.
+
+Settings changes take effect at once in this process (the scheduler is told) and within a minute on any other
+replica (its sweep reloads the schedules).
+
+The family's entries in the table of subcommands (`handlers.command_table`) close the module.
+"""
 
 from __future__ import annotations
 
-from bot.blocks.base import Message
-from handlers.digest_flows import change_digest_settings, change_nudges, run_digest, show_digest_settings
+import json
+import logging
+
+from slack_sdk import WebClient
+
+from bot import channel_settings as service
+from bot.blocks.base import Message, context, plural
+from bot.blocks.help import render_notice
+from bot.channel_settings import ChannelPlan
+from bot.errors import InvalidInput, SlackChannelUnavailable, UnknownInitiative
+from bot.initiatives import Actor, resolve_initiative
+from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, snooze
+from bot.runtime import Runtime
+from bot.slot_ledger import Job
+from bot.text import escape
+from handlers.flows import unit_of_work
 from handlers.parsing import (
     DigestRunCommand,
     DigestScheduleCommand,
@@ -13,7 +33,158 @@ from handlers.parsing import (
     parse_digest,
     parse_nudges,
 )
+from handlers.scheduled_jobs import JobRunner
 from handlers.subcommand import Action, Alias, Answer, Request, Subcommand, undated
+from storage.initiatives import get_initiative
+
+log = logging.getLogger(__name__)
+
+
+def show_digest_settings(runtime: Runtime, actor: Actor, channel_id: str) -> Message:
+    with runtime.session() as session:
+        plan = service.channel_plan(
+            session=session, team_id=actor.team_id, channel_id=channel_id, default_timezone=runtime.settings.timezone
+        )
+    return render_notice(_describe(plan, runtime))
+
+
+def change_digest_settings(
+    runtime: Runtime, actor: Actor, channel_id: str, parsed: DigestScheduleCommand | DigestSwitchCommand
+) -> Message:
+    now, zone = runtime.clock.now(), runtime.settings.timezone
+    with runtime.session() as session:
+        if isinstance(parsed, DigestScheduleCommand):
+            plan = service.set_schedule(
+                session=session,
+                actor=actor,
+                channel_id=channel_id,
+                at=parsed.at,
+                timezone=parsed.timezone,
+                days=parsed.days,
+                now=now,
+                default_timezone=zone,
+            )
+        elif parsed.setting == "quiet":
+            plan = service.set_quiet(
+                session=session, actor=actor, channel_id=channel_id, quiet=parsed.value, now=now, default_timezone=zone
+            )
+        else:
+            plan = service.set_digest_enabled(
+                session=session,
+                actor=actor,
+                channel_id=channel_id,
+                enabled=parsed.value,
+                now=now,
+                default_timezone=zone,
+            )
+    runtime.schedule_changed()
+    return render_notice(":white_check_mark: Saved. " + _describe(plan, runtime))
+
+
+def change_nudges(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, parsed: NudgesCommand) -> Message:
+    state = "on" if parsed.enabled else "off"
+    if parsed.initiative_ref is None:
+        with runtime.session() as session:
+            service.set_channel_nudges(
+                session=session,
+                actor=actor,
+                channel_id=channel_id,
+                enabled=parsed.enabled,
+                now=runtime.clock.now(),
+                default_timezone=runtime.settings.timezone,
+            )
+        runtime.schedule_changed()
+        return render_notice(f":white_check_mark: Nudges in <#{channel_id}> are {state}.")
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=parsed.initiative_ref)
+        set_initiative_nudges(
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            enabled=parsed.enabled,
+            people=people,
+            now=runtime.clock.now(),
+        )
+    return render_notice(f':white_check_mark: Nudges about "{escape(initiative.name)}" are {state}.')
+
+
+def run_digest(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, parsed: DigestRunCommand) -> Message:
+    """`digest now` posts the digest at once (the day's scheduled one still comes); `digest preview` shows it
+    privately: its first message, and how many more would follow in the thread."""
+    jobs = JobRunner(runtime, client)
+    with runtime.session() as session:
+        plan = service.channel_plan(
+            session=session, team_id=actor.team_id, channel_id=channel_id, default_timezone=runtime.settings.timezone
+        )
+    preview = jobs.preview(Job.DIGEST, plan)
+    if not preview.messages:
+        raise InvalidInput.single("digest", preview.note or "There is nothing to put in a digest here.")
+    if not parsed.post:
+        first = preview.messages[0]
+        notes = [n for n in (preview.note,) if n]
+        if len(preview.messages) > 1:
+            notes.append(f"{plural(len(preview.messages) - 1, 'more message')} would follow in its thread.")
+        notes.append("Only you can see this preview. `/handoff digest now` posts it.")
+        return Message(first.text, [*first.blocks[:48], context(" ".join(notes))])
+    report = jobs.run_now(Job.DIGEST, plan, force=True)
+    if not report.posted:
+        with runtime.session() as session:
+            refused = service.channel_plan(
+                session=session,
+                team_id=actor.team_id,
+                channel_id=channel_id,
+                default_timezone=runtime.settings.timezone,
+            ).disabled_reason
+        if refused:
+            raise SlackChannelUnavailable(channel_id, refused)
+        raise InvalidInput.single("digest", "Slack did not take the digest just now. Try again in a minute.")
+    return render_notice(f":white_check_mark: Posted the digest in <#{channel_id}>.")
+
+
+def snooze_from_button(runtime: Runtime, team_id: str, user_id: str, raw_value: str) -> Message:
+    """A snooze button: hold one gap's nudges (or all of an initiative's) for a day or a week."""
+    try:
+        value = json.loads(raw_value)
+        initiative_id, gap_key, days = int(value["i"]), str(value["g"]), int(value["d"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("snooze button with an unreadable value")
+        raise InvalidInput.single("snooze", "That button is out of date; use the latest digest or nudge.") from None
+    if days not in SNOOZE_CHOICES:
+        raise InvalidInput.single("snooze", "A nudge can be snoozed for 1 day or 1 week.")
+    now = runtime.clock.now()
+    with runtime.session() as session:
+        initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
+        if initiative is None:
+            raise UnknownInitiative("(deleted)")
+        until = snooze(
+            session=session, initiative_id=initiative_id, gap_key=gap_key, days=days, actor_id=user_id, now=now
+        )
+    what = "all nudges" if gap_key == WHOLE_INITIATIVE else "this nudge"
+    local = until.astimezone(runtime.settings.tz).strftime("%a %-d %b, %H:%M")
+    return render_notice(f':zzz: Snoozed {what} about "{escape(initiative.name)}" until {local}.')
+
+
+def _describe(plan: ChannelPlan, runtime: Runtime) -> str:
+    channel = f"<#{plan.channel_id}>"
+    if plan.disabled_reason:
+        digest = (
+            f"off: Slack refused the last post (`{escape(plan.disabled_reason)}`); `/handoff digest on` after fixing it"
+        )
+    elif plan.digest_enabled:
+        digest = plan.schedule.describe()
+        nxt = plan.schedule.next_slot(runtime.clock.now())
+        if nxt is not None:
+            digest += f", next <!date^{int(nxt.due_at.timestamp())}^{{date_short_pretty}} {{time}}|{nxt.key}>"
+        if plan.quiet:
+            digest += " · quiet: nothing is posted on days without news"
+    else:
+        digest = "off"
+    nudges = "on" if plan.nudges_enabled else "off"
+    delay = runtime.settings.nudge_delay_minutes
+    lines = [f"*Digest in {channel}:* {digest}", f"*Nudges:* {nudges} ({delay} minutes after the digest time)"]
+    if plan.configured_by:
+        lines.append(f"_Last changed by <@{plan.configured_by}>._")
+    return "\n".join(lines)
 
 
 def _show(request: Request, command: DigestShowCommand) -> Message:

@@ -24,12 +24,13 @@ from bot.people import PeopleService
 from bot.readiness import url_problem
 from bot.runtime import Runtime
 from bot.text import unescape
-from handlers.checkpoint_flows import add_and_announce, edit_and_announce, mitigate_and_announce
+from handlers.checkpoints import add_and_announce, edit_and_announce, mitigate_and_announce
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.flows import create_and_announce, unit_of_work
-from handlers.readiness_flows import add_doc_and_announce
-from handlers.standup_flows import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
+from handlers.flows import unit_of_work
+from handlers.initiatives import create_and_announce
+from handlers.readiness import add_doc_and_announce
+from handlers.standups import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
 from handlers.tenancy import actor_of
 from storage.checkpoints import get_checkpoint_by_id
 from storage.initiatives import get_initiative
