@@ -5,6 +5,8 @@ The family's entries in the table of subcommands (`handlers.command_table`) clos
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slack_sdk import WebClient
 
 from bot import blockers as service
@@ -14,13 +16,7 @@ from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.initiatives import Actor, resolve_initiative
 from bot.runtime import Runtime
 from handlers.flows import announce
-from handlers.parsing import (
-    BlockerReportCommand,
-    BlockerResolveCommand,
-    BlockersCommand,
-    parse_blocker,
-    parse_blockers,
-)
+from handlers.grammar import LOCAL_BLOCKER, OPTION, Token, UsageError, local_reference
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 
@@ -53,6 +49,64 @@ def show_blockers(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared
         blockers = service.open_blockers_of(session=session, initiative=initiative)
     listing = render_blockers(initiative, blockers, now=runtime.clock.now())
     return shareable(listing, ShareRequest(SharedView.BLOCKERS, initiative.ref_key), shared_by=shared_by)
+
+
+@dataclass(frozen=True)
+class BlockerReportCommand:
+    """`blocker <initiative> "what blocks it" [on:eng|ds|platform]`."""
+
+    initiative_ref: str | None
+    text: str
+    direction: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockerResolveCommand:
+    reference: str
+
+
+@dataclass(frozen=True)
+class BlockersCommand:
+    initiative_ref: str | None
+
+
+def parse_blocker(rest: list[Token]) -> BlockerReportCommand | BlockerResolveCommand:
+    if not rest:
+        raise UsageError("`blocker` needs the initiative and what blocks it, in quotes.", "blocker")
+    if not rest[0].quoted and rest[0].text.lower() == "resolve":
+        if len(rest) != 2:
+            raise UsageError("`blocker resolve` needs one blocker reference, like `churn#b2`.", "blocker")
+        return BlockerResolveCommand(local_reference(rest[1], LOCAL_BLOCKER))
+    # A quoted text followed by nothing but `on:` leaves the initiative out: `blocker "No access" on:eng`.
+    left_out = rest[0].quoted and all(_blocker_direction(t) is not None for t in rest[1:])
+    direction = None
+    words = [rest[0].text] if left_out else []
+    tokens = rest[1:]
+    while tokens:
+        token = tokens.pop(0)
+        option = _blocker_direction(token)
+        if option is not None:
+            if direction is not None:
+                raise UsageError("Give the direction once: `on:eng`, `on:ds` or `on:platform`.", "blocker")
+            direction = option
+            if not direction and tokens:  # `on: eng`
+                direction = tokens.pop(0).text
+        else:
+            words.append(token.text)
+    text = " ".join(words).strip()
+    if not text:
+        raise UsageError("Say what blocks the work, in quotes after the initiative.", "blocker")
+    return BlockerReportCommand(None if left_out else rest[0].text, text, direction)
+
+
+def _blocker_direction(token: Token) -> str | None:
+    """The value of an `on:` option, or None when the token is not one."""
+    option = OPTION.match(token.text) if not token.leading_quote else None
+    return option.group(2) if option is not None and option.group(1).lower() == "on" else None
+
+
+def parse_blockers(rest: list[Token]) -> BlockersCommand:
+    return BlockersCommand(" ".join(t.text for t in rest) or None)
 
 
 def _report(request: Request, command: BlockerReportCommand) -> Message:

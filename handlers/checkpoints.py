@@ -10,7 +10,8 @@ The family's entries in the table of subcommands (`handlers.command_table`) clos
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 from slack_sdk import WebClient
 
@@ -43,18 +44,19 @@ from bot.jira_push import (
 )
 from bot.people import PeopleService
 from bot.runtime import Runtime
-from bot.text import escape
+from bot.text import echo, escape
 from handlers.flows import announce, unit_of_work
-from handlers.modal_openers import open_add_checkpoint_modal
-from handlers.parsing import (
-    CheckpointAddCommand,
-    CheckpointCompletionCommand,
-    CheckpointEditCommand,
-    CheckpointListCommand,
-    CheckpointMitigateCommand,
-    CheckpointRemoveCommand,
-    parse_checkpoint,
+from handlers.grammar import (
+    LOCAL_CHECKPOINT,
+    Token,
+    UsageError,
+    local_reference,
+    opt_str,
+    option_value,
+    split_options,
+    unknown_action,
 )
+from handlers.modal_openers import open_add_checkpoint_modal
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand
 from storage.jira import pending_pushes_by_checkpoint
 
@@ -303,6 +305,124 @@ def _link_back(runtime: Runtime, located: Located, actor: Actor) -> str:
             )
         return f"\n:hourglass_flowing_sand: Jira didn't answer; {key} will be linked to this thread when it does."
     return ""
+
+
+@dataclass(frozen=True)
+class CheckpointAddCommand:
+    """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected)."""
+
+    open_modal: bool
+    initiative_ref: str | None = None
+    title: str = ""
+    owner_id: str | None = None
+    due_date: date | None = None
+    jira: str | None = None
+    # A quoted text typed alone: an initiative's exact name opens its form, anything else is a title for this
+    # channel's initiative.
+    lone_title: bool = False
+
+
+@dataclass(frozen=True)
+class CheckpointCompletionCommand:
+    reference: str  # `churn#3`; `#3` when the initiative was left out (ideas' and blockers' references alike)
+    done: bool
+
+
+@dataclass(frozen=True)
+class CheckpointListCommand:
+    initiative_ref: str | None
+
+
+@dataclass(frozen=True)
+class CheckpointEditCommand:
+    reference: str
+    values: dict[CheckpointField, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckpointRemoveCommand:
+    reference: str
+
+
+@dataclass(frozen=True)
+class CheckpointMitigateCommand:
+    reference: str
+    plan: str
+
+
+CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
+CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
+
+
+def parse_checkpoint(
+    rest: list[Token], today: date
+) -> (
+    CheckpointAddCommand
+    | CheckpointCompletionCommand
+    | CheckpointListCommand
+    | CheckpointEditCommand
+    | CheckpointRemoveCommand
+    | CheckpointMitigateCommand
+):
+    if not rest:
+        return CheckpointAddCommand(open_modal=True)
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in CHECKPOINT_ACTIONS:
+        raise unknown_action(rest[0], CHECKPOINT_ACTIONS, "checkpoint", "checkpoint")
+    usage = f"checkpoint {action}"
+    if action == "add":
+        return _parse_checkpoint_add(args, today)
+    if action == "list":
+        return CheckpointListCommand(" ".join(t.text for t in args) or None)
+    if not args:
+        raise UsageError(f"`checkpoint {action}` needs the checkpoint reference (e.g. `churn#3`).", usage)
+    reference = local_reference(args[0], LOCAL_CHECKPOINT)
+    if action in ("done", "reopen", "remove"):
+        if len(args) > 1:
+            raise UsageError(f"`checkpoint {action}` takes one checkpoint reference, like `churn#3`.", usage)
+        if action == "remove":
+            return CheckpointRemoveCommand(reference)
+        return CheckpointCompletionCommand(reference, done=action == "done")
+    if action == "mitigate":
+        plan = " ".join(t.text for t in args[1:]).strip()
+        if not plan:
+            raise UsageError("Say what the mitigation plan is, in quotes after the reference.", usage)
+        return CheckpointMitigateCommand(reference, plan)
+    words, options = split_options(args[1:], frozenset(CheckpointField), usage)
+    if words:
+        raise UsageError(f'"{echo(words[0])}" is not a `field:value` pair.', usage)
+    if not options:
+        fields = " ".join(f"`{f.value}:`" for f in CheckpointField)
+        raise UsageError(f"Say which fields to change: {fields}.", usage)
+    values = {CheckpointField(o): option_value(o, raw, usage, today) for o, raw in options.items()}
+    return CheckpointEditCommand(reference, values)
+
+
+def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddCommand:
+    if not args:
+        return CheckpointAddCommand(open_modal=True)
+    initiative_ref: str | None = args[0].text
+    words, options = split_options(args[1:], CHECKPOINT_OPTIONS, "checkpoint add")
+    if args[0].quoted and not words:  # `checkpoint add "Model card" due:…`: a quoted title, then only options
+        initiative_ref, words = None, [args[0].text]
+    title = " ".join(words)
+    if not title:
+        if options:
+            raise UsageError("The checkpoint needs a title, in quotes after the initiative.", "checkpoint add")
+        return CheckpointAddCommand(open_modal=True, initiative_ref=initiative_ref)
+    values = {o: option_value(o, raw, "checkpoint add", today) for o, raw in options.items()}
+    for option, value in values.items():
+        if value is CLEAR:
+            raise UsageError(f"`{option}:` needs a value when adding a checkpoint.", "checkpoint add")
+    return CheckpointAddCommand(
+        open_modal=False,
+        initiative_ref=initiative_ref,
+        title=title,
+        owner_id=opt_str(values, CheckpointField.OWNER),
+        due_date=values.get(CheckpointField.DUE),  # type: ignore[arg-type]
+        jira=opt_str(values, CheckpointField.JIRA),
+        lone_title=initiative_ref is None and len(args) == 1,
+    )
 
 
 def _add(request: Request, command: CheckpointAddCommand) -> Message | None:

@@ -15,8 +15,20 @@ from bot.blocks.help import Family, Guide, Topic, render_error, render_help, ren
 from bot.errors import HandoffError
 from bot.text import escape
 from handlers import blockers, checkpoints, digests, initiatives, readiness, standups
-from handlers.parsing import LOCAL_ANY, HelpCommand, Token, UsageError, did_you_mean, parse_help, tokenize
+from handlers.grammar import LOCAL_ANY, Token, UsageError, did_you_mean, tokenize
 from handlers.subcommand import Action, Answer, Command, Request, Subcommand, undated
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    """`help` (the overview) or `help <topic>` (one family of commands)."""
+
+    topic: str | None = None
+
+
+def parse_help(rest: list[Token]) -> HelpCommand:
+    topic = " ".join(t.text for t in rest).strip().lower()
+    return HelpCommand(topic or None)
 
 
 def _help(request: Request, command: HelpCommand) -> Message:

@@ -3,6 +3,9 @@ its phase, change, archive or unarchive it. Each change tells the initiative's t
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -21,28 +24,14 @@ from bot.blocks.updates import (
 )
 from bot.dates import describe_date
 from bot.errors import SlackChannelUnavailable
-from bot.initiatives import Actor, EditRequest, Field, InitiativeDraft, resolve_initiative
+from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, resolve_initiative
 from bot.readiness import move_phase
 from bot.runtime import Runtime
 from bot.standups import engineer_changed
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
-from bot.text import escape
+from bot.text import echo, escape
 from handlers.flows import announce, unit_of_work
-from handlers.parsing import (
-    ArchiveCommand,
-    EditCommand,
-    NewCommand,
-    PhaseCommand,
-    StatusCommand,
-    UnarchiveCommand,
-    parse_archive,
-    parse_edit,
-    parse_list,
-    parse_new,
-    parse_phase,
-    parse_status,
-    parse_unarchive,
-)
+from handlers.grammar import Token, UsageError, is_word, opt_str, option_value, split_options
 from handlers.slack_io import permalink, post_message
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 from storage.models import Phase
@@ -176,6 +165,159 @@ def unarchive_and_announce(runtime: Runtime, client: WebClient, actor: Actor, re
     runtime.schedule_changed()  # its channel's digest, nudges and standups include it again
     confirmation = f":white_check_mark: Unarchived *{escape(unarchived.name)}*; it is back in status and lists."
     return announce(client, unarchived, render_unarchive_update(unarchived, actor.user_id), confirmation)
+
+
+NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Field.GOAL, Field.JIRA, Field.DUE})
+
+
+@dataclass(frozen=True)
+class NewCommand:
+    """`new` with arguments; `open_modal` when there were none."""
+
+    open_modal: bool
+    name: str = ""
+    channel_id: str | None = None
+    ds_lead_id: str | None = None
+    eng_lead_id: str | None = None
+    embedded_engineer_id: str | None = None
+    goal: str | None = None
+    jira_epic_key: str | None = None
+    target_date: date | None = None
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    """`status` (this channel), `status all` / `list` (workspace) or `status <name>` (one initiative)."""
+
+    everything: bool = False
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class PhaseCommand:
+    """`phase <initiative> <phase> ["note"]`, or `--force "<reason>"` past an incomplete checklist."""
+
+    reference: str | None  # None when the initiative was left out: `phase research`
+    phase: Phase
+    note: str | None
+    force_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EditCommand:
+    reference: str | None  # None when the options come first: `edit due:2027-03-01`
+    values: dict[Field, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArchiveCommand:
+    reference: str
+
+
+@dataclass(frozen=True)
+class UnarchiveCommand:
+    """`unarchive <initiative>`: found by key or name among archived initiatives too."""
+
+    reference: str
+
+
+FORCE_FLAGS = frozenset({"--force", "—force", "–force", "-force"})  # macOS turns a typed -- into a dash
+
+
+def parse_new(rest: list[Token], today: date) -> NewCommand:
+    if not rest:
+        return NewCommand(open_modal=True)
+    words, options = split_options(rest, NEW_OPTIONS, "new")
+    name = " ".join(words)
+    if not name:
+        raise UsageError('The initiative needs a name, e.g. `new "Churn model v2"`.', "new")
+    values: dict[str, object] = {}
+    for option, raw in options.items():
+        value = option_value(option, raw, "new", today)
+        if value is CLEAR:
+            raise UsageError(f"`{option}:` needs a value when creating an initiative.", "new")
+        values[option] = value
+    return NewCommand(
+        open_modal=False,
+        name=name,
+        channel_id=opt_str(values, Field.CHANNEL),
+        ds_lead_id=opt_str(values, Field.DS),
+        eng_lead_id=opt_str(values, Field.ENG),
+        embedded_engineer_id=opt_str(values, Field.EMBEDDED),
+        goal=opt_str(values, Field.GOAL),
+        jira_epic_key=opt_str(values, Field.JIRA),
+        target_date=values.get(Field.DUE),  # type: ignore[arg-type]
+    )
+
+
+def parse_status(rest: list[Token]) -> StatusCommand:
+    if not rest:
+        return StatusCommand()
+    if len(rest) == 1 and not rest[0].quoted and rest[0].text.lower() == "all":
+        return StatusCommand(everything=True)
+    return StatusCommand(reference=" ".join(t.text for t in rest))
+
+
+def parse_list(rest: list[Token]) -> StatusCommand:
+    if rest:
+        raise UsageError("`list` takes no arguments; to see one initiative use `status &lt;name&gt;`.", "list")
+    return StatusCommand(everything=True)
+
+
+def parse_phase(rest: list[Token]) -> PhaseCommand:
+    # A phase first leaves the initiative out (`phase research "note"`), unless a phase follows it too: then the
+    # first is an initiative's name (`phase production development`).
+    starts = 0 if rest and _is_phase(rest[0]) and not (len(rest) > 1 and _is_phase(rest[1])) else 1
+    if len(rest) < 2 and starts:
+        raise UsageError("`phase` needs an initiative and the phase to move it to.", "phase")
+    # Unquoted names may have several words: the first word that names a phase ends the name.
+    for index in range(starts, len(rest)):
+        token = rest[index]
+        if not token.quoted and token.text.lower() in Phase.__members__.values():
+            reference = " ".join(t.text for t in rest[:index]) or None
+            after = rest[index + 1 :]
+            if after and not after[0].quoted and after[0].text.lower() in FORCE_FLAGS:
+                reason = " ".join(t.text for t in after[1:]).strip()
+                if not reason:
+                    raise UsageError(
+                        '`--force` needs the reason, in quotes: `--force "pilot for one customer"`.', "phase"
+                    )
+                return PhaseCommand(
+                    reference=reference, phase=Phase(token.text.lower()), note=None, force_reason=reason
+                )
+            if any(not t.quoted and t.text.lower() in FORCE_FLAGS for t in after):
+                raise UsageError("Put `--force` right after the phase, then the reason in quotes.", "phase")
+            note = " ".join(t.text for t in after) or None
+            return PhaseCommand(reference=reference, phase=Phase(token.text.lower()), note=note)
+    phases = ", ".join(p.value for p in Phase)
+    raise UsageError(f'"{echo(rest[1].text)}" is not a phase. Phases: {phases}.', "phase")
+
+
+def parse_edit(rest: list[Token], today: date) -> EditCommand:
+    words, options = split_options(rest, frozenset(Field), "edit")
+    if not words and not options:
+        raise UsageError("`edit` needs the initiative to change.", "edit")
+    if not options:
+        fields = " ".join(f"`{f.value}:`" for f in Field)
+        raise UsageError(f"Say which fields to change: {fields}.", "edit")
+    values = {Field(option): option_value(option, raw, "edit", today) for option, raw in options.items()}
+    return EditCommand(reference=" ".join(words) or None, values=values)  # options first: this channel's
+
+
+def parse_archive(rest: list[Token]) -> ArchiveCommand:
+    if not rest:
+        raise UsageError("`archive` needs the initiative to archive.", "archive")
+    return ArchiveCommand(reference=" ".join(t.text for t in rest))
+
+
+def parse_unarchive(rest: list[Token]) -> UnarchiveCommand:
+    if not rest:
+        raise UsageError("`unarchive` needs the archived initiative to bring back.", "unarchive")
+    return UnarchiveCommand(reference=" ".join(t.text for t in rest))
+
+
+def _is_phase(token: Token) -> bool:
+    return is_word(token, tuple(p.value for p in Phase))
 
 
 def _new(request: Request, command: NewCommand) -> Message | None:

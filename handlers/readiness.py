@@ -8,6 +8,8 @@ The family's entries in the table of subcommands (`handlers.command_table`) clos
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from slack_sdk import WebClient
 
 from bot import ideas as idea_service
@@ -37,35 +39,28 @@ from bot.blocks.readiness import (
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
-from bot.initiatives import Actor, resolve_initiative
-from bot.kpis import KpiEdit, format_value, parse_direction, parse_number, target_text
+from bot.initiatives import CLEAR, Actor, resolve_initiative
+from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
-from bot.text import escape
+from bot.text import echo, escape
 from handlers.flows import announce, unit_of_work
-from handlers.modal_openers import open_add_doc_modal
-from handlers.parsing import (
-    ChecklistChangeCommand,
-    DocAddCommand,
-    DocRemoveCommand,
-    DocsCommand,
-    IdeaAddCommand,
-    IdeaOutcomeCommand,
-    IdeasCommand,
-    IdeasSearchCommand,
-    KpiAddCommand,
-    KpiEditCommand,
-    KpiListCommand,
-    KpiReadingRemoveCommand,
-    KpiRecordCommand,
-    KpiRemoveCommand,
-    parse_checklist,
-    parse_doc,
-    parse_docs,
-    parse_idea,
-    parse_ideas,
-    parse_kpi,
+from handlers.grammar import (
+    LOCAL_IDEA,
+    NONE_WORDS,
+    Token,
+    UsageError,
+    is_word,
+    local_reference,
+    looks_like_url,
+    option_match,
+    parse_link,
+    parse_user,
+    split_options,
+    unknown_action,
 )
+from handlers.modal_openers import open_add_doc_modal
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand, undated
+from storage.models import Phase
 
 
 def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:
@@ -367,6 +362,338 @@ def search_ideas(runtime: Runtime, actor: Actor, text: str, *, shared_by: str | 
 def _label(readiness: service.Readiness, key: str) -> str:
     found = service.find_item(readiness, key)
     return found.item.label if found is not None else key
+
+
+@dataclass(frozen=True)
+class DocAddCommand:
+    """`doc add`; `open_modal` when the kind or link is missing (what was given is preselected)."""
+
+    open_modal: bool
+    initiative_ref: str | None = None
+    kind: str | None = None
+    url: str = ""
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DocRemoveCommand:
+    initiative_ref: str | None
+    kind: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class DocsCommand:
+    """`docs <initiative>` or `checklist <initiative>`: the checklist with its docs, privately."""
+
+    initiative_ref: str | None
+
+
+@dataclass(frozen=True)
+class ChecklistChangeCommand:
+    """`checklist <initiative> add|waive|remove <item> ["<reason>"] [for:<phase>]`."""
+
+    initiative_ref: str | None
+    action: str
+    item: str
+    reason: str = ""
+    gate: Phase | None = None
+
+
+@dataclass(frozen=True)
+class KpiAddCommand:
+    initiative_ref: str | None
+    name: str
+    direction: str
+    target: str
+    unit: str | None = None
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KpiRecordCommand:
+    initiative_ref: str | None
+    name: str
+    value: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class KpiListCommand:
+    initiative_ref: str | None
+
+
+@dataclass(frozen=True)
+class KpiEditCommand:
+    """`kpi edit <initiative> "<kpi>" name:"…" target:<n> unit:<u> direction:>=|<= owner:@x`; values as typed."""
+
+    initiative_ref: str | None
+    name: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KpiRemoveCommand:
+    initiative_ref: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class KpiReadingRemoveCommand:
+    """`kpi reading remove <initiative> "<kpi>" [n]`: the n-th newest reading, 1 (the latest) by default."""
+
+    initiative_ref: str | None
+    name: str
+    position: int = 1
+
+
+@dataclass(frozen=True)
+class IdeaAddCommand:
+    initiative_ref: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class IdeaOutcomeCommand:
+    reference: str
+    outcome: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class IdeasCommand:
+    initiative_ref: str | None
+
+
+@dataclass(frozen=True)
+class IdeasSearchCommand:
+    text: str
+
+
+CHECKLIST_ACTIONS = ("add", "waive", "remove")
+KPI_ACTIONS = ("add", "record", "list", "edit", "remove", "reading")
+KPI_OPTIONS = frozenset({"unit", "owner"})
+KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
+DOC_ACTIONS = ("add", "remove")
+
+
+def parse_doc(rest: list[Token]) -> DocAddCommand | DocRemoveCommand:
+    if not rest:
+        return DocAddCommand(open_modal=True)
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in DOC_ACTIONS:
+        raise unknown_action(rest[0], DOC_ACTIONS, "doc", "doc")
+    if len(args) >= 2 and looks_like_url(parse_link(args[1].text)):  # `doc add model-card https://…`
+        note = " ".join(t.text for t in args[2:]).strip() or None
+        if action == "remove":
+            if note:
+                raise UsageError("`doc remove` takes the kind and, when it has several, the link.", "doc")
+            return DocRemoveCommand(None, args[0].text, parse_link(args[1].text))
+        return DocAddCommand(
+            open_modal=False, initiative_ref=None, kind=args[0].text, url=parse_link(args[1].text), note=note
+        )
+    if action == "remove":
+        if len(args) < 2 or len(args) > 3:
+            raise UsageError("`doc remove` needs the initiative and the kind, and the link if it has several.", "doc")
+        return DocRemoveCommand(args[0].text, args[1].text, parse_link(args[2].text) if len(args) == 3 else None)
+    if len(args) < 3:
+        return DocAddCommand(
+            open_modal=True,
+            initiative_ref=args[0].text if args else None,
+            kind=args[1].text if len(args) > 1 else None,
+        )
+    note = " ".join(t.text for t in args[3:]).strip() or None
+    url = parse_link(args[2].text)
+    return DocAddCommand(open_modal=False, initiative_ref=args[0].text, kind=args[1].text, url=url, note=note)
+
+
+def parse_docs(rest: list[Token]) -> DocsCommand:
+    return DocsCommand(" ".join(t.text for t in rest) or None)
+
+
+def parse_checklist(rest: list[Token]) -> DocsCommand | ChecklistChangeCommand:
+    if not rest:
+        return DocsCommand(None)
+    initiative_ref: str | None
+    if is_word(rest[0], CHECKLIST_ACTIONS) and not (len(rest) > 1 and is_word(rest[1], CHECKLIST_ACTIONS)):
+        initiative_ref, action, args = None, rest[0].text.lower(), rest[1:]  # `checklist waive …`: this channel's
+    elif not any(is_word(t, CHECKLIST_ACTIONS) for t in rest[1:]):
+        return DocsCommand(" ".join(t.text for t in rest))  # `checklist Churn model v2` shows it
+    else:
+        initiative_ref, action, args = rest[0].text, rest[1].text.lower(), rest[2:]
+    if rest[1].quoted or action not in CHECKLIST_ACTIONS:
+        known = ", ".join(CHECKLIST_ACTIONS)
+        raise UsageError(
+            f'"{echo(rest[1].text)}" is not a checklist command. Checklist commands: {known}.', "checklist"
+        )
+    if not args:
+        raise UsageError(f"`checklist {action}` needs the item, e.g. `privacy-review`.", "checklist")
+    item = args[0].text
+    words, options = split_options(args[1:], frozenset({"for"}) if action == "add" else frozenset(), "checklist")
+    reason = " ".join(words).strip()
+    if action == "remove":
+        if reason:
+            raise UsageError("`checklist remove` takes only the item.", "checklist")
+        return ChecklistChangeCommand(initiative_ref, action, item)
+    if not reason:
+        raise UsageError(f"`checklist {action}` needs the reason, in quotes after the item.", "checklist")
+    gate = None
+    if "for" in options:
+        raw = options["for"].strip().lower()
+        if raw not in Phase.__members__.values():
+            raise UsageError(
+                f"`for:{echo(raw)}` is not a phase. Phases: {', '.join(p.value for p in Phase)}.", "checklist"
+            )
+        gate = Phase(raw)
+    return ChecklistChangeCommand(initiative_ref, action, item, reason, gate)
+
+
+def parse_kpi(
+    rest: list[Token],
+) -> KpiAddCommand | KpiRecordCommand | KpiListCommand | KpiEditCommand | KpiRemoveCommand | KpiReadingRemoveCommand:
+    if not rest:
+        raise UsageError("`kpi` needs a command: add, record, list, edit, remove or reading remove.", "kpi")
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in KPI_ACTIONS:
+        shown = tuple("reading remove" if a == "reading" else a for a in KPI_ACTIONS)
+        raise unknown_action(rest[0], KPI_ACTIONS, "KPI", "kpi", shown)
+    usage = f"kpi {action}"
+    if action == "list":
+        return KpiListCommand(" ".join(t.text for t in args) or None)
+    if action == "edit":
+        return _parse_kpi_edit(args)
+    if action == "remove":
+        if len(args) == 1 and args[0].quoted:  # `kpi remove "AUC"`: the name alone, of this channel's initiative
+            return KpiRemoveCommand(None, args[0].text)
+        if len(args) < 2:
+            raise UsageError("`kpi remove` needs the initiative, then the KPI's name.", usage)
+        return KpiRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]))
+    if action == "reading":
+        return _parse_kpi_reading(args)
+    # The name followed at once by the value (`kpi record "AUC" 0.84`) or the comparison (`kpi add "AUC" >= 0.8`)
+    # leaves the initiative out: this channel's.
+    left_out = len(args) >= 2 and not args[1].quoted and _kpi_value_or_comparison(action, args[1].text)
+    initiative_ref, args = (None, args) if left_out else (args[0].text, args[1:])
+    if len(args) < 2:
+        shape = '"&lt;name&gt;" &gt;= &lt;target&gt;' if action == "add" else '"&lt;name&gt;" &lt;value&gt;'
+        raise UsageError(f"`kpi {action}` needs the initiative, then {shape}.", usage)
+    name = args[0].text
+    if action == "record":
+        # An unquoted name runs up to the first number: `kpi record churn AUC on holdout 0.84`.
+        at = 1
+        if not args[0].quoted:
+            at = next((i for i in range(1, len(args)) if not args[i].quoted and looks_like_number(args[i].text)), 1)
+        name = " ".join(t.text for t in args[:at])
+        note = " ".join(t.text for t in args[at + 1 :]).strip() or None
+        if at >= len(args):
+            raise UsageError("`kpi record` needs the value after the KPI's name.", usage)
+        return KpiRecordCommand(initiative_ref, name, args[at].text, note)
+    # The name runs up to the comparison, so an unquoted `AUC on holdout >= 0.82` works too.
+    at = next((i for i in range(1, len(args)) if not args[i].quoted and args[i].text[:1] in "<>=≥≤"), 1)
+    name = " ".join(t.text for t in args[:at])
+    direction, remainder = args[at].text, args[at + 1 :]
+    # `>=0.82` typed without a space is the same as `>= 0.82`.
+    for sign in (">=", "<=", "≥", "≤"):
+        if direction.startswith(sign) and len(direction) > len(sign):
+            direction, remainder = sign, [Token(direction[len(sign) :], quoted=False), *remainder]
+            break
+    if not remainder:
+        raise UsageError("`kpi add` needs a target after the direction, like `>= 0.82`.", usage)
+    target = remainder[0].text
+    words, options = split_options(remainder[1:], KPI_OPTIONS, usage)
+    if words:
+        raise UsageError(f'"{echo(words[0])}" is not an option; options: `unit:` `owner:`.', usage)
+    owner = parse_user(options["owner"].strip(), "owner", usage) if "owner" in options else None
+    unit = options["unit"].strip() if "unit" in options else None
+    return KpiAddCommand(initiative_ref, name, direction, target, unit or None, owner)
+
+
+def _parse_kpi_edit(args: list[Token]) -> KpiEditCommand:
+    usage = "kpi edit"
+    if not args:
+        raise UsageError("`kpi edit` needs the initiative, the KPI's name and what to change.", usage)
+    # `kpi edit "AUC" target:0.9`: a quoted name followed only by options leaves the initiative out.
+    left_out = args[0].quoted and all(option_match(t) is not None for t in args[1:])
+    initiative_ref = None if left_out else args[0].text
+    words, options = split_options(args if left_out else args[1:], KPI_EDIT_OPTIONS, usage)
+    if not words:
+        raise UsageError("`kpi edit` needs the KPI's name after the initiative, in quotes.", usage)
+    if not options:
+        fields = " ".join(f"`{f}:`" for f in ("name", "target", "unit", "direction", "owner"))
+        raise UsageError(f"Say what to change: {fields}.", usage)
+    values: dict[str, object] = {}
+    for option, raw in options.items():
+        value = raw.strip()
+        if not value:
+            raise UsageError(f"`{option}:` is missing its value.", usage)
+        if value.lower() in NONE_WORDS and option in ("unit", "owner"):
+            values[option] = CLEAR
+        elif value.lower() in NONE_WORDS:
+            raise UsageError(f"A KPI always has a {option}; `{option}:` needs a new one.", usage)
+        elif option == "owner":
+            values[option] = parse_user(value, option, usage)
+        else:
+            values[option] = value
+    return KpiEditCommand(initiative_ref, " ".join(words), values)
+
+
+def _parse_kpi_reading(args: list[Token]) -> KpiReadingRemoveCommand:
+    usage = "kpi reading remove"
+    if not args or args[0].quoted or args[0].text.lower() != "remove":
+        raise UsageError('`kpi reading` takes `remove`: `kpi reading remove churn "AUC on holdout" [n]`.', usage)
+    args = args[1:]
+    # `kpi reading remove "AUC" [n]`: a quoted name alone, or with a number, leaves the initiative out.
+    left_out = bool(args) and args[0].quoted and (len(args) == 1 or (len(args) == 2 and _is_reading_number(args[1])))
+    initiative_ref, name_and_position = (None, args) if left_out else (args[0].text if args else None, args[1:])
+    if not name_and_position:
+        raise UsageError("`kpi reading remove` needs the initiative, then the KPI's name.", usage)
+    position = 1
+    last = name_and_position[-1]
+    if len(name_and_position) > 1 and _is_reading_number(last):
+        if not last.text.isdigit() or int(last.text) < 1:
+            raise UsageError(
+                f'"{echo(last.text)}" is not a reading number: 1 is the newest, 2 the one before, and so on.', usage
+            )
+        position, name_and_position = int(last.text), name_and_position[:-1]
+    return KpiReadingRemoveCommand(initiative_ref, " ".join(t.text for t in name_and_position), position)
+
+
+def _is_reading_number(token: Token) -> bool:
+    return not token.quoted and looks_like_number(token.text)
+
+
+def parse_idea(rest: list[Token]) -> IdeaAddCommand | IdeaOutcomeCommand:
+    if not rest:
+        raise UsageError("`idea` needs the initiative and the idea, in quotes.", "idea")
+    if not rest[0].quoted and rest[0].text.lower() == "outcome":
+        args = rest[1:]
+        if len(args) < 2:
+            raise UsageError(
+                "`idea outcome` needs the idea reference (like `churn#i2`) and worked, failed or dropped.", "idea"
+            )
+        note = " ".join(t.text for t in args[2:]).strip() or None
+        return IdeaOutcomeCommand(local_reference(args[0], LOCAL_IDEA), args[1].text, note)
+    if len(rest) == 1 and rest[0].quoted:  # `idea "Try boosting"`: this channel's initiative
+        return IdeaAddCommand(None, rest[0].text)
+    text = " ".join(t.text for t in rest[1:]).strip()
+    if not text:
+        raise UsageError("Say what the idea is, in quotes after the initiative.", "idea")
+    return IdeaAddCommand(rest[0].text, text)
+
+
+def parse_ideas(rest: list[Token]) -> IdeasCommand | IdeasSearchCommand:
+    if not rest:
+        return IdeasCommand(None)
+    if not rest[0].quoted and rest[0].text.lower() == "search":
+        text = " ".join(t.text for t in rest[1:]).strip()
+        if not text:
+            raise UsageError("`ideas search` needs the words to look for.", "ideas")
+        return IdeasSearchCommand(text)
+    return IdeasCommand(" ".join(t.text for t in rest))
+
+
+def _kpi_value_or_comparison(action: str, text: str) -> bool:
+    return looks_like_number(text) if action == "record" else text[:1] in "<>=≥≤"
 
 
 def _add_doc(request: Request, command: DocAddCommand) -> Message | None:

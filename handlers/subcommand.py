@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from bot.blocks.base import Message
 from bot.initiatives import Actor
 from bot.runtime import Runtime
-from handlers.parsing import Token
+from handlers.grammar import Token
 
 
 class Answer(Enum):
@@ -50,7 +50,7 @@ class Request:
     team_id: str
 
 
-Command = Any  # one of the parsed command types of `handlers.parsing`
+Command = Any  # one of the parsed command types the family modules declare
 Run = Callable[[Request, Any], Message | None]  # None: a form opened, nothing more to say
 
 

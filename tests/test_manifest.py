@@ -12,8 +12,7 @@ import yaml
 
 from bot import ids
 from bot.fake_slack import METHOD_SCOPES
-from handlers.command_table import SUBCOMMANDS, parse_command
-from handlers.parsing import HelpCommand
+from handlers.command_table import SUBCOMMANDS, HelpCommand, parse_command
 from tests.conftest import MANIFEST, RunningApp
 
 ROOT = Path(__file__).resolve().parent.parent

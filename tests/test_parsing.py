@@ -7,27 +7,24 @@ from datetime import date
 import pytest
 
 from bot.initiatives import CLEAR, Field
+from handlers.blockers import BlockerReportCommand, BlockersCommand
+from handlers.checkpoints import CheckpointAddCommand
 from handlers.command_table import (
     SUBCOMMANDS,
+    HelpCommand,
     initiative_left_out,
     typed_name,
     typed_with_initiative,
     with_initiative,
 )
 from handlers.command_table import parse_command as parse_command_on
-from handlers.parsing import (
-    ArchiveCommand,
-    AwayCommand,
-    BlockerReportCommand,
-    BlockersCommand,
+from handlers.digests import DigestShowCommand, NudgesCommand
+from handlers.grammar import Token, UsageError, tokenize
+from handlers.initiatives import ArchiveCommand, EditCommand, NewCommand, PhaseCommand, StatusCommand, UnarchiveCommand
+from handlers.readiness import (
     ChecklistChangeCommand,
-    CheckpointAddCommand,
-    Command,
-    DigestShowCommand,
     DocAddCommand,
     DocsCommand,
-    EditCommand,
-    HelpCommand,
     IdeaAddCommand,
     IdeasCommand,
     KpiAddCommand,
@@ -36,16 +33,9 @@ from handlers.parsing import (
     KpiReadingRemoveCommand,
     KpiRecordCommand,
     KpiRemoveCommand,
-    NewCommand,
-    NudgesCommand,
-    PhaseCommand,
-    StandupCommand,
-    StatusCommand,
-    Token,
-    UnarchiveCommand,
-    UsageError,
-    tokenize,
 )
+from handlers.standups import AwayCommand, StandupCommand
+from handlers.subcommand import Command
 from storage.models import Phase
 
 TODAY = date(2027, 1, 4)  # a Monday
