@@ -270,6 +270,28 @@ def discard_unannounced(*, session: Session, initiative_id: int) -> None:
         queries.delete_initiative(session=session, initiative=initiative)
 
 
+@dataclass(frozen=True)
+class Part:
+    """What one person is to one initiative: its DS lead, engineering lead, embedded engineer or creator."""
+
+    initiative: Initiative
+    roles: tuple[str, ...]
+
+
+def parts_of(*, session: Session, team_id: str, user_id: str) -> list[Part]:
+    """The active initiatives a person leads, is embedded in or created, with what they are to each."""
+    parts = []
+    for initiative in queries.list_initiatives_for_user(session=session, team_id=team_id, user_id=user_id):
+        roles = (
+            ("DS lead", initiative.ds_lead_id),
+            ("engineering lead", initiative.eng_lead_id),
+            ("embedded engineer", initiative.embedded_engineer_id),
+            ("creator", initiative.created_by),
+        )
+        parts.append(Part(initiative, tuple(role for role, who in roles if who == user_id)))
+    return parts
+
+
 def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Initiative:
     """The one rule for naming an initiative: an exact reference key or exact name (case-insensitive) wins;
     otherwise an unambiguous prefix of an active one's name or key; several matches are refused with the list."""

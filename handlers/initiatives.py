@@ -13,7 +13,7 @@ from bot import initiatives as service
 from bot.blocks.base import Message
 from bot.blocks.help import render_notice
 from bot.blocks.modals import render_new_initiative_modal
-from bot.blocks.status import render_detail, render_status_page
+from bot.blocks.status import render_detail, render_parts, render_status_page
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.blocks.updates import (
     render_archive_update,
@@ -24,7 +24,7 @@ from bot.blocks.updates import (
 )
 from bot.dates import describe_date
 from bot.errors import SlackChannelUnavailable
-from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, resolve_initiative
+from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, parts_of, resolve_initiative
 from bot.readiness import move_phase
 from bot.runtime import Runtime
 from bot.standups import engineer_changed
@@ -224,6 +224,17 @@ class UnarchiveCommand:
 FORCE_FLAGS = frozenset({"--force", "—force", "–force", "-force"})  # macOS turns a typed -- into a dash
 
 
+@dataclass(frozen=True)
+class WhoamiCommand:
+    """`whoami`: your part in the active initiatives."""
+
+
+def parse_whoami(rest: list[Token]) -> WhoamiCommand:
+    if rest:
+        raise UsageError("`whoami` takes no arguments.", "whoami")
+    return WhoamiCommand()
+
+
 def parse_new(rest: list[Token], today: date) -> NewCommand:
     if not rest:
         return NewCommand(open_modal=True)
@@ -392,6 +403,12 @@ def _archive(request: Request, command: ArchiveCommand) -> Message:
     return archive_and_announce(request.runtime, request.client, request.actor, command.reference)
 
 
+def _whoami(request: Request, command: WhoamiCommand) -> Message:
+    with request.runtime.session() as session:
+        parts = parts_of(session=session, team_id=request.actor.team_id, user_id=request.actor.user_id)
+    return render_parts(request.actor.user_id, parts)
+
+
 def _unarchive(request: Request, command: UnarchiveCommand) -> Message:
     return unarchive_and_announce(request.runtime, request.client, request.actor, command.reference)
 
@@ -472,6 +489,14 @@ SUBCOMMANDS = (
         usage="/handoff unarchive churn",
         parse=undated(parse_unarchive),
         actions=(Action(UnarchiveCommand, _unarchive, "unarchive"),),
+        family=FAMILY,
+    ),
+    Subcommand(
+        "whoami",
+        summary="The active initiatives you lead, are embedded in or created, and what you are to each.",
+        usage="/handoff whoami",
+        parse=undated(parse_whoami),
+        actions=(Action(WhoamiCommand, _whoami, "whoami", Answer.IN_ACK),),
         family=FAMILY,
     ),
 )

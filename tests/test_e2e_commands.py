@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "edit",
     "archive",
     "unarchive",
+    "whoami",
     "checkpoint",
     "doc",
     "docs",

@@ -20,7 +20,15 @@ from handlers.command_table import (
 from handlers.command_table import parse_command as parse_command_on
 from handlers.digests import DigestShowCommand, NudgesCommand
 from handlers.grammar import Token, UsageError, tokenize
-from handlers.initiatives import ArchiveCommand, EditCommand, NewCommand, PhaseCommand, StatusCommand, UnarchiveCommand
+from handlers.initiatives import (
+    ArchiveCommand,
+    EditCommand,
+    NewCommand,
+    PhaseCommand,
+    StatusCommand,
+    UnarchiveCommand,
+    WhoamiCommand,
+)
 from handlers.readiness import (
     ChecklistChangeCommand,
     DocAddCommand,
@@ -139,6 +147,7 @@ def test_every_subcommand_parses() -> None:
         "edit": EditCommand,
         "archive": ArchiveCommand,
         "unarchive": UnarchiveCommand,
+        "whoami": WhoamiCommand,
         "checkpoint": CheckpointAddCommand,
         "doc": DocAddCommand,
         "docs": DocsCommand,
