@@ -127,10 +127,9 @@ SUBCOMMANDS = (
     Subcommand(
         "blocker",
         summary=(
-            "Report what blocks the work, optionally who waits on whom (`on:eng` DS waits on engineering, "
-            "`on:ds` engineering waits on DS, `on:platform` both wait on data or platform); "
-            "`resolve` it when it is gone. "
-            "The thread hears of both, and the digest lists it until it is resolved."
+            "Report what blocks the work, optionally who waits on whom (`on:eng` DS waits on engineering, `on:ds` "
+            "engineering waits on DS, `on:platform` both wait on data or platform); `resolve` it when it is gone. The "
+            "thread hears of both, and the digest lists it until it is resolved."
         ),
         usage=(
             '/handoff blocker churn "No read access to the events table" on:eng  ·  /handoff blocker resolve churn#b1'

@@ -490,8 +490,8 @@ SUBCOMMANDS = (
     Subcommand(
         "checkpoint",
         summary=(
-            "Milestones to production, referenced like `churn#3`: `add` (no arguments: a form; `jira:KEY` links "
-            "an issue, `jira:new` creates one), `done`, `reopen`, `list`, `edit` (`title:` `owner:` `due:` `jira:`), "
+            "Milestones to production, referenced like `churn#3`: `add` (no arguments: a form; `jira:KEY` links an "
+            "issue, `jira:new` creates one), `done`, `reopen`, `list`, `edit` (`title:` `owner:` `due:` `jira:`), "
             "`remove`, `mitigate` (a plan for a missed one). Linked Jira issues stay in sync both ways."
         ),
         usage='/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42',

@@ -277,8 +277,8 @@ SUBCOMMANDS = (
     Subcommand(
         "digest",
         summary=(
-            "This channel's daily digest (default: weekdays at 09:00): `at` a time, with an optional time zone "
-            "and days (`weekdays`, `daily`, `mon,wed,fri`); `off` and `on`; `now` posts it; `preview` shows it only to "
+            "This channel's daily digest (default: weekdays at 09:00): `at` a time, with an optional time zone and "
+            "days (`weekdays`, `daily`, `mon,wed,fri`); `off` and `on`; `now` posts it; `preview` shows it only to "
             "you; `quiet` posts nothing on days without news."
         ),
         usage=(

@@ -419,13 +419,13 @@ SUBCOMMANDS = (
     Subcommand(
         "new",
         summary=(
-            "Create an initiative. With no arguments, opens a form. Only the name is required; the home channel "
-            "is the one you type in unless you give `channel:#x`. A kickoff message is posted there and becomes the "
+            "Create an initiative. With no arguments, opens a form. Only the name is required; the home channel is the "
+            "one you type in unless you give `channel:#x`. A kickoff message is posted there and becomes the "
             "initiative's thread."
         ),
         usage=(
-            '/handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol jira:DS-12 due:2027-03-01 '
-            'goal:"Cut churn by 5%" channel:#churn'
+            '/handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol jira:DS-12 due:2027-03-01 goal:"Cut '
+            'churn by 5%" channel:#churn'
         ),
         parse=parse_new,
         actions=(Action(NewCommand, _new, "new", lambda c: Answer.FORM if c.open_modal else Answer.AFTER_ACK),),
@@ -434,8 +434,8 @@ SUBCOMMANDS = (
     Subcommand(
         "status",
         summary=(
-            "With no argument: the initiatives whose home is this channel. With a name: one initiative in "
-            "detail. `all`: every active initiative."
+            "With no argument: the initiatives whose home is this channel. With a name: one initiative in detail. "
+            "`all`: every active initiative."
         ),
         usage="/handoff status  ·  /handoff status churn  ·  /handoff status all",
         parse=undated(parse_status),
@@ -457,8 +457,8 @@ SUBCOMMANDS = (
             "needs its readiness checklist; the leads and workspace admins can `--force` past it with a reason."
         ),
         usage=(
-            '/handoff phase churn research "kickoff done, data access granted"  ·  '
-            '/handoff phase churn development --force "pilot for one customer"'
+            '/handoff phase churn research "kickoff done, data access granted"  ·  /handoff phase churn development '
+            '--force "pilot for one customer"'
         ),
         parse=undated(parse_phase),
         actions=(Action(PhaseCommand, _phase, "phase", slot=Slot.REFERENCE),),
@@ -467,8 +467,8 @@ SUBCOMMANDS = (
     Subcommand(
         "edit",
         summary=(
-            "Change fields: `name:` `channel:` `ds:` `eng:` `embedded:` `goal:` `jira:` `due:`. "
-            "Use `field:none` to clear an optional one."
+            "Change fields: `name:` `channel:` `ds:` `eng:` `embedded:` `goal:` `jira:` `due:`. Use `field:none` to "
+            "clear an optional one."
         ),
         usage='/handoff edit churn due:2027-04-01 goal:"Cut churn by 6%" embedded:@dave',
         parse=parse_edit,

@@ -809,8 +809,8 @@ SUBCOMMANDS = (
     Subcommand(
         "doc",
         summary=(
-            "Attach a handoff doc (an http/https link) that satisfies a checklist item, attested by you; with "
-            "missing arguments, a form. Kinds: {kinds}."
+            "Attach a handoff doc (an http/https link) that satisfies a checklist item, attested by you; with missing "
+            "arguments, a form. Kinds: {kinds}."
         ),
         usage=(
             '/handoff doc add churn model-card https://wiki.example.com/churn/card "v2, with slices"  ·  '
@@ -833,8 +833,8 @@ SUBCOMMANDS = (
     Subcommand(
         "docs",
         summary=(
-            "The readiness checklist of the current and next phase: each item satisfied (with its docs), missing "
-            "(with how to add it) or waived."
+            "The readiness checklist of the current and next phase: each item satisfied (with its docs), missing (with "
+            "how to add it) or waived."
         ),
         usage="/handoff docs churn",
         parse=undated(parse_docs),
@@ -844,8 +844,8 @@ SUBCOMMANDS = (
     Subcommand(
         "checklist",
         summary=(
-            "Change one initiative's checklist: `add` an item it needs, `waive` one it does not (with why), "
-            "`remove` either change. `checklist churn` alone shows it."
+            "Change one initiative's checklist: `add` an item it needs, `waive` one it does not (with why), `remove` "
+            "either change. `checklist churn` alone shows it."
         ),
         usage=(
             '/handoff checklist churn waive privacy-review "aggregated counts only"  ·  '
@@ -859,18 +859,15 @@ SUBCOMMANDS = (
     Subcommand(
         "kpi",
         summary=(
-            "The agreed measure of good: `add` with a target and direction, `record` readings (a decimal comma "
-            "such as `0,85` counts as a point), `list` them with their trend; `edit` or `remove` a "
-            "KPI and `reading remove` "
-            "a wrong reading (the KPI's owner and the initiative's managers). A KPI name may be "
-            "shortened to an unambiguous "
-            "prefix. The thread is alerted once when a KPI misses its target."
+            "The agreed measure of good: `add` with a target and direction, `record` readings (a decimal comma such as "
+            "`0,85` counts as a point), `list` them with their trend; `edit` or `remove` a KPI and `reading remove` a "
+            "wrong reading (the KPI's owner and the initiative's managers). A KPI name may be shortened to an "
+            "unambiguous prefix. The thread is alerted once when a KPI misses its target."
         ),
         usage=(
-            '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  ·  '
-            '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"  ·  /handoff kpi list churn  ·  '
-            '/handoff kpi edit churn "AUC on holdout" target:0.85  ·  /handoff kpi reading remove '
-            'churn "AUC on holdout"'
+            '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  ·  /handoff kpi record churn "AUC on '
+            'holdout" 0.84 "after retrain"  ·  /handoff kpi list churn  ·  /handoff kpi edit churn "AUC on holdout" '
+            'target:0.85  ·  /handoff kpi reading remove churn "AUC on holdout"'
         ),
         parse=undated(parse_kpi),
         actions=(

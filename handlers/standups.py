@@ -338,14 +338,13 @@ SUBCOMMANDS = (
     Subcommand(
         "standup",
         summary=(
-            "The embedded engineer's daily standup, sent by direct message at a time in their own time zone "
-            "(default weekdays at 09:30): `at` a time with optional days (and a zone to pin it), "
-            "`off`, `on`, `questions` "
-            "(a form). Answers go to the initiative's thread; blockers are tracked until resolved."
+            "The embedded engineer's daily standup, sent by direct message at a time in their own time zone (default "
+            "weekdays at 09:30): `at` a time with optional days (and a zone to pin it), `off`, `on`, `questions` (a "
+            "form). Answers go to the initiative's thread; blockers are tracked until resolved."
         ),
         usage=(
-            "/handoff standup churn at 09:45 mon,wed,fri  ·  /handoff standup churn off  ·  "
-            "/handoff standup churn questions  ·  /handoff standup churn"
+            "/handoff standup churn at 09:45 mon,wed,fri  ·  /handoff standup churn off  ·  /handoff standup churn "
+            "questions  ·  /handoff standup churn"
         ),
         parse=undated(parse_standup),
         actions=(Action(StandupCommand, _standup, "standup", _answer_of, Slot.INITIATIVE_REF),),
@@ -354,8 +353,8 @@ SUBCOMMANDS = (
     Subcommand(
         "away",
         summary=(
-            "Time away: no standup prompts for you from one date to another (or for `3d`, `2w` from today); `off` "
-            "ends it; alone, it shows yours."
+            "Time away: no standup prompts for you from one date to another (or for `3d`, `2w` from today); `off` ends "
+            "it; alone, it shows yours."
         ),
         usage="/handoff away 2027-01-11 2027-01-15  ·  /handoff away 3d  ·  /handoff away off  ·  /handoff away",
         parse=undated(parse_away),
