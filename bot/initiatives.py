@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -29,7 +29,15 @@ from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, Phas
 
 RESERVED_NAMES = frozenset({"all"})  # `status all` would be ambiguous
 JIRA_ISSUE_KEY = re.compile(r"^([A-Z][A-Z0-9_]{0,30})-([1-9][0-9]{0,9})$")
-CLEAR = object()  # sentinel: "remove this value" in an edit
+
+
+class Clear(Enum):
+    """The sentinel "remove this value" in an edit: an enum member, so a copied command still holds the same one."""
+
+    CLEAR = "clear"
+
+
+CLEAR = Clear.CLEAR
 REF_KEY_ATTEMPTS = 3
 
 
@@ -260,6 +268,28 @@ def discard_unannounced(*, session: Session, initiative_id: int) -> None:
     initiative = session.get(Initiative, initiative_id)
     if initiative is not None:
         queries.delete_initiative(session=session, initiative=initiative)
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one person is to one initiative: its DS lead, engineering lead, embedded engineer or creator."""
+
+    initiative: Initiative
+    roles: tuple[str, ...]
+
+
+def parts_of(*, session: Session, team_id: str, user_id: str) -> list[Part]:
+    """The active initiatives a person leads, is embedded in or created, with what they are to each."""
+    parts = []
+    for initiative in queries.list_initiatives_for_user(session=session, team_id=team_id, user_id=user_id):
+        roles = (
+            ("DS lead", initiative.ds_lead_id),
+            ("engineering lead", initiative.eng_lead_id),
+            ("embedded engineer", initiative.embedded_engineer_id),
+            ("creator", initiative.created_by),
+        )
+        parts.append(Part(initiative, tuple(role for role, who in roles if who == user_id)))
+    return parts
 
 
 def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Initiative:

@@ -19,13 +19,14 @@ from bot.blocks.status import render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
-from handlers.blocker_flows import resolve_and_announce
-from handlers.checkpoint_flows import complete_and_announce
-from handlers.digest_flows import snooze_from_button
+from handlers.blockers import resolve_and_announce
+from handlers.checkpoints import complete_and_announce
+from handlers.command_table import error_answer
+from handlers.digests import snooze_from_button
 from handlers.errors import after_ack
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from handlers.sharing import share_answer
-from handlers.standup_flows import open_answer_modal, prompt_id_of, repeat_yesterday
+from handlers.standups import open_answer_modal, prompt_id_of, repeat_yesterday
 from handlers.tenancy import actor_of, tenant_of
 from handlers.undo import undo_change
 from storage.initiatives import get_initiative
@@ -126,15 +127,18 @@ def register(app: App, runtime: Runtime) -> None:
             initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
             ref = initiative.ref_key if initiative is not None else None
         channel_id = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
-        problem = open_add_doc_modal(
-            runtime,
-            client,
-            team_id=team_id,
-            trigger_id=body["trigger_id"],
-            channel_id=channel_id,
-            initiative_ref=ref,
-            kind=str(kind) if kind else None,
-        )
+        try:
+            problem = open_add_doc_modal(
+                runtime,
+                client,
+                team_id=team_id,
+                trigger_id=body["trigger_id"],
+                channel_id=channel_id,
+                initiative_ref=ref,
+                kind=str(kind) if kind else None,
+            )
+        except HandoffError as error:
+            problem = error_answer(error, "doc")
         if problem is not None:
             respond(response_type="ephemeral", replace_original=False, **problem.as_kwargs())
 
@@ -149,7 +153,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = complete_and_announce(runtime, client, actor, reference, done=True)
         except HandoffError as error:
-            result = render_error(error, usage_of="checkpoint done")
+            result = error_answer(error, "checkpoint done")
         respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
 
     @after_ack

@@ -28,7 +28,7 @@ from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.status import initiatives_for_user
 from handlers.actions import ack_only
-from handlers.checkpoint_flows import interactive_jira
+from handlers.checkpoints import interactive_jira
 from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
 from handlers.tenancy import tenant_of

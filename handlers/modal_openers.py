@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.blocks.base import Message
-from bot.blocks.help import render_error, render_problem
+from bot.blocks.help import render_problem
 from bot.blocks.modals import (
     CheckpointChoice,
     InitiativeChoice,
@@ -16,7 +16,6 @@ from bot.blocks.modals import (
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
 from bot.checklist import ItemType
 from bot.checkpoints import list_for, reference_of
-from bot.errors import HandoffError
 from bot.readiness import items_of
 from bot.runtime import Runtime
 from storage.initiatives import list_active_initiatives
@@ -35,8 +34,8 @@ def open_add_checkpoint_modal(
     channel_id: str | None,
     initiative_ref: str | None,
 ) -> Message | None:
-    """Open the form; returns a private answer instead when there is nothing to pick or the name is wrong."""
-    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref, "checkpoint add")
+    """Open the form; a private answer instead when there is nothing to pick. A wrong name raises."""
+    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
     if isinstance(picked, Message):
         return picked
     choices, selected = picked
@@ -59,7 +58,7 @@ def open_add_doc_modal(
 ) -> Message | None:
     """The doc form, with the initiative and kind preselected when known; the kinds include the selected
     initiative's own checklist additions."""
-    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref, "doc")
+    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
     if isinstance(picked, Message):
         return picked
     choices, selected = picked
@@ -80,10 +79,10 @@ def open_add_doc_modal(
 
 
 def _initiative_choices(
-    runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None, usage_of: str
+    runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None
 ) -> tuple[list[InitiativeChoice], Initiative | None] | Message:
     """What a form's initiative picker offers, and which to preselect: the one named, or the only one at home
-    in this channel. A private answer instead when the name is wrong or there is nothing to pick."""
+    in this channel. A private answer instead when there is nothing to pick; a wrong name raises."""
     with runtime.session() as session:
         selected: Initiative | None
         try:
@@ -92,8 +91,6 @@ def _initiative_choices(
             )
         except (NoInitiativeInChannel, SeveralInitiativesInChannel):
             selected = None  # nothing to preselect: the person picks
-        except HandoffError as error:
-            return render_error(error, usage_of=usage_of)
         initiatives = list_active_initiatives(session=session, team_id=team_id)
         # Initiatives at home in this channel come first: they are the likely choice.
         ordered = sorted(initiatives, key=lambda i: (i.home_channel_id != channel_id, i.name_key))

@@ -13,9 +13,9 @@ from bot.blocks.share import SharedView, read_share_value
 from bot.errors import HandoffError
 from bot.initiatives import Actor
 from bot.runtime import Runtime
-from handlers.blocker_flows import show_blockers
-from handlers.checkpoint_flows import show_checkpoints
-from handlers.readiness_flows import search_ideas, show_checklist, show_ideas, show_kpis
+from handlers.blockers import show_blockers
+from handlers.checkpoints import show_checkpoints
+from handlers.readiness import search_ideas, show_checklist, show_ideas, show_kpis
 
 log = logging.getLogger(__name__)
 OUT_OF_DATE = "That answer can't be shared any more; run the command again."

@@ -13,9 +13,9 @@ from bot.blocks.undo import UndoKind, read_undo_value
 from bot.errors import HandoffError
 from bot.initiatives import Actor
 from bot.runtime import Runtime
-from handlers.checkpoint_flows import restore_and_announce
-from handlers.flows import unarchive_and_announce
-from handlers.readiness_flows import restore_doc_and_announce
+from handlers.checkpoints import restore_and_announce
+from handlers.initiatives import unarchive_and_announce
+from handlers.readiness import restore_doc_and_announce
 
 log = logging.getLogger(__name__)
 OUT_OF_DATE = "That change can't be undone from here any more."

@@ -24,11 +24,13 @@ from bot.people import PeopleService
 from bot.readiness import url_problem
 from bot.runtime import Runtime
 from bot.text import unescape
-from handlers.checkpoint_flows import add_and_announce, edit_and_announce, mitigate_and_announce
+from handlers.checkpoints import add_and_announce, edit_and_announce, mitigate_and_announce
+from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.flows import create_and_announce, unit_of_work
-from handlers.readiness_flows import add_doc_and_announce
-from handlers.standup_flows import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
+from handlers.flows import unit_of_work
+from handlers.initiatives import create_and_announce
+from handlers.readiness import add_doc_and_announce
+from handlers.standups import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
 from handlers.tenancy import actor_of
 from storage.checkpoints import get_checkpoint_by_id
 from storage.initiatives import get_initiative
@@ -98,7 +100,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = create_and_announce(runtime, client, actor, draft)
         except HandoffError as error:
-            result = render_error(error, usage_of="new")
+            result = error_answer(error, "new")
         tell_submitter(client, body, actor.user_id, result)
 
     app.view(ids.VIEW_NEW_INITIATIVE)(ack=check_new_initiative, lazy=[create_new_initiative])
@@ -117,7 +119,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = add_and_announce(runtime, client, actor, ref, draft)
         except HandoffError as error:
-            result = render_error(error, usage_of="checkpoint add")
+            result = error_answer(error, "checkpoint add")
         tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_ADD_CHECKPOINT)(ack=check_new_checkpoint, lazy=[add_new_checkpoint])
@@ -134,7 +136,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note)
         except HandoffError as error:
-            result = render_error(error, usage_of="doc")
+            result = error_answer(error, "doc")
         tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_ADD_DOC)(ack=check_new_doc, lazy=[add_new_doc])
@@ -165,7 +167,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = edit_and_announce(runtime, client, actor, ref, {CheckpointField.JIRA: str(metadata.get("k", ""))})
         except HandoffError as error:
-            result = render_error(error, usage_of="checkpoint edit")
+            result = error_answer(error, "checkpoint edit")
         tell_privately(client, metadata.get("c"), actor.user_id, result, thread_ts=metadata.get("t"))
 
     app.view(ids.VIEW_LINK_ISSUE)(ack=check_link, lazy=[link_issue])
@@ -182,7 +184,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = mitigate_and_announce(runtime, client, actor, str(metadata.get("r") or ""), _plan_text(body))
         except HandoffError as error:
-            result = render_error(error, usage_of="checkpoint mitigate")
+            result = error_answer(error, "checkpoint mitigate")
         tell_privately(client, metadata.get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_MITIGATION)(ack=check_mitigation, lazy=[record_mitigation])
@@ -223,7 +225,7 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             result = save_questions(runtime, client, actor, int(metadata.get("i") or 0), questions)
         except HandoffError as error:
-            result = render_error(error, usage_of="standup")
+            result = error_answer(error, "standup")
         tell_privately(client, metadata.get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_STANDUP_QUESTIONS)(ack=check_questions, lazy=[save_standup_questions])

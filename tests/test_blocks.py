@@ -12,10 +12,6 @@ import pytest
 from bot import ids
 from bot.blocks.base import MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS, Message
 from bot.blocks.help import (
-    DESCRIPTIONS,
-    FAMILIES,
-    TOPICS,
-    USAGE,
     render_choose_initiative,
     render_error,
     render_help,
@@ -29,7 +25,7 @@ from bot.blocks.updates import render_archive_update, render_edit_update, render
 from bot.errors import InvalidInput, NotAllowed, UnknownInitiative
 from bot.initiatives import Field, FieldChange
 from bot.status import PAGE_SIZE, InitiativeDetail, InitiativeSummary, ScopeKind, StatusPage, StatusScope
-from handlers.parsing import SUBCOMMANDS, parse_command
+from handlers.command_table import GUIDE, SUBCOMMANDS, error_answer, parse_command, problem_answer
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, PhaseChange
 from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, NOW
 from tests.support.blockkit import all_text, assert_valid_message, assert_valid_view
@@ -38,6 +34,10 @@ JIRA_URL = "https://acme.atlassian.net"
 HOSTILE_NAME = "<!channel> & <@U123>"
 HOSTILE_GOAL = "<!here>"
 ESCAPED_NAME = "&lt;!channel&gt; &amp; &lt;@U123&gt;"
+USAGE = {topic.name: topic.usage for topic in GUIDE.topics}
+DESCRIPTIONS = {topic.name: topic.summary for topic in GUIDE.topics}
+FAMILIES = GUIDE.families
+TOPICS = GUIDE.topic_words()
 # Special parsing Slack would apply to user text if it reached mrkdwn unescaped.
 FORBIDDEN = ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<https://evil.example|", "<#C666>")
 
@@ -167,12 +167,12 @@ def test_every_message_builder_is_valid_block_kit(name: str) -> None:
 
 def test_help_problem_notice_and_error_messages_are_valid() -> None:
     messages = [
-        render_help(),
-        render_problem("Something was wrong.", usage_of="new"),
+        render_help(GUIDE),
+        problem_answer("Something was wrong.", "new"),
         render_problem("Something was wrong."),
         render_notice("Done."),
-        render_error(UnknownInitiative("x"), usage_of="status"),
-        render_error(NotAllowed("archive it", [ALICE, BOB]), usage_of="archive"),
+        error_answer(UnknownInitiative("x"), "status"),
+        error_answer(NotAllowed("archive it", [ALICE, BOB]), "archive"),
         render_error(InvalidInput.single("due", "The target date is in the past.")),
     ]
     for message in messages:
@@ -269,13 +269,13 @@ def test_edit_update_escapes_old_and_new_values() -> None:
 
 
 def test_not_allowed_names_who_to_ask_without_usage() -> None:
-    message = render_error(NotAllowed("archive it", [ALICE, BOB]), usage_of="archive")
+    message = error_answer(NotAllowed("archive it", [ALICE, BOB]), "archive")
     assert message.blocks[0]["text"]["text"].endswith(f"Ask <@{ALICE}>, <@{BOB}>.")
     assert len(message.blocks) == 1  # the usage was right; the person was not
 
 
 def test_problems_repeat_the_usage() -> None:
-    message = render_problem("`goal:` is given twice.", usage_of="edit")
+    message = problem_answer("`goal:` is given twice.", "edit")
     assert message.blocks[-1] == {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": f"Usage: `{USAGE['edit']}`"}],
@@ -342,7 +342,7 @@ def test_app_home_when_the_viewer_has_nothing() -> None:
 
 
 def test_help_all_lists_every_subcommand_with_an_example() -> None:
-    message = render_help(topic="all")
+    message = render_help(GUIDE, topic="all")
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert set(USAGE) == set(SUBCOMMANDS) == set(DESCRIPTIONS)
     for subcommand in SUBCOMMANDS:
@@ -359,7 +359,7 @@ def test_every_subcommand_but_help_belongs_to_one_family() -> None:
 
 @pytest.mark.parametrize("topic", [None, "all", "nowhere", *sorted(TOPICS)])
 def test_every_help_topic_is_a_valid_message(topic: str | None) -> None:
-    message = render_help(topic=topic)
+    message = render_help(GUIDE, topic=topic)
     assert_valid_message(message.as_kwargs())
     for block in message.blocks:
         if block["type"] == "section":

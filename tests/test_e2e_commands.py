@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from handlers.parsing import SUBCOMMANDS
+from handlers import command_table, commands
+from handlers.command_table import SUBCOMMANDS
 from storage.models import PhaseChange
 from tests.conftest import (
     ADMIN,
@@ -72,6 +73,22 @@ def test_help_all_lists_every_subcommand_privately_in_the_ack(running: RunningAp
         assert result.json["text"] == "Handoff commands: " + ", ".join(SUBCOMMANDS)
     assert running.fake.calls_to("chat.postMessage") == []
     assert row_counts(running.engine) == (0, 0)
+
+
+def test_each_command_is_parsed_once_whether_answered_in_the_ack_or_after_it(
+    running: RunningApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting(text: str, *, today: date) -> object:
+        parsed.append(text)
+        return command_table.parse_once(text, today=today)
+
+    monkeypatch.setattr(commands, "parse_once", counting)
+    for text in ("help", "status", "stauts", NEW_CHURN_V2, "checkpoint add churn"):
+        parsed.clear()
+        run(running, text)
+        assert parsed == [text]
 
 
 # --- new --------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from storage.models import Phase
 from tests.conftest import ALICE, BOB, RunningApp
-from tests.test_e2e_commands import create, load, private_answer
+from tests.support.e2e import create, load, private_answer
 
 ALERTS = "Churn alerts"
 MODEL = "Churn model v2"

@@ -12,7 +12,7 @@ import yaml
 
 from bot import ids
 from bot.fake_slack import METHOD_SCOPES
-from handlers.parsing import SUBCOMMANDS, HelpCommand, parse_command
+from handlers.command_table import SUBCOMMANDS, HelpCommand, parse_command
 from tests.conftest import MANIFEST, RunningApp
 
 ROOT = Path(__file__).resolve().parent.parent

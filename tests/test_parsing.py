@@ -7,20 +7,32 @@ from datetime import date
 import pytest
 
 from bot.initiatives import CLEAR, Field
-from handlers.parsing import (
+from handlers.blockers import BlockerReportCommand, BlockersCommand
+from handlers.checkpoints import CheckpointAddCommand
+from handlers.command_table import (
     SUBCOMMANDS,
+    HelpCommand,
+    initiative_left_out,
+    typed_name,
+    typed_with_initiative,
+    with_initiative,
+)
+from handlers.command_table import parse_command as parse_command_on
+from handlers.digests import DigestShowCommand, NudgesCommand
+from handlers.grammar import Token, UsageError, tokenize
+from handlers.initiatives import (
     ArchiveCommand,
-    AwayCommand,
-    BlockerReportCommand,
-    BlockersCommand,
+    EditCommand,
+    NewCommand,
+    PhaseCommand,
+    StatusCommand,
+    UnarchiveCommand,
+    WhoamiCommand,
+)
+from handlers.readiness import (
     ChecklistChangeCommand,
-    CheckpointAddCommand,
-    Command,
-    DigestShowCommand,
     DocAddCommand,
     DocsCommand,
-    EditCommand,
-    HelpCommand,
     IdeaAddCommand,
     IdeasCommand,
     KpiAddCommand,
@@ -29,21 +41,9 @@ from handlers.parsing import (
     KpiReadingRemoveCommand,
     KpiRecordCommand,
     KpiRemoveCommand,
-    NewCommand,
-    NudgesCommand,
-    PhaseCommand,
-    StandupCommand,
-    StatusCommand,
-    Token,
-    UnarchiveCommand,
-    UsageError,
-    initiative_left_out,
-    tokenize,
-    typed_name,
-    typed_with_initiative,
-    with_initiative,
 )
-from handlers.parsing import parse_command as parse_command_on
+from handlers.standups import AwayCommand, StandupCommand
+from handlers.subcommand import Command
 from storage.models import Phase
 
 TODAY = date(2027, 1, 4)  # a Monday
@@ -147,6 +147,7 @@ def test_every_subcommand_parses() -> None:
         "edit": EditCommand,
         "archive": ArchiveCommand,
         "unarchive": UnarchiveCommand,
+        "whoami": WhoamiCommand,
         "checkpoint": CheckpointAddCommand,
         "doc": DocAddCommand,
         "docs": DocsCommand,

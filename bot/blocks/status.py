@@ -28,6 +28,7 @@ from bot.blocks.base import (
 from bot.blocks.checkpoints import checkpoint_line
 from bot.blocks.readiness import gate_title, item_line, kpi_line, kpi_status_text, outstanding_line, readiness_line
 from bot.blocks.standups import participation_line
+from bot.initiatives import Part
 from bot.kpis import KpiView
 from bot.readiness import Readiness
 from bot.status import InitiativeDetail, InitiativeSummary, JiraHealth, ScopeKind, StatusPage
@@ -272,3 +273,16 @@ def _history_line(change: PhaseChange) -> str:
     if change.note:
         line += f": {escape(truncate(change.note, 200))}"
     return line
+
+
+def render_parts(user_id: str, parts: Sequence[Part]) -> Message:
+    """`whoami`: the active initiatives the person leads, is embedded in or created, and what they are to each."""
+    if not parts:
+        text = f"{user(user_id)}, you are not a lead, embedded engineer or creator of any active initiative."
+        return Message(text=text, blocks=[section(text)])
+    lines = [f"• *{escape(p.initiative.name)}* (`{p.initiative.ref_key}`): {', '.join(p.roles)}" for p in parts]
+    title = f"{user(user_id)}, your part in the active initiatives:"
+    return Message(
+        text=title + "\n" + "\n".join(lines),
+        blocks=[section(title), *lines_as_sections(lines, max_blocks=10, overflow="…and more")],
+    )

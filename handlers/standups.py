@@ -1,16 +1,21 @@
 """The Slack-facing steps of standups: settings and time away (commands), the prompt's buttons, and the answer
-and questions forms. An answer is posted in the initiative's thread; editing it updates that same post."""
+and questions forms. An answer is posted in the initiative's thread; editing it updates that same post.
+
+The family's entries in the table of subcommands (`handlers.command_table`) close the module.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import ids
+from bot import dates, ids
 from bot import standups as service
 from bot.blocks.base import Message
 from bot.blocks.help import render_notice
@@ -24,18 +29,19 @@ from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import Actor, require_manager, resolve_initiative
 from bot.runtime import Runtime
-from bot.schedule import describe_days
-from bot.text import escape
+from bot.schedule import (
+    describe_days,
+)
+from bot.text import echo, escape
 from handlers.flows import unit_of_work
-from handlers.parsing import AwayCommand, StandupCommand
+from handlers.grammar import Token, UsageError, is_word, time_zone_days
 from handlers.slack_io import post_in_thread
+from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 from storage import standups as queries
 from storage.models import BlockerDirection, Initiative, StandupPrompt
 
 log = logging.getLogger(__name__)
 OUT_OF_DATE = "That standup is no longer there; wait for the next prompt."
-
-
 # --- settings -----------------------------------------------------------------------------------------------------
 
 
@@ -252,3 +258,108 @@ def questions_from_form(values: dict[str, Any]) -> list[str]:
         str(((values.get(ids.block_standup_question(i)) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "")
         for i in range(service.MAX_QUESTIONS)
     ]
+
+
+@dataclass(frozen=True)
+class StandupCommand:
+    """`standup <initiative> [at 09:45 [zone] [days] | on | off | questions]`; no action shows the settings."""
+
+    initiative_ref: str | None
+    action: str = "show"  # show, at, on, off, questions
+    at: time | None = None
+    timezone: str | None = None
+    days: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AwayCommand:
+    """`away <from> <to>`, `away <date>`, `away 3d`, `away off`; no words shows your time away."""
+
+    words: tuple[str, ...] = ()
+
+
+STANDUP_ACTIONS = ("at", "on", "off", "questions")
+
+
+def parse_standup(rest: list[Token]) -> StandupCommand:
+    if not rest:
+        return StandupCommand(None)
+    # A setting first leaves the initiative out: `standup at 09:45`, `standup off`.
+    left_out = is_word(rest[0], STANDUP_ACTIONS)
+    reference, args = (None, rest) if left_out else (rest[0].text, rest[1:])
+    if not args:
+        return StandupCommand(reference)
+    action = args[0].text.lower()
+    if args[0].quoted or action not in STANDUP_ACTIONS:
+        raise UsageError(f"`{echo(args[0].text)}` is not a standup setting: use at, on, off or questions.", "standup")
+    typed = " ".join(w for w in ("standup", reference, action) if w)
+    if action != "at":
+        if len(args) > 1:
+            raise UsageError(f"`{escape(typed)}` takes nothing after it.", "standup")
+        return StandupCommand(reference, action)
+    if len(args) < 2:
+        raise UsageError("`standup at` needs a time, such as `at 09:45`.", "standup")
+    at, timezone, days = time_zone_days(args[1:], "standup")
+    return StandupCommand(reference, "at", at, timezone, days)
+
+
+def parse_away(rest: list[Token]) -> AwayCommand:
+    if len(dates.group_date_words([t.text for t in rest])) > 2:
+        raise UsageError("`away` takes two dates, one date, a length such as `3d`, or `off`.", "away")
+    return AwayCommand(tuple(t.text for t in rest))
+
+
+def _standup(request: Request, command: StandupCommand) -> Message | None:
+    if command.action == "show":
+        return show_standup(request.runtime, request.actor, command.initiative_ref or "")
+    if command.action == "questions":
+        return open_questions_modal(
+            request.runtime,
+            request.client,
+            request.actor,
+            trigger_id=request.trigger_id,
+            channel_id=request.channel_id,
+            initiative_ref=command.initiative_ref or "",
+        )
+    return change_standup(request.runtime, request.client, request.actor, request.channel_id, command)
+
+
+def _answer_of(command: StandupCommand) -> Answer:
+    if command.action == "show":
+        return Answer.IN_ACK
+    return Answer.FORM if command.action == "questions" else Answer.AFTER_ACK
+
+
+def _away(request: Request, command: AwayCommand) -> Message:
+    return change_away(request.runtime, request.actor, command)
+
+
+SUBCOMMANDS = (
+    Subcommand(
+        "standup",
+        summary=(
+            "The embedded engineer's daily standup, sent by direct message at a time in their own time zone (default "
+            "weekdays at 09:30): `at` a time with optional days (and a zone to pin it), `off`, `on`, `questions` (a "
+            "form). Answers go to the initiative's thread; blockers are tracked until resolved."
+        ),
+        usage=(
+            "/handoff standup churn at 09:45 mon,wed,fri  ·  /handoff standup churn off  ·  /handoff standup churn "
+            "questions  ·  /handoff standup churn"
+        ),
+        parse=undated(parse_standup),
+        actions=(Action(StandupCommand, _standup, "standup", _answer_of, Slot.INITIATIVE_REF),),
+        family="standup",
+    ),
+    Subcommand(
+        "away",
+        summary=(
+            "Time away: no standup prompts for you from one date to another (or for `3d`, `2w` from today); `off` ends "
+            "it; alone, it shows yours."
+        ),
+        usage="/handoff away 2027-01-11 2027-01-15  ·  /handoff away 3d  ·  /handoff away off  ·  /handoff away",
+        parse=undated(parse_away),
+        # Alone it shows your time away, which needs only the database.
+        actions=(Action(AwayCommand, _away, "away", lambda c: Answer.AFTER_ACK if c.words else Answer.IN_ACK),),
+        family="standup",
+    ),
+)

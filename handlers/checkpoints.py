@@ -3,11 +3,15 @@
 Each flow runs after the ack and returns the private confirmation to show; domain errors propagate for the
 caller to render. Jira is asked with little patience here (a person is waiting): what it cannot take now goes
 to the outbox and is retried by the sync job.
+
+The family's entries in the table of subcommands (`handlers.command_table`) close the module.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 from slack_sdk import WebClient
 
@@ -27,7 +31,7 @@ from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import CLEAR, Actor, normalize_jira_key, resolve_initiative
+from bot.initiatives import CLEAR, Actor, named_exactly, normalize_jira_key, resolve_initiative
 from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
 from bot.jira_push import (
     ACTION_DONE,
@@ -40,8 +44,20 @@ from bot.jira_push import (
 )
 from bot.people import PeopleService
 from bot.runtime import Runtime
-from bot.text import escape
+from bot.text import echo, escape
 from handlers.flows import announce, unit_of_work
+from handlers.grammar import (
+    LOCAL_CHECKPOINT,
+    Token,
+    UsageError,
+    local_reference,
+    opt_str,
+    option_value,
+    split_options,
+    unknown_action,
+)
+from handlers.modal_openers import open_add_checkpoint_modal
+from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand
 from storage.jira import pending_pushes_by_checkpoint
 
 log = logging.getLogger(__name__)
@@ -289,3 +305,223 @@ def _link_back(runtime: Runtime, located: Located, actor: Actor) -> str:
             )
         return f"\n:hourglass_flowing_sand: Jira didn't answer; {key} will be linked to this thread when it does."
     return ""
+
+
+@dataclass(frozen=True)
+class CheckpointAddCommand:
+    """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected)."""
+
+    open_modal: bool
+    initiative_ref: str | None = None
+    title: str = ""
+    owner_id: str | None = None
+    due_date: date | None = None
+    jira: str | None = None
+    # A quoted text typed alone: an initiative's exact name opens its form, anything else is a title for this
+    # channel's initiative.
+    lone_title: bool = False
+
+
+@dataclass(frozen=True)
+class CheckpointCompletionCommand:
+    reference: str  # `churn#3`; `#3` when the initiative was left out (ideas' and blockers' references alike)
+    done: bool
+
+
+@dataclass(frozen=True)
+class CheckpointListCommand:
+    initiative_ref: str | None
+
+
+@dataclass(frozen=True)
+class CheckpointEditCommand:
+    reference: str
+    values: dict[CheckpointField, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckpointRemoveCommand:
+    reference: str
+
+
+@dataclass(frozen=True)
+class CheckpointMitigateCommand:
+    reference: str
+    plan: str
+
+
+CHECKPOINT_ACTIONS = ("add", "done", "reopen", "list", "edit", "remove", "mitigate")
+CHECKPOINT_OPTIONS = frozenset({CheckpointField.OWNER, CheckpointField.DUE, CheckpointField.JIRA})
+
+
+def parse_checkpoint(
+    rest: list[Token], today: date
+) -> (
+    CheckpointAddCommand
+    | CheckpointCompletionCommand
+    | CheckpointListCommand
+    | CheckpointEditCommand
+    | CheckpointRemoveCommand
+    | CheckpointMitigateCommand
+):
+    if not rest:
+        return CheckpointAddCommand(open_modal=True)
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in CHECKPOINT_ACTIONS:
+        raise unknown_action(rest[0], CHECKPOINT_ACTIONS, "checkpoint", "checkpoint")
+    usage = f"checkpoint {action}"
+    if action == "add":
+        return _parse_checkpoint_add(args, today)
+    if action == "list":
+        return CheckpointListCommand(" ".join(t.text for t in args) or None)
+    if not args:
+        raise UsageError(f"`checkpoint {action}` needs the checkpoint reference (e.g. `churn#3`).", usage)
+    reference = local_reference(args[0], LOCAL_CHECKPOINT)
+    if action in ("done", "reopen", "remove"):
+        if len(args) > 1:
+            raise UsageError(f"`checkpoint {action}` takes one checkpoint reference, like `churn#3`.", usage)
+        if action == "remove":
+            return CheckpointRemoveCommand(reference)
+        return CheckpointCompletionCommand(reference, done=action == "done")
+    if action == "mitigate":
+        plan = " ".join(t.text for t in args[1:]).strip()
+        if not plan:
+            raise UsageError("Say what the mitigation plan is, in quotes after the reference.", usage)
+        return CheckpointMitigateCommand(reference, plan)
+    words, options = split_options(args[1:], frozenset(CheckpointField), usage)
+    if words:
+        raise UsageError(f'"{echo(words[0])}" is not a `field:value` pair.', usage)
+    if not options:
+        fields = " ".join(f"`{f.value}:`" for f in CheckpointField)
+        raise UsageError(f"Say which fields to change: {fields}.", usage)
+    values = {CheckpointField(o): option_value(o, raw, usage, today) for o, raw in options.items()}
+    return CheckpointEditCommand(reference, values)
+
+
+def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddCommand:
+    if not args:
+        return CheckpointAddCommand(open_modal=True)
+    initiative_ref: str | None = args[0].text
+    words, options = split_options(args[1:], CHECKPOINT_OPTIONS, "checkpoint add")
+    if args[0].quoted and not words:  # `checkpoint add "Model card" due:…`: a quoted title, then only options
+        initiative_ref, words = None, [args[0].text]
+    title = " ".join(words)
+    if not title:
+        if options:
+            raise UsageError("The checkpoint needs a title, in quotes after the initiative.", "checkpoint add")
+        return CheckpointAddCommand(open_modal=True, initiative_ref=initiative_ref)
+    values = {o: option_value(o, raw, "checkpoint add", today) for o, raw in options.items()}
+    for option, value in values.items():
+        if value is CLEAR:
+            raise UsageError(f"`{option}:` needs a value when adding a checkpoint.", "checkpoint add")
+    return CheckpointAddCommand(
+        open_modal=False,
+        initiative_ref=initiative_ref,
+        title=title,
+        owner_id=opt_str(values, CheckpointField.OWNER),
+        due_date=values.get(CheckpointField.DUE),  # type: ignore[arg-type]
+        jira=opt_str(values, CheckpointField.JIRA),
+        lone_title=initiative_ref is None and len(args) == 1,
+    )
+
+
+def _add(request: Request, command: CheckpointAddCommand) -> Message | None:
+    if command.open_modal:
+        return open_add_checkpoint_modal(
+            request.runtime,
+            request.client,
+            team_id=request.team_id,
+            trigger_id=request.trigger_id,
+            channel_id=request.channel_id,
+            initiative_ref=command.initiative_ref,
+        )
+    draft = CheckpointDraft(
+        title=command.title, owner_id=command.owner_id, due_date=command.due_date, jira=command.jira
+    )
+    return add_and_announce(request.runtime, request.client, request.actor, command.initiative_ref or "", draft)
+
+
+def _named_initiative_opens_its_form(request: Request, command: CheckpointAddCommand) -> CheckpointAddCommand:
+    """`checkpoint add "Churn model v2"` opens that initiative's form; any other lone title is a title."""
+    if not command.lone_title:
+        return command
+    with request.runtime.session() as session:
+        named = named_exactly(session=session, team_id=request.actor.team_id, text=command.title)
+    return command if named is None else CheckpointAddCommand(open_modal=True, initiative_ref=named.ref_key)
+
+
+def _complete(request: Request, command: CheckpointCompletionCommand) -> Message:
+    return complete_and_announce(request.runtime, request.client, request.actor, command.reference, done=command.done)
+
+
+def _list(request: Request, command: CheckpointListCommand) -> Message:
+    return show_checkpoints(request.runtime, request.actor, command.initiative_ref or "")
+
+
+def _edit(request: Request, command: CheckpointEditCommand) -> Message:
+    return edit_and_announce(request.runtime, request.client, request.actor, command.reference, command.values)
+
+
+def _remove(request: Request, command: CheckpointRemoveCommand) -> Message:
+    return remove_and_announce(request.runtime, request.client, request.actor, command.reference)
+
+
+def _mitigate(request: Request, command: CheckpointMitigateCommand) -> Message:
+    return mitigate_and_announce(request.runtime, request.client, request.actor, command.reference, command.plan)
+
+
+# Usage of each checkpoint action, shown with an error about it; help shows them all under `checkpoint`.
+ACTION_USAGE = (
+    (
+        "checkpoint add",
+        (
+            '/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42'
+            "  ·  jira:new creates the issue  ·  no arguments: a form"
+        ),
+    ),
+    ("checkpoint done", "/handoff checkpoint done churn#3"),
+    ("checkpoint reopen", "/handoff checkpoint reopen churn#3"),
+    ("checkpoint list", "/handoff checkpoint list churn"),
+    ("checkpoint edit", '/handoff checkpoint edit churn#3 due:2027-03-01 owner:@dave title:"Model card v2" jira:DS-43'),
+    ("checkpoint remove", "/handoff checkpoint remove churn#3"),
+    ("checkpoint mitigate", '/handoff checkpoint mitigate churn#3 "Ship with the v1 schema; v2 in March"'),
+)
+SUBCOMMANDS = (
+    Subcommand(
+        "checkpoint",
+        summary=(
+            "Milestones to production, referenced like `churn#3`: `add` (no arguments: a form; `jira:KEY` links an "
+            "issue, `jira:new` creates one), `done`, `reopen`, `list`, `edit` (`title:` `owner:` `due:` `jira:`), "
+            "`remove`, `mitigate` (a plan for a missed one). Linked Jira issues stay in sync both ways."
+        ),
+        usage='/handoff checkpoint add churn "Model card reviewed" owner:@carol due:2027-02-15 jira:DS-42',
+        parse=parse_checkpoint,
+        actions=(
+            Action(
+                CheckpointAddCommand,
+                _add,
+                "checkpoint add",
+                lambda c: Answer.FORM if c.open_modal else Answer.AFTER_ACK,
+                slot=lambda c: Slot.NONE if c.open_modal else Slot.INITIATIVE_REF,
+                prepare=_named_initiative_opens_its_form,
+                fill=lambda c, ref_key: replace(c, initiative_ref=ref_key, lone_title=False),
+            ),
+            Action(
+                CheckpointCompletionCommand,
+                _complete,
+                lambda c: "checkpoint done" if c.done else "checkpoint reopen",
+                slot=Slot.ITEM,
+            ),
+            Action(CheckpointListCommand, _list, "checkpoint list", Answer.IN_ACK, Slot.INITIATIVE_REF),
+            Action(CheckpointEditCommand, _edit, "checkpoint edit", slot=Slot.ITEM),
+            Action(CheckpointRemoveCommand, _remove, "checkpoint remove", slot=Slot.ITEM),
+            Action(CheckpointMitigateCommand, _mitigate, "checkpoint mitigate", slot=Slot.ITEM),
+        ),
+        family="checkpoints",
+        aliases=(Alias("checkpoints", "list"),),
+        action_usage=ACTION_USAGE,
+        error_usage="  ·  ".join(usage.split("  ·  ")[0] for _, usage in ACTION_USAGE),
+        takes_action=True,
+        local_reference_actions=("done", "reopen", "edit", "remove", "mitigate"),
+    ),
+)

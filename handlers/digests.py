@@ -2,12 +2,16 @@
 
 Settings changes take effect at once in this process (the scheduler is told) and within a minute on any other
 replica (its sweep reloads the schedules).
+
+The family's entries in the table of subcommands (`handlers.command_table`) close the module.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from datetime import time
 
 from slack_sdk import WebClient
 
@@ -20,10 +24,11 @@ from bot.initiatives import Actor, resolve_initiative
 from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, snooze
 from bot.runtime import Runtime
 from bot.slot_ledger import Job
-from bot.text import escape
+from bot.text import echo, escape
 from handlers.flows import unit_of_work
-from handlers.parsing import DigestRunCommand, DigestScheduleCommand, DigestSwitchCommand, NudgesCommand
+from handlers.grammar import Token, UsageError, did_you_mean, time_zone_days
 from handlers.scheduled_jobs import JobRunner
+from handlers.subcommand import Action, Alias, Answer, Request, Subcommand, undated
 from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
@@ -174,3 +179,131 @@ def _describe(plan: ChannelPlan, runtime: Runtime) -> str:
     if plan.configured_by:
         lines.append(f"_Last changed by <@{plan.configured_by}>._")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DigestShowCommand:
+    """`digest`: this channel's digest and nudge settings."""
+
+
+@dataclass(frozen=True)
+class DigestScheduleCommand:
+    """`digest at 09:30 [Europe/Berlin] [weekdays|daily|mon,wed,fri]`."""
+
+    at: time
+    timezone: str | None = None
+    days: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DigestSwitchCommand:
+    """`digest on|off`, `digest quiet [on|off]`."""
+
+    setting: str  # "enabled" or "quiet"
+    value: bool
+
+
+@dataclass(frozen=True)
+class DigestRunCommand:
+    """`digest now` (post it) or `digest preview` (show it privately)."""
+
+    post: bool
+
+
+@dataclass(frozen=True)
+class NudgesCommand:
+    """`nudges on|off` for this channel, or `nudges on|off <initiative>` for one initiative."""
+
+    enabled: bool
+    initiative_ref: str | None = None
+
+
+DIGEST_ACTIONS = ("at", "on", "off", "now", "preview", "quiet")
+
+
+def parse_digest(
+    rest: list[Token],
+) -> DigestShowCommand | DigestScheduleCommand | DigestSwitchCommand | DigestRunCommand:
+    if not rest:
+        return DigestShowCommand()
+    action, args = rest[0].text.lower(), rest[1:]
+    if rest[0].quoted or action not in DIGEST_ACTIONS:
+        suggestion = did_you_mean(action, DIGEST_ACTIONS)
+        raise UsageError(f"`digest {echo(rest[0].text)}` is not a digest setting.{suggestion}", "digest")
+    if action == "at":
+        return _parse_digest_at(args)
+    if action in ("now", "preview", "on", "off") and args:
+        raise UsageError(f"`digest {action}` takes nothing after it.", "digest")
+    if action in ("now", "preview"):
+        return DigestRunCommand(post=action == "now")
+    if action in ("on", "off"):
+        return DigestSwitchCommand("enabled", action == "on")
+    if len(args) > 1 or (args and args[0].text.lower() not in ("on", "off")):
+        raise UsageError("`digest quiet` takes on or off (on when left out).", "digest")
+    return DigestSwitchCommand("quiet", not args or args[0].text.lower() == "on")
+
+
+def _parse_digest_at(args: list[Token]) -> DigestScheduleCommand:
+    if not args:
+        raise UsageError("`digest at` needs a time, such as `digest at 09:30`.", "digest")
+    at, timezone, days = time_zone_days(args, "digest")
+    return DigestScheduleCommand(at, timezone, days)
+
+
+def parse_nudges(rest: list[Token]) -> NudgesCommand:
+    if not rest or rest[0].quoted or rest[0].text.lower() not in ("on", "off"):
+        raise UsageError("`nudges` needs on or off, and optionally an initiative.", "nudges")
+    reference = " ".join(t.text for t in rest[1:]).strip() or None
+    return NudgesCommand(rest[0].text.lower() == "on", reference)
+
+
+def _show(request: Request, command: DigestShowCommand) -> Message:
+    return show_digest_settings(request.runtime, request.actor, request.channel_id)
+
+
+def _change(request: Request, command: DigestScheduleCommand | DigestSwitchCommand) -> Message:
+    return change_digest_settings(request.runtime, request.actor, request.channel_id, command)
+
+
+def _run(request: Request, command: DigestRunCommand) -> Message:
+    return run_digest(request.runtime, request.client, request.actor, request.channel_id, command)
+
+
+def _nudges(request: Request, command: NudgesCommand) -> Message:
+    return change_nudges(request.runtime, request.client, request.actor, request.channel_id, command)
+
+
+SUBCOMMANDS = (
+    Subcommand(
+        "digest",
+        summary=(
+            "This channel's daily digest (default: weekdays at 09:00): `at` a time, with an optional time zone and "
+            "days (`weekdays`, `daily`, `mon,wed,fri`); `off` and `on`; `now` posts it; `preview` shows it only to "
+            "you; `quiet` posts nothing on days without news."
+        ),
+        usage=(
+            "/handoff digest at 09:30 Europe/Berlin mon,wed,fri  ·  /handoff digest off  ·  /handoff digest now  ·  "
+            "/handoff digest preview  ·  /handoff digest quiet on  ·  /handoff digest"
+        ),
+        parse=undated(parse_digest),
+        actions=(
+            Action(DigestShowCommand, _show, "digest", Answer.IN_ACK),
+            Action(DigestScheduleCommand, _change, "digest"),
+            Action(DigestSwitchCommand, _change, "digest"),
+            Action(DigestRunCommand, _run, "digest"),
+        ),
+        family="digest",
+    ),
+    Subcommand(
+        "nudges",
+        summary=(
+            "Daily reminders after the digest about missing docs and KPIs, stale or missed KPIs and overdue "
+            "checkpoints, naming who can close each; `off`/`on` for this channel, or for one initiative (its leads)."
+        ),
+        usage="/handoff nudges off  ·  /handoff nudges on churn",
+        parse=undated(parse_nudges),
+        actions=(Action(NudgesCommand, _nudges, "nudges"),),
+        family="digest",
+        aliases=(Alias("nudge"),),
+    ),
+)
