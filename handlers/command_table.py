@@ -14,7 +14,7 @@ from bot.blocks.base import Message
 from bot.blocks.help import Family, Guide, Topic, render_error, render_help, render_problem
 from bot.errors import HandoffError
 from bot.text import escape
-from handlers import blockers, checkpoints, digests, initiatives, readiness, standups
+from handlers import blockers, checkpoints, digests, ideas, initiatives, kpis, readiness, standups
 from handlers.grammar import LOCAL_ANY, Token, UsageError, did_you_mean, tokenize
 from handlers.subcommand import Action, Answer, Command, Request, Subcommand, undated
 
@@ -49,6 +49,8 @@ TABLE: tuple[Subcommand, ...] = (
     *initiatives.SUBCOMMANDS,
     *checkpoints.SUBCOMMANDS,
     *readiness.SUBCOMMANDS,
+    *kpis.SUBCOMMANDS,
+    *ideas.SUBCOMMANDS,
     *digests.SUBCOMMANDS,
     *blockers.SUBCOMMANDS,
     *standups.SUBCOMMANDS,

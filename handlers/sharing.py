@@ -15,7 +15,9 @@ from bot.initiatives import Actor
 from bot.runtime import Runtime
 from handlers.blockers import show_blockers
 from handlers.checkpoints import show_checkpoints
-from handlers.readiness import search_ideas, show_checklist, show_ideas, show_kpis
+from handlers.ideas import search_ideas, show_ideas
+from handlers.kpis import show_kpis
+from handlers.readiness import show_checklist
 
 log = logging.getLogger(__name__)
 OUT_OF_DATE = "That answer can't be shared any more; run the command again."

@@ -20,6 +20,7 @@ from handlers.command_table import (
 from handlers.command_table import parse_command as parse_command_on
 from handlers.digests import DigestShowCommand, NudgesCommand
 from handlers.grammar import Token, UsageError, tokenize
+from handlers.ideas import IdeaAddCommand, IdeasCommand
 from handlers.initiatives import (
     ArchiveCommand,
     EditCommand,
@@ -29,12 +30,7 @@ from handlers.initiatives import (
     UnarchiveCommand,
     WhoamiCommand,
 )
-from handlers.readiness import (
-    ChecklistChangeCommand,
-    DocAddCommand,
-    DocsCommand,
-    IdeaAddCommand,
-    IdeasCommand,
+from handlers.kpis import (
     KpiAddCommand,
     KpiEditCommand,
     KpiListCommand,
@@ -42,6 +38,7 @@ from handlers.readiness import (
     KpiRecordCommand,
     KpiRemoveCommand,
 )
+from handlers.readiness import ChecklistChangeCommand, DocAddCommand, DocsCommand
 from handlers.standups import AwayCommand, StandupCommand
 from handlers.subcommand import Command
 from storage.models import Phase
