@@ -309,14 +309,12 @@ def _link_back(runtime: Runtime, located: Located, actor: Actor) -> str:
 
 @dataclass(frozen=True)
 class CheckpointAddCommand:
-    """`checkpoint add`; `open_modal` when the title is missing (the initiative, if given, is preselected)."""
+    """`checkpoint add`: the service's own draft, or `open_modal` when the title is missing (the initiative, if
+    given, is preselected)."""
 
     open_modal: bool
     initiative_ref: str | None = None
-    title: str = ""
-    owner_id: str | None = None
-    due_date: date | None = None
-    jira: str | None = None
+    draft: CheckpointDraft | None = None
     # A quoted text typed alone: an initiative's exact name opens its form, anything else is a title for this
     # channel's initiative.
     lone_title: bool = False
@@ -414,13 +412,16 @@ def _parse_checkpoint_add(args: list[Token], today: date) -> CheckpointAddComman
     for option, value in values.items():
         if value is CLEAR:
             raise UsageError(f"`{option}:` needs a value when adding a checkpoint.", "checkpoint add")
-    return CheckpointAddCommand(
-        open_modal=False,
-        initiative_ref=initiative_ref,
+    draft = CheckpointDraft(
         title=title,
         owner_id=opt_str(values, CheckpointField.OWNER),
         due_date=values.get(CheckpointField.DUE),  # type: ignore[arg-type]
         jira=opt_str(values, CheckpointField.JIRA),
+    )
+    return CheckpointAddCommand(
+        open_modal=False,
+        initiative_ref=initiative_ref,
+        draft=draft,
         lone_title=initiative_ref is None and len(args) == 1,
     )
 
@@ -435,18 +436,16 @@ def _add(request: Request, command: CheckpointAddCommand) -> Message | None:
             channel_id=request.channel_id,
             initiative_ref=command.initiative_ref,
         )
-    draft = CheckpointDraft(
-        title=command.title, owner_id=command.owner_id, due_date=command.due_date, jira=command.jira
-    )
-    return add_and_announce(request.runtime, request.client, request.actor, command.initiative_ref or "", draft)
+    assert command.draft is not None  # the parser gives a draft whenever it does not open the form
+    return add_and_announce(request.runtime, request.client, request.actor, command.initiative_ref or "", command.draft)
 
 
 def _named_initiative_opens_its_form(request: Request, command: CheckpointAddCommand) -> CheckpointAddCommand:
     """`checkpoint add "Churn model v2"` opens that initiative's form; any other lone title is a title."""
-    if not command.lone_title:
+    if not command.lone_title or command.draft is None:
         return command
     with request.runtime.session() as session:
-        named = named_exactly(session=session, team_id=request.actor.team_id, text=command.title)
+        named = named_exactly(session=session, team_id=request.actor.team_id, text=command.draft.title)
     return command if named is None else CheckpointAddCommand(open_modal=True, initiative_ref=named.ref_key)
 
 

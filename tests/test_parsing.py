@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot.checkpoints import CheckpointDraft
 from bot.initiatives import CLEAR, Field
 from handlers.blockers import BlockerReportCommand, BlockersCommand
 from handlers.checkpoints import CheckpointAddCommand
@@ -443,8 +444,8 @@ def test_an_option_with_a_space_after_the_colon_is_everywhere_options_are() -> N
     assert isinstance(new, NewCommand)
     assert (new.ds_lead_id, new.channel_id, new.target_date) == ("U0ALICE", "C0CHURN", date(2027, 1, 5))
     added = parse_command('checkpoint add churn "Model card" owner: <@U0CAROL|carol> due: fri')
-    assert isinstance(added, CheckpointAddCommand)
-    assert (added.owner_id, added.due_date) == ("U0CAROL", date(2027, 1, 8))
+    assert isinstance(added, CheckpointAddCommand) and added.draft is not None
+    assert (added.draft.owner_id, added.draft.due_date) == ("U0CAROL", date(2027, 1, 8))
     kpi = parse_command('kpi add churn "AUC" >= 0.82 unit: % owner: <@U0BOB|bob>')
     assert isinstance(kpi, KpiAddCommand)
     assert (kpi.unit, kpi.owner_id) == ("%", "U0BOB")
@@ -670,7 +671,7 @@ def test_the_initiative_is_not_left_out_unless_the_grammar_says_so(text: str) ->
 
 def test_a_lone_quoted_checkpoint_title_may_still_name_an_initiative() -> None:
     assert parse_command('checkpoint add "Churn model v2"') == CheckpointAddCommand(
-        open_modal=False, initiative_ref=None, title="Churn model v2", lone_title=True
+        open_modal=False, initiative_ref=None, draft=CheckpointDraft(title="Churn model v2"), lone_title=True
     )
     command = parse_command('checkpoint add "Model card" due:2027-02-15')
     assert isinstance(command, CheckpointAddCommand) and not command.lone_title
