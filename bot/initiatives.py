@@ -25,7 +25,9 @@ from bot.errors import (
 from bot.people import PeopleService
 from bot.text import echo, escape
 from storage import initiatives as queries
-from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, PhaseChange
+from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, PhaseChange
+from storage.models import Initiative as Initiative
+from storage.models import Phase as Phase
 
 RESERVED_NAMES = frozenset({"all"})  # `status all` would be ambiguous
 JIRA_ISSUE_KEY = re.compile(r"^([A-Z][A-Z0-9_]{0,30})-([1-9][0-9]{0,9})$")
@@ -307,6 +309,25 @@ def resolve_initiative(*, session: Session, team_id: str, reference: str) -> Ini
     if len(matches) > 1:
         raise AmbiguousInitiative(name, [(m.name, m.ref_key) for m in matches])
     return matches[0]
+
+
+def initiative_by_id(*, session: Session, team_id: str, initiative_id: int) -> Initiative:
+    """The initiative a button or form carries by id; one deleted, or of another workspace, is unknown."""
+    initiative = queries.get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
+    if initiative is None:
+        raise UnknownInitiative("(deleted)")
+    return initiative
+
+
+def initiatives_by_ids(*, session: Session, team_id: str, initiative_ids: Sequence[int]) -> list[Initiative]:
+    """Those of the initiatives a button carries that are still there, in the button's order."""
+    found = (queries.get_initiative(session=session, team_id=team_id, initiative_id=n) for n in initiative_ids)
+    return [initiative for initiative in found if initiative is not None]
+
+
+def active_initiatives(*, session: Session, team_id: str) -> Sequence[Initiative]:
+    """A workspace's active initiatives by name, for a form's picker."""
+    return queries.list_active_initiatives(session=session, team_id=team_id)
 
 
 def named_exactly(*, session: Session, team_id: str, text: str) -> Initiative | None:

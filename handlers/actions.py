@@ -17,6 +17,7 @@ from bot.blocks.help import render_error
 from bot.blocks.modals import render_mitigation_modal, render_new_initiative_modal
 from bot.blocks.status import render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
+from bot.initiatives import initiative_by_id, initiatives_by_ids
 from bot.runtime import Runtime
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from handlers.blockers import resolve_and_announce
@@ -29,7 +30,6 @@ from handlers.sharing import share_answer
 from handlers.standups import open_answer_modal, prompt_id_of, repeat_yesterday
 from handlers.tenancy import actor_of, tenant_of
 from handlers.undo import undo_change
-from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         team_id = tenant_of(context)
         with runtime.session() as session:
-            initiatives = [
-                i
-                for i in (get_initiative(session=session, team_id=team_id, initiative_id=n) for n in initiative_ids)
-                if i
-            ]
+            initiatives = initiatives_by_ids(session=session, team_id=team_id, initiative_ids=initiative_ids)
         container = body.get("container") or {}
         channel_id = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
         reply_to = {"c": channel_id, "t": container.get("thread_ts") or container.get("message_ts") or ""}
@@ -124,8 +120,11 @@ def register(app: App, runtime: Runtime) -> None:
             return
         team_id = tenant_of(context)
         with runtime.session() as session:
-            initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
-            ref = initiative.ref_key if initiative is not None else None
+            ref: str | None
+            try:
+                ref = initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id).ref_key
+            except UnknownInitiative:
+                ref = None  # gone since the button was posted: the form opens with nothing picked
         channel_id = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
         try:
             problem = open_add_doc_modal(
@@ -241,9 +240,10 @@ def _render_status_value(
     now = runtime.clock.now()
     with runtime.session() as session:
         if kind == "detail":
-            initiative = get_initiative(session=session, team_id=team_id, initiative_id=int(value.get("i", 0)))
-            if initiative is None:
-                return render_error(UnknownInitiative("(deleted)"))
+            try:
+                initiative = initiative_by_id(session=session, team_id=team_id, initiative_id=int(value.get("i", 0)))
+            except UnknownInitiative as error:
+                return render_error(error)
             detail = initiative_detail(
                 session=session,
                 initiative=initiative,

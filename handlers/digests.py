@@ -19,8 +19,8 @@ from bot import channel_settings as service
 from bot.blocks.base import Message, context, plural
 from bot.blocks.help import render_notice
 from bot.channel_settings import ChannelPlan
-from bot.errors import InvalidInput, SlackChannelUnavailable, UnknownInitiative
-from bot.initiatives import Actor, resolve_initiative
+from bot.errors import InvalidInput, SlackChannelUnavailable
+from bot.initiatives import Actor, initiative_by_id, resolve_initiative
 from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, snooze
 from bot.runtime import Runtime
 from bot.slot_ledger import Job
@@ -29,7 +29,6 @@ from handlers.flows import unit_of_work
 from handlers.grammar import Token, UsageError, did_you_mean, time_zone_days
 from handlers.scheduled_jobs import JobRunner
 from handlers.subcommand import Action, Alias, Answer, Request, Subcommand, undated
-from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +146,7 @@ def snooze_from_button(runtime: Runtime, team_id: str, user_id: str, raw_value: 
         raise InvalidInput.single("snooze", "A nudge can be snoozed for 1 day or 1 week.")
     now = runtime.clock.now()
     with runtime.session() as session:
-        initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id)
-        if initiative is None:
-            raise UnknownInitiative("(deleted)")
+        initiative = initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id)
         until = snooze(
             session=session, initiative_id=initiative_id, gap_key=gap_key, days=days, actor_id=user_id, now=now
         )

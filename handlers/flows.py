@@ -17,10 +17,10 @@ from sqlmodel import Session
 from bot.blocks.base import Block, Message, actions
 from bot.blocks.help import render_notice
 from bot.errors import HandoffError
+from bot.initiatives import Initiative
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from handlers.slack_io import SlackUserDirectory, post_in_thread
-from storage.models import Initiative
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from bot.blocks.updates import (
 )
 from bot.dates import describe_date
 from bot.errors import SlackChannelUnavailable
-from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, parts_of, resolve_initiative
+from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, Phase, parts_of, resolve_initiative
 from bot.readiness import move_phase
 from bot.runtime import Runtime
 from bot.standups import engineer_changed
@@ -34,7 +34,6 @@ from handlers.flows import announce, unit_of_work
 from handlers.grammar import Token, UsageError, is_word, opt_str, option_value, split_options
 from handlers.slack_io import permalink, post_message
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
-from storage.models import Phase
 
 PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"
 

@@ -16,10 +16,10 @@ from bot.blocks.modals import (
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
 from bot.checklist import ItemType
 from bot.checkpoints import list_for, reference_of
+from bot.initiatives import Initiative, active_initiatives
 from bot.readiness import items_of
 from bot.runtime import Runtime
-from storage.initiatives import list_active_initiatives
-from storage.models import CheckpointStatus, Initiative
+from storage.models import CheckpointStatus
 from storage.readiness import entries_by_initiative
 
 NO_INITIATIVES = "There are no active initiatives yet. Start one with `/handoff new`."
@@ -91,7 +91,7 @@ def _initiative_choices(
             )
         except (NoInitiativeInChannel, SeveralInitiativesInChannel):
             selected = None  # nothing to preselect: the person picks
-        initiatives = list_active_initiatives(session=session, team_id=team_id)
+        initiatives = active_initiatives(session=session, team_id=team_id)
         # Initiatives at home in this channel come first: they are the likely choice.
         ordered = sorted(initiatives, key=lambda i: (i.home_channel_id != channel_id, i.name_key))
         choices = [InitiativeChoice(i.id or 0, i.name) for i in ordered]

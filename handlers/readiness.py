@@ -24,7 +24,7 @@ from bot.blocks.readiness import (
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
-from bot.initiatives import Actor, resolve_initiative
+from bot.initiatives import Actor, Phase, resolve_initiative
 from bot.runtime import Runtime
 from bot.text import echo, escape
 from handlers.flows import announce, unit_of_work
@@ -39,7 +39,6 @@ from handlers.grammar import (
 )
 from handlers.modal_openers import open_add_doc_modal
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
-from storage.models import Phase
 
 
 def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, shared_by: str | None = None) -> Message:

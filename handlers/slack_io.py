@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.base import Message
 from bot.errors import SlackChannelUnavailable
+from bot.initiatives import Initiative
 from bot.people import UserProfile
-from storage.models import Initiative
 
 log = logging.getLogger(__name__)
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})

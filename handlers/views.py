@@ -19,7 +19,7 @@ from bot.blocks.base import Message
 from bot.blocks.help import render_error
 from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, reference_of, title_problems
 from bot.errors import FieldProblem, HandoffError
-from bot.initiatives import Field, InitiativeDraft, normalize_jira_key, validate_draft
+from bot.initiatives import Field, InitiativeDraft, initiative_by_id, normalize_jira_key, validate_draft
 from bot.people import PeopleService
 from bot.readiness import url_problem
 from bot.runtime import Runtime
@@ -115,8 +115,8 @@ def register(app: App, runtime: Runtime) -> None:
             return
         actor = actor_of(context, body["user"]["id"])
         initiative_id, draft, _ = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
-        ref = _ref_key_of(runtime, actor.team_id, initiative_id)
         try:
+            ref = _ref_key_of(runtime, actor.team_id, initiative_id)
             result = add_and_announce(runtime, client, actor, ref, draft)
         except HandoffError as error:
             result = error_answer(error, "checkpoint add")
@@ -132,8 +132,8 @@ def register(app: App, runtime: Runtime) -> None:
             return
         actor = actor_of(context, body["user"]["id"])
         initiative_id, kind, url, note, _ = doc_from_state(body["view"]["state"]["values"])
-        ref = _ref_key_of(runtime, actor.team_id, initiative_id)
         try:
+            ref = _ref_key_of(runtime, actor.team_id, initiative_id)
             result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note)
         except HandoffError as error:
             result = error_answer(error, "doc")
@@ -248,10 +248,9 @@ def form_check(errors_of: Callable[[dict[str, Any], BoltContext], dict[str, str]
 
 
 def _ref_key_of(runtime: Runtime, team_id: str, initiative_id: int | None) -> str:
-    """The reference key of the initiative a form picked ("" if it is gone, which the service then reports)."""
+    """The reference key of the initiative a form picked; one gone since raises `UnknownInitiative`."""
     with runtime.session() as session:
-        initiative = get_initiative(session=session, team_id=team_id, initiative_id=initiative_id or 0)
-    return initiative.ref_key if initiative else ""
+        return initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id or 0).ref_key
 
 
 def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int | None, CheckpointDraft, dict[str, str]]:
