@@ -22,13 +22,9 @@ from bot.people import PeopleService
 from bot.text import echo, escape
 from storage import checkpoints as queries
 from storage.initiatives import get_initiative
-from storage.models import (
-    CHECKPOINT_TITLE_MAX,
-    MITIGATION_MAX,
-    Checkpoint,
-    CheckpointStatus,
-    Initiative,
-)
+from storage.models import CHECKPOINT_TITLE_MAX, MITIGATION_MAX, Initiative
+from storage.models import Checkpoint as Checkpoint
+from storage.models import CheckpointStatus as CheckpointStatus
 
 REFERENCE = re.compile(r"^(.+?)#(\d{1,6})$")
 JIRA_NEW = "new"
@@ -127,6 +123,23 @@ def locate(*, session: Session, team_id: str, reference: str) -> Located:
         hint = f" `/handoff checkpoint list {initiative.ref_key}` shows the checkpoints of {escape(initiative.name)}."
         raise UnknownCheckpoint(reference, hint)
     return Located(initiative, checkpoint)
+
+
+def locate_by_id(*, session: Session, team_id: str, checkpoint_id: int) -> Located:
+    """The checkpoint a form picked, by id; one removed since, or of another workspace, is unknown."""
+    checkpoint = queries.get_checkpoint_by_id(session=session, checkpoint_id=checkpoint_id)
+    initiative = (
+        get_initiative(session=session, team_id=team_id, initiative_id=checkpoint.initiative_id) if checkpoint else None
+    )
+    if checkpoint is None or initiative is None:
+        raise UnknownCheckpoint(f"#{checkpoint_id}", " It was removed after the form was opened.")
+    return Located(initiative, checkpoint)
+
+
+def linked_checkpoint(*, session: Session, team_id: str, jira_key: str) -> Located | None:
+    """The active checkpoint in the workspace linked to this Jira issue, if there is one."""
+    linked = queries.find_linked_checkpoint(session=session, team_id=team_id, jira_key=jira_key)
+    return Located(linked[1], linked[0]) if linked else None
 
 
 def list_for(*, session: Session, initiative: Initiative) -> Sequence[Checkpoint]:

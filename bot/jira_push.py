@@ -195,6 +195,11 @@ def enqueue(
     )
 
 
+def pending_by_checkpoint(*, session: Session, initiative_id: int) -> dict[int, int]:
+    """How many pushes wait for Jira, by checkpoint id, in one initiative."""
+    return queries.pending_pushes_by_checkpoint(session=session, initiative_id=initiative_id)
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     push_id: int

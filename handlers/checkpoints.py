@@ -41,6 +41,7 @@ from bot.jira_push import (
     attempt_push,
     enqueue,
     link_remote,
+    pending_by_checkpoint,
 )
 from bot.people import PeopleService
 from bot.runtime import Runtime
@@ -58,7 +59,6 @@ from handlers.grammar import (
 )
 from handlers.modal_openers import open_add_checkpoint_modal
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand
-from storage.jira import pending_pushes_by_checkpoint
 
 log = logging.getLogger(__name__)
 INTERACTIVE_PATIENCE_SECONDS = 10.0
@@ -74,7 +74,7 @@ def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str, *, sha
     with runtime.session() as session:
         initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         checkpoints = service.list_for(session=session, initiative=initiative)
-        pending = pending_pushes_by_checkpoint(session=session, initiative_id=initiative.id or 0)
+        pending = pending_by_checkpoint(session=session, initiative_id=initiative.id or 0)
     listing = render_checkpoint_list(
         initiative, checkpoints, today=runtime.today(), jira_url=runtime.jira_url, pending=pending
     )

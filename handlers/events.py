@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.checkpoints import mention_value, render_jira_mention, render_unfurl
 from bot.blocks.home import render_home
-from bot.checkpoints import reference_of
+from bot.checkpoints import linked_checkpoint
 from bot.jira_gateway import JiraError
 from bot.jira_mentions import (
     EVENT_SCOPE,
@@ -32,7 +32,6 @@ from handlers.checkpoints import interactive_jira
 from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
 from handlers.tenancy import tenant_of
-from storage.checkpoints import find_linked_checkpoint
 from storage.idempotency import claim_once, is_claimed, release_claim
 
 log = logging.getLogger(__name__)
@@ -107,8 +106,8 @@ def register(app: App, runtime: Runtime) -> None:
             with runtime.session() as session:
                 if not claim_once(session=session, scope=MENTION_SCOPE, key=claim, now=runtime.clock.now()):
                     continue  # another replica replied meanwhile
-                linked = find_linked_checkpoint(session=session, team_id=team_id, jira_key=key)
-                linked_ref = reference_of(linked[1], linked[0]) if linked else None
+                linked = linked_checkpoint(session=session, team_id=team_id, jira_key=key)
+                linked_ref = linked.ref if linked else None
             message = render_jira_mention(
                 issue, linkable=True, linked_ref=linked_ref, value=mention_value(key, [i.id or 0 for i in initiatives])
             )

@@ -15,11 +15,10 @@ from bot.blocks.modals import (
 )
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
 from bot.checklist import ItemType
-from bot.checkpoints import list_for, reference_of
+from bot.checkpoints import CheckpointStatus, list_for, reference_of
 from bot.initiatives import Initiative, active_initiatives
 from bot.readiness import items_of
 from bot.runtime import Runtime
-from storage.models import CheckpointStatus
 from storage.readiness import entries_by_initiative
 
 NO_INITIATIVES = "There are no active initiatives yet. Start one with `/handoff new`."

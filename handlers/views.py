@@ -17,7 +17,7 @@ from sqlmodel import Session
 from bot import ids
 from bot.blocks.base import Message
 from bot.blocks.help import render_error
-from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, reference_of, title_problems
+from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, locate_by_id, title_problems
 from bot.errors import FieldProblem, HandoffError
 from bot.initiatives import Field, InitiativeDraft, initiative_by_id, normalize_jira_key, validate_draft
 from bot.people import PeopleService
@@ -32,8 +32,6 @@ from handlers.initiatives import create_and_announce
 from handlers.readiness import add_doc_and_announce
 from handlers.standups import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
 from handlers.tenancy import actor_of
-from storage.checkpoints import get_checkpoint_by_id
-from storage.initiatives import get_initiative
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +154,9 @@ def register(app: App, runtime: Runtime) -> None:
         actor = actor_of(context, body["user"]["id"])
         metadata = _metadata(body)
         checkpoint_id = int(_selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT) or 0)
-        with runtime.session() as session:
-            checkpoint = get_checkpoint_by_id(session=session, checkpoint_id=checkpoint_id)
-            initiative = (
-                get_initiative(session=session, team_id=actor.team_id, initiative_id=checkpoint.initiative_id)
-                if checkpoint
-                else None
-            )
-            ref = reference_of(initiative, checkpoint) if checkpoint and initiative else f"#{checkpoint_id}"
         try:
+            with runtime.session() as session:
+                ref = locate_by_id(session=session, team_id=actor.team_id, checkpoint_id=checkpoint_id).ref
             result = edit_and_announce(runtime, client, actor, ref, {CheckpointField.JIRA: str(metadata.get("k", ""))})
         except HandoffError as error:
             result = error_answer(error, "checkpoint edit")
