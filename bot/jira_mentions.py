@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from sqlmodel import Session
 
 from storage.checkpoints import tracked_projects
+from storage.idempotency import claim_once, is_claimed, release_claim
 from storage.initiatives import get_initiative_by_thread, list_initiatives_in_channel
 from storage.models import Initiative
 
 ISSUE_KEY = re.compile(r"(?<![A-Za-z0-9_/-])([A-Z][A-Z0-9_]{0,30}-[1-9][0-9]{0,9})(?![A-Za-z0-9_-])")
 MAX_KEYS_PER_MESSAGE = 5  # a pasted list of tickets should not turn into a wall of replies
 MENTION_SCOPE = "jira_mention"
-EVENT_SCOPE = "slack_event"
 
 
 def issue_key_in_url(url: str, site_url: str) -> str | None:
@@ -65,3 +67,32 @@ def initiatives_for_message(
 
 def projects_of(*, session: Session, team_id: str) -> set[str]:
     return tracked_projects(session=session, team_id=team_id)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A Jira key named in a thread: the thread gets one reply about it, claimed once the issue is read and given
+    back if the reply could not be posted."""
+
+    channel_id: str
+    thread_ts: str
+    issue_key: str
+
+    @property
+    def claim_key(self) -> str:
+        return f"{self.channel_id}:{self.thread_ts}:{self.issue_key}"
+
+
+def mention_answered(*, session: Session, mention: Mention) -> bool:
+    """Whether this key already had its reply in this thread."""
+    return is_claimed(session=session, scope=MENTION_SCOPE, key=mention.claim_key)
+
+
+def claim_mention(*, session: Session, mention: Mention, now: datetime) -> bool:
+    """True for the one caller that replies about this key in this thread; False when another did meanwhile."""
+    return claim_once(session=session, scope=MENTION_SCOPE, key=mention.claim_key, now=now)
+
+
+def release_mention(*, session: Session, mention: Mention) -> None:
+    """Give the claim back when the reply could not be posted, so the next mention of the key gets it."""
+    release_claim(session=session, scope=MENTION_SCOPE, key=mention.claim_key)

@@ -15,14 +15,17 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.checkpoints import mention_value, render_jira_mention, render_unfurl
 from bot.blocks.home import render_home
 from bot.checkpoints import linked_checkpoint
+from bot.event_dedupe import claim_event
 from bot.jira_gateway import JiraError
 from bot.jira_mentions import (
-    EVENT_SCOPE,
-    MENTION_SCOPE,
+    Mention,
+    claim_mention,
     initiatives_for_message,
     issue_key_in_url,
+    mention_answered,
     mentioned_keys,
     projects_of,
+    release_mention,
 )
 from bot.people import PeopleService
 from bot.runtime import Runtime
@@ -32,7 +35,6 @@ from handlers.checkpoints import interactive_jira
 from handlers.errors import after_ack
 from handlers.slack_io import SlackUserDirectory, profile_from_slack
 from handlers.tenancy import tenant_of
-from storage.idempotency import claim_once, is_claimed, release_claim
 
 log = logging.getLogger(__name__)
 # Messages people write; edits, deletions, joins and bots' posts are not conversation about Jira.
@@ -68,7 +70,7 @@ def register(app: App, runtime: Runtime) -> None:
         if not event_id:
             return True
         with runtime.session() as session:
-            return claim_once(session=session, scope=EVENT_SCOPE, key=str(event_id), now=runtime.clock.now())
+            return claim_event(session=session, event_id=str(event_id), now=runtime.clock.now())
 
     @after_ack
     def reply_to_jira_mentions(
@@ -93,9 +95,9 @@ def register(app: App, runtime: Runtime) -> None:
         if not keys or not first_delivery(body):
             return
         for key in keys:
-            claim = f"{channel_id}:{root}:{key}"
+            mention = Mention(channel_id=channel_id, thread_ts=root, issue_key=key)
             with runtime.session() as session:
-                if is_claimed(session=session, scope=MENTION_SCOPE, key=claim):
+                if mention_answered(session=session, mention=mention):
                     continue
             try:
                 issue = gateway.issue(key)
@@ -104,7 +106,7 @@ def register(app: App, runtime: Runtime) -> None:
                 log.info("mentioned Jira issue not shown", extra={"issue": key, "error": error.message})
                 continue
             with runtime.session() as session:
-                if not claim_once(session=session, scope=MENTION_SCOPE, key=claim, now=runtime.clock.now()):
+                if not claim_mention(session=session, mention=mention, now=runtime.clock.now()):
                     continue  # another replica replied meanwhile
                 linked = linked_checkpoint(session=session, team_id=team_id, jira_key=key)
                 linked_ref = linked.ref if linked else None
@@ -115,7 +117,7 @@ def register(app: App, runtime: Runtime) -> None:
                 client.chat_postMessage(channel=channel_id, thread_ts=root, **message.as_kwargs())
             except SlackApiError:
                 with runtime.session() as session:
-                    release_claim(session=session, scope=MENTION_SCOPE, key=claim)
+                    release_mention(session=session, mention=mention)
                 raise
 
     app.event("message")(ack=ack_only, lazy=[reply_to_jira_mentions])
