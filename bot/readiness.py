@@ -253,9 +253,22 @@ class UnknownItem(HandoffError):
         self.key = key
 
 
+def doc_items(checklist: Checklist, entries: Sequence[ChecklistEntry]) -> list[ChecklistItem]:
+    """The items a link can satisfy for an initiative, its own additions included, in gate order."""
+    return [item for item, _ in items_of(checklist, entries) if item.type is not ItemType.KPI]
+
+
 def doc_kinds(checklist: Checklist, entries: Sequence[ChecklistEntry]) -> list[str]:
     """Every kind `doc add` accepts for an initiative: items a link can satisfy, its own additions included."""
-    return [item.key for item, _ in items_of(checklist, entries) if item.type is not ItemType.KPI]
+    return [item.key for item in doc_items(checklist, entries)]
+
+
+def doc_items_for(*, session: Session, checklist: Checklist, initiative: Initiative | None) -> list[ChecklistItem]:
+    """What the doc form offers: the initiative's doc items, or the workspace's alone before one is picked."""
+    if initiative is None:
+        return doc_items(checklist, [])
+    entries = queries.entries_by_initiative(session=session, initiative_ids=[initiative.id or 0])
+    return doc_items(checklist, entries.get(initiative.id or 0, []))
 
 
 def url_problem(url: str) -> str | None:

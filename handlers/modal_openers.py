@@ -14,12 +14,10 @@ from bot.blocks.modals import (
     render_link_issue_modal,
 )
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
-from bot.checklist import ItemType
 from bot.checkpoints import CheckpointStatus, list_for, reference_of
 from bot.initiatives import Initiative, active_initiatives
-from bot.readiness import items_of
+from bot.readiness import doc_items_for
 from bot.runtime import Runtime
-from storage.readiness import entries_by_initiative
 
 NO_INITIATIVES = "There are no active initiatives yet. Start one with `/handoff new`."
 
@@ -63,9 +61,8 @@ def open_add_doc_modal(
     choices, selected = picked
     checklist = runtime.settings.checklist.for_team(team_id)
     with runtime.session() as session:
-        entries = entries_by_initiative(session=session, initiative_ids=[selected.id or 0]) if selected else {}
-    items = items_of(checklist, entries.get(selected.id or 0, []) if selected else [])
-    kinds = [(item.key, item.label) for item, _ in items if item.type is not ItemType.KPI]
+        items = doc_items_for(session=session, checklist=checklist, initiative=selected)
+    kinds = [(item.key, item.label) for item in items]
     view = render_add_doc_modal(
         initiatives=choices,
         selected_id=selected.id if selected else None,
