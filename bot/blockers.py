@@ -15,7 +15,8 @@ from bot.errors import HandoffError, InvalidInput
 from bot.initiatives import Actor, require_active, resolve_initiative
 from bot.text import echo
 from storage import blockers as queries
-from storage.models import BLOCKER_MAX, Blocker, BlockerDirection, Initiative
+from storage.models import BLOCKER_MAX, Blocker, Initiative
+from storage.models import BlockerDirection as BlockerDirection
 
 REFERENCE = re.compile(r"^(.+?)#[bB](\d{1,6})$")
 NUMBER_ATTEMPTS = 3

@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from bot.blockers import LocatedBlocker, report_blocker
 from bot.dates import DateError, group_date_words, parse_date
-from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import Actor, require_active, require_manager
+from bot.errors import HandoffError, InvalidInput, UnknownInitiative
+from bot.initiatives import Actor, initiative_by_id, require_active, require_manager
 from bot.people import PeopleService
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
 from bot.text import echo, escape
@@ -32,10 +32,10 @@ from storage.models import (
     Blocker,
     BlockerDirection,
     Initiative,
-    StandupPrompt,
     StandupSettings,
     StandupState,
 )
+from storage.models import StandupPrompt as StandupPrompt
 
 DEFAULT_TIME = time(9, 30)
 DEFAULT_QUESTIONS = (
@@ -50,6 +50,7 @@ BLOCKERS_IN_FORM = 3
 PARTICIPATION_DAYS = 20
 AWAY_SPAN = re.compile(r"^(\d{1,3})([dw])$")
 MAX_AWAY_DAYS = 366
+OUT_OF_DATE = "That standup is no longer there; wait for the next prompt."
 
 
 class NoEmbeddedEngineer(HandoffError):
@@ -231,6 +232,20 @@ def validate_questions(questions: Sequence[str]) -> list[str]:
     return kept
 
 
+def questions_for(*, session: Session, initiative_id: int) -> tuple[str, ...]:
+    """The questions the initiative's engineer is asked: its own, or the defaults."""
+    row = queries.get_settings(session=session, initiative_id=initiative_id)
+    return questions_of(row.questions if row else None)
+
+
+def standup_initiative(*, session: Session, team_id: str, initiative_id: int) -> Initiative:
+    """The initiative a standup form or prompt was for; one gone since makes the form out of date."""
+    try:
+        return initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id)
+    except UnknownInitiative:
+        raise InvalidInput.single("standup", OUT_OF_DATE) from None
+
+
 def settings_plan(*, session: Session, initiative: Initiative, default_timezone: str) -> StandupPlan | None:
     """The initiative's standup as it stands, or None without an embedded engineer."""
     plans = standup_plans(session=session, default_timezone=default_timezone, initiative_id=initiative.id or 0)
@@ -238,6 +253,17 @@ def settings_plan(*, session: Session, initiative: Initiative, default_timezone:
 
 
 # --- answers ------------------------------------------------------------------------------------------------------
+
+
+def prompt_to_answer(*, session: Session, actor: Actor, prompt_id: int) -> tuple[StandupPrompt, Initiative]:
+    """The prompt a button or form is about, with its initiative; only the engineer who was asked may answer it."""
+    prompt = queries.get_prompt(session=session, prompt_id=prompt_id)
+    if prompt is None or prompt.team_id != actor.team_id:
+        raise InvalidInput.single("standup", OUT_OF_DATE)
+    initiative = standup_initiative(session=session, team_id=actor.team_id, initiative_id=prompt.initiative_id)
+    if prompt.user_id != actor.user_id:
+        raise InvalidInput.single("standup", f"This standup is <@{prompt.user_id}>'s to answer.")
+    return prompt, initiative
 
 
 def record_answer(
@@ -286,6 +312,11 @@ def same_as_before(*, session: Session, prompt: StandupPrompt, actor_id: str, no
     return record_answer(
         session=session, prompt=prompt, answer=Answer(earlier.answers, still_open), actor_id=actor_id, now=now
     )
+
+
+def record_post(*, session: Session, prompt_id: int, channel_id: str, ts: str) -> None:
+    """Where the answer was posted in the thread, so that editing the answer updates that post."""
+    queries.mark_prompt(session=session, prompt_id=prompt_id, post_channel=channel_id, post_ts=ts)
 
 
 def _direction_of(blocker: Blocker) -> BlockerDirection | None:
@@ -385,6 +416,11 @@ def parse_away(words: Sequence[str], *, today: date) -> tuple[date, date]:
             raise InvalidInput.single("away", f"Time away is at most {MAX_AWAY_DAYS} days at once.")
         return starts, ends
     raise InvalidInput.single("away", "Give two dates, one date or a length such as `3d`.")
+
+
+def time_away(*, session: Session, actor: Actor, from_day: date) -> Sequence[Away]:
+    """The person's time away that has not ended before `from_day`, soonest first."""
+    return queries.away_periods(session=session, team_id=actor.team_id, user_id=actor.user_id, from_day=from_day)
 
 
 def set_away(*, session: Session, actor: Actor, starts: date, ends: date, now: datetime) -> Away:

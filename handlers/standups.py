@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import dates, ids
 from bot import standups as service
+from bot.blockers import BlockerDirection
 from bot.blocks.base import Message
 from bot.blocks.help import render_notice
 from bot.blocks.standups import (
@@ -27,7 +28,7 @@ from bot.blocks.standups import (
 )
 from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput
-from bot.initiatives import Actor, require_manager, resolve_initiative
+from bot.initiatives import Actor, Initiative, require_manager, resolve_initiative
 from bot.runtime import Runtime
 from bot.schedule import (
     describe_days,
@@ -37,11 +38,8 @@ from handlers.flows import unit_of_work
 from handlers.grammar import Token, UsageError, is_word, time_zone_days
 from handlers.slack_io import post_in_thread
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
-from storage import standups as queries
-from storage.models import BlockerDirection, Initiative, StandupPrompt
 
 log = logging.getLogger(__name__)
-OUT_OF_DATE = "That standup is no longer there; wait for the next prompt."
 # --- settings -----------------------------------------------------------------------------------------------------
 
 
@@ -98,11 +96,11 @@ def open_questions_modal(
         if initiative.embedded_engineer_id is None:
             raise service.NoEmbeddedEngineer(initiative)
         require_manager(initiative=initiative, actor=actor, people=people, action="change its standup")
-        row = queries.get_settings(session=session, initiative_id=initiative.id or 0)
+        questions = service.questions_for(session=session, initiative_id=initiative.id or 0)
     view = render_questions_modal(
         initiative_id=initiative.id or 0,
         name=initiative.name,
-        questions=service.questions_of(row.questions if row else None),
+        questions=questions,
         channel_id=channel_id,
     )
     client.views_open(trigger_id=trigger_id, view=view)
@@ -113,9 +111,7 @@ def save_questions(
     runtime: Runtime, client: WebClient, actor: Actor, initiative_id: int, questions: list[str]
 ) -> Message:
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
-        initiative = session.get(Initiative, initiative_id)
-        if initiative is None or initiative.team_id != actor.team_id:
-            raise InvalidInput.single("standup", OUT_OF_DATE)
+        initiative = service.standup_initiative(session=session, team_id=actor.team_id, initiative_id=initiative_id)
         service.set_standup(
             session=session,
             actor=actor,
@@ -134,9 +130,7 @@ def change_away(runtime: Runtime, actor: Actor, parsed: AwayCommand) -> Message:
     today = runtime.today()
     with runtime.session() as session:
         if not parsed.words:
-            periods = queries.away_periods(
-                session=session, team_id=actor.team_id, user_id=actor.user_id, from_day=today
-            )
+            periods = service.time_away(session=session, actor=actor, from_day=today)
             if not periods:
                 return render_notice(
                     "You have no time away set. `/handoff away 3d` or `/handoff away 2027-01-11 2027-01-15`."
@@ -160,19 +154,19 @@ def prompt_id_of(raw_value: str) -> int:
     try:
         return int(json.loads(raw_value)["p"])
     except (ValueError, KeyError, TypeError):
-        raise InvalidInput.single("standup", OUT_OF_DATE) from None
+        raise InvalidInput.single("standup", service.OUT_OF_DATE) from None
 
 
 def open_answer_modal(runtime: Runtime, client: WebClient, actor: Actor, *, trigger_id: str, prompt_id: int) -> None:
     """The answer form, filled in with the answer already given (editing it updates the thread post)."""
     with runtime.session() as session:
-        prompt, initiative = _prompt_of(session, actor, prompt_id)
-        row = queries.get_settings(session=session, initiative_id=initiative.id or 0)
+        prompt, initiative = service.prompt_to_answer(session=session, actor=actor, prompt_id=prompt_id)
+        questions = service.questions_for(session=session, initiative_id=initiative.id or 0)
     answer = service.Answer.from_json(prompt.answers) if prompt.answers else None
     view = render_standup_modal(
         prompt_id=prompt_id,
         name=initiative.name,
-        questions=service.questions_of(row.questions if row else None),
+        questions=questions,
         answer=answer,
         channel_id=None,
     )
@@ -181,7 +175,7 @@ def open_answer_modal(runtime: Runtime, client: WebClient, actor: Actor, *, trig
 
 def submit_answer(runtime: Runtime, client: WebClient, actor: Actor, prompt_id: int, answer: service.Answer) -> Message:
     with runtime.session() as session:
-        prompt, _initiative = _prompt_of(session, actor, prompt_id)
+        prompt, _initiative = service.prompt_to_answer(session=session, actor=actor, prompt_id=prompt_id)
         recorded = service.record_answer(
             session=session, prompt=prompt, answer=answer, actor_id=actor.user_id, now=runtime.clock.now()
         )
@@ -190,23 +184,13 @@ def submit_answer(runtime: Runtime, client: WebClient, actor: Actor, prompt_id: 
 
 def repeat_yesterday(runtime: Runtime, client: WebClient, actor: Actor, prompt_id: int) -> Message:
     with runtime.session() as session:
-        prompt, _initiative = _prompt_of(session, actor, prompt_id)
+        prompt, _initiative = service.prompt_to_answer(session=session, actor=actor, prompt_id=prompt_id)
         if prompt.state == "answered":
             raise InvalidInput.single("standup", "You already answered today's standup; use Edit the answer.")
         recorded = service.same_as_before(
             session=session, prompt=prompt, actor_id=actor.user_id, now=runtime.clock.now()
         )
     return _publish(runtime, client, recorded)
-
-
-def _prompt_of(session: Any, actor: Actor, prompt_id: int) -> tuple[StandupPrompt, Initiative]:
-    prompt = queries.get_prompt(session=session, prompt_id=prompt_id)
-    initiative = session.get(Initiative, prompt.initiative_id) if prompt is not None else None
-    if prompt is None or initiative is None or prompt.team_id != actor.team_id:
-        raise InvalidInput.single("standup", OUT_OF_DATE)
-    if prompt.user_id != actor.user_id:
-        raise InvalidInput.single("standup", f"This standup is <@{prompt.user_id}>'s to answer.")
-    return prompt, initiative
 
 
 def _publish(runtime: Runtime, client: WebClient, recorded: service.RecordedAnswer) -> Message:
@@ -218,8 +202,8 @@ def _publish(runtime: Runtime, client: WebClient, recorded: service.RecordedAnsw
         else:
             posted = post_in_thread(client, initiative=recorded.initiative, message=message)
             with runtime.session() as session:
-                queries.mark_prompt(
-                    session=session, prompt_id=prompt.id or 0, post_channel=posted.channel_id, post_ts=posted.ts
+                service.record_post(
+                    session=session, prompt_id=prompt.id or 0, channel_id=posted.channel_id, ts=posted.ts
                 )
     except (HandoffError, SlackApiError) as error:
         log.warning("standup answer saved but not posted", extra={"prompt": prompt.id, "error": str(error)})
