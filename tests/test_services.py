@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.checkpoints import UnknownCheckpoint, linked_checkpoint, locate_by_id
 from bot.clock import FixedClock
 from bot.errors import (
     AmbiguousInitiative,
@@ -18,8 +19,10 @@ from bot.errors import (
     UnknownInitiative,
     UnknownUser,
 )
+from bot.event_dedupe import claim_event
 from bot.initiatives import (
     CLEAR,
+    Actor,
     EditRequest,
     Field,
     InitiativeDraft,
@@ -28,22 +31,36 @@ from bot.initiatives import (
     create_initiative,
     discard_unannounced,
     edit_initiative,
+    initiative_by_id,
+    initiatives_by_ids,
     managers_of,
     parse_phase,
     phase_history,
     record_thread,
     resolve_initiative,
 )
+from bot.jira_mentions import Mention, claim_mention, mention_answered, release_mention
 from bot.people import PROFILE_MAX_AGE, PeopleService, UserProfile
+from bot.standups import OUT_OF_DATE, StandupPrompt, prompt_to_answer
 from bot.status import PAGE_SIZE, ScopeKind, StatusScope, initiative_detail, initiatives_for_user, status_page
 from storage import initiatives as queries
+from storage.checkpoints import add_checkpoint
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, PhaseChange, SlackUser
+from storage.standups import add_prompt
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, GONE, NOW, ROBOT
-from tests.support.factories import StaticDirectory, actor, count_rows, make_initiative, people_directory
+from tests.support.factories import (
+    StaticDirectory,
+    actor,
+    checkpoint_row,
+    count_rows,
+    make_initiative,
+    people_directory,
+)
 from tests.support.slack_driver import TEAM_ID
 
 TODAY = NOW.date()
 CREATOR, OWNER, NOBODY = "U0CREATOR", "U0OWNER", "U0NOBODY"
+OTHER_TEAM = "T0OTHER"
 
 
 @pytest.fixture
@@ -357,6 +374,74 @@ def test_unknown_initiative_message_escapes_the_reference(session: Session) -> N
     with pytest.raises(UnknownInitiative) as caught:
         resolve(session, "<!here> & co")
     assert caught.value.message == 'No initiative called "&lt;!here&gt; &amp; co" in this workspace.'
+
+
+def test_an_initiative_by_id_is_one_of_the_workspace_still_there(session: Session) -> None:
+    ours = make_initiative(session, name="Churn model")
+    theirs = make_initiative(session, name="Pricing engine", team_id=OTHER_TEAM)
+    session.commit()
+    assert initiative_by_id(session=session, team_id=TEAM_ID, initiative_id=ours.id or 0) is ours
+    for missing in (theirs.id or 0, 9999):
+        with pytest.raises(UnknownInitiative):
+            initiative_by_id(session=session, team_id=TEAM_ID, initiative_id=missing)
+    carried = [9999, theirs.id or 0, ours.id or 0]
+    assert initiatives_by_ids(session=session, team_id=TEAM_ID, initiative_ids=carried) == [ours]
+
+
+def test_a_checkpoint_by_id_or_by_its_jira_issue_is_an_active_one_of_the_workspace(session: Session) -> None:
+    ours = make_initiative(session, name="Churn model")
+    theirs = make_initiative(session, name="Pricing engine", team_id=OTHER_TEAM)
+    kept = add_checkpoint(session=session, checkpoint=checkpoint_row(ours.id or 0, 1, jira_key="DS-42"))
+    removed = add_checkpoint(
+        session=session, checkpoint=checkpoint_row(ours.id or 0, 2, jira_key="DS-43", removed_by=ALICE, removed_at=NOW)
+    )
+    foreign = add_checkpoint(session=session, checkpoint=checkpoint_row(theirs.id or 0, 1, jira_key="PR-7"))
+    session.commit()
+    assert locate_by_id(session=session, team_id=TEAM_ID, checkpoint_id=kept.id or 0).ref == f"{ours.ref_key}#1"
+    for gone in (removed, foreign):
+        with pytest.raises(UnknownCheckpoint):
+            locate_by_id(session=session, team_id=TEAM_ID, checkpoint_id=gone.id or 0)
+    linked = linked_checkpoint(session=session, team_id=TEAM_ID, jira_key="DS-42")
+    assert linked is not None and linked.checkpoint.id == kept.id
+    for unlinked in ("DS-43", "PR-7"):
+        assert linked_checkpoint(session=session, team_id=TEAM_ID, jira_key=unlinked) is None
+
+
+def test_a_standup_prompt_is_answered_only_by_its_engineer_while_it_is_there(session: Session) -> None:
+    churn = make_initiative(session, name="Churn model", embedded_engineer_id=CAROL)
+    prompt = add_prompt(
+        session=session,
+        prompt=StandupPrompt(
+            initiative_id=churn.id or 0, team_id=TEAM_ID, user_id=CAROL, day=TODAY, timezone="UTC", prompted_at=NOW
+        ),
+    )
+    session.commit()
+    assert prompt_to_answer(session=session, actor=actor(CAROL), prompt_id=prompt.id or 0) == (prompt, churn)
+    with pytest.raises(InvalidInput) as refused:
+        prompt_to_answer(session=session, actor=actor(BOB), prompt_id=prompt.id or 0)
+    assert f"<@{CAROL}>" in refused.value.problems[0].message
+    for stale, prompt_id in ((Actor(team_id=OTHER_TEAM, user_id=CAROL), prompt.id or 0), (actor(CAROL), 9999)):
+        with pytest.raises(InvalidInput) as out_of_date:
+            prompt_to_answer(session=session, actor=stale, prompt_id=prompt_id)
+        assert out_of_date.value.problems[0].message == OUT_OF_DATE
+
+
+def test_a_slack_event_is_claimed_by_its_first_delivery_only(session: Session) -> None:
+    assert claim_event(session=session, event_id="Ev01", now=NOW)
+    assert not claim_event(session=session, event_id="Ev01", now=NOW)
+    assert claim_event(session=session, event_id="Ev02", now=NOW)
+
+
+def test_a_jira_mention_is_answered_once_a_thread_unless_the_reply_is_given_back(session: Session) -> None:
+    mention = Mention(channel_id=GENERAL, thread_ts="1700000000.000100", issue_key="DS-42")
+    elsewhere = Mention(channel_id=GENERAL, thread_ts="1700000000.000200", issue_key="DS-42")
+    assert not mention_answered(session=session, mention=mention)
+    assert claim_mention(session=session, mention=mention, now=NOW)
+    assert mention_answered(session=session, mention=mention)
+    assert not claim_mention(session=session, mention=mention, now=NOW)
+    assert not mention_answered(session=session, mention=elsewhere)
+    release_mention(session=session, mention=mention)
+    assert claim_mention(session=session, mention=mention, now=NOW)
 
 
 # --- phases --------------------------------------------------------------------------------------------------------
