@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.checkpoints import reference_of
+from bot.checkpoints import Located
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraAuthFailed, JiraError, JiraGateway, JiraTransition
 from bot.people import cached_display_name
 from bot.text import escape
 from storage import jira as queries
-from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState
+from storage.models import Checkpoint, JiraPush, JiraPushState
 
 log = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
@@ -202,12 +202,7 @@ class PushFailure:
     """A push Jira refused for good, to be told once to the person who made the change and to the thread."""
 
     push: JiraPush
-    checkpoint: Checkpoint
-    initiative: Initiative
-
-    @property
-    def ref(self) -> str:
-        return reference_of(self.initiative, self.checkpoint)
+    located: Located
 
 
 def unreported_failures(*, session: Session) -> list[int]:
@@ -220,7 +215,10 @@ def claim_failure_report(*, session: Session, push_id: int, now: datetime) -> Pu
     if not queries.claim_failure_report(session=session, push_id=push_id, now=now):
         return None
     found = queries.push_with_place(session=session, push_id=push_id)
-    return None if found is None else PushFailure(*found)
+    if found is None:
+        return None
+    push, checkpoint, initiative = found
+    return PushFailure(push, Located(initiative, checkpoint))
 
 
 def pending_push_total(*, session: Session) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.checkpoints import reference_of, status_for_category
+from bot.checkpoints import Located, status_for_category
 from bot.jira_gateway import (
     MAX_KEYS_PER_QUERY,
     JiraError,
@@ -28,7 +28,7 @@ from bot.jira_gateway import (
 from storage import checkpoints as checkpoint_queries
 from storage import jira as jira_queries
 from storage.idempotency import claim_all_once
-from storage.models import Checkpoint, CheckpointStatus, Initiative, JiraStatusChange
+from storage.models import Checkpoint, CheckpointStatus, JiraStatusChange
 
 log = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
@@ -198,15 +198,10 @@ def _apply_to_checkpoint(
 
 @dataclass(frozen=True)
 class StatusChangePost:
-    """A logged status change, with the checkpoint it moved and the initiative in whose thread it is posted."""
+    """A logged status change, and the checkpoint it moved, in whose initiative's thread it is posted."""
 
     change: JiraStatusChange
-    checkpoint: Checkpoint
-    initiative: Initiative
-
-    @property
-    def ref(self) -> str:
-        return reference_of(self.initiative, self.checkpoint)
+    located: Located
 
 
 def claim_status_changes(*, session: Session, now: datetime) -> list[int]:
@@ -217,7 +212,10 @@ def claim_status_changes(*, session: Session, now: datetime) -> list[int]:
 def status_change_post(*, session: Session, change_id: int) -> StatusChangePost | None:
     """A status change with its checkpoint and initiative; None if any of them is gone."""
     found = jira_queries.status_change_with_place(session=session, change_id=change_id)
-    return None if found is None else StatusChangePost(*found)
+    if found is None:
+        return None
+    change, checkpoint, initiative = found
+    return StatusChangePost(change, Located(initiative, checkpoint))
 
 
 def unposted_status_changes(*, session: Session) -> list[StatusChangePost]:

@@ -74,13 +74,13 @@ def post_status_changes(runtime: Runtime, client: WebClient, *, channel_id: str 
             post = status_change_post(session=session, change_id=change_id)
         if post is None:
             continue
-        if channel_id is not None and post.initiative.home_channel_id != channel_id:
+        if channel_id is not None and post.located.initiative.home_channel_id != channel_id:
             with runtime.session() as session:
                 release_status_change(session=session, change_id=change_id)
             continue
-        message = render_status_change(post.change, post.ref, jira_url=runtime.jira_url)
+        message = render_status_change(post.change, post.located.ref, jira_url=runtime.jira_url)
         try:
-            post_in_thread(client, initiative=post.initiative, message=message)
+            post_in_thread(client, initiative=post.located.initiative, message=message)
         except (HandoffError, SlackApiError) as error:
             log.warning("status change not posted; will retry", extra={"change": change_id, "error": str(error)})
             with runtime.session() as session:
@@ -100,10 +100,10 @@ def preview_status_changes(runtime: Runtime, *, channel_id: str | None = None) -
         pending = pending_push_total(session=session)
     lines = []
     for post in waiting:
-        if channel_id is not None and post.initiative.home_channel_id != channel_id:
+        if channel_id is not None and post.located.initiative.home_channel_id != channel_id:
             continue
-        message = render_status_change(post.change, post.ref, jira_url=runtime.jira_url)
-        lines.append(f"--- in the thread of {post.initiative.name} ---\n{message_as_text(message)}")
+        message = render_status_change(post.change, post.located.ref, jira_url=runtime.jira_url)
+        lines.append(f"--- in the thread of {post.located.initiative.name} ---\n{message_as_text(message)}")
     lines.append(f"{len(lines)} status changes waiting to be posted; {pending} changes waiting to be sent to Jira.")
     return lines
 
@@ -121,7 +121,7 @@ def report_failed_pushes(runtime: Runtime, client: WebClient, gateway: JiraGatew
             continue
         push = failure.push
         message = render_push_failure(
-            failure.ref,
+            failure.located.ref,
             push.issue_key,
             push.action,
             push.last_error or "Jira refused the change.",
@@ -136,7 +136,7 @@ def _tell(client: WebClient, failure: PushFailure, message: Message) -> None:
     """The thread and the person both hear of it; one failing does not keep the other from it."""
     push_id = failure.push.id
     try:
-        post_in_thread(client, initiative=failure.initiative, message=message)
+        post_in_thread(client, initiative=failure.located.initiative, message=message)
     except (HandoffError, SlackApiError) as error:
         log.warning("push failure not posted in the thread", extra={"push": push_id, "error": str(error)})
     try:
