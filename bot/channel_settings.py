@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bot.errors import InvalidInput
 from bot.initiatives import Actor
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
+from storage import digest as digest_queries
 from storage import schedules as queries
 from storage.models import ChannelSettings
 
@@ -133,15 +134,28 @@ def set_channel_nudges(
     return _save(session, row, default_timezone)
 
 
+@dataclass(frozen=True)
+class RefusedChannel:
+    """A channel whose digest and nudges are off because Slack refused posts there, and who is told so."""
+
+    plan: ChannelPlan
+    tell: tuple[str, ...]  # whoever set the channel up, else the leads of the initiatives homed there
+
+
 def disable_for_slack_error(
     *, session: Session, team_id: str, channel_id: str, error: str, now: datetime, default_timezone: str
-) -> ChannelPlan:
+) -> RefusedChannel:
     """Slack will not take posts here: stop the digest and nudges until someone turns the digest back on."""
     row = queries.get_channel_settings(session=session, team_id=team_id, channel_id=channel_id)
     if row is None:
         row = ChannelSettings(team_id=team_id, channel_id=channel_id, updated_at=now)
     row.digest_enabled, row.disabled_reason = False, error
-    return _save(session, row, default_timezone)
+    plan = _save(session, row, default_timezone)
+    if plan.configured_by:
+        return RefusedChannel(plan, (plan.configured_by,))
+    rows = digest_queries.initiatives_in_channel(session=session, team_id=team_id, channel_id=channel_id)
+    leads = dict.fromkeys(x for home in rows for x in (home.ds_lead_id, home.eng_lead_id) if x)
+    return RefusedChannel(plan, tuple(leads))
 
 
 def record_digest_posted(*, session: Session, team_id: str, channel_id: str, at: datetime) -> None:

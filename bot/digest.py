@@ -7,11 +7,14 @@ Composition costs the same handful of statements however many initiatives the ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlmodel import Session
 
+from bot.channel_settings import ChannelPlan, record_digest_posted
 from bot.checklist import Checklist
+from bot.slot_ledger import OnDone
 from bot.status import InitiativeSummary, enriched_summaries, summary_from_row
 from storage import digest as queries
 from storage.models import Blocker, Checkpoint, JiraStatusChange
@@ -120,3 +123,62 @@ def compose_digest(
             )
         )
     return ChannelDigest(team_id, channel_id, since, today, tuple(entries), composed_at=now)
+
+
+class DigestSkip(StrEnum):
+    """Why a channel's digest slot posts nothing (the slot's recorded reason)."""
+
+    NO_INITIATIVES = "no initiatives call this channel home"
+    QUIET = "quiet digest: nothing changed"
+
+
+@dataclass(frozen=True)
+class ScheduledDigest:
+    """A digest slot's digest, and why it is not posted when it is not."""
+
+    digest: ChannelDigest
+    skip: DigestSkip | None = None
+
+
+def scheduled_digest(
+    *,
+    session: Session,
+    channel: ChannelPlan,
+    now: datetime,
+    due_at: datetime,
+    checklist: Checklist,
+    stale_days: int,
+    asked: bool = False,
+) -> ScheduledDigest:
+    """The digest of the slot due at `due_at`, since the previous digest (or a day before); `asked` (a deliberate
+    run) posts it even on a quiet day without news."""
+    since = channel.last_digest_at or (due_at - timedelta(days=1))
+    tz = channel.schedule.tz
+    digest = compose_digest(
+        session=session,
+        team_id=channel.team_id,
+        channel_id=channel.channel_id,
+        since=since,
+        now=now,
+        today=now.astimezone(tz).date(),
+        since_day=since.astimezone(tz).date(),
+        checklist=checklist,
+        stale_days=stale_days,
+    )
+    if not digest.entries:
+        return ScheduledDigest(digest, DigestSkip.NO_INITIATIVES)
+    if channel.quiet and not digest.changed and not asked:
+        return ScheduledDigest(digest, DigestSkip.QUIET)
+    return ScheduledDigest(digest)
+
+
+def digest_posted(digest: ChannelDigest) -> OnDone:
+    """What the slot records once `digest` is posted: what was written while it was being posted (after it was
+    composed) belongs to the next one."""
+
+    def record(session: Session, _posted_at: datetime) -> None:
+        record_digest_posted(
+            session=session, team_id=digest.team_id, channel_id=digest.channel_id, at=digest.composed_at
+        )
+
+    return record

@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.checkpoints import Located
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraAuthFailed, JiraError, JiraGateway, JiraTransition
+from bot.people import cached_display_name
 from bot.text import escape
 from storage import jira as queries
-from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState
+from storage.models import Checkpoint, JiraPush, JiraPushState
 
 log = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
@@ -201,6 +203,35 @@ def pending_by_checkpoint(*, session: Session, initiative_id: int) -> dict[int, 
 
 
 @dataclass(frozen=True)
+class PushFailure:
+    """A push Jira refused for good, to be told once to the person who made the change and to the thread."""
+
+    push: JiraPush
+    located: Located
+
+
+def unreported_failures(*, session: Session) -> list[int]:
+    """The pushes that failed for good and nobody was told about yet, oldest first."""
+    return [push.id or 0 for push in queries.failed_unreported_pushes(session=session)]
+
+
+def claim_failure_report(*, session: Session, push_id: int, now: datetime) -> PushFailure | None:
+    """Take the duty of telling about a failed push; None if another reporter took it, or its initiative is gone."""
+    if not queries.claim_failure_report(session=session, push_id=push_id, now=now):
+        return None
+    found = queries.push_with_place(session=session, push_id=push_id)
+    if found is None:
+        return None
+    push, checkpoint, initiative = found
+    return PushFailure(push, Located(initiative, checkpoint))
+
+
+def pending_push_total(*, session: Session) -> int:
+    """How many pushes wait to be delivered to Jira, in every workspace."""
+    return sum(queries.pending_push_counts(session=session, initiative_ids=None).values())
+
+
+@dataclass(frozen=True)
 class DeliveryOutcome:
     push_id: int
     delivered: bool
@@ -209,32 +240,46 @@ class DeliveryOutcome:
 
 
 def deliver_due_pushes(
-    *, sessions: Sessions, gateway: JiraGateway, now: datetime, actor_name: Callable[[str, str], str]
+    *,
+    sessions: Sessions,
+    gateway: JiraGateway,
+    now: datetime,
+    actor_name: Callable[[str, str], str] | None = None,
 ) -> list[DeliveryOutcome]:
-    """Retry every push whose time has come; each is claimed first, so two deliverers never send one twice."""
+    """Retry every push whose time has come; each is claimed first, so two deliverers never send one twice.
+
+    `actor_name(team_id, user_id)` names who made the change in Jira's comment; by default their cached Slack name.
+    """
     with sessions() as session:
         claimed = queries.claim_due_pushes(session=session, now=now, lease=LEASE)
     return [_deliver(sessions, gateway, push_id, now, actor_name) for push_id in claimed]
 
 
 def _deliver(
-    sessions: Sessions, gateway: JiraGateway, push_id: int, now: datetime, actor_name: Callable[[str, str], str]
+    sessions: Sessions,
+    gateway: JiraGateway,
+    push_id: int,
+    now: datetime,
+    actor_name: Callable[[str, str], str] | None,
 ) -> DeliveryOutcome:
     with sessions() as session:
-        row = session.get(JiraPush, push_id)
-        checkpoint = session.get(Checkpoint, row.checkpoint_id) if row else None
-        initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
-        if row is None or checkpoint is None or initiative is None:
+        found = queries.push_with_place(session=session, push_id=push_id)
+        if found is None:
             return DeliveryOutcome(push_id, delivered=False, failed=True, error="gone")
+        waiting, _checkpoint, initiative = found
+        if actor_name is None:
+            name = cached_display_name(session=session, team_id=waiting.team_id, user_id=waiting.actor_id)
+        else:
+            name = actor_name(waiting.team_id, waiting.actor_id)
         request = PushRequest(
-            issue_key=row.issue_key,
-            action=row.action,
-            actor_id=row.actor_id,
-            actor_name=actor_name(row.team_id, row.actor_id),
-            thread_url=row.thread_url,
+            issue_key=waiting.issue_key,
+            action=waiting.action,
+            actor_id=waiting.actor_id,
+            actor_name=name,
+            thread_url=waiting.thread_url,
             initiative_name=initiative.name,
         )
-        transitioned, attempts, created_at = row.transitioned, row.attempts, row.created_at
+        transitioned, attempts, created_at = waiting.transitioned, waiting.attempts, waiting.created_at
     try:
         outcome = attempt_push(gateway, request, transitioned=transitioned)
     except NoMatchingTransition as refusal:

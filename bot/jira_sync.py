@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.checkpoints import status_for_category
+from bot.checkpoints import Located, status_for_category
 from bot.jira_gateway import (
     MAX_KEYS_PER_QUERY,
     JiraError,
@@ -37,6 +37,7 @@ FULL_SYNC_EVERY = timedelta(hours=24)
 # JQL has minute precision and the two clocks are only roughly aligned: ask again for a few minutes already seen.
 WATERMARK_OVERLAP = timedelta(minutes=5)
 WEBHOOK_SCOPE = "jira_webhook"
+POST_CLAIM_LAPSES = timedelta(minutes=10)  # a poster that died after claiming a change lets another post it after this
 
 
 @dataclass
@@ -193,6 +194,45 @@ def _apply_to_checkpoint(
             logged_at=now,
         ),
     )
+
+
+@dataclass(frozen=True)
+class StatusChangePost:
+    """A logged status change, and the checkpoint it moved, in whose initiative's thread it is posted."""
+
+    change: JiraStatusChange
+    located: Located
+
+
+def claim_status_changes(*, session: Session, now: datetime) -> list[int]:
+    """Claim the status changes nobody has posted (or whose poster died), oldest first; returns their ids."""
+    return jira_queries.claim_unposted_status_changes(session=session, now=now, stale_after=POST_CLAIM_LAPSES)
+
+
+def status_change_post(*, session: Session, change_id: int) -> StatusChangePost | None:
+    """A status change with its checkpoint and initiative; None if any of them is gone."""
+    found = jira_queries.status_change_with_place(session=session, change_id=change_id)
+    if found is None:
+        return None
+    change, checkpoint, initiative = found
+    return StatusChangePost(change, Located(initiative, checkpoint))
+
+
+def unposted_status_changes(*, session: Session) -> list[StatusChangePost]:
+    """Every status change not yet posted, claimed or not, oldest first; nothing is claimed."""
+    waiting = jira_queries.unposted_status_changes(session=session)
+    posts = (status_change_post(session=session, change_id=change.id or 0) for change in waiting)
+    return [post for post in posts if post is not None]
+
+
+def status_change_posted(*, session: Session, change_id: int, now: datetime) -> None:
+    """The change is in its thread; it is never posted again."""
+    jira_queries.mark_status_change_posted(session=session, change_id=change_id, now=now)
+
+
+def release_status_change(*, session: Session, change_id: int) -> None:
+    """Give a claimed change back (its post failed, or it waits for a run of its own channel) for a later run."""
+    jira_queries.release_status_change(session=session, change_id=change_id)
 
 
 @dataclass(frozen=True)

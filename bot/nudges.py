@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.channel_settings import ChannelPlan
 from bot.checklist import Checklist, ItemType
 from bot.errors import InvalidInput
 from bot.initiatives import Actor, require_active, require_manager
 from bot.kpis import Standing
 from bot.people import PeopleService
 from bot.readiness import GateReadiness
+from bot.slot_ledger import OnDone
 from bot.status import InitiativeCard, InitiativeSummary, enriched_summaries, summary_from_row
 from bot.text import escape
 from storage import digest as digest_queries
@@ -162,6 +164,48 @@ def plan_nudges(
         open_keys=frozenset(open_keys),
         initiative_ids=frozenset(ref_keys),
     )
+
+
+def plan_channel_nudges(
+    *,
+    session: Session,
+    channel: ChannelPlan,
+    now: datetime,
+    checklist: Checklist,
+    stale_days: int,
+    cooldown_days: int,
+) -> NudgePlan:
+    """What a channel's nudges slot says today, counted in the channel's own calendar days; reads, never writes."""
+    tz = channel.schedule.tz
+    return plan_nudges(
+        session=session,
+        team_id=channel.team_id,
+        channel_id=channel.channel_id,
+        now=now,
+        today=now.astimezone(tz).date(),
+        tz=tz,
+        checklist=checklist,
+        stale_days=stale_days,
+        cooldown_days=cooldown_days,
+    )
+
+
+def channel_nudged(plan: NudgePlan) -> OnDone:
+    """What the slot records once the channel was told about `plan` (see `record_channel_nudges`)."""
+
+    def record(session: Session, at: datetime) -> None:
+        record_channel_nudges(session=session, plan=plan, now=at)
+
+    return record
+
+
+def lead_escalated(escalation: Escalation, *, now: datetime) -> OnDone:
+    """What is recorded once a lead was told directly, as of the run's `now`, so both leads count a gap once."""
+
+    def record(session: Session, _posted_at: datetime) -> None:
+        record_escalation(session=session, escalation=escalation, now=now)
+
+    return record
 
 
 def record_channel_nudges(*, session: Session, plan: NudgePlan, now: datetime) -> None:

@@ -99,6 +99,12 @@ def known_names(*, session: Session, team_id: str, user_ids: Collection[str]) ->
     return {row.user_id: row.name for row in rows if row.name}
 
 
+def cached_display_name(*, session: Session, team_id: str, user_id: str) -> str:
+    """A person's real name (else handle) as Handoff last cached it, without asking Slack; their id if unknown."""
+    cached = get_cached_user(session=session, team_id=team_id, user_id=user_id)
+    return (cached.real_name or cached.name) if cached else user_id
+
+
 def _to_profile(row: SlackUser) -> UserProfile:
     return UserProfile(
         user_id=row.user_id,

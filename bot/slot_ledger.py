@@ -22,7 +22,8 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.schedule import Schedule, Slot
 from storage import schedules as queries
-from storage.models import JobRun, JobRunState
+from storage.models import JobRun
+from storage.models import JobRunState as JobRunState
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a holder that died lets another finish its slot after this

@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Row
@@ -24,9 +25,11 @@ from bot.errors import HandoffError, InvalidInput, UnknownInitiative
 from bot.initiatives import Actor, initiative_by_id, require_active, require_manager
 from bot.people import PeopleService
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
+from bot.slot_ledger import OnDone
 from bot.text import echo, escape
 from storage import blockers as blocker_queries
 from storage import standups as queries
+from storage.initiatives import get_initiative
 from storage.models import (
     Away,
     Blocker,
@@ -171,6 +174,125 @@ def _known_zone(name: str | None) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
     return name
+
+
+# --- prompts on a schedule ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptToSend:
+    """A recorded prompt, ready to post."""
+
+    prompt: StandupPrompt
+    has_previous: bool  # an earlier answer exists, so "no change since yesterday" is offered
+    dm_channel: str | None = None  # the engineer's DM channel, from an earlier prompt, where a resumed post looks
+
+
+class Landing(Protocol):
+    """Where a posted message landed, known once Slack took it: the channel (a person's DM) and its ts."""
+
+    @property
+    def posted_channel(self) -> str | None: ...
+
+    @property
+    def root_ts(self) -> str | None: ...
+
+
+def unanswered_prompts(*, session: Session) -> list[StandupPrompt]:
+    """Prompts still waiting for an answer: some are due a reminder, some have seen their day end."""
+    return list(queries.unanswered_prompts(session=session))
+
+
+def is_away(*, session: Session, team_id: str, user_id: str, day: date) -> bool:
+    """Whether the person set time away that covers `day`."""
+    return bool(queries.away_on(session=session, team_id=team_id, user_ids=[user_id], day=day))
+
+
+def record_prompt(*, session: Session, plan: StandupPlan, day: date, now: datetime) -> PromptToSend:
+    """Record the prompt of `plan` for `day`, in the caller's transaction (the one that claims its slot)."""
+    prompt = queries.add_prompt(
+        session=session,
+        prompt=StandupPrompt(
+            initiative_id=plan.initiative_id,
+            team_id=plan.team_id,
+            user_id=plan.user_id,
+            day=day,
+            timezone=plan.schedule.timezone,
+            prompted_at=now,
+        ),
+    )
+    return PromptToSend(prompt, _has_previous(session, prompt))
+
+
+def recorded_prompt(*, session: Session, target: str, slot_key: str) -> PromptToSend | None:
+    """The prompt that the standup slot `slot_key` of `target` (a `StandupPlan.target`) recorded; None if none."""
+    team_id, initiative_id, user_id = target.split(":", 2)
+    day = date.fromisoformat(slot_key.split("+", 1)[0])
+    prompt = queries.find_prompt(session=session, initiative_id=int(initiative_id), user_id=user_id, day=day)
+    if prompt is None:
+        return None
+    dm_channel = queries.dm_channel_of(session=session, team_id=team_id, user_id=user_id)
+    return PromptToSend(prompt, _has_previous(session, prompt), dm_channel)
+
+
+def _has_previous(session: Session, prompt: StandupPrompt) -> bool:
+    previous = queries.previous_answer(
+        session=session, initiative_id=prompt.initiative_id, user_id=prompt.user_id, before=prompt.day
+    )
+    return previous is not None
+
+
+def prompt_posted(prompt_id: int, landing: Landing) -> OnDone:
+    """What the slot records once the prompt is posted: where it landed (read from `landing` then)."""
+
+    def record(session: Session, _at: datetime) -> None:
+        queries.mark_prompt(
+            session=session, prompt_id=prompt_id, prompt_channel=landing.posted_channel, prompt_ts=landing.root_ts
+        )
+
+    return record
+
+
+def reminders_due(prompts: Sequence[StandupPrompt], *, now: datetime, after: timedelta) -> list[StandupPrompt]:
+    """Prompts posted at least `after` ago, not yet reminded, whose local day is still today."""
+    return [
+        p
+        for p in prompts
+        if p.reminded_at is None
+        and p.prompt_ts is not None
+        and now - p.prompted_at >= after
+        and _local_day(now, p) == p.day
+    ]
+
+
+def prompt_reminded(prompt_id: int) -> OnDone:
+    """What the slot records once the reminder is posted: when, so the prompt is reminded once."""
+
+    def record(session: Session, at: datetime) -> None:
+        queries.mark_prompt(session=session, prompt_id=prompt_id, reminded_at=at)
+
+    return record
+
+
+def missed_prompts(prompts: Sequence[StandupPrompt], *, now: datetime) -> list[StandupPrompt]:
+    """Prompts whose local day has ended."""
+    return [p for p in prompts if _local_day(now, p) > p.day]
+
+
+def mark_missed(*, session: Session, prompt_id: int) -> bool:
+    """Mark a prompt missed unless it was answered meanwhile; True if this call marked it."""
+    return queries.mark_missed(session=session, prompt_id=prompt_id)
+
+
+def initiative_name(*, session: Session, prompt: StandupPrompt) -> str | None:
+    """The name of the prompt's initiative; None if it was deleted."""
+    initiative = get_initiative(session=session, team_id=prompt.team_id, initiative_id=prompt.initiative_id)
+    return initiative.name if initiative is not None else None
+
+
+def _local_day(now: datetime, prompt: StandupPrompt) -> date:
+    """The date at `now` where the prompt's engineer is."""
+    return now.astimezone(ZoneInfo(prompt.timezone)).date()
 
 
 # --- settings -----------------------------------------------------------------------------------------------------

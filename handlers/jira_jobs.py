@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,20 +15,23 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.base import Message
 from bot.blocks.checkpoints import render_push_failure, render_status_change
 from bot.blocks.plain import message_as_text
-from bot.checkpoints import reference_of
 from bot.config import JIRA_NOT_CONFIGURED
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
-from bot.jira_push import deliver_due_pushes
-from bot.jira_sync import SyncReport, sync_jira
+from bot.jira_push import PushFailure, claim_failure_report, deliver_due_pushes, pending_push_total, unreported_failures
+from bot.jira_sync import (
+    SyncReport,
+    claim_status_changes,
+    release_status_change,
+    status_change_post,
+    status_change_posted,
+    sync_jira,
+    unposted_status_changes,
+)
 from bot.runtime import Runtime
 from handlers.slack_io import post_in_thread, post_message
-from storage import jira as jira_queries
-from storage.models import Checkpoint, Initiative, JiraPush, JiraStatusChange
-from storage.users import get_cached_user
 
 log = logging.getLogger(__name__)
-STALE_CLAIM = timedelta(minutes=10)  # a poster that died after claiming lets another post after this
 BACKGROUND_PATIENCE_SECONDS = 300.0
 
 
@@ -49,9 +51,7 @@ def run_jira_sync(
         raise HandoffError(JIRA_NOT_CONFIGURED)
     gateway = runtime.jira.with_patience(BACKGROUND_PATIENCE_SECONDS)
     now = runtime.clock.now()
-    outcomes = deliver_due_pushes(
-        sessions=runtime.session, gateway=gateway, now=now, actor_name=lambda team, user: _name(runtime, team, user)
-    )
+    outcomes = deliver_due_pushes(sessions=runtime.session, gateway=gateway, now=now)
     report = sync_jira(sessions=runtime.session, gateway=gateway, now=now, full=full)
     posted = post_status_changes(runtime, client, channel_id=channel_id)
     report_failed_pushes(runtime, client, gateway)
@@ -66,31 +66,28 @@ def run_jira_sync(
 def post_status_changes(runtime: Runtime, client: WebClient, *, channel_id: str | None = None) -> int:
     """Post every logged Jira status change not yet posted (with `channel_id`, only those of initiatives homed
     there: the others wait for the next run); a failed post is released for the next run."""
-    now = runtime.clock.now()
     with runtime.session() as session:
-        claimed = jira_queries.claim_unposted_status_changes(session=session, now=now, stale_after=STALE_CLAIM)
+        claimed = claim_status_changes(session=session, now=runtime.clock.now())
     posted = 0
     for change_id in claimed:
         with runtime.session() as session:
-            change = session.get(JiraStatusChange, change_id)
-            checkpoint = session.get(Checkpoint, change.checkpoint_id) if change else None
-            initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
-        if change is None or checkpoint is None or initiative is None:
+            post = status_change_post(session=session, change_id=change_id)
+        if post is None:
             continue
-        if channel_id is not None and initiative.home_channel_id != channel_id:
+        if channel_id is not None and post.located.initiative.home_channel_id != channel_id:
             with runtime.session() as session:
-                jira_queries.release_status_change(session=session, change_id=change_id)
+                release_status_change(session=session, change_id=change_id)
             continue
-        message = render_status_change(change, reference_of(initiative, checkpoint), jira_url=runtime.jira_url)
+        message = render_status_change(post.change, post.located.ref, jira_url=runtime.jira_url)
         try:
-            post_in_thread(client, initiative=initiative, message=message)
+            post_in_thread(client, initiative=post.located.initiative, message=message)
         except (HandoffError, SlackApiError) as error:
             log.warning("status change not posted; will retry", extra={"change": change_id, "error": str(error)})
             with runtime.session() as session:
-                jira_queries.release_status_change(session=session, change_id=change_id)
+                release_status_change(session=session, change_id=change_id)
             continue
         with runtime.session() as session:
-            jira_queries.mark_status_change_posted(session=session, change_id=change_id, now=runtime.clock.now())
+            status_change_posted(session=session, change_id=change_id, now=runtime.clock.now())
         posted += 1
     return posted
 
@@ -99,18 +96,14 @@ def preview_status_changes(runtime: Runtime, *, channel_id: str | None = None) -
     """The Jira status changes waiting to be posted (in `channel_id`'s initiatives, if given), as text
     (`run jira-sync --dry-run`); nothing is claimed."""
     with runtime.session() as session:
-        waiting = jira_queries.unposted_status_changes(session=session)
-        lines = []
-        for change in waiting:
-            checkpoint = session.get(Checkpoint, change.checkpoint_id)
-            initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
-            if checkpoint is None or initiative is None:
-                continue
-            if channel_id is not None and initiative.home_channel_id != channel_id:
-                continue
-            message = render_status_change(change, reference_of(initiative, checkpoint), jira_url=runtime.jira_url)
-            lines.append(f"--- in the thread of {initiative.name} ---\n{message_as_text(message)}")
-        pending = sum(jira_queries.pending_push_counts(session=session, initiative_ids=None).values())
+        waiting = unposted_status_changes(session=session)
+        pending = pending_push_total(session=session)
+    lines = []
+    for post in waiting:
+        if channel_id is not None and post.located.initiative.home_channel_id != channel_id:
+            continue
+        message = render_status_change(post.change, post.located.ref, jira_url=runtime.jira_url)
+        lines.append(f"--- in the thread of {post.located.initiative.name} ---\n{message_as_text(message)}")
     lines.append(f"{len(lines)} status changes waiting to be posted; {pending} changes waiting to be sent to Jira.")
     return lines
 
@@ -119,42 +112,34 @@ def report_failed_pushes(runtime: Runtime, client: WebClient, gateway: JiraGatew
     """Tell the person and the thread, once, about each push Jira refused for good."""
     now = runtime.clock.now()
     with runtime.session() as session:
-        failed = [p.id or 0 for p in jira_queries.failed_unreported_pushes(session=session)]
+        failed = unreported_failures(session=session)
     told = 0
     for push_id in failed:
         with runtime.session() as session:
-            if not jira_queries.claim_failure_report(session=session, push_id=push_id, now=now):
-                continue
-            push = session.get(JiraPush, push_id)
-            checkpoint = session.get(Checkpoint, push.checkpoint_id) if push else None
-            initiative = session.get(Initiative, checkpoint.initiative_id) if checkpoint else None
-        if push is None or checkpoint is None or initiative is None:
+            failure = claim_failure_report(session=session, push_id=push_id, now=now)
+        if failure is None:
             continue
+        push = failure.push
         message = render_push_failure(
-            reference_of(initiative, checkpoint),
+            failure.located.ref,
             push.issue_key,
             push.action,
             push.last_error or "Jira refused the change.",
             jira_url=gateway.site_url,
         )
-        _tell(client, push_id, message, thread_of=initiative, user_id=push.actor_id)
+        _tell(client, failure, message)
         told += 1
     return told
 
 
-def _tell(client: WebClient, push_id: int, message: Message, *, thread_of: Initiative, user_id: str) -> None:
+def _tell(client: WebClient, failure: PushFailure, message: Message) -> None:
     """The thread and the person both hear of it; one failing does not keep the other from it."""
+    push_id = failure.push.id
     try:
-        post_in_thread(client, initiative=thread_of, message=message)
+        post_in_thread(client, initiative=failure.located.initiative, message=message)
     except (HandoffError, SlackApiError) as error:
         log.warning("push failure not posted in the thread", extra={"push": push_id, "error": str(error)})
     try:
-        post_message(client, channel_id=user_id, message=message)
+        post_message(client, channel_id=failure.push.actor_id, message=message)
     except (HandoffError, SlackApiError) as error:
         log.warning("push failure not sent to the person", extra={"push": push_id, "error": str(error)})
-
-
-def _name(runtime: Runtime, team_id: str, user_id: str) -> str:
-    with runtime.session() as session:
-        cached = get_cached_user(session=session, team_id=team_id, user_id=user_id)
-    return (cached.real_name or cached.name) if cached else user_id

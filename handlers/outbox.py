@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlmodel import Session
 
 from bot.blocks.base import Message
 from bot.blocks.nudges import render_channel_refused
@@ -25,10 +24,8 @@ from bot.clock import Pacer
 from bot.errors import SlackChannelUnavailable
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
-from bot.slot_ledger import Claim, OnDone
+from bot.slot_ledger import Claim, JobRunState, OnDone
 from handlers.slack_io import post_message
-from storage import digest as digest_queries
-from storage.models import JobRunState
 
 log = logging.getLogger(__name__)
 SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
@@ -255,18 +252,16 @@ class Outbox:
             log.warning("a direct message was refused", extra={"error": code})
             report.failed.append(delivery.destination)
             return
-        team_id = claim.run.target.split(":", 1)[0]
         with self._runtime.session() as session:
-            plan = disable_for_slack_error(
+            refused = disable_for_slack_error(
                 session=session,
-                team_id=team_id,
+                team_id=claim.run.target.split(":", 1)[0],
                 channel_id=delivery.destination,
                 error=code,
                 now=self._runtime.clock.now(),
                 default_timezone=self._runtime.settings.timezone,
             )
             claim.finish(JobRunState.FAILED, reason=code, session=session)
-            people = [plan.configured_by] if plan.configured_by else _leads_in(session, team_id, delivery.destination)
         self._runtime.schedule_changed()
         log.warning(
             "the digest and nudges of a channel are off: Slack refused the post",
@@ -274,7 +269,7 @@ class Outbox:
         )
         report.failed.append(delivery.destination)
         notice = render_channel_refused(delivery.destination, code)
-        for person in people:
+        for person in refused.tell:
             self._pacer.wait_turn(person)
             try:
                 post_message(self._client, channel_id=person, message=notice)
@@ -290,8 +285,3 @@ def _part_of(message: dict, run_id: int) -> int | None:
         return None
     part = payload.get("part")
     return part if isinstance(part, int) else None
-
-
-def _leads_in(session: Session, team_id: str, channel_id: str) -> list[str]:
-    rows = digest_queries.initiatives_in_channel(session=session, team_id=team_id, channel_id=channel_id)
-    return list(dict.fromkeys(x for row in rows for x in (row.ds_lead_id, row.eng_lead_id) if x))

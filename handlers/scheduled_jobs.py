@@ -14,20 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
-from sqlmodel import Session
 
 from bot.blocks.base import Message
 from bot.blocks.digest import render_digest
 from bot.blocks.nudges import render_escalation, render_nudges
-from bot.channel_settings import ChannelPlan, channel_plan, record_digest_posted, scheduled_channels
-from bot.digest import ChannelDigest, compose_digest
-from bot.nudges import Escalation, NudgePlan, plan_nudges, record_channel_nudges, record_escalation
+from bot.channel_settings import ChannelPlan, channel_plan, scheduled_channels
+from bot.digest import DigestSkip, ScheduledDigest, digest_posted, scheduled_digest
+from bot.nudges import Escalation, NudgePlan, channel_nudged, lead_escalated, plan_channel_nudges, record_channel_nudges
 from bot.runtime import Runtime
 from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Schedule, Slot
-from bot.slot_ledger import CHANNEL_JOBS, MISSED_WHILE_DOWN, Claim, Job, OnDone, SlotLedger
+from bot.slot_ledger import CHANNEL_JOBS, MISSED_WHILE_DOWN, Claim, Job, JobRunState, OnDone, SlotLedger
 from handlers.jira_jobs import run_jira_sync
 from handlers.outbox import Delivery, Outbox, RunReport
-from storage.models import JobRunState
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,8 @@ class JobRunner:
     ) -> Iterator[list[Delivery]]:
         """Each due slot's deliveries as soon as it is claimed and composed, then those of lapsed claims."""
         with self._runtime.session() as session:
-            plans = _scheduled(session, self._runtime, channel)
+            plans = scheduled_channels(session=session, default_timezone=self._runtime.settings.timezone)
+        plans = [p for p in plans if channel is None or (p.team_id, p.channel_id) == channel]
         known = self.ledger.known(CHANNEL_JOBS, since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1))
         for plan in plans:
             for job, schedule in self._schedules(plan):
@@ -107,16 +106,15 @@ class JobRunner:
     def preview(self, job: Job, plan: ChannelPlan) -> Preview:
         """What `job` would post in the channel now; nothing is claimed, posted or recorded."""
         now = self._runtime.clock.now()
-        with self._runtime.session() as session:
-            if job is Job.DIGEST:
-                digest = self.compose(session, plan, now, due_at=now)
-                if not digest.entries:
-                    return Preview(plan.channel_id, [], note="No initiatives call this channel home, so no digest.")
-                note = None
-                if plan.quiet and not digest.changed:
-                    note = "Nothing changed, and this channel's digest is quiet: nothing would be posted."
-                return Preview(plan.channel_id, render_digest(digest, jira_url=self._runtime.jira_url), note=note)
-            nudges = self._plan_nudges(session, plan, now)
+        if job is Job.DIGEST:
+            due = self._digest(plan, now, due_at=now)
+            if due.skip is DigestSkip.NO_INITIATIVES:
+                return Preview(plan.channel_id, [], note="No initiatives call this channel home, so no digest.")
+            note = None
+            if due.skip is DigestSkip.QUIET:
+                note = "Nothing changed, and this channel's digest is quiet: nothing would be posted."
+            return Preview(plan.channel_id, render_digest(due.digest, jira_url=self._runtime.jira_url), note=note)
+        nudges = self._nudges(plan, now)
         return Preview(
             plan.channel_id,
             render_nudges(nudges) if nudges.post else [],
@@ -223,34 +221,22 @@ class JobRunner:
         """The slot's messages; `asked` (a deliberate run) posts a digest even on a quiet day without news."""
         run = claim.run
         label = f"{job.value} {plan.channel_id} {run.slot}"
-        with self._runtime.session() as session:
-            if job is Job.DIGEST:
-                digest = self.compose(session, plan, now, due_at=run.due_at)
-                if not digest.entries:
-                    return self._finished_without_post(claim, "no initiatives call this channel home", label, report)
-                if plan.quiet and not digest.changed and not asked:
-                    return self._finished_without_post(claim, "quiet digest: nothing changed", label, report)
-                messages = render_digest(digest, jira_url=self._runtime.jira_url)
-
-                def digest_posted(s: Session, _posted_at: datetime) -> None:
-                    # What was written while the digest was being posted belongs to the next one.
-                    record_digest_posted(session=s, team_id=plan.team_id, channel_id=plan.channel_id, at=now)
-
-                return [self._delivery(claim, plan.channel_id, messages, digest_posted)]
-            nudges = self._plan_nudges(session, plan, now)
+        if job is Job.DIGEST:
+            due = self._digest(plan, now, due_at=run.due_at, asked=asked)
+            if due.skip is not None:
+                return self._finished_without_post(claim, due.skip.value, label, report)
+            messages = render_digest(due.digest, jira_url=self._runtime.jira_url)
+            return [self._delivery(claim, plan.channel_id, messages, digest_posted(due.digest))]
+        nudges = self._nudges(plan, now)
         deliveries = [self._escalation(e, plan.channel_id, now) for e in nudges.escalations]
-
-        def nudged(s: Session, at: datetime) -> None:
-            record_channel_nudges(session=s, plan=nudges, now=at)
-
         if not nudges.post:
             with self._runtime.session() as session:
-                nudged(session, now)
+                record_channel_nudges(session=session, plan=nudges, now=now)
             self._finished_without_post(
                 claim, "nothing to nudge about in the channel", label, report, state=JobRunState.DONE
             )
             return deliveries
-        return [self._delivery(claim, plan.channel_id, render_nudges(nudges), nudged), *deliveries]
+        return [self._delivery(claim, plan.channel_id, render_nudges(nudges), channel_nudged(nudges)), *deliveries]
 
     def _delivery(self, claim: Claim, channel_id: str, messages: list[Message], on_done: OnDone) -> Delivery:
         delivery = Delivery.of(claim, channel_id, messages)
@@ -258,10 +244,8 @@ class JobRunner:
         return delivery
 
     def _escalation(self, escalation: Escalation, channel_id: str, now: datetime) -> Delivery:
-        def escalated(s: Session, at: datetime) -> None:
-            record_escalation(session=s, escalation=escalation, now=now)
-
-        return Delivery(escalation.lead_id, render_escalation(escalation, channel_id=channel_id), on_done=escalated)
+        messages = render_escalation(escalation, channel_id=channel_id)
+        return Delivery(escalation.lead_id, messages, on_done=lead_escalated(escalation, now=now))
 
     def _finished_without_post(
         self, claim: Claim, reason: str, label: str, report: RunReport, *, state: JobRunState = JobRunState.SKIPPED
@@ -270,39 +254,29 @@ class JobRunner:
         report.skipped.append(f"{label}: {reason}")
         return []
 
-    def compose(self, session: Session, plan: ChannelPlan, now: datetime, *, due_at: datetime) -> ChannelDigest:
-        """A channel's digest as the slot due at `due_at` reports it: since the previous digest, or a day before."""
+    def _digest(self, plan: ChannelPlan, now: datetime, *, due_at: datetime, asked: bool = False) -> ScheduledDigest:
+        """The digest a slot of `plan` posts, with this workspace's checklist and settings."""
         settings = self._runtime.settings
-        since = plan.last_digest_at or (due_at - timedelta(days=1))
-        tz = plan.schedule.tz
-        return compose_digest(
-            session=session,
-            team_id=plan.team_id,
-            channel_id=plan.channel_id,
-            since=since,
-            now=now,
-            today=now.astimezone(tz).date(),
-            since_day=since.astimezone(tz).date(),
-            checklist=settings.checklist.for_team(plan.team_id),
-            stale_days=settings.kpi_stale_days,
-        )
+        with self._runtime.session() as session:
+            return scheduled_digest(
+                session=session,
+                channel=plan,
+                now=now,
+                due_at=due_at,
+                checklist=settings.checklist.for_team(plan.team_id),
+                stale_days=settings.kpi_stale_days,
+                asked=asked,
+            )
 
-    def _plan_nudges(self, session: Session, plan: ChannelPlan, now: datetime) -> NudgePlan:
+    def _nudges(self, plan: ChannelPlan, now: datetime) -> NudgePlan:
+        """What a nudges slot of `plan` says today, with this workspace's checklist and settings."""
         settings = self._runtime.settings
-        tz = plan.schedule.tz
-        return plan_nudges(
-            session=session,
-            team_id=plan.team_id,
-            channel_id=plan.channel_id,
-            now=now,
-            today=now.astimezone(tz).date(),
-            tz=tz,
-            checklist=settings.checklist.for_team(plan.team_id),
-            stale_days=settings.kpi_stale_days,
-            cooldown_days=settings.nudge_cooldown_days,
-        )
-
-
-def _scheduled(session: Session, runtime: Runtime, channel: tuple[str, str] | None) -> list[ChannelPlan]:
-    plans = scheduled_channels(session=session, default_timezone=runtime.settings.timezone)
-    return [p for p in plans if channel is None or (p.team_id, p.channel_id) == channel]
+        with self._runtime.session() as session:
+            return plan_channel_nudges(
+                session=session,
+                channel=plan,
+                now=now,
+                checklist=settings.checklist.for_team(plan.team_id),
+                stale_days=settings.kpi_stale_days,
+                cooldown_days=settings.nudge_cooldown_days,
+            )

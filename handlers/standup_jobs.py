@@ -11,28 +11,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlmodel import Session
 
 from bot.blocks.base import Message
 from bot.blocks.standups import render_prompt, render_prompt_missed, render_reminder
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Slot
-from bot.slot_ledger import MISSED_WHILE_DOWN, Claim, Job, SlotLedger
-from bot.standups import StandupPlan, standup_plans
+from bot.slot_ledger import MISSED_WHILE_DOWN, Claim, Job, JobRunState, SlotLedger
+from bot.standups import (
+    PromptToSend,
+    StandupPlan,
+    StandupPrompt,
+    initiative_name,
+    is_away,
+    mark_missed,
+    missed_prompts,
+    prompt_posted,
+    prompt_reminded,
+    record_prompt,
+    recorded_prompt,
+    reminders_due,
+    standup_plans,
+    unanswered_prompts,
+)
 from handlers.outbox import Delivery, Outbox, RunReport
 from handlers.slack_io import SlackUserDirectory
-from storage import standups as queries
-from storage.models import Initiative, JobRun, JobRunState, StandupPrompt
 
 log = logging.getLogger(__name__)
 PROFILE_REFRESHES_PER_SWEEP = 20  # users.info is Tier 4 (100+ a minute); the sweep runs every minute
 PROFILE_REFRESH_AFTER = timedelta(hours=24)
+DELETED_INITIATIVE = "(deleted)"  # the name a reminder or missed mark gives an initiative deleted since its prompt
 
 
 class StandupJobs:
@@ -51,7 +64,7 @@ class StandupJobs:
             every_plan = standup_plans(
                 session=session, default_timezone=self._runtime.settings.timezone, initiative_id=initiative_id
             )
-            unanswered = queries.unanswered_prompts(session=session)
+            unanswered = unanswered_prompts(session=session)
         plans = [p for p in every_plan if p.enabled]
         # Each prompt goes out as soon as it is claimed, while the next ones are being claimed.
         lapsed = {p.target: p for p in every_plan} if initiative_id is None else None
@@ -95,7 +108,7 @@ class StandupJobs:
             self._skip(plan, slot, now, report, reason="a holiday", level=logging.INFO)
             return None
         with self._runtime.session() as session:
-            away = queries.away_on(session=session, team_id=plan.team_id, user_ids=[plan.user_id], day=day)
+            away = is_away(session=session, team_id=plan.team_id, user_id=plan.user_id, day=day)
         if away:
             self._skip(plan, slot, now, report, reason="away", level=logging.INFO)
             return None
@@ -104,24 +117,8 @@ class StandupJobs:
             if claim is None:
                 return None  # another replica, or an earlier sweep, prompted
             # The prompt is recorded with its claim: one cannot exist without the other.
-            prompt = queries.add_prompt(
-                session=session,
-                prompt=StandupPrompt(
-                    initiative_id=plan.initiative_id,
-                    team_id=plan.team_id,
-                    user_id=plan.user_id,
-                    day=day,
-                    timezone=plan.schedule.timezone,
-                    prompted_at=now,
-                ),
-            )
-            has_previous = (
-                queries.previous_answer(
-                    session=session, initiative_id=plan.initiative_id, user_id=plan.user_id, before=day
-                )
-                is not None
-            )
-        return self._prompt_delivery(claim, prompt, plan, has_previous)
+            to_send = record_prompt(session=session, plan=plan, day=day, now=now)
+        return self._prompt_delivery(claim, to_send, plan)
 
     def _skip(
         self, plan: StandupPlan, slot: Slot, now: datetime, report: RunReport, *, reason: str, level: int
@@ -130,7 +127,8 @@ class StandupJobs:
         if self._ledger.skip(Job.STANDUP, plan.target, slot, now=now, reason=reason, about=about, level=level):
             report.add_skipped(Job.STANDUP.value, about, slot.key)
 
-    def _prompt_delivery(self, claim: Claim, prompt: StandupPrompt, plan: StandupPlan, has_previous: bool) -> Delivery:
+    def _prompt_delivery(self, claim: Claim, to_send: PromptToSend, plan: StandupPlan) -> Delivery:
+        prompt = to_send.prompt
         message = render_prompt(
             prompt_id=prompt.id or 0,
             name=plan.name,
@@ -138,24 +136,16 @@ class StandupJobs:
             local_time=prompt.prompted_at.astimezone(ZoneInfo(prompt.timezone)).time(),
             channel_id=plan.home_channel_id,
             questions=plan.questions,
-            has_previous=has_previous,
+            has_previous=to_send.has_previous,
         )
         delivery = Delivery.of(claim, plan.user_id, [message])
-
-        def prompted(session: Session, _at: datetime) -> None:
-            queries.mark_prompt(
-                session=session,
-                prompt_id=prompt.id or 0,
-                prompt_channel=delivery.posted_channel,
-                prompt_ts=delivery.root_ts,
-            )
 
         def refused(error: str) -> None:
             # A deactivated engineer, say: the prompt fails alone; the initiative's channel is not at fault.
             log.warning("a standup prompt was refused", extra={"prompt": prompt.id, "error": error})
             claim.finish(JobRunState.FAILED, reason=f"Slack refused the prompt: {error}")
 
-        delivery.on_done, delivery.on_refused = prompted, refused
+        delivery.on_done, delivery.on_refused = prompt_posted(prompt.id or 0, delivery), refused
         return delivery
 
     def _resume_lapsed(self, now: datetime, plans: dict[str, StandupPlan]) -> list[Delivery]:
@@ -163,27 +153,15 @@ class StandupJobs:
         deliveries = []
         for claim in self._ledger.take_over_lapsed((Job.STANDUP,), now=now):
             run = claim.run
+            plan = plans.get(run.target)
             with self._runtime.session() as session:
-                _team, initiative_id, user_id = run.target.split(":", 2)
-                plan = plans.get(run.target)
-                prompt = queries.find_prompt(
-                    session=session, initiative_id=int(initiative_id), user_id=user_id, day=_day_of(run)
-                )
-                dm_channel = queries.dm_channel_of(
-                    session=session, team_id=run.target.split(":", 1)[0], user_id=user_id
-                )
-                has_previous = prompt is not None and (
-                    queries.previous_answer(
-                        session=session, initiative_id=prompt.initiative_id, user_id=user_id, before=prompt.day
-                    )
-                    is not None
-                )
-            if plan is None or prompt is None or prompt.prompt_ts is not None:
+                to_send = recorded_prompt(session=session, target=run.target, slot_key=run.slot)
+            if plan is None or to_send is None or to_send.prompt.prompt_ts is not None:
                 # The engineer changed, the initiative was paused, or the prompt went out after all.
                 claim.finish(JobRunState.SKIPPED, reason="nothing left to send")
                 continue
-            delivery = self._prompt_delivery(claim, prompt, plan, has_previous)
-            delivery.resumed_since, delivery.history_channel = run.claimed_at, dm_channel
+            delivery = self._prompt_delivery(claim, to_send, plan)
+            delivery.resumed_since, delivery.history_channel = run.claimed_at, to_send.dm_channel
             deliveries.append(delivery)
         return deliveries
 
@@ -193,28 +171,16 @@ class StandupJobs:
         """One reminder for a prompt unanswered after `HANDOFF_STANDUP_REMINDER_HOURS`, on its own day only."""
         after = timedelta(hours=self._runtime.settings.standup_reminder_hours)
         deliveries = []
-        waiting = [
-            p
-            for p in unanswered
-            if p.reminded_at is None
-            and p.prompt_ts is not None
-            and now - p.prompted_at >= after
-            and _local_day(now, p) == p.day
-        ]
-        for prompt in waiting:
+        for prompt in reminders_due(unanswered, now=now, after=after):
             slot = Slot(prompt.day.isoformat(), prompt.prompted_at + after)
             with self._runtime.session() as session:
                 claim = self._ledger.claim(Job.STANDUP_REMINDER, str(prompt.id), slot, now=now, session=session)
-                name = _initiative_name(session, prompt)
+                name = initiative_name(session=session, prompt=prompt) or DELETED_INITIATIVE
             if claim is None:
                 continue
             delivery = Delivery.of(claim, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)])
-
-            def reminded(session: Session, at: datetime, prompt_id: int = prompt.id or 0) -> None:
-                queries.mark_prompt(session=session, prompt_id=prompt_id, reminded_at=at)
-
             # A reminder is worth one try: one that fails is logged and the slot closed, not retried into the night.
-            delivery.on_done, delivery.retry = reminded, False
+            delivery.on_done, delivery.retry = prompt_reminded(prompt.id or 0), False
             deliveries.append(delivery)
         return deliveries
 
@@ -222,7 +188,7 @@ class StandupJobs:
 
     def _mark_missed(self, now: datetime, unanswered: Sequence[StandupPrompt]) -> None:
         """A prompt whose local day ended unanswered is missed, and its message says so."""
-        for prompt in [p for p in unanswered if _local_day(now, p) > p.day]:
+        for prompt in missed_prompts(unanswered, now=now):
             with self._runtime.session() as session:
                 if not self._ledger.skip(
                     Job.STANDUP_MISSED,
@@ -233,9 +199,9 @@ class StandupJobs:
                     session=session,
                 ):
                     continue  # another replica marks it
-                if not queries.mark_missed(session=session, prompt_id=prompt.id or 0):
+                if not mark_missed(session=session, prompt_id=prompt.id or 0):
                     continue  # answered in the meantime
-                name = _initiative_name(session, prompt)
+                name = initiative_name(session=session, prompt=prompt) or DELETED_INITIATIVE
             self._update(prompt, render_prompt_missed(name=name, day=prompt.day))
 
     def _update(self, prompt: StandupPrompt, message: Message) -> None:
@@ -266,16 +232,3 @@ class StandupJobs:
                     ).profile(user_id)
             except Exception as error:  # a failed refresh keeps the old zone; the next sweep tries again
                 log.warning("could not refresh a profile", extra={"user": user_id, "error": type(error).__name__})
-
-
-def _day_of(run: JobRun) -> date:
-    return date.fromisoformat(run.slot.split("+", 1)[0])
-
-
-def _local_day(now: datetime, prompt: StandupPrompt) -> date:
-    return now.astimezone(ZoneInfo(prompt.timezone)).date()
-
-
-def _initiative_name(session: Session, prompt: StandupPrompt) -> str:
-    initiative = session.get(Initiative, prompt.initiative_id)
-    return initiative.name if initiative is not None else "(deleted)"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import Checkpoint, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
+from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
 
 SYNC_STATE_NAME = "default"
 
@@ -85,6 +85,19 @@ def release_status_change(*, session: Session, change_id: int) -> None:
         session.add(change)
 
 
+def status_change_with_place(
+    *, session: Session, change_id: int
+) -> tuple[JiraStatusChange, Checkpoint, Initiative] | None:
+    """A status change with its checkpoint and that checkpoint's initiative; None if any of them is gone."""
+    statement = (
+        select(JiraStatusChange, Checkpoint, Initiative)
+        .join(Checkpoint, col(Checkpoint.id) == JiraStatusChange.checkpoint_id)
+        .join(Initiative, col(Initiative.id) == Checkpoint.initiative_id)
+        .where(JiraStatusChange.id == change_id)
+    )
+    return session.exec(statement).first()
+
+
 def add_push(*, session: Session, push: JiraPush) -> JiraPush:
     session.add(push)
     session.flush()
@@ -135,6 +148,17 @@ def claim_failure_report(*, session: Session, push_id: int, now: datetime) -> bo
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def push_with_place(*, session: Session, push_id: int) -> tuple[JiraPush, Checkpoint, Initiative] | None:
+    """A push with its checkpoint and that checkpoint's initiative; None if any of them is gone."""
+    statement = (
+        select(JiraPush, Checkpoint, Initiative)
+        .join(Checkpoint, col(Checkpoint.id) == JiraPush.checkpoint_id)
+        .join(Initiative, col(Initiative.id) == Checkpoint.initiative_id)
+        .where(JiraPush.id == push_id)
+    )
+    return session.exec(statement).first()
 
 
 def pending_push_counts(*, session: Session, initiative_ids: Sequence[int] | None = None) -> dict[int, int]:
