@@ -82,7 +82,7 @@ class InitiativeDraft:
     """What a user asked for when creating an initiative, before validation."""
 
     name: str
-    home_channel_id: str
+    home_channel_id: str | None = None  # None: the channel it was asked for in, which the caller knows
     ds_lead_id: str | None = None
     eng_lead_id: str | None = None
     embedded_engineer_id: str | None = None
@@ -210,6 +210,8 @@ def create_initiative(
     jira_configured: bool,
 ) -> Initiative:
     """Validate and store a new initiative in `discovery`, with its first phase-history row."""
+    if draft.home_channel_id is None:
+        raise ValueError("the caller fills in the home channel of a draft before creating it")
     problems = validate_draft(
         session=session, team_id=actor.team_id, draft=draft, people=people, today=today, jira_configured=jira_configured
     )

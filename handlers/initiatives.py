@@ -3,7 +3,7 @@ its phase, change, archive or unarchive it. Each change tells the initiative's t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from slack_sdk import WebClient
@@ -171,17 +171,11 @@ NEW_OPTIONS = frozenset({Field.CHANNEL, Field.DS, Field.ENG, Field.EMBEDDED, Fie
 
 @dataclass(frozen=True)
 class NewCommand:
-    """`new` with arguments; `open_modal` when there were none."""
+    """`new` with arguments: the service's own draft (its home channel None for this one); `open_modal` when there
+    were none."""
 
     open_modal: bool
-    name: str = ""
-    channel_id: str | None = None
-    ds_lead_id: str | None = None
-    eng_lead_id: str | None = None
-    embedded_engineer_id: str | None = None
-    goal: str | None = None
-    jira_epic_key: str | None = None
-    target_date: date | None = None
+    draft: InitiativeDraft | None = None
 
 
 @dataclass(frozen=True)
@@ -247,10 +241,9 @@ def parse_new(rest: list[Token], today: date) -> NewCommand:
         if value is CLEAR:
             raise UsageError(f"`{option}:` needs a value when creating an initiative.", "new")
         values[option] = value
-    return NewCommand(
-        open_modal=False,
+    draft = InitiativeDraft(
         name=name,
-        channel_id=opt_str(values, Field.CHANNEL),
+        home_channel_id=opt_str(values, Field.CHANNEL),
         ds_lead_id=opt_str(values, Field.DS),
         eng_lead_id=opt_str(values, Field.ENG),
         embedded_engineer_id=opt_str(values, Field.EMBEDDED),
@@ -258,6 +251,7 @@ def parse_new(rest: list[Token], today: date) -> NewCommand:
         jira_epic_key=opt_str(values, Field.JIRA),
         target_date=values.get(Field.DUE),  # type: ignore[arg-type]
     )
+    return NewCommand(open_modal=False, draft=draft)
 
 
 def parse_status(rest: list[Token]) -> StatusCommand:
@@ -336,16 +330,10 @@ def _new(request: Request, command: NewCommand) -> Message | None:
             trigger_id=request.trigger_id, view=render_new_initiative_modal(channel_id=request.channel_id)
         )
         return None
-    draft = InitiativeDraft(
-        name=command.name,
-        home_channel_id=command.channel_id or request.channel_id,
-        ds_lead_id=command.ds_lead_id,
-        eng_lead_id=command.eng_lead_id,
-        embedded_engineer_id=command.embedded_engineer_id,
-        goal=command.goal,
-        jira_epic_key=command.jira_epic_key,
-        target_date=command.target_date,
-    )
+    assert command.draft is not None  # the parser gives a draft whenever it does not open the form
+    draft = command.draft
+    if draft.home_channel_id is None:
+        draft = replace(draft, home_channel_id=request.channel_id)
     return create_and_announce(request.runtime, request.client, request.actor, draft)
 
 

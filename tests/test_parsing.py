@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.checkpoints import CheckpointDraft
-from bot.initiatives import CLEAR, Field
+from bot.initiatives import CLEAR, Field, InitiativeDraft
 from handlers.blockers import BlockerReportCommand, BlockersCommand
 from handlers.checkpoints import CheckpointAddCommand
 from handlers.command_table import (
@@ -83,22 +83,24 @@ def test_new_with_every_option() -> None:
     )
     assert command == NewCommand(
         open_modal=False,
-        name="Churn model v2",
-        channel_id="C0CHURN",
-        ds_lead_id="U0ALICE",
-        eng_lead_id="U0BOB",
-        embedded_engineer_id="W0CAROL",
-        goal="Cut churn by 5%",
-        jira_epic_key="ds-12",  # normalising is the service's job
-        target_date=date(2027, 3, 1),
+        draft=InitiativeDraft(
+            name="Churn model v2",
+            home_channel_id="C0CHURN",
+            ds_lead_id="U0ALICE",
+            eng_lead_id="U0BOB",
+            embedded_engineer_id="W0CAROL",
+            goal="Cut churn by 5%",
+            jira_epic_key="ds-12",  # normalising is the service's job
+            target_date=date(2027, 3, 1),
+        ),
     )
 
 
 def test_new_with_an_unquoted_multi_word_name() -> None:
     command = parse_command("new Churn model v2 goal:retention")
-    assert isinstance(command, NewCommand)
-    assert (command.name, command.goal) == ("Churn model v2", "retention")
-    assert command.ds_lead_id is None and command.target_date is None
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert (command.draft.name, command.draft.goal) == ("Churn model v2", "retention")
+    assert command.draft.ds_lead_id is None and command.draft.target_date is None
 
 
 @pytest.mark.parametrize(
@@ -294,8 +296,8 @@ def test_an_option_without_a_value() -> None:
 
 def test_urls_are_name_words_not_options() -> None:
     command = parse_command("new Churn https://wiki.example.com/churn")
-    assert isinstance(command, NewCommand)
-    assert command.name == "Churn https://wiki.example.com/churn"
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert command.draft.name == "Churn https://wiki.example.com/churn"
 
 
 # --- quoting -------------------------------------------------------------------------------------------------------
@@ -303,8 +305,8 @@ def test_urls_are_name_words_not_options() -> None:
 
 def test_curly_quotes_group_words() -> None:
     command = parse_command("new “Churn model” goal:“Cut churn”")
-    assert isinstance(command, NewCommand)
-    assert (command.name, command.goal) == ("Churn model", "Cut churn")
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert (command.draft.name, command.draft.goal) == ("Churn model", "Cut churn")
 
 
 def test_apostrophes_do_not_group_words() -> None:
@@ -313,8 +315,8 @@ def test_apostrophes_do_not_group_words() -> None:
     assert error.message.startswith('"break" comes after the options')
     # ...and quoting the goal keeps the apostrophe inside it.
     quoted = parse_command("new Bob's model goal:\"don't break it\"")
-    assert isinstance(quoted, NewCommand)
-    assert (quoted.name, quoted.goal) == ("Bob's model", "don't break it")
+    assert isinstance(quoted, NewCommand) and quoted.draft is not None
+    assert (quoted.draft.name, quoted.draft.goal) == ("Bob's model", "don't break it")
 
 
 @pytest.mark.parametrize("text", ['new "Churn model', "new “Churn model", 'phase churn research "note'])
@@ -324,15 +326,15 @@ def test_unclosed_quote(text: str) -> None:
 
 def test_option_with_a_quoted_value() -> None:
     command = parse_command('new Churn goal:"a b"')
-    assert isinstance(command, NewCommand)
-    assert (command.name, command.goal) == ("Churn", "a b")
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert (command.draft.name, command.draft.goal) == ("Churn", "a b")
 
 
 def test_a_fully_quoted_word_with_a_colon_stays_in_the_name() -> None:
     command = parse_command('new "goal: retention" "ab: cd"')
-    assert isinstance(command, NewCommand)
-    assert command.name == "goal: retention ab: cd"
-    assert command.goal is None
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert command.draft.name == "goal: retention ab: cd"
+    assert command.draft.goal is None
     # Unquoted, the same text is an (unknown) option.
     assert "`ab:` is not an option here" in usage_error("new ab: cd").message
 
@@ -362,8 +364,12 @@ def test_unknown_subcommand() -> None:
 
 def test_user_and_channel_entities() -> None:
     command = parse_command("new Churn ds:<@U0ALICE|alice> eng:<@U0BOB> channel:<#G0SECRET|secret>")
-    assert isinstance(command, NewCommand)
-    assert (command.ds_lead_id, command.eng_lead_id, command.channel_id) == ("U0ALICE", "U0BOB", "G0SECRET")
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert (command.draft.ds_lead_id, command.draft.eng_lead_id, command.draft.home_channel_id) == (
+        "U0ALICE",
+        "U0BOB",
+        "G0SECRET",
+    )
 
 
 def test_bare_at_name_is_rejected_with_help() -> None:
@@ -441,8 +447,12 @@ def test_a_space_after_the_colon_still_gives_the_option_its_value(text: str) -> 
 
 def test_an_option_with_a_space_after_the_colon_is_everywhere_options_are() -> None:
     new = parse_command("new Churn ds: <@U0ALICE|alice> channel: <#C0CHURN|churn> due: tomorrow")
-    assert isinstance(new, NewCommand)
-    assert (new.ds_lead_id, new.channel_id, new.target_date) == ("U0ALICE", "C0CHURN", date(2027, 1, 5))
+    assert isinstance(new, NewCommand) and new.draft is not None
+    assert (new.draft.ds_lead_id, new.draft.home_channel_id, new.draft.target_date) == (
+        "U0ALICE",
+        "C0CHURN",
+        date(2027, 1, 5),
+    )
     added = parse_command('checkpoint add churn "Model card" owner: <@U0CAROL|carol> due: fri')
     assert isinstance(added, CheckpointAddCommand) and added.draft is not None
     assert (added.draft.owner_id, added.draft.due_date) == ("U0CAROL", date(2027, 1, 8))
@@ -467,8 +477,8 @@ def test_a_person_in_a_misplaced_word_is_shown_as_a_name_not_as_slack_syntax() -
 
 def test_leap_day_is_a_date() -> None:
     command = parse_command("new Churn due:2028-02-29")
-    assert isinstance(command, NewCommand)
-    assert command.target_date == date(2028, 2, 29)
+    assert isinstance(command, NewCommand) and command.draft is not None
+    assert command.draft.target_date == date(2028, 2, 29)
 
 
 # --- Slack's escaping ----------------------------------------------------------------------------------------------
@@ -476,9 +486,9 @@ def test_leap_day_is_a_date() -> None:
 
 def test_slack_escaped_text_is_unescaped() -> None:
     command = parse_command("new &lt;!channel&gt; &amp; friends a&amp;lt;b")
-    assert isinstance(command, NewCommand)
+    assert isinstance(command, NewCommand) and command.draft is not None
     # `&amp;lt;` is what Slack sends for a typed `&lt;`: it must come back as the literal text, not `<`.
-    assert command.name == "<!channel> & friends a&lt;b"
+    assert command.draft.name == "<!channel> & friends a&lt;b"
 
 
 def test_slack_escaped_note_and_reference() -> None:
