@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -22,6 +25,7 @@ from bot.clock import Clock, Pacer, SystemClock
 from bot.config import JIRA_NOT_CONFIGURED, Settings
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
+from bot.metrics import Backlog, Metrics, read_backlog
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
 from bot.scheduler import ScheduledJobs, Scheduler
@@ -29,6 +33,7 @@ from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from handlers.jira_jobs import run_jira_sync
 from handlers.jira_webhook import make_webhook_receiver
+from handlers.middleware import answered
 from handlers.outbox import RunReport
 from handlers.scheduled_jobs import JobRunner
 from handlers.standup_jobs import StandupJobs
@@ -118,20 +123,53 @@ class HandoffApp:
             run_jira_sync(self.runtime, self.bolt.client, channel_id=channel[1])
         return RunReport()
 
-    def wsgi(self) -> Any:
-        """The HTTP-mode WSGI app: Slack's requests, the health check and the Jira webhook."""
+    @cached_property
+    def wsgi_app(self) -> Any:
+        """The HTTP-mode WSGI app: Slack's requests, health, readiness, metrics and the Jira webhook; one per app,
+        so that shutting down can drain the one being served."""
         from bot.http import HandoffWsgiApp
 
-        return HandoffWsgiApp(self.bolt, self.runtime.engine, jira_webhook=self.jira_webhook)
+        return HandoffWsgiApp(
+            self.bolt, self.runtime.engine, metrics=self.runtime.metrics, jira_webhook=self.jira_webhook
+        )
+
+
+class HandoffBolt(App):
+    """Bolt's app, telling `on_answered` how each request was answered and how long the answer took. Bolt runs
+    the listener after the whole chain of global middleware has returned, so only `dispatch` sees the full ack."""
+
+    def __init__(self, *, on_answered: Callable[[BoltRequest, BoltResponse, float], None], **options: Any):
+        super().__init__(**options)
+        self._on_answered = on_answered
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        response = super().dispatch(req)  # Bolt's error handler has answered anything that went wrong
+        self._on_answered(req, response, time.perf_counter() - started)
+        return response
 
 
 class RetryAfterHandler(RateLimitErrorRetryHandler):
     """slack_sdk's 429 handler, waiting exactly the `Retry-After` Slack asks for on the injected clock (so tests
     move time instead of sleeping); slack_sdk's own adds up to a second of jitter with `time.sleep`."""
 
-    def __init__(self, clock: Clock, max_retry_count: int = 3):
+    def __init__(self, clock: Clock, max_retry_count: int = 3, metrics: Metrics | None = None):
         super().__init__(max_retry_count=max_retry_count)
         self._clock = clock
+        self._metrics = metrics
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if self._metrics is not None and response is not None and response.status_code == 429:
+            # Every 429 is counted, the last one too, which is not retried.
+            self._metrics.rate_limited.labels(method=request.url.rsplit("/", 1)[-1]).inc()
+        return super().can_retry(state=state, request=request, response=response, error=error)
 
     def prepare_for_next_attempt(
         self,
@@ -144,19 +182,23 @@ class RetryAfterHandler(RateLimitErrorRetryHandler):
         if response is None:
             raise error or RuntimeError("retry without a response")
         state.next_attempt_requested = True
-        self._clock.sleep(int(retry_after_seconds(response.headers, default=1, at_least=1)))
+        wait = int(retry_after_seconds(response.headers, default=1, at_least=1))
+        if self._metrics is not None:
+            self._metrics.retry_after_waited.inc(wait)
+        self._clock.sleep(wait)
         state.increment_current_attempt()
 
 
-def build_web_client(settings: Settings, clock: Clock | None = None) -> WebClient:
-    """The real slack_sdk client, pointed at `SLACK_API_URL`; it waits out 429s for the time Slack asks."""
+def build_web_client(settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None) -> WebClient:
+    """The real slack_sdk client, pointed at `SLACK_API_URL`; it waits out 429s for the time Slack asks (and counts
+    them in `metrics`)."""
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RetryAfterHandler(clock or SystemClock(), max_retry_count=3),
+            RetryAfterHandler(clock or SystemClock(), max_retry_count=3, metrics=metrics),
         ],
     )
 
@@ -186,9 +228,16 @@ def create_app(
         jira=jira or build_jira_gateway(settings, clock),
         pacer=Pacer(clock, per_minute=settings.slack_posts_per_minute),
     )
+
+    def backlog() -> Backlog:
+        with runtime.session() as session:
+            return read_backlog(session=session)
+
+    runtime.metrics.watch_backlog(backlog, clock.now)
     executor = ContextExecutor(LISTENER_THREADS)
-    bolt = App(
-        client=client or build_web_client(settings, clock),
+    bolt = HandoffBolt(
+        on_answered=lambda request, response, seconds: answered(runtime, request, response, seconds),
+        client=client or build_web_client(settings, clock, runtime.metrics),
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=verify_token,
         listener_executor=executor,

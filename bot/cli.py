@@ -150,7 +150,7 @@ def _serve_http(app: HandoffApp, settings: Settings, args: argparse.Namespace) -
     from bot.http import create_server
 
     port = args.port if args.port is not None else settings.port
-    server = create_server(app.wsgi(), host=args.host, port=port)
+    server = create_server(app.wsgi_app, host=args.host, port=port)
     signal.signal(signal.SIGTERM, lambda *_: server.close())
     log.info("serving Slack requests over HTTP", extra={"port": server.effective_port, "path": "/slack/events"})
     with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM while waiting in select()

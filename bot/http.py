@@ -1,22 +1,27 @@
-"""HTTP mode: Bolt behind its WSGI adapter, served by waitress, plus a health check."""
+"""HTTP mode: Bolt behind its WSGI adapter, served by waitress, with health, readiness and metrics."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from prometheus_client import make_wsgi_app
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy.engine import Engine
 
-from storage.db import database_is_reachable
+from bot.metrics import Metrics
+from storage.db import database_is_reachable, newest_revision, schema_revision
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 JIRA_WEBHOOK_PATH = "/jira/webhook"
 MAX_WEBHOOK_BODY = 5 * 1024 * 1024
 SERVER_THREADS = 8
@@ -25,18 +30,37 @@ StartResponse = Callable[..., Any]
 
 
 class HandoffWsgiApp:
-    """Routes `POST /slack/events` to Bolt (which verifies every signature), `GET /healthz` to a DB check, and
-    `POST /jira/webhook` to the Jira webhook receiver (`(secret, headers, body) -> answer with status and body`)."""
+    """Routes `POST /slack/events` to Bolt (which verifies every signature), `GET /healthz` (alive: the database
+    answers), `GET /readyz` (ready for traffic), `GET /metrics` (Prometheus text format) and `POST /jira/webhook`
+    to the Jira webhook receiver (`(secret, headers, body) -> answer with status and body`)."""
 
-    def __init__(self, bolt: App, engine: Engine, *, jira_webhook: Callable[..., Any] | None = None):
+    def __init__(
+        self,
+        bolt: App,
+        engine: Engine,
+        *,
+        metrics: Metrics | None = None,
+        jira_webhook: Callable[..., Any] | None = None,
+    ):
         self._slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
         self._engine = engine
         self._jira_webhook = jira_webhook
+        self._metrics = make_wsgi_app(metrics.registry) if metrics is not None else None
+        self._draining = threading.Event()
+        self._migrated = False  # once the schema was seen at this code's revision, only the database is asked
+
+    def drain(self) -> None:
+        """Shutting down: answer readiness probes with 503 so the load balancer stops sending new requests."""
+        self._draining.set()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH:
             return self._health(start_response)
+        if path == READY_PATH:
+            return self._ready(start_response)
+        if path == METRICS_PATH and self._metrics is not None:
+            return self._metrics(environ, start_response)  # type: ignore[no-any-return]
         if path == JIRA_WEBHOOK_PATH and self._jira_webhook is not None:
             return self._webhook(environ, start_response)
         return self._slack(environ, start_response)
@@ -58,9 +82,28 @@ class HandoffWsgiApp:
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         healthy = database_is_reachable(self._engine)
         status = "200 OK" if healthy else "503 Service Unavailable"
-        body = json.dumps({"ok": healthy, "database": "reachable" if healthy else "unreachable"}).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+        return _json(start_response, status, {"ok": healthy, "database": "reachable" if healthy else "unreachable"})
+
+    def _ready(self, start_response: StartResponse) -> Iterable[bytes]:
+        if self._draining.is_set():
+            return _json(start_response, "503 Service Unavailable", {"ready": False, "reason": "shutting down"})
+        reason = self._database_problem()
+        if reason is not None:
+            return _json(start_response, "503 Service Unavailable", {"ready": False, "reason": reason})
+        return _json(start_response, "200 OK", {"ready": True})
+
+    def _database_problem(self) -> str | None:
+        if self._migrated:
+            return None if database_is_reachable(self._engine) else "database unreachable"
+        try:
+            revision = schema_revision(self._engine)
+        except Exception:
+            return "database unreachable"
+        expected = newest_revision()
+        if revision != expected:
+            return f"schema at revision {revision or 'none'}, expected {expected}: run `handoff migrate`"
+        self._migrated = True
+        return None
 
 
 def _json(start_response: StartResponse, status: str, payload: dict[str, Any]) -> Iterable[bytes]:

@@ -1,4 +1,4 @@
-"""What every listener and job needs, built once by the app factory: settings, database, clock."""
+"""What every listener and job needs, built once by the app factory: settings, database, clock, metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.clock import Clock, Pacer, local_today
 from bot.config import Settings
 from bot.jira_gateway import JiraGateway
+from bot.metrics import Metrics
 from storage.db import session_scope
 
 
@@ -27,6 +28,7 @@ class Runtime:
     pacer: Pacer | None = None
     # Called after a channel's schedule changes, so the scheduler in this process picks it up at once.
     schedule_listeners: list[Callable[[], None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -11,7 +11,7 @@ from handlers import actions, commands, errors, events, middleware, views
 def register_all(app: App, runtime: Runtime) -> None:
     """Wire every listener; `bot.app` is the only caller."""
     middleware.register(app)
-    errors.register(app)
+    errors.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)

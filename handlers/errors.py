@@ -8,11 +8,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.logs import current_correlation_id
+from bot.runtime import Runtime
+from handlers.middleware import UNEXPECTED_ERROR
 
 log = logging.getLogger("handoff.errors")
 SOMETHING_WENT_WRONG = (
@@ -21,13 +23,19 @@ SOMETHING_WENT_WRONG = (
 )
 
 
-def register(app: App) -> None:
+def register(app: App, runtime: Runtime) -> None:
     @app.error
     def handle_unexpected(
-        error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Respond | None
+        error: Exception,
+        body: dict[str, Any],
+        context: BoltContext,
+        response: BoltResponse | None,
+        respond: Respond | None,
     ) -> BoltResponse | None:
         ref = current_correlation_id() or "unknown"
         log.error("unhandled error in a listener", exc_info=error, extra=_describe(error))
+        context[UNEXPECTED_ERROR] = True
+        runtime.metrics.unexpected_errors.inc()
         text = SOMETHING_WENT_WRONG.format(ref=ref)
         if response is not None:
             # Not acked yet: answer in the ack itself so the user never sees a timeout or dispatch_failed.

@@ -1,37 +1,45 @@
-"""A correlation id and one log line for every request Slack sends."""
+"""A correlation id, one log line and the request metrics for every request Slack sends."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
+from bot import ids
 from bot.logs import bind_correlation_id, new_correlation_id
+from bot.runtime import Runtime
+from handlers.command_table import ALIASES, BY_WORD
 from handlers.tenancy import find_tenant
 
 log = logging.getLogger("handoff.requests")
+# Set by the error handler: the request was answered, but with "something went wrong".
+UNEXPECTED_ERROR = "handoff_unexpected_error"
 
 
 def register(app: App) -> None:
     @app.middleware
-    def correlate_and_log(body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+    def correlate(next: Callable[[], None]) -> None:
         bind_correlation_id(new_correlation_id())
-        started = time.perf_counter()
-        response = next()
-        log.info(
-            "slack request",
-            extra={
-                "kind": describe_request(body),
-                "team": find_tenant(context),
-                "user": _user_of(body),
-                "status": getattr(response, "status", None),
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        return response
+        next()
+
+
+def answered(runtime: Runtime, request: BoltRequest, response: BoltResponse, seconds: float) -> None:
+    """One log line and the request metrics for a request Slack sent, once it is answered."""
+    body, context = request.body, request.context
+    runtime.metrics.observe_ack(metric_kind(body), _outcome(response, context), seconds)
+    log.info(
+        "slack request",
+        extra={
+            "kind": describe_request(body),
+            "team": find_tenant(context),
+            "user": _user_of(body),
+            "status": response.status,
+            "ms": round(seconds * 1000, 1),
+        },
+    )
 
 
 def describe_request(body: dict[str, Any]) -> str:
@@ -47,6 +55,29 @@ def describe_request(body: dict[str, Any]) -> str:
     if kind == "event_callback":
         return f"event {(body.get('event') or {}).get('type', '')}"
     return str(kind)
+
+
+def metric_kind(body: dict[str, Any]) -> str:
+    """`describe_request` with only the values Handoff knows (its subcommands, action and view ids), so what users
+    type never becomes a label of its own: Prometheus keeps one series per label value."""
+    if "command" in body:
+        word = ((body.get("text") or "").split(maxsplit=1) or ["help"])[0].lower()
+        word = ALIASES[word][0] if word in ALIASES else word
+        return f"command {word if word in BY_WORD else 'unknown'}"
+    kind = str(body.get("type", "unknown"))
+    if kind == "block_actions":
+        known = [a.get("action_id") for a in body.get("actions", []) if a.get("action_id") in ids.ACTIONS]
+        return f"action {known[0] if known else 'unknown'}"
+    if kind in ("view_submission", "view_closed"):
+        callback_id = (body.get("view") or {}).get("callback_id")
+        return f"{kind} {callback_id if callback_id in ids.VIEWS else 'unknown'}"
+    return describe_request(body)  # event types and the other kinds are Slack's own, a short list
+
+
+def _outcome(response: BoltResponse, context: BoltContext) -> str:
+    if context.get(UNEXPECTED_ERROR):
+        return "error"
+    return "ok" if response.status < 400 else "refused"
 
 
 def _user_of(body: dict[str, Any]) -> str | None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
@@ -88,6 +88,21 @@ def upgrade_schema(engine: Engine) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
+
+
+def newest_revision() -> str:
+    """The newest migration's revision, read from its file name (`0006_standups.py` is revision 0006), so a
+    server can check its schema without loading Alembic; a test holds every file name to its revision."""
+    versions = files("storage") / "migrations" / "versions"
+    return max(entry.name[:4] for entry in versions.iterdir() if entry.name[:4].isdigit())
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database was migrated to; None before the first migration."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def database_is_reachable(engine: Engine) -> bool:

@@ -162,6 +162,14 @@ def lapsed_claims(*, session: Session, jobs: Sequence[str], now: datetime) -> Se
     ).all()
 
 
+def unfinished_slots(*, session: Session) -> tuple[int, datetime | None]:
+    """How many claims are not finished yet, and when the oldest of them was due."""
+    count, oldest = session.exec(
+        select(func.count(), func.min(JobRun.due_at)).where(col(JobRun.state) == JobRunState.CLAIMED.value)
+    ).one()
+    return int(count), oldest
+
+
 def record_progress(
     *,
     session: Session,

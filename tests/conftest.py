@@ -131,7 +131,7 @@ class RunningApp:
 
 def serve(app: HandoffApp) -> tuple[str, object, threading.Thread]:
     # A short select() timeout lets close() stop the server at once instead of after waitress's default 1 s.
-    server = create_server(app.wsgi(), host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
+    server = create_server(app.wsgi_app, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
 
     def run() -> None:
         with contextlib.suppress(OSError, ValueError):  # close() from the test thread interrupts select()
