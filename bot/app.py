@@ -25,6 +25,7 @@ from bot.clock import Clock, Pacer, SystemClock
 from bot.config import JIRA_NOT_CONFIGURED, Settings
 from bot.errors import HandoffError
 from bot.jira_gateway import JiraGateway
+from bot.logs import bind_correlation_id, new_correlation_id
 from bot.metrics import Backlog, Metrics, read_backlog
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
@@ -33,8 +34,8 @@ from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from handlers.jira_jobs import run_jira_sync
 from handlers.jira_webhook import make_webhook_receiver
-from handlers.middleware import answered
 from handlers.outbox import RunReport
+from handlers.request_log import answered
 from handlers.scheduled_jobs import JobRunner
 from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
@@ -143,6 +144,8 @@ class HandoffBolt(App):
         self._on_answered = on_answered
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
+        # Bound before Bolt's own middleware, so a request it refuses (a bad signature) is logged with an id too.
+        bind_correlation_id(new_correlation_id())
         started = time.perf_counter()
         response = super().dispatch(req)  # Bolt's error handler has answered anything that went wrong
         self._on_answered(req, response, time.perf_counter() - started)

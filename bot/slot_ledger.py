@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypedDict
 
+from prometheus_client import Counter
 from sqlmodel import Session
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.schedule import Schedule, Slot
 from storage import schedules as queries
 from storage.models import JobRun
@@ -67,12 +69,13 @@ class Claim:
     """A slot this holder has claimed: renew it while working, record progress, then complete it, finish it, fail
     it with a backoff (the next sweep tries again), or give it up."""
 
-    def __init__(self, run: JobRun, *, sessions: Sessions, clock: Clock, holder: str):
+    def __init__(self, run: JobRun, *, sessions: Sessions, clock: Clock, holder: str, claims: Counter):
         self.run = run  # the slot's row as it was claimed: where a taken-over claim's work stopped
         self.lease_until = run.lease_until
         self._sessions = sessions
         self._clock = clock
         self._holder = holder
+        self._claims = claims  # the ledger's count of claims by outcome
 
     @property
     def id(self) -> int:
@@ -160,16 +163,20 @@ class Claim:
         """Fail the slot for good after its retries, and log it as an error; `about` names what it was for."""
         run = self.run
         self.finish(JobRunState.FAILED, reason=f"gave up after {run.attempts} attempts: {run.last_error}")
+        self._claims.labels(job=run.job, outcome="given_up").inc()
         log.error("slot given up", extra={"job": run.job, **about, "slot": run.slot, "error": run.last_error})
 
 
 class SlotLedger:
     """The claims of one holder (a process's job runner): claim, force, take over, skip and prune slots."""
 
-    def __init__(self, *, sessions: Sessions, clock: Clock, catch_up_within: timedelta | None):
+    def __init__(
+        self, *, sessions: Sessions, clock: Clock, catch_up_within: timedelta | None, metrics: Metrics | None = None
+    ):
         self._sessions = sessions
         self._clock = clock
         self._catch_up_within = catch_up_within
+        self._claims = (metrics or Metrics()).slot_claims
         self._holder = uuid.uuid4().hex  # names this ledger's claims, so a lapsed one can't be extended by it
         self._pruned_at: datetime | None = None
 
@@ -195,12 +202,12 @@ class SlotLedger:
         when given, so what the claim stands for is recorded with it or not at all."""
         with _using(self._sessions, session) as own:
             run = queries.claim_slot(session=own, **self._new_row(job, target, slot, now))
-        return None if run is None else self._claim(run)
+        return None if run is None else self._claim(run, "claimed")
 
     def force(self, job: Job, target: str, slot: Slot, *, now: datetime) -> Claim:
         """A fresh claim for a deliberate re-run, beside the slot's own row, so the record stays honest."""
         with self._sessions() as session:
-            return self._claim(queries.force_slot(session=session, **self._new_row(job, target, slot, now)))
+            return self._claim(queries.force_slot(session=session, **self._new_row(job, target, slot, now)), "claimed")
 
     def take_over(self, job: Job, target: str, key: str, *, now: datetime) -> tuple[JobRun | None, Claim | None]:
         """The slot's row as it stood (None if never claimed), and a claim on it if it was claimed and its lease
@@ -212,7 +219,7 @@ class SlotLedger:
                 run = queries.take_over_slot(
                     session=session, run_id=existing.id or 0, now=now, lease_until=now + LEASE, holder=self._holder
                 )
-        return existing, None if run is None else self._claim(run)
+        return existing, None if run is None else self._claim(run, "taken_over")
 
     def take_over_lapsed(self, jobs: Sequence[Job], *, now: datetime, target: str | None = None) -> Iterator[Claim]:
         """Take over, one at a time, each claim of `jobs` (of `target` only, when given) whose lease has lapsed;
@@ -227,7 +234,7 @@ class SlotLedger:
                     session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE, holder=self._holder
                 )
             if run is not None:
-                yield self._claim(run)
+                yield self._claim(run, "taken_over")
 
     def skip(
         self,
@@ -271,8 +278,9 @@ class SlotLedger:
             holder=self._holder,
         )
 
-    def _claim(self, run: JobRun) -> Claim:
-        return Claim(run, sessions=self._sessions, clock=self._clock, holder=self._holder)
+    def _claim(self, run: JobRun, how: str) -> Claim:
+        self._claims.labels(job=run.job, outcome=how).inc()
+        return Claim(run, sessions=self._sessions, clock=self._clock, holder=self._holder, claims=self._claims)
 
 
 @contextmanager

@@ -5,12 +5,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import actions, commands, errors, events, middleware, views
+from handlers import actions, commands, errors, events, views
 
 
 def register_all(app: App, runtime: Runtime) -> None:
     """Wire every listener; `bot.app` is the only caller."""
-    middleware.register(app)
     errors.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.logs import current_correlation_id
 from bot.runtime import Runtime
-from handlers.middleware import UNEXPECTED_ERROR
+from handlers.request_log import UNEXPECTED_ERROR
 
 log = logging.getLogger("handoff.errors")
 SOMETHING_WENT_WRONG = (

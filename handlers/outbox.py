@@ -94,6 +94,7 @@ class Outbox:
         self._client = client
         # Shared by everything that posts from this process, so a digest and a nudge to one channel stay apart.
         self._pacer = runtime.pacer or Pacer(runtime.clock)
+        self._posts = runtime.metrics.scheduled_posts
 
     def deliver(self, batches: Iterable[list[Delivery]], report: RunReport) -> None:
         """Post each batch's deliveries as soon as it is composed (what is ready at once, the rest whenever its
@@ -120,6 +121,7 @@ class Outbox:
         if delivery.destination in posting.refused:
             if delivery.claim is not None:
                 delivery.claim.finish(JobRunState.FAILED, reason="the channel refused posts")
+            self._count(delivery, "refused")
             return
         if self._post_next(delivery, posting) and delivery.remaining:
             posting.pending.append(delivery)
@@ -212,6 +214,11 @@ class Outbox:
             log.warning("lost a slot's claim as it finished", extra={"run": claim.id})
             return
         report.posted.append(delivery.destination)
+        self._count(delivery, "posted")
+
+    def _count(self, delivery: Delivery, outcome: str) -> None:
+        job = delivery.claim.run.job if delivery.claim is not None else "direct_message"
+        self._posts.labels(job=job, outcome=outcome).inc()
 
     def _retry_later(self, delivery: Delivery, error: Exception, report: RunReport) -> None:
         code = error.response.get("error", "") if isinstance(error, SlackApiError) else type(error).__name__
@@ -219,10 +226,12 @@ class Outbox:
         if claim is None:
             log.warning("a direct message was not delivered; the next run tries again", extra={"error": code})
             report.failed.append(delivery.destination)
+            self._count(delivery, "failed")
             return
         if not delivery.retry:
             claim.finish(JobRunState.FAILED, reason=code)
             report.failed.append(f"{delivery.destination}: {code}")
+            self._count(delivery, "failed")
             return
         at_least = timedelta(0)
         if isinstance(error, SlackApiError) and error.response.status_code == 429:
@@ -240,9 +249,11 @@ class Outbox:
             extra={"channel": delivery.destination, "error": code, "retry_in_s": int(wait.total_seconds())},
         )
         report.retrying.append(delivery.destination)
+        self._count(delivery, "retrying")
 
     def _channel_refused(self, delivery: Delivery, code: str, report: RunReport) -> None:
         """Slack will not take posts in the channel: turn its digest off and tell whoever set it up."""
+        self._count(delivery, "refused")
         if delivery.on_refused is not None:
             delivery.on_refused(code)
             report.failed.append(delivery.destination)

@@ -45,7 +45,10 @@ class JobRunner:
         self._runtime = runtime
         self._client = client
         self.ledger = SlotLedger(
-            sessions=runtime.session, clock=runtime.clock, catch_up_within=runtime.settings.catch_up_within
+            sessions=runtime.session,
+            clock=runtime.clock,
+            catch_up_within=runtime.settings.catch_up_within,
+            metrics=runtime.metrics,
         )
         self.outbox = Outbox(runtime, client)
 

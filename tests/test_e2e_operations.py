@@ -17,6 +17,7 @@ from storage.db import alembic_config, make_engine, newest_revision
 from storage.models import JobRun
 from tests.conftest import RunningApp
 from tests.support.e2e import create
+from tests.test_e2e_digest import NEW_CHURN, TUESDAY, run_jobs_at, slot_runs
 
 
 def get(running: RunningApp, path: str) -> tuple[int, str, str]:
@@ -145,3 +146,25 @@ def test_the_newest_revision_is_alembics_head_and_each_file_is_named_by_its_revi
         assert script.path is not None
         assert script.path.rsplit("/", 1)[-1].startswith(f"{script.revision}_")
     assert (files("storage") / "migrations" / "versions").is_dir()
+
+
+def test_scheduled_posts_and_slot_claims_are_counted_by_job_and_outcome(running: RunningApp) -> None:
+    create(running, NEW_CHURN)
+    running.clock.set(TUESDAY)
+    running.fake.anchor_timestamps(TUESDAY.timestamp())
+    running.fake.fail_next("chat.postMessage", error="internal_error", status=500)
+    run_jobs_at(running, TUESDAY)
+    [run] = slot_runs(running.engine)
+    assert run.lease_until is not None
+
+    found = samples(running)
+    assert value(found, "handoff_scheduled_posts_total", job="digest", outcome="retrying") == 1
+    assert value(found, "handoff_slot_claims_total", job="digest", outcome="claimed") == 1
+    assert value(found, "handoff_outbox_depth") == 1
+
+    run_jobs_at(running, run.lease_until)  # the backoff is over: the sweep takes the claim over and posts
+
+    found = samples(running)
+    assert value(found, "handoff_scheduled_posts_total", job="digest", outcome="posted") == 1
+    assert value(found, "handoff_slot_claims_total", job="digest", outcome="taken_over") == 1
+    assert value(found, "handoff_outbox_depth") == 0

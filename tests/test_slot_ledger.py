@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import FixedClock
+from bot.metrics import Metrics
 from bot.retry_after import retry_after_seconds
 from bot.schedule import WORKING_DAYS, Schedule, Slot
 from bot.slot_ledger import LEASE, MAX_BACKOFF, RETRY_FOR, Job, SlotLedger
@@ -276,3 +277,18 @@ def test_pruning_runs_at_most_once_an_hour(ledger: SlotLedger, engine: Engine) -
 def test_retry_after_is_read_in_one_place(headers: dict | None, slack: int, jira: float) -> None:
     assert int(retry_after_seconds(headers, default=1, at_least=1)) == slack
     assert retry_after_seconds(headers, default=5.0, at_least=0.0) == jira
+
+
+def test_claims_takeovers_and_give_ups_are_counted_by_job(engine: Engine, clock: FixedClock) -> None:
+    metrics = Metrics()
+    counted = SlotLedger(sessions=lambda: session_scope(engine), clock=clock, catch_up_within=None, metrics=metrics)
+    claim = counted.claim(Job.DIGEST, TARGET, SLOT, now=NOW)
+    assert claim is not None
+    claim.fail("internal_error", root_ts=None, parts_posted=0)
+    [claim] = counted.take_over_lapsed([Job.DIGEST], now=NOW + RETRY_FOR)
+    claim.give_up({"channel": GENERAL})
+
+    def count(outcome: str) -> float | None:
+        return metrics.registry.get_sample_value("handoff_slot_claims_total", {"job": "digest", "outcome": outcome})
+
+    assert (count("claimed"), count("taken_over"), count("given_up")) == (1, 1, 1)

@@ -1,15 +1,13 @@
-"""A correlation id, one log line and the request metrics for every request Slack sends."""
+"""One log line and the request metrics for every request Slack sends, once it is answered."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
 from bot import ids
-from bot.logs import bind_correlation_id, new_correlation_id
 from bot.runtime import Runtime
 from handlers.command_table import ALIASES, BY_WORD
 from handlers.tenancy import find_tenant
@@ -17,13 +15,6 @@ from handlers.tenancy import find_tenant
 log = logging.getLogger("handoff.requests")
 # Set by the error handler: the request was answered, but with "something went wrong".
 UNEXPECTED_ERROR = "handoff_unexpected_error"
-
-
-def register(app: App) -> None:
-    @app.middleware
-    def correlate(next: Callable[[], None]) -> None:
-        bind_correlation_id(new_correlation_id())
-        next()
 
 
 def answered(runtime: Runtime, request: BoltRequest, response: BoltResponse, seconds: float) -> None:
