@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 
 import handlers
 from bot.clock import Clock, Pacer, SystemClock
-from bot.config import JIRA_NOT_CONFIGURED, Settings
-from bot.errors import HandoffError
+from bot.config import Settings
+from bot.errors import HandoffError, Problem
 from bot.jira_gateway import JiraGateway
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
@@ -111,7 +111,7 @@ class HandoffApp:
         if job != Job.JIRA_SYNC.value:
             raise ValueError(f"unknown job {job!r}")
         if self.runtime.jira is None:
-            raise HandoffError(JIRA_NOT_CONFIGURED)
+            raise HandoffError(Problem.JIRA_NOT_CONFIGURED)
         if channel is None:
             self.jobs.jira_sync()
         else:
