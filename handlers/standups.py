@@ -26,7 +26,7 @@ from bot.blocks.standups import (
     render_standup_post,
 )
 from bot.dates import describe_date
-from bot.errors import HandoffError, InvalidInput
+from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, require_manager, resolve_initiative
 from bot.runtime import Runtime
 from bot.schedule import (
@@ -115,7 +115,7 @@ def save_questions(
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
         initiative = session.get(Initiative, initiative_id)
         if initiative is None or initiative.team_id != actor.team_id:
-            raise InvalidInput.single("standup", OUT_OF_DATE)
+            raise InvalidInput.said("standup", OUT_OF_DATE)
         service.set_standup(
             session=session,
             actor=actor,
@@ -160,7 +160,7 @@ def prompt_id_of(raw_value: str) -> int:
     try:
         return int(json.loads(raw_value)["p"])
     except (ValueError, KeyError, TypeError):
-        raise InvalidInput.single("standup", OUT_OF_DATE) from None
+        raise InvalidInput.said("standup", OUT_OF_DATE) from None
 
 
 def open_answer_modal(runtime: Runtime, client: WebClient, actor: Actor, *, trigger_id: str, prompt_id: int) -> None:
@@ -192,7 +192,7 @@ def repeat_yesterday(runtime: Runtime, client: WebClient, actor: Actor, prompt_i
     with runtime.session() as session:
         prompt, _initiative = _prompt_of(session, actor, prompt_id)
         if prompt.state == "answered":
-            raise InvalidInput.single("standup", "You already answered today's standup; use Edit the answer.")
+            raise InvalidInput.said("standup", "You already answered today's standup; use Edit the answer.")
         recorded = service.same_as_before(
             session=session, prompt=prompt, actor_id=actor.user_id, now=runtime.clock.now()
         )
@@ -203,9 +203,9 @@ def _prompt_of(session: Any, actor: Actor, prompt_id: int) -> tuple[StandupPromp
     prompt = queries.get_prompt(session=session, prompt_id=prompt_id)
     initiative = session.get(Initiative, prompt.initiative_id) if prompt is not None else None
     if prompt is None or initiative is None or prompt.team_id != actor.team_id:
-        raise InvalidInput.single("standup", OUT_OF_DATE)
+        raise InvalidInput.said("standup", OUT_OF_DATE)
     if prompt.user_id != actor.user_id:
-        raise InvalidInput.single("standup", f"This standup is <@{prompt.user_id}>'s to answer.")
+        raise InvalidInput.single("standup", Problem.NOT_YOUR_STANDUP, user_id=prompt.user_id)
     return prompt, initiative
 
 
