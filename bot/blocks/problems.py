@@ -229,7 +229,8 @@ def _(s: Surface, d: Mapping[str, Any]) -> str:
 def _(s: Surface, d: Mapping[str, Any]) -> str:
     unknown = f'No checkpoint "{s.typed(d["reference"])}".'
     if d.get("ref_key") is None:
-        return f"{unknown} A checkpoint reference looks like `churn#3`; `checkpoint list churn` shows them."
+        listing = typed_command(s, "checkpoint", "list", "churn")
+        return f"{unknown} A checkpoint reference looks like `churn#3`; {listing} shows them."
     listing = command(s, "checkpoint", "list", d["ref_key"])
     return f"{unknown} {listing} shows the checkpoints of {s.value(d['name'])}."
 
@@ -317,7 +318,9 @@ def _(s: Surface, d: Mapping[str, Any]) -> str:
 def _(s: Surface, d: Mapping[str, Any]) -> str:
     unknown = f'No blocker "{s.typed(d["reference"])}".'
     if d.get("ref_key") is None:
-        return f"{unknown} A blocker reference looks like `churn#b2`; `blockers churn` lists them."
+        return (
+            f"{unknown} A blocker reference looks like `churn#b2`; {typed_command(s, 'blockers', 'churn')} lists them."
+        )
     return f"{unknown} {typed_command(s, 'blockers', d['ref_key'])} lists the open ones."
 
 
@@ -348,7 +351,7 @@ def _(s: Surface, d: Mapping[str, Any]) -> str:
 def _(s: Surface, d: Mapping[str, Any]) -> str:
     unknown = f'No idea "{s.typed(d["reference"])}".'
     if d.get("ref_key") is None:
-        return f"{unknown} An idea reference looks like `churn#i2`; `ideas churn` lists them."
+        return f"{unknown} An idea reference looks like `churn#i2`; {typed_command(s, 'ideas', 'churn')} lists them."
     return f"{unknown} {typed_command(s, 'ideas', d['ref_key'])} lists the ideas of {s.value(d['name'])}."
 
 
