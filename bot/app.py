@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 
 import handlers
 from bot.clock import Clock, Pacer, SystemClock
-from bot.config import JIRA_NOT_CONFIGURED, Settings
-from bot.errors import HandoffError
+from bot.config import Settings
+from bot.errors import HandoffError, Problem
 from bot.jira_gateway import JiraGateway
 from bot.logs import bind_correlation_id, new_correlation_id
 from bot.metrics import Backlog, Metrics, read_backlog
@@ -117,7 +117,7 @@ class HandoffApp:
         if job != Job.JIRA_SYNC.value:
             raise ValueError(f"unknown job {job!r}")
         if self.runtime.jira is None:
-            raise HandoffError(JIRA_NOT_CONFIGURED)
+            raise HandoffError(Problem.JIRA_NOT_CONFIGURED)
         if channel is None:
             self.jobs.jira_sync()
         else:

@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.errors import HandoffError, InvalidInput
+from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, require_active, resolve_initiative
-from bot.text import echo
 from storage import blockers as queries
 from storage.models import BLOCKER_MAX, Blocker, Initiative
 from storage.models import BlockerDirection as BlockerDirection
@@ -36,8 +35,12 @@ DIRECTION_LABELS = {
 
 
 class UnknownBlocker(HandoffError):
-    def __init__(self, reference: str, hint: str = ""):
-        super().__init__(f'No blocker "{echo(reference)}".{hint}')
+    """No such blocker; with `initiative`, the reference named it but not one of its blockers."""
+
+    def __init__(self, reference: str, initiative: Initiative | None = None):
+        named = {"ref_key": initiative.ref_key} if initiative is not None else {}
+        super().__init__(Problem.UNKNOWN_BLOCKER, reference=reference, **named)
+        self.reference = reference
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,7 @@ class LocatedBlocker:
 def parse_direction(raw: str) -> BlockerDirection:
     direction = DIRECTION_WORDS.get(raw.strip().lower())
     if direction is None:
-        raise InvalidInput.single(
-            "on",
-            f'"{echo(raw)}" is not a direction: use `on:eng` (DS waits on engineering), `on:ds` (engineering '
-            "waits on DS) or `on:platform` (both wait on data or platform).",
-        )
+        raise InvalidInput.single("on", Problem.NOT_A_BLOCKER_DIRECTION, raw=raw)
     return direction
 
 
@@ -77,9 +76,9 @@ def report_blocker(
     """Record a blocker with who reported it; anyone may, since the point is to hear of it early."""
     text = " ".join(text.split())
     if not text:
-        raise InvalidInput.single("text", 'Say what blocks the work, in quotes: `blocker churn "No read access"`.')
+        raise InvalidInput.single("text", Problem.BLOCKER_TEXT_MISSING)
     if len(text) > BLOCKER_MAX:
-        raise InvalidInput.single("text", f"The blocker is {len(text)} characters long; the limit is {BLOCKER_MAX}.")
+        raise InvalidInput.single("text", Problem.TOO_LONG, what="blocker", length=len(text), limit=BLOCKER_MAX)
     require_active(initiative, frozen="its blockers are frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
         number = queries.next_blocker_number(session=session, initiative_id=initiative.id or 0)
@@ -98,7 +97,7 @@ def report_blocker(
             return LocatedBlocker(initiative, blocker)
         except IntegrityError:
             continue
-    raise HandoffError("Several blockers were reported at the same moment; try again.")
+    raise HandoffError(Problem.BLOCKERS_RACED)
 
 
 def resolve_blocker(*, session: Session, actor: Actor, reference: str, now: datetime) -> LocatedBlocker:
@@ -106,7 +105,9 @@ def resolve_blocker(*, session: Session, actor: Actor, reference: str, now: date
     located = locate_blocker(session=session, team_id=actor.team_id, reference=reference)
     blocker = located.blocker
     if blocker.resolved_at is not None:
-        raise InvalidInput.single("blocker", f"`{located.ref}` was already resolved by <@{blocker.resolved_by}>.")
+        raise InvalidInput.single(
+            "blocker", Problem.ALREADY_RESOLVED, reference=located.ref, resolved_by=blocker.resolved_by
+        )
     blocker.resolved_by, blocker.resolved_at = actor.user_id, now
     session.add(blocker)
     session.flush()
@@ -116,11 +117,11 @@ def resolve_blocker(*, session: Session, actor: Actor, reference: str, now: date
 def locate_blocker(*, session: Session, team_id: str, reference: str) -> LocatedBlocker:
     match = REFERENCE.match(reference.strip())
     if match is None:
-        raise UnknownBlocker(reference, " A blocker reference looks like `churn#b2`; `blockers churn` lists them.")
+        raise UnknownBlocker(reference)
     initiative = resolve_initiative(session=session, team_id=team_id, reference=match.group(1))
     blocker = queries.get_blocker(session=session, initiative_id=initiative.id or 0, number=int(match.group(2)))
     if blocker is None:
-        raise UnknownBlocker(reference, f" `blockers {initiative.ref_key}` lists the open ones.")
+        raise UnknownBlocker(reference, initiative)
     return LocatedBlocker(initiative, blocker)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from bot.errors import HandoffError
+from bot.errors import HandoffError, Problem
 from bot.initiatives import resolve_initiative
 from storage.initiatives import list_initiatives_at_home
 from storage.models import Initiative
@@ -23,7 +23,7 @@ class NoInitiativeInChannel(HandoffError):
     """The initiative was left out, and no active initiative has this channel as its home."""
 
     def __init__(self, channel_id: str):
-        super().__init__("No initiative has this channel as its home, so name the initiative.")
+        super().__init__(Problem.NO_INITIATIVE_IN_CHANNEL)
         self.channel_id = channel_id
 
 
@@ -31,7 +31,7 @@ class SeveralInitiativesInChannel(HandoffError):
     """The initiative was left out, and this channel is home to several; `initiatives` are the first few by name."""
 
     def __init__(self, channel_id: str, initiatives: Sequence[Initiative], more: bool):
-        super().__init__("This channel is home to several initiatives, so name the one you mean.")
+        super().__init__(Problem.SEVERAL_INITIATIVES_IN_CHANNEL)
         self.channel_id = channel_id
         self.initiatives = list(initiatives)
         self.more = more

@@ -12,7 +12,7 @@ from datetime import datetime, time
 
 from sqlmodel import Session
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, Problem
 from bot.initiatives import Actor
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
 from storage import digest as digest_queries
@@ -112,8 +112,7 @@ def set_digest_enabled(
 ) -> ChannelPlan:
     row = _row(session, actor, channel_id, now)
     if row.digest_enabled == enabled and row.disabled_reason is None:
-        state = "on" if enabled else "off"
-        raise InvalidInput.single("digest", f"The digest in this channel is already {state}.")
+        raise InvalidInput.single("digest", Problem.DIGEST_ALREADY, enabled=enabled)
     row.digest_enabled, row.disabled_reason = enabled, None
     return _save(session, row, default_timezone)
 

@@ -14,12 +14,19 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from bot.config import JIRA_NOT_CONFIGURED
-from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, UnknownUser
+from bot.errors import (
+    FieldProblem,
+    HandoffError,
+    InvalidInput,
+    NotAllowed,
+    NothingToChange,
+    Problem,
+    UnknownUser,
+    unusable_person,
+)
 from bot.initiatives import Actor, managers_of, normalize_jira_key, require_active, require_manager, resolve_initiative
 from bot.jira_gateway import JiraIssue
 from bot.people import PeopleService
-from bot.text import echo, escape
 from storage import checkpoints as queries
 from storage.initiatives import get_initiative
 from storage.models import CHECKPOINT_TITLE_MAX, MITIGATION_MAX, Initiative
@@ -48,8 +55,12 @@ CHECKPOINT_FIELD_LABELS = {
 
 
 class UnknownCheckpoint(HandoffError):
-    def __init__(self, reference: str, hint: str = ""):
-        super().__init__(f'No checkpoint "{echo(reference)}".{hint}')
+    """No such checkpoint; with `initiative`, the reference named it but not one of its checkpoints; `removed`, a
+    form picked it and it was removed since."""
+
+    def __init__(self, reference: str, initiative: Initiative | None = None, *, removed: bool = False):
+        named = {"name": initiative.name, "ref_key": initiative.ref_key} if initiative is not None else {}
+        super().__init__(Problem.UNKNOWN_CHECKPOINT, reference=reference, removed=removed, **named)
         self.reference = reference
 
 
@@ -113,15 +124,12 @@ def locate(*, session: Session, team_id: str, reference: str) -> Located:
     """`churn#3`: the initiative's reference key (or a name prefix) and the checkpoint's number."""
     match = REFERENCE.match(reference.strip())
     if match is None:
-        raise UnknownCheckpoint(
-            reference, " A checkpoint reference looks like `churn#3`; `checkpoint list churn` shows them."
-        )
+        raise UnknownCheckpoint(reference)
     initiative = resolve_initiative(session=session, team_id=team_id, reference=match.group(1).strip())
     number = int(match.group(2))
     checkpoint = queries.get_checkpoint(session=session, initiative_id=initiative.id or 0, number=number)
     if checkpoint is None:
-        hint = f" `/handoff checkpoint list {initiative.ref_key}` shows the checkpoints of {escape(initiative.name)}."
-        raise UnknownCheckpoint(reference, hint)
+        raise UnknownCheckpoint(reference, initiative)
     return Located(initiative, checkpoint)
 
 
@@ -132,7 +140,7 @@ def locate_by_id(*, session: Session, team_id: str, checkpoint_id: int) -> Locat
         get_initiative(session=session, team_id=team_id, initiative_id=checkpoint.initiative_id) if checkpoint else None
     )
     if checkpoint is None or initiative is None:
-        raise UnknownCheckpoint(f"#{checkpoint_id}", " It was removed after the form was opened.")
+        raise UnknownCheckpoint(f"#{checkpoint_id}", removed=True)
     return Located(initiative, checkpoint)
 
 
@@ -151,12 +159,11 @@ def list_for(*, session: Session, initiative: Initiative) -> Sequence[Checkpoint
 
 def title_problems(title: str) -> list[FieldProblem]:
     if not title:
-        return [FieldProblem(CheckpointField.TITLE, "The checkpoint needs a title.")]
+        return [FieldProblem(CheckpointField.TITLE, Problem.TITLE_MISSING)]
     if len(title) > CHECKPOINT_TITLE_MAX:
         return [
             FieldProblem(
-                CheckpointField.TITLE,
-                f"The title is {len(title)} characters long; the limit is {CHECKPOINT_TITLE_MAX}.",
+                CheckpointField.TITLE, Problem.TOO_LONG, what="title", length=len(title), limit=CHECKPOINT_TITLE_MAX
             )
         ]
     return []
@@ -164,7 +171,7 @@ def title_problems(title: str) -> list[FieldProblem]:
 
 def due_problems(due: date | None, today: date) -> list[FieldProblem]:
     if due is not None and due < today:
-        return [FieldProblem(CheckpointField.DUE, f"The due date {due.isoformat()} is in the past.")]
+        return [FieldProblem(CheckpointField.DUE, Problem.DATE_IN_PAST, what="due date", day=due)]
     return []
 
 
@@ -172,21 +179,20 @@ def jira_problems(raw: str | None, initiative: Initiative, jira_configured: bool
     if raw is None:
         return []
     if not jira_configured:
-        return [FieldProblem(CheckpointField.JIRA, JIRA_NOT_CONFIGURED)]
+        return [FieldProblem(CheckpointField.JIRA, Problem.JIRA_NOT_CONFIGURED)]
     if raw.strip().lower() == JIRA_NEW:
         if not initiative.jira_project_key:
             return [
                 FieldProblem(
                     CheckpointField.JIRA,
-                    f"`jira:new` creates the issue in the initiative's Jira project, and {escape(initiative.name)} "
-                    f"has none yet. Set its epic first: `/handoff edit {initiative.ref_key} jira:DS-12`.",
+                    Problem.JIRA_NEW_WITHOUT_PROJECT,
+                    name=initiative.name,
+                    ref_key=initiative.ref_key,
                 )
             ]
         return []
     if normalize_jira_key(raw) is None:
-        return [
-            FieldProblem(CheckpointField.JIRA, f'"{echo(raw)}" is not a Jira issue key; use the form DS-42 or `new`.')
-        ]
+        return [FieldProblem(CheckpointField.JIRA, Problem.NOT_A_CHECKPOINT_JIRA_KEY, raw=raw)]
     return []
 
 
@@ -196,7 +202,7 @@ def owner_problems(people: PeopleService, owner_id: str | None) -> list[FieldPro
     try:
         people.require_person(owner_id)
     except UnknownUser as error:
-        return [FieldProblem(CheckpointField.OWNER, f"Owner: {error.message}")]
+        return [unusable_person(CheckpointField.OWNER, "Owner", error)]
     return []
 
 
@@ -240,8 +246,10 @@ def _require_unlinked(session: Session, team_id: str, jira_key: str, except_id: 
         checkpoint, initiative = linked
         raise InvalidInput.single(
             CheckpointField.JIRA,
-            f"{jira_key} is already linked to {reference_of(initiative, checkpoint)} "
-            f'("{escape(checkpoint.title)}"); a Jira issue tracks one checkpoint.',
+            Problem.JIRA_ALREADY_LINKED,
+            key=jira_key,
+            reference=reference_of(initiative, checkpoint),
+            title=checkpoint.title,
         )
 
 
@@ -260,7 +268,7 @@ def add_checkpoint(
     """Store a validated checkpoint with the next number of its initiative, linked to `issue` if given."""
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
-        raise InvalidInput.single("initiative", "That initiative was deleted meanwhile.")
+        raise InvalidInput.single("initiative", Problem.INITIATIVE_DELETED)
     if issue is not None:
         _require_unlinked(session, actor.team_id, issue.key)
     checkpoint = Checkpoint(
@@ -309,9 +317,9 @@ def prepare_completion(*, session: Session, actor: Actor, reference: str, people
     require_active(located.initiative, frozen="its checkpoints are frozen")
     is_done = located.checkpoint.status == CheckpointStatus.DONE.value
     if done and is_done:
-        raise NothingToChange(f"{located.ref} is already done.")
+        raise NothingToChange(Problem.ALREADY_DONE, reference=located.ref)
     if not done and not is_done:
-        raise NothingToChange(f"{located.ref} is not done, so there is nothing to reopen.")
+        raise NothingToChange(Problem.NOT_DONE, reference=located.ref)
     require_checkpoint_actor(
         located=located,
         actor=actor,
@@ -365,13 +373,13 @@ def prepare_edit(
     located = locate(session=session, team_id=actor.team_id, reference=reference)
     require_active(located.initiative, frozen="its checkpoints are frozen")
     if not values:
-        raise InvalidInput.single("field", 'Say what to change, e.g. `due:2027-03-01` or `title:"Model card"`.')
+        raise InvalidInput.single("field", Problem.CHECKPOINT_EDIT_SAYS_NOTHING)
     problems: list[FieldProblem] = []
     jira_key: str | None = None
     for fld, value in values.items():
         if value is clear:
             if fld is CheckpointField.TITLE:
-                problems.append(FieldProblem(fld, "The title cannot be removed, only changed."))
+                problems.append(FieldProblem(fld, Problem.CANNOT_CLEAR, label="The title"))
         elif fld is CheckpointField.TITLE:
             problems += title_problems(" ".join(str(value).split()))
         elif fld is CheckpointField.DUE:
@@ -381,7 +389,7 @@ def prepare_edit(
             problems += owner_problems(people, str(value))
         elif fld is CheckpointField.JIRA:
             if str(value).lower() == JIRA_NEW:
-                problems.append(FieldProblem(fld, "`jira:new` works with `checkpoint add`; here give an issue key."))
+                problems.append(FieldProblem(fld, Problem.JIRA_NEW_ONLY_ON_ADD))
             else:
                 problems += jira_problems(str(value), located.initiative, jira_configured)
                 jira_key = normalize_jira_key(str(value))
@@ -426,7 +434,7 @@ def apply_edit(
             setattr(checkpoint, attribute, new_value)
             changes.append(CheckpointChange(fld, old_value, new_value))
     if not changes:
-        raise NothingToChange("Those values are already set; nothing changed.")
+        raise NothingToChange(Problem.ALREADY_SET)
     _touch(checkpoint, actor, now)
     session.add(checkpoint)
     session.flush()
@@ -459,7 +467,7 @@ def restore_checkpoint(
         else None
     )
     if checkpoint is None or initiative is None:
-        raise NothingToChange("That checkpoint is on the list already, or no longer exists.")
+        raise NothingToChange(Problem.CHECKPOINT_NOT_RESTORABLE)
     located = Located(initiative, checkpoint)
     require_active(initiative, frozen="its checkpoints are frozen")
     require_manager(initiative=initiative, actor=actor, people=people, action="restore checkpoints")
@@ -485,18 +493,20 @@ def mitigate(
     """Record how the team recovers from a missed checkpoint: who, when, what."""
     plan = plan.strip()
     if not plan:
-        raise InvalidInput.single(
-            "plan", 'Say what the plan is, e.g. `checkpoint mitigate churn#3 "Ship the v1 schema first"`.'
-        )
+        raise InvalidInput.single("plan", Problem.PLAN_MISSING)
     if len(plan) > MITIGATION_MAX:
-        raise InvalidInput.single("plan", f"The plan is {len(plan)} characters long; the limit is {MITIGATION_MAX}.")
+        raise InvalidInput.single("plan", Problem.TOO_LONG, what="plan", length=len(plan), limit=MITIGATION_MAX)
     located = locate(session=session, team_id=actor.team_id, reference=reference)
     require_active(located.initiative, frozen="its checkpoints are frozen")
     checkpoint = located.checkpoint
     if effective_status(checkpoint, today) is not CheckpointStatus.MISSED:
-        due = f"due {checkpoint.due_date.isoformat()}" if checkpoint.due_date else "it has no due date"
-        state = "done" if checkpoint.status == CheckpointStatus.DONE.value else f"not missed ({due})"
-        raise InvalidInput.single("plan", f"{located.ref} is {state}; mitigation plans are for missed checkpoints.")
+        raise InvalidInput.single(
+            "plan",
+            Problem.NOT_MISSED,
+            reference=located.ref,
+            done=checkpoint.status == CheckpointStatus.DONE.value,
+            due=checkpoint.due_date,
+        )
     require_checkpoint_actor(located=located, actor=actor, people=people, action="record a mitigation plan")
     checkpoint.mitigation, checkpoint.mitigated_by, checkpoint.mitigated_at = plan, actor.user_id, now
     _touch(checkpoint, actor, now)

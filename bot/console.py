@@ -25,6 +25,7 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import SCHEDULED_JOBS, HandoffApp, create_app
+from bot.blocks.problems import describe
 from bot.channel_settings import scheduled_channels
 from bot.clock import ShiftedClock
 from bot.config import Settings
@@ -301,7 +302,7 @@ class ConsoleSession:
             try:
                 report = self.app.run_scheduled(job, channel=(TEAM_ID, channel_id) if channel_id else None)
             except HandoffError as error:
-                self._say(error.message)
+                self._say(describe(error))
                 return
         if job == "jira-sync":
             self._say("(Jira sync finished)")

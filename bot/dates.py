@@ -23,15 +23,12 @@ EXAMPLES = "YYYY-MM-DD (2027-03-01), today, tomorrow, a weekday (fri, next fri) 
 
 
 class DateError(ValueError):
-    """Text that is not a day Handoff can read; `explain(label)` says why, quoting the text as `label`."""
+    """Text that is not a day Handoff can read; `reason` is a plain phrase saying why ("is not a date: ...")."""
 
     def __init__(self, text: str, reason: str):
-        super().__init__(f"`{text}` {reason}")
+        super().__init__(text, reason)
         self.text = text
         self.reason = reason
-
-    def explain(self, label: str) -> str:
-        return f"`{label}` {self.reason}"
 
 
 def parse_date(text: str, *, today: date) -> date:

@@ -11,9 +11,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.errors import HandoffError, InvalidInput
+from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, note_problems, require_active, resolve_initiative
-from bot.text import echo, escape
 from storage import ideas as queries
 from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
 
@@ -24,8 +23,12 @@ NUMBER_ATTEMPTS = 3
 
 
 class UnknownIdea(HandoffError):
-    def __init__(self, reference: str, hint: str = ""):
-        super().__init__(f'No idea "{echo(reference)}".{hint}')
+    """No such idea; with `initiative`, the reference named it but not one of its ideas."""
+
+    def __init__(self, reference: str, initiative: Initiative | None = None):
+        named = {"name": initiative.name, "ref_key": initiative.ref_key} if initiative is not None else {}
+        super().__init__(Problem.UNKNOWN_IDEA, reference=reference, **named)
+        self.reference = reference
 
 
 @dataclass(frozen=True)
@@ -46,17 +49,18 @@ def parse_outcome(raw: str) -> IdeaOutcome:
     try:
         return IdeaOutcome(raw.strip().lower())
     except ValueError:
-        names = ", ".join(f"`{o.value}`" for o in IdeaOutcome)
-        raise InvalidInput.single("outcome", f'"{echo(raw)}" is not an outcome; use {names}.') from None
+        raise InvalidInput.single(
+            "outcome", Problem.NOT_AN_OUTCOME, raw=raw, outcomes=[o.value for o in IdeaOutcome]
+        ) from None
 
 
 def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: str, now: datetime) -> LocatedIdea:
     """Record an idea with its author; anyone may, since the log is everyone's memory."""
     text = " ".join(text.split())
     if not text:
-        raise InvalidInput.single("text", 'Say what the idea is, in quotes: `idea churn "Try gradient boosting"`.')
+        raise InvalidInput.single("text", Problem.IDEA_TEXT_MISSING)
     if len(text) > IDEA_MAX:
-        raise InvalidInput.single("text", f"The idea is {len(text)} characters long; the limit is {IDEA_MAX}.")
+        raise InvalidInput.single("text", Problem.TOO_LONG, what="idea", length=len(text), limit=IDEA_MAX)
     require_active(initiative, frozen="its log is frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
         number = queries.next_idea_number(session=session, initiative_id=initiative.id or 0)
@@ -69,17 +73,17 @@ def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: st
             return LocatedIdea(initiative, idea)
         except IntegrityError:
             continue
-    raise HandoffError("Several ideas were logged at the same moment; try again.")
+    raise HandoffError(Problem.IDEAS_RACED)
 
 
 def locate_idea(*, session: Session, team_id: str, reference: str) -> LocatedIdea:
     match = REFERENCE.match(reference.strip())
     if match is None:
-        raise UnknownIdea(reference, " An idea reference looks like `churn#i2`; `ideas churn` lists them.")
+        raise UnknownIdea(reference)
     initiative = resolve_initiative(session=session, team_id=team_id, reference=match.group(1))
     idea = queries.get_idea(session=session, initiative_id=initiative.id or 0, number=int(match.group(2)))
     if idea is None:
-        raise UnknownIdea(reference, f" `ideas {initiative.ref_key}` lists the ideas of {escape(initiative.name)}.")
+        raise UnknownIdea(reference, initiative)
     return LocatedIdea(initiative, idea)
 
 
@@ -129,6 +133,6 @@ def search_ideas(*, session: Session, team_id: str, text: str) -> SearchResult:
     """Ideas across the workspace holding every word, newest first."""
     words = [w for w in text.split() if w]
     if not words or all(len(w) < 2 for w in words):
-        raise InvalidInput.single("words", "Give at least one word of two letters or more: `ideas search boosting`.")
+        raise InvalidInput.single("words", Problem.SEARCH_WORDS_MISSING)
     rows = queries.search_ideas(session=session, team_id=team_id, words=words, limit=SEARCH_RESULTS)
     return SearchResult(words, [LocatedIdea(initiative, idea) for idea, initiative in rows])

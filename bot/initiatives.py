@@ -11,7 +11,6 @@ from enum import Enum, StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.config import JIRA_NOT_CONFIGURED
 from bot.errors import (
     AmbiguousInitiative,
     DuplicateName,
@@ -19,11 +18,12 @@ from bot.errors import (
     InvalidInput,
     NotAllowed,
     NothingToChange,
+    Problem,
     UnknownInitiative,
     UnknownUser,
+    unusable_person,
 )
 from bot.people import PeopleService
-from bot.text import echo, escape
 from storage import initiatives as queries
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, PhaseChange
 from storage.models import Initiative as Initiative
@@ -116,17 +116,17 @@ def clean_name(raw: str) -> str:
 
 def name_problems(name: str) -> list[FieldProblem]:
     if not name:
-        return [FieldProblem(Field.NAME, "The initiative needs a name.")]
+        return [FieldProblem(Field.NAME, Problem.NAME_MISSING)]
     if len(name) > NAME_MAX:
-        return [FieldProblem(Field.NAME, f"The name is {len(name)} characters long; the limit is {NAME_MAX}.")]
+        return [FieldProblem(Field.NAME, Problem.TOO_LONG, what="name", length=len(name), limit=NAME_MAX)]
     if name.casefold() in RESERVED_NAMES:
-        return [FieldProblem(Field.NAME, f'"{escape(name)}" is reserved; pick another name.')]
+        return [FieldProblem(Field.NAME, Problem.NAME_RESERVED, name=name)]
     return []
 
 
 def goal_problems(goal: str | None) -> list[FieldProblem]:
     if goal is not None and len(goal) > GOAL_MAX:
-        return [FieldProblem(Field.GOAL, f"The goal is {len(goal)} characters long; the limit is {GOAL_MAX}.")]
+        return [FieldProblem(Field.GOAL, Problem.TOO_LONG, what="goal", length=len(goal), limit=GOAL_MAX)]
     return []
 
 
@@ -141,21 +141,21 @@ def jira_problems(raw: str | None, *, jira_configured: bool) -> list[FieldProble
     if raw is None:
         return []
     if not jira_configured:
-        return [FieldProblem(Field.JIRA, JIRA_NOT_CONFIGURED)]
+        return [FieldProblem(Field.JIRA, Problem.JIRA_NOT_CONFIGURED)]
     if normalize_jira_key(raw) is None:
-        return [FieldProblem(Field.JIRA, f'"{echo(raw)}" is not a Jira issue key; use the form DS-12.')]
+        return [FieldProblem(Field.JIRA, Problem.NOT_A_JIRA_KEY, raw=raw)]
     return []
 
 
 def due_problems(target: date | None, today: date) -> list[FieldProblem]:
     if target is not None and target < today:
-        return [FieldProblem(Field.DUE, f"The target date {target.isoformat()} is in the past.")]
+        return [FieldProblem(Field.DUE, Problem.DATE_IN_PAST, what="target date", day=target)]
     return []
 
 
 def note_problems(note: str | None) -> list[FieldProblem]:
     if note is not None and len(note) > NOTE_MAX:
-        return [FieldProblem("note", f"The note is {len(note)} characters long; the limit is {NOTE_MAX}.")]
+        return [FieldProblem("note", Problem.TOO_LONG, what="note", length=len(note), limit=NOTE_MAX)]
     return []
 
 
@@ -177,7 +177,9 @@ def validate_draft(
     if not problems:
         existing = queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
         if existing is not None:
-            problems.append(FieldProblem(Field.NAME, DuplicateName(existing.name, existing.archived).message))
+            problems.append(
+                FieldProblem(Field.NAME, Problem.DUPLICATE_NAME, name=existing.name, archived=existing.archived)
+            )
     problems += goal_problems(draft.goal)
     problems += jira_problems(draft.jira_epic_key, jira_configured=jira_configured)
     problems += due_problems(draft.target_date, today)
@@ -195,7 +197,7 @@ def _person_problems(people: PeopleService, role: Field, user_id: str) -> list[F
     try:
         people.require_person(user_id)
     except UnknownUser as error:
-        return [FieldProblem(role, f"{FIELD_LABELS[role]}: {error.message}")]
+        return [unusable_person(role, FIELD_LABELS[role], error)]
     return []
 
 
@@ -361,7 +363,7 @@ def resolve_archived_initiative(*, session: Session, team_id: str, reference: st
 def require_active(initiative: Initiative, *, frozen: str) -> None:
     """Refuse changes to an archived initiative; `frozen` says what stays as it was ("its KPIs are frozen")."""
     if initiative.archived:
-        raise InvalidInput.single("initiative", f'"{escape(initiative.name)}" is archived; {frozen}.')
+        raise InvalidInput.single("initiative", Problem.ARCHIVED, name=initiative.name, frozen=frozen)
 
 
 def managers_of(initiative: Initiative) -> list[str]:
@@ -390,8 +392,7 @@ def parse_phase(raw: str) -> Phase:
     try:
         return Phase(raw.strip().lower())
     except ValueError:
-        names = ", ".join(p.value for p in Phase)
-        raise InvalidInput.single("phase", f'"{echo(raw)}" is not a phase. Phases: {names}.') from None
+        raise InvalidInput.single("phase", Problem.NOT_A_PHASE, raw=raw, phases=[p.value for p in Phase]) from None
 
 
 def change_phase(
@@ -411,9 +412,9 @@ def change_phase(
     if problems:
         raise InvalidInput(problems)
     if initiative.archived:
-        raise InvalidInput.single("phase", f'"{escape(initiative.name)}" is archived; its phase is frozen.')
+        raise InvalidInput.single("phase", Problem.ARCHIVED, name=initiative.name, frozen="its phase is frozen")
     if initiative.phase == phase.value:
-        raise NothingToChange(f'"{escape(initiative.name)}" is already in {phase.value}.')
+        raise NothingToChange(Problem.ALREADY_IN_PHASE, name=initiative.name, phase=phase.value)
     require_manager(initiative=initiative, actor=actor, people=people, action="change its phase")
     change = PhaseChange(
         initiative_id=_id(initiative),
@@ -452,23 +453,20 @@ def edit_initiative(
 ) -> EditResult:
     """Apply field edits after validating all of them; nothing changes if any is wrong or not allowed."""
     if not request.values:
-        raise InvalidInput.single("field", 'Say what to change, e.g. `goal:"Cut churn by 5%"`.')
+        raise InvalidInput.single("field", Problem.EDIT_SAYS_NOTHING)
     if initiative.archived:
-        raise InvalidInput.single(
-            "field",
-            f'"{escape(initiative.name)}" is archived; `/handoff unarchive {initiative.ref_key}` brings it back first.',
-        )
+        raise InvalidInput.single("field", Problem.ARCHIVED_EDIT, name=initiative.name, ref_key=initiative.ref_key)
     problems: list[FieldProblem] = []
     for fld, value in request.values.items():
         if value is CLEAR and fld not in CLEARABLE_FIELDS:
-            problems.append(FieldProblem(fld, f"{FIELD_LABELS[fld]} cannot be removed, only changed."))
+            problems.append(FieldProblem(fld, Problem.CANNOT_CLEAR, label=FIELD_LABELS[fld]))
         elif fld is Field.NAME:
             name = clean_name(str(value))
             invalid_name = name_problems(name)
             problems += invalid_name
             other = queries.get_initiative_by_name(session=session, team_id=actor.team_id, name=name)
             if not invalid_name and other is not None and other.id != initiative.id:
-                problems.append(FieldProblem(fld, DuplicateName(other.name, other.archived).message))
+                problems.append(FieldProblem(fld, Problem.DUPLICATE_NAME, name=other.name, archived=other.archived))
         elif fld is Field.GOAL and value is not CLEAR:
             problems += goal_problems(str(value))
         elif fld is Field.JIRA and value is not CLEAR:
@@ -491,7 +489,7 @@ def edit_initiative(
             _set_field(initiative, fld, new)
             changes.append(FieldChange(fld, old, new))
     if not changes:
-        raise NothingToChange("Those values are already set; nothing changed.")
+        raise NothingToChange(Problem.ALREADY_SET)
     _touch(initiative, actor, now)
     session.add(initiative)
     try:
@@ -507,7 +505,7 @@ def archive_initiative(
 ) -> Initiative:
     """Hide an initiative from status and lists; its history stays."""
     if initiative.archived:
-        raise NothingToChange(f'"{escape(initiative.name)}" is already archived.')
+        raise NothingToChange(Problem.ALREADY_ARCHIVED, name=initiative.name)
     return _set_archived(session=session, actor=actor, initiative=initiative, people=people, now=now, archived=True)
 
 
@@ -516,7 +514,7 @@ def unarchive_initiative(
 ) -> Initiative:
     """Bring an archived initiative back into status and lists; the same people who may archive it may."""
     if not initiative.archived:
-        raise NothingToChange(f'"{escape(initiative.name)}" is not archived.')
+        raise NothingToChange(Problem.NOT_ARCHIVED, name=initiative.name)
     return _set_archived(session=session, actor=actor, initiative=initiative, people=people, now=now, archived=False)
 
 

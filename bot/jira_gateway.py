@@ -20,9 +20,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.config import JiraAuth, JiraSettings
-from bot.errors import HandoffError
+from bot.errors import HandoffError, Problem
 from bot.retry_after import retry_after_seconds
-from bot.text import escape
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,12 +41,14 @@ class Flavor(StrEnum):
 
 
 class JiraError(HandoffError):
-    """Jira refused or could not be reached; `message` is fit to show a user (no secrets, no URLs with tokens)."""
+    """Jira refused or could not be reached; `reason` is plain text fit to show a user (no secrets, no URLs with
+    tokens), Jira's own explanation included as Jira wrote it."""
 
     transient = False
 
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
+    def __init__(self, reason: str, *, status: int | None = None):
+        super().__init__(Problem.JIRA_FAILED, reason=reason)
+        self.reason = reason
         self.status = status
 
 
@@ -56,8 +57,8 @@ class JiraUnavailable(JiraError):
 
     transient = True
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message, status=status)
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason, status=status)
         self.retry_after = retry_after
 
 
@@ -308,7 +309,7 @@ class JiraGateway:
             try:
                 return KeySearch(list(self._search(jql)), missing)
             except JiraRejected as error:
-                named = {k.upper() for k in _MISSING_KEY.findall(error.message)} & set(remaining)
+                named = {k.upper() for k in _MISSING_KEY.findall(error.reason)} & set(remaining)
                 if not named:
                     raise
                 missing |= named
@@ -467,21 +468,21 @@ def _map_error(error: Any, issue_key: str | None) -> JiraError:
 
 
 def _messages_of(error: Any) -> str:
-    """Jira's own explanation from an error body: `errorMessages` plus field `errors`, escaped for mrkdwn.
+    """Jira's own explanation from an error body: `errorMessages` plus field `errors`, as Jira wrote them.
 
-    Jira admins write validator messages such as "Story points must be <= 13"; shown unescaped in Slack, their
-    `<`, `>` and `&` would garble the text, or turn into links and mentions.
+    Jira admins write validator messages such as "Story points must be <= 13"; the renderer escapes them for
+    mrkdwn, where their `<`, `>` and `&` would garble the text, or turn into links and mentions.
     """
     response = getattr(error, "response", None)
     try:
         body = response.json() if response is not None else {}
     except ValueError:
-        return escape(str(getattr(error, "text", "") or ""))
+        return str(getattr(error, "text", "") or "")
     if not isinstance(body, dict):
         return ""
     parts = [str(m) for m in body.get("errorMessages") or []]
     parts += [f"{field}: {message}" for field, message in (body.get("errors") or {}).items()]
-    return escape(" ".join(parts))
+    return " ".join(parts)
 
 
 def parse_jira_time(value: str) -> datetime:

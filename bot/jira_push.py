@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.checkpoints import Located
-from bot.errors import HandoffError
+from bot.errors import HandoffError, Problem
 from bot.jira_gateway import JiraAuthFailed, JiraError, JiraGateway, JiraTransition
 from bot.people import cached_display_name
-from bot.text import escape
 from storage import jira as queries
 from storage.models import Checkpoint, JiraPush, JiraPushState
 
@@ -41,17 +40,14 @@ class NoMatchingTransition(HandoffError):
     def __init__(self, issue_key: str, done: bool, available: Sequence[JiraTransition]):
         goal = "into a Done status" if done else "out of Done"
         if available:
-            listed = ", ".join(f"{escape(t.name)} → {escape(t.to_status)}" for t in available)
+            listed = ", ".join(f"{t.name} → {t.to_status}" for t in available)
             offered = f" From its current status Jira offers: {listed}."
         else:
             offered = " Jira offers no transitions from its current status."
         # Said to the person at once, before the checkpoint changes; a push from the outbox reports `reason` alone,
         # since by then the checkpoint has changed.
         self.reason = f"I can't move {issue_key} {goal}.{offered}"
-        super().__init__(
-            f"{self.reason} Move it in Jira, or ask a Jira admin to add a transition; "
-            "the checkpoint was left as it was."
-        )
+        super().__init__(Problem.NO_MATCHING_TRANSITION, reason=self.reason)
         self.issue_key = issue_key
         self.available = list(available)
 
@@ -191,7 +187,7 @@ def enqueue(
             thread_url=request.thread_url,
             attempts=1,
             next_attempt_at=now + FIRST_RETRY,
-            last_error=error.message[:1000],
+            last_error=error.reason[:1000],
             created_at=now,
         ),
     )
@@ -290,15 +286,15 @@ def _deliver(
         retryable = failure.transient or isinstance(failure, JiraAuthFailed)
         if retryable and now - created_at < GIVE_UP_AFTER:
             with sessions() as session:
-                _reschedule(session, push_id, attempts + 1, now, failure.message, outcome.transitioned)
-            log.warning("Jira push will be retried", extra={"push": push_id, "error": failure.message})
-            return DeliveryOutcome(push_id, delivered=False, failed=False, error=failure.message)
+                _reschedule(session, push_id, attempts + 1, now, failure.reason, outcome.transitioned)
+            log.warning("Jira push will be retried", extra={"push": push_id, "error": failure.reason})
+            return DeliveryOutcome(push_id, delivered=False, failed=False, error=failure.reason)
         if not outcome.transitioned:
-            return _give_up(sessions, push_id, now, failure.message)
+            return _give_up(sessions, push_id, now, failure.reason)
         # The issue moved and only the comment was refused: the checkpoint and Jira agree, which is what counts.
-        log.warning("Jira moved the issue but refused the comment", extra={"push": push_id, "error": failure.message})
+        log.warning("Jira moved the issue but refused the comment", extra={"push": push_id, "error": failure.reason})
     with sessions() as session:
-        _finish(session, push_id, now, JiraPushState.DELIVERED, failure.message if failure else None)
+        _finish(session, push_id, now, JiraPushState.DELIVERED, failure.reason if failure else None)
         if outcome.position is not None:
             row = session.get(JiraPush, push_id)
             checkpoint = session.get(Checkpoint, row.checkpoint_id) if row else None

@@ -89,10 +89,10 @@ def sync_jira(*, sessions: Sessions, gateway: JiraGateway, now: datetime, full: 
                 report.mode, full = "full", True
                 issues = list(_full(gateway, sorted(known), report))
     except JiraError as error:
-        report.error = error.message
+        report.error = error.reason
         with sessions() as session:
-            jira_queries.get_sync_state(session=session).last_error = error.message[:1000]
-        log.warning("Jira sync failed", extra={"mode": report.mode, "error": error.message})
+            jira_queries.get_sync_state(session=session).last_error = error.reason[:1000]
+        log.warning("Jira sync failed", extra={"mode": report.mode, "error": error.reason})
         return report
     report.fetched = len(issues)
     for issue in issues:
@@ -297,4 +297,4 @@ def _delivered_state(
     try:
         return gateway.issue(key), None
     except JiraError as error:
-        return None, f"{lacking}, and fetching it from Jira failed ({error.message}); the sync will pick it up"
+        return None, f"{lacking}, and fetching it from Jira failed ({error.reason}); the sync will pick it up"

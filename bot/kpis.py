@@ -10,10 +10,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, UnknownUser
+from bot.errors import (
+    FieldProblem,
+    HandoffError,
+    InvalidInput,
+    NotAllowed,
+    NothingToChange,
+    Problem,
+    UnknownUser,
+    unusable_person,
+)
 from bot.initiatives import Actor, managers_of, note_problems, require_active, require_manager
 from bot.people import PeopleService
-from bot.text import echo, escape
 from storage import kpis as queries
 from storage.models import KPI_NAME_MAX, KPI_UNIT_MAX, Initiative, Kpi, KpiDirection, KpiReading
 
@@ -35,35 +43,28 @@ NUMBER_SHAPE = re.compile(r"[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?%?")
 
 
 class UnknownKpi(HandoffError):
+    """`name` as typed; `known` are the initiative's KPIs."""
+
     def __init__(self, name: str, initiative: Initiative, known: Sequence[str]):
-        listed = ", ".join(f'"{escape(k)}"' for k in known)
-        hint = (
-            f" Its KPIs: {listed}."
-            if known
-            else f' It has none yet: `kpi add {initiative.ref_key} "&lt;name&gt;" &gt;= &lt;target&gt;`.'
+        super().__init__(
+            Problem.UNKNOWN_KPI, name=name, initiative=initiative.name, ref_key=initiative.ref_key, known=list(known)
         )
-        super().__init__(f'*{escape(initiative.name)}* has no KPI called "{echo(name)}".{hint}')
+        self.name = name
+        self.known = list(known)
 
 
 class AmbiguousKpi(HandoffError):
     def __init__(self, name: str, initiative: Initiative, matches: Sequence[str]):
-        listed = ", ".join(f'"{escape(m)}"' for m in matches)
-        super().__init__(
-            f'"{escape(name)}" matches more than one KPI of *{escape(initiative.name)}*: {listed}. '
-            "Give more of the name."
-        )
+        super().__init__(Problem.AMBIGUOUS_KPI, name=name, initiative=initiative.name, matches=list(matches))
+        self.name = name
+        self.matches = list(matches)
 
 
 class KpiNotAllowed(NotAllowed):
     """Only the KPI's owner, the initiative's managers and workspace admins may change a KPI or its readings."""
 
     def __init__(self, action: str, allowed_user_ids: Sequence[str]):
-        super().__init__(action, allowed_user_ids)
-        self.message = (
-            "Only the KPI's owner, the initiative's leads, embedded engineer, creator or a workspace admin can "
-            f"{action}."
-        )
-        self.args = (self.message,)
+        super().__init__(action, allowed_user_ids, kind=Problem.KPI_NOT_ALLOWED)
 
 
 def parse_direction(raw: str, *, named: bool = False) -> KpiDirection:
@@ -71,11 +72,7 @@ def parse_direction(raw: str, *, named: bool = False) -> KpiDirection:
     try:
         return (NAMED_DIRECTIONS if named else DIRECTIONS)[raw.strip().lower()]
     except KeyError:
-        words = ", or `higher`/`lower`" if named else ""
-        raise InvalidInput.single(
-            "direction",
-            f'"{echo(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better){words}.',
-        ) from None
+        raise InvalidInput.single("direction", Problem.NOT_A_KPI_DIRECTION, raw=raw, named=named) from None
 
 
 def looks_like_number(text: str) -> bool:
@@ -93,21 +90,14 @@ def parse_number(raw: str, what: str) -> float:
             text = text.replace(",", "")
         elif grouped:
             whole, decimal = text.replace(",", ""), text.replace(",", ".")
-            raise InvalidInput.single(
-                what,
-                f'"{echo(raw)}" could mean {whole} or {decimal}; type the {what} as `{whole}` or `{decimal}`.',
-            )
+            raise InvalidInput.single(what, Problem.AMBIGUOUS_NUMBER, raw=raw, what=what, whole=whole, decimal=decimal)
         elif DECIMAL_COMMA.fullmatch(text):
             text = text.replace(",", ".")
         else:
-            raise InvalidInput.single(
-                what,
-                f'"{echo(raw)}" is not a number I can read; type the {what} with a point for decimals and no '
-                "thousands separators, like 1234.5 or 0.85.",
-            )
+            raise InvalidInput.single(what, Problem.UNREADABLE_NUMBER, raw=raw, what=what)
     value = float(text) if PLAIN_NUMBER.fullmatch(text) else math.nan
     if not math.isfinite(value):
-        raise InvalidInput.single(what, f'"{echo(raw)}" is not a number; the {what} must be one, like 0.82 or 120.')
+        raise InvalidInput.single(what, Problem.NOT_A_NUMBER, raw=raw, what=what)
     return value
 
 
@@ -173,18 +163,18 @@ def add_kpi(
     name = " ".join(name.split())
     problems: list[FieldProblem] = []
     if not name:
-        problems.append(FieldProblem("name", 'The KPI needs a name, in quotes: e.g. `"AUC on holdout"`.'))
+        problems.append(FieldProblem("name", Problem.KPI_NAME_MISSING))
     elif len(name) > KPI_NAME_MAX:
-        problems.append(FieldProblem("name", f"The name is {len(name)} characters long; the limit is {KPI_NAME_MAX}."))
+        problems.append(FieldProblem("name", Problem.TOO_LONG, what="name", length=len(name), limit=KPI_NAME_MAX))
     elif queries.get_kpi_by_name(session=session, initiative_id=initiative.id or 0, name=name) is not None:
-        problems.append(FieldProblem("name", f'*{escape(initiative.name)}* already has a KPI called "{escape(name)}".'))
+        problems.append(FieldProblem("name", Problem.DUPLICATE_KPI, initiative=initiative.name, name=name))
     if unit is not None and (not unit.strip() or len(unit) > KPI_UNIT_MAX):
-        problems.append(FieldProblem("unit", f"A unit is 1 to {KPI_UNIT_MAX} characters, like `%` or `ms`."))
+        problems.append(FieldProblem("unit", Problem.UNIT_LENGTH, limit=KPI_UNIT_MAX))
     if owner_id is not None:
         try:
             people.require_person(owner_id)
         except UnknownUser as error:
-            problems.append(FieldProblem("owner", f"Owner: {error.message}"))
+            problems.append(unusable_person("owner", "Owner", error))
     if problems:
         raise InvalidInput(problems)
     require_manager(initiative=initiative, actor=actor, people=people, action="agree KPIs")
@@ -343,24 +333,22 @@ def edit_kpi(
     new_name = " ".join(edit.name.split()) if edit.name is not None else None
     if new_name is not None:
         if not new_name:
-            problems.append(FieldProblem("name", "`name:` needs the new name, in quotes."))
+            problems.append(FieldProblem("name", Problem.KPI_NEW_NAME_MISSING))
         elif len(new_name) > KPI_NAME_MAX:
             problems.append(
-                FieldProblem("name", f"The name is {len(new_name)} characters long; the limit is {KPI_NAME_MAX}.")
+                FieldProblem("name", Problem.TOO_LONG, what="name", length=len(new_name), limit=KPI_NAME_MAX)
             )
         else:
             same = queries.get_kpi_by_name(session=session, initiative_id=initiative.id or 0, name=new_name)
             if same is not None and same.id != kpi.id:
-                problems.append(
-                    FieldProblem("name", f'*{escape(initiative.name)}* already has a KPI called "{escape(new_name)}".')
-                )
+                problems.append(FieldProblem("name", Problem.DUPLICATE_KPI, initiative=initiative.name, name=new_name))
     if isinstance(edit.unit, str) and (not edit.unit.strip() or len(edit.unit.strip()) > KPI_UNIT_MAX):
-        problems.append(FieldProblem("unit", f"A unit is 1 to {KPI_UNIT_MAX} characters, like `%` or `ms`."))
+        problems.append(FieldProblem("unit", Problem.UNIT_LENGTH, limit=KPI_UNIT_MAX))
     if isinstance(edit.owner_id, str):
         try:
             people.require_person(edit.owner_id)
         except UnknownUser as error:
-            problems.append(FieldProblem("owner", f"Owner: {error.message}"))
+            problems.append(unusable_person("owner", "Owner", error))
     if problems:
         raise InvalidInput(problems)
     require_kpi_manager(initiative=initiative, kpi=kpi, actor=actor, people=people, action="change its KPIs")
@@ -373,7 +361,7 @@ def edit_kpi(
         owner_id=kpi.owner_id if edit.owner_id is None else edit.owner_id if isinstance(edit.owner_id, str) else None,
     )
     if after == before:
-        raise NothingToChange(f"*{escape(kpi.name)}* already is as asked; nothing changed.")
+        raise NothingToChange(Problem.KPI_UNCHANGED, kpi=kpi.name)
     kpi.name, kpi.direction, kpi.target, kpi.unit, kpi.owner_id = (
         after.name,
         after.direction,
@@ -436,10 +424,8 @@ def remove_reading(
     reading = queries.nth_newest_reading(session=session, kpi_id=kpi.id or 0, position=position)
     if reading is None:
         count = queries.count_readings(session=session, kpi_id=kpi.id or 0)
-        has = "no readings" if count == 0 else f"only {count} reading{'s' if count != 1 else ''}"
         raise InvalidInput.single(
-            "reading",
-            f"*{escape(kpi.name)}* has {has}; `kpi list {initiative.ref_key}` numbers them, 1 for the newest.",
+            "reading", Problem.NO_SUCH_READING, kpi=kpi.name, count=count, ref_key=initiative.ref_key
         )
     require_kpi_manager(initiative=initiative, kpi=kpi, actor=actor, people=people, action="remove KPI readings")
     queries.delete_reading(session=session, reading=reading)

@@ -17,14 +17,13 @@ from sqlmodel import Session
 
 from bot.channel_settings import ChannelPlan
 from bot.checklist import Checklist, ItemType
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, Problem
 from bot.initiatives import Actor, require_active, require_manager
 from bot.kpis import Standing
 from bot.people import PeopleService
 from bot.readiness import GateReadiness
 from bot.slot_ledger import OnDone
 from bot.status import InitiativeCard, InitiativeSummary, enriched_summaries, summary_from_row
-from bot.text import escape
 from storage import digest as digest_queries
 from storage import schedules as queries
 from storage.models import Initiative, NudgeState, Phase
@@ -236,7 +235,7 @@ def record_escalation(*, session: Session, escalation: Escalation, now: datetime
 def snooze(*, session: Session, initiative_id: int, gap_key: str, days: int, actor_id: str, now: datetime) -> datetime:
     """Hold a gap's nudges (or, with `*`, all of an initiative's) for `days`; returns until when."""
     if days not in SNOOZE_CHOICES:
-        raise InvalidInput.single("days", "A nudge can be snoozed for 1 day or 1 week.")
+        raise InvalidInput.single("days", Problem.SNOOZE_DAYS)
     state = queries.get_nudge_state(session=session, initiative_id=initiative_id, gap_key=gap_key[:64])
     state.snoozed_until = now + timedelta(days=days)
     state.snoozed_by = actor_id
@@ -252,8 +251,7 @@ def set_initiative_nudges(
     require_active(initiative, frozen="its nudges stay as they are")
     require_manager(initiative=initiative, actor=actor, people=people, action="turn its nudges on or off")
     if initiative.nudges_enabled == enabled:
-        state = "on" if enabled else "off"
-        raise InvalidInput.single("nudges", f'Nudges about "{escape(initiative.name)}" are already {state}.')
+        raise InvalidInput.single("nudges", Problem.NUDGES_ALREADY, name=initiative.name, enabled=enabled)
     initiative.nudges_enabled = enabled
     initiative.updated_by, initiative.updated_at = actor.user_id, now
     session.add(initiative)

@@ -13,10 +13,9 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from bot.checklist import GATED_PHASES, ITEM_KEY, Checklist, ChecklistItem, ItemType, phase_order
-from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange
+from bot.errors import FieldProblem, HandoffError, InvalidInput, NotAllowed, NothingToChange, Problem
 from bot.initiatives import Actor, PhaseResult, change_phase, note_problems, require_active, require_manager
 from bot.people import PeopleService
-from bot.text import echo, escape
 from storage import readiness as queries
 from storage.initiatives import get_initiative
 from storage.kpis import kpi_names_by_initiative
@@ -247,10 +246,12 @@ class InitiativeLike(Protocol):
 
 
 class UnknownItem(HandoffError):
+    """`key` as typed; `known` are the item keys it could have been, `what` a plain phrase ("checklist item")."""
+
     def __init__(self, key: str, known: Sequence[str], what: str = "checklist item"):
-        listed = ", ".join(f"`{k}`" for k in known) or "none"
-        super().__init__(f'"{echo(key)}" is not a {what} here. Known: {listed}.')
+        super().__init__(Problem.UNKNOWN_ITEM, key=key, known=list(known), what=what)
         self.key = key
+        self.known = list(known)
 
 
 def doc_items(checklist: Checklist, entries: Sequence[ChecklistEntry]) -> list[ChecklistItem]:
@@ -271,8 +272,9 @@ def doc_items_for(*, session: Session, checklist: Checklist, initiative: Initiat
     return doc_items(checklist, entries.get(initiative.id or 0, []))
 
 
-def url_problem(url: str) -> str | None:
-    not_a_link = f'"{escape(url)}" is not a web link; a doc is an http:// or https:// URL.'
+def url_problem(url: str) -> FieldProblem | None:
+    """What is wrong with a doc's link, if anything."""
+    not_a_link = FieldProblem("url", Problem.NOT_A_WEB_LINK, url=url)
     try:
         parts = urlsplit(url)
     except ValueError:  # an unbalanced "[" in the host, say: a typo to report, not a crash
@@ -280,9 +282,9 @@ def url_problem(url: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return not_a_link
     if len(url) > URL_MAX:
-        return f"The link is {len(url)} characters long; the limit is {URL_MAX}."
+        return FieldProblem("url", Problem.TOO_LONG, what="link", length=len(url), limit=URL_MAX)
     if any(c.isspace() for c in url):
-        return "A link cannot contain spaces."
+        return FieldProblem("url", Problem.LINK_HAS_SPACES)
     return None
 
 
@@ -306,17 +308,16 @@ def add_doc(
     kind = kind.strip().lower()
     problems: list[FieldProblem] = []
     if kind not in kinds:
-        listed = ", ".join(f"`{k}`" for k in kinds)
-        problems.append(FieldProblem("kind", f'"{escape(kind)}" is not a doc kind. Kinds: {listed}.'))
+        problems.append(FieldProblem("kind", Problem.NOT_A_DOC_KIND, kind=kind, kinds=kinds))
     problem = url_problem(url)
     if problem:
-        problems.append(FieldProblem("url", problem))
+        problems.append(problem)
     problems += note_problems(note)
     if problems:
         raise InvalidInput(problems)
     existing = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=kind)
     if any(d.url == url for d in existing):
-        raise NothingToChange(f"That link is already the {escape(kind)} doc of *{escape(initiative.name)}*.")
+        raise NothingToChange(Problem.DOC_ALREADY_ADDED, kind=kind, initiative=initiative.name)
     return queries.add_doc(
         session=session,
         doc=HandoffDoc(
@@ -347,15 +348,12 @@ def remove_doc(
     if url is not None:
         docs = [d for d in docs if d.url == url]
     if not docs:
-        which = f" with the link {escape(url)}" if url else ""
         raise InvalidInput.single(
-            "kind",
-            f"*{escape(initiative.name)}* has no {escape(kind)} doc{which}. `docs {initiative.ref_key}` lists them.",
+            "kind", Problem.NO_SUCH_DOC, initiative=initiative.name, kind=kind, url=url, ref_key=initiative.ref_key
         )
     if len(docs) > 1:
-        links = ", ".join(escape(d.url) for d in docs)
         raise InvalidInput.single(
-            "url", f"*{escape(initiative.name)}* has {len(docs)} {escape(kind)} docs ({links}); add the link to remove."
+            "url", Problem.SEVERAL_DOCS, initiative=initiative.name, kind=kind, urls=[d.url for d in docs]
         )
     doc = docs[0]
     if actor.user_id != doc.added_by:
@@ -374,13 +372,13 @@ def restore_doc(*, session: Session, actor: Actor, doc_id: int, people: PeopleSe
         else None
     )
     if doc is None or initiative is None or doc.removed_at is None:
-        raise NothingToChange("That doc is on the checklist already, or no longer exists.")
+        raise NothingToChange(Problem.DOC_NOT_RESTORABLE)
     require_active(initiative, frozen="its checklist is frozen")
     if actor.user_id != doc.added_by:
         require_manager(initiative=initiative, actor=actor, people=people, action="restore docs others added")
     current = queries.list_docs_of_kind(session=session, initiative_id=initiative.id or 0, kind=doc.kind)
     if any(d.url == doc.url for d in current):
-        raise NothingToChange(f"{escape(doc.url)} was added again since; it is on the checklist.")
+        raise NothingToChange(Problem.DOC_ADDED_AGAIN, url=doc.url)
     doc.removed_by, doc.removed_at = None, None
     session.add(doc)
     session.flush()
@@ -414,25 +412,17 @@ def add_item(
     key = key.strip().lower()
     problems = _reason_problems(reason)
     if not ITEM_KEY.match(key):
-        problems.append(
-            FieldProblem(
-                "item", f'"{echo(key)}" cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens.'
-            )
-        )
+        problems.append(FieldProblem("item", Problem.NOT_AN_ITEM_KEY, key=key))
     elif find_item(readiness, key) is not None:
-        problems.append(FieldProblem("item", f"`{key}` is already on the checklist of *{escape(initiative.name)}*."))
+        problems.append(FieldProblem("item", Problem.ITEM_ALREADY_LISTED, key=key, initiative=initiative.name))
     if gate is None:
         upcoming = readiness.next_gate()
         gate = upcoming.gate if upcoming is not None else _next_gated_phase(Phase(initiative.phase))
         if gate is None:
-            names = ", ".join(p.value for p in GATED_PHASES)
-            problems.append(
-                FieldProblem("for", f"Say which phase the item is needed for, e.g. `for:production` ({names}).")
-            )
+            problems.append(FieldProblem("for", Problem.GATE_MISSING, phases=[p.value for p in GATED_PHASES]))
     elif gate not in GATED_PHASES:
-        names = ", ".join(p.value for p in GATED_PHASES)
         problems.append(
-            FieldProblem("for", f"`for:{gate.value}` is not a phase a checklist guards; use one of {names}.")
+            FieldProblem("for", Problem.NOT_A_GATE, phase=gate.value, phases=[p.value for p in GATED_PHASES])
         )
     if problems:
         raise InvalidInput(problems)
@@ -474,7 +464,7 @@ def waive_item(
     if problems:
         raise InvalidInput(problems)
     if status.waiver is not None:
-        raise NothingToChange(f"`{key}` is already waived for *{escape(initiative.name)}*.")
+        raise NothingToChange(Problem.ALREADY_WAIVED, key=key, initiative=initiative.name)
     require_manager(initiative=initiative, actor=actor, people=people, action="waive checklist items")
     entry = queries.add_entry(
         session=session,
@@ -526,9 +516,9 @@ def _next_gated_phase(phase: Phase) -> Phase | None:
 def _reason_problems(reason: str) -> list[FieldProblem]:
     reason = " ".join(reason.split())
     if not reason:
-        return [FieldProblem("reason", 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.')]
+        return [FieldProblem("reason", Problem.REASON_MISSING)]
     if len(reason) > NOTE_MAX:
-        return [FieldProblem("reason", f"The reason is {len(reason)} characters long; the limit is {NOTE_MAX}.")]
+        return [FieldProblem("reason", Problem.TOO_LONG, what="reason", length=len(reason), limit=NOTE_MAX)]
     return []
 
 
@@ -536,29 +526,17 @@ def _reason_problems(reason: str) -> list[FieldProblem]:
 
 
 class GateRefused(HandoffError):
-    """The move crosses a gate whose checklist is incomplete; `missing` says what, and the message says how."""
+    """The move crosses a gate whose checklist is incomplete; `missing` says what."""
 
     def __init__(self, initiative: Initiative, target: Phase, missing: Sequence[ItemStatus]):
-        lines = [f"• *{escape(s.item.label)}* (`{s.item.key}`): {how_to_satisfy(initiative, s.item)}" for s in missing]
         super().__init__(
-            f"*{escape(initiative.name)}* can't move to *{target.value}* yet: "
-            f"{len(missing)} required {'item is' if len(missing) == 1 else 'items are'} missing.\n"
-            + "\n".join(lines)
-            + f'\nTo waive an item: `/handoff checklist {initiative.ref_key} waive &lt;item&gt; "&lt;reason&gt;"`. '
-            f"To move anyway (leads and workspace admins): "
-            f'`/handoff phase {initiative.ref_key} {target.value} --force "&lt;reason&gt;"`.'
+            Problem.GATE_REFUSED,
+            initiative=initiative.name,
+            ref_key=initiative.ref_key,
+            target=target.value,
+            missing=[s.item for s in missing],
         )
         self.missing = list(missing)
-
-
-def how_to_satisfy(initiative: Initiative, item: ChecklistItem) -> str:
-    ref = initiative.ref_key
-    if item.type is ItemType.KPI:
-        return f'`/handoff kpi add {ref} "&lt;name&gt;" &gt;= &lt;target&gt;`'
-    doc = f"`/handoff doc add {ref} {item.key} &lt;url&gt;`"
-    if item.type is ItemType.OWNERS:
-        return f"`/handoff edit {ref} ds:@someone eng:@someone`, or {doc}"
-    return doc
 
 
 @dataclass(frozen=True)
@@ -611,8 +589,4 @@ def move_phase(
 
 class ForceNotAllowed(NotAllowed):
     def __init__(self, allowed_user_ids: Sequence[str]):
-        HandoffError.__init__(
-            self, "Only the initiative's DS lead, engineering lead or a workspace admin can force it past a gate."
-        )
-        self.action = "force a phase gate"
-        self.allowed_user_ids = list(allowed_user_ids)
+        super().__init__("force a phase gate", allowed_user_ids, kind=Problem.FORCE_NOT_ALLOWED)

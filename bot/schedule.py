@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+
+from bot.errors import Problem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKING_DAYS = WEEKDAYS[:5]
@@ -84,7 +88,13 @@ MAX_CATCH_UP_SLOTS_DAYS = 7  # how far back a start looks for slots it missed
 
 
 class ScheduleError(ValueError):
-    """A time, time zone or list of days the user typed that cannot be a schedule; the message says why."""
+    """A time, time zone or list of days the user typed that cannot be a schedule: `kind` says why, `data` holds
+    what was typed (and a suggestion); `bot/blocks/problems.py` words it."""
+
+    def __init__(self, kind: Problem, /, **data: Any):
+        super().__init__(kind.value, data)
+        self.kind = kind
+        self.data: Mapping[str, Any] = data
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,7 @@ def parse_time_of_day(text: str) -> time:
     """`09:30`, `9:30`, `9.30` or `9h30`, on a 24-hour clock."""
     match = TIME_OF_DAY.match(text.strip())
     if match is None:
-        raise ScheduleError(f"`{text}` is not a time of day: use 24-hour HH:MM, such as 09:30 or 17:00.")
+        raise ScheduleError(Problem.NOT_A_TIME_OF_DAY, text=text)
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -176,15 +186,13 @@ def parse_timezone(text: str) -> str:
         return known
     suggestion = ZONE_OF_ABBREVIATION.get(name.upper())
     if suggestion is not None:
-        raise ScheduleError(f"`{name}` is not a time zone name; did you mean `{suggestion}`?")
+        raise ScheduleError(Problem.ZONE_SUGGESTION, name=name, suggestion=suggestion)
     cities = _zones_by_city().get(name.lower().replace(" ", "_"), ())
     if len(cities) == 1:
-        raise ScheduleError(f"`{name}` is not a time zone name; did you mean `{cities[0]}`?")
+        raise ScheduleError(Problem.ZONE_SUGGESTION, name=name, suggestion=cities[0])
     if "/" not in name:
-        raise ScheduleError(f"`{name}` is not a time zone: use an IANA name such as Europe/Berlin or America/New_York.")
-    raise ScheduleError(
-        f"`{name}` is not a known time zone: use an IANA name such as Europe/Berlin or America/New_York."
-    )
+        raise ScheduleError(Problem.NOT_A_ZONE_NAME, name=name)
+    raise ScheduleError(Problem.UNKNOWN_ZONE, name=name)
 
 
 def looks_like_timezone(text: str) -> bool:
@@ -225,7 +233,7 @@ def parse_days(text: str) -> tuple[str, ...]:
         else:
             chosen.add(_day(part, text))
     if not chosen:
-        raise ScheduleError(f"`{text}` names no days: use weekdays, daily, or days such as mon,wed,fri.")
+        raise ScheduleError(Problem.NO_DAYS, text=text)
     return tuple(d for d in WEEKDAYS if d in chosen)
 
 
@@ -240,5 +248,5 @@ def looks_like_days(text: str) -> bool:
 def _day(text: str, whole: str) -> str:
     day = DAY_ALIASES.get(text, text)
     if day not in WEEKDAYS:
-        raise ScheduleError(f"`{whole}` is not a list of days: use weekdays, daily, or days such as mon,wed,fri.")
+        raise ScheduleError(Problem.NOT_DAYS, text=whole)
     return day

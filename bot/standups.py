@@ -21,12 +21,11 @@ from sqlmodel import Session
 
 from bot.blockers import LocatedBlocker, report_blocker
 from bot.dates import DateError, group_date_words, parse_date
-from bot.errors import HandoffError, InvalidInput, UnknownInitiative
+from bot.errors import HandoffError, InvalidInput, Problem, UnknownInitiative
 from bot.initiatives import Actor, initiative_by_id, require_active, require_manager
 from bot.people import PeopleService
 from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
 from bot.slot_ledger import OnDone
-from bot.text import echo, escape
 from storage import blockers as blocker_queries
 from storage import standups as queries
 from storage.initiatives import get_initiative
@@ -53,15 +52,11 @@ BLOCKERS_IN_FORM = 3
 PARTICIPATION_DAYS = 20
 AWAY_SPAN = re.compile(r"^(\d{1,3})([dw])$")
 MAX_AWAY_DAYS = 366
-OUT_OF_DATE = "That standup is no longer there; wait for the next prompt."
 
 
 class NoEmbeddedEngineer(HandoffError):
     def __init__(self, initiative: Initiative):
-        super().__init__(
-            f'"{escape(initiative.name)}" has no embedded engineer to ask: set one with '
-            f"`/handoff edit {initiative.ref_key} embedded:@someone`."
-        )
+        super().__init__(Problem.NO_EMBEDDED_ENGINEER, name=initiative.name, ref_key=initiative.ref_key)
 
 
 @dataclass(frozen=True)
@@ -345,12 +340,12 @@ def engineer_changed(*, session: Session, initiative_id: int, now: datetime) -> 
 def validate_questions(questions: Sequence[str]) -> list[str]:
     kept = [" ".join(q.split()) for q in questions if q and q.strip()]
     if not kept:
-        raise InvalidInput.single("questions", "Keep at least one question.")
+        raise InvalidInput.single("questions", Problem.NO_QUESTIONS)
     if len(kept) > MAX_QUESTIONS:
-        raise InvalidInput.single("questions", f"At most {MAX_QUESTIONS} questions.")
+        raise InvalidInput.single("questions", Problem.TOO_MANY_QUESTIONS, limit=MAX_QUESTIONS)
     long = next((q for q in kept if len(q) > QUESTION_MAX), None)
     if long is not None:
-        raise InvalidInput.single("questions", f"A question is at most {QUESTION_MAX} characters.")
+        raise InvalidInput.single("questions", Problem.QUESTION_TOO_LONG, limit=QUESTION_MAX)
     return kept
 
 
@@ -365,7 +360,7 @@ def standup_initiative(*, session: Session, team_id: str, initiative_id: int) ->
     try:
         return initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id)
     except UnknownInitiative:
-        raise InvalidInput.single("standup", OUT_OF_DATE) from None
+        raise InvalidInput.single("standup", Problem.STANDUP_GONE) from None
 
 
 def settings_plan(*, session: Session, initiative: Initiative, default_timezone: str) -> StandupPlan | None:
@@ -381,10 +376,10 @@ def prompt_to_answer(*, session: Session, actor: Actor, prompt_id: int) -> tuple
     """The prompt a button or form is about, with its initiative; only the engineer who was asked may answer it."""
     prompt = queries.get_prompt(session=session, prompt_id=prompt_id)
     if prompt is None or prompt.team_id != actor.team_id:
-        raise InvalidInput.single("standup", OUT_OF_DATE)
+        raise InvalidInput.single("standup", Problem.STANDUP_GONE)
     initiative = standup_initiative(session=session, team_id=actor.team_id, initiative_id=prompt.initiative_id)
     if prompt.user_id != actor.user_id:
-        raise InvalidInput.single("standup", f"This standup is <@{prompt.user_id}>'s to answer.")
+        raise InvalidInput.single("standup", Problem.NOT_YOUR_STANDUP, user_id=prompt.user_id)
     return prompt, initiative
 
 
@@ -393,10 +388,10 @@ def record_answer(
 ) -> RecordedAnswer:
     """Save the answer; its blockers become tracked blockers (editing the answer changes or resolves them)."""
     if actor_id != prompt.user_id:
-        raise InvalidInput.single("standup", "Only the engineer who was asked can answer this standup.")
+        raise InvalidInput.single("standup", Problem.NOT_THE_ASKED_ENGINEER)
     initiative = session.get(Initiative, prompt.initiative_id)
     if initiative is None:
-        raise InvalidInput.single("standup", "That initiative no longer exists.")
+        raise InvalidInput.single("standup", Problem.INITIATIVE_GONE)
     require_active(initiative, frozen="its standups are closed")
     edited = prompt.state == StandupState.ANSWERED.value
     answers = tuple(a.strip()[:ANSWER_MAX] for a in answer.answers)
@@ -423,7 +418,7 @@ def same_as_before(*, session: Session, prompt: StandupPrompt, actor_id: str, no
         session=session, initiative_id=prompt.initiative_id, user_id=prompt.user_id, before=prompt.day
     )
     if previous is None:
-        raise InvalidInput.single("standup", "There is no earlier answer to repeat; answer with the form.")
+        raise InvalidInput.single("standup", Problem.NO_EARLIER_ANSWER)
     earlier = Answer.from_json(previous.answers)
     # By text, not by the answer that first named them: a blocker repeated day after day keeps its first answer.
     open_now = {
@@ -521,7 +516,7 @@ def parse_away(words: Sequence[str], *, today: date) -> tuple[date, date]:
     if len(words) == 1 and (span := AWAY_SPAN.match(words[0].lower())):
         count = int(span.group(1)) * (7 if span.group(2) == "w" else 1)
         if not 1 <= count <= MAX_AWAY_DAYS:
-            raise InvalidInput.single("away", f"Time away is 1 to {MAX_AWAY_DAYS} days.")
+            raise InvalidInput.single("away", Problem.AWAY_SPAN, limit=MAX_AWAY_DAYS)
         return today, today + timedelta(days=count - 1)
     days = group_date_words(words)
     if len(days) in (1, 2):
@@ -529,15 +524,15 @@ def parse_away(words: Sequence[str], *, today: date) -> tuple[date, date]:
             starts = parse_date(days[0], today=today)
             ends = parse_date(days[-1], today=today)
         except DateError as error:
-            raise InvalidInput.single("away", echo(str(error))) from None
+            raise InvalidInput.single("away", Problem.NOT_A_DATE, text=error.text, reason=error.reason) from None
         if ends < starts:
-            raise InvalidInput.single("away", "The time away ends before it starts.")
+            raise InvalidInput.single("away", Problem.AWAY_BACKWARDS)
         if ends < today:
-            raise InvalidInput.single("away", "That time away is already over.")
+            raise InvalidInput.single("away", Problem.AWAY_OVER)
         if (ends - starts).days >= MAX_AWAY_DAYS:
-            raise InvalidInput.single("away", f"Time away is at most {MAX_AWAY_DAYS} days at once.")
+            raise InvalidInput.single("away", Problem.AWAY_TOO_LONG, limit=MAX_AWAY_DAYS)
         return starts, ends
-    raise InvalidInput.single("away", "Give two dates, one date or a length such as `3d`.")
+    raise InvalidInput.single("away", Problem.AWAY_WORDS)
 
 
 def time_away(*, session: Session, actor: Actor, from_day: date) -> Sequence[Away]:
@@ -557,5 +552,5 @@ def end_away(*, session: Session, actor: Actor, today: date) -> int:
     """`away off`: time away that started ends yesterday, and later time away is dropped."""
     changed = queries.end_away(session=session, team_id=actor.team_id, user_id=actor.user_id, today=today)
     if not changed:
-        raise InvalidInput.single("away", "You have no time away set.")
+        raise InvalidInput.single("away", Problem.NO_AWAY)
     return changed

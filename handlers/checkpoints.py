@@ -26,11 +26,12 @@ from bot.blocks.checkpoints import (
     render_checkpoint_restored,
     render_mitigation,
 )
+from bot.blocks.problems import jira_comment_refused, jira_link_refused
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.checkpoints import CheckpointDraft, CheckpointField, Located
 from bot.dates import describe_date
-from bot.errors import HandoffError, InvalidInput
+from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import CLEAR, Actor, named_exactly, normalize_jira_key, resolve_initiative
 from bot.jira_gateway import JiraError, JiraGateway, JiraIssue, JiraIssueNotFound
 from bot.jira_push import (
@@ -151,9 +152,9 @@ def complete_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
             deferred = failure
             note = f":hourglass_flowing_sand: Jira didn't answer, so {key} will be updated when it does."
         elif failure is not None and not transitioned:
-            raise HandoffError(f"Jira refused to update {key}: {failure.message} The checkpoint was left as it was.")
+            raise HandoffError(Problem.JIRA_UPDATE_REFUSED, key=key, reason=failure.reason)
         elif failure is not None:
-            note = f":warning: {key} moved in Jira, but Jira refused the comment: {failure.message}"
+            note = jira_comment_refused(key, failure)
     with runtime.session() as session:
         located = service.set_completion(
             session=session,
@@ -254,8 +255,14 @@ def mitigate_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ref
 def _lookup_failure(error: JiraError, nothing_done: str) -> HandoffError:
     """A missing issue is the user's input to fix; any other Jira failure is worth trying again."""
     if isinstance(error, JiraIssueNotFound):
-        return InvalidInput.single(CheckpointField.JIRA, f"{error.message} {nothing_done}.")
-    return HandoffError(f"{error.message} {nothing_done}; try again.")
+        return InvalidInput.single(
+            CheckpointField.JIRA,
+            Problem.JIRA_LOOKUP_FAILED,
+            reason=error.reason,
+            nothing_done=nothing_done,
+            retry=False,
+        )
+    return HandoffError(Problem.JIRA_LOOKUP_FAILED, reason=error.reason, nothing_done=nothing_done, retry=True)
 
 
 def _push_request(located: Located, actor: Actor, people: PeopleService, action: str) -> PushRequest:
@@ -292,8 +299,8 @@ def _link_back(runtime: Runtime, located: Located, actor: Actor) -> str:
         link_remote(gateway, request)
     except JiraError as error:
         if not error.transient:
-            log.warning("remote link refused", extra={"issue": key, "error": error.message})
-            return f"\n:warning: Jira refused the link back to this thread: {error.message}"
+            log.warning("remote link refused", extra={"issue": key, "error": error.reason})
+            return jira_link_refused(error)
         with runtime.session() as session:
             enqueue(
                 session=session,

@@ -111,7 +111,7 @@ def run_digest(runtime: Runtime, client: WebClient, actor: Actor, channel_id: st
         )
     preview = jobs.preview(Job.DIGEST, plan)
     if not preview.messages:
-        raise InvalidInput.single("digest", preview.note or "There is nothing to put in a digest here.")
+        raise InvalidInput.said("digest", preview.note or "There is nothing to put in a digest here.")
     if not parsed.post:
         first = preview.messages[0]
         notes = [n for n in (preview.note,) if n]
@@ -130,7 +130,7 @@ def run_digest(runtime: Runtime, client: WebClient, actor: Actor, channel_id: st
             ).disabled_reason
         if refused:
             raise SlackChannelUnavailable(channel_id, refused)
-        raise InvalidInput.single("digest", "Slack did not take the digest just now. Try again in a minute.")
+        raise InvalidInput.said("digest", "Slack did not take the digest just now. Try again in a minute.")
     return render_notice(f":white_check_mark: Posted the digest in <#{channel_id}>.")
 
 
@@ -141,9 +141,9 @@ def snooze_from_button(runtime: Runtime, team_id: str, user_id: str, raw_value: 
         initiative_id, gap_key, days = int(value["i"]), str(value["g"]), int(value["d"])
     except (ValueError, KeyError, TypeError):
         log.warning("snooze button with an unreadable value")
-        raise InvalidInput.single("snooze", "That button is out of date; use the latest digest or nudge.") from None
+        raise InvalidInput.said("snooze", "That button is out of date; use the latest digest or nudge.") from None
     if days not in SNOOZE_CHOICES:
-        raise InvalidInput.single("snooze", "A nudge can be snoozed for 1 day or 1 week.")
+        raise InvalidInput.said("snooze", "A nudge can be snoozed for 1 day or 1 week.")
     now = runtime.clock.now()
     with runtime.session() as session:
         initiative = initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id)

@@ -103,7 +103,7 @@ def register(app: App, runtime: Runtime) -> None:
                 issue = gateway.issue(key)
             except JiraError as error:
                 # Unclaimed, so the next mention of this key in the thread gets its reply once Jira answers.
-                log.info("mentioned Jira issue not shown", extra={"issue": key, "error": error.message})
+                log.info("mentioned Jira issue not shown", extra={"issue": key, "error": error.reason})
                 continue
             with runtime.session() as session:
                 if not claim_mention(session=session, mention=mention, now=runtime.clock.now()):
@@ -136,7 +136,7 @@ def register(app: App, runtime: Runtime) -> None:
             try:
                 unfurls[url] = render_unfurl(gateway.issue(key))
             except JiraError as error:
-                log.info("Jira link not unfurled", extra={"issue": key, "error": error.message})
+                log.info("Jira link not unfurled", extra={"issue": key, "error": error.reason})
         if not unfurls:
             return
         if event.get("unfurl_id") and event.get("source"):

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from bot.blocks.base import Block, Message, actions
 from bot.blocks.help import render_notice
+from bot.blocks.problems import thread_post_failed
 from bot.errors import HandoffError
 from bot.initiatives import Initiative
 from bot.people import PeopleService
@@ -51,7 +52,7 @@ def announce(
     try:
         post_in_thread(client, initiative=initiative, message=update)
     except HandoffError as error:
-        answer = f"{confirmation}\n:warning: Saved, but I couldn't post it in the thread: {error.message}"
+        answer = thread_post_failed(confirmation, error)
     except SlackApiError as error:
         log.warning("thread update not posted", extra={"slack_error": error.response.get("error")})
         answer = f"{confirmation}\n:warning: Saved, but Slack refused the thread update; try again later."

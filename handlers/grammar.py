@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from bot import dates
+from bot.blocks.problems import describe, unreadable_date
 from bot.checkpoints import CheckpointField
+from bot.errors import Problem
 from bot.initiatives import CLEAR, Field
 from bot.schedule import (
     ScheduleError,
@@ -110,9 +112,9 @@ def time_zone_days(args: list[Token], usage_of: str) -> tuple[time, str | None, 
             elif timezone is None:
                 timezone = parse_timezone(word)
             else:
-                raise ScheduleError(f"`{word}` is one word too many: give a time, then a time zone and days.")
+                raise ScheduleError(Problem.EXTRA_SCHEDULE_WORD, word=word)
     except ScheduleError as error:
-        raise UsageError(echo(str(error)), usage_of) from None
+        raise UsageError(describe(error), usage_of) from None
     return at, timezone, days
 
 
@@ -231,7 +233,7 @@ def parse_date(value: str, option: str, usage_of: str, today: date) -> date:
     try:
         return dates.parse_date(value, today=today)
     except dates.DateError as error:
-        raise UsageError(echo(error.explain(f"{option}:{value}")), usage_of) from None
+        raise UsageError(unreadable_date(f"{option}:{value}", error), usage_of) from None
 
 
 def opt_str(values: dict[str, object], key: str) -> str | None:

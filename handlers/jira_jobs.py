@@ -15,8 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.base import Message
 from bot.blocks.checkpoints import render_push_failure, render_status_change
 from bot.blocks.plain import message_as_text
-from bot.config import JIRA_NOT_CONFIGURED
-from bot.errors import HandoffError
+from bot.errors import HandoffError, Problem
 from bot.jira_gateway import JiraGateway
 from bot.jira_push import PushFailure, claim_failure_report, deliver_due_pushes, pending_push_total, unreported_failures
 from bot.jira_sync import (
@@ -48,7 +47,7 @@ def run_jira_sync(
 ) -> JobReport:
     """One run of the Jira job: pushes first (so the pull sees their effect), then the pull, then the posts."""
     if runtime.jira is None:
-        raise HandoffError(JIRA_NOT_CONFIGURED)
+        raise HandoffError(Problem.JIRA_NOT_CONFIGURED)
     gateway = runtime.jira.with_patience(BACKGROUND_PATIENCE_SECONDS)
     now = runtime.clock.now()
     outcomes = deliver_due_pushes(sessions=runtime.session, gateway=gateway, now=now)

@@ -27,7 +27,7 @@ from bot.blocks.standups import (
     render_standup_post,
 )
 from bot.dates import describe_date
-from bot.errors import HandoffError, InvalidInput
+from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, Initiative, require_manager, resolve_initiative
 from bot.runtime import Runtime
 from bot.schedule import (
@@ -154,7 +154,7 @@ def prompt_id_of(raw_value: str) -> int:
     try:
         return int(json.loads(raw_value)["p"])
     except (ValueError, KeyError, TypeError):
-        raise InvalidInput.single("standup", service.OUT_OF_DATE) from None
+        raise InvalidInput.single("standup", Problem.STANDUP_GONE) from None
 
 
 def open_answer_modal(runtime: Runtime, client: WebClient, actor: Actor, *, trigger_id: str, prompt_id: int) -> None:
@@ -186,7 +186,7 @@ def repeat_yesterday(runtime: Runtime, client: WebClient, actor: Actor, prompt_i
     with runtime.session() as session:
         prompt, _initiative = service.prompt_to_answer(session=session, actor=actor, prompt_id=prompt_id)
         if prompt.state == "answered":
-            raise InvalidInput.single("standup", "You already answered today's standup; use Edit the answer.")
+            raise InvalidInput.said("standup", "You already answered today's standup; use Edit the answer.")
         recorded = service.same_as_before(
             session=session, prompt=prompt, actor_id=actor.user_id, now=runtime.clock.now()
         )

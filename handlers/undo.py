@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.blocks.base import Message
 from bot.blocks.help import render_error
 from bot.blocks.undo import UndoKind, read_undo_value
-from bot.errors import HandoffError
+from bot.errors import HandoffError, Problem
 from bot.initiatives import Actor
 from bot.runtime import Runtime
 from handlers.checkpoints import restore_and_announce
@@ -41,7 +41,7 @@ def _undo(runtime: Runtime, client: WebClient, actor: Actor, kind: UndoKind, sub
     if kind is UndoKind.UNARCHIVE:
         return unarchive_and_announce(runtime, client, actor, subject)
     if not subject.isdecimal():
-        raise HandoffError(OUT_OF_DATE)
+        raise HandoffError(Problem.SAID, text=OUT_OF_DATE)
     if kind is UndoKind.RESTORE_CHECKPOINT:
         return restore_and_announce(runtime, client, actor, int(subject))
     return restore_doc_and_announce(runtime, client, actor, int(subject))

@@ -17,13 +17,13 @@ from sqlmodel import Session
 from bot import ids
 from bot.blocks.base import Message
 from bot.blocks.help import render_error
+from bot.blocks.problems import field_error
 from bot.checkpoints import CheckpointDraft, CheckpointField, due_problems, locate_by_id, title_problems
 from bot.errors import FieldProblem, HandoffError
 from bot.initiatives import Field, InitiativeDraft, initiative_by_id, normalize_jira_key, validate_draft
 from bot.people import PeopleService
 from bot.readiness import url_problem
 from bot.runtime import Runtime
-from bot.text import unescape
 from handlers.checkpoints import add_and_announce, edit_and_announce, mitigate_and_announce
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
@@ -83,8 +83,7 @@ def register(app: App, runtime: Runtime) -> None:
                 with runtime.session() as session:
                     problems = problems_with(session, None)
             for problem in problems:
-                # Modal errors are plain text, so the mrkdwn escaping in the message is undone.
-                errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), unescape(problem.message))
+                errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), field_error(problem))
         return errors
 
     check_new_initiative = form_check(lambda body, context: field_errors(body, context, quick_client))
@@ -267,7 +266,7 @@ def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int |
     jira = (element(ids.BLOCK_CHECKPOINT_JIRA).get("value") or "").strip() or None
     for problem in title_problems(title) + due_problems(due, today):
         block = ids.BLOCK_CHECKPOINT_TITLE if problem.field == CheckpointField.TITLE else ids.BLOCK_CHECKPOINT_DUE
-        errors.setdefault(block, unescape(problem.message))
+        errors.setdefault(block, field_error(problem))
     if jira and jira.lower() != "new" and normalize_jira_key(jira) is None:
         errors[ids.BLOCK_CHECKPOINT_JIRA] = f'"{jira}" is not a Jira issue key; use the form DS-42, or new.'
     draft = CheckpointDraft(
@@ -289,7 +288,7 @@ def doc_from_state(values: dict[str, Any]) -> tuple[int | None, str, str, str | 
     url = (((values.get(ids.BLOCK_DOC_URL) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "").strip()
     problem = url_problem(url)
     if problem:
-        errors[ids.BLOCK_DOC_URL] = unescape(problem)
+        errors[ids.BLOCK_DOC_URL] = field_error(problem)
     note = (((values.get(ids.BLOCK_DOC_NOTE) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "").strip() or None
     return initiative_id, kind, url, note, errors
 

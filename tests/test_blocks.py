@@ -173,7 +173,7 @@ def test_help_problem_notice_and_error_messages_are_valid() -> None:
         render_notice("Done."),
         error_answer(UnknownInitiative("x"), "status"),
         error_answer(NotAllowed("archive it", [ALICE, BOB]), "archive"),
-        render_error(InvalidInput.single("due", "The target date is in the past.")),
+        render_error(InvalidInput.said("due", "The target date is in the past.")),
     ]
     for message in messages:
         assert_valid_message(message.as_kwargs())

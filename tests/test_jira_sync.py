@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.blocks.problems import describe
 from bot.checkpoints import apply_issue_fields, status_for_category
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
@@ -417,7 +418,7 @@ def test_wrong_credentials(jira: FakeJira, sleep: RecordingSleep, clock: FixedCl
         gateway.flavor()
 
     assert caught.value.status == 401 and not caught.value.transient
-    assert "not-the-token" not in caught.value.message
+    assert "not-the-token" not in describe(caught.value)
 
 
 def test_a_401_later_on_is_an_auth_failure(jira: FakeJira, gateway: JiraGateway) -> None:
@@ -1157,7 +1158,7 @@ def test_push_without_a_done_transition_lists_what_jira_offers(jira: FakeJira, g
         ("21", "Start progress", "In Progress", "indeterminate"),
         ("31", "Review", "In Review", "indeterminate"),
     ]
-    assert "Start progress → In Progress" in caught.value.message and "Review → In Review" in caught.value.message
+    assert "Start progress → In Progress" in describe(caught.value) and "Review → In Review" in describe(caught.value)
     assert jira.issue("DS-1").status == "To Do" and jira.issue("DS-1").comments == []
     assert transitions_posted(jira, "DS-1") == 0
 

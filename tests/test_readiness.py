@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import ideas as idea_service
+from bot.blocks.problems import describe
 from bot.checklist import GATED_PHASES, Checklist, ChecklistItem, ItemType
 from bot.errors import InvalidInput, NotAllowed, NothingToChange, UnknownInitiative
 from bot.ideas import (
@@ -595,7 +596,7 @@ def test_a_move_across_an_incomplete_gate_is_refused_with_how_to_fix_each_item(
     initiative = managed(session)
     with pytest.raises(GateRefused) as refused:
         move(session, people, initiative, Phase.DEVELOPMENT)
-    assert refused.value.message == REFUSED_TO_DEVELOPMENT
+    assert describe(refused.value) == REFUSED_TO_DEVELOPMENT
     assert [s.item.key for s in refused.value.missing] == DEVELOPMENT_KEYS
 
 
@@ -617,12 +618,12 @@ def test_the_refusal_names_one_missing_item_in_the_singular_and_how_to_set_owner
     satisfy_production_docs(session, initiative)
     with pytest.raises(GateRefused) as refused:
         move(session, people, initiative, Phase.PRODUCTION)
-    assert refused.value.message.startswith(
+    assert describe(refused.value).startswith(
         "*Churn model* can't move to *production* yet: 1 required item is missing.\n"
         "• *Named owners on both teams* (`owners`): `/handoff edit churn ds:@someone eng:@someone`, "
         "or `/handoff doc add churn owners &lt;url&gt;`\n"
     )
-    assert '`/handoff phase churn production --force "&lt;reason&gt;"`' in refused.value.message
+    assert '`/handoff phase churn production --force "&lt;reason&gt;"`' in describe(refused.value)
 
 
 def test_skipping_phases_is_refused_for_the_missing_items_of_every_gate_crossed(
@@ -638,7 +639,7 @@ def test_skipping_phases_is_refused_for_the_missing_items_of_every_gate_crossed(
     with pytest.raises(GateRefused) as both_gates:
         move(session, people, untouched, Phase.MONITORING)
     assert [s.item.key for s in both_gates.value.missing] == DEVELOPMENT_KEYS + PRODUCTION_DOC_KEYS
-    assert "10 required items are missing" in both_gates.value.message
+    assert "10 required items are missing" in describe(both_gates.value)
 
     satisfy_production_docs(session, initiative)
     move(session, people, initiative, Phase.PRODUCTION)
@@ -736,7 +737,7 @@ def test_managers_who_are_not_leads_cannot_force(session: Session, people: Peopl
     with pytest.raises(ForceNotAllowed) as refused:
         move(session, people, initiative, Phase.DEVELOPMENT, by=manager, force="deadline")
     assert isinstance(refused.value, NotAllowed)
-    assert refused.value.message == (
+    assert describe(refused.value) == (
         "Only the initiative's DS lead, engineering lead or a workspace admin can force it past a gate."
     )
     assert refused.value.allowed_user_ids == [ALICE, BOB]
@@ -769,7 +770,7 @@ def test_forcing_needs_a_reason(session: Session, people: PeopleService, reason:
     with pytest.raises(InvalidInput) as invalid:
         move(session, people, initiative, Phase.DEVELOPMENT, force=reason)
     assert problem_fields(invalid.value) == ["reason"]
-    assert invalid.value.message == 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.'
+    assert describe(invalid.value) == 'Say why, in quotes: e.g. `"no personal data: aggregated counts only"`.'
     assert initiative.phase == "discovery"
     assert count_rows(session, PhaseChange) == 1
 
@@ -778,7 +779,7 @@ def test_a_force_reason_over_the_limit_is_refused(session: Session, people: Peop
     initiative = managed(session)
     with pytest.raises(InvalidInput) as invalid:
         move(session, people, initiative, Phase.DEVELOPMENT, force="x" * (NOTE_MAX + 1))
-    assert invalid.value.message == f"The reason is {NOTE_MAX + 1} characters long; the limit is {NOTE_MAX}."
+    assert describe(invalid.value) == f"The reason is {NOTE_MAX + 1} characters long; the limit is {NOTE_MAX}."
 
 
 def test_a_non_manager_is_refused_before_any_gate_is_mentioned(session: Session, people: PeopleService) -> None:
@@ -786,7 +787,7 @@ def test_a_non_manager_is_refused_before_any_gate_is_mentioned(session: Session,
     with pytest.raises(NotAllowed) as refused:
         move(session, people, initiative, Phase.DEVELOPMENT, by=DAVE)
     assert not isinstance(refused.value, GateRefused)
-    assert refused.value.message == (
+    assert describe(refused.value) == (
         "Only the initiative's leads, embedded engineer, creator or a workspace admin can change its phase."
     )
     with pytest.raises(NotAllowed):
@@ -804,7 +805,7 @@ def test_an_archived_initiative_is_frozen_rather_than_gated(session: Session, pe
     initiative = managed(session, archived=True)
     with pytest.raises(InvalidInput) as invalid:
         move(session, people, initiative, Phase.DEVELOPMENT)
-    assert invalid.value.message == '"Churn model" is archived; its phase is frozen.'
+    assert describe(invalid.value) == '"Churn model" is archived; its phase is frozen.'
 
 
 def test_a_custom_checklist_gates_its_own_phases(session: Session, people: PeopleService) -> None:
@@ -886,7 +887,7 @@ def test_links_that_are_not_web_links_are_refused_and_nothing_is_stored(
     with pytest.raises(InvalidInput) as invalid:
         attach(session, initiative, "model-card", url=url)
     assert problem_fields(invalid.value) == ["url"]
-    assert invalid.value.message == problem
+    assert describe(invalid.value) == problem
     assert count_rows(session, HandoffDoc) == 0
 
 
@@ -895,7 +896,7 @@ def test_a_link_over_the_limit_is_refused(session: Session) -> None:
     url = "https://example.com/" + "a" * URL_MAX
     with pytest.raises(InvalidInput) as invalid:
         attach(session, initiative, "runbook", url=url)
-    assert invalid.value.message == f"The link is {len(url)} characters long; the limit is {URL_MAX}."
+    assert describe(invalid.value) == f"The link is {len(url)} characters long; the limit is {URL_MAX}."
 
 
 def test_an_unknown_kind_is_refused_with_the_kinds(session: Session) -> None:
@@ -904,7 +905,7 @@ def test_an_unknown_kind_is_refused_with_the_kinds(session: Session) -> None:
         attach(session, initiative, "kpi")  # the KPI item takes a KPI, not a link
     assert problem_fields(invalid.value) == ["kind"]
     kinds = ", ".join(f"`{k}`" for k in ("ds-summary", "api-contract", *PRODUCTION_KEYS))
-    assert invalid.value.message == f'"kpi" is not a doc kind. Kinds: {kinds}.'
+    assert describe(invalid.value) == f'"kpi" is not a doc kind. Kinds: {kinds}.'
     assert count_rows(session, HandoffDoc) == 0
 
 
@@ -922,7 +923,7 @@ def test_every_problem_with_a_doc_is_reported_at_once(session: Session) -> None:
             now=NOW,
         )
     assert problem_fields(invalid.value) == ["kind", "url", "note"]
-    assert invalid.value.message.startswith('"&lt;b&gt;" is not a doc kind.')  # the typed kind is escaped
+    assert describe(invalid.value).startswith('"&lt;b&gt;" is not a doc kind.')  # the typed kind is escaped
     assert count_rows(session, HandoffDoc) == 0
 
 
@@ -938,7 +939,7 @@ def test_the_same_link_twice_is_nothing_to_change(session: Session) -> None:
     attach(session, initiative, "runbook", url="https://wiki.example.com/runbook")
     with pytest.raises(NothingToChange) as same:
         attach(session, initiative, "runbook", url="https://wiki.example.com/runbook", by=BOB)
-    assert same.value.message == "That link is already the runbook doc of *Churn model*."
+    assert describe(same.value) == "That link is already the runbook doc of *Churn model*."
     assert count_rows(session, HandoffDoc) == 1
     # Another link of the same kind, or the same link for another kind, is a new doc.
     attach(session, initiative, "runbook", url="https://wiki.example.com/runbook-v2")
@@ -962,7 +963,7 @@ def test_an_archived_initiative_takes_no_docs(session: Session, people: PeopleSe
     initiative.archived = True
     with pytest.raises(InvalidInput) as invalid:
         attach(session, initiative, "model-card")
-    assert invalid.value.message == '"Churn model" is archived; its checklist is frozen.'
+    assert describe(invalid.value) == '"Churn model" is archived; its checklist is frozen.'
     with pytest.raises(InvalidInput):
         remove_doc(
             session=session, actor=actor(ALICE), initiative=initiative, kind="runbook", url=None, people=people, now=NOW
@@ -998,7 +999,7 @@ def test_a_stranger_cannot_remove_someone_elses_doc(session: Session, people: Pe
     doc = attach(session, initiative, "runbook", by=ALICE)
     with pytest.raises(NotAllowed) as refused:
         take_off(session, people, initiative, "runbook", by=DAVE)
-    assert refused.value.message == (
+    assert describe(refused.value) == (
         "Only the initiative's leads, embedded engineer, creator or a workspace admin can remove docs others added."
     )
     assert (doc.removed_by, doc.removed_at) == (None, None)
@@ -1018,7 +1019,7 @@ def test_removing_one_of_several_docs_of_a_kind_needs_its_link(session: Session,
     with pytest.raises(InvalidInput) as invalid:
         take_off(session, people, initiative, "runbook")
     assert problem_fields(invalid.value) == ["url"]
-    assert invalid.value.message == (
+    assert describe(invalid.value) == (
         "*Churn model* has 2 runbook docs (https://wiki.example.com/a, https://wiki.example.com/b); "
         "add the link to remove."
     )
@@ -1031,11 +1032,11 @@ def test_removing_a_doc_that_is_not_there(session: Session, people: PeopleServic
     initiative = managed(session)
     with pytest.raises(InvalidInput) as none_at_all:
         take_off(session, people, initiative, "runbook")
-    assert none_at_all.value.message == "*Churn model* has no runbook doc. `docs churn` lists them."
+    assert describe(none_at_all.value) == "*Churn model* has no runbook doc. `docs churn` lists them."
     attach(session, initiative, "runbook", url="https://wiki.example.com/a")
     with pytest.raises(InvalidInput) as wrong_link:
         take_off(session, people, initiative, "runbook", url="https://wiki.example.com/zzz")
-    assert wrong_link.value.message == (
+    assert describe(wrong_link.value) == (
         "*Churn model* has no runbook doc with the link https://wiki.example.com/zzz. `docs churn` lists them."
     )
 
@@ -1082,7 +1083,7 @@ def test_without_a_phase_ahead_the_gate_must_be_named(session: Session, people: 
     with pytest.raises(InvalidInput) as invalid:
         add_own_item(session, people, initiative, "retraining-plan")
     assert problem_fields(invalid.value) == ["for"]
-    assert invalid.value.message == (
+    assert describe(invalid.value) == (
         "Say which phase the item is needed for, e.g. `for:production` "
         "(research, summary, development, production, monitoring)."
     )
@@ -1098,7 +1099,7 @@ def test_an_item_cannot_be_needed_for_an_ungated_phase(session: Session, people:
     with pytest.raises(InvalidInput) as invalid:
         add_own_item(session, people, initiative, "fairness-review", gate=phase)
     assert problem_fields(invalid.value) == ["for"]
-    assert invalid.value.message == (
+    assert describe(invalid.value) == (
         f"`for:{phase.value}` is not a phase a checklist guards; "
         "use one of research, summary, development, production, monitoring."
     )
@@ -1110,11 +1111,11 @@ def test_an_item_already_on_the_checklist_cannot_be_added(session: Session, peop
     initiative = managed(session)
     with pytest.raises(InvalidInput) as invalid:
         add_own_item(session, people, initiative, key)
-    assert invalid.value.message == f"`{key.lower()}` is already on the checklist of *Churn model*."
+    assert describe(invalid.value) == f"`{key.lower()}` is already on the checklist of *Churn model*."
     add_own_item(session, people, initiative, "fairness-review")
     with pytest.raises(InvalidInput) as again:
         add_own_item(session, people, initiative, "fairness-review", gate=Phase.PRODUCTION)
-    assert again.value.message == "`fairness-review` is already on the checklist of *Churn model*."
+    assert describe(again.value) == "`fairness-review` is already on the checklist of *Churn model*."
     assert count_rows(session, ChecklistEntry) == 1
 
 
@@ -1124,7 +1125,7 @@ def test_an_item_key_must_be_a_short_slug(session: Session, people: PeopleServic
     with pytest.raises(InvalidInput) as invalid:
         add_own_item(session, people, initiative, key)
     assert problem_fields(invalid.value) == ["item"]
-    assert "cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens." in invalid.value.message
+    assert "cannot be an item key: use 2 to 32 lowercase letters, digits or hyphens." in describe(invalid.value)
     assert count_rows(session, ChecklistEntry) == 0
 
 
@@ -1141,7 +1142,7 @@ def test_only_managers_and_admins_change_the_checklist(session: Session, people:
     initiative = managed(session)
     with pytest.raises(NotAllowed) as refused:
         add_own_item(session, people, initiative, "fairness-review", by=stranger)
-    assert refused.value.message == (
+    assert describe(refused.value) == (
         "Only the initiative's leads, embedded engineer, creator or a workspace admin can change its checklist."
     )
     with pytest.raises(NotAllowed):
@@ -1161,7 +1162,7 @@ def test_the_checklist_of_an_archived_initiative_is_frozen(session: Session, peo
     ):
         with pytest.raises(InvalidInput) as invalid:
             change()
-        assert invalid.value.message == '"Churn model" is archived; its checklist is frozen.'
+        assert describe(invalid.value) == '"Churn model" is archived; its checklist is frozen.'
 
 
 def test_waiving_records_who_when_and_why(session: Session, people: PeopleService) -> None:
@@ -1190,7 +1191,7 @@ def test_waiving_an_unknown_item_lists_the_known_ones(session: Session, people: 
     with pytest.raises(UnknownItem) as unknown:
         waive(session, people, initiative, "model-cards")
     known = ", ".join(f"`{k}`" for k in [*DEVELOPMENT_KEYS, *PRODUCTION_KEYS, "fairness-review"])
-    assert unknown.value.message == f'"model-cards" is not a checklist item here. Known: {known}.'
+    assert describe(unknown.value) == f'"model-cards" is not a checklist item here. Known: {known}.'
     assert unknown.value.key == "model-cards"
     assert count_rows(session, ChecklistEntry) == 1
 
@@ -1200,7 +1201,7 @@ def test_waiving_twice_is_nothing_to_change(session: Session, people: PeopleServ
     waive(session, people, initiative, "runbook")
     with pytest.raises(NothingToChange) as again:
         waive(session, people, initiative, "runbook", "still not needed")
-    assert again.value.message == "`runbook` is already waived for *Churn model*."
+    assert describe(again.value) == "`runbook` is already waived for *Churn model*."
     assert count_rows(session, ChecklistEntry) == 1
 
 
@@ -1212,7 +1213,7 @@ def test_waiving_needs_a_reason(session: Session, people: PeopleService, reason:
     assert problem_fields(invalid.value) == ["reason"]
     with pytest.raises(InvalidInput) as too_long:
         waive(session, people, initiative, "runbook", "r" * (NOTE_MAX + 1))
-    assert too_long.value.message == f"The reason is {NOTE_MAX + 1} characters long; the limit is {NOTE_MAX}."
+    assert describe(too_long.value) == f"The reason is {NOTE_MAX + 1} characters long; the limit is {NOTE_MAX}."
     assert count_rows(session, ChecklistEntry) == 0
 
 
@@ -1240,12 +1241,12 @@ def test_only_the_initiatives_own_changes_can_be_removed(session: Session, peopl
     initiative = managed(session)
     with pytest.raises(UnknownItem) as none_yet:
         unwind(session, people, initiative, "runbook")
-    assert none_yet.value.message == '"runbook" is not a waived or added item here. Known: none.'
+    assert describe(none_yet.value) == '"runbook" is not a waived or added item here. Known: none.'
     waive(session, people, initiative, "model-card")
     add_own_item(session, people, initiative, "fairness-review", gate=Phase.PRODUCTION)
     with pytest.raises(UnknownItem) as not_changed:
         unwind(session, people, initiative, "runbook")
-    assert not_changed.value.message == (
+    assert describe(not_changed.value) == (
         '"runbook" is not a waived or added item here. Known: `model-card`, `fairness-review`.'
     )
     assert count_rows(session, ChecklistEntry) == 2
@@ -1281,7 +1282,7 @@ def test_other_directions_are_refused(raw: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
         parse_direction(raw)
     assert problem_fields(invalid.value) == ["direction"]
-    assert invalid.value.message == (
+    assert describe(invalid.value) == (
         f'"{escape(raw)}" is not a direction; use `>=` (higher is better) or `<=` (lower is better).'
     )
 
@@ -1316,7 +1317,7 @@ def test_a_single_comma_before_three_digits_is_ambiguous_and_refused(raw: str, w
     with pytest.raises(InvalidInput) as invalid:
         parse_number(raw, "value")
     assert problem_fields(invalid.value) == ["value"]
-    assert invalid.value.message == (
+    assert describe(invalid.value) == (
         f'"{raw}" could mean {whole} or {decimal}; type the value as `{whole}` or `{decimal}`.'
     )
 
@@ -1325,7 +1326,7 @@ def test_a_single_comma_before_three_digits_is_ambiguous_and_refused(raw: str, w
 def test_commas_that_fit_neither_reading_are_refused(raw: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
         parse_number(raw, "target")
-    assert invalid.value.message == (
+    assert describe(invalid.value) == (
         f'"{raw}" is not a number I can read; type the target with a point for decimals and no thousands '
         "separators, like 1234.5 or 0.85."
     )
@@ -1338,7 +1339,7 @@ def test_what_is_not_a_finite_number_is_refused(raw: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
         parse_number(raw, "value")
     assert problem_fields(invalid.value) == ["value"]
-    assert invalid.value.message == f'"{raw}" is not a number; the value must be one, like 0.82 or 120.'
+    assert describe(invalid.value) == f'"{raw}" is not a number; the value must be one, like 0.82 or 120.'
 
 
 @pytest.mark.parametrize(
@@ -1396,7 +1397,7 @@ def test_a_kpi_name_is_unique_in_any_case(session: Session, people: PeopleServic
     with pytest.raises(InvalidInput) as invalid:
         agree_kpi(session, people, initiative, name="auc  ON holdout")
     assert problem_fields(invalid.value) == ["name"]
-    assert invalid.value.message == '*Churn model* already has a KPI called "auc ON holdout".'
+    assert describe(invalid.value) == '*Churn model* already has a KPI called "auc ON holdout".'
     assert count_rows(session, Kpi) == 1
     # Another initiative may use the same name.
     agree_kpi(session, people, managed(session, name="Fraud rules"), name="AUC on holdout")
@@ -1416,7 +1417,7 @@ def test_a_kpi_needs_a_name_of_sensible_length(
     initiative = managed(session)
     with pytest.raises(InvalidInput) as invalid:
         agree_kpi(session, people, initiative, name=name)
-    assert invalid.value.message == message
+    assert describe(invalid.value) == message
     assert count_rows(session, Kpi) == 0
 
 
@@ -1426,7 +1427,7 @@ def test_a_unit_is_short_and_not_blank(session: Session, people: PeopleService, 
     with pytest.raises(InvalidInput) as invalid:
         agree_kpi(session, people, initiative, unit=unit)
     assert problem_fields(invalid.value) == ["unit"]
-    assert invalid.value.message == f"A unit is 1 to {KPI_UNIT_MAX} characters, like `%` or `ms`."
+    assert describe(invalid.value) == f"A unit is 1 to {KPI_UNIT_MAX} characters, like `%` or `ms`."
     assert count_rows(session, Kpi) == 0
 
 
@@ -1454,7 +1455,7 @@ def test_a_kpi_owner_must_be_a_person_here(session: Session, people: PeopleServi
             now=NOW,
         )
     assert problem_fields(invalid.value) == ["owner"]
-    assert invalid.value.message == f"Owner: The user <@{owner}> {reason}."
+    assert describe(invalid.value) == f"Owner: The user <@{owner}> {reason}."
     assert count_rows(session, Kpi) == 0
 
 
@@ -1473,7 +1474,7 @@ def test_only_managers_and_admins_agree_kpis(session: Session, people: PeopleSer
             people=people,
             now=NOW,
         )
-    assert refused.value.message.endswith("can agree KPIs.")
+    assert describe(refused.value).endswith("can agree KPIs.")
     assert count_rows(session, Kpi) == 0
 
 
@@ -1483,7 +1484,7 @@ def test_an_archived_initiative_takes_no_kpis_or_readings(session: Session, peop
     initiative.archived = True
     with pytest.raises(InvalidInput) as invalid:
         agree_kpi(session, people, initiative, name="Recall")
-    assert invalid.value.message == '"Churn model" is archived; its KPIs are frozen.'
+    assert describe(invalid.value) == '"Churn model" is archived; its KPIs are frozen.'
     with pytest.raises(InvalidInput):
         read(session, initiative, "AUC", 0.9)
     assert (count_rows(session, Kpi), count_rows(session, KpiReading)) == (1, 0)
@@ -1656,14 +1657,14 @@ def test_recording_for_an_unknown_kpi_lists_the_known_ones(session: Session, peo
     initiative = managed(session)
     with pytest.raises(UnknownKpi) as none_yet:
         read(session, initiative, "AUC", 0.9)
-    assert none_yet.value.message == (
+    assert describe(none_yet.value) == (
         '*Churn model* has no KPI called "AUC". It has none yet: `kpi add churn "&lt;name&gt;" &gt;= &lt;target&gt;`.'
     )
     agree_kpi(session, people, initiative, name="AUC on holdout")
     agree_kpi(session, people, initiative, name="Recall")
     with pytest.raises(UnknownKpi) as unknown:
         read(session, initiative, "Precision", 0.9)
-    assert unknown.value.message == (
+    assert describe(unknown.value) == (
         '*Churn model* has no KPI called "Precision". Its KPIs: "AUC on holdout", "Recall".'
     )
     assert count_rows(session, KpiReading) == 0
@@ -1683,7 +1684,7 @@ def test_a_kpi_is_found_by_exact_name_or_an_unambiguous_prefix_in_any_case(
     agree_kpi(session, people, initiative, name="Recall at 5")
     with pytest.raises(AmbiguousKpi) as ambiguous:
         read(session, initiative, "recall at", 0.9)
-    assert ambiguous.value.message == (
+    assert describe(ambiguous.value) == (
         '"recall at" matches more than one KPI of *Churn model*: "Recall at 10", "Recall at 5". Give more of the name.'
     )
     assert count_rows(session, KpiReading) == 3
@@ -1757,7 +1758,7 @@ def test_removing_an_older_reading_counts_from_the_newest(session: Session, peop
     assert [r.value for r in session.exec(select(KpiReading).order_by(col(KpiReading.id))).all()] == [0.81, 0.83]
     with pytest.raises(InvalidInput) as invalid:
         remove_latest(session, people, initiative, "AUC", position=3)
-    assert invalid.value.message == ("*AUC* has only 2 readings; `kpi list churn` numbers them, 1 for the newest.")
+    assert describe(invalid.value) == ("*AUC* has only 2 readings; `kpi list churn` numbers them, 1 for the newest.")
     remove_latest(session, people, initiative, "AUC")
     last = remove_latest(session, people, initiative, "AUC")
     assert (last.latest, last.standing, last.kpi.in_breach) == (None, None, False)
@@ -1822,7 +1823,7 @@ def test_a_kpi_edit_refuses_a_name_another_kpi_has(session: Session, people: Peo
             edit=KpiEdit(name="recall"),
             people=people,
         )
-    assert invalid.value.message == '*Churn model* already has a KPI called "recall".'
+    assert describe(invalid.value) == '*Churn model* already has a KPI called "recall".'
     renamed = edit_kpi(
         session=session, actor=actor(ALICE), initiative=initiative, name="AUC", edit=KpiEdit(name="auc"), people=people
     )
@@ -1841,7 +1842,7 @@ def test_a_kpis_owner_may_change_it_and_others_outside_the_initiative_may_not(
         remove_reading(
             session=session, actor=actor(NOBODY), initiative=initiative, name="AUC", position=1, people=people
         )
-    assert refused.value.message == (
+    assert describe(refused.value) == (
         "Only the KPI's owner, the initiative's leads, embedded engineer, creator or a workspace admin can remove "
         "KPI readings."
     )
@@ -2051,7 +2052,7 @@ def test_an_idea_needs_text_of_sensible_length(session: Session, text: str, mess
     churn = managed(session)
     with pytest.raises(InvalidInput) as invalid:
         idea(session, churn, text)
-    assert invalid.value.message == message
+    assert describe(invalid.value) == message
     assert count_rows(session, Idea) == 0
 
 
@@ -2059,7 +2060,7 @@ def test_an_archived_initiative_logs_no_ideas(session: Session) -> None:
     churn = managed(session, archived=True)
     with pytest.raises(InvalidInput) as invalid:
         idea(session, churn, "Try boosting")
-    assert invalid.value.message == '"Churn model" is archived; its log is frozen.'
+    assert describe(invalid.value) == '"Churn model" is archived; its log is frozen.'
 
 
 def test_an_idea_is_found_by_its_reference_in_any_case(session: Session) -> None:
@@ -2077,7 +2078,7 @@ def test_a_malformed_idea_reference_says_what_one_looks_like(session: Session, r
     idea(session, churn, "first")
     with pytest.raises(UnknownIdea) as unknown:
         locate_idea(session=session, team_id=TEAM_ID, reference=reference)
-    assert unknown.value.message == (
+    assert describe(unknown.value) == (
         f'No idea "{reference}". An idea reference looks like `churn#i2`; `ideas churn` lists them.'
     )
 
@@ -2087,7 +2088,7 @@ def test_an_idea_number_that_does_not_exist(session: Session) -> None:
     idea(session, churn, "first")
     with pytest.raises(UnknownIdea) as unknown:
         locate_idea(session=session, team_id=TEAM_ID, reference="churn#i9")
-    assert unknown.value.message == 'No idea "churn#i9". `ideas churn` lists the ideas of Churn model.'
+    assert describe(unknown.value) == 'No idea "churn#i9". `ideas churn` lists the ideas of Churn model.'
 
 
 def test_an_idea_of_an_unknown_initiative_or_of_another_workspace(session: Session) -> None:
@@ -2112,7 +2113,7 @@ def test_other_outcomes_are_refused(raw: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
         parse_outcome(raw)
     assert problem_fields(invalid.value) == ["outcome"]
-    assert invalid.value.message == f'"{raw}" is not an outcome; use `worked`, `failed`, `dropped`.'
+    assert describe(invalid.value) == f'"{raw}" is not an outcome; use `worked`, `failed`, `dropped`.'
 
 
 def test_recording_an_outcome_says_who_when_and_replaces_an_earlier_one(session: Session) -> None:
@@ -2250,7 +2251,7 @@ def test_search_needs_a_word_of_two_letters(session: Session, text: str) -> None
     with pytest.raises(InvalidInput) as invalid:
         search_ideas(session=session, team_id=TEAM_ID, text=text)
     assert problem_fields(invalid.value) == ["words"]
-    assert invalid.value.message == "Give at least one word of two letters or more: `ideas search boosting`."
+    assert describe(invalid.value) == "Give at least one word of two letters or more: `ideas search boosting`."
 
 
 # --- storage -------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.blocks.problems import describe, describe_field
 from bot.checkpoints import UnknownCheckpoint, linked_checkpoint, locate_by_id
 from bot.clock import FixedClock
 from bot.errors import (
@@ -16,6 +17,7 @@ from bot.errors import (
     InvalidInput,
     NotAllowed,
     NothingToChange,
+    Problem,
     UnknownInitiative,
     UnknownUser,
 )
@@ -41,7 +43,7 @@ from bot.initiatives import (
 )
 from bot.jira_mentions import Mention, claim_mention, mention_answered, release_mention
 from bot.people import PROFILE_MAX_AGE, PeopleService, UserProfile
-from bot.standups import OUT_OF_DATE, StandupPrompt, prompt_to_answer
+from bot.standups import StandupPrompt, prompt_to_answer
 from bot.status import PAGE_SIZE, ScopeKind, StatusScope, initiative_detail, initiatives_for_user, status_page
 from storage import initiatives as queries
 from storage.checkpoints import add_checkpoint
@@ -162,7 +164,7 @@ def test_create_reports_every_problem_at_once_and_writes_nothing(session: Sessio
 
     error = caught.value
     assert problem_fields(error) == ["name", "goal", "jira", "due", "ds", "eng", "embedded"]
-    messages = [p.message for p in error.problems]
+    messages = [describe_field(p) for p in error.problems]
     assert f"{NAME_MAX + 1} characters" in messages[0] and str(NAME_MAX) in messages[0]
     assert f"{GOAL_MAX + 1} characters" in messages[1]
     assert '"epic twelve" is not a Jira issue key' in messages[2]
@@ -170,7 +172,7 @@ def test_create_reports_every_problem_at_once_and_writes_nothing(session: Sessio
     assert messages[4] == f"DS lead: The user <@{NOBODY}> is not a member of this workspace."
     assert messages[5] == f"Engineering lead: The user <@{ROBOT}> is a bot, not a person."
     assert messages[6] == f"Embedded engineer: The user <@{GONE}> is deactivated."
-    assert error.message == " ".join(messages)
+    assert describe(error) == " ".join(messages)
     session.commit()
     assert count_rows(session, Initiative) == 0
     assert count_rows(session, PhaseChange) == 0
@@ -189,7 +191,7 @@ def test_create_refuses_reserved_names(session: Session, people: PeopleService, 
             jira_configured=True,
         )
     assert problem_fields(caught.value) == ["name"]
-    assert "reserved" in caught.value.message
+    assert "reserved" in describe(caught.value)
     assert count_rows(session, Initiative) == 0
 
 
@@ -204,7 +206,7 @@ def test_create_refuses_an_empty_name(session: Session, people: PeopleService) -
             today=TODAY,
             jira_configured=True,
         )
-    assert caught.value.problems[0].message == "The initiative needs a name."
+    assert describe_field(caught.value.problems[0]) == "The initiative needs a name."
 
 
 def test_create_accepts_names_and_goals_at_the_limit(session: Session, people: PeopleService) -> None:
@@ -230,7 +232,7 @@ def test_create_refuses_a_duplicate_name_ignoring_case(session: Session, people:
             jira_configured=True,
         )
     assert problem_fields(caught.value) == ["name"]
-    assert caught.value.message == 'An initiative called "Churn Model" already exists. Pick another name.'
+    assert describe(caught.value) == 'An initiative called "Churn Model" already exists. Pick another name.'
     assert count_rows(session, Initiative) == 1
 
 
@@ -247,8 +249,8 @@ def test_duplicate_of_an_archived_initiative_says_so(session: Session, people: P
             today=TODAY,
             jira_configured=True,
         )
-    assert "(it is archived)" in caught.value.message
-    assert '"Old churn"' in caught.value.message
+    assert "(it is archived)" in describe(caught.value)
+    assert '"Old churn"' in describe(caught.value)
 
 
 def test_the_same_name_is_fine_in_another_team(session: Session, people: PeopleService) -> None:
@@ -277,8 +279,8 @@ def test_problem_messages_escape_what_the_user_typed(session: Session, people: P
             today=TODAY,
             jira_configured=True,
         )
-    assert "&lt;!channel&gt;" in caught.value.message
-    assert "<!channel>" not in caught.value.message
+    assert "&lt;!channel&gt;" in describe(caught.value)
+    assert "<!channel>" not in describe(caught.value)
 
 
 class RacingDirectory(StaticDirectory):
@@ -309,7 +311,7 @@ def test_a_name_taken_between_validation_and_insert_is_a_duplicate(engine: Engin
                 today=TODAY,
                 jira_configured=True,
             )
-        assert "already exists" in caught.value.message
+        assert "already exists" in describe(caught.value)
         # The session is still usable: the savepoint was rolled back, not the whole transaction.
         session.commit()
         assert session.get(SlackUser, (TEAM_ID, ALICE)) is not None
@@ -350,7 +352,7 @@ def test_resolve_lists_every_match_of_an_ambiguous_prefix(session: Session, name
     with pytest.raises(AmbiguousInitiative) as caught:
         resolve(session, "chu")
     assert caught.value.matches == ["Churn", "Churn dashboard", "Churn model v2"]
-    assert '"Churn" (`churn`), "Churn dashboard" (`churn3`), "Churn model v2" (`churn2`)' in caught.value.message
+    assert '"Churn" (`churn`), "Churn dashboard" (`churn3`), "Churn model v2" (`churn2`)' in describe(caught.value)
 
 
 def test_resolve_finds_archived_initiatives_only_by_exact_name_or_key(
@@ -367,13 +369,13 @@ def test_resolve_finds_archived_initiatives_only_by_exact_name_or_key(
 def test_resolve_reports_unknown_initiatives(session: Session, named: dict[str, Initiative], reference: str) -> None:
     with pytest.raises(UnknownInitiative) as caught:
         resolve(session, reference)
-    assert "No initiative called" in caught.value.message
+    assert "No initiative called" in describe(caught.value)
 
 
 def test_unknown_initiative_message_escapes_the_reference(session: Session) -> None:
     with pytest.raises(UnknownInitiative) as caught:
         resolve(session, "<!here> & co")
-    assert caught.value.message == 'No initiative called "&lt;!here&gt; &amp; co" in this workspace.'
+    assert describe(caught.value) == 'No initiative called "&lt;!here&gt; &amp; co" in this workspace.'
 
 
 def test_an_initiative_by_id_is_one_of_the_workspace_still_there(session: Session) -> None:
@@ -419,11 +421,12 @@ def test_a_standup_prompt_is_answered_only_by_its_engineer_while_it_is_there(ses
     assert prompt_to_answer(session=session, actor=actor(CAROL), prompt_id=prompt.id or 0) == (prompt, churn)
     with pytest.raises(InvalidInput) as refused:
         prompt_to_answer(session=session, actor=actor(BOB), prompt_id=prompt.id or 0)
-    assert f"<@{CAROL}>" in refused.value.problems[0].message
+    assert refused.value.problems[0].kind is Problem.NOT_YOUR_STANDUP
+    assert f"<@{CAROL}>" in describe(refused.value)
     for stale, prompt_id in ((Actor(team_id=OTHER_TEAM, user_id=CAROL), prompt.id or 0), (actor(CAROL), 9999)):
         with pytest.raises(InvalidInput) as out_of_date:
             prompt_to_answer(session=session, actor=stale, prompt_id=prompt_id)
-        assert out_of_date.value.problems[0].message == OUT_OF_DATE
+        assert describe(out_of_date.value) == "That standup is no longer there; wait for the next prompt."
 
 
 def test_a_slack_event_is_claimed_by_its_first_delivery_only(session: Session) -> None:
@@ -451,9 +454,9 @@ def test_parse_phase() -> None:
     assert parse_phase(" Research ") is Phase.RESEARCH
     with pytest.raises(InvalidInput) as caught:
         parse_phase("<b>done")
-    assert "&lt;b&gt;done" in caught.value.message
+    assert "&lt;b&gt;done" in describe(caught.value)
     assert "discovery, research, summary, development, production, monitoring, paused, cancelled" in (
-        caught.value.message
+        describe(caught.value)
     )
 
 
@@ -504,7 +507,7 @@ def test_changing_to_the_same_phase_is_nothing_to_change(session: Session, peopl
             people=people,
             now=NOW,
         )
-    assert caught.value.message == '"Churn model" is already in discovery.'
+    assert describe(caught.value) == '"Churn model" is already in discovery.'
     assert count_rows(session, PhaseChange) == 1
 
 
@@ -520,7 +523,7 @@ def test_archived_initiatives_keep_their_phase(session: Session, people: PeopleS
             people=people,
             now=NOW,
         )
-    assert "archived" in caught.value.message
+    assert "archived" in describe(caught.value)
     assert initiative.phase == "discovery"
     assert count_rows(session, PhaseChange) == 1
 
@@ -538,7 +541,7 @@ def test_notes_are_limited(session: Session, people: PeopleService) -> None:
             now=NOW,
         )
     assert problem_fields(caught.value) == ["note"]
-    assert f"{NOTE_MAX + 1} characters" in caught.value.message
+    assert f"{NOTE_MAX + 1} characters" in describe(caught.value)
     assert initiative.phase == "discovery"
 
     result = change_phase(
@@ -568,7 +571,7 @@ def test_an_outsider_cannot_change_the_phase(
             now=NOW,
         )
     assert caught.value.allowed_user_ids == [ALICE, BOB, CAROL, CREATOR]
-    assert "change its phase" in caught.value.message
+    assert "change its phase" in describe(caught.value)
     assert directory.lookups == [DAVE]  # the admin check ran, once the membership check failed
     assert initiative.phase == "discovery"
     assert count_rows(session, PhaseChange) == 1
@@ -676,7 +679,7 @@ def test_restricted_fields_need_a_manager(session: Session, people: PeopleServic
     before = initiative.model_dump()
     with pytest.raises(NotAllowed) as caught:
         edit(session, people, DAVE, initiative, **{fld: value})
-    assert "change its name, channel or people" in caught.value.message
+    assert "change its name, channel or people" in describe(caught.value)
     assert initiative.model_dump() == before
 
     result = edit(session, people, BOB, initiative, **{fld: value})
@@ -726,7 +729,7 @@ def test_name_and_channel_cannot_be_cleared(session: Session, people: PeopleServ
     with pytest.raises(InvalidInput) as caught:
         edit(session, people, ALICE, initiative, **{fld: CLEAR})
     assert problem_fields(caught.value) == [fld]
-    assert "cannot be removed" in caught.value.message
+    assert "cannot be removed" in describe(caught.value)
 
 
 def test_clearing_an_empty_field_is_nothing_to_change(session: Session, people: PeopleService) -> None:
@@ -760,15 +763,15 @@ def test_rename_to_a_taken_name_is_refused(session: Session, people: PeopleServi
 
     with pytest.raises(InvalidInput) as caught:
         edit(session, people, ALICE, initiative, name="FRAUD rules")
-    assert caught.value.message == 'An initiative called "Fraud rules" already exists. Pick another name.'
+    assert describe(caught.value) == 'An initiative called "Fraud rules" already exists. Pick another name.'
 
     with pytest.raises(InvalidInput) as caught:
         edit(session, people, ALICE, initiative, name="old forecast")
-    assert "(it is archived)" in caught.value.message
+    assert "(it is archived)" in describe(caught.value)
 
     with pytest.raises(InvalidInput) as caught:
         edit(session, people, ALICE, initiative, name="All")
-    assert "reserved" in caught.value.message
+    assert "reserved" in describe(caught.value)
     assert initiative.name == "Churn model"
 
 
@@ -827,7 +830,7 @@ def test_edit_checks_new_people(session: Session, people: PeopleService) -> None
     with pytest.raises(InvalidInput) as caught:
         edit(session, people, ALICE, initiative, eng=GONE, embedded=NOBODY)
     assert problem_fields(caught.value) == ["eng", "embedded"]
-    assert "deactivated" in caught.value.problems[0].message
+    assert "deactivated" in describe_field(caught.value.problems[0])
 
 
 def test_edit_needs_something_to_change(session: Session, people: PeopleService) -> None:
@@ -840,7 +843,7 @@ def test_archived_initiatives_cannot_be_edited(session: Session, people: PeopleS
     initiative = managed(session, archived=True, archived_at=NOW)
     with pytest.raises(InvalidInput) as caught:
         edit(session, people, ALICE, initiative, goal="New")
-    assert "archived" in caught.value.message
+    assert "archived" in describe(caught.value)
 
 
 # --- archive, threads ----------------------------------------------------------------------------------------------
@@ -869,7 +872,7 @@ def test_an_outsider_cannot_archive(session: Session, people: PeopleService) -> 
     initiative = managed(session)
     with pytest.raises(NotAllowed) as caught:
         archive_initiative(session=session, actor=actor(DAVE), initiative=initiative, people=people, now=NOW)
-    assert "archive it" in caught.value.message
+    assert "archive it" in describe(caught.value)
     session.commit()
     stored = session.get(Initiative, initiative.id)
     assert stored is not None and stored.archived is False
@@ -920,7 +923,7 @@ def test_unknown_users(session: Session, people: PeopleService, directory: Stati
     with pytest.raises(UnknownUser) as caught:
         people.profile(NOBODY)
     assert caught.value.user_id == NOBODY
-    assert caught.value.message == f"The user <@{NOBODY}> is not a member of this workspace."
+    assert describe(caught.value) == f"The user <@{NOBODY}> is not a member of this workspace."
     assert session.get(SlackUser, (TEAM_ID, NOBODY)) is None
 
 

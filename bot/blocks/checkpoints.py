@@ -207,7 +207,7 @@ def render_push_failure(ref: str, issue_key: str, action: str, reason: str, *, j
     what = {"done": "mark it done", "reopen": "reopen it", "remote_link": "link it to this thread"}.get(action, action)
     line = (
         f":warning: I couldn't update {issue_link(jira_url, issue_key)} in Jira to {what} (for `{ref}`): "
-        f"{reason}\nThe checkpoint in Slack and the issue in Jira now disagree; please fix the issue in Jira."
+        f"{escape(reason)}\nThe checkpoint in Slack and the issue in Jira now disagree; please fix the issue in Jira."
     )
     return Message(text=f"Jira update failed for {issue_key}", blocks=[section(line)])
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.blocks.base import MAX_MESSAGE_BLOCKS, Message, context, header, section
 from bot.blocks.plain import readable
+from bot.blocks.problems import describe
 from bot.checklist import Checklist
 from bot.errors import HandoffError, NotAllowed
 from bot.text import escape
@@ -181,7 +182,7 @@ def render_notice(text: str) -> Message:
 
 def render_error(error: HandoffError, *, usage: str | None = None) -> Message:
     """A domain error as a private answer: the problem, who can help, and the right usage."""
-    message = error.message
+    message = describe(error)
     if isinstance(error, NotAllowed) and error.allowed_user_ids:
         message += " Ask " + ", ".join(f"<@{u}>" for u in error.allowed_user_ids) + "."
         usage = None  # the usage was right; the person was not

@@ -20,6 +20,7 @@ from bot.blocks.base import (
     slack_date,
     user,
 )
+from bot.blocks.problems import how_to_satisfy
 from bot.checklist import ItemType
 from bot.ideas import IdeaList, LocatedIdea, SearchResult, idea_reference
 from bot.kpis import (
@@ -33,7 +34,7 @@ from bot.kpis import (
     standing,
     target_text,
 )
-from bot.readiness import EntryResult, GateReadiness, ItemState, ItemStatus, Readiness, how_to_satisfy
+from bot.readiness import EntryResult, GateReadiness, ItemState, ItemStatus, Readiness
 from bot.text import escape, truncate
 from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi, PhaseChange
 
@@ -110,7 +111,7 @@ def item_line(initiative: Initiative, status: ItemStatus) -> str:
         line += "\n      " + doc_line(doc)
     if status.state is ItemState.MISSING:
         line += f"\n      _{escape(item.help)}_ " if item.help else "\n      "
-        line += how_to_satisfy(initiative, item)
+        line += how_to_satisfy(initiative.ref_key, item)
     return line
 
 
