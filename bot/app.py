@@ -32,11 +32,11 @@ from bot.runtime import Runtime
 from bot.scheduler import ScheduledJobs, Scheduler
 from bot.slot_ledger import Job
 from bot.standups import standup_plans
+from handlers.channel_jobs import JobRunner
 from handlers.jira_jobs import run_jira_sync
 from handlers.jira_webhook import make_webhook_receiver
 from handlers.outbox import RunReport
 from handlers.request_log import answered
-from handlers.scheduled_jobs import JobRunner
 from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 

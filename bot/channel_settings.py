@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.errors import InvalidInput, Problem
 from bot.initiatives import Actor
-from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
+from bot.recurrence import WEEKDAYS, WORKING_DAYS, Schedule
 from storage import digest as digest_queries
 from storage import schedules as queries
 from storage.models import ChannelSettings

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from bot.schedule import DAY_ALIASES, WEEKDAYS
+from bot.recurrence import DAY_ALIASES, WEEKDAYS
 
 ISO_LIKE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 DAY_FIRST_OR_MONTH_FIRST = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")

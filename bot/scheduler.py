@@ -19,8 +19,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channel_settings import ChannelPlan, scheduled_channels
+from bot.recurrence import Schedule
 from bot.runtime import Runtime
-from bot.schedule import Schedule
 from bot.standups import standup_plans
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.schedule import Schedule, Slot
+from bot.recurrence import Schedule, Slot
 from storage import schedules as queries
 from storage.models import JobRun
 from storage.models import JobRunState as JobRunState

@@ -24,7 +24,7 @@ from bot.dates import DateError, group_date_words, parse_date
 from bot.errors import HandoffError, InvalidInput, Problem, UnknownInitiative
 from bot.initiatives import Actor, initiative_by_id, require_active, require_manager
 from bot.people import PeopleService
-from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
+from bot.recurrence import WEEKDAYS, WORKING_DAYS, Schedule
 from bot.slot_ledger import OnDone
 from storage import blockers as blocker_queries
 from storage import standups as queries

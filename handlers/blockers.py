@@ -15,8 +15,8 @@ from bot.blocks.blockers import render_blocker_reported, render_blocker_resolved
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.initiatives import Actor, resolve_initiative
 from bot.runtime import Runtime
-from handlers.flows import announce
 from handlers.grammar import LOCAL_BLOCKER, OPTION, Token, UsageError, local_reference
+from handlers.posting import announce
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 

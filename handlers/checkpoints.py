@@ -47,7 +47,6 @@ from bot.jira_push import (
 from bot.people import PeopleService
 from bot.runtime import Runtime
 from bot.text import echo, escape
-from handlers.flows import announce, unit_of_work
 from handlers.grammar import (
     LOCAL_CHECKPOINT,
     Token,
@@ -59,6 +58,8 @@ from handlers.grammar import (
     unknown_action,
 )
 from handlers.modal_openers import open_add_checkpoint_modal
+from handlers.posting import announce
+from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand
 
 log = logging.getLogger(__name__)

@@ -25,9 +25,9 @@ from bot.nudges import SNOOZE_CHOICES, WHOLE_INITIATIVE, set_initiative_nudges, 
 from bot.runtime import Runtime
 from bot.slot_ledger import Job
 from bot.text import echo, escape
-from handlers.flows import unit_of_work
+from handlers.channel_jobs import JobRunner
 from handlers.grammar import Token, UsageError, did_you_mean, time_zone_days
-from handlers.scheduled_jobs import JobRunner
+from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Alias, Answer, Request, Subcommand, undated
 
 log = logging.getLogger(__name__)

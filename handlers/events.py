@@ -33,7 +33,7 @@ from bot.status import initiatives_for_user
 from handlers.actions import ack_only
 from handlers.checkpoints import interactive_jira
 from handlers.errors import after_ack
-from handlers.slack_io import SlackUserDirectory, profile_from_slack
+from handlers.slack_people import SlackUserDirectory, profile_from_slack
 from handlers.tenancy import tenant_of
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from bot.blocks.problems import describe, unreadable_date
 from bot.checkpoints import CheckpointField
 from bot.errors import Problem
 from bot.initiatives import CLEAR, Field
-from bot.schedule import (
+from bot.recurrence import (
     ScheduleError,
     looks_like_days,
     looks_like_timezone,

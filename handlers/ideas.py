@@ -23,13 +23,13 @@ from bot.blocks.readiness import (
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.initiatives import Actor, resolve_initiative
 from bot.runtime import Runtime
-from handlers.flows import announce
 from handlers.grammar import (
     LOCAL_IDEA,
     Token,
     UsageError,
     local_reference,
 )
+from handlers.posting import announce
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 

@@ -30,9 +30,9 @@ from bot.runtime import Runtime
 from bot.standups import engineer_changed
 from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
 from bot.text import echo, escape
-from handlers.flows import announce, unit_of_work
 from handlers.grammar import Token, UsageError, is_word, opt_str, option_value, split_options
-from handlers.slack_io import permalink, post_message
+from handlers.posting import announce, permalink, post_message
+from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"

@@ -28,7 +28,7 @@ from bot.jira_sync import (
     unposted_status_changes,
 )
 from bot.runtime import Runtime
-from handlers.slack_io import post_in_thread, post_message
+from handlers.posting import post_in_thread, post_message
 
 log = logging.getLogger(__name__)
 BACKGROUND_PATIENCE_SECONDS = 300.0

@@ -30,7 +30,6 @@ from bot.initiatives import CLEAR, Actor, resolve_initiative
 from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
 from bot.text import echo, escape
-from handlers.flows import announce, unit_of_work
 from handlers.grammar import (
     NONE_WORDS,
     Token,
@@ -40,6 +39,8 @@ from handlers.grammar import (
     split_options,
     unknown_action,
 )
+from handlers.posting import announce
+from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand, undated
 
 

@@ -25,7 +25,7 @@ from bot.errors import SlackChannelUnavailable
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
 from bot.slot_ledger import Claim, JobRunState, OnDone
-from handlers.slack_io import post_message
+from handlers.posting import post_message
 
 log = logging.getLogger(__name__)
 SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to

@@ -27,7 +27,6 @@ from bot.blocks.undo import UndoKind, UndoRequest, undo_button
 from bot.initiatives import Actor, Phase, resolve_initiative
 from bot.runtime import Runtime
 from bot.text import echo, escape
-from handlers.flows import announce, unit_of_work
 from handlers.grammar import (
     Token,
     UsageError,
@@ -38,6 +37,8 @@ from handlers.grammar import (
     unknown_action,
 )
 from handlers.modal_openers import open_add_doc_modal
+from handlers.posting import announce
+from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 

@@ -20,8 +20,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.base import Message
 from bot.blocks.standups import render_prompt, render_prompt_missed, render_reminder
 from bot.people import PeopleService
+from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.runtime import Runtime
-from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.slot_ledger import MISSED_WHILE_DOWN, Claim, Job, JobRunState, SlotLedger
 from bot.standups import (
     PromptToSend,
@@ -40,7 +40,7 @@ from bot.standups import (
     unanswered_prompts,
 )
 from handlers.outbox import Delivery, Outbox, RunReport
-from handlers.slack_io import SlackUserDirectory
+from handlers.slack_people import SlackUserDirectory
 
 log = logging.getLogger(__name__)
 PROFILE_REFRESHES_PER_SWEEP = 20  # users.info is Tier 4 (100+ a minute); the sweep runs every minute

@@ -29,14 +29,14 @@ from bot.blocks.standups import (
 from bot.dates import describe_date
 from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, Initiative, require_manager, resolve_initiative
-from bot.runtime import Runtime
-from bot.schedule import (
+from bot.recurrence import (
     describe_days,
 )
+from bot.runtime import Runtime
 from bot.text import echo, escape
-from handlers.flows import unit_of_work
 from handlers.grammar import Token, UsageError, is_word, time_zone_days
-from handlers.slack_io import post_in_thread
+from handlers.posting import post_in_thread
+from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 log = logging.getLogger(__name__)

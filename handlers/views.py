@@ -27,9 +27,9 @@ from bot.runtime import Runtime
 from handlers.checkpoints import add_and_announce, edit_and_announce, mitigate_and_announce
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.flows import unit_of_work
 from handlers.initiatives import create_and_announce
 from handlers.readiness import add_doc_and_announce
+from handlers.slack_people import unit_of_work
 from handlers.standups import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
 from handlers.tenancy import actor_of
 

@@ -19,7 +19,7 @@ from bot.config import (
     Settings,
     load_settings,
 )
-from bot.schedule import (
+from bot.recurrence import (
     WEEKDAYS,
     WORKING_DAYS,
     Schedule,

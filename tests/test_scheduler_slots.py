@@ -19,10 +19,10 @@ from bot.blocks.base import Message
 from bot.channel_settings import scheduled_channels
 from bot.clock import FixedClock
 from bot.fake_slack import FakeSlack, RecordedCall
-from bot.schedule import WEEKDAYS, WORKING_DAYS, Schedule
+from bot.recurrence import WEEKDAYS, WORKING_DAYS, Schedule
 from bot.slot_ledger import LEASE, Job
+from handlers.channel_jobs import JobRunner
 from handlers.outbox import SLOT_POST_EVENT
-from handlers.scheduled_jobs import JobRunner
 from storage import schedules as queries
 from storage.db import session_scope
 from storage.models import ChannelSettings, JobRun, JobRunState

@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from bot.clock import FixedClock
 from bot.metrics import Metrics
+from bot.recurrence import WORKING_DAYS, Schedule, Slot
 from bot.retry_after import retry_after_seconds
-from bot.schedule import WORKING_DAYS, Schedule, Slot
 from bot.slot_ledger import LEASE, MAX_BACKOFF, RETRY_FOR, Job, SlotLedger
 from storage.db import session_scope
 from storage.models import JobRun, JobRunState

@@ -15,7 +15,7 @@ from bot.checklist import ChecklistItem, ItemType
 from bot.config import JIRA_NOT_CONFIGURED
 from bot.dates import DateError
 from bot.errors import FieldProblem, HandoffError, InvalidInput, Problem
-from bot.schedule import ScheduleError
+from bot.recurrence import ScheduleError
 from bot.text import echo, escape, unescape
 
 

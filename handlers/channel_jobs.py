@@ -21,8 +21,8 @@ from bot.blocks.nudges import render_escalation, render_nudges
 from bot.channel_settings import ChannelPlan, channel_plan, scheduled_channels
 from bot.digest import DigestSkip, ScheduledDigest, digest_posted, scheduled_digest
 from bot.nudges import Escalation, NudgePlan, channel_nudged, lead_escalated, plan_channel_nudges, record_channel_nudges
+from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Schedule, Slot
 from bot.runtime import Runtime
-from bot.schedule import MAX_CATCH_UP_SLOTS_DAYS, Schedule, Slot
 from bot.slot_ledger import CHANNEL_JOBS, MISSED_WHILE_DOWN, Claim, Job, JobRunState, OnDone, SlotLedger
 from handlers.jira_jobs import run_jira_sync
 from handlers.outbox import Delivery, Outbox, RunReport

@@ -1,4 +1,5 @@
-"""The Slack side of posting: channel failures become domain errors that say how to fix them."""
+"""Posting to Slack: channel failures become domain errors that say how to fix them, and a change is told in its
+initiative's thread."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.base import Message
-from bot.errors import SlackChannelUnavailable
+from bot.blocks.base import Block, Message, actions
+from bot.blocks.help import render_notice
+from bot.blocks.problems import thread_post_failed
+from bot.errors import HandoffError, SlackChannelUnavailable
 from bot.initiatives import Initiative
-from bot.people import UserProfile
 
 log = logging.getLogger(__name__)
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
@@ -69,32 +71,21 @@ def delete_message(client: WebClient, *, posted: Posted) -> None:
         log.warning("could not delete a message", extra={"slack_error": error.response.get("error")})
 
 
-class SlackUserDirectory:
-    """`UserDirectory` backed by `users.info`."""
-
-    def __init__(self, client: WebClient):
-        self._client = client
-
-    def lookup(self, user_id: str) -> UserProfile | None:
-        try:
-            response = self._client.users_info(user=user_id)
-        except SlackApiError as error:
-            if error.response.get("error") in ("user_not_found", "users_not_found"):
-                return None
-            raise
-        return profile_from_slack(response["user"])
-
-
-def profile_from_slack(user: dict) -> UserProfile:
-    """A profile from a `users.info` user object or a `user_change` event's user."""
-    profile = user.get("profile") or {}
-    return UserProfile(
-        user_id=user["id"],
-        name=user.get("name", ""),
-        real_name=user.get("real_name") or profile.get("real_name", ""),
-        tz=user.get("tz"),
-        is_admin=bool(user.get("is_admin")),
-        is_owner=bool(user.get("is_owner")),
-        is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
-        deleted=bool(user.get("deleted")),
-    )
+def announce(
+    client: WebClient, initiative: Initiative, update: Message, confirmation: str, *, undo: Block | None = None
+) -> Message:
+    """Post the update in the thread; the change is saved either way, so a failed post is reported, not raised.
+    `undo` is a button that takes the change back, shown with the answer."""
+    try:
+        post_in_thread(client, initiative=initiative, message=update)
+    except HandoffError as error:
+        answer = thread_post_failed(confirmation, error)
+    except SlackApiError as error:
+        log.warning("thread update not posted", extra={"slack_error": error.response.get("error")})
+        answer = f"{confirmation}\n:warning: Saved, but Slack refused the thread update; try again later."
+    else:
+        answer = confirmation
+    notice = render_notice(answer)
+    if undo is None:
+        return notice
+    return Message(notice.text, [*notice.blocks, actions(undo, block_id="undo_buttons")])
