@@ -1,4 +1,5 @@
-"""When a channel's digest and nudges are due: local times, weekdays, time zones and slots.
+"""When a recurring post is due (a channel's digest and nudges, a standup prompt): local times, weekdays, time zones
+and slots.
 
 APScheduler's cron trigger computes the fire times, so the live scheduler and the catch-up after downtime agree
 to the second. A slot is named by its local date: on the night clocks fall back, a time in the repeated hour
