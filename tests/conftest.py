@@ -23,10 +23,9 @@ from bot.http import create_server
 from bot.jira_gateway import JiraGateway
 from storage.db import make_engine, upgrade_schema
 from tests.support.blockkit import assert_valid_message, assert_valid_view
+from tests.support.paths import MANIFEST
 from tests.support.slack_driver import TEAM_ID, SlackDriver
 
-ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = ROOT / "manifests" / "slack_app.yaml"
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-bot-token"
 NOW = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)  # a Monday

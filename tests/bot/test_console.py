@@ -12,6 +12,7 @@ from bot.config import RunMode, load_settings
 from bot.console import console_commands, run_console
 from storage.db import make_engine
 from storage.models import Initiative
+from tests.support.paths import ROOT
 
 SCRIPT = """\
 /handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol due:2099-03-01 goal:"Cut churn <!here> & more"
@@ -168,7 +169,7 @@ def test_a_mistyped_command_gets_a_plain_answer(tmp_path: Path) -> None:
 def test_help_and_the_readme_list_every_console_command(tmp_path: Path) -> None:
     text, _ = console(tmp_path, ":help\n")
     commands = [*console_commands(MagicMock(), io.StringIO()), ":quit"]
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     paragraph = readme[readme.index("## The console") : readme.index("## Commands")]
 
     for command in commands:

@@ -24,6 +24,7 @@ from bot.fake_slack import FakeSlack
 from storage.db import make_engine, session_scope, upgrade_schema
 from tests.conftest import BOB, BOT_TOKEN, CAROL, GENERAL, SIGNING_SECRET, seed
 from tests.support.factories import make_initiative
+from tests.support.paths import ROOT
 from tests.support.slack_driver import TEAM_ID, SlackDriver
 
 APP_TOKEN = "xapp-1-A0001-test-app-token"
@@ -42,7 +43,7 @@ def run_handoff(args: list[str], env: dict[str, str], cwd: Path, *, stdin: int |
     clean.pop("DATABASE_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *args],
-        env={**clean, **env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**clean, **env, "PYTHONPATH": str(ROOT)},
         cwd=cwd,
         stdin=stdin,
         stdout=subprocess.PIPE,

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +23,7 @@ from bot.config import (
     log_level_number,
 )
 from bot.logs import JsonLineFormatter, Redactor, correlation, current_correlation_id, new_correlation_id
+from tests.support.paths import ROOT
 
 BOT_TOKEN = "xoxb-1111-2222-SECRETBOTTOKEN"
 APP_TOKEN = "xapp-1-A111-SECRETAPPTOKEN"
@@ -475,6 +475,6 @@ def test_env_example_lists_every_setting_the_code_reads() -> None:
         recording = RecordingEnv(env(SLACK_APP_TOKEN=APP_TOKEN))
         load_settings(recording, mode=mode)
         asked |= recording.asked
-    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
     assert asked == listed

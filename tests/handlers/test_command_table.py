@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from handlers.command_table import ACTIONS, GUIDE, TABLE, usage_text
+from tests.support.paths import ROOT
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def commands_table() -> str:

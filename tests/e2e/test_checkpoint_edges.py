@@ -17,9 +17,7 @@ from handlers.jira_jobs import run_jira_sync
 from storage.db import session_scope
 from storage.models import Initiative
 from tests.conftest import ALICE, BOB, CAROL, CHURN, GENERAL, RunningApp
-from tests.support.e2e import Thread, blocks_of, create, kickoff_of, load, private_answer, replies, run
-from tests.support.fake_jira import FakeJira
-from tests.test_e2e_checkpoints import (
+from tests.e2e.test_checkpoints import (
     CHURN_V2,
     MODEL_CARD,
     add,
@@ -32,6 +30,8 @@ from tests.test_e2e_checkpoints import (
     running,
     sleeps,
 )
+from tests.support.e2e import Thread, blocks_of, create, kickoff_of, load, private_answer, replies, run
+from tests.support.fake_jira import FakeJira
 
 # Pytest finds a fixture by name in the module of the test that asks for it, so the shared ones are imported;
 # listing them here tells linters that the imports are used.

@@ -16,11 +16,9 @@ from bot.config import JiraAuth, JiraSettings
 from bot.fake_slack import FakeUser
 from handlers.jira_jobs import run_jira_sync
 from storage.models import JiraStatusChange
-from tests import test_e2e_checkpoints as cloud
 from tests.conftest import ALICE, CAROL, RunningApp, ServeApp
-from tests.support.e2e import Thread, blocks_of, kickoff_of, load, private_answer, replies
-from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira, RecordedRequest
-from tests.test_e2e_checkpoints import (
+from tests.e2e import test_checkpoints as cloud
+from tests.e2e.test_checkpoints import (
     CHURN_V2,
     MODEL_CARD,
     WEBHOOK_SECRET,
@@ -30,6 +28,8 @@ from tests.test_e2e_checkpoints import (
     post_webhook,
     pushes,
 )
+from tests.support.e2e import Thread, blocks_of, kickoff_of, load, private_answer, replies
+from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira, RecordedRequest
 
 PERSONAL_TOKEN = "dc-personal-access-token-0123456789"
 # Jira renders REST timestamps in the bot account's time zone and webhook bodies in UTC; a zone other than UTC

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from storage.models import Away, ChannelSettings, Checkpoint
 from tests.conftest import ALICE, BOB, GENERAL, OFFLINE_JIRA, RunningApp
+from tests.e2e.test_initiatives import NEW_CHURN_V2
 from tests.support.e2e import create, load, private_answer
-from tests.test_e2e_commands import NEW_CHURN_V2
 
 CHURN_V2 = "Churn model v2"
 

@@ -13,6 +13,17 @@ from sqlmodel import Session, col, select
 from bot import ids
 from storage.models import Blocker
 from tests.conftest import ALICE, BOB, CAROL, NOW, RunningApp
+from tests.e2e.test_digests import (
+    CHURN_V2,
+    NEW_CHURN,
+    TUESDAY,
+    digests,
+    payload,
+    run_jobs_at,
+    section_about,
+    sections,
+    utc,
+)
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import (
     Thread,
@@ -25,17 +36,6 @@ from tests.support.e2e import (
     private_answer,
     replies,
     run,
-)
-from tests.test_e2e_digest import (
-    CHURN_V2,
-    NEW_CHURN,
-    TUESDAY,
-    digests,
-    payload,
-    run_jobs_at,
-    section_about,
-    sections,
-    utc,
 )
 
 REPORTED = ":white_check_mark: Reported `churn#b{}`; it stays in the digest until someone resolves it"

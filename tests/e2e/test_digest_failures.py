@@ -16,9 +16,7 @@ from sqlmodel import Session
 from bot.fake_slack import FakeChannel
 from bot.slot_ledger import LEASE
 from tests.conftest import ALICE, BOB, CAROL, GENERAL, OLD, SECRET, RunningApp
-from tests.support.e2e import create, private_answer
-from tests.support.factories import make_initiative, seed_initiatives
-from tests.test_e2e_digest import (
+from tests.e2e.test_digests import (
     CHURN_V2,
     NEW_CHURN,
     TUESDAY,
@@ -31,6 +29,8 @@ from tests.test_e2e_digest import (
     settings_of,
     slot_runs,
 )
+from tests.support.e2e import create, private_answer
+from tests.support.factories import make_initiative, seed_initiatives
 
 PUBLIC = "C0PUBLIC"  # a public channel the bot was never invited to
 

@@ -20,10 +20,10 @@ from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from storage.initiatives import get_initiative_by_name
 from storage.models import Checkpoint, Initiative, SlackUser
 from tests.conftest import ALICE, BOB, DAVE, GENERAL, RunningApp, ServeApp
+from tests.e2e.test_interactive import state, user_change_event
 from tests.support.blockkit import all_text, button_values
 from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID, Origin
-from tests.test_e2e_interactive import state, user_change_event
 
 PARTNER_TEAM = "T0PARTNER"
 PAT = "U0PAT"  # the partner company's member of the shared channel

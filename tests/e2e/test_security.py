@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from bot.http import HandoffWsgiApp, create_server
 from storage.models import Initiative, PhaseChange, SlackUser
-from tests.conftest import ALICE, GENERAL, ROOT, SIGNING_SECRET, RunningApp
+from tests.conftest import ALICE, GENERAL, SIGNING_SECRET, RunningApp
+from tests.support.paths import ROOT
 from tests.support.slack_driver import TEAM_ID
 
 FIVE_MINUTES = 300

@@ -8,11 +8,9 @@ from sqlmodel import Session, select
 
 from storage.models import Kpi, KpiReading
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, NOW, RunningApp
-from tests.support.blockkit import all_text
-from tests.support.e2e import Thread, replies
-from tests.test_e2e_digest import TUESDAY, TUESDAY_NUDGES, digests, nudges, run_jobs_at, section_about
-from tests.test_e2e_digest import sections as message_sections
-from tests.test_e2e_readiness import (
+from tests.e2e.test_digests import TUESDAY, TUESDAY_NUDGES, digests, nudges, run_jobs_at, section_about
+from tests.e2e.test_digests import sections as message_sections
+from tests.e2e.test_readiness import (
     AUC,
     CHURN_V2,
     answer_line,
@@ -26,6 +24,8 @@ from tests.test_e2e_readiness import (
     slack_day,
     snapshot,
 )
+from tests.support.blockkit import all_text
+from tests.support.e2e import Thread, replies
 
 # Pytest finds a fixture by name in the module of the test that asks for it, so the shared one is imported;
 # listing it here tells linters that the import is used.
