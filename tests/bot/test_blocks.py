@@ -27,8 +27,8 @@ from bot.initiatives import Field, FieldChange
 from bot.status import PAGE_SIZE, InitiativeDetail, InitiativeSummary, ScopeKind, StatusPage, StatusScope
 from handlers.command_table import GUIDE, SUBCOMMANDS, error_answer, parse_command, problem_answer
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, PhaseChange
-from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, NOW
 from tests.support.blockkit import all_text, assert_valid_message, assert_valid_view
+from tests.support.workspace import ALICE, BOB, CAROL, CHURN, DAVE, NOW
 
 JIRA_URL = "https://acme.atlassian.net"
 HOSTILE_NAME = "<!channel> & <@U123>"

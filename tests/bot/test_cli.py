@@ -22,10 +22,10 @@ from websockets.sync.server import ServerConnection, serve
 
 from bot.fake_slack import FakeSlack
 from storage.db import make_engine, session_scope, upgrade_schema
-from tests.conftest import BOB, BOT_TOKEN, CAROL, GENERAL, SIGNING_SECRET, seed
 from tests.support.factories import make_initiative
 from tests.support.paths import ROOT
 from tests.support.slack_driver import TEAM_ID, SlackDriver
+from tests.support.workspace import BOB, BOT_TOKEN, CAROL, GENERAL, SIGNING_SECRET, seed
 
 APP_TOKEN = "xapp-1-A0001-test-app-token"
 SECRET_JIRA_TOKEN = "jira-secret-value-that-must-not-leak"

@@ -20,10 +20,10 @@ from bot.clock import FixedClock
 from bot.fake_slack import FakeSlack
 from storage.db import session_scope
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState, SlackUser
-from tests.conftest import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
 from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, GENERAL, NOW, SIGNING_SECRET
 
 JIRA_PAT = "dc-personal-access-token-0123"
 HEADS = {"digest": "Daily digest", "nudges": "Nudges:"}  # how each job's posted message begins

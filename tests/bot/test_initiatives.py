@@ -38,48 +38,33 @@ from bot.people import PROFILE_MAX_AGE, PeopleService, UserProfile
 from bot.status import PAGE_SIZE, ScopeKind, StatusScope, initiative_detail, initiatives_for_user, status_page
 from storage import initiatives as queries
 from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase, PhaseChange, SlackUser
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, GONE, NOW, ROBOT
-from tests.support.factories import StaticDirectory, actor, count_rows, make_initiative, people_directory
+from tests.support.factories import (
+    StaticDirectory,
+    actor,
+    count_rows,
+    make_initiative,
+    managed,
+    people_directory,
+    problem_fields,
+)
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    CHURN,
+    CREATOR,
+    DAVE,
+    GENERAL,
+    GONE,
+    NOBODY,
+    NOW,
+    OWNER,
+    ROBOT,
+)
 
 TODAY = NOW.date()
-CREATOR, OWNER, NOBODY = "U0CREATOR", "U0OWNER", "U0NOBODY"
-
-
-@pytest.fixture
-def directory() -> StaticDirectory:
-    directory = people_directory()
-    directory.add(UserProfile(CREATOR, "creator", "Cree Ator"))
-    directory.add(UserProfile(OWNER, "owner", "Olga Owner", is_owner=True))
-    return directory
-
-
-@pytest.fixture
-def people(session: Session, directory: StaticDirectory) -> PeopleService:
-    return PeopleService(session=session, directory=directory, team_id=TEAM_ID, now=NOW)
-
-
-def managed(session: Session, **overrides: object) -> Initiative:
-    """An initiative with every role filled, so each manager can be tested."""
-    values: dict[str, object] = {
-        "name": "Churn model",
-        "ds_lead_id": ALICE,
-        "eng_lead_id": BOB,
-        "embedded_engineer_id": CAROL,
-        "created_by": CREATOR,
-        "goal": "Cut churn by 5%",
-        "jira_epic_key": "DS-12",
-        "jira_project_key": "DS",
-        "target_date": date(2027, 3, 1),
-    }
-    values.update(overrides)
-    initiative = make_initiative(session, **values)
-    session.commit()
-    return initiative
-
-
-def problem_fields(error: InvalidInput) -> list[str]:
-    return [str(p.field) for p in error.problems]
 
 
 # --- create --------------------------------------------------------------------------------------------------------

@@ -48,10 +48,10 @@ from bot.jira_sync import FULL_SYNC_EVERY, SyncReport, apply_issue_state, apply_
 from storage import jira as jira_queries
 from storage.db import session_scope
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
-from tests.conftest import ALICE, NOW
 from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, NOW
 
 EMAIL, API_TOKEN, PAT = "handoff@example.com", "cloud-api-token", "dc-personal-token"
 PATIENCE = 60.0

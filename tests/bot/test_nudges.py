@@ -31,11 +31,12 @@ from bot.nudges import (
 )
 from storage.db import session_scope
 from storage.models import Checkpoint, HandoffDoc, Initiative, Kpi, KpiReading, NudgeState, Phase
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, NOW, RunningApp, ServeApp
+from tests.conftest import RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import create, load, private_answer
 from tests.support.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, DAVE, GENERAL, NOW
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DISCOVERY_GAPS = {"missing:ds-summary", "kpi-missing:kpi", "missing:api-contract"}

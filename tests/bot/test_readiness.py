@@ -48,7 +48,7 @@ from bot.kpis import (
     standing,
     target_text,
 )
-from bot.people import PeopleService, UserProfile
+from bot.people import PeopleService
 from bot.readiness import (
     ForceNotAllowed,
     GateRefused,
@@ -91,13 +91,11 @@ from storage.models import (
     Phase,
     PhaseChange,
 )
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GONE, NOW, ROBOT
-from tests.support.factories import StaticDirectory, actor, count_rows, make_initiative, people_directory
+from tests.support.factories import StaticDirectory, actor, count_rows, managed, problem_fields
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, CREATOR, DAVE, GONE, NOBODY, NOW, OTHER_TEAM, ROBOT
 
-CREATOR, NOBODY = "U0CREATOR", "U0NOBODY"
 T = TypeVar("T")
-OTHER_TEAM = "T0OTHER"
 DEFAULTS = Checklist()
 DEVELOPMENT_KEYS = ["ds-summary", "kpi", "api-contract"]
 PRODUCTION_DOC_KEYS = [
@@ -115,36 +113,8 @@ PRODUCTION_KEYS = [*PRODUCTION_DOC_KEYS, "owners"]
 # --- fixtures and helpers ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def directory() -> StaticDirectory:
-    # The workspace of conftest plus the initiative's creator, who manages it without being a lead.
-    directory = people_directory()
-    directory.add(UserProfile(CREATOR, "creator", "Cree Ator"))
-    return directory
-
-
-@pytest.fixture
-def people(session: Session, directory: StaticDirectory) -> PeopleService:
-    return PeopleService(session=session, directory=directory, team_id=TEAM_ID, now=NOW)
-
-
 def minutes(n: int) -> datetime:
     return NOW + timedelta(minutes=n)
-
-
-def managed(session: Session, **overrides: object) -> Initiative:
-    """The initiative "Churn model" (`churn`) with every role: ALICE leads DS, BOB engineering, CAROL is embedded."""
-    values: dict[str, object] = {
-        "name": "Churn model",
-        "ds_lead_id": ALICE,
-        "eng_lead_id": BOB,
-        "embedded_engineer_id": CAROL,
-        "created_by": CREATOR,
-    }
-    values.update(overrides)
-    initiative = make_initiative(session, **values)
-    session.commit()
-    return initiative
 
 
 def attach(
@@ -312,10 +282,6 @@ def entry_row(key: str, action: ChecklistEntryAction, gate: Phase | None = None)
 def phase_changes(session: Session, initiative: Initiative) -> list[PhaseChange]:
     statement = select(PhaseChange).where(PhaseChange.initiative_id == initiative.id).order_by(col(PhaseChange.id))
     return list(session.exec(statement).all())
-
-
-def problem_fields(error: InvalidInput) -> list[str]:
-    return [p.field for p in error.problems]
 
 
 # --- the default checklist ---------------------------------------------------------------------------------------

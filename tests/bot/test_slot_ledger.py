@@ -18,7 +18,8 @@ from bot.schedule import WORKING_DAYS, Schedule, Slot
 from bot.slot_ledger import LEASE, MAX_BACKOFF, RETRY_FOR, Job, SlotLedger
 from storage.db import session_scope
 from storage.models import JobRun, JobRunState
-from tests.conftest import GENERAL, NOW, RunningApp
+from tests.conftest import RunningApp
+from tests.support.workspace import GENERAL, NOW
 
 TARGET = f"T0001:{GENERAL}"
 SLOT = Slot("2027-01-04", NOW)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot import ids
 from storage.models import Blocker
-from tests.conftest import ALICE, BOB, CAROL, NOW, RunningApp
+from tests.conftest import RunningApp
 from tests.e2e.test_digests import (
     CHURN_V2,
     NEW_CHURN,
@@ -37,6 +37,7 @@ from tests.support.e2e import (
     replies,
     run,
 )
+from tests.support.workspace import ALICE, BOB, CAROL, NOW
 
 REPORTED = ":white_check_mark: Reported `churn#b{}`; it stays in the digest until someone resolves it"
 NASTY = "<!channel> & <@U0BOB>"  # as typed and stored

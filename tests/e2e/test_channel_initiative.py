@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from storage.models import Blocker, Checkpoint, HandoffDoc, Idea, Kpi, KpiReading, StandupSettings
-from tests.conftest import ALICE, CAROL, CHURN, GENERAL, SECRET, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import all_text
 from tests.support.e2e import create, load, run
+from tests.support.factories import rows
+from tests.support.workspace import ALICE, CAROL, CHURN, GENERAL, SECRET
 
 CHURN_V2 = "Churn model v2"
 # Carol, the embedded engineer, may change everything about it; its home is #churn.
@@ -42,11 +42,6 @@ def noted_answer(running: RunningApp, text: str, *, channel: str = CHURN) -> str
     assert first["type"] == "context" and first["elements"][0]["text"] == NOTE, (text, payload)
     assert payload["text"].startswith("Churn model v2 (churn), this channel's initiative\n")
     return all_text(payload)
-
-
-def rows(engine: Engine, model: Any) -> list[Any]:
-    with Session(engine) as session:
-        return list(session.exec(select(model)).all())
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bot import ids
 from handlers.jira_jobs import run_jira_sync
 from storage.db import session_scope
 from storage.models import Initiative
-from tests.conftest import ALICE, BOB, CAROL, CHURN, GENERAL, RunningApp
+from tests.conftest import RunningApp
 from tests.e2e.test_checkpoints import (
     CHURN_V2,
     MODEL_CARD,
@@ -32,6 +32,7 @@ from tests.e2e.test_checkpoints import (
 )
 from tests.support.e2e import Thread, blocks_of, create, kickoff_of, load, private_answer, replies, run
 from tests.support.fake_jira import FakeJira
+from tests.support.workspace import ALICE, BOB, CAROL, CHURN, GENERAL
 
 # Pytest finds a fixture by name in the module of the test that asks for it, so the shared ones are imported;
 # listing them here tells linters that the imports are used.

@@ -19,7 +19,7 @@ from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
 from handlers.jira_jobs import run_jira_sync
 from storage.models import Checkpoint, CheckpointStatus, JiraPush, JiraStatusChange
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
+from tests.conftest import RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values, nodes
 from tests.support.e2e import (
     Thread,
@@ -33,6 +33,7 @@ from tests.support.e2e import (
     run,
 )
 from tests.support.fake_jira import FakeJira
+from tests.support.workspace import ALICE, BOB, CAROL, DAVE, GENERAL
 
 WEBHOOK_SECRET = "s3cret-0123456789abcdef"
 JIRA_EMAIL = "handoff-bot@example.com"

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.fake_slack import FakeChannel
 from bot.slot_ledger import LEASE
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, OLD, SECRET, RunningApp
+from tests.conftest import RunningApp
 from tests.e2e.test_digests import (
     CHURN_V2,
     NEW_CHURN,
@@ -31,6 +31,7 @@ from tests.e2e.test_digests import (
 )
 from tests.support.e2e import create, private_answer
 from tests.support.factories import make_initiative, seed_initiatives
+from tests.support.workspace import ALICE, BOB, CAROL, GENERAL, OLD, SECRET
 
 PUBLIC = "C0PUBLIC"  # a public channel the bot was never invited to
 

@@ -18,11 +18,12 @@ from bot import ids
 from bot.fake_slack import FakeMessage
 from handlers.outbox import RunReport
 from storage.models import ChannelSettings, Checkpoint, JiraStatusChange, JobRun, NudgeState
-from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, JIRA_SITE, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import button_values
 from tests.support.e2e import click_in_channel, create, load, mrkdwn_strings, private_answer
 from tests.support.factories import make_initiative, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, JIRA_SITE
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = f'new "{CHURN_V2}" ds:<@U0BOB|bob> eng:<@U0CAROL|carol>'

@@ -11,9 +11,10 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Away, ChannelSettings, Checkpoint
-from tests.conftest import ALICE, BOB, GENERAL, OFFLINE_JIRA, RunningApp
+from tests.conftest import OFFLINE_JIRA, RunningApp
 from tests.e2e.test_initiatives import NEW_CHURN_V2
 from tests.support.e2e import create, load, private_answer
+from tests.support.workspace import ALICE, BOB, GENERAL
 
 CHURN_V2 = "Churn model v2"
 

@@ -14,25 +14,12 @@ from sqlmodel import Session, select
 from handlers import command_table, commands
 from handlers.command_table import SUBCOMMANDS
 from storage.models import PhaseChange
-from tests.conftest import (
-    ADMIN,
-    ALICE,
-    BOB,
-    CAROL,
-    CHURN,
-    DAVE,
-    GENERAL,
-    JIRA_SITE,
-    NOW,
-    OFFLINE_JIRA,
-    OLD,
-    SECRET,
-    RunningApp,
-)
+from tests.conftest import OFFLINE_JIRA, RunningApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import create, kickoff_of, load, mrkdwn_strings, plain_strings, private_answer, row_counts, run
 from tests.support.factories import seed_initiatives
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, JIRA_SITE, NOW, OLD, SECRET
 
 CHURN_V2 = "Churn model v2"
 AMBIGUOUS_CHU = '"chu" matches more than one initiative: "Churn alerts" (`churn2`), "Churn model v2" (`churn`).'

@@ -10,10 +10,11 @@ import pytest
 from sqlmodel import Session
 
 from storage.models import SlackUser
-from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, OFFLINE_JIRA, ROBOT, RunningApp
+from tests.conftest import OFFLINE_JIRA, RunningApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import click, load, row_counts
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, ROBOT
 
 BLOCK_IDS = ["name", "channel", "ds", "eng", "embedded", "goal", "jira", "due"]
 

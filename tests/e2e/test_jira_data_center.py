@@ -16,7 +16,7 @@ from bot.config import JiraAuth, JiraSettings
 from bot.fake_slack import FakeUser
 from handlers.jira_jobs import run_jira_sync
 from storage.models import JiraStatusChange
-from tests.conftest import ALICE, CAROL, RunningApp, ServeApp
+from tests.conftest import RunningApp, ServeApp
 from tests.e2e import test_checkpoints as cloud
 from tests.e2e.test_checkpoints import (
     CHURN_V2,
@@ -30,6 +30,7 @@ from tests.e2e.test_checkpoints import (
 )
 from tests.support.e2e import Thread, blocks_of, kickoff_of, load, private_answer, replies
 from tests.support.fake_jira import EPIC_LINK_FIELD, FakeJira, RecordedRequest
+from tests.support.workspace import ALICE, CAROL
 
 PERSONAL_TOKEN = "dc-personal-access-token-0123456789"
 # Jira renders REST timestamps in the bot account's time zone and webhook bodies in UTC; a zone other than UTC

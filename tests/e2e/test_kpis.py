@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from storage.models import Kpi, KpiReading
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, NOW, RunningApp
+from tests.conftest import RunningApp
 from tests.e2e.test_digests import TUESDAY, TUESDAY_NUDGES, digests, nudges, run_jobs_at, section_about
 from tests.e2e.test_digests import sections as message_sections
 from tests.e2e.test_readiness import (
@@ -18,7 +18,6 @@ from tests.e2e.test_readiness import (
     new_thread_lines,
     posted,
     private_payload,
-    rows,
     section_with,
     sections,
     slack_day,
@@ -26,6 +25,8 @@ from tests.e2e.test_readiness import (
 )
 from tests.support.blockkit import all_text
 from tests.support.e2e import Thread, replies
+from tests.support.factories import rows
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, DAVE, NOW
 
 # Pytest finds a fixture by name in the module of the test that asks for it, so the shared one is imported;
 # listing it here tells linters that the import is used.

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from storage.models import Phase
-from tests.conftest import ALICE, BOB, RunningApp
+from tests.conftest import RunningApp
 from tests.support.e2e import create, load, private_answer
+from tests.support.workspace import ALICE, BOB
 
 ALERTS = "Churn alerts"
 MODEL = "Churn model v2"

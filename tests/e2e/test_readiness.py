@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot import ids
 from storage.models import ChecklistEntry, HandoffDoc, Idea, Initiative, Kpi, KpiReading, PhaseChange
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import Thread, blocks_of, kickoff_of, load, mrkdwn_strings, plain_strings, replies, run
+from tests.support.factories import rows
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol>'
@@ -117,11 +119,6 @@ def snapshot(engine: Engine) -> list[dict[str, Any]]:
             for model in (Initiative, PhaseChange, HandoffDoc, ChecklistEntry, Kpi, KpiReading, Idea)
             for row in session.exec(select(model)).all()
         ]
-
-
-def rows(engine: Engine, model: Any) -> list[Any]:
-    with Session(engine) as session:
-        return list(session.exec(select(model).order_by(col(model.id))).all())
 
 
 def posted(running: RunningApp) -> int:

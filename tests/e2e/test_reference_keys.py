@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from storage.initiatives import ref_key_base
-from tests.conftest import GENERAL, RunningApp
+from tests.conftest import RunningApp
 from tests.support.e2e import create, kickoff_of, load, private_answer
+from tests.support.workspace import GENERAL
 
 PREVISION, UBERSETZUNG, NIHONGO = "Prévision des ventes 📈", "Übersetzung Modell", "日本語モデル"
 

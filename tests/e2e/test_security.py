@@ -18,9 +18,10 @@ from sqlmodel import Session, select
 
 from bot.http import HandoffWsgiApp, create_server
 from storage.models import Initiative, PhaseChange, SlackUser
-from tests.conftest import ALICE, GENERAL, SIGNING_SECRET, RunningApp
+from tests.conftest import RunningApp
 from tests.support.paths import ROOT
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, GENERAL, SIGNING_SECRET
 
 FIVE_MINUTES = 300
 

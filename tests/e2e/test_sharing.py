@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from bot import ids
-from tests.conftest import ALICE, BOB, GENERAL, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import click, create, private_answer
+from tests.support.workspace import ALICE, BOB, GENERAL
 
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice>'
 

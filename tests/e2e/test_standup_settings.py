@@ -16,10 +16,11 @@ from bot.checklist import load_checklist_file
 from bot.config import ConfigError, RunMode, load_settings
 from bot.dates import describe_date
 from storage.models import Away, StandupSettings
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
+from tests.conftest import RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import create, private_answer, run
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL
 
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice> embedded:<@U0CAROL|carol>'
 DEFAULT_QUESTIONS = ("What did the DS team work on?", "Risks to the production plan?")

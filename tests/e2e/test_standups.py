@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from bot import ids
 from bot.app import HandoffApp
@@ -21,10 +20,12 @@ from bot.checklist import Checklist, ChecklistConfig
 from bot.fake_slack import FakeMessage
 from handlers.outbox import RunReport
 from storage.models import Blocker, JobRun, StandupPrompt
-from tests.conftest import ALICE, BOB, CAROL, DAVE, GENERAL, RunningApp, ServeApp
+from tests.conftest import RunningApp, ServeApp
 from tests.support.blockkit import all_text, nodes
 from tests.support.e2e import Thread, click_in_channel, create, kickoff_of, load, private_answer, replies
+from tests.support.factories import rows
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, DAVE, GENERAL
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = f'new "{CHURN_V2}" ds:<@U0BOB|bob> eng:<@U0ALICE|alice> embedded:<@U0CAROL|carol>'
@@ -47,11 +48,6 @@ def sweep(running: RunningApp, moment: datetime | None = None, app: HandoffApp |
     standups = (app or running.app).standups
     assert standups is not None
     return standups.run_due()
-
-
-def rows(engine: Engine, model: Any, *where: Any) -> list[Any]:
-    with Session(engine) as session:
-        return list(session.exec(select(model).where(*where).order_by(col(model.id))).all())
 
 
 def prompts(engine: Engine, user: str | None = None) -> list[StandupPrompt]:

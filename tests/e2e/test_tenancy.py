@@ -14,16 +14,21 @@ from sqlmodel import Session, select
 
 from bot import ids
 from bot.blocks.status import page_value
-from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from storage.initiatives import get_initiative_by_name
 from storage.models import Checkpoint, Initiative, SlackUser
-from tests.conftest import ALICE, BOB, DAVE, GENERAL, RunningApp, ServeApp
+from tests.conftest import RunningApp, ServeApp
+from tests.e2e.test_checkpoints import JIRA_EMAIL, JIRA_TOKEN, fake_jira
 from tests.e2e.test_interactive import state, user_change_event
 from tests.support.blockkit import all_text, button_values
 from tests.support.fake_jira import FakeJira
 from tests.support.slack_driver import TEAM_ID, Origin
+from tests.support.workspace import ALICE, BOB, DAVE, GENERAL
+
+# Pytest finds a fixture by name in the module of the test that asks for it, so the shared one is imported;
+# listing it here tells linters that the import is used.
+__all__ = ["fake_jira"]
 
 PARTNER_TEAM = "T0PARTNER"
 PAT = "U0PAT"  # the partner company's member of the shared channel
@@ -35,9 +40,6 @@ FROM_PARTNER = Origin(user_team_id=PARTNER_TEAM)
 # Handoff installed org-wide; people act from the org's workspace T0001.
 ORG_WIDE = Origin(installed_team_id=None, enterprise_id=ENTERPRISE, user_team_id=TEAM_ID)
 
-JIRA_EMAIL = "handoff-bot@example.com"
-JIRA_TOKEN = "cloud-api-token-0123456789"
-
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
@@ -48,16 +50,6 @@ def shared_channel(fake_slack: FakeSlack) -> str:
     fake_slack.add_user(FakeUser(PAT, "pat", "Pat Partner"))
     fake_slack.add_channel(FakeChannel(SHARED, "acme-partner", members={"UBOT", ALICE, BOB, PAT}))
     return SHARED
-
-
-@pytest.fixture
-def fake_jira(clock: FixedClock) -> Iterator[FakeJira]:
-    jira = FakeJira("cloud", email=JIRA_EMAIL, api_token=JIRA_TOKEN)
-    jira.clock = clock.now
-    jira.add_issue("DS-12", "Churn model v2", issue_type="Epic")
-    jira.add_issue("DS-42", "Model card review", parent="DS-12", assignee="Priya Patel")
-    with jira:
-        yield jira
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 
 from bot import ids
 from storage.models import Checkpoint, HandoffDoc
-from tests.conftest import ALICE, BOB, DAVE, GENERAL, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import click, create, kickoff_of, load, private_answer, run
+from tests.support.workspace import ALICE, BOB, DAVE, GENERAL
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice>'

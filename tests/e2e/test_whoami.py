@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import ALICE, BOB, CAROL, DAVE, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import all_text
+from tests.support.workspace import ALICE, BOB, CAROL, DAVE
 
 
 def answer_in_the_ack(running: RunningApp, text: str, *, user: str) -> str:

@@ -8,10 +8,11 @@ from sqlmodel import Session, col, select
 
 from storage.db import session_scope
 from storage.models import Checkpoint, Initiative
-from tests.conftest import BOB, CHURN, RunningApp
+from tests.conftest import RunningApp
 from tests.e2e.test_interactive import open_modal, state
 from tests.support.e2e import create, load, private_answer, row_counts
 from tests.support.factories import make_initiative
+from tests.support.workspace import BOB, CHURN
 
 # What a user reads: the message with its backticks, as Slack shows mrkdwn.
 NOT_CONFIGURED = (

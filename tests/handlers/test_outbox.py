@@ -14,9 +14,10 @@ from handlers.outbox import SLOT_POST_EVENT
 from storage import schedules as queries
 from storage import standups as standup_queries
 from storage.models import JobRun, JobRunState, StandupPrompt
-from tests.conftest import CAROL, GENERAL, RunningApp
+from tests.conftest import RunningApp
 from tests.support.e2e import create, load
 from tests.support.factories import seed_initiatives
+from tests.support.workspace import CAROL, GENERAL
 
 TARGET = f"T0001:{GENERAL}"  # TEAM_ID of the Slack driver
 SLOT_DAY = "2027-01-05"

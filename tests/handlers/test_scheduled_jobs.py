@@ -26,10 +26,11 @@ from handlers.scheduled_jobs import JobRunner
 from storage import schedules as queries
 from storage.db import session_scope
 from storage.models import ChannelSettings, JobRun, JobRunState
-from tests.conftest import CHURN, GENERAL, NOW, OLD, RunningApp
+from tests.conftest import RunningApp
 from tests.support.e2e import create, private_answer
 from tests.support.factories import make_initiative, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import CHURN, GENERAL, NOW, OLD
 
 BERLIN = "Europe/Berlin"
 MONDAY, TUESDAY = "2027-01-04", "2027-01-05"

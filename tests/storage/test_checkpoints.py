@@ -13,8 +13,8 @@ from storage.checkpoints import add_checkpoint, next_checkpoint_number, progress
 from storage.db import alembic_config, make_engine, session_scope, upgrade_schema
 from storage.idempotency import claim_all_once, claim_once
 from storage.models import CheckpointStatus
-from tests.conftest import NOW
 from tests.support.factories import checkpoint_row, make_initiative
+from tests.support.workspace import NOW
 
 TODAY = date(2027, 1, 4)
 

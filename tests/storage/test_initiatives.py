@@ -17,11 +17,9 @@ from storage import initiatives as queries
 from storage.db import alembic_config, make_engine, upgrade_schema
 from storage.models import Initiative, Phase, PhaseChange, SlackUser
 from storage.users import get_cached_user, upsert_cached_user
-from tests.conftest import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW
 from tests.support.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID
-
-OTHER_TEAM = "T0OTHER"
+from tests.support.workspace import ALICE, BOB, CAROL, CHURN, DAVE, GENERAL, NOW, OTHER_TEAM
 
 
 def _phase_change(initiative: Initiative, to_phase: Phase, at: datetime, by: str = ALICE) -> PhaseChange:
