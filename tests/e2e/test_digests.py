@@ -37,7 +37,7 @@ def utc(day: int, hour: int = 8, minute: int = 0) -> datetime:
 TUESDAY, TUESDAY_NUDGES, THURSDAY, THURSDAY_NUDGES = utc(5), utc(5, 8, 30), utc(7), utc(7, 8, 30)
 
 
-# --- helpers (test_e2e_digest_failures.py uses them too) -------------------------------------------------
+# --- helpers (test_digest_failures.py uses them too) -----------------------------------------------------
 
 
 def run_jobs_at(running: RunningApp, moment: datetime) -> RunReport:

@@ -29,7 +29,7 @@ NEW_CHURN_V2 = (
 
 
 # An epic can be given to any command here, which needs Jira settings (nothing here calls Jira); `new` and `edit`
-# without Jira settings are tested in tests/test_e2e_without_jira.py.
+# without Jira settings are tested in tests/e2e/test_without_jira.py.
 pytestmark = pytest.mark.app_settings(jira=OFFLINE_JIRA)
 
 

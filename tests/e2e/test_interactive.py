@@ -20,7 +20,7 @@ BLOCK_IDS = ["name", "channel", "ds", "eng", "embedded", "goal", "jira", "due"]
 
 
 # The form's Jira epic field needs Jira settings (nothing here calls Jira); the form without Jira settings is tested
-# in tests/test_e2e_without_jira.py.
+# in tests/e2e/test_without_jira.py.
 pytestmark = pytest.mark.app_settings(jira=OFFLINE_JIRA)
 
 

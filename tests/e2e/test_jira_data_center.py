@@ -1,6 +1,6 @@
 """`/handoff checkpoint …` end to end with Jira Data Center: the real app over HTTP, Slack played by FakeSlack and
 a Jira Data Center server by FakeJira (personal access token, REST v2 only, the "Epic Link" field, wiki-markup
-comments), both driven through the real clients. The same journeys as `test_e2e_checkpoints.py` runs on Cloud."""
+comments), both driven through the real clients. The same journeys as `test_checkpoints.py` runs on Cloud."""
 
 from __future__ import annotations
 

@@ -148,7 +148,7 @@ class StaticDirectory:
 
 
 def people_directory() -> StaticDirectory:
-    """The workspace the conftest constants describe, as profiles."""
+    """The workspace of `tests/support/workspace.py`, as profiles."""
     return StaticDirectory(
         [
             UserProfile(
