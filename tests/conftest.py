@@ -1,4 +1,4 @@
-"""Fixtures: a fake Slack, a real database, and the real app served over HTTP by waitress."""
+"""Fixtures: a fake Slack, a real database, the real app served over HTTP by waitress, and the people service."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,57 +17,21 @@ from sqlmodel import Session
 from bot.app import HandoffApp, create_app
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings, Settings
-from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
+from bot.fake_slack import FakeSlack
 from bot.http import create_server
 from bot.jira_gateway import JiraGateway
+from bot.people import PeopleService, UserProfile
 from storage.db import make_engine, upgrade_schema
 from tests.support.blockkit import assert_valid_message, assert_valid_view
+from tests.support.factories import StaticDirectory, people_directory
+from tests.support.paths import MANIFEST
 from tests.support.slack_driver import TEAM_ID, SlackDriver
-
-ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = ROOT / "manifests" / "slack_app.yaml"
-SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
-BOT_TOKEN = "xoxb-test-bot-token"
-NOW = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)  # a Monday
-
-ALICE, BOB, CAROL, DAVE, ADMIN, ROBOT, GONE = (
-    "U0ALICE",
-    "U0BOB",
-    "U0CAROL",
-    "U0DAVE",
-    "U0ADMIN",
-    "U0ROBOT",
-    "U0GONE",
-)
-GENERAL, CHURN, SECRET, OLD = "C0GENERAL", "C0CHURN", "G0SECRET", "C0OLD"
-JIRA_SITE = "https://jira.example.com"
+from tests.support.workspace import BOT_TOKEN, CREATOR, JIRA_SITE, NOW, OWNER, SIGNING_SECRET, seed
 
 
 def manifest_scopes() -> set[str]:
     manifest = yaml.safe_load(MANIFEST.read_text())
     return set(manifest["oauth_config"]["scopes"]["bot"])
-
-
-# Three people, an outsider, an admin, a bot and a leaver.
-WORKSPACE_USERS = (
-    FakeUser(ALICE, "alice", "Alice Data", tz="Europe/Berlin"),
-    FakeUser(BOB, "bob", "Bob Builder", tz="America/New_York"),
-    FakeUser(CAROL, "carol", "Carol Embedded", tz="Europe/London"),
-    FakeUser(DAVE, "dave", "Dave Outsider"),
-    FakeUser(ADMIN, "admin", "Ada Admin", is_admin=True),
-    FakeUser(ROBOT, "robot", "Some Bot", is_bot=True),
-    FakeUser(GONE, "gone", "Gone Away", deleted=True),
-)
-
-
-def seed(fake: FakeSlack) -> FakeSlack:
-    for user in WORKSPACE_USERS:
-        fake.add_user(user)
-    fake.add_channel(FakeChannel(GENERAL, "general", members={"UBOT", ALICE, BOB, CAROL, DAVE, ADMIN}))
-    fake.add_channel(FakeChannel(CHURN, "churn", members={"UBOT", ALICE, BOB}))
-    fake.add_channel(FakeChannel(SECRET, "secret", is_private=True, members={ALICE}))
-    fake.add_channel(FakeChannel(OLD, "old", is_archived=True))
-    return fake
 
 
 @pytest.fixture
@@ -102,6 +65,21 @@ def engine(tmp_path: Path) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def directory() -> StaticDirectory:
+    """The workspace as a user directory, plus an initiative's creator who leads nothing and a workspace owner."""
+    directory = people_directory()
+    directory.add(UserProfile(CREATOR, "creator", "Cree Ator"))
+    directory.add(UserProfile(OWNER, "owner", "Olga Owner", is_owner=True))
+    return directory
+
+
+@pytest.fixture
+def people(session: Session, directory: StaticDirectory) -> PeopleService:
+    """The people service of a service test, on `directory` instead of Slack."""
+    return PeopleService(session=session, directory=directory, team_id=TEAM_ID, now=NOW)
 
 
 def make_settings(fake: FakeSlack, database_url: str = "sqlite://", **overrides: object) -> Settings:

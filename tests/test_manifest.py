@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from pathlib import Path
 
 import jsonschema
 import yaml
@@ -13,10 +12,10 @@ import yaml
 from bot import ids
 from bot.fake_slack import METHOD_SCOPES
 from handlers.command_table import SUBCOMMANDS, HelpCommand, parse_command
-from tests.conftest import MANIFEST, RunningApp
+from tests.conftest import RunningApp
+from tests.support.paths import DATA, MANIFEST, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = Path(__file__).resolve().parent / "data" / "slack_manifest.schema.json"
+SCHEMA = DATA / "slack_manifest.schema.json"
 # slack_sdk methods are named after Web API methods: client.chat_postMessage → chat.postMessage
 SDK_CALL = re.compile(r"\.(chat|users|views|conversations|reactions|pins|team|auth|apps|files|im)_([A-Za-z]+)\(")
 EVENT_SCOPES = {

@@ -12,10 +12,11 @@ from sqlmodel import Session
 from bot.fake_slack import FakeMessage
 from storage.initiatives import get_initiative_by_name
 from storage.models import Initiative, PhaseChange
-from tests.conftest import ALICE, GENERAL, RunningApp
+from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, nodes
 from tests.support.factories import count_rows
 from tests.support.slack_driver import TEAM_ID, HttpResult
+from tests.support.workspace import ALICE, GENERAL
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,26 @@
 """Test data builders and fakes: initiatives stored the way the service stores them, the actor of a service call,
-row counts, and a user directory."""
+stored rows and their counts, the fields a refusal names, and a user directory."""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from bot.errors import InvalidInput
 from bot.initiatives import Actor
 from bot.people import UserProfile
 from storage import initiatives as queries
 from storage.db import session_scope
 from storage.models import Checkpoint, Initiative, Phase, PhaseChange
-from tests.conftest import ALICE, GENERAL, NOW, WORKSPACE_USERS
 from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, CREATOR, GENERAL, NOW, WORKSPACE_USERS
 
 _sequence = itertools.count(1)
 
@@ -57,6 +59,26 @@ def make_initiative(session: Session, **overrides: Any) -> Initiative:
     return queries.add_initiative(session=session, initiative=initiative, first_change=first)
 
 
+def managed(session: Session, **overrides: Any) -> Initiative:
+    """ "Churn model" (`churn`), committed, with every role filled so each manager can be tested: ALICE leads DS, BOB
+    engineering, CAROL is embedded and CREATOR created it; with a goal, a Jira epic and a target date."""
+    values: dict[str, Any] = {
+        "name": "Churn model",
+        "ds_lead_id": ALICE,
+        "eng_lead_id": BOB,
+        "embedded_engineer_id": CAROL,
+        "created_by": CREATOR,
+        "goal": "Cut churn by 5%",
+        "jira_epic_key": "DS-12",
+        "jira_project_key": "DS",
+        "target_date": date(2027, 3, 1),
+    }
+    values.update(overrides)
+    initiative = make_initiative(session, **values)
+    session.commit()
+    return initiative
+
+
 def checkpoint_row(initiative_id: int, number: int, **values: Any) -> Checkpoint:
     """A checkpoint of an initiative as Alice adds it now, not yet stored; any column can be given."""
     defaults: dict[str, Any] = {
@@ -89,6 +111,17 @@ def count_rows(session: Session, model: type) -> int:
     return int(session.exec(select(func.count()).select_from(model)).one())
 
 
+def rows(engine: Engine, model: Any, *where: Any) -> list[Any]:
+    """The stored rows of `model` that match `where`, in primary key order."""
+    with Session(engine) as session:
+        return list(session.exec(select(model).where(*where).order_by(*inspect(model).primary_key)).all())
+
+
+def problem_fields(error: InvalidInput) -> list[str]:
+    """The fields a refusal names, in the order it names them."""
+    return [str(p.field) for p in error.problems]
+
+
 class StaticDirectory:
     """A `bot.people.UserDirectory` backed by a dict; records every lookup so tests can count Slack calls."""
 
@@ -115,7 +148,7 @@ class StaticDirectory:
 
 
 def people_directory() -> StaticDirectory:
-    """The workspace the conftest constants describe, as profiles."""
+    """The workspace of `tests/support/workspace.py`, as profiles."""
     return StaticDirectory(
         [
             UserProfile(
