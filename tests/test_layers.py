@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 SLACK_SIDE = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "handlers").rglob("*.py"))
 DATABASE_PACKAGES = {"storage", "sqlmodel", "sqlalchemy"}
 # A listener opens its session (sessions are short and the caller's) and may name its type; it runs no query on it.
@@ -64,6 +65,10 @@ def test_services_do_not_import_the_slack_side(path: Path) -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "storage").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_storage_imports_neither_services_nor_the_slack_side(path: Path) -> None:
     assert not {"bot", "handlers"} & imported_packages(path)
+
+
+def test_the_checks_read_the_three_rooms() -> None:
+    assert {"handlers/commands.py", "handlers/outbox.py"} <= set(SLACK_SIDE)
 
 
 def test_the_check_finds_queries_and_storage_imports() -> None:

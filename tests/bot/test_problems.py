@@ -11,10 +11,10 @@ import pytest
 
 from bot.blocks.problems import MRKDWN, PLAIN, WORDINGS, describe, describe_field, field_error, plain_text
 from bot.errors import FieldProblem, InvalidInput, Problem, UnknownInitiative
+from tests.support.paths import ROOT
 
-BOT = Path(__file__).resolve().parent.parent / "bot"
 # Service modules: the Block Kit builders (bot/blocks/) and the fake Slack server are not services.
-SERVICE_MODULES = sorted(p for p in BOT.glob("*.py") if p.name != "fake_slack.py")
+SERVICE_MODULES = sorted(p for p in (ROOT / "bot").glob("*.py") if p.name != "fake_slack.py")
 ERROR_CALLS = {"FieldProblem", "HandoffError", "InvalidInput", "NothingToChange", "single", "__init__"}
 MRKDWN_MARKS = re.compile(r"`|<[@#!]|&lt;|&gt;|&amp;|\*[^*\s][^*]*\*")
 ESCAPERS = {"escape", "echo"}
@@ -70,6 +70,10 @@ def test_the_guard_sees_mrkdwn_and_escaping_in_an_error() -> None:
     )
     assert [line.split(":")[0] for line in mrkdwn_in_errors(source)] == ["line 2", "line 2", "line 4", "line 6"]
     assert mrkdwn_in_errors("raise InvalidInput.single('name', Problem.NAME_MISSING)") == []
+
+
+def test_the_guard_reads_the_service_modules() -> None:
+    assert {ROOT / "bot" / "initiatives.py", ROOT / "bot" / "standups.py"} <= set(SERVICE_MODULES)
 
 
 @pytest.mark.parametrize("module", SERVICE_MODULES, ids=lambda p: p.name)
