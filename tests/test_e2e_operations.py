@@ -8,6 +8,7 @@ import urllib.request
 from datetime import timedelta
 from importlib.resources import files
 
+import pytest
 from alembic.script import ScriptDirectory
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from sqlmodel import Session
 from storage.db import alembic_config, make_engine, newest_revision
 from storage.models import JobRun
 from tests.conftest import RunningApp
+from tests.support.databases import drop_initiatives
 from tests.support.e2e import create
 from tests.test_e2e_digest import NEW_CHURN, TUESDAY, run_jobs_at, slot_runs
 
@@ -76,10 +78,9 @@ def test_a_request_with_a_bad_signature_is_counted_as_refused(running: RunningAp
     assert value(found, "handoff_slack_requests_total", kind="command help", outcome="refused") == 1
 
 
+@pytest.mark.fresh_database
 def test_an_unexpected_error_is_counted_as_one(running: RunningApp) -> None:
-    with running.engine.begin() as connection:
-        connection.execute(text("DROP TABLE phase_change"))
-        connection.execute(text("DROP TABLE initiative"))
+    drop_initiatives(running.engine)
     assert "Something went wrong" in running.slack.command("status").json["text"]
 
     found = samples(running)
@@ -131,6 +132,7 @@ def test_readiness_follows_the_schema_and_shutdown_while_liveness_only_asks_the_
     assert get(running, "/healthz")[0] == 200
 
 
+@pytest.mark.fresh_database
 def test_a_database_not_yet_migrated_is_not_ready(running: RunningApp) -> None:
     with running.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
