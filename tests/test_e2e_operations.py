@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
 from importlib.resources import files
 
@@ -14,9 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bot.app import HandoffApp
 from storage.db import alembic_config, make_engine, newest_revision
 from storage.models import JobRun
-from tests.conftest import RunningApp
+from tests.conftest import CHURN, GENERAL, RunningApp
 from tests.support.databases import drop_initiatives
 from tests.support.e2e import create
 from tests.test_e2e_digest import NEW_CHURN, TUESDAY, run_jobs_at, slot_runs
@@ -170,3 +172,33 @@ def test_scheduled_posts_and_slot_claims_are_counted_by_job_and_outcome(running:
     assert value(found, "handoff_scheduled_posts_total", job="digest", outcome="posted") == 1
     assert value(found, "handoff_slot_claims_total", job="digest", outcome="taken_over") == 1
     assert value(found, "handoff_outbox_depth") == 0
+
+
+def test_stopping_releases_the_claims_still_waiting_and_another_replica_posts_them_at_once(
+    running: RunningApp, start_replica: Callable[..., HandoffApp]
+) -> None:
+    create(running, NEW_CHURN)
+    create(running, 'new "Fraud rules" channel:<#C0CHURN|churn>', channel=CHURN)
+    running.clock.set(TUESDAY)
+    running.fake.anchor_timestamps(TUESDAY.timestamp())
+    pacer = running.app.runtime.pacer
+    assert pacer is not None
+    sent = pacer.sent
+
+    def stop_after_the_first_post(destination: str) -> None:
+        sent(destination)
+        running.app.stop_scheduled_work()  # SIGTERM arrives while the first digest is on its way
+
+    pacer.sent = stop_after_the_first_post  # type: ignore[method-assign]
+    first = run_jobs_at(running, TUESDAY)
+
+    assert len(first.posted) == 1
+    assert value(samples(running), "handoff_scheduled_posts_total", job="digest", outcome="released") == 1
+    assert get(running, "/readyz")[0] == 503
+    replica = start_replica()
+    assert replica.jobs is not None
+    second = replica.jobs.run_due()  # at the same moment: the released claim is not waited out
+
+    assert second.posted == [channel for channel in (GENERAL, CHURN) if channel not in first.posted]
+    for channel in (GENERAL, CHURN):
+        assert len([m for m in running.fake.messages_in(channel) if m.text.startswith("Daily digest")]) == 1
