@@ -93,6 +93,14 @@ class HandoffApp:
     standups: StandupJobs | None = None
     scheduler: Scheduler | None = None
 
+    def stop_scheduled_work(self) -> None:
+        """Shutting down: readiness answers 503 from now on, and scheduled posting stops after the post in flight,
+        releasing its claims for another replica to take over at once."""
+        if "wsgi_app" in self.__dict__:  # only HTTP mode built one
+            self.wsgi_app.drain()
+        if self.jobs is not None:
+            self.jobs.outbox.stop()
+
     def run_scheduled(self, job: str, *, channel: tuple[str, str] | None = None) -> RunReport:
         """Run one of `SCHEDULED_JOBS` once, now, the way the scheduler does; `channel` limits it to what that
         channel is home to. Slots are claimed as usual, so nothing the scheduler already did is done again."""

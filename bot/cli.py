@@ -151,7 +151,12 @@ def _serve_http(app: HandoffApp, settings: Settings, args: argparse.Namespace) -
 
     port = args.port if args.port is not None else settings.port
     server = create_server(app.wsgi_app, host=args.host, port=port)
-    signal.signal(signal.SIGTERM, lambda *_: server.close())
+
+    def stop(*_: object) -> None:
+        app.stop_scheduled_work()
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
     log.info("serving Slack requests over HTTP", extra={"port": server.effective_port, "path": "/slack/events"})
     with contextlib.suppress(OSError, ValueError):  # closed by SIGTERM while waiting in select()
         server.run()
@@ -169,6 +174,7 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
+    app.stop_scheduled_work()
     # slack_sdk's built-in client raises AttributeError from close() when Slack already dropped the socket
     # (it is reconnecting); we are leaving anyway, so that is not worth a traceback.
     with contextlib.suppress(AttributeError, OSError):

@@ -97,6 +97,12 @@ class Claim:
             self.lease_until = now + LEASE
         return renewed
 
+    def release(self) -> bool:
+        """Let go of the claim, with its progress as recorded, for any holder to take over at once: this one is
+        stopping. False if it was not this holder's any more."""
+        with self._sessions() as session:
+            return queries.release_claim(session=session, run_id=self.id, holder=self._holder, now=self._clock.now())
+
     def record_progress(self, *, root_ts: str | None, parts_posted: int) -> bool:
         """Record what was done so far and extend the lease; False if another holder took the claim over."""
         now = self._clock.now()

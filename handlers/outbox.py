@@ -10,6 +10,7 @@ there instead of posting it twice. Whether a slot is done, retried or given up i
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,12 +96,21 @@ class Outbox:
         # Shared by everything that posts from this process, so a digest and a nudge to one channel stay apart.
         self._pacer = runtime.pacer or Pacer(runtime.clock)
         self._posts = runtime.metrics.scheduled_posts
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """The process is shutting down: finish the post in flight, then release every claim still waiting, for
+        another replica to take over at once instead of after its lease."""
+        self._stopping.set()
 
     def deliver(self, batches: Iterable[list[Delivery]], report: RunReport) -> None:
         """Post each batch's deliveries as soon as it is composed (what is ready at once, the rest whenever its
         channel's turn comes while the next batches are composed), then everything still waiting."""
         posting = _Posting(report)
         for batch in batches:
+            if self._stopping.is_set():
+                self._release([*posting.pending, *batch])
+                return
             for delivery in batch:
                 if delivery.resumed_since is not None:
                     self._count_already_posted(delivery)
@@ -111,9 +121,20 @@ class Outbox:
                 posting.pending.append(delivery)  # served now if its channel is free, else when its turn comes
             now = self._runtime.clock.monotonic()
             for delivery in [d for d in posting.pending if self._pacer.next_turn(d.destination) <= now]:
-                self._post(delivery, posting)
+                if not self._stopping.is_set():
+                    self._post(delivery, posting)
         while posting.pending:
+            if self._stopping.is_set():
+                self._release(posting.pending)
+                return
             self._post(min(posting.pending, key=lambda d: self._pacer.next_turn(d.destination)), posting)
+
+    def _release(self, deliveries: list[Delivery]) -> None:
+        released = [d for d in deliveries if d.claim is not None and d.claim.release()]
+        for delivery in released:
+            self._count(delivery, "released")
+        if released:
+            log.info("stopping: claims released for another replica", extra={"claims": len(released)})
 
     def _post(self, delivery: Delivery, posting: _Posting) -> None:
         if delivery in posting.pending:

@@ -31,6 +31,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # Opening a SQLite connection re-reads the schema and starts with an empty statement cache; keep one
             # per server and listener thread instead of opening and closing overflow connections under load.
             kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+    else:
+        # A database server restarts or fails over; a pooled connection it dropped is replaced, not handed out.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)

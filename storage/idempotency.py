@@ -76,5 +76,6 @@ def insert_if_absent(
             return False
         return True
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)
-    result = session.connection().execute(statement)
+    # psycopg reports -1 for an INSERT once SQLAlchemy has closed its cursor, unless asked to keep the count.
+    result = session.connection().execute(statement, execution_options={"preserve_rowcount": True})
     return result.rowcount == 1  # type: ignore[attr-defined]

@@ -107,6 +107,18 @@ def renew_lease(*, session: Session, run_id: int, holder: str | None, lease_unti
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def release_claim(*, session: Session, run_id: int, holder: str | None, now: datetime) -> bool:
+    """End this holder's lease on a claim now, so that any holder may take it over at once; False if it was not
+    this holder's any more (or is finished)."""
+    result = session.connection().execute(
+        update(JobRun)
+        .where(col(JobRun.id) == run_id, col(JobRun.state) == JobRunState.CLAIMED.value, _held_by(holder))
+        .values(lease_until=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
 def _held_by(holder: str | None):  # type: ignore[no-untyped-def]
     return col(JobRun.holder).is_(None) if holder is None else col(JobRun.holder) == holder
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.app import HandoffApp, create_app
@@ -23,6 +24,14 @@ from bot.jira_gateway import JiraGateway
 from bot.people import PeopleService, UserProfile
 from storage.db import make_engine, upgrade_schema
 from tests.support.blockkit import assert_valid_message, assert_valid_view
+from tests.support.databases import (
+    POSTGRES_URL_VARIABLE,
+    POSTGRESQL,
+    SQLITE,
+    PostgresDatabases,
+    postgres_required,
+    postgres_url,
+)
 from tests.support.factories import StaticDirectory, people_directory
 from tests.support.paths import MANIFEST
 from tests.support.slack_driver import TEAM_ID, SlackDriver
@@ -54,11 +63,66 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'handoff.db'}")
-    upgrade_schema(engine)
-    return engine
+POSTGRES_SKIPPED = f"PostgreSQL half skipped: {POSTGRES_URL_VARIABLE} is not set"
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """The PostgreSQL server's databases for this run; skipped (or failed, where required) without a server."""
+    url = postgres_url()
+    if url is None:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required for this run, and {POSTGRES_URL_VARIABLE} is not set")
+        pytest.skip(POSTGRES_SKIPPED)
+    try:
+        databases = PostgresDatabases(url)
+    except OperationalError as error:
+        reason = f"PostgreSQL at {make_url(url).render_as_string()} did not answer: {error.orig}"
+        if postgres_required():
+            pytest.fail(reason)
+        pytest.skip(f"PostgreSQL half skipped: {reason}")
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=[SQLITE, POSTGRESQL])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database: every test that uses one runs once on SQLite and once on PostgreSQL."""
+    if request.param == SQLITE:
+        engine = make_engine(f"sqlite:///{tmp_path / 'handoff.db'}")
+        upgrade_schema(engine)
+        yield engine
+        engine.dispose()
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("a SQLite setting, which PostgreSQL does not have")
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    if request.node.get_closest_marker("fresh_database"):
+        with databases.fresh() as fresh:
+            yield fresh
+    else:
+        yield databases.emptied()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = postgres_url()
+    if url is None:
+        return f"databases: SQLite; the PostgreSQL half is skipped ({POSTGRES_URL_VARIABLE} is not set)"
+    return f"databases: SQLite and PostgreSQL at {make_url(url).render_as_string()}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "PostgreSQL half skipped" in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        terminalreporter.write_sep("=", f"{len(skipped)} database tests did not run on PostgreSQL", yellow=True)
+        terminalreporter.write_line(
+            f"Set {POSTGRES_URL_VARIABLE} to a server's URL (postgresql+psycopg://user@host:port/postgres), "
+            "or run .ci/run, which starts one."
+        )
 
 
 @pytest.fixture

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
+import pytest
 
 from tests.conftest import RunningApp
+from tests.support.databases import drop_initiatives
 
 
+@pytest.mark.fresh_database
 def test_an_unexpected_error_before_the_ack_is_answered_privately_with_a_reference(running: RunningApp) -> None:
-    with running.engine.begin() as connection:
-        connection.execute(text("DROP TABLE phase_change"))
-        connection.execute(text("DROP TABLE initiative"))
+    drop_initiatives(running.engine)
     answer = running.slack.command("status")
     assert answer.status == 200
     assert answer.json["response_type"] == "ephemeral"
@@ -20,10 +20,9 @@ def test_an_unexpected_error_before_the_ack_is_answered_privately_with_a_referen
     assert "req-" in answer.json["text"]
 
 
+@pytest.mark.fresh_database
 def test_an_unexpected_error_in_a_modal_submission_shows_under_a_field(running: RunningApp) -> None:
-    with running.engine.begin() as connection:
-        connection.execute(text("DROP TABLE phase_change"))
-        connection.execute(text("DROP TABLE initiative"))
+    drop_initiatives(running.engine)
     view = {
         "type": "modal",
         "callback_id": "new_initiative",

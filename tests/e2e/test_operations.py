@@ -5,19 +5,24 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import timedelta
 from importlib.resources import files
 
+import pytest
 from alembic.script import ScriptDirectory
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bot.app import HandoffApp
 from storage.db import alembic_config, make_engine, newest_revision
 from storage.models import JobRun
 from tests.conftest import RunningApp
 from tests.e2e.test_digests import NEW_CHURN, TUESDAY, run_jobs_at, slot_runs
+from tests.support.databases import drop_initiatives
 from tests.support.e2e import create
+from tests.support.workspace import CHURN, GENERAL
 
 
 def get(running: RunningApp, path: str) -> tuple[int, str, str]:
@@ -76,10 +81,9 @@ def test_a_request_with_a_bad_signature_is_counted_as_refused(running: RunningAp
     assert value(found, "handoff_slack_requests_total", kind="command help", outcome="refused") == 1
 
 
+@pytest.mark.fresh_database
 def test_an_unexpected_error_is_counted_as_one(running: RunningApp) -> None:
-    with running.engine.begin() as connection:
-        connection.execute(text("DROP TABLE phase_change"))
-        connection.execute(text("DROP TABLE initiative"))
+    drop_initiatives(running.engine)
     assert "Something went wrong" in running.slack.command("status").json["text"]
 
     found = samples(running)
@@ -131,6 +135,7 @@ def test_readiness_follows_the_schema_and_shutdown_while_liveness_only_asks_the_
     assert get(running, "/healthz")[0] == 200
 
 
+@pytest.mark.fresh_database
 def test_a_database_not_yet_migrated_is_not_ready(running: RunningApp) -> None:
     with running.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
@@ -168,3 +173,33 @@ def test_scheduled_posts_and_slot_claims_are_counted_by_job_and_outcome(running:
     assert value(found, "handoff_scheduled_posts_total", job="digest", outcome="posted") == 1
     assert value(found, "handoff_slot_claims_total", job="digest", outcome="taken_over") == 1
     assert value(found, "handoff_outbox_depth") == 0
+
+
+def test_stopping_releases_the_claims_still_waiting_and_another_replica_posts_them_at_once(
+    running: RunningApp, start_replica: Callable[..., HandoffApp]
+) -> None:
+    create(running, NEW_CHURN)
+    create(running, 'new "Fraud rules" channel:<#C0CHURN|churn>', channel=CHURN)
+    running.clock.set(TUESDAY)
+    running.fake.anchor_timestamps(TUESDAY.timestamp())
+    pacer = running.app.runtime.pacer
+    assert pacer is not None
+    sent = pacer.sent
+
+    def stop_after_the_first_post(destination: str) -> None:
+        sent(destination)
+        running.app.stop_scheduled_work()  # SIGTERM arrives while the first digest is on its way
+
+    pacer.sent = stop_after_the_first_post  # type: ignore[method-assign]
+    first = run_jobs_at(running, TUESDAY)
+
+    assert len(first.posted) == 1
+    assert value(samples(running), "handoff_scheduled_posts_total", job="digest", outcome="released") == 1
+    assert get(running, "/readyz")[0] == 503
+    replica = start_replica()
+    assert replica.jobs is not None
+    second = replica.jobs.run_due()  # at the same moment: the released claim is not waited out
+
+    assert second.posted == [channel for channel in (GENERAL, CHURN) if channel not in first.posted]
+    for channel in (GENERAL, CHURN):
+        assert len([m for m in running.fake.messages_in(channel) if m.text.startswith("Daily digest")]) == 1

@@ -72,6 +72,7 @@ def test_upgrade_twice_keeps_data(engine: Engine) -> None:
     assert len(versions) == 1
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine: Engine) -> None:
     with engine.connect() as connection:
         journal = connection.execute(text("PRAGMA journal_mode")).scalar()
