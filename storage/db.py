@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK_KEY = 0x48616E646F6666  # "Handoff": the PostgreSQL advisory lock migrations take
 SQLITE_POOL_SIZE = 24
 
 
@@ -87,10 +88,25 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_schema(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration; existing data is kept."""
+    """Create or upgrade the schema to the newest migration; existing data is kept. On PostgreSQL, replicas that
+    start together migrate one at a time, and those after the first find the schema up to date."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    config = alembic_config(engine)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(config, "head")
+        return
+    with engine.connect() as connection:
+        # A session-level advisory lock: held across Alembic's transactions, released explicitly, never leaked.
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
 
 
 def newest_revision() -> str:
