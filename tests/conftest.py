@@ -63,17 +63,35 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-POSTGRES_SKIPPED = f"PostgreSQL half skipped: {POSTGRES_URL_VARIABLE} is not set"
+POSTGRES_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL server, leave the PostgreSQL half out (or refuse to run, where it is required)."""
+    if postgres_url() is not None:
+        return
+    if postgres_required():
+        raise pytest.UsageError(f"PostgreSQL is required for this run, and {POSTGRES_URL_VARIABLE} is not set")
+    on_postgres = [item for item in items if _database_of(item) == POSTGRESQL]
+    if on_postgres:
+        config.hook.pytest_deselected(items=on_postgres)
+        items[:] = [item for item in items if _database_of(item) != POSTGRESQL]
+    config.stash[POSTGRES_LEFT_OUT] = len(on_postgres)
+
+
+def _database_of(item: pytest.Item) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "postgres_databases" in getattr(item, "fixturenames", ()):  # asks for the server itself
+        return POSTGRESQL
+    return params.get("engine") or params.get("empty_engine")
 
 
 @pytest.fixture(scope="session")
 def postgres_databases() -> Iterator[PostgresDatabases]:
-    """The PostgreSQL server's databases for this run; skipped (or failed, where required) without a server."""
+    """The PostgreSQL server's databases for this run; a server that does not answer skips (or, where PostgreSQL
+    is required, fails) the PostgreSQL half."""
     url = postgres_url()
-    if url is None:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL is required for this run, and {POSTGRES_URL_VARIABLE} is not set")
-        pytest.skip(POSTGRES_SKIPPED)
+    assert url is not None, "the PostgreSQL half is left out without a server"
     try:
         databases = PostgresDatabases(url)
     except OperationalError as error:
@@ -112,13 +130,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    skipped = [
-        report
-        for report in terminalreporter.stats.get("skipped", [])
-        if "PostgreSQL half skipped" in str(getattr(report, "longrepr", ""))
-    ]
-    if skipped:
-        terminalreporter.write_sep("=", f"{len(skipped)} database tests did not run on PostgreSQL", yellow=True)
+    left_out = terminalreporter.config.stash.get(POSTGRES_LEFT_OUT, 0)
+    if left_out:
+        message = f"PostgreSQL half skipped: {left_out} database tests left out, {POSTGRES_URL_VARIABLE} is not set"
+        terminalreporter.write_sep("=", message, yellow=True)
         terminalreporter.write_line(
             f"Set {POSTGRES_URL_VARIABLE} to a server's URL (postgresql+psycopg://user@host:port/postgres), "
             "or run .ci/run, which starts one."
