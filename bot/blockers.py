@@ -16,6 +16,7 @@ from bot.initiatives import Actor, require_active, resolve_initiative
 from storage import blockers as queries
 from storage.models import BLOCKER_MAX, Blocker, Initiative
 from storage.models import BlockerDirection as BlockerDirection
+from storage.numbering import next_number
 
 REFERENCE = re.compile(r"^(.+?)#[bB](\d{1,6})$")
 NUMBER_ATTEMPTS = 3
@@ -81,7 +82,7 @@ def report_blocker(
         raise InvalidInput.single("text", Problem.TOO_LONG, what="blocker", length=len(text), limit=BLOCKER_MAX)
     require_active(initiative, frozen="its blockers are frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
-        number = queries.next_blocker_number(session=session, initiative_id=initiative.id or 0)
+        number = next_number(session=session, model=Blocker, initiative_id=initiative.id or 0)
         blocker = Blocker(
             initiative_id=initiative.id or 0,
             number=number,

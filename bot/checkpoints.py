@@ -32,6 +32,7 @@ from storage.initiatives import get_initiative
 from storage.models import CHECKPOINT_TITLE_MAX, MITIGATION_MAX, Initiative
 from storage.models import Checkpoint as Checkpoint
 from storage.models import CheckpointStatus as CheckpointStatus
+from storage.numbering import next_number
 
 REFERENCE = re.compile(r"^(.+?)#(\d{1,6})$")
 JIRA_NEW = "new"
@@ -273,7 +274,7 @@ def add_checkpoint(
         _require_unlinked(session, actor.team_id, issue.key)
     checkpoint = Checkpoint(
         initiative_id=initiative_id,
-        number=queries.next_checkpoint_number(session=session, initiative_id=initiative_id),
+        number=next_number(session=session, model=Checkpoint, initiative_id=initiative_id),
         title=" ".join(draft.title.split()),
         owner_id=draft.owner_id,
         due_date=draft.due_date,

@@ -15,6 +15,7 @@ from bot.errors import HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, note_problems, require_active, resolve_initiative
 from storage import ideas as queries
 from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
+from storage.numbering import next_number
 
 REFERENCE = re.compile(r"^(.+?)#[iI](\d{1,6})$")
 LISTED = 20
@@ -63,7 +64,7 @@ def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: st
         raise InvalidInput.single("text", Problem.TOO_LONG, what="idea", length=len(text), limit=IDEA_MAX)
     require_active(initiative, frozen="its log is frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
-        number = queries.next_idea_number(session=session, initiative_id=initiative.id or 0)
+        number = next_number(session=session, model=Idea, initiative_id=initiative.id or 0)
         idea = Idea(initiative_id=initiative.id or 0, number=number, text=text, author_id=actor.user_id, created_at=now)
         try:
             # Two ideas logged at the same moment race for the number; the unique key decides, and the loser

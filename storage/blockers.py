@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import Blocker
-
-
-def next_blocker_number(*, session: Session, initiative_id: int) -> int:
-    highest = session.exec(select(func.max(Blocker.number)).where(Blocker.initiative_id == initiative_id)).one()
-    return int(highest or 0) + 1
 
 
 def add_blocker(*, session: Session, blocker: Blocker) -> Blocker:

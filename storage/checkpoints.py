@@ -53,13 +53,6 @@ def list_checkpoints(*, session: Session, initiative_id: int) -> Sequence[Checkp
     return session.exec(statement).all()
 
 
-def next_checkpoint_number(*, session: Session, initiative_id: int) -> int:
-    """One more than the highest number ever given in the initiative, removed checkpoints included."""
-    statement = select(func.max(Checkpoint.number)).where(Checkpoint.initiative_id == initiative_id)
-    highest = session.exec(statement).one()
-    return int(highest or 0) + 1
-
-
 def add_checkpoint(*, session: Session, checkpoint: Checkpoint) -> Checkpoint:
     session.add(checkpoint)
     session.flush()

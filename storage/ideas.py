@@ -10,11 +10,6 @@ from sqlmodel import Session, col, select
 from storage.models import Idea, Initiative
 
 
-def next_idea_number(*, session: Session, initiative_id: int) -> int:
-    highest = session.exec(select(func.max(Idea.number)).where(Idea.initiative_id == initiative_id)).one()
-    return int(highest or 0) + 1
-
-
 def add_idea(*, session: Session, idea: Idea) -> Idea:
     session.add(idea)
     session.flush()

@@ -92,6 +92,7 @@ from storage.models import (
     Phase,
     PhaseChange,
 )
+from storage.numbering import Numbered
 from tests.support.factories import StaticDirectory, actor, count_rows, managed, problem_fields
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, CREATOR, DAVE, GONE, NOBODY, NOW, OTHER_TEAM, ROBOT
@@ -1555,21 +1556,19 @@ def test_breaches_of_one_kpi_do_not_touch_another(session: Session, people: Peop
     assert read(session, initiative, "Recall", 0.1, at=1).alert is True
 
 
-def at_once(
-    engine: Engine, first: Callable[[Session], T], second: Callable[[Session], T], insert_into: str
-) -> tuple[T, T]:
+def at_once(engine: Engine, first: Callable[[Session], T], second: Callable[[Session], T], writes: str) -> tuple[T, T]:
     """Run two writers whose transactions overlap, each in its own session, and commit them one after the other.
 
-    SQLite lets one transaction write at a time, so the second writer runs on its own thread and waits on the first
-    one's lock, as a second server process would: it has read the state before that lock is released. The first
-    commits once the second is about to insert into `insert_into`.
+    One transaction writes at a time (SQLite's lock, or PostgreSQL's on the row), so the second writer runs on its
+    own thread and waits on the first one's lock, as a second server process would. The first commits once the
+    second is about to run its first statement starting with `writes` (`INSERT INTO kpi_reading`).
     """
     first_session, second_session = Session(engine, expire_on_commit=False), Session(engine, expire_on_commit=False)
     second_reached_its_write = threading.Event()
     outcome: dict[str, Any] = {}
 
     def note_second_write(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name == "second-writer" and statement.startswith(f"INSERT INTO {insert_into} "):
+        if threading.current_thread().name == "second-writer" and statement.startswith(f"{writes} "):
             second_reached_its_write.set()
 
     def write_second() -> None:
@@ -1610,7 +1609,7 @@ def test_two_readings_recorded_at_once_raise_one_alert(engine: Engine, directory
         engine,
         lambda s: read(s, initiative, "AUC", 0.7, at=1, by=ALICE),
         lambda s: read(s, initiative, "AUC", 0.6, at=1, by=BOB),
-        insert_into="kpi_reading",
+        writes="INSERT INTO kpi_reading",
     )
     assert (first.meets_target, second.meets_target) == (False, False)
     assert [first.alert, second.alert] == [True, False]
@@ -1965,13 +1964,13 @@ def test_a_number_taken_at_the_same_moment_moves_the_idea_to_the_next(
 ) -> None:
     churn = managed(session)
     idea(session, churn, "first")
-    real_next = idea_queries.next_idea_number
+    real_next = idea_service.next_number
     stale_answers = iter([1])  # as if another idea took number 1 after this one looked
 
-    def next_number(*, session: Session, initiative_id: int) -> int:
-        return next(stale_answers, None) or real_next(session=session, initiative_id=initiative_id)
+    def next_number(*, session: Session, model: Numbered, initiative_id: int) -> int:
+        return next(stale_answers, None) or real_next(session=session, model=model, initiative_id=initiative_id)
 
-    monkeypatch.setattr(idea_service.queries, "next_idea_number", next_number)
+    monkeypatch.setattr(idea_service, "next_number", next_number)
     second = idea(session, churn, "second", at=1)
     session.commit()
     assert second.ref == "churn#i2"
@@ -1984,12 +1983,12 @@ def test_two_ideas_logged_at_once_get_consecutive_numbers(engine: Engine) -> Non
         idea(setup, churn, "first")
         setup.commit()
 
-    # Both loggers read 1 as the highest number; the second loses number 2 to the unique key and takes 3.
+    # The second logger waits on the first one's lock on the initiative, then numbers after it.
     first, second = at_once(
         engine,
         lambda s: idea(s, churn, "second", at=1, by=ALICE),
         lambda s: idea(s, churn, "third", at=1, by=BOB),
-        insert_into="idea",
+        writes="UPDATE initiative",  # numbering locks the initiative first
     )
     assert (first.ref, second.ref) == ("churn#i2", "churn#i3")
     with Session(engine) as check:

@@ -9,10 +9,11 @@ from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session
 
-from storage.checkpoints import add_checkpoint, next_checkpoint_number, progress_by_initiative
+from storage.checkpoints import add_checkpoint, progress_by_initiative
 from storage.db import alembic_config, make_engine, session_scope, upgrade_schema
 from storage.idempotency import claim_all_once, claim_once
-from storage.models import CheckpointStatus
+from storage.models import Checkpoint, CheckpointStatus
+from storage.numbering import next_number
 from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.workspace import NOW
 
@@ -60,7 +61,7 @@ def test_checkpoint_numbers_are_never_reused_after_removal(session: Session) -> 
     session.add(removed)
     session.flush()
 
-    assert next_checkpoint_number(session=session, initiative_id=initiative.id or 0) == 3
+    assert next_number(session=session, model=Checkpoint, initiative_id=initiative.id or 0) == 3
 
 
 def test_progress_counts_done_overdue_and_the_next_due_date_ignoring_removed(session: Session) -> None:
