@@ -17,7 +17,6 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from storage import posting as queries
-from storage.models import PostingTurn
 
 CHANNEL_INTERVAL = timedelta(seconds=1)  # Slack's pace for one channel or DM
 NEVER_BOOKED = datetime.min.replace(tzinfo=UTC)
@@ -46,9 +45,10 @@ class PostingBudget:
     def wait_turn(self, workspace: str, destination: str) -> float:
         """Book the destination's next turn in the workspace and wait until it comes; returns the seconds waited."""
         with self._sessions() as session:
-            turns = self._lock(session, workspace, destination)
+            whole, own = queries.lock_turns(
+                session=session, team_id=workspace, destination=destination, now=self._clock.now()
+            )
             now = self._clock.now()  # once the rows are ours: a booking that queued counts from when it got them
-            whole, own = turns[queries.WORKSPACE_TURN], turns[destination]
             turn = max(now, whole.next_at, own.next_at)
             own.next_at = turn + self._interval
             whole.next_at = turn + self._spacing
@@ -61,26 +61,30 @@ class PostingBudget:
     def sent(self, workspace: str, destination: str) -> None:
         """The send just returned: the next one waits a full interval from now. Counting from when the send began
         is not enough, as a send that travels slowly (or waited out a 429) arrives later than it left."""
+        now = self._clock.now()
         with self._sessions() as session:
-            turns = self._lock(session, workspace, destination)
-            now = self._clock.now()
-            whole, own = turns[queries.WORKSPACE_TURN], turns[destination]
-            own.next_at = max(own.next_at, now + self._interval)
+            own_next = now + self._interval
+            queries.push_turn(
+                session=session, team_id=workspace, destination=destination, to=own_next, if_before=own_next
+            )
             # The workspace's pace too: a send that overran its spacing (a 429 waited out inside it) must not let
             # the next one, from any replica, leave at once and draw a 429 of its own.
-            if now > whole.next_at:
-                whole.next_at = now + self._spacing
-            self._remember(workspace, destination, own.next_at)
+            queries.push_turn(
+                session=session,
+                team_id=workspace,
+                destination=queries.WORKSPACE_TURN,
+                to=now + self._spacing,
+                if_before=now,
+            )
+        with self._seen_lock:
+            seen = self._seen.get((workspace, destination), NEVER_BOOKED)
+            self._seen[(workspace, destination)] = max(seen, own_next)
 
     def next_turn(self, workspace: str, destination: str) -> datetime:
         """When this process last saw the destination's next turn booked: a hint for ordering posts (another
         replica may have booked later turns since); `NEVER_BOOKED` if it has not posted there."""
         with self._seen_lock:
             return self._seen.get((workspace, destination), NEVER_BOOKED)
-
-    def _lock(self, session: Session, workspace: str, destination: str) -> dict[str, PostingTurn]:
-        destinations = (queries.WORKSPACE_TURN, destination)
-        return queries.lock_turns(session=session, team_id=workspace, destinations=destinations, now=self._clock.now())
 
     def _remember(self, workspace: str, destination: str, next_at: datetime) -> None:
         with self._seen_lock:
