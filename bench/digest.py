@@ -433,7 +433,8 @@ class PostRecord:
 
 @dataclass
 class Instruments:
-    """Wraps the app's Slack client and pacer (instances only, no product code changed) to time posts and waits."""
+    """Wraps the app's Slack client and posting budget (instances only, no product code changed) to time posts and
+    waits."""
 
     posts: list[PostRecord] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
@@ -454,17 +455,16 @@ class Instruments:
             return response
 
         client.chat_postMessage = timed_post  # type: ignore[method-assign]
-        pacer = app.runtime.pacer
-        assert pacer is not None
-        wait_turn = pacer.wait_turn
+        budget = app.runtime.posting_budget
+        wait_turn = budget.wait_turn
 
-        def timed_wait(destination: str) -> float:
-            waited = wait_turn(destination)
+        def timed_wait(workspace: str, destination: str) -> float:
+            waited = wait_turn(workspace, destination)
             with self.lock:
                 self.waits.append(waited)
             return waited
 
-        pacer.wait_turn = timed_wait  # type: ignore[method-assign]
+        budget.wait_turn = timed_wait  # type: ignore[method-assign]
 
     def reset(self) -> None:
         with self.lock:

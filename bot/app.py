@@ -21,7 +21,7 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy.engine import Engine
 
 import handlers
-from bot.clock import Clock, Pacer, SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.errors import HandoffError, Problem
 from bot.jira_gateway import JiraGateway
@@ -237,7 +237,6 @@ def create_app(
         engine=engine or make_engine(settings.database_url),
         clock=clock,
         jira=jira or build_jira_gateway(settings, clock),
-        pacer=Pacer(clock, per_minute=settings.slack_posts_per_minute),
     )
 
     def backlog() -> Backlog:

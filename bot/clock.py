@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -76,47 +75,6 @@ class ShiftedClock:
 
     def set(self, now: datetime) -> None:
         self._offset = now - datetime.now(UTC)
-
-
-class Pacer:
-    """Keeps sends to one destination at least `interval` seconds apart, across threads: Slack takes about one
-    message per second per channel, and answers bursts with 429s."""
-
-    def __init__(self, clock: Clock, interval: float = 1.0, *, per_minute: int | None = None):
-        self._clock = clock
-        self._interval = interval
-        # Slack also limits how fast an app posts across the whole workspace; spread sends evenly under it.
-        self._spacing = 60.0 / per_minute if per_minute else 0.0
-        self._next_any = float("-inf")
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait_turn(self, destination: str) -> float:
-        """Wait until `destination` may be sent to, and book the turn after; returns how long it waited."""
-        with self._lock:
-            now = self._clock.monotonic()
-            turn = max(now, self._next.get(destination, now), self._next_any)
-            self._next[destination] = turn + self._interval
-            self._next_any = turn + self._spacing
-        if turn > now:
-            self._clock.sleep(turn - now)
-        return max(0.0, turn - now)
-
-    def sent(self, destination: str) -> None:
-        """The send just returned: the next one waits a full interval from now. Counting from when the send began
-        is not enough, as a send that travels slowly (or waited out a 429) arrives later than it left."""
-        with self._lock:
-            now = self._clock.monotonic()
-            self._next[destination] = max(self._next.get(destination, now), now + self._interval)
-            # The workspace's pace too: a send that overran its spacing (a 429 waited out inside it) must not let
-            # the next one leave at once and draw a 429 of its own.
-            if self._spacing and now > self._next_any:
-                self._next_any = now + self._spacing
-
-    def next_turn(self, destination: str) -> float:
-        """When `destination` may next be sent to, on the clock's monotonic scale."""
-        with self._lock:
-            return self._next.get(destination, float("-inf"))
 
 
 def local_today(clock: Clock, tz: ZoneInfo) -> date:

@@ -10,10 +10,11 @@ from datetime import date
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import Clock, Pacer, local_today
+from bot.clock import Clock, local_today
 from bot.config import Settings
 from bot.jira_gateway import JiraGateway
 from bot.metrics import Metrics
+from bot.posting_budget import PostingBudget
 from storage.db import session_scope
 
 
@@ -24,11 +25,15 @@ class Runtime:
     clock: Clock
     # None when Jira is not configured; every Jira feature then says so instead of failing.
     jira: JiraGateway | None = None
-    # Shared by everything that posts from this process, so a digest and a nudge to one channel stay a second apart.
-    pacer: Pacer | None = None
     # Called after a channel's schedule changes, so the scheduler in this process picks it up at once.
     schedule_listeners: list[Callable[[], None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    # Shared with every replica through the database, so a digest and a nudge to one channel stay a second apart.
+    posting_budget: PostingBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        budget = PostingBudget(sessions=self.session, clock=self.clock, per_minute=self.settings.slack_posts_per_minute)
+        object.__setattr__(self, "posting_budget", budget)  # frozen: built once, from the fields above
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -229,9 +229,9 @@ class JobRunner:
             if due.skip is not None:
                 return self._finished_without_post(claim, due.skip.value, label, report)
             messages = render_digest(due.digest, jira_url=self._runtime.jira_url)
-            return [self._delivery(claim, plan.channel_id, messages, digest_posted(due.digest))]
+            return [self._delivery(claim, plan, messages, digest_posted(due.digest))]
         nudges = self._nudges(plan, now)
-        deliveries = [self._escalation(e, plan.channel_id, now) for e in nudges.escalations]
+        deliveries = [self._escalation(e, plan, now) for e in nudges.escalations]
         if not nudges.post:
             with self._runtime.session() as session:
                 record_channel_nudges(session=session, plan=nudges, now=now)
@@ -239,16 +239,16 @@ class JobRunner:
                 claim, "nothing to nudge about in the channel", label, report, state=JobRunState.DONE
             )
             return deliveries
-        return [self._delivery(claim, plan.channel_id, render_nudges(nudges), channel_nudged(nudges)), *deliveries]
+        return [self._delivery(claim, plan, render_nudges(nudges), channel_nudged(nudges)), *deliveries]
 
-    def _delivery(self, claim: Claim, channel_id: str, messages: list[Message], on_done: OnDone) -> Delivery:
-        delivery = Delivery.of(claim, channel_id, messages)
+    def _delivery(self, claim: Claim, plan: ChannelPlan, messages: list[Message], on_done: OnDone) -> Delivery:
+        delivery = Delivery.of(claim, plan.team_id, plan.channel_id, messages)
         delivery.on_done = on_done
         return delivery
 
-    def _escalation(self, escalation: Escalation, channel_id: str, now: datetime) -> Delivery:
-        messages = render_escalation(escalation, channel_id=channel_id)
-        return Delivery(escalation.lead_id, messages, on_done=lead_escalated(escalation, now=now))
+    def _escalation(self, escalation: Escalation, plan: ChannelPlan, now: datetime) -> Delivery:
+        messages = render_escalation(escalation, channel_id=plan.channel_id)
+        return Delivery(plan.team_id, escalation.lead_id, messages, on_done=lead_escalated(escalation, now=now))
 
     def _finished_without_post(
         self, claim: Claim, reason: str, label: str, report: RunReport, *, state: JobRunState = JobRunState.SKIPPED

@@ -21,7 +21,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks.base import Message
 from bot.blocks.nudges import render_channel_refused
 from bot.channel_settings import disable_for_slack_error
-from bot.clock import Pacer
 from bot.errors import SlackChannelUnavailable
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
@@ -34,8 +33,9 @@ SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot ru
 
 @dataclass
 class Delivery:
-    """Messages for one destination: the first in the channel, the rest in its thread."""
+    """Messages for one destination of a workspace: the first in the channel, the rest in its thread."""
 
+    workspace: str  # the team whose posting budget the messages spend
     destination: str
     messages: list[Message]
     claim: Claim | None = None  # the claimed slot; None for a direct message that rides along with one
@@ -57,9 +57,10 @@ class Delivery:
     on_refused: Callable[[str], None] | None = None
 
     @classmethod
-    def of(cls, claim: Claim, destination: str, messages: list[Message]) -> Delivery:
+    def of(cls, claim: Claim, workspace: str, destination: str, messages: list[Message]) -> Delivery:
         """A claimed slot's messages, from where its earlier holders stopped."""
-        return cls(destination, messages, claim=claim, posted=claim.run.parts_posted, root_ts=claim.run.root_ts)
+        run = claim.run
+        return cls(workspace, destination, messages, claim=claim, posted=run.parts_posted, root_ts=run.root_ts)
 
     @property
     def remaining(self) -> bool:
@@ -88,13 +89,13 @@ class _Posting:
 
 
 class Outbox:
-    """Posts the deliveries of claimed slots for every job of this process, paced per channel and workspace."""
+    """Posts the deliveries of claimed slots for every job of this process, within each workspace's posting budget
+    (shared with every replica)."""
 
     def __init__(self, runtime: Runtime, client: WebClient):
         self._runtime = runtime
         self._client = client
-        # Shared by everything that posts from this process, so a digest and a nudge to one channel stay apart.
-        self._pacer = runtime.pacer or Pacer(runtime.clock)
+        self._budget = runtime.posting_budget
         self._posts = runtime.metrics.scheduled_posts
         self._stopping = threading.Event()
 
@@ -119,15 +120,19 @@ class Outbox:
                         self._complete(delivery, report)
                     continue
                 posting.pending.append(delivery)  # served now if its channel is free, else when its turn comes
-            now = self._runtime.clock.monotonic()
-            for delivery in [d for d in posting.pending if self._pacer.next_turn(d.destination) <= now]:
+            now = self._runtime.clock.now()
+            for delivery in [d for d in posting.pending if self._next_turn(d) <= now]:
                 if not self._stopping.is_set():
                     self._post(delivery, posting)
         while posting.pending:
             if self._stopping.is_set():
                 self._release(posting.pending)
                 return
-            self._post(min(posting.pending, key=lambda d: self._pacer.next_turn(d.destination)), posting)
+            self._post(min(posting.pending, key=self._next_turn), posting)
+
+    def _next_turn(self, delivery: Delivery) -> datetime:
+        """When the delivery's destination is next free, as this process last saw it: no query per loop."""
+        return self._budget.next_turn(delivery.workspace, delivery.destination)
 
     def _release(self, deliveries: list[Delivery]) -> None:
         released = [d for d in deliveries if d.claim is not None and d.claim.release()]
@@ -154,7 +159,7 @@ class Outbox:
         if claim is not None and not claim.renew():
             log.warning("lost a slot's claim before posting; its new holder finishes it", extra={"run": claim.id})
             return False
-        self._pacer.wait_turn(delivery.destination)
+        self._budget.wait_turn(delivery.workspace, delivery.destination)
         metadata = None
         if claim is not None:
             payload = {"run": claim.id, "part": delivery.posted}
@@ -168,15 +173,15 @@ class Outbox:
                 metadata=metadata,
             )
         except SlackChannelUnavailable as error:
-            self._pacer.sent(delivery.destination)
+            self._budget.sent(delivery.workspace, delivery.destination)
             posting.refused.add(delivery.destination)
             self._channel_refused(delivery, error.error, posting.report)
             return False
         except (SlackApiError, SlackClientError, OSError) as error:
-            self._pacer.sent(delivery.destination)
+            self._budget.sent(delivery.workspace, delivery.destination)
             self._retry_later(delivery, error, posting.report)
             return False
-        self._pacer.sent(delivery.destination)
+        self._budget.sent(delivery.workspace, delivery.destination)
         posting.report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
@@ -287,7 +292,7 @@ class Outbox:
         with self._runtime.session() as session:
             refused = disable_for_slack_error(
                 session=session,
-                team_id=claim.run.target.split(":", 1)[0],
+                team_id=delivery.workspace,
                 channel_id=delivery.destination,
                 error=code,
                 now=self._runtime.clock.now(),
@@ -302,12 +307,12 @@ class Outbox:
         report.failed.append(delivery.destination)
         notice = render_channel_refused(delivery.destination, code)
         for person in refused.tell:
-            self._pacer.wait_turn(person)
+            self._budget.wait_turn(delivery.workspace, person)
             try:
                 post_message(self._client, channel_id=person, message=notice)
             except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as error:
                 log.warning("could not tell someone their channel's digest is off", extra={"error": str(error)})
-            self._pacer.sent(person)
+            self._budget.sent(delivery.workspace, person)
 
 
 def _part_of(message: dict, run_id: int) -> int | None:

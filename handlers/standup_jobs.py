@@ -138,7 +138,7 @@ class StandupJobs:
             questions=plan.questions,
             has_previous=to_send.has_previous,
         )
-        delivery = Delivery.of(claim, plan.user_id, [message])
+        delivery = Delivery.of(claim, plan.team_id, plan.user_id, [message])
 
         def refused(error: str) -> None:
             # A deactivated engineer, say: the prompt fails alone; the initiative's channel is not at fault.
@@ -178,7 +178,9 @@ class StandupJobs:
                 name = initiative_name(session=session, prompt=prompt) or DELETED_INITIATIVE
             if claim is None:
                 continue
-            delivery = Delivery.of(claim, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)])
+            delivery = Delivery.of(
+                claim, prompt.team_id, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)]
+            )
             # A reminder is worth one try: one that fails is logged and the slot closed, not retried into the night.
             delivery.on_done, delivery.retry = prompt_reminded(prompt.id or 0), False
             deliveries.append(delivery)

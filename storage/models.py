@@ -543,3 +543,17 @@ class Away(SQLModel, table=True):
     starts: date
     ends: date
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PostingTurn(SQLModel, table=True):
+    """When a workspace, or one destination in it, may next be posted to: the posting budget every replica shares.
+
+    The row whose destination is `WORKSPACE_TURN` paces the workspace as a whole (`HANDOFF_SLACK_POSTS_PER_MINUTE`);
+    each other row paces one channel or person (Slack takes about one message a second in each).
+    """
+
+    __tablename__ = "posting_turn"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    destination: str = Field(primary_key=True, max_length=32)
+    next_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

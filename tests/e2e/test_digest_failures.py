@@ -43,20 +43,19 @@ def posts_to(running: RunningApp, channel: str) -> list[Any]:
 
 def fail_post(running: RunningApp, number: int, **failure: Any) -> None:
     """Make the `number`-th scheduled post from now (1-based) fail as `failure` says (see FakeSlack.fail_next).
-    The job runner asks its pacer for a turn right before each post, so that is where the failure is armed."""
-    pacer = running.app.runtime.pacer
-    assert pacer is not None
-    wait_turn: Callable[[str], float] = pacer.wait_turn
+    The job runner asks the posting budget for a turn right before each post, so that is where the failure is armed."""
+    budget = running.app.runtime.posting_budget
+    wait_turn: Callable[[str, str], float] = budget.wait_turn
     count = 0
 
-    def armed(destination: str) -> float:
+    def armed(workspace: str, destination: str) -> float:
         nonlocal count
         count += 1
         if count == number:
             running.fake.fail_next("chat.postMessage", **failure)
-        return wait_turn(destination)
+        return wait_turn(workspace, destination)
 
-    pacer.wait_turn = armed  # type: ignore[method-assign]
+    budget.wait_turn = armed  # type: ignore[method-assign]
 
 
 def at_slot_time(running: RunningApp) -> None:

@@ -182,15 +182,14 @@ def test_stopping_releases_the_claims_still_waiting_and_another_replica_posts_th
     create(running, 'new "Fraud rules" channel:<#C0CHURN|churn>', channel=CHURN)
     running.clock.set(TUESDAY)
     running.fake.anchor_timestamps(TUESDAY.timestamp())
-    pacer = running.app.runtime.pacer
-    assert pacer is not None
-    sent = pacer.sent
+    budget = running.app.runtime.posting_budget
+    sent = budget.sent
 
-    def stop_after_the_first_post(destination: str) -> None:
-        sent(destination)
+    def stop_after_the_first_post(workspace: str, destination: str) -> None:
+        sent(workspace, destination)
         running.app.stop_scheduled_work()  # SIGTERM arrives while the first digest is on its way
 
-    pacer.sent = stop_after_the_first_post  # type: ignore[method-assign]
+    budget.sent = stop_after_the_first_post  # type: ignore[method-assign]
     first = run_jobs_at(running, TUESDAY)
 
     assert len(first.posted) == 1

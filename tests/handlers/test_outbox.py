@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlmodel import Session, select
 
-from bot.clock import FixedClock, Pacer
 from bot.slot_ledger import LEASE
 from handlers.outbox import SLOT_POST_EVENT
 from storage import schedules as queries
@@ -108,12 +106,12 @@ def test_a_holder_that_lost_its_claim_stops_posting(running: RunningApp) -> None
     seed_initiatives(running.engine, 60)  # three messages
     running.clock.advance(timedelta(hours=22, minutes=30))
     running.fake.anchor_timestamps(running.clock.now().timestamp())
-    pacer = running.app.runtime.pacer
-    assert pacer is not None and running.app.jobs is not None
-    sent = pacer.sent
+    budget = running.app.runtime.posting_budget
+    assert running.app.jobs is not None
+    sent = budget.sent
 
-    def slow_then_taken_over(destination: str) -> None:
-        sent(destination)
+    def slow_then_taken_over(workspace: str, destination: str) -> None:
+        sent(workspace, destination)
         if destination != GENERAL:
             return
         running.clock.advance(LEASE + timedelta(seconds=1))
@@ -128,35 +126,13 @@ def test_a_holder_that_lost_its_claim_stops_posting(running: RunningApp) -> None
             )
             session.commit()
 
-    pacer.sent = slow_then_taken_over  # type: ignore[method-assign]
+    budget.sent = slow_then_taken_over  # type: ignore[method-assign]
     running.app.jobs.run_due()
 
     assert len(digest_posts(running)) == 1, "only the root went out before the claim was lost"
     with Session(running.engine) as session:
         [run] = session.exec(select(JobRun).where(JobRun.job == "digest")).all()
         assert (run.state, run.holder) == (JobRunState.CLAIMED.value, "another-replica")
-
-
-def test_the_pace_counts_from_when_a_post_came_back() -> None:
-    clock = FixedClock(datetime(2027, 1, 4, tzinfo=UTC))
-    pacer = Pacer(clock)
-    assert pacer.wait_turn(GENERAL) == 0
-    clock.advance(timedelta(milliseconds=400))  # the post took 0.4 s to come back
-    pacer.sent(GENERAL)
-    assert pacer.wait_turn(GENERAL) == pytest.approx(1.0), "a full second from when it came back, not 0.6"
-    assert pacer.wait_turn("C0OTHER") == 0, "other channels do not wait"
-
-
-def test_the_workspace_pace_also_counts_from_when_a_post_came_back() -> None:
-    """Under a workspace budget (here one a second), a post that came back late (a 429 waited out inside it) keeps
-    the next one, to any channel, a full spacing behind it."""
-    clock = FixedClock(datetime(2027, 1, 4, tzinfo=UTC))
-    pacer = Pacer(clock, per_minute=60)
-    assert pacer.wait_turn("U0ONE") == 0
-    clock.advance(timedelta(seconds=3))
-    pacer.sent("U0ONE")
-    assert pacer.wait_turn("U0TWO") == pytest.approx(1.0)
-    assert pacer.wait_turn("U0THREE") == pytest.approx(1.0), "and the one after that is spaced in turn"
 
 
 def test_a_standup_prompt_its_crashed_sender_already_posted_is_not_sent_again(running: RunningApp) -> None:
