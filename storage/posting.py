@@ -16,12 +16,13 @@ WORKSPACE_TURN = "*"  # the destination of the row that paces a workspace as a w
 def lock_turns(*, session: Session, team_id: str, destination: str, now: datetime) -> tuple[PostingTurn, PostingTurn]:
     """The workspace's turn and the destination's, new ones free from `now`, locked until the transaction ends.
 
-    The workspace's row is locked first, by every booking in the workspace, so bookings queue there instead of
-    deadlocking, and a destination's row is created under it without a race. On SQLite the first insert takes the
-    database's single write lock, which serializes bookings as well.
+    Both rows are made first if missing (a second replica making the same row waits for the first and then leaves
+    it be), then locked in one order, the workspace's first, so bookings queue instead of deadlocking. On SQLite the
+    first insert takes the database's single write lock, which serializes bookings as well.
     """
-    values = {"team_id": team_id, "destination": WORKSPACE_TURN, "next_at": now}
-    insert_if_absent(session, PostingTurn, values, index_elements=["team_id", "destination"])
+    for each in (WORKSPACE_TURN, destination):
+        values = {"team_id": team_id, "destination": each, "next_at": now}
+        insert_if_absent(session, PostingTurn, values, index_elements=["team_id", "destination"])
     rows = session.exec(
         select(PostingTurn)
         .where(PostingTurn.team_id == team_id, col(PostingTurn.destination).in_((WORKSPACE_TURN, destination)))
@@ -30,9 +31,6 @@ def lock_turns(*, session: Session, team_id: str, destination: str, now: datetim
         .execution_options(populate_existing=True)
     ).all()
     turns = {row.destination: row for row in rows}
-    if destination not in turns:
-        turns[destination] = PostingTurn(team_id=team_id, destination=destination, next_at=now)
-        session.add(turns[destination])
     return turns[WORKSPACE_TURN], turns[destination]
 
 
