@@ -1,0 +1,72 @@
+"""One replica as a process of its own: `python -m tests.support.replica_worker --database-url … --slack-api-url …
+--at 2027-01-04T09:30:00+00:00 channels standups`.
+
+It builds the real app with `bot.app.create_app` on the given database, its real `slack_sdk` client pointed at the
+test's fake Slack over HTTP (and its Jira gateway at the fake Jira, when given), on a `FixedClock` standing at
+`--at`, so no test waits for wall time. It prints `ready` once built, waits for a line on stdin (so that every
+replica starts its jobs at the same moment), runs the named jobs in order, and prints what they did as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+
+from bot.app import create_app
+from bot.clock import FixedClock
+from bot.config import JiraAuth, JiraSettings, Settings
+from handlers.jira_jobs import run_jira_sync
+from tests.support.workspace import BOT_TOKEN, SIGNING_SECRET
+
+TIMEZONE = "Europe/Berlin"
+READY = "ready"
+JOBS = ("channels", "standups", "jira-interval", "jira-sync")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="replica_worker")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--slack-api-url", required=True)
+    parser.add_argument("--at", required=True, type=datetime.fromisoformat, help="the replica's fixed time")
+    parser.add_argument("--jira-url", help="a Jira Cloud site (the fake Jira)")
+    parser.add_argument("--jira-email", default="")
+    parser.add_argument("--jira-token", default="")
+    parser.add_argument("jobs", nargs="+", choices=JOBS)
+    args = parser.parse_args(argv)
+    jira = None
+    if args.jira_url:
+        jira = JiraSettings(url=args.jira_url, auth=JiraAuth.CLOUD, email=args.jira_email, api_token=args.jira_token)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=args.slack_api_url,
+        database_url=args.database_url,
+        timezone=TIMEZONE,
+        jira=jira,
+    )
+    app = create_app(settings, clock=FixedClock(args.at), verify_token=False)
+    print(READY, flush=True)
+    sys.stdin.readline()  # the go: every replica is built, and all start together
+    done: dict[str, object] = {}
+    for job in args.jobs:
+        if job == "channels":
+            report = app.jobs.run_due()
+            done[job] = {"posted": report.posted, "skipped": report.skipped, "failed": report.failed}
+        elif job == "standups":
+            report = app.standups.run_due()
+            done[job] = {"posted": report.posted, "skipped": report.skipped, "failed": report.failed}
+        elif job == "jira-interval":
+            app.jobs.jira_sync()
+            done[job] = {}
+        else:
+            synced = run_jira_sync(app.runtime, app.bolt.client)
+            done[job] = {"delivered": synced.pushes_delivered, "changes_posted": synced.changes_posted}
+    print(json.dumps(done), flush=True)
+    app.runtime.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
