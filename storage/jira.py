@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from storage.idempotency import insert_if_absent
 from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
 from storage.row_claims import claim_picked
 
@@ -15,12 +16,12 @@ SYNC_STATE_NAME = "default"
 
 
 def get_sync_state(*, session: Session) -> JiraSyncState:
-    """The sync's progress row, created on first use."""
+    """The sync's progress row, created on first use (by one of the replicas syncing for the first time at once)."""
     state = session.get(JiraSyncState, SYNC_STATE_NAME)
     if state is None:
-        state = JiraSyncState(name=SYNC_STATE_NAME)
-        session.add(state)
-        session.flush()
+        insert_if_absent(session, JiraSyncState, {"name": SYNC_STATE_NAME}, index_elements=["name"])
+        state = session.get(JiraSyncState, SYNC_STATE_NAME)
+    assert state is not None  # inserted above, or by the replica that got there first
     return state
 
 
