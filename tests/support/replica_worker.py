@@ -1,10 +1,11 @@
 """One replica as a process of its own: `python -m tests.support.replica_worker --database-url … --slack-api-url …
---at 2027-01-04T09:30:00+00:00 channels standups`.
+--run 2027-01-05T09:45:00+00:00 standups --run 2027-01-05T14:45:00+00:00 standups`.
 
 It builds the real app with `bot.app.create_app` on the given database, its real `slack_sdk` client pointed at the
-test's fake Slack over HTTP (and its Jira gateway at the fake Jira, when given), on a `FixedClock` standing at
-`--at`, so no test waits for wall time. It prints `ready` once built, waits for a line on stdin (so that every
-replica starts its jobs at the same moment), runs the named jobs in order, and prints what they did as JSON.
+test's fake Slack over HTTP (and its Jira gateway at the fake Jira, when given), on a `FixedClock`, so no test
+waits for wall time. It prints `ready` once built; then for each `--run`, it waits for a line on stdin (so that
+every replica starts together), sets its clock to the run's time, runs the named jobs in order, and prints what
+they did as one line of JSON. It exits after the last run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from datetime import datetime
 
-from bot.app import create_app
+from bot.app import HandoffApp, create_app
 from bot.clock import FixedClock
 from bot.config import JiraAuth, JiraSettings, Settings
 from handlers.jira_jobs import run_jira_sync
@@ -29,12 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="replica_worker")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--slack-api-url", required=True)
-    parser.add_argument("--at", required=True, type=datetime.fromisoformat, help="the replica's fixed time")
+    parser.add_argument("--run", action="append", nargs="+", required=True, metavar=("AT", "JOB"))
     parser.add_argument("--jira-url", help="a Jira Cloud site (the fake Jira)")
     parser.add_argument("--jira-email", default="")
     parser.add_argument("--jira-token", default="")
-    parser.add_argument("jobs", nargs="+", choices=JOBS)
     args = parser.parse_args(argv)
+    runs = [(datetime.fromisoformat(at), jobs) for at, *jobs in args.run]
+    if any(not jobs or set(jobs) - set(JOBS) for _, jobs in runs):
+        parser.error(f"each --run is a time and one or more of {', '.join(JOBS)}")
     jira = None
     if args.jira_url:
         jira = JiraSettings(url=args.jira_url, auth=JiraAuth.CLOUD, email=args.jira_email, api_token=args.jira_token)
@@ -46,11 +49,22 @@ def main(argv: list[str] | None = None) -> int:
         timezone=TIMEZONE,
         jira=jira,
     )
-    app = create_app(settings, clock=FixedClock(args.at), verify_token=False)
+    clock = FixedClock(runs[0][0])
+    app = create_app(settings, clock=clock, verify_token=False)
     print(READY, flush=True)
-    sys.stdin.readline()  # the go: every replica is built, and all start together
+    for at, jobs in runs:
+        sys.stdin.readline()  # the go: every replica is ready, and all start together
+        clock.set(at)
+        print(json.dumps(run_jobs(app, jobs)), flush=True)
+    app.runtime.engine.dispose()
+    return 0
+
+
+def run_jobs(app: HandoffApp, jobs: list[str]) -> dict[str, object]:
+    """Run each job once, in order; what each did."""
+    assert app.jobs is not None and app.standups is not None
     done: dict[str, object] = {}
-    for job in args.jobs:
+    for job in jobs:
         if job == "channels":
             report = app.jobs.run_due()
             done[job] = {"posted": report.posted, "skipped": report.skipped, "failed": report.failed}
@@ -63,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             synced = run_jira_sync(app.runtime, app.bolt.client)
             done[job] = {"delivered": synced.pushes_delivered, "changes_posted": synced.changes_posted}
-    print(json.dumps(done), flush=True)
-    app.runtime.engine.dispose()
-    return 0
+    return done
 
 
 if __name__ == "__main__":

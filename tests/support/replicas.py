@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,17 +32,24 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 @dataclass
 class Workers:
-    """Worker processes, each built and waiting for the go."""
+    """Worker processes, each built and waiting for the go of its next run."""
 
-    processes: list[subprocess.Popen[str]] = field(default_factory=list)
+    processes: list[subprocess.Popen[str]]
+    runs_left: int
 
     def go(self) -> list[dict[str, Any]]:
-        """Let every worker run its jobs at once; what each reported, after all have exited."""
+        """Let every worker do its next run at once; what each reported (after the last run, once all exited)."""
         for process in self.processes:
             assert process.stdin is not None
             process.stdin.write("go\n")
             process.stdin.flush()
-        return [finished(process) for process in self.processes]
+        reports = [report(process) for process in self.processes]
+        self.runs_left -= 1
+        if self.runs_left == 0:
+            for process in self.processes:
+                _, err = process.communicate(timeout=30)
+                assert process.returncode == 0, err
+        return reports
 
     def kill(self) -> None:
         for process in self.processes:
@@ -52,27 +59,34 @@ class Workers:
 
 
 def start_workers(
-    count: int, *, database_url: str, slack: FakeSlack, at: datetime, jobs: list[str], jira: list[str] | None = None
+    count: int,
+    *,
+    database_url: str,
+    slack: FakeSlack,
+    runs: list[tuple[datetime, list[str]]],
+    jira: list[str] | None = None,
 ) -> Workers:
-    """`count` workers started in parallel on one database and one fake Slack, at `at`; returns once all are built."""
+    """`count` workers started in parallel on one database and one fake Slack, each to do `runs` (a time and the
+    jobs to run at it) when told to; returns once all are built."""
     command = [sys.executable, "-m", "tests.support.replica_worker", "--database-url", database_url]
-    command += ["--slack-api-url", slack.api_url, "--at", at.isoformat(), *(jira or []), *jobs]
-    workers = Workers(
-        [
-            subprocess.Popen(
-                command,
-                env=clean_environment(),
-                cwd=ROOT,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(count)
-        ]
-    )
+    command += ["--slack-api-url", slack.api_url, *(jira or [])]
+    for at, jobs in runs:
+        command += ["--run", at.isoformat(), *jobs]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=clean_environment(),
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    workers = Workers(processes, len(runs))
     try:
-        for process in workers.processes:
+        for process in processes:
             assert process.stdout is not None
             line = process.stdout.readline().strip()  # blocks until the worker is built (or died)
             assert line == READY, f"a worker did not start: {line}{process.communicate(timeout=10)[1]}"
@@ -82,10 +96,12 @@ def start_workers(
     return workers
 
 
-def finished(process: subprocess.Popen[str]) -> dict[str, Any]:
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    return dict(json.loads(out.strip().splitlines()[-1]))
+def report(process: subprocess.Popen[str]) -> dict[str, Any]:
+    """The worker's report of its run, read as soon as it is written."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, f"a worker died: {process.communicate(timeout=30)[1]}"
+    return dict(json.loads(line))
 
 
 def free_port() -> int:
