@@ -1,4 +1,5 @@
-"""Work picked by replicas at the same moment: a row one replica is claiming is passed by, not waited for.
+"""Work picked by replicas at the same moment: a row one replica is claiming is passed by, not waited for; and the
+Jira sync's progress row, which the first syncs of two replicas both create, is created once.
 
 On PostgreSQL the pick locks its rows `FOR UPDATE SKIP LOCKED`. Each test holds one replica's transaction open
 after its pick, and the other replica (under a short `lock_timeout`, so waiting fails instead of hanging) must take
@@ -7,6 +8,8 @@ the next row at once; SQLite has a single writer and no row locks, so these run 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -150,3 +153,27 @@ def test_two_replicas_report_a_failed_push_once_without_waiting(
     second.commit()
 
     assert told == [True, False]
+
+
+def test_two_replicas_syncing_jira_for_the_first_time_at_once_share_one_progress_row(
+    engine: Engine, replicas: tuple[Session, Session]
+) -> None:
+    first, second = replicas
+    second.connection().execute(text("SET lock_timeout = '10s'"))  # it waits for the first replica, as it should
+    created = jira_queries.get_sync_state(session=first)  # inserted, not yet committed
+    found: list[object] = []
+    waiting = threading.Thread(target=lambda: found.append(jira_queries.get_sync_state(session=second)))
+    waiting.start()
+    with Session(engine) as watcher:  # until the second replica waits on the first one's row
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not lock_waits(watcher):
+            watcher.rollback()
+    first.commit()
+    waiting.join(10)
+
+    assert [getattr(state, "name", None) for state in found] == [created.name]
+
+
+def lock_waits(session: Session) -> int:
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    return int(session.connection().execute(text(query)).scalar() or 0)
