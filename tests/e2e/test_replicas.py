@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from tests.support.databases import POSTGRESQL
 from tests.support.e2e import Thread, create, kickoff_of, private_answer, replies
 from tests.support.factories import seed_initiatives
 from tests.support.fake_jira import FakeJira
-from tests.support.replicas import free_port, serve_http, start_workers, stop, wait_healthy
+from tests.support.replicas import Workers, free_port, serve_http, start_workers, stop, wait_healthy
 from tests.support.slack_driver import TEAM_ID, SlackDriver
 from tests.support.workspace import ALICE, BOB, BOT_TOKEN, CAROL, CHURN, DAVE, GENERAL, NOW, SIGNING_SECRET
 
@@ -44,6 +44,21 @@ def database_url(engine: Engine) -> str:
     if engine.dialect.name != POSTGRESQL:
         pytest.skip("replicas share a PostgreSQL database; SQLite serves one process")
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def start(database_url: str, slack: FakeSlack) -> Iterator[Callable[..., Workers]]:
+    """Start workers on the test's database and fake Slack (`start(3, runs=[(NOW, ["channels"])])`); any still
+    running when the test ends are killed."""
+    started: list[Workers] = []
+
+    def start(count: int, **options: Any) -> Workers:
+        started.append(start_workers(count, database_url=database_url, slack=slack, **options))
+        return started[-1]
+
+    yield start
+    for workers in started:
+        workers.kill()
 
 
 @pytest.fixture
@@ -85,11 +100,11 @@ def every_channel(state: str) -> dict[str, list[str]]:
 
 
 def test_three_replicas_post_each_channels_digest_and_nudges_once(
-    engine: Engine, database_url: str, slack: FakeSlack
+    engine: Engine, start: Callable[..., Workers], slack: FakeSlack
 ) -> None:
     for channel in CHANNELS:
         seed_initiatives(engine, 2, channel=channel, created_at=EARLY)
-    workers = start_workers(3, database_url=database_url, slack=slack, runs=[(NOW, ["channels"])])
+    workers = start(3, runs=[(NOW, ["channels"])])
 
     reports = workers.go()
 
@@ -102,15 +117,13 @@ def test_three_replicas_post_each_channels_digest_and_nudges_once(
 
 
 def test_a_replica_killed_mid_round_is_taken_over_after_its_lease_posting_nothing_twice(
-    engine: Engine, database_url: str, slack: FakeSlack
+    engine: Engine, start: Callable[..., Workers], slack: FakeSlack
 ) -> None:
     for channel in CHANNELS:
         seed_initiatives(engine, channel=channel, created_at=EARLY)
     slack.answer_slowly("chat.postMessage", 30)  # the first post takes effect; its answer never reaches the replica
-    takers = start_workers(
-        2, database_url=database_url, slack=slack, runs=[(NOW + LEASE / 2, ["channels"]), (NOW + LEASE, ["channels"])]
-    )
-    [doomed] = start_workers(1, database_url=database_url, slack=slack, runs=[(NOW, ["channels"])]).processes
+    takers = start(2, runs=[(NOW + LEASE / 2, ["channels"]), (NOW + LEASE, ["channels"])])
+    [doomed] = start(1, runs=[(NOW, ["channels"])]).processes
     assert doomed.stdin is not None
     doomed.stdin.write("go\n")
     doomed.stdin.flush()
@@ -158,14 +171,12 @@ def direct_messages(fake: FakeSlack, user: str, prefix: str) -> list[str]:
 
 
 def test_three_replicas_send_each_standup_prompt_and_reminder_once(
-    running: RunningApp, database_url: str, slack: FakeSlack
+    running: RunningApp, start: Callable[..., Workers], slack: FakeSlack
 ) -> None:
     create(running, NEW_CHURN)
     create(running, NEW_SEARCH)  # Carol (London) and Dave (UTC) are asked on Tuesday at 09:30 their time
 
-    workers = start_workers(
-        3, database_url=database_url, slack=slack, runs=[(utc(5, 9, 45), ["standups"]), (utc(5, 14, 45), ["standups"])]
-    )
+    workers = start(3, runs=[(utc(5, 9, 45), ["standups"]), (utc(5, 14, 45), ["standups"])])
     prompted = workers.go()
     reminded = workers.go()
 
@@ -214,7 +225,7 @@ def jira_arguments(fake_jira: FakeJira) -> list[str]:
 
 
 def test_three_replicas_deliver_each_jira_push_and_post_each_status_change_once(
-    jira_app: RunningApp, fake_jira: FakeJira, database_url: str, slack: FakeSlack
+    jira_app: RunningApp, fake_jira: FakeJira, start: Callable[..., Workers], slack: FakeSlack
 ) -> None:
     churn = churn_thread(jira_app)
     for text in ('churn "Model card reviewed" jira:DS-42', 'churn "Backfill" jira:DS-43'):
@@ -228,10 +239,8 @@ def test_three_replicas_deliver_each_jira_push_and_post_each_status_change_once(
     before = len(replies(jira_app, churn))
     later = jira_app.clock.now() + timedelta(minutes=2)
 
-    workers = start_workers(
+    workers = start(
         3,
-        database_url=database_url,
-        slack=slack,
         runs=[(later, ["jira-sync"]), (later + timedelta(minutes=30), ["jira-interval"])],
         jira=jira_arguments(fake_jira),
     )

@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, clock=clock, verify_token=False)
     print(READY, flush=True)
     for at, jobs in runs:
-        sys.stdin.readline()  # the go: every replica is ready, and all start together
+        if not sys.stdin.readline():  # the go (every replica is ready, and all start together), or the test ended
+            return 1
         clock.set(at)
         print(json.dumps(run_jobs(app, jobs)), flush=True)
     app.runtime.engine.dispose()
