@@ -356,6 +356,7 @@ class FakeSlack:
         self._views: dict[str, dict] = {}
         self._home_views: dict[str, dict] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        self._slow_answers: dict[str, float] = {}  # method -> seconds its answer is held back after it took effect
         self._rate_limit: tuple[float, int] | None = None
         self._rate_clock: Callable[[], float] = time.monotonic
         self._workspace_limit: tuple[float, int] | None = None
@@ -500,6 +501,12 @@ class FakeSlack:
             queue = self._failures.setdefault(method, deque())
             for _ in range(times):
                 queue.append(_Failure(error=error, status=status, retry_after=retry_after))
+
+    def answer_slowly(self, method: str, seconds: float) -> None:
+        """Take every later call of `method` at once, and answer it `seconds` late: a slow Slack, whose caller may
+        die after the call took effect and before it heard so."""
+        with self._lock:
+            self._slow_answers[method] = seconds
 
     def enforce_rate_limits(
         self,
@@ -665,6 +672,9 @@ class FakeSlack:
                 extra_headers.setdefault("X-Accepted-OAuth-Scopes", METHOD_SCOPES.get(method) or "")
             self._calls.append(RecordedCall(method=method, args=args, token=token, response=response, status=status))
             self._cond.notify_all()
+            slowly = self._slow_answers.get(method, 0.0)
+        if slowly:
+            time.sleep(slowly)  # outside the lock: other calls are taken meanwhile
         headers = {"Content-Type": _JSON_CONTENT_TYPE, **extra_headers}
         return status, headers, json.dumps(response).encode("utf-8")
 

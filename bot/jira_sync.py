@@ -25,6 +25,7 @@ from bot.jira_gateway import (
     issue_from_json,
     missing_issue_fields,
 )
+from bot.jira_push import ACTION_DONE, ACTION_REOPEN
 from storage import checkpoints as checkpoint_queries
 from storage import jira as jira_queries
 from storage.idempotency import claim_all_once
@@ -148,6 +149,17 @@ def apply_issue_state(*, session: Session, issue: JiraIssue, now: datetime) -> l
     return logged
 
 
+def _pushed_from_slack(session: Session, checkpoint_id: int, category: str) -> bool:
+    """Whether a push still waiting or in flight (on this replica or another) moves the issue to `category`: the
+    change is Slack's own, already told in the thread, and Jira is only catching up (a sync on another replica may
+    see the push's transition before its deliverer has recorded it)."""
+    done = category == "done"
+    return any(
+        push.action == (ACTION_DONE if done else ACTION_REOPEN)
+        for push in jira_queries.pending_pushes_for_checkpoint(session=session, checkpoint_id=checkpoint_id)
+    )
+
+
 def _apply_to_checkpoint(
     session: Session, checkpoint: Checkpoint, issue: JiraIssue, now: datetime
 ) -> JiraStatusChange | None:
@@ -178,7 +190,7 @@ def _apply_to_checkpoint(
         session=session, checkpoint_id=checkpoint_id, expected_status=old_status, values=values
     )
     session.expire(checkpoint)
-    if not won or not status_moved:
+    if not won or not status_moved or _pushed_from_slack(session, checkpoint_id, issue.status_category):
         return None
     return jira_queries.add_status_change(
         session=session,

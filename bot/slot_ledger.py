@@ -229,18 +229,23 @@ class SlotLedger:
 
     def take_over_lapsed(self, jobs: Sequence[Job], *, now: datetime, target: str | None = None) -> Iterator[Claim]:
         """Take over, one at a time, each claim of `jobs` (of `target` only, when given) whose lease has lapsed;
-        a claim another holder takes first is passed by."""
-        with self._sessions() as session:
-            lapsed = queries.lapsed_claims(session=session, jobs=[job.value for job in jobs], now=now)
-        for stale in lapsed:
-            if target is not None and stale.target != target:
-                continue
+        each is picked under a row lock that other replicas pass by, so sweeping replicas share the work."""
+        passed: set[int] = set()
+        while True:
             with self._sessions() as session:
-                run = queries.take_over_slot(
-                    session=session, run_id=stale.id or 0, now=now, lease_until=now + LEASE, holder=self._holder
+                run = queries.take_over_lapsed_claim(
+                    session=session,
+                    jobs=[job.value for job in jobs],
+                    now=now,
+                    lease_until=now + LEASE,
+                    holder=self._holder,
+                    target=target,
+                    passed=passed,
                 )
-            if run is not None:
-                yield self._claim(run, "taken_over")
+            if run is None:
+                return
+            passed.add(run.id or 0)  # a claim failed again at once is lapsed again: it waits for the next sweep
+            yield self._claim(run, "taken_over")
 
     def skip(
         self,

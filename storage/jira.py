@@ -8,18 +8,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from storage.idempotency import insert_if_absent
 from storage.models import Checkpoint, Initiative, JiraPush, JiraPushState, JiraStatusChange, JiraSyncState
+from storage.row_claims import claim_picked
 
 SYNC_STATE_NAME = "default"
 
 
 def get_sync_state(*, session: Session) -> JiraSyncState:
-    """The sync's progress row, created on first use."""
+    """The sync's progress row, created on first use (by one of the replicas syncing for the first time at once)."""
     state = session.get(JiraSyncState, SYNC_STATE_NAME)
     if state is None:
-        state = JiraSyncState(name=SYNC_STATE_NAME)
-        session.add(state)
-        session.flush()
+        insert_if_absent(session, JiraSyncState, {"name": SYNC_STATE_NAME}, index_elements=["name"])
+        state = session.get(JiraSyncState, SYNC_STATE_NAME)
+    assert state is not None  # inserted above, or by the replica that got there first
     return state
 
 
@@ -43,31 +45,26 @@ def unposted_status_changes(*, session: Session) -> Sequence[JiraStatusChange]:
 def claim_unposted_status_changes(*, session: Session, now: datetime, stale_after: timedelta) -> list[int]:
     """Claim status changes nobody has posted (or whose poster vanished), oldest first; returns their ids.
 
-    Each id is claimed with a conditional update, so of two posters running at once only one gets it.
+    Picked under row locks that posters on other replicas pass by, and each claimed with a conditional update, so
+    of two posters running at once only one gets a change.
     """
-    candidates = session.exec(
-        select(JiraStatusChange.id)
-        .where(
-            col(JiraStatusChange.posted_at).is_(None),
-            or_(col(JiraStatusChange.claimed_at).is_(None), col(JiraStatusChange.claimed_at) < now - stale_after),
-        )
-        .order_by(col(JiraStatusChange.id))
-    ).all()
-    claimed = []
-    for change_id in candidates:
+    unclaimed = or_(col(JiraStatusChange.claimed_at).is_(None), col(JiraStatusChange.claimed_at) < now - stale_after)
+
+    def claim(change_id: int) -> bool:
         result = session.connection().execute(
             update(JiraStatusChange)
-            .where(
-                col(JiraStatusChange.id) == change_id,
-                col(JiraStatusChange.posted_at).is_(None),
-                or_(col(JiraStatusChange.claimed_at).is_(None), col(JiraStatusChange.claimed_at) < now - stale_after),
-            )
+            .where(col(JiraStatusChange.id) == change_id, col(JiraStatusChange.posted_at).is_(None), unclaimed)
             .values(claimed_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(int(change_id or 0))
-    return claimed
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    candidates = (
+        select(JiraStatusChange.id)
+        .where(col(JiraStatusChange.posted_at).is_(None), unclaimed)
+        .order_by(col(JiraStatusChange.id))
+    )
+    return claim_picked(session=session, candidates=candidates, claim=claim)
 
 
 def mark_status_change_posted(*, session: Session, change_id: int, now: datetime) -> None:
@@ -106,28 +103,24 @@ def add_push(*, session: Session, push: JiraPush) -> JiraPush:
 
 def claim_due_pushes(*, session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[int]:
     """Claim pending pushes whose next attempt is due and whose lease (if any) has run out."""
-    candidates = session.exec(
-        select(JiraPush.id)
-        .where(JiraPush.state == JiraPushState.PENDING.value, col(JiraPush.next_attempt_at) <= now)
-        .where(or_(col(JiraPush.claimed_until).is_(None), col(JiraPush.claimed_until) < now))
-        .order_by(col(JiraPush.next_attempt_at), col(JiraPush.id))
-        .limit(limit)
-    ).all()
-    claimed = []
-    for push_id in candidates:
+    unclaimed = or_(col(JiraPush.claimed_until).is_(None), col(JiraPush.claimed_until) < now)
+
+    def claim(push_id: int) -> bool:
         result = session.connection().execute(
             update(JiraPush)
-            .where(
-                col(JiraPush.id) == push_id,
-                col(JiraPush.state) == JiraPushState.PENDING.value,
-                or_(col(JiraPush.claimed_until).is_(None), col(JiraPush.claimed_until) < now),
-            )
+            .where(col(JiraPush.id) == push_id, col(JiraPush.state) == JiraPushState.PENDING.value, unclaimed)
             .values(claimed_until=now + lease)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(int(push_id or 0))
-    return claimed
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    candidates = (
+        select(JiraPush.id)
+        .where(JiraPush.state == JiraPushState.PENDING.value, col(JiraPush.next_attempt_at) <= now, unclaimed)
+        .order_by(col(JiraPush.next_attempt_at), col(JiraPush.id))
+        .limit(limit)
+    )
+    return claim_picked(session=session, candidates=candidates, claim=claim)
 
 
 def failed_unreported_pushes(*, session: Session) -> Sequence[JiraPush]:
@@ -141,13 +134,18 @@ def failed_unreported_pushes(*, session: Session) -> Sequence[JiraPush]:
 
 def claim_failure_report(*, session: Session, push_id: int, now: datetime) -> bool:
     """Take the duty of telling people about a failed push; only one reporter gets it."""
-    result = session.connection().execute(
-        update(JiraPush)
-        .where(col(JiraPush.id) == push_id, col(JiraPush.reported_at).is_(None))
-        .values(reported_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    unreported = (col(JiraPush.id) == push_id, col(JiraPush.reported_at).is_(None))
+
+    def claim(picked_id: int) -> bool:
+        result = session.connection().execute(
+            update(JiraPush)
+            .where(col(JiraPush.id) == picked_id, col(JiraPush.reported_at).is_(None))
+            .values(reported_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    return bool(claim_picked(session=session, candidates=select(JiraPush.id).where(*unreported), claim=claim))
 
 
 def push_with_place(*, session: Session, push_id: int) -> tuple[JiraPush, Checkpoint, Initiative] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, update
@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from storage.idempotency import insert_if_absent
 from storage.models import ChannelSettings, Initiative, JobRun, JobRunState, NudgeState
+from storage.row_claims import claim_picked
 
 # ---------------------------------------------------------------------------------------------- channel settings
 
@@ -163,15 +164,40 @@ def slots_known(*, session: Session, jobs: Sequence[str], since: datetime) -> se
     return {(job, target, slot) for job, target, slot in rows}
 
 
-def lapsed_claims(*, session: Session, jobs: Sequence[str], now: datetime) -> Sequence[JobRun]:
-    """Claims whose lease has ended without the work being finished: crashed holders and retries now due."""
-    return session.exec(
-        select(JobRun)
+def take_over_lapsed_claim(
+    *,
+    session: Session,
+    jobs: Sequence[str],
+    now: datetime,
+    lease_until: datetime,
+    holder: str | None,
+    target: str | None = None,
+    passed: Collection[int] = (),
+) -> JobRun | None:
+    """Pick the oldest claim of `jobs` whose lease has ended (crashed holders, retries now due; of `target` only
+    when given, none of `passed`) and take it over in the same transaction; None when there is none left to take,
+    or another holder took the one picked (that holder is sweeping the rest too)."""
+    candidates = (
+        select(JobRun.id)
         .where(
             col(JobRun.state) == JobRunState.CLAIMED.value, col(JobRun.lease_until) <= now, col(JobRun.job).in_(jobs)
         )
         .order_by(col(JobRun.due_at), col(JobRun.id))
-    ).all()
+        .limit(1)
+    )
+    if target is not None:
+        candidates = candidates.where(col(JobRun.target) == target)
+    if passed:
+        candidates = candidates.where(col(JobRun.id).not_in(passed))
+    taken: list[JobRun] = []
+
+    def claim(run_id: int) -> bool:
+        run = take_over_slot(session=session, run_id=run_id, now=now, lease_until=lease_until, holder=holder)
+        taken.extend([run] if run is not None else [])
+        return run is not None
+
+    claim_picked(session=session, candidates=candidates, claim=claim)
+    return taken[0] if taken else None
 
 
 def unfinished_slots(*, session: Session) -> tuple[int, datetime | None]:

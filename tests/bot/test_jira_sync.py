@@ -1379,3 +1379,20 @@ def test_two_deliverers_never_claim_the_same_push(
             push_id
         ]
     assert jira.requests == []
+
+
+def test_a_sync_that_sees_a_push_land_before_its_deliverer_recorded_it_tells_the_thread_nothing(
+    jira: FakeJira, gateway: JiraGateway, sessions: Sessions, clock: FixedClock, done_push: tuple[int, int]
+) -> None:
+    push_id, checkpoint_id = done_push
+    clock.advance(timedelta(minutes=1))
+    jira.set_status("DS-1", "Done")  # the push's transition, made by a replica that has not recorded it yet
+
+    report = sync(sessions, gateway, clock, full=True)
+
+    assert report.ok and (report.changed, report.status_changes) == (1, 0)
+    assert status_changes(sessions) == []  # Slack's own change, already told in the thread
+    with sessions() as session:
+        stored = session.get(Checkpoint, checkpoint_id)
+        assert stored is not None and stored.jira_status == "Done"
+    assert push_row(sessions, push_id).state == "pending"  # its deliverer still finishes it (the comment)
