@@ -564,8 +564,8 @@ def print_report(report: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------------------------ main
 
 
-@contextmanager
-def running_servers(fake: FakeSlack, database_url: str, workdir: Path) -> Iterator[tuple[Server, Server]]:
+def server_env(fake: FakeSlack, database_url: str) -> dict[str, str]:
+    """The environment a `handoff serve` process gets: this one's, less any Handoff setting, plus the fake's."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -579,6 +579,12 @@ def running_servers(fake: FakeSlack, database_url: str, workdir: Path) -> Iterat
         DATABASE_URL=database_url,
         LOG_LEVEL="WARNING",
     )
+    return env
+
+
+@contextmanager
+def running_servers(fake: FakeSlack, database_url: str, workdir: Path) -> Iterator[tuple[Server, Server]]:
+    env = server_env(fake, database_url)
     servers: list[Server] = []
     try:
         handoff_port, floor_port = free_port(), free_port()

@@ -47,7 +47,6 @@ from bench.http_status import (
     BOT_TOKEN,
     CHANNELS,
     ROOT,
-    SIGNING_SECRET,
     TEAM_ID,
     Client,
     Server,
@@ -55,6 +54,7 @@ from bench.http_status import (
     free_port,
     launch,
     seed_database,
+    server_env,
     stop,
     wait_until_ready,
 )
@@ -99,7 +99,8 @@ class Balancer:
 
     def close(self) -> None:
         self._stop.set()
-        self._prober.join(5)
+        if self._prober.is_alive():
+            self._prober.join(5)
 
     def pick(self) -> Replica | None:
         with self._lock:
@@ -218,19 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             engine = make_engine(database_url)
             with engine.connect() as connection:
                 reference = connection.execute(text("SELECT ref_key FROM initiative ORDER BY id LIMIT 1")).scalar()
-            env = {
-                key: value
-                for key, value in os.environ.items()
-                if not key.startswith(("SLACK_", "JIRA_", "DATABASE_", "HANDOFF_")) and key not in ("PORT", "LOG_LEVEL")
-            }
-            env.update(
-                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
-                SLACK_BOT_TOKEN=fake.bot_token,
-                SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                SLACK_API_URL=fake.api_url,
-                DATABASE_URL=database_url,
-                LOG_LEVEL="WARNING",
-            )
+            env = server_env(fake, database_url)
             replicas += [serve_replica("a", env, Path(workdir)), serve_replica("b", env, Path(workdir))]
             balancer.replicas = list(replicas)
             balancer.start()
