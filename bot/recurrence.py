@@ -126,7 +126,7 @@ class Schedule:
         return Schedule(moved.time(), self.timezone, tuple(d for d in WEEKDAYS if d in days))
 
     def trigger(self) -> CronTrigger:
-        return CronTrigger(day_of_week=",".join(self.days), hour=self.at.hour, minute=self.at.minute, timezone=self.tz)
+        return _cron_trigger(self.days, self.at.hour, self.at.minute, self.timezone)
 
     def slots_between(self, start: datetime, end: datetime) -> list[Slot]:
         """Every slot due in `(start, end]`, oldest first, one per local date."""
@@ -251,3 +251,10 @@ def _day(text: str, whole: str) -> str:
     if day not in WEEKDAYS:
         raise ScheduleError(Problem.NOT_DAYS, text=whole)
     return day
+
+
+# A cron trigger is about 3 KiB of compiled fields and never changes once built, so every job and catch-up on the
+# same days, time and zone shares one: a workspace of a thousand standups holds a few triggers, not a thousand.
+@functools.lru_cache(maxsize=256)
+def _cron_trigger(days: tuple[str, ...], hour: int, minute: int, timezone: str) -> CronTrigger:
+    return CronTrigger(day_of_week=",".join(days), hour=hour, minute=minute, timezone=ZoneInfo(timezone))
