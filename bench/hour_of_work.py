@@ -1,4 +1,4 @@
-"""Hours of a server's scheduled work in seconds, in one process, reporting its resident memory as it goes.
+"""Hours of a server's scheduled work in a couple of minutes, in one process, reporting its memory as it goes.
 
     python -m bench.hour_of_work --minutes 120     # as a worker; `bench.http_status` launches it
 

@@ -70,6 +70,19 @@ def test_nine_local_is_due_at_the_matching_utc_moment(zone: str, due_utc: dateti
     assert slots[0].due_at.astimezone(ZoneInfo(zone)).time() == time(9, 0)
 
 
+def test_schedules_on_the_same_days_time_and_zone_share_one_cron_trigger() -> None:
+    # A workspace of a thousand standups at the same time must hold one trigger, not a thousand.
+    berlin = Schedule(time(9, 30), "Europe/Berlin")
+    assert Schedule(time(9, 30), "Europe/Berlin").trigger() is berlin.trigger()
+    assert Schedule(time(9, 30), "Europe/Berlin", WEEKDAYS).trigger() is not berlin.trigger()
+    assert Schedule(time(9, 30), "UTC").trigger() is not berlin.trigger()
+    assert Schedule(time(9, 31), "Europe/Berlin").trigger() is not berlin.trigger()
+    # Shared, and still the same fire times as before.
+    after = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # a Friday; Berlin springs forward on Sunday the 29th
+    fire = berlin.trigger().get_next_fire_time(None, after)
+    assert fire is not None and fire.astimezone(UTC) == datetime(2026, 3, 30, 7, 30, tzinfo=UTC)
+
+
 def test_slot_key_is_the_local_date_even_when_the_utc_date_differs() -> None:
     # 02:00 in Kolkata on Tuesday is still Monday in UTC; 21:00 in New York on Monday is Tuesday in UTC.
     early = Schedule(time(2, 0), KOLKATA, ("tue",))
