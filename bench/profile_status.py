@@ -7,7 +7,7 @@ KPIs and readings, standups and blockers). Prints:
 
 * CPU per `App.dispatch` of a signed slash command (all threads of this process, `time.process_time`) for the
   bare ack-only app, Handoff's `help` (no database) and Handoff's `status` / `list`, with the wall time;
-* the status read path split into stages: the three ORM queries, rendering + JSON, a fresh session per
+* the status read path split into stages: the cards through the ORM, rendering + JSON, a fresh session per
   request as the handler does, and the same three SQL statements through raw `sqlite3` for scale;
 * SQL statements per status and list page (a `before_cursor_execute` counter) and CPU per page, with 100 and
   with 1,000 initiatives: the count must not grow with the data;
@@ -253,10 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(f"status read path, per call ({args.requests} calls, one at a time)")
         for label, fn in (
-            ("status_page (2 prebuilt statements) + render + JSON", read_path),
-            ("the same page through 3 ORM queries", queries_only),
+            ("status_page (3 prebuilt statements) + render + JSON", read_path),
+            ("its cards alone, through 3 ORM queries", queries_only),
             ("render_status_page + JSON", render_only),
-            ("the same 3 SQL statements, raw sqlite3", raw_sql),
+            ("its cards alone, 3 statements in raw sqlite3", raw_sql),
             ("list: fresh session + queries + render + JSON", lambda n: read_path(n, StatusScope(ScopeKind.ALL))),
         ):
             print(f"{label:48} {per_call_ms(fn, args.requests):>7.3f} ms")
