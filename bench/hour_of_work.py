@@ -30,6 +30,7 @@ SIMULATED_START = time(8, 40)
 WORKER_TIMEOUT_S = 600.0
 JIRA_PROJECT = "DS"
 LINKED_ISSUES = 100  # one checkpoint linked to a Jira issue in each of the first 100 initiatives
+LINKED_NUMBER = 99  # its number in the initiative, above any the seed gives (at most 6)
 
 
 class SimulatedClock:
@@ -119,7 +120,7 @@ def link_checkpoints(database_url: str, keys: Sequence[str]) -> None:
         rows = [
             {
                 "initiative_id": initiative_id,
-                "number": 1,
+                "number": LINKED_NUMBER,
                 "title": f"Checkpoint {key}",
                 "status": "open",
                 "jira_key": key,

@@ -58,7 +58,22 @@ from bot.http import EVENTS_PATH, HEALTH_PATH, SERVER_THREADS
 from bot.status import PAGE_SIZE
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import add_initiative, name_key
-from storage.models import Initiative, Phase, PhaseChange
+from storage.models import (
+    Blocker,
+    ChecklistEntry,
+    ChecklistEntryAction,
+    Checkpoint,
+    CheckpointStatus,
+    HandoffDoc,
+    Initiative,
+    Kpi,
+    KpiDirection,
+    KpiReading,
+    Phase,
+    PhaseChange,
+    StandupPrompt,
+    StandupState,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
@@ -82,7 +97,7 @@ HOURS_OF_WORK_MINUTES = 120
 MAX_SECOND_HOUR_GROWTH_MIB = 1.0  # bounded: the second hour of the same work adds (almost) nothing
 STOP_TIMEOUT_S = 5.0
 
-TARGET_P99_RATIO = 3.0
+TARGET_P99_RATIO = 2.0
 TARGET_RSS_RATIO = 2.0
 
 
@@ -135,19 +150,45 @@ NOTES = [
     None,
     None,
 ]
+CHECKPOINT_TITLES = [
+    "Baseline agreed",
+    "Offline evaluation",
+    "Feature pipeline in staging",
+    "Model card reviewed",
+    "Shadow traffic for a week",
+    "Load test",
+    "Canary release",
+    "Runbook walkthrough",
+]
+JIRA_STATUSES = [("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")]
+DOC_KINDS = ["ds-summary", "api-contract", "model-card", "dependencies", "privacy-review", "monitoring-plan"]
+KPI_NAMES = [("AUC on holdout", ">=", 0.82, None), ("p95 latency", "<=", 120.0, "ms"), ("Recall", ">=", 0.7, None)]
+BLOCKER_TEXTS = [
+    "waiting on feature store access",
+    "serving budget not agreed",
+    "labels for the holdout set are late",
+]
 PATH = [Phase.DISCOVERY, Phase.RESEARCH, Phase.SUMMARY, Phase.DEVELOPMENT, Phase.PRODUCTION, Phase.MONITORING]
 
 assert len(TOPICS) * len(KINDS) * len(REGIONS) == INITIATIVE_COUNT  # every name is unique
 
 
-def seed_database(url: str, now: datetime) -> dict[str, int]:
-    """1,000 initiatives, 10 in each of 100 channels, with 1 to 6 phase changes each; deterministic."""
+def seed_database(url: str, now: datetime, *, initiatives: int = INITIATIVE_COUNT) -> dict[str, int]:
+    """`initiatives` (10 in each channel) with 1 to 6 phase changes each and every feature a status page shows:
+    checkpoints (some linked to Jira, some overdue or done), docs, checklist entries, a KPI with readings (one
+    forced phase change in ten), standups with answers and blockers; deterministic."""
+    if not 1 <= initiatives <= INITIATIVE_COUNT or initiatives % PER_CHANNEL:
+        raise ValueError(f"initiatives: a multiple of {PER_CHANNEL} up to {INITIATIVE_COUNT}")
     rng = random.Random(SEED)
     names = [f"{topic} {kind} {region}" for topic in TOPICS for kind in KINDS for region in REGIONS]
     rng.shuffle(names)
+    names = names[:initiatives]
     engine = make_engine(url)
     upgrade_schema(engine)
-    changes = 0
+    counts = dict.fromkeys(
+        ("phase_changes", "checkpoints", "jira_linked", "docs", "checklist_entries", "kpis", "kpi_readings"), 0
+    )
+    counts.update(dict.fromkeys(("standup_prompts", "blockers"), 0))
     with session_scope(engine) as session:
         for index, name in enumerate(names):
             created = now - timedelta(days=rng.randint(40, 400), minutes=rng.randint(0, 1440))
@@ -181,10 +222,11 @@ def seed_database(url: str, now: datetime) -> dict[str, int]:
                 initiative_id=0, from_phase=None, to_phase=Phase.DISCOVERY.value, changed_by=author, changed_at=created
             )
             add_initiative(session=session, initiative=initiative, first_change=first)
-            changes += 1
+            counts["phase_changes"] += 1
             moment = created
             for step in range(1, steps + 1):
                 moment += timedelta(days=rng.randint(3, 30))
+                forced = step >= 3 and rng.random() < 0.1
                 session.add(
                     PhaseChange(
                         initiative_id=initiative.id or 0,
@@ -192,12 +234,150 @@ def seed_database(url: str, now: datetime) -> dict[str, int]:
                         to_phase=PATH[step].value,
                         changed_by=rng.choice(USERS),
                         changed_at=min(moment, now),
-                        note=rng.choice(NOTES),
+                        note="pilot for one customer" if forced else rng.choice(NOTES),
+                        forced=forced,
+                        forced_items="model-card, runbook" if forced else None,
                     )
                 )
-                changes += 1
+                counts["phase_changes"] += 1
+            for key, value in seed_features(session, rng, initiative, now).items():
+                counts[key] += value
     engine.dispose()
-    return {"initiatives": len(names), "channels": CHANNEL_COUNT, "phase_changes": changes}
+    return {"initiatives": len(names), "channels": len(names) // PER_CHANNEL, **counts}
+
+
+def seed_features(session: Any, rng: random.Random, initiative: Initiative, now: datetime) -> dict[str, int]:
+    """One initiative's checkpoints, docs, checklist entries, KPI and readings, standups and blockers."""
+    initiative_id, created = initiative.id or 0, initiative.created_at
+    counts: dict[str, int] = {}
+    checkpoints = rng.randint(3, 6)
+    linked = 0
+    for number in range(1, checkpoints + 1):
+        status = rng.choice([CheckpointStatus.DONE, CheckpointStatus.IN_PROGRESS, CheckpointStatus.OPEN])
+        jira = rng.choice(JIRA_STATUSES) if rng.random() < 0.4 else None
+        linked += jira is not None
+        session.add(
+            Checkpoint(
+                initiative_id=initiative_id,
+                number=number,
+                title=rng.choice(CHECKPOINT_TITLES),
+                owner_id=rng.choice(USERS),
+                due_date=(now + timedelta(days=rng.randint(-20, 60))).date(),
+                status=status.value,
+                done_by=initiative.ds_lead_id if status is CheckpointStatus.DONE else None,
+                done_at=now - timedelta(days=rng.randint(1, 20)) if status is CheckpointStatus.DONE else None,
+                jira_key=f"DS-{10_000 + initiative_id * 10 + number}" if jira else None,
+                jira_summary="Ship it" if jira else None,
+                jira_status=jira[0] if jira else None,
+                jira_status_category=jira[1] if jira else None,
+                jira_updated_at=now - timedelta(days=1) if jira else None,
+                created_by=initiative.created_by,
+                created_at=created,
+                updated_by=initiative.created_by,
+                updated_at=created,
+            )
+        )
+    counts["checkpoints"], counts["jira_linked"] = checkpoints, linked
+    kinds = rng.sample(DOC_KINDS, rng.randint(1, 4))
+    for kind in kinds:
+        session.add(
+            HandoffDoc(
+                initiative_id=initiative_id,
+                kind=kind,
+                url=f"https://docs.example.com/{initiative.ref_key}/{kind}",
+                added_by=initiative.ds_lead_id or initiative.created_by,
+                added_at=created + timedelta(days=rng.randint(1, 30)),
+            )
+        )
+    counts["docs"] = len(kinds)
+    session.add(
+        ChecklistEntry(
+            initiative_id=initiative_id,
+            item_key="serving-budget",
+            action=ChecklistEntryAction.WAIVE.value,
+            reason="batch scoring only",
+            created_by=initiative.created_by,
+            created_at=created,
+        )
+    )
+    session.add(
+        ChecklistEntry(
+            initiative_id=initiative_id,
+            item_key="fairness-review",
+            action=ChecklistEntryAction.ADD.value,
+            gate=Phase.PRODUCTION.value,
+            reason="scores customers",
+            created_by=initiative.created_by,
+            created_at=created,
+        )
+    )
+    counts["checklist_entries"] = 2
+    name, direction, target, unit = rng.choice(KPI_NAMES)
+    kpi = Kpi(
+        initiative_id=initiative_id,
+        name=name,
+        name_key=name.casefold(),
+        direction=KpiDirection(direction).value,
+        target=target,
+        unit=unit,
+        owner_id=initiative.ds_lead_id,
+        created_by=initiative.created_by,
+        created_at=created,
+    )
+    session.add(kpi)
+    session.flush()
+    readings = rng.randint(3, 12)
+    for n in range(readings):
+        session.add(
+            KpiReading(
+                kpi_id=kpi.id or 0,
+                value=round(target * rng.uniform(0.85, 1.15), 3),
+                recorded_by=initiative.ds_lead_id or initiative.created_by,
+                recorded_at=now - timedelta(days=3 * (readings - n) + rng.randint(0, 2)),
+            )
+        )
+    counts["kpis"], counts["kpi_readings"] = 1, readings
+    engineer = initiative.embedded_engineer_id or initiative.created_by
+    days = rng.randint(3, 10)
+    for back in range(days, 0, -1):
+        day = (now - timedelta(days=back)).date()
+        answered = rng.random() < 0.8
+        prompted = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9, minutes=30)
+        session.add(
+            StandupPrompt(
+                initiative_id=initiative_id,
+                team_id=TEAM_ID,
+                user_id=engineer,
+                day=day,
+                timezone="UTC",
+                state=(StandupState.ANSWERED if answered else StandupState.MISSED).value,
+                prompted_at=prompted,
+                answered_at=prompted + timedelta(minutes=rng.randint(5, 240)) if answered else None,
+                answers=(
+                    json.dumps({"answers": ["shipped the backfill", "load test", "none"], "blockers": []})
+                    if answered
+                    else None
+                ),
+            )
+        )
+    counts["standup_prompts"] = days
+    blockers = rng.randint(0, 2)
+    for number in range(1, blockers + 1):
+        resolved = rng.random() < 0.5
+        session.add(
+            Blocker(
+                initiative_id=initiative_id,
+                number=number,
+                text=rng.choice(BLOCKER_TEXTS),
+                direction="on-eng",
+                reported_by=engineer,
+                reported_at=now - timedelta(days=rng.randint(1, 15)),
+                resolved_by=initiative.eng_lead_id if resolved else None,
+                resolved_at=now - timedelta(hours=rng.randint(1, 20)) if resolved else None,
+            )
+        )
+    counts["blockers"] = blockers
+    return counts
 
 
 # ------------------------------------------------------------------------------------------------ processes
@@ -646,8 +826,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.monotonic()
         data = seed_database(database_url, now=started_at)
         print(
-            f"seeded {data['initiatives']} initiatives over {data['channels']} channels "
-            f"({data['phase_changes']} phase changes) in {time.monotonic() - t0:.1f}s"
+            f"seeded {data['initiatives']} initiatives over {data['channels']} channels in "
+            f"{time.monotonic() - t0:.1f}s: "
+            + ", ".join(f"{n} {what}" for what, n in data.items() if what not in ("initiatives", "channels"))
         )
         with (
             FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID) as fake,

@@ -26,6 +26,7 @@ HELP_MAX = 300
 # The phases a checklist may guard, in order; paused and cancelled are never gated.
 GATED_PHASES = (Phase.RESEARCH, Phase.SUMMARY, Phase.DEVELOPMENT, Phase.PRODUCTION, Phase.MONITORING)
 MAIN_LINE = (Phase.DISCOVERY, *GATED_PHASES)
+_MAIN_LINE_ORDER = {phase: index for index, phase in enumerate(MAIN_LINE)}
 
 
 class ItemType(StrEnum):
@@ -120,7 +121,7 @@ class ChecklistConfig:
 
 def phase_order(phase: Phase) -> int | None:
     """Position on the main line, or None for paused and cancelled."""
-    return MAIN_LINE.index(phase) if phase in MAIN_LINE else None
+    return _MAIN_LINE_ORDER.get(phase)
 
 
 class ChecklistFileError(Exception):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -101,7 +102,37 @@ def parse_number(raw: str, what: str) -> float:
     return value
 
 
-def meets(kpi: Kpi, value: float) -> bool:
+class KpiLike(Protocol):
+    """A KPI as it is shown and judged: an ORM row, or the plain facts a status page reads."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def initiative_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def target(self) -> float: ...
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def owner_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ReadingLike(Protocol):
+    @property
+    def value(self) -> float: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def recorded_by(self) -> str: ...
+
+
+def meets(kpi: KpiLike, value: float) -> bool:
     return value >= kpi.target if kpi.direction == KpiDirection.AT_LEAST else value <= kpi.target
 
 
@@ -114,7 +145,7 @@ class Standing:
     short: str  # for notification text: "on target", "below target", "within its ceiling", "above its ceiling"
 
 
-def standing(kpi: Kpi, value: float) -> Standing:
+def standing(kpi: KpiLike, value: float) -> Standing:
     """The one place that decides whether a value meets its KPI's target and how that is said."""
     met = meets(kpi, value)
     target = format_value(kpi.target, kpi.unit)
@@ -141,7 +172,7 @@ def format_value(value: float, unit: str | None = None) -> str:
     return text
 
 
-def target_text(kpi: Kpi) -> str:
+def target_text(kpi: KpiLike) -> str:
     return f"{kpi.direction} {format_value(kpi.target, kpi.unit)}"
 
 
@@ -437,12 +468,12 @@ def remove_reading(
 class KpiView:
     """A KPI as `kpi list` and `status` show it."""
 
-    kpi: Kpi
-    readings: tuple[KpiReading, ...]  # newest first, at most TREND_READINGS
+    kpi: KpiLike
+    readings: tuple[ReadingLike, ...]  # newest first, at most TREND_READINGS
     stale: bool
 
     @property
-    def latest(self) -> KpiReading | None:
+    def latest(self) -> ReadingLike | None:
         return self.readings[0] if self.readings else None
 
     @property
@@ -454,7 +485,7 @@ class KpiView:
         return None if self.latest is None else standing(self.kpi, self.latest.value)
 
 
-def is_stale(kpi: Kpi, last_reading_at: datetime | None, now: datetime, stale_days: int) -> bool:
+def is_stale(kpi: KpiLike, last_reading_at: datetime | None, now: datetime, stale_days: int) -> bool:
     """No reading for `stale_days` (counting from when the KPI was agreed, before its first reading)."""
     return now - (last_reading_at or kpi.created_at) >= timedelta(days=stale_days)
 

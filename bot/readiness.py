@@ -30,6 +30,49 @@ from storage.models import (
 )
 
 
+class DocLike(Protocol):
+    """A doc as readiness and its rendering read it: an ORM row, or the plain facts a status page reads."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def added_by(self) -> str: ...
+    @property
+    def added_at(self) -> datetime: ...
+
+
+class EntryLike(Protocol):
+    """An initiative's own checklist entry (an added item or a waiver), as an ORM row or plain facts."""
+
+    @property
+    def item_key(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def gate(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ForcedChange(Protocol):
+    """A phase change forced past the checklist: who forced it, why, and past which items."""
+
+    @property
+    def changed_by(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def forced_items(self) -> str | None: ...
+
+
 class ItemState(StrEnum):
     SATISFIED = "satisfied"
     MISSING = "missing"
@@ -42,11 +85,11 @@ class ItemStatus:
 
     item: ChecklistItem
     state: ItemState
-    docs: tuple[HandoffDoc, ...] = ()
+    docs: tuple[DocLike, ...] = ()
     kpi_names: tuple[str, ...] = ()
     leads: tuple[str, str] | None = None  # (DS lead, engineering lead) when they satisfy `owners`
-    waiver: ChecklistEntry | None = None
-    added: ChecklistEntry | None = None  # set when the initiative added this item itself
+    waiver: EntryLike | None = None
+    added: EntryLike | None = None  # set when the initiative added this item itself
 
 
 @dataclass(frozen=True)
@@ -129,14 +172,12 @@ class InitiativeFacts:
     phase: Phase
     ds_lead_id: str | None
     eng_lead_id: str | None
-    docs: Sequence[HandoffDoc] = ()
-    entries: Sequence[ChecklistEntry] = ()
+    docs: Sequence[DocLike] = ()
+    entries: Sequence[EntryLike] = ()
     kpi_names: Sequence[str] = ()
 
 
-def items_of(
-    checklist: Checklist, entries: Sequence[ChecklistEntry]
-) -> list[tuple[ChecklistItem, ChecklistEntry | None]]:
+def items_of(checklist: Checklist, entries: Sequence[EntryLike]) -> list[tuple[ChecklistItem, EntryLike | None]]:
     """The workspace's items plus the initiative's own additions, in gate order."""
     added = [
         (
@@ -148,7 +189,7 @@ def items_of(
         for e in entries
         if e.action == ChecklistEntryAction.ADD
     ]
-    combined: list[tuple[ChecklistItem, ChecklistEntry | None]] = [(i, None) for i in checklist.items]
+    combined: list[tuple[ChecklistItem, EntryLike | None]] = [(i, None) for i in checklist.items]
     combined += added
     return sorted(combined, key=lambda pair: phase_order(pair[0].gate) or 0)
 
@@ -167,7 +208,7 @@ def label_of(key: str) -> str:
 def evaluate(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
     """Each item's state: waived beats satisfied beats missing."""
     waivers = {e.item_key: e for e in facts.entries if e.action == ChecklistEntryAction.WAIVE}
-    docs_by_kind: dict[str, list[HandoffDoc]] = {}
+    docs_by_kind: dict[str, list[DocLike]] = {}
     for doc in facts.docs:
         docs_by_kind.setdefault(doc.kind, []).append(doc)
     statuses: dict[Phase, list[ItemStatus]] = {}
@@ -211,6 +252,19 @@ def readiness_for(
     docs = queries.docs_by_initiative(session=session, initiative_ids=ids)
     entries = queries.entries_by_initiative(session=session, initiative_ids=ids)
     kpis = kpi_names if kpi_names is not None else kpi_names_by_initiative(session=session, initiative_ids=ids)
+    return readiness_from(checklist=checklist, initiatives=initiatives, docs=docs, entries=entries, kpi_names=kpis)
+
+
+def readiness_from(
+    *,
+    checklist: Checklist,
+    initiatives: Sequence[InitiativeLike],
+    docs: Mapping[int, Sequence[DocLike]],
+    entries: Mapping[int, Sequence[EntryLike]],
+    kpi_names: Mapping[int, Sequence[str]],
+) -> dict[int, Readiness]:
+    """Readiness of many initiatives from what was read of them already."""
+    kpis = kpi_names
     return {
         i.id: evaluate(
             checklist,

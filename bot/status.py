@@ -13,13 +13,14 @@ from sqlmodel import Session
 
 from bot.checklist import Checklist
 from bot.config import DEFAULT_KPI_STALE_DAYS
-from bot.kpis import KpiView, kpi_views_for
-from bot.readiness import Readiness, readiness_for, readiness_of
+from bot.kpis import KpiView, is_stale, kpi_views_for
+from bot.readiness import ForcedChange, Readiness, readiness_from, readiness_of
 from bot.standups import Participation, participation
 from storage import initiatives as queries
-from storage.checkpoints import CheckpointProgress, list_checkpoints, progress_by_initiative
+from storage.checkpoints import CheckpointProgress, list_checkpoints
 from storage.jira import pending_push_counts, pending_pushes_by_checkpoint, read_sync_state
 from storage.models import Checkpoint, Initiative, PhaseChange
+from storage.page_facts import PageFacts, page_facts
 from storage.readiness import latest_forced_changes
 
 PAGE_SIZE = 15  # two blocks an initiative keeps a page well under Slack's 50 blocks a message
@@ -61,7 +62,7 @@ class InitiativeSummary:
     progress: CheckpointProgress = field(default_factory=CheckpointProgress)
     readiness: Readiness | None = None
     kpis: Sequence[KpiView] = ()
-    forced: PhaseChange | None = None  # the latest phase change forced past the checklist
+    forced: ForcedChange | None = None  # the latest phase change forced past the checklist
 
 
 @dataclass(frozen=True)
@@ -121,17 +122,19 @@ def status_page(
     rows = queries.list_initiative_cards(
         session=session, team_id=team_id, channel_id=channel_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    items = enriched_summaries(
-        session=session,
-        summaries=[summary_from_row(row, now) for row in rows],
-        now=now,
-        today=today or now.date(),
-        checklist=checklist or Checklist(),
-        stale_days=stale_days,
+    summaries = [summary_from_row(row, now) for row in rows]
+    facts = page_facts(session=session, initiative_ids=[s.initiative.id for s in summaries], today=today or now.date())
+    items = summaries_with(
+        facts, summaries=summaries, now=now, checklist=checklist or Checklist(), stale_days=stale_days
     )
-    return StatusPage(
-        scope=scope, items=items, page=page, page_count=page_count, total=total, jira=jira_health(session=session)
+    jira = (
+        JiraHealth(
+            last_success_at=facts.last_success_at, last_error=facts.last_error, pending_pushes=facts.pending_pushes
+        )
+        if facts.synced or facts.pending_pushes
+        else None
     )
+    return StatusPage(scope=scope, items=items, page=page, page_count=page_count, total=total, jira=jira)
 
 
 def enriched_summaries(
@@ -143,22 +146,41 @@ def enriched_summaries(
     checklist: Checklist,
     stale_days: int,
 ) -> list[InitiativeSummary]:
-    """Summaries with checkpoint progress, readiness, KPIs and the latest forced phase change, in the same few
-    queries however many there are."""
-    ids = [s.initiative.id for s in summaries]
-    progress = progress_by_initiative(session=session, initiative_ids=ids, today=today)
-    kpis = kpi_views_for(session=session, initiative_ids=ids, now=now, stale_days=stale_days)
+    """Summaries with checkpoint progress, readiness, KPIs and the latest forced phase change, in one statement
+    however many there are."""
+    facts = page_facts(session=session, initiative_ids=[s.initiative.id for s in summaries], today=today)
+    return summaries_with(facts, summaries=summaries, now=now, checklist=checklist, stale_days=stale_days)
+
+
+def summaries_with(
+    facts: PageFacts, *, summaries: Sequence[InitiativeSummary], now: datetime, checklist: Checklist, stale_days: int
+) -> list[InitiativeSummary]:
+    """Summaries completed from the facts read for them, without another query."""
+    kpis: dict[int, list[KpiView]] = {}
+    for initiative_id, pairs in facts.kpis.items():
+        kpis[initiative_id] = [
+            KpiView(
+                kpi,
+                () if latest is None else (latest,),
+                is_stale(kpi, latest.recorded_at if latest else None, now, stale_days),
+            )
+            for kpi, latest in pairs
+        ]
     names = {initiative_id: [v.kpi.name for v in views] for initiative_id, views in kpis.items()}
-    cards = [s.initiative for s in summaries]
-    readiness = readiness_for(session=session, checklist=checklist, initiatives=cards, kpi_names=names)
-    forced = latest_forced_changes(session=session, initiative_ids=ids)
+    readiness = readiness_from(
+        checklist=checklist,
+        initiatives=[s.initiative for s in summaries],
+        docs=facts.docs,
+        entries=facts.entries,
+        kpi_names=names,
+    )
     return [
         replace(
             s,
-            progress=progress.get(s.initiative.id) or CheckpointProgress(),
+            progress=facts.progress.get(s.initiative.id) or CheckpointProgress(),
             readiness=readiness.get(s.initiative.id),
             kpis=kpis.get(s.initiative.id, []),
-            forced=forced.get(s.initiative.id),
+            forced=facts.forced.get(s.initiative.id),
         )
         for s in summaries
     ]

@@ -34,9 +34,9 @@ from bot.kpis import (
     standing,
     target_text,
 )
-from bot.readiness import EntryResult, GateReadiness, ItemState, ItemStatus, Readiness
+from bot.readiness import DocLike, EntryResult, ForcedChange, GateReadiness, ItemState, ItemStatus, Readiness
 from bot.text import escape, truncate
-from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi, PhaseChange
+from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi
 
 STATE_EMOJI = {
     ItemState.SATISFIED: ":white_check_mark:",
@@ -74,7 +74,7 @@ def readiness_line(readiness: Readiness) -> str | None:
     return text
 
 
-def outstanding_line(readiness: Readiness, forced: PhaseChange | None) -> str | None:
+def outstanding_line(readiness: Readiness, forced: ForcedChange | None) -> str | None:
     """Items of gates already passed that are still missing: why, and what.
 
     The latest forced move is named only while something it was forced past is still missing: an item added to a
@@ -115,13 +115,13 @@ def item_line(initiative: Initiative, status: ItemStatus) -> str:
     return line
 
 
-def doc_link(doc: HandoffDoc) -> str:
+def doc_link(doc: DocLike) -> str:
     """The doc's link; its label is the URL too, escaped like any typed text so an `&` or `>` in a query string
     shows as typed instead of ending the link early."""
     return link(doc.url, escape(truncate(doc.url, 80)))
 
 
-def doc_line(doc: HandoffDoc) -> str:
+def doc_line(doc: DocLike) -> str:
     text = f"{doc_link(doc)} · <@{doc.added_by}>, {slack_date(doc.added_at)}"
     if doc.note:
         text += f" · {escape(truncate(doc.note, 200))}"

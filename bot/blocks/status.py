@@ -30,7 +30,7 @@ from bot.blocks.readiness import gate_title, item_line, kpi_line, kpi_status_tex
 from bot.blocks.standups import participation_line
 from bot.initiatives import Part
 from bot.kpis import KpiView
-from bot.readiness import Readiness
+from bot.readiness import ForcedChange, Readiness
 from bot.status import InitiativeDetail, InitiativeSummary, JiraHealth, ScopeKind, StatusPage
 from bot.text import escape, truncate
 from storage.models import Initiative, PhaseChange
@@ -147,7 +147,7 @@ def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interac
     return [section(line, accessory=accessory), context(people)]
 
 
-def readiness_lines(readiness: Readiness | None, kpis: Sequence[KpiView], forced: PhaseChange | None) -> list[str]:
+def readiness_lines(readiness: Readiness | None, kpis: Sequence[KpiView], forced: ForcedChange | None) -> list[str]:
     """Readiness for the next phase, items still missing from a phase entered (forced or added since), KPIs."""
     lines = []
     if readiness is not None:

@@ -1,0 +1,283 @@
+"""Everything a status page shows of its initiatives besides their cards, in one prebuilt statement of plain rows.
+
+Checkpoint progress, docs in force, checklist entries, KPIs with their newest reading, forced phase changes and the
+Jira sync's health come back as one `UNION ALL`: one round trip and no ORM object, whatever the number of
+initiatives, checkpoints or readings. Every branch fills the same typed slots; a slot it has nothing for is a typed
+NULL, so PostgreSQL resolves each column of the union to one type.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from storage.checkpoints import CheckpointProgress
+from storage.jira import SYNC_STATE_NAME
+from storage.models import (
+    ChecklistEntry,
+    Checkpoint,
+    CheckpointStatus,
+    HandoffDoc,
+    JiraPush,
+    JiraPushState,
+    JiraSyncState,
+    Kpi,
+    KpiReading,
+    PhaseChange,
+)
+from storage.types import UTCDateTime
+
+
+@dataclass(frozen=True, slots=True)
+class DocFact:
+    """A doc in force, as readiness and its rendering read it."""
+
+    kind: str
+    url: str
+    note: str | None
+    added_by: str
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFact:
+    """An initiative's own checklist entry: an added item or a waiver."""
+
+    item_key: str
+    action: str
+    gate: str | None
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingFact:
+    value: float
+    recorded_at: datetime
+    recorded_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class KpiFact:
+    """A KPI's agreed target, without its readings."""
+
+    id: int
+    initiative_id: int
+    name: str
+    direction: str
+    target: float
+    unit: str | None
+    owner_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedFact:
+    """The latest phase change an initiative was forced through: who, why, past what."""
+
+    changed_by: str
+    note: str | None
+    forced_items: str | None
+
+
+@dataclass
+class PageFacts:
+    progress: dict[int, CheckpointProgress] = field(default_factory=dict)
+    docs: dict[int, list[DocFact]] = field(default_factory=dict)
+    entries: dict[int, list[EntryFact]] = field(default_factory=dict)
+    kpis: dict[int, list[tuple[KpiFact, ReadingFact | None]]] = field(default_factory=dict)
+    forced: dict[int, ForcedFact] = field(default_factory=dict)
+    synced: bool = False  # the Jira sync has run at least once
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    pending_pushes: int = 0  # across the site: every workspace's pushes wait in one queue
+
+
+_SLOTS: dict[str, Any] = {
+    "initiative_id": Integer(),
+    "s1": String(),
+    "s2": String(),
+    "s3": String(),
+    "s4": String(),
+    "s5": String(),
+    "f1": Float(),
+    "f2": Float(),
+    "i1": Integer(),
+    "i2": Integer(),
+    "i3": Integer(),
+    "d1": Date(),
+    "t1": UTCDateTime(),
+    "t2": UTCDateTime(),
+}
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+
+
+def _branch(kind: str, source: Any, values: dict[str, ColumnElement[Any]]) -> Any:
+    columns = [literal(kind, String()).label("kind")]
+    for slot, slot_type in _SLOTS.items():
+        value = values.get(slot)
+        columns.append((cast(null(), slot_type) if value is None else type_coerce(value, slot_type)).label(slot))
+    return core_select(*columns).select_from(source)
+
+
+def _statement() -> Any:
+    checkpoint = Checkpoint.__table__  # type: ignore[attr-defined]
+    doc = HandoffDoc.__table__  # type: ignore[attr-defined]
+    entry = ChecklistEntry.__table__  # type: ignore[attr-defined]
+    kpi = Kpi.__table__  # type: ignore[attr-defined]
+    reading = KpiReading.__table__  # type: ignore[attr-defined]
+    change = PhaseChange.__table__  # type: ignore[attr-defined]
+    push = JiraPush.__table__  # type: ignore[attr-defined]
+    sync = JiraSyncState.__table__  # type: ignore[attr-defined]
+    today = bindparam("today", type_=Date())
+    not_done = checkpoint.c.status != CheckpointStatus.DONE.value
+
+    def newest(column: Any) -> Any:
+        return (
+            core_select(column)
+            .where(reading.c.kpi_id == kpi.c.id)
+            .order_by(reading.c.recorded_at.desc(), reading.c.id.desc())
+            .limit(1)
+            .correlate(kpi)
+            .scalar_subquery()
+        )
+
+    progress = (
+        _branch(
+            "progress",
+            checkpoint,
+            {
+                "initiative_id": checkpoint.c.initiative_id,
+                "i1": func.count(),
+                "i2": func.sum(case((not_done, 0), else_=1)),
+                "i3": func.sum(case((not_done & (checkpoint.c.due_date < today), 1), else_=0)),
+                "d1": func.min(case((not_done & (checkpoint.c.due_date >= today), checkpoint.c.due_date), else_=None)),
+            },
+        )
+        .where(checkpoint.c.initiative_id.in_(_IDS), checkpoint.c.removed_at.is_(None))
+        .group_by(checkpoint.c.initiative_id)
+    )
+    docs = _branch(
+        "doc",
+        doc,
+        {
+            "initiative_id": doc.c.initiative_id,
+            "s1": doc.c.kind,
+            "s2": doc.c.url,
+            "s3": doc.c.note,
+            "s4": doc.c.added_by,
+            "i1": doc.c.id,
+            "t1": doc.c.added_at,
+        },
+    ).where(doc.c.initiative_id.in_(_IDS), doc.c.removed_at.is_(None))
+    entries = _branch(
+        "entry",
+        entry,
+        {
+            "initiative_id": entry.c.initiative_id,
+            "s1": entry.c.item_key,
+            "s2": entry.c.action,
+            "s3": entry.c.gate,
+            "s4": entry.c.reason,
+            "s5": entry.c.created_by,
+            "i1": entry.c.id,
+            "t1": entry.c.created_at,
+        },
+    ).where(entry.c.initiative_id.in_(_IDS))
+    kpis = _branch(
+        "kpi",
+        kpi,
+        {
+            "initiative_id": kpi.c.initiative_id,
+            "s1": kpi.c.name,
+            "s2": kpi.c.direction,
+            "s3": kpi.c.unit,
+            "s4": kpi.c.owner_id,
+            "s5": newest(reading.c.recorded_by),
+            "f1": kpi.c.target,
+            "f2": newest(reading.c.value),
+            "i1": kpi.c.id,
+            "t1": kpi.c.created_at,
+            "t2": newest(reading.c.recorded_at),
+        },
+    ).where(kpi.c.initiative_id.in_(_IDS))
+    forced = _branch(
+        "forced",
+        change,
+        {
+            "initiative_id": change.c.initiative_id,
+            "s1": change.c.changed_by,
+            "s2": change.c.note,
+            "s3": change.c.forced_items,
+            "i1": change.c.id,
+            "t1": change.c.changed_at,
+        },
+    ).where(change.c.initiative_id.in_(_IDS), change.c.forced.is_(True))
+    synced = _branch("sync", sync, {"s1": sync.c.last_error, "t1": sync.c.last_success_at}).where(
+        sync.c.name == SYNC_STATE_NAME
+    )
+    pending = _branch(
+        "pending", push.join(checkpoint, checkpoint.c.id == push.c.checkpoint_id), {"i1": func.count()}
+    ).where(push.c.state == JiraPushState.PENDING.value)
+    return union_all(progress, docs, entries, kpis, forced, synced, pending)
+
+
+_PAGE_FACTS = _statement()
+
+
+def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) -> PageFacts:
+    """What a page shows of these initiatives besides their cards; overdue means due before `today`."""
+    facts = PageFacts()
+    rows = session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all()
+    docs: defaultdict[int, list[tuple[datetime, int, DocFact]]] = defaultdict(list)
+    entries: defaultdict[int, list[tuple[int, EntryFact]]] = defaultdict(list)
+    kpis: defaultdict[int, list[tuple[KpiFact, ReadingFact | None]]] = defaultdict(list)
+    forced_at: dict[int, tuple[datetime, int]] = {}
+    for kind, initiative_id, s1, s2, s3, s4, s5, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
+        if kind == "progress":
+            facts.progress[initiative_id] = CheckpointProgress(
+                total=int(i1), done=int(i2 or 0), overdue=int(i3 or 0), next_due=d1
+            )
+        elif kind == "doc":
+            docs[initiative_id].append((t1, i1, DocFact(s1, s2, s3, s4, t1)))
+        elif kind == "entry":
+            entries[initiative_id].append((i1, EntryFact(s1, s2, s3, s4, s5, t1)))
+        elif kind == "kpi":
+            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, t1)
+            kpis[initiative_id].append((kpi, ReadingFact(float(f2), t2, s5) if t2 is not None else None))
+        elif kind == "forced":
+            if initiative_id not in forced_at or forced_at[initiative_id] < (t1, i1):
+                forced_at[initiative_id] = (t1, i1)
+                facts.forced[initiative_id] = ForcedFact(s1, s2, s3)
+        elif kind == "sync":
+            facts.synced, facts.last_success_at, facts.last_error = True, t1, s1
+        elif kind == "pending":
+            facts.pending_pushes = int(i1)
+    # The union has no order: docs oldest first, entries and KPIs in the order they were made, as elsewhere.
+    facts.docs = {i: [doc for *_, doc in sorted(found, key=lambda d: d[:2])] for i, found in docs.items()}
+    facts.entries = {i: [entry for _, entry in sorted(found, key=lambda e: e[0])] for i, found in entries.items()}
+    facts.kpis = {i: sorted(found, key=lambda pair: pair[0].id) for i, found in kpis.items()}
+    return facts

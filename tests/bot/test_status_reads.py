@@ -1,0 +1,174 @@
+"""A status page costs the same few statements whatever it shows, and shows what was written a moment ago."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.blocks.status import render_status_page
+from bot.status import ScopeKind, StatusPage, StatusScope, status_page
+from storage.models import (
+    ChecklistEntry,
+    Checkpoint,
+    HandoffDoc,
+    JiraPush,
+    JiraSyncState,
+    Kpi,
+    KpiReading,
+    PhaseChange,
+)
+from tests.support.factories import checkpoint_row, seed_initiatives
+from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, GENERAL, NOW
+
+PAGE_STATEMENTS = 3  # the count, the cards, and everything else the page shows of them
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def enrich(session: Session, initiative_id: int, *, checkpoints: int, readings: int) -> None:
+    """Every feature a card shows: checkpoints (one linked to Jira, with a push waiting), docs, entries, a KPI with
+    readings and a forced phase change."""
+    for number in range(1, checkpoints + 1):
+        session.add(
+            checkpoint_row(
+                initiative_id, number, due_date=(NOW + timedelta(days=number - 2)).date(), jira_key=f"DS-{number}"
+            )
+        )
+    session.add(
+        HandoffDoc(initiative_id=initiative_id, kind="ds-summary", url="https://d", added_by=ALICE, added_at=NOW)
+    )
+    session.add(
+        ChecklistEntry(
+            initiative_id=initiative_id,
+            item_key="api-contract",
+            action="waive",
+            reason="batch only",
+            created_by=ALICE,
+            created_at=NOW,
+        )
+    )
+    kpi = Kpi(
+        initiative_id=initiative_id,
+        name="AUC",
+        name_key="auc",
+        direction=">=",
+        target=0.8,
+        created_by=ALICE,
+        created_at=NOW - timedelta(days=30),
+    )
+    session.add(kpi)
+    session.add(
+        PhaseChange(
+            initiative_id=initiative_id,
+            from_phase="discovery",
+            to_phase="development",
+            changed_by=ALICE,
+            changed_at=NOW - timedelta(days=1),
+            note="pilot",
+            forced=True,
+            forced_items="model-card",
+        )
+    )
+    session.flush()
+    for n in range(readings):
+        session.add(
+            KpiReading(kpi_id=kpi.id or 0, value=0.7 + n / 100, recorded_by=ALICE, recorded_at=NOW - timedelta(days=n))
+        )
+    session.flush()
+    first = session.exec(select(Checkpoint).where(Checkpoint.initiative_id == initiative_id)).first()
+    assert first is not None and first.id is not None
+    session.add(
+        JiraPush(
+            team_id=TEAM_ID,
+            checkpoint_id=first.id,
+            issue_key="DS-1",
+            action="done",
+            actor_id=ALICE,
+            next_attempt_at=NOW,
+            created_at=NOW,
+        )
+    )
+
+
+def read_page(engine: Engine, kind: ScopeKind) -> tuple[StatusPage, int]:
+    with statements(engine) as sent, Session(engine) as session:
+        scope = StatusScope(kind, GENERAL if kind is ScopeKind.CHANNEL else None)
+        page = status_page(session=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
+    return page, len(sent)
+
+
+def seed(engine: Engine, count: int, *, checkpoints: int, readings: int, first_id: int = 1) -> None:
+    seed_initiatives(engine, count, phase="production")
+    with Session(engine) as session:
+        for initiative_id in range(first_id, first_id + count):
+            enrich(session, initiative_id, checkpoints=checkpoints, readings=readings)
+        if first_id == 1:
+            session.add(JiraSyncState(name="default", last_success_at=NOW - timedelta(minutes=5)))
+        session.commit()
+
+
+def test_a_page_reads_in_the_same_few_statements_however_much_it_shows(engine: Engine) -> None:
+    seed(engine, 1, checkpoints=1, readings=1)
+    for kind in ScopeKind:
+        page, sent = read_page(engine, kind)
+        assert sent == PAGE_STATEMENTS, kind
+        assert page.items[0].progress.total == 1
+
+    seed(
+        engine, 14, checkpoints=6, readings=12, first_id=2
+    )  # 15 initiatives: a full page, each with more of everything
+    for kind in ScopeKind:
+        page, sent = read_page(engine, kind)
+        assert sent == PAGE_STATEMENTS, kind
+        assert len(page.items) == 15
+        assert [s.progress.total for s in page.items[1:]] == [6] * 14
+
+
+def test_the_page_shows_every_feature_read_in_that_one_statement(engine: Engine) -> None:
+    seed(engine, 1, checkpoints=3, readings=2)
+    page, _ = read_page(engine, ScopeKind.CHANNEL)
+    summary = page.items[0]
+    assert (summary.progress.total, summary.progress.done, summary.progress.overdue) == (3, 0, 1)
+    assert summary.progress.next_due == NOW.date()
+    assert [(v.kpi.name, v.latest.value if v.latest else None, v.stale) for v in summary.kpis] == [("AUC", 0.7, False)]
+    assert summary.forced is not None and summary.forced.note == "pilot"
+    assert page.jira is not None and page.jira.pending_pushes == 1
+    assert page.jira.last_success_at == NOW - timedelta(minutes=5)
+    text = render_status_page(page, jira_url="https://jira.example.com").blocks[1]["text"]["text"]
+    assert "Checkpoints 0/3 done · next due" in text and ":red_circle: 1 overdue" in text
+    assert "Forced past the checklist by <@" in text and ": pilot · still missing: Model card" in text
+    assert "KPIs: AUC 0.7 (&gt;= 0.8) :red_circle:" in text
+
+
+def test_a_change_made_a_moment_ago_shows_on_the_next_page(engine: Engine) -> None:
+    seed(engine, 1, checkpoints=1, readings=1)
+    with Session(engine) as session:
+        kpi = session.exec(select(Kpi)).one()
+        session.add(KpiReading(kpi_id=kpi.id or 0, value=0.9, recorded_by=ALICE, recorded_at=NOW))
+        session.commit()
+    page, _ = read_page(engine, ScopeKind.CHANNEL)
+    text = render_status_page(page, jira_url=None).blocks[1]["text"]["text"]
+    assert "KPIs: AUC 0.9 (&gt;= 0.8)\n" in text + "\n"  # the newest reading, on target
+    with Session(engine) as session:
+        session.add(HandoffDoc(initiative_id=1, kind="model-card", url="https://m", added_by=ALICE, added_at=NOW))
+        session.commit()
+    page, _ = read_page(engine, ScopeKind.CHANNEL)
+    assert "Forced past the checklist" not in render_status_page(page, jira_url=None).blocks[1]["text"]["text"]
