@@ -475,6 +475,21 @@ class Instruments:
             self.waits.clear()
 
 
+def add_latency(app: HandoffApp, seconds: float) -> None:
+    """Each chat.postMessage travels `seconds` there and back, half each way, as to Slack over the internet: the
+    local fake answers in about 2 ms. Wraps the app's client instance only."""
+    client = app.bolt.client
+    post = client.chat_postMessage
+
+    def travelling(**kwargs: Any) -> Any:
+        time.sleep(seconds / 2)
+        response = post(**kwargs)
+        time.sleep(seconds / 2)
+        return response
+
+    client.chat_postMessage = travelling  # type: ignore[method-assign]
+
+
 def make_settings(fake: FakeSlack, database_url: str) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
@@ -521,6 +536,7 @@ def run_size(
     workdir: Path,
     rng: random.Random,
     senders: int,
+    latency_ms: float,
 ) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     sizes = layout(channels, total, big, rng)
@@ -598,7 +614,9 @@ def run_size(
         # ---- delivery: one sweep posts every channel's digest against the rate-limited fake
         digest_at = schedule_every_channel(engine, list(sizes), datetime.now(UTC))
         instruments = Instruments()
-        instruments.install(app)
+        if latency_ms:
+            add_latency(app, latency_ms / 1000)
+        instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
         app.jobs.outbox.senders = senders
         fake.reset()
         arrivals: list[float] = []
@@ -969,6 +987,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--initiatives", type=int, default=None, help="initiatives in the larger run (default 2000)")
     parser.add_argument("--small", type=int, default=None, help="initiatives in the smaller run (default 200)")
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="network latency added to each chat.postMessage, half each way (default 0: the local fake only)",
+    )
+    parser.add_argument(
         "--senders", type=int, default=SENDERS, help=f"posts in flight at once (default the outbox's {SENDERS})"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
@@ -988,8 +1012,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-digest-"))
     try:
         runs = [
-            run_size("small", names, small, big_small, workdir, random.Random(SEED), args.senders),
-            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), args.senders),
+            run_size("small", names, small, big_small, workdir, random.Random(SEED), args.senders, args.latency_ms),
+            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), args.senders, args.latency_ms),
         ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -1003,6 +1027,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "initiatives": [small, large],
             "big_channels": [list(big_small), list(big_large)],
             "rate_limit": {"per_channel_per_second": PER_CHANNEL_PER_SECOND, "burst": BURST},
+            "posts_per_minute": POSTS_PER_MINUTE,
+            "latency_ms": args.latency_ms,
+            "senders": args.senders,
         },
         "runs": runs,
         "targets": verdicts,

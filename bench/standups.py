@@ -59,11 +59,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from bench.digest import Instruments
+from bench.digest import Instruments, add_latency
 from bench.measure import StatementCounter, percentile
 from bench.versions import code_version
 from bot import ids
-from bot.app import HandoffApp, create_app
+from bot.app import create_app
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.fake_slack import FakeSlack, FakeUser
@@ -393,21 +393,6 @@ def run(
         "idle_sweep": idle,
         "problems": problems,
     }
-
-
-def add_latency(app: HandoffApp, seconds: float) -> None:
-    """Each chat.postMessage travels `seconds` there and back, half each way, as to Slack over the internet: the
-    local fake answers in about 2 ms. Wraps the app's client instance only."""
-    client = app.bolt.client
-    post = client.chat_postMessage
-
-    def travelling(**kwargs: Any) -> Any:
-        time.sleep(seconds / 2)
-        response = post(**kwargs)
-        time.sleep(seconds / 2)
-        return response
-
-    client.chat_postMessage = travelling  # type: ignore[method-assign]
 
 
 def summarize_delivery(

@@ -94,6 +94,7 @@ class _Posting:
     in_flight: set[tuple[str, str]] = field(default_factory=set)  # (workspace, destination)
     refused: set[str] = field(default_factory=set)
     composed: bool = False  # every batch is in: senders stop once nothing is pending or in flight
+    idle: int = 0  # senders waiting for a delivery
     failures: list[Exception] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -131,7 +132,6 @@ class Outbox:
         with self._running_lock:
             self._running[id(posting)] = posting
         try:
-            fed = 0
             for batch in batches:
                 if self._stopping.is_set():
                     self._release(batch)
@@ -140,8 +140,10 @@ class Outbox:
                 with posting.changed:
                     posting.pending.extend(ready)
                     posting.changed.notify_all()
-                fed += len(ready)
-                while len(senders) < min(self.senders, fed):
+                    # Another sender only when every one is busy: against a quick Slack one or two keep up, and
+                    # each idle thread would only contend for the interpreter and the database.
+                    wanted = min(self.senders - len(senders), len(posting.pending) - posting.idle)
+                for _ in range(wanted):
                     sender = threading.Thread(
                         target=self._send, args=(posting,), name=f"outbox-sender-{len(senders)}", daemon=True
                     )
@@ -202,7 +204,9 @@ class Outbox:
                     return delivery
                 if posting.composed and not posting.pending and not posting.in_flight:
                     return None
+                posting.idle += 1
                 posting.changed.wait()
+                posting.idle -= 1
             return None
 
     def _next_turn(self, delivery: Delivery) -> datetime:

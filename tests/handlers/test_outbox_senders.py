@@ -24,9 +24,7 @@ def outbox_of(running: RunningApp) -> Outbox:
 
 
 def deliveries_to(*people: str) -> list[Delivery]:
-    return [
-        Delivery("T0001", person, [Message(f"{person} part {part}") for part in range(PARTS)]) for person in people
-    ]
+    return [Delivery("T0001", person, [Message(f"{person} part {part}") for part in range(PARTS)]) for person in people]
 
 
 class InFlight:
