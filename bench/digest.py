@@ -62,7 +62,7 @@ from bot.config import JiraAuth, JiraSettings, Settings
 from bot.digest import ChannelDigest, scheduled_digest
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from bot.slot_ledger import LEASE, Job
-from handlers.outbox import SENDERS
+from handlers.outbox import senders_for
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (
@@ -535,7 +535,7 @@ def run_size(
     big: Sequence[int],
     workdir: Path,
     rng: random.Random,
-    senders: int,
+    senders: int | None,
     latency_ms: float,
 ) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
@@ -617,7 +617,7 @@ def run_size(
         if latency_ms:
             add_latency(app, latency_ms / 1000)
         instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
-        app.jobs.outbox.senders = senders
+        app.jobs.outbox.senders = senders or app.jobs.outbox.senders
         fake.reset()
         arrivals: list[float] = []
 
@@ -993,7 +993,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="network latency added to each chat.postMessage, half each way (default 0: the local fake only)",
     )
     parser.add_argument(
-        "--senders", type=int, default=SENDERS, help=f"posts in flight at once (default the outbox's {SENDERS})"
+        "--senders",
+        type=int,
+        default=None,
+        help="posts in flight at once (default the outbox's own for the workspace budget, `senders_for`)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
@@ -1029,7 +1032,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rate_limit": {"per_channel_per_second": PER_CHANNEL_PER_SECOND, "burst": BURST},
             "posts_per_minute": POSTS_PER_MINUTE,
             "latency_ms": args.latency_ms,
-            "senders": args.senders,
+            "senders": args.senders or senders_for(POSTS_PER_MINUTE),
         },
         "runs": runs,
         "targets": verdicts,

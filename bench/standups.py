@@ -69,7 +69,7 @@ from bot.config import Settings
 from bot.fake_slack import FakeSlack, FakeUser
 from bot.slot_ledger import LEASE, Job
 from bot.standups import Answer
-from handlers.outbox import SENDERS
+from handlers.outbox import senders_for
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (
@@ -273,7 +273,7 @@ def make_settings(fake: FakeSlack, database_url: str, per_minute: int) -> Settin
 
 
 def run(
-    engineers: int, per_minute: int, workspace_burst: int, latency_ms: float, senders: int, workdir: Path
+    engineers: int, per_minute: int, workspace_burst: int, latency_ms: float, senders: int | None, workdir: Path
 ) -> dict[str, Any]:
     rng = random.Random(SEED)
     problems: list[str] = []
@@ -306,7 +306,7 @@ def run(
         instruments = Instruments()
         instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
         assert app.jobs is not None
-        app.jobs.outbox.senders = senders
+        app.jobs.outbox.senders = senders or app.jobs.outbox.senders
         arrivals: list[float] = []
 
         def rate_clock() -> float:  # the fake reads it once for each chat.postMessage it rate-limits, in order
@@ -669,7 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="network latency added to each chat.postMessage, half each way (default 0: the local fake only)",
     )
     parser.add_argument(
-        "--senders", type=int, default=SENDERS, help=f"posts in flight at once (default the outbox's {SENDERS})"
+        "--senders",
+        type=int,
+        default=None,
+        help="posts in flight at once (default the outbox's own for the workspace budget, `senders_for`)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
@@ -691,7 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "workspace_burst": args.workspace_burst,
         "slack_posts_per_minute": args.per_minute,
         "latency_ms": args.latency_ms,
-        "senders": args.senders,
+        "senders": args.senders or senders_for(args.per_minute),
         "clock": "SystemClock (real time) for the app and the fake",
     }
     result["config"] = config

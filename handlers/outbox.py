@@ -11,6 +11,7 @@ there instead of posting it twice. Whether a slot is done, retried or given up i
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,10 +32,12 @@ from handlers.posting import post_message
 log = logging.getLogger(__name__)
 SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
 # Posts in flight at once, each to its own destination. Slack paces each channel and the workspace, not the app's
-# connections, so one post at a time caps throughput at one a round trip: 250 ms is 240 a minute, under the
-# default budget of 300. Eight keep a 250 ms round trip (plus booking and recording each post) at 1,200 a minute,
-# a turn every 50 ms, and let the busiest channels' continuations wait for their turns beside the rest.
-SENDERS = 8
+# connections, so one post at a time caps throughput at one a round trip: at 250 ms, 240 a minute, under even the
+# default budget of 300. Enough senders keep the workspace's budget with a round trip of `SLOW_ROUND_TRIP_S` (Slack's
+# answer plus booking the turn and recording the post); a few at the least, so the busiest channels' continuations
+# can wait for their turns beside the rest; and a bound, as every sender holds a database connection while it posts.
+SLOW_ROUND_TRIP_S = 0.4
+MIN_SENDERS, MAX_SENDERS = 4, 32
 
 
 @dataclass
@@ -109,7 +112,7 @@ class Outbox:
         self._budget = runtime.posting_budget
         self._posts = runtime.metrics.scheduled_posts
         self._stopping = threading.Event()
-        self.senders = SENDERS  # posts in flight at once, each to its own destination
+        self.senders = senders_for(runtime.settings.slack_posts_per_minute)
         self._running: dict[int, _Posting] = {}
         self._running_lock = threading.Lock()
 
@@ -391,6 +394,11 @@ class Outbox:
             except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as error:
                 log.warning("could not tell someone their channel's digest is off", extra={"error": str(error)})
             self._budget.sent(delivery.workspace, person)
+
+
+def senders_for(posts_per_minute: int) -> int:
+    """How many posts the outbox keeps in flight at once under a workspace budget of `posts_per_minute`."""
+    return max(MIN_SENDERS, min(MAX_SENDERS, math.ceil(posts_per_minute / 60 * SLOW_ROUND_TRIP_S)))
 
 
 def _part_of(message: dict, run_id: int) -> int | None:
