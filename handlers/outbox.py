@@ -35,7 +35,7 @@ SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot ru
 # connections, so one post at a time caps throughput at one a round trip: at 250 ms, 240 a minute, under even the
 # default budget of 300. Enough senders keep the workspace's budget with a round trip of `SLOW_ROUND_TRIP_S` (Slack's
 # answer plus booking the turn and recording the post); a few at the least, so the busiest channels' continuations
-# can wait for their turns beside the rest; and a bound, as every sender holds a database connection while it posts.
+# can wait for their turns beside the rest; and a bound, as each sender books and records its posts in the database.
 SLOW_ROUND_TRIP_S = 0.4
 MIN_SENDERS, MAX_SENDERS = 4, 32
 
