@@ -109,3 +109,23 @@ def test_a_failure_while_composing_still_posts_what_was_composed(running: Runnin
     with pytest.raises(RuntimeError, match="composing failed"):
         outbox_of(running).deliver(batches(), report)
     assert report.posted == [ALICE] and len(running.fake.messages_in(ALICE)) == PARTS
+
+
+def test_stopping_finishes_every_post_in_flight_and_posts_nothing_more(running: RunningApp) -> None:
+    outbox = outbox_of(running)
+    outbox.senders = 2
+    watch = InFlight(running)  # both senders have a post in flight before either goes on
+    budget = running.app.runtime.posting_budget
+    sent = budget.sent
+
+    def stop_after_the_first_post(workspace: str, destination: str) -> None:
+        sent(workspace, destination)
+        outbox.stop()
+
+    budget.sent = stop_after_the_first_post  # type: ignore[method-assign]
+    report = RunReport()
+    outbox.deliver([deliveries_to(ALICE, BOB, CAROL)], report)
+
+    assert watch.most == 2
+    assert [len(running.fake.messages_in(person)) for person in (ALICE, BOB, CAROL)] == [1, 1, 0]
+    assert report.messages == 2 and report.posted == []
