@@ -128,8 +128,9 @@ class Outbox:
 
     def deliver(self, batches: Iterable[list[Delivery]], report: RunReport) -> None:
         """Post each batch's deliveries as soon as it is composed, through up to `senders` senders that each take
-        the waiting delivery whose destination's turn comes first, while the next batches are composed; return
-        once everything is posted. A failure in one delivery leaves the others to post, then is raised."""
+        the waiting delivery whose destination's turn comes first, while the next batches are composed (no more
+        than `senders` ahead); return once everything is posted. A failure in one delivery leaves the others to
+        post, then is raised."""
         posting = _Posting(report)
         senders: list[threading.Thread] = []
         with self._running_lock:
@@ -152,6 +153,11 @@ class Outbox:
                     )
                     sender.start()
                     senders.append(sender)
+                with posting.changed:
+                    # Claim no further ahead than the senders post: a claim's lease runs from when it is taken, and
+                    # what another replica has not claimed yet it can post in its own turns.
+                    while len(posting.pending) >= self.senders and not self._stopping.is_set():
+                        posting.changed.wait()
         finally:
             with posting.changed:
                 posting.composed = True
@@ -204,6 +210,7 @@ class Outbox:
                     delivery = min(free, key=self._next_turn)
                     posting.pending.remove(delivery)
                     posting.in_flight.add((delivery.workspace, delivery.destination))
+                    posting.changed.notify_all()
                     return delivery
                 if posting.composed and not posting.pending and not posting.in_flight:
                     return None
