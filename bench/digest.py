@@ -59,9 +59,10 @@ from bot.blocks.digest import render_digest
 from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.clock import SystemClock
 from bot.config import JiraAuth, JiraSettings, Settings
-from bot.digest import ChannelDigest
+from bot.digest import ChannelDigest, scheduled_digest
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from bot.slot_ledger import LEASE, Job
+from handlers.outbox import senders_for
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (
@@ -89,6 +90,8 @@ JIRA_URL = "https://jira.example.com"  # only for the links the digest renders; 
 SEED = 20261125
 PER_CHANNEL_PER_SECOND = 1.0  # the fake's limit, and Slack's for chat.postMessage
 BURST = 1
+POSTS_PER_MINUTE = 6000  # the app's workspace budget: the most `HANDOFF_SLACK_POSTS_PER_MINUTE` accepts
+DELIVERY_RATIO_TARGET = 1.2  # at the larger size: every digest delivered within 1.2x the lower bound
 
 USERS = [f"U0DS{i:04d}" for i in range(40)]
 PHASES = [
@@ -472,6 +475,21 @@ class Instruments:
             self.waits.clear()
 
 
+def add_latency(app: HandoffApp, seconds: float) -> None:
+    """Each chat.postMessage travels `seconds` there and back, half each way, as to Slack over the internet: the
+    local fake answers in about 2 ms. Wraps the app's client instance only."""
+    client = app.bolt.client
+    post = client.chat_postMessage
+
+    def travelling(**kwargs: Any) -> Any:
+        time.sleep(seconds / 2)
+        response = post(**kwargs)
+        time.sleep(seconds / 2)
+        return response
+
+    client.chat_postMessage = travelling  # type: ignore[method-assign]
+
+
 def make_settings(fake: FakeSlack, database_url: str) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
@@ -485,25 +503,40 @@ def make_settings(fake: FakeSlack, database_url: str) -> Settings:
         # The slot is due a minute ago; a run just after midnight UTC would otherwise find it "yesterday's".
         catch_up_within=timedelta(minutes=30),
         # What this benchmark measures is the per-channel limit; the workspace-wide pace is `bench.standups`'s.
-        slack_posts_per_minute=6000,
+        slack_posts_per_minute=POSTS_PER_MINUTE,
     )
 
 
 def compose_once(
     engine: Engine, counter: StatementCounter, app: HandoffApp, plan: ChannelPlan, now: datetime
 ) -> tuple[ChannelDigest, float, int, Any]:
-    """`JobRunner.compose` as a due slot calls it (due now), in its own session."""
+    """`scheduled_digest` as a due slot's run calls it (due now), in its own session."""
     assert app.jobs is not None
     counter.reset()
     started = time.perf_counter()
     with session_scope(engine) as session:
-        digest = app.jobs.compose(session, plan, now, due_at=now)
+        settings = app.runtime.settings
+        digest = scheduled_digest(
+            session=session,
+            channel=plan,
+            now=now,
+            due_at=now,
+            checklist=settings.checklist.for_team(plan.team_id),
+            stale_days=settings.kpi_stale_days,
+        ).digest
     seconds = time.perf_counter() - started
     return digest, seconds, counter.total, counter.snapshot()
 
 
 def run_size(
-    label: str, channels: list[str], total: int, big: Sequence[int], workdir: Path, rng: random.Random
+    label: str,
+    channels: list[str],
+    total: int,
+    big: Sequence[int],
+    workdir: Path,
+    rng: random.Random,
+    senders: int | None,
+    latency_ms: float,
 ) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     sizes = layout(channels, total, big, rng)
@@ -581,7 +614,10 @@ def run_size(
         # ---- delivery: one sweep posts every channel's digest against the rate-limited fake
         digest_at = schedule_every_channel(engine, list(sizes), datetime.now(UTC))
         instruments = Instruments()
-        instruments.install(app)
+        if latency_ms:
+            add_latency(app, latency_ms / 1000)
+        instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
+        app.jobs.outbox.senders = senders or app.jobs.outbox.senders
         fake.reset()
         arrivals: list[float] = []
 
@@ -608,7 +644,7 @@ def run_size(
             problems.append(f"job runs after the sweep: {dict(runs)}, expected {len(expected)} digest slots done")
         print(
             f"{label}: delivered {delivery['messages']} messages to {delivery['channels']} channels in "
-            f"{delivery_s:.2f}s (lower bound {delivery['lower_bound_s']:.0f}s), {rate_limited} 429s",
+            f"{delivery_s:.2f}s (lower bound {delivery['lower_bound_s']:.2f}s), {rate_limited} 429s",
             flush=True,
         )
 
@@ -750,7 +786,10 @@ def summarize_delivery(
         problems.append(f"{len(arrivals)} rate-limit clock reads for {len(calls)} chat.postMessage calls")
     messages = len(ok)
     continuations = messages - len(by_channel)
-    lower_bound = max((n - 1) / PER_CHANNEL_PER_SECOND for n in expected.values())
+    channel_bound = max((n - 1) / PER_CHANNEL_PER_SECOND for n in expected.values())
+    # The app also keeps its workspace budget (the most the setting accepts): every message takes a turn of it.
+    workspace_bound = (sum(expected.values()) - 1) / (POSTS_PER_MINUTE / 60)
+    lower_bound = max(channel_bound, workspace_bound)
     busiest = max(expected, key=lambda c: expected[c])
     send_s = sum(p.ended - p.started for p in posts)
     first_post = (posts[0].started - t0) if posts else None
@@ -768,7 +807,10 @@ def summarize_delivery(
         "wall_s": round(seconds, 3),
         "lower_bound_s": lower_bound,
         "busiest_channel": {"channel": busiest, "messages": expected[busiest]},
+        "channel_bound_s": channel_bound,
+        "workspace_bound_s": round(workspace_bound, 3),
         "ratio_to_lower_bound": round(seconds / lower_bound, 2) if lower_bound else None,
+        "delivery_ratio": round(seconds / lower_bound, 3) if lower_bound else None,
         "over_lower_bound_s": round(seconds - lower_bound, 3),
         "first_post_after_s": round(first_post, 3) if first_post is not None else None,
         "send_s": round(send_s, 3),
@@ -823,6 +865,15 @@ def targets(small: dict[str, Any], large: dict[str, Any]) -> list[dict[str, Any]
             str(d["rate_limited_429"]),
             not d["rate_limited_429"],
         )
+    d = large["delivery"]
+    add(
+        "delivery_ratio",
+        f"{large['initiatives']:,}: every digest delivered within {DELIVERY_RATIO_TARGET}x the lower bound the "
+        f"limits allow (busiest channel {d['channel_bound_s']:.0f}s at 1 a second, all "
+        f"{d['messages']} messages {d['workspace_bound_s']:.2f}s at {POSTS_PER_MINUTE:,} a minute)",
+        f"{d['wall_s']:.2f}s against {d['lower_bound_s']:.2f}s, {d['delivery_ratio']}x",
+        d["delivery_ratio"] is not None and d["delivery_ratio"] <= DELIVERY_RATIO_TARGET,
+    )
     s, b = small["delivery"]["statements_per_channel_net"], large["delivery"]["statements_per_channel_net"]
     add(
         "delivery_statements_constant",
@@ -835,13 +886,14 @@ def targets(small: dict[str, Any], large: dict[str, Any]) -> list[dict[str, Any]
 
 
 def observations(runs: Sequence[dict[str, Any]]) -> list[str]:
-    """Delivery against the lower bound: the issue asks for the comparison and sets no threshold."""
+    """Where delivery time goes, against the lower bound, at both sizes."""
     out = []
     for run in runs:
         d = run["delivery"]
         out.append(
-            f"{run['initiatives']:,}: delivery {d['wall_s']:.2f}s against the lower bound of {d['lower_bound_s']:.0f}s "
-            f"(busiest channel {d['busiest_channel']['messages']} messages): {d['ratio_to_lower_bound']}x, "
+            f"{run['initiatives']:,}: delivery {d['wall_s']:.2f}s against the lower bound of {d['lower_bound_s']:.2f}s "
+            f"(busiest channel {d['busiest_channel']['messages']} messages, {d['channel_bound_s']:.0f}s; the "
+            f"workspace budget {d['workspace_bound_s']:.2f}s): {d['delivery_ratio']}x, "
             f"+{d['over_lower_bound_s']:.2f}s; before the first post {d['first_post_after_s']:.2f}s, "
             f"in chat.postMessage {d['send_s']:.2f}s ({d['rate_limited_429']} 429s), pacer waits "
             f"{d['pacer_wait_s']:.2f}s, the rest {d['other_s']:.2f}s; last root posted {d['last_root_after_s']:.2f}s "
@@ -898,7 +950,7 @@ def print_report(report: dict[str, Any]) -> None:
         print(
             f"{run['initiatives']:>11,} {d['channels']:>8} {d['messages']:>6} "
             f"{d['roots']:>5}+{d['continuations']:<6} {d['rate_limited_429']:>5} {d['wall_s']:>7.2f} "
-            f"{d['lower_bound_s']:>7.0f} {ratio:>6} {d['over_lower_bound_s']:>7.2f} {d['first_post_after_s']:>10.2f} "
+            f"{d['lower_bound_s']:>7.2f} {ratio:>6} {d['over_lower_bound_s']:>7.2f} {d['first_post_after_s']:>10.2f} "
             f"{d['send_s']:>7.2f} {d['send_ms_per_post']:>8.2f} {d['pacer_wait_s']:>7.2f} "
             f"{d['min_gap_same_channel_s'] or 0:>8.4f} {d['min_gap_same_channel_at_fake_s'] or 0:>8.4f} "
             f"{d['statements']['total']:>6} {d['statements_per_channel_net']:>7}"
@@ -934,6 +986,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=None, help="channels (default 500)")
     parser.add_argument("--initiatives", type=int, default=None, help="initiatives in the larger run (default 2000)")
     parser.add_argument("--small", type=int, default=None, help="initiatives in the smaller run (default 200)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="network latency added to each chat.postMessage, half each way (default 0: the local fake only)",
+    )
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=None,
+        help="posts in flight at once (default the outbox's own for the workspace budget, `senders_for`)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.quick:
@@ -951,8 +1015,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-digest-"))
     try:
         runs = [
-            run_size("small", names, small, big_small, workdir, random.Random(SEED)),
-            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1)),
+            run_size("small", names, small, big_small, workdir, random.Random(SEED), args.senders, args.latency_ms),
+            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), args.senders, args.latency_ms),
         ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -966,6 +1030,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "initiatives": [small, large],
             "big_channels": [list(big_small), list(big_large)],
             "rate_limit": {"per_channel_per_second": PER_CHANNEL_PER_SECOND, "burst": BURST},
+            "posts_per_minute": POSTS_PER_MINUTE,
+            "latency_ms": args.latency_ms,
+            "senders": args.senders or senders_for(POSTS_PER_MINUTE),
         },
         "runs": runs,
         "targets": verdicts,

@@ -59,16 +59,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from bench.digest import Instruments
+from bench.digest import Instruments, add_latency
 from bench.measure import StatementCounter, percentile
 from bench.versions import code_version
 from bot import ids
-from bot.app import HandoffApp, create_app
+from bot.app import create_app
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.fake_slack import FakeSlack, FakeUser
 from bot.slot_ledger import LEASE, Job
 from bot.standups import Answer
+from handlers.outbox import senders_for
 from storage.db import make_engine, session_scope, upgrade_schema
 from storage.initiatives import name_key
 from storage.models import (
@@ -94,7 +95,7 @@ PER_CHANNEL_PER_SECOND = 1.0  # Slack's chat.postMessage limit per channel; a DM
 BURST = 1
 CHANNELS = 100
 HISTORY_DAYS = 5
-RATIO_TARGET = 1.2
+RATIO_TARGET = 1.1
 # Every offset a multiple of 15 minutes: one local minute in each names the same UTC minute.
 ZONES = (
     "UTC",
@@ -271,7 +272,9 @@ def make_settings(fake: FakeSlack, database_url: str, per_minute: int) -> Settin
 # ------------------------------------------------------------------------------------------------ the run
 
 
-def run(engineers: int, per_minute: int, workspace_burst: int, latency_ms: float, workdir: Path) -> dict[str, Any]:
+def run(
+    engineers: int, per_minute: int, workspace_burst: int, latency_ms: float, senders: int | None, workdir: Path
+) -> dict[str, Any]:
     rng = random.Random(SEED)
     problems: list[str] = []
     people = engineer_ids(engineers)
@@ -302,6 +305,8 @@ def run(engineers: int, per_minute: int, workspace_burst: int, latency_ms: float
             add_latency(app, latency_ms / 1000)
         instruments = Instruments()
         instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
+        assert app.jobs is not None
+        app.jobs.outbox.senders = senders or app.jobs.outbox.senders
         arrivals: list[float] = []
 
         def rate_clock() -> float:  # the fake reads it once for each chat.postMessage it rate-limits, in order
@@ -390,21 +395,6 @@ def run(engineers: int, per_minute: int, workspace_burst: int, latency_ms: float
     }
 
 
-def add_latency(app: HandoffApp, seconds: float) -> None:
-    """Each chat.postMessage travels `seconds` there and back, half each way, as to Slack over the internet: the
-    local fake answers in about 2 ms. Wraps the app's client instance only."""
-    client = app.bolt.client
-    post = client.chat_postMessage
-
-    def travelling(**kwargs: Any) -> Any:
-        time.sleep(seconds / 2)
-        response = post(**kwargs)
-        time.sleep(seconds / 2)
-        return response
-
-    client.chat_postMessage = travelling  # type: ignore[method-assign]
-
-
 def summarize_delivery(
     *,
     engineers: int,
@@ -463,6 +453,8 @@ def summarize_delivery(
         "workspace_per_second": round(rate, 3),
         "lower_bound_s": round(lower_bound, 3),
         "ratio_to_lower_bound": round(wall_s / lower_bound, 3) if lower_bound else None,
+        # The sweep from its start until it returned, every prompt delivered, against the bound.
+        "delivery_ratio": round(wall_s / lower_bound, 3) if lower_bound else None,
         "lower_bound_with_burst_s": round(burst_bound, 3),
         "ratio_to_lower_bound_with_burst": round(wall_s / burst_bound, 3) if burst_bound else None,
         "over_lower_bound_s": round(wall_s - lower_bound, 3),
@@ -569,8 +561,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         "ratio",
         f"time until every prompt is delivered ≤ {RATIO_TARGET}x the lower bound the limits allow "
         f"((N-1) / {d['workspace_per_second']:g} a second = {d['lower_bound_s']:.2f}s)",
-        f"{d['wall_s']:.2f}s, {d['ratio_to_lower_bound']}x",
-        d["ratio_to_lower_bound"] is not None and d["ratio_to_lower_bound"] <= RATIO_TARGET,
+        f"{d['wall_s']:.2f}s, {d['delivery_ratio']}x",
+        d["delivery_ratio"] is not None and d["delivery_ratio"] <= RATIO_TARGET,
     )
     add(
         "idle_sweep",
@@ -676,6 +668,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="network latency added to each chat.postMessage, half each way (default 0: the local fake only)",
     )
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=None,
+        help="posts in flight at once (default the outbox's own for the workspace budget, `senders_for`)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     engineers = args.engineers or (100 if args.quick else 1000)
@@ -685,7 +683,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = code_version()
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-standups-"))
     try:
-        result = run(engineers, args.per_minute, args.workspace_burst, args.latency_ms, workdir)
+        result = run(engineers, args.per_minute, args.workspace_burst, args.latency_ms, args.senders, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     config = {
@@ -696,6 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "workspace_burst": args.workspace_burst,
         "slack_posts_per_minute": args.per_minute,
         "latency_ms": args.latency_ms,
+        "senders": args.senders or senders_for(args.per_minute),
         "clock": "SystemClock (real time) for the app and the fake",
     }
     result["config"] = config

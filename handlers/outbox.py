@@ -1,8 +1,9 @@
 """The Slack side of every scheduled delivery: pace, post, and record each part on its slot's claim.
 
-Jobs hand their deliveries over as soon as each slot is claimed and composed; the outbox posts each one's first
-message at once and its continuations whenever their channel's turn comes, in between composing others, so a run
-takes about as long as composing everything or as its busiest channel's pace, whichever is longer. Each post names
+Jobs hand their deliveries over as soon as each slot is claimed and composed; a few senders post them while the
+next are composed, each taking the delivery whose destination's turn comes first and never two posts to one
+destination at once, so a run takes about as long as composing everything, as its busiest channel's pace or as the
+workspace's budget, whichever is longest, and a slow round trip to Slack no longer sets the pace. Each post names
 its slot run and part in its message metadata, so whoever takes over a lapsed claim asks Slack what is already
 there instead of posting it twice. Whether a slot is done, retried or given up is the ledger's (`bot.slot_ledger`).
 """
@@ -10,6 +11,7 @@ there instead of posting it twice. Whether a slot is done, retried or given up i
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +31,13 @@ from handlers.posting import post_message
 
 log = logging.getLogger(__name__)
 SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
+# Posts in flight at once, each to its own destination. Slack paces each channel and the workspace, not the app's
+# connections, so one post at a time caps throughput at one a round trip: at 250 ms, 240 a minute, under even the
+# default budget of 300. Enough senders keep the workspace's budget with a round trip of `SLOW_ROUND_TRIP_S` (Slack's
+# answer plus booking the turn and recording the post); a few at the least, so the busiest channels' continuations
+# can wait for their turns beside the rest; and a bound, as each sender books and records its posts in the database.
+SLOW_ROUND_TRIP_S = 0.4
+MIN_SENDERS, MAX_SENDERS = 4, 32
 
 
 @dataclass
@@ -81,11 +90,16 @@ class RunReport:
 
 @dataclass
 class _Posting:
-    """One run's deliveries still to post, and the destinations Slack refused during it."""
+    """One run's deliveries still to post, the destinations with a post in flight, and those Slack refused."""
 
     report: RunReport
     pending: list[Delivery] = field(default_factory=list)
+    in_flight: set[tuple[str, str]] = field(default_factory=set)  # (workspace, destination)
     refused: set[str] = field(default_factory=set)
+    composed: bool = False  # every batch is in: senders stop once nothing is pending or in flight
+    idle: int = 0  # senders waiting for a delivery
+    failures: list[Exception] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
 
 class Outbox:
@@ -98,37 +112,112 @@ class Outbox:
         self._budget = runtime.posting_budget
         self._posts = runtime.metrics.scheduled_posts
         self._stopping = threading.Event()
+        self.senders = senders_for(runtime.settings.slack_posts_per_minute)
+        self._running: dict[int, _Posting] = {}
+        self._running_lock = threading.Lock()
 
     def stop(self) -> None:
-        """The process is shutting down: finish the post in flight, then release every claim still waiting, for
+        """The process is shutting down: finish the posts in flight, then release every claim still waiting, for
         another replica to take over at once instead of after its lease."""
         self._stopping.set()
+        with self._running_lock:
+            postings = list(self._running.values())
+        for posting in postings:
+            with posting.changed:
+                posting.changed.notify_all()
 
     def deliver(self, batches: Iterable[list[Delivery]], report: RunReport) -> None:
-        """Post each batch's deliveries as soon as it is composed (what is ready at once, the rest whenever its
-        channel's turn comes while the next batches are composed), then everything still waiting."""
+        """Post each batch's deliveries as soon as it is composed, through up to `senders` senders that each take
+        the waiting delivery whose destination's turn comes first, while the next batches are composed (no more
+        than `senders` ahead); return once everything is posted. A failure in one delivery leaves the others to
+        post, then is raised."""
         posting = _Posting(report)
-        for batch in batches:
-            if self._stopping.is_set():
-                self._release([*posting.pending, *batch])
-                return
-            for delivery in batch:
-                if delivery.resumed_since is not None:
-                    self._count_already_posted(delivery)
-                if not delivery.remaining:
-                    if delivery.claim is not None:  # all posted before a crash; only the record is missing
-                        self._complete(delivery, report)
-                    continue
-                posting.pending.append(delivery)  # served now if its channel is free, else when its turn comes
-            now = self._runtime.clock.now()
-            for delivery in [d for d in posting.pending if self._next_turn(d) <= now]:
-                if not self._stopping.is_set():
-                    self._post(delivery, posting)
-        while posting.pending:
-            if self._stopping.is_set():
-                self._release(posting.pending)
-                return
-            self._post(min(posting.pending, key=self._next_turn), posting)
+        senders: list[threading.Thread] = []
+        with self._running_lock:
+            self._running[id(posting)] = posting
+        try:
+            for batch in batches:
+                if self._stopping.is_set():
+                    self._release(batch)
+                    break
+                ready = self._ready(batch, report)
+                with posting.changed:
+                    posting.pending.extend(ready)
+                    posting.changed.notify_all()
+                    # Another sender only when every one is busy: against a quick Slack one or two keep up, and
+                    # each idle thread would only contend for the interpreter and the database.
+                    wanted = min(self.senders - len(senders), len(posting.pending) - posting.idle)
+                for _ in range(wanted):
+                    sender = threading.Thread(
+                        target=self._send, args=(posting,), name=f"outbox-sender-{len(senders)}", daemon=True
+                    )
+                    sender.start()
+                    senders.append(sender)
+                with posting.changed:
+                    # Claim no further ahead than the senders post: a claim's lease runs from when it is taken, and
+                    # what another replica has not claimed yet it can post in its own turns.
+                    while len(posting.pending) >= self.senders and not self._stopping.is_set():
+                        posting.changed.wait()
+        finally:
+            with posting.changed:
+                posting.composed = True
+                posting.changed.notify_all()
+            for sender in senders:
+                sender.join()
+            with self._running_lock:
+                del self._running[id(posting)]
+            self._release(posting.pending)  # left only when stopping
+        if posting.failures:
+            raise posting.failures[0]
+
+    def _ready(self, batch: list[Delivery], report: RunReport) -> list[Delivery]:
+        """The batch's deliveries with something left to post; what a lapsed holder posted in full is recorded."""
+        ready = []
+        for delivery in batch:
+            if delivery.resumed_since is not None:
+                self._count_already_posted(delivery)
+            if delivery.remaining:
+                ready.append(delivery)
+            elif delivery.claim is not None:  # all posted before a crash; only the record is missing
+                self._complete(delivery, report)
+        return ready
+
+    def _send(self, posting: _Posting) -> None:
+        """One sender: post the next message of the delivery whose turn comes first, one post to a destination at
+        a time, so a digest's parts stay in order in its thread."""
+        while (delivery := self._take(posting)) is not None:
+            again = False
+            try:
+                again = self._post(delivery, posting)
+            except Exception as failure:  # one delivery's failure must not lose the others; its claim lapses
+                log.exception("a scheduled delivery failed; its claim lapses for a later run")
+                with posting.changed:
+                    posting.failures.append(failure)
+            finally:
+                with posting.changed:
+                    if again:
+                        posting.pending.append(delivery)
+                    posting.in_flight.discard((delivery.workspace, delivery.destination))
+                    posting.changed.notify_all()
+
+    def _take(self, posting: _Posting) -> Delivery | None:
+        """The waiting delivery whose destination is free and whose turn comes first; None once all is posted (or
+        the process is stopping)."""
+        with posting.changed:
+            while not self._stopping.is_set():
+                free = [d for d in posting.pending if (d.workspace, d.destination) not in posting.in_flight]
+                if free:
+                    delivery = min(free, key=self._next_turn)
+                    posting.pending.remove(delivery)
+                    posting.in_flight.add((delivery.workspace, delivery.destination))
+                    posting.changed.notify_all()
+                    return delivery
+                if posting.composed and not posting.pending and not posting.in_flight:
+                    return None
+                posting.idle += 1
+                posting.changed.wait()
+                posting.idle -= 1
+            return None
 
     def _next_turn(self, delivery: Delivery) -> datetime:
         """When the delivery's destination is next free, as this process last saw it: no query per loop."""
@@ -141,16 +230,14 @@ class Outbox:
         if released:
             log.info("stopping: claims released for another replica", extra={"claims": len(released)})
 
-    def _post(self, delivery: Delivery, posting: _Posting) -> None:
-        if delivery in posting.pending:
-            posting.pending.remove(delivery)
+    def _post(self, delivery: Delivery, posting: _Posting) -> bool:
+        """Post the delivery's next message; True if more of it is left to post."""
         if delivery.destination in posting.refused:
             if delivery.claim is not None:
                 delivery.claim.finish(JobRunState.FAILED, reason="the channel refused posts")
             self._count(delivery, "refused")
-            return
-        if self._post_next(delivery, posting) and delivery.remaining:
-            posting.pending.append(delivery)
+            return False
+        return self._post_next(delivery, posting) and delivery.remaining
 
     def _post_next(self, delivery: Delivery, posting: _Posting) -> bool:
         """Post the delivery's next message; True if it went out."""
@@ -182,7 +269,8 @@ class Outbox:
             self._retry_later(delivery, error, posting.report)
             return False
         self._budget.sent(delivery.workspace, delivery.destination)
-        posting.report.messages += 1
+        with posting.changed:
+            posting.report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
             delivery.root_ts, delivery.posted_channel = posted.ts, posted.channel_id
@@ -313,6 +401,11 @@ class Outbox:
             except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as error:
                 log.warning("could not tell someone their channel's digest is off", extra={"error": str(error)})
             self._budget.sent(delivery.workspace, person)
+
+
+def senders_for(posts_per_minute: int) -> int:
+    """How many posts the outbox keeps in flight at once under a workspace budget of `posts_per_minute`."""
+    return max(MIN_SENDERS, min(MAX_SENDERS, math.ceil(posts_per_minute / 60 * SLOW_ROUND_TRIP_S)))
 
 
 def _part_of(message: dict, run_id: int) -> int | None:

@@ -190,6 +190,8 @@ def test_stopping_releases_the_claims_still_waiting_and_another_replica_posts_th
         running.app.stop_scheduled_work()  # SIGTERM arrives while the first digest is on its way
 
     budget.sent = stop_after_the_first_post  # type: ignore[method-assign]
+    assert running.app.jobs is not None
+    running.app.jobs.outbox.senders = 1  # one post in flight when the signal comes (several: test_outbox_senders)
     first = run_jobs_at(running, TUESDAY)
 
     assert len(first.posted) == 1
