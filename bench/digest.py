@@ -980,12 +980,8 @@ def print_report(report: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------------------------ main
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.digest", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 60 channels, 300 and 60 initiatives")
-    parser.add_argument("--channels", type=int, default=None, help="channels (default 500)")
-    parser.add_argument("--initiatives", type=int, default=None, help="initiatives in the larger run (default 2000)")
-    parser.add_argument("--small", type=int, default=None, help="initiatives in the smaller run (default 200)")
+def add_posting_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--latency-ms` and `--senders`, as every posting benchmark takes them."""
     parser.add_argument(
         "--latency-ms",
         type=float,
@@ -998,6 +994,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="posts in flight at once (default the outbox's own for the workspace budget, `senders_for`)",
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.digest", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 60 channels, 300 and 60 initiatives")
+    parser.add_argument("--channels", type=int, default=None, help="channels (default 500)")
+    parser.add_argument("--initiatives", type=int, default=None, help="initiatives in the larger run (default 2000)")
+    parser.add_argument("--small", type=int, default=None, help="initiatives in the smaller run (default 200)")
+    add_posting_arguments(parser)
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.quick:

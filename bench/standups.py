@@ -59,7 +59,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from bench.digest import Instruments, add_latency
+from bench.digest import Instruments, add_latency, add_posting_arguments
 from bench.measure import StatementCounter, percentile
 from bench.versions import code_version
 from bot import ids
@@ -662,18 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=10,
         help="the fake's workspace bucket (default 10, the fake's own: Slack allows short bursts); 1 is strict",
     )
-    parser.add_argument(
-        "--latency-ms",
-        type=float,
-        default=0.0,
-        help="network latency added to each chat.postMessage, half each way (default 0: the local fake only)",
-    )
-    parser.add_argument(
-        "--senders",
-        type=int,
-        default=None,
-        help="posts in flight at once (default the outbox's own for the workspace budget, `senders_for`)",
-    )
+    add_posting_arguments(parser)
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     engineers = args.engineers or (100 if args.quick else 1000)
