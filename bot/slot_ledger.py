@@ -92,7 +92,7 @@ class Claim:
         if self.lease_until is None or now < self.lease_until - LEASE / 2:
             return True
         with self._sessions() as session:
-            renewed = queries.renew_lease(session=session, run_id=self.id, holder=self._holder, lease_until=now + LEASE)
+            renewed = queries.set_lease(session=session, run_id=self.id, holder=self._holder, lease_until=now + LEASE)
         if renewed:
             self.lease_until = now + LEASE
         return renewed
@@ -101,7 +101,8 @@ class Claim:
         """Let go of the claim, with its progress as recorded, for any holder to take over at once: this one is
         stopping. False if it was not this holder's any more."""
         with self._sessions() as session:
-            return queries.release_claim(session=session, run_id=self.id, holder=self._holder, now=self._clock.now())
+            now = self._clock.now()
+            return queries.set_lease(session=session, run_id=self.id, holder=self._holder, lease_until=now)
 
     def record_progress(self, *, root_ts: str | None, parts_posted: int) -> bool:
         """Record what was done so far and extend the lease; False if another holder took the claim over."""

@@ -97,24 +97,13 @@ def take_over_slot(
     return run
 
 
-def renew_lease(*, session: Session, run_id: int, holder: str | None, lease_until: datetime) -> bool:
-    """Extend a claim this holder still has; False if another holder took it over (or it is finished)."""
+def set_lease(*, session: Session, run_id: int, holder: str | None, lease_until: datetime) -> bool:
+    """Move the end of a claim this holder still has: later to renew it, to now to release it for any holder to
+    take over at once; False if another holder took it over (or it is finished)."""
     result = session.connection().execute(
         update(JobRun)
         .where(col(JobRun.id) == run_id, col(JobRun.state) == JobRunState.CLAIMED.value, _held_by(holder))
         .values(lease_until=lease_until)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def release_claim(*, session: Session, run_id: int, holder: str | None, now: datetime) -> bool:
-    """End this holder's lease on a claim now, so that any holder may take it over at once; False if it was not
-    this holder's any more (or is finished)."""
-    result = session.connection().execute(
-        update(JobRun)
-        .where(col(JobRun.id) == run_id, col(JobRun.state) == JobRunState.CLAIMED.value, _held_by(holder))
-        .values(lease_until=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
