@@ -33,7 +33,6 @@ from bot.scheduler import ScheduledJobs, Scheduler
 from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from handlers.channel_jobs import JobRunner
-from handlers.jira_jobs import run_jira_sync
 from handlers.jira_webhook import make_webhook_receiver
 from handlers.outbox import RunReport
 from handlers.request_log import answered
@@ -129,6 +128,8 @@ class HandoffApp:
         if channel is None:
             self.jobs.jira_sync()
         else:
+            from handlers.jira_jobs import run_jira_sync
+
             run_jira_sync(self.runtime, self.bolt.client, channel_id=channel[1])
         return RunReport()
 
@@ -145,19 +146,39 @@ class HandoffApp:
 
 class HandoffBolt(App):
     """Bolt's app, telling `on_answered` how each request was answered and how long the answer took. Bolt runs
-    the listener after the whole chain of global middleware has returned, so only `dispatch` sees the full ack."""
+    the listener after the whole chain of global middleware has returned, so only `dispatch` sees the full ack.
 
-    def __init__(self, *, on_answered: Callable[[BoltRequest, BoltResponse, float], None], **options: Any):
+    `register_listeners` runs on the first request, before it is dispatched: the listener modules import every
+    feature's services and Block Kit builders, which a server that has only run its scheduled work never needs."""
+
+    def __init__(
+        self,
+        *,
+        on_answered: Callable[[BoltRequest, BoltResponse, float], None],
+        register_listeners: Callable[[App], None],
+        **options: Any,
+    ):
         super().__init__(**options)
         self._on_answered = on_answered
+        self._register_listeners: Callable[[App], None] | None = register_listeners
+        self._registering = threading.Lock()
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         # Bound before Bolt's own middleware, so a request it refuses (a bad signature) is logged with an id too.
         bind_correlation_id(new_correlation_id())
         started = time.perf_counter()
+        if self._register_listeners is not None:
+            self._listen()
         response = super().dispatch(req)  # Bolt's error handler has answered anything that went wrong
         self._on_answered(req, response, time.perf_counter() - started)
         return response
+
+    def _listen(self) -> None:
+        """Register the listeners once; requests arriving meanwhile wait for all of them."""
+        with self._registering:
+            if self._register_listeners is not None:
+                self._register_listeners(self)
+                self._register_listeners = None
 
 
 class RetryAfterHandler(RateLimitErrorRetryHandler):
@@ -230,7 +251,8 @@ def create_app(
     verify_token: bool = True,
     jira: JiraGateway | None = None,
 ) -> HandoffApp:
-    """Build the Bolt app with every listener registered. The schema is not touched here (see `upgrade_schema`)."""
+    """Build the Bolt app, its listeners registered on the first request (see `HandoffBolt`). The schema is not
+    touched here (see `upgrade_schema`)."""
     clock = clock or SystemClock()
     runtime = Runtime(
         settings=settings,
@@ -247,6 +269,7 @@ def create_app(
     executor = ContextExecutor(LISTENER_THREADS)
     bolt = HandoffBolt(
         on_answered=lambda request, response, seconds: answered(runtime, request, response, seconds),
+        register_listeners=lambda app: handlers.register_all(app, runtime),
         client=client or build_web_client(settings, clock, runtime.metrics),
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=verify_token,
@@ -258,7 +281,6 @@ def create_app(
         # Bolt's default is to answer unhandled requests with 404, which Slack shows as an error.
         raise_error_for_unhandled_request=False,
     )
-    handlers.register_all(bolt, runtime)
     webhook = make_webhook_receiver(runtime, bolt.client, executor)
     jobs = JobRunner(runtime, bolt.client)
     standups = StandupJobs(runtime, bolt.client, jobs.ledger, jobs.outbox)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import actions, commands, errors, events, views
 
 
 def register_all(app: App, runtime: Runtime) -> None:
-    """Wire every listener; `bot.app` is the only caller."""
+    """Wire every listener; `bot.app` is the only caller, on the first request from Slack. The listener modules
+    bring every feature's services and Block Kit builders with them, so they are imported here, when needed."""
+    from handlers import actions, commands, errors, events, views
+
     errors.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)

@@ -12,20 +12,22 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
 from bot.blocks.base import Message
-from bot.blocks.digest import render_digest
-from bot.blocks.nudges import render_escalation, render_nudges
 from bot.channel_settings import ChannelPlan, channel_plan, scheduled_channels
-from bot.digest import DigestSkip, ScheduledDigest, digest_posted, scheduled_digest
-from bot.nudges import Escalation, NudgePlan, channel_nudged, lead_escalated, plan_channel_nudges, record_channel_nudges
 from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Schedule, Slot
 from bot.runtime import Runtime
 from bot.slot_ledger import CHANNEL_JOBS, MISSED_WHILE_DOWN, Claim, Job, JobRunState, OnDone, SlotLedger
-from handlers.jira_jobs import run_jira_sync
 from handlers.outbox import Delivery, Outbox, RunReport
+
+# What a slot posts (the digest and nudges services, their Block Kit) and the Jira sync are imported where they
+# are used: a sweep with nothing due, which is most of them, loads neither.
+if TYPE_CHECKING:
+    from bot.digest import ScheduledDigest
+    from bot.nudges import Escalation, NudgePlan
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,10 @@ class JobRunner:
 
     def preview(self, job: Job, plan: ChannelPlan) -> Preview:
         """What `job` would post in the channel now; nothing is claimed, posted or recorded."""
+        from bot.blocks.digest import render_digest
+        from bot.blocks.nudges import render_escalation, render_nudges
+        from bot.digest import DigestSkip
+
         now = self._runtime.clock.now()
         if job is Job.DIGEST:
             due = self._digest(plan, now, due_at=now)
@@ -127,6 +133,8 @@ class JobRunner:
 
     def jira_sync(self) -> None:
         """The scheduled Jira sync: one replica per interval (the slot is the interval's number)."""
+        from handlers.jira_jobs import run_jira_sync
+
         now = self._runtime.clock.now()
         seconds = self._runtime.settings.jira_sync_minutes * 60
         claim = self.ledger.claim(Job.JIRA_SYNC, "jira", Slot(str(int(now.timestamp()) // seconds), now), now=now)
@@ -222,6 +230,11 @@ class JobRunner:
         self, job: Job, plan: ChannelPlan, claim: Claim, now: datetime, report: RunReport, *, asked: bool = False
     ) -> list[Delivery]:
         """The slot's messages; `asked` (a deliberate run) posts a digest even on a quiet day without news."""
+        from bot.blocks.digest import render_digest
+        from bot.blocks.nudges import render_nudges
+        from bot.digest import digest_posted
+        from bot.nudges import channel_nudged, record_channel_nudges
+
         run = claim.run
         label = f"{job.value} {plan.channel_id} {run.slot}"
         if job is Job.DIGEST:
@@ -247,6 +260,9 @@ class JobRunner:
         return delivery
 
     def _escalation(self, escalation: Escalation, plan: ChannelPlan, now: datetime) -> Delivery:
+        from bot.blocks.nudges import render_escalation
+        from bot.nudges import lead_escalated
+
         messages = render_escalation(escalation, channel_id=plan.channel_id)
         return Delivery(plan.team_id, escalation.lead_id, messages, on_done=lead_escalated(escalation, now=now))
 
@@ -259,6 +275,8 @@ class JobRunner:
 
     def _digest(self, plan: ChannelPlan, now: datetime, *, due_at: datetime, asked: bool = False) -> ScheduledDigest:
         """The digest a slot of `plan` posts, with this workspace's checklist and settings."""
+        from bot.digest import scheduled_digest
+
         settings = self._runtime.settings
         with self._runtime.session() as session:
             return scheduled_digest(
@@ -273,6 +291,8 @@ class JobRunner:
 
     def _nudges(self, plan: ChannelPlan, now: datetime) -> NudgePlan:
         """What a nudges slot of `plan` says today, with this workspace's checklist and settings."""
+        from bot.nudges import plan_channel_nudges
+
         settings = self._runtime.settings
         with self._runtime.session() as session:
             return plan_channel_nudges(

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.jira_sync import apply_webhook
 from bot.logs import correlation, new_correlation_id
 from bot.runtime import Runtime
-from handlers.jira_jobs import post_status_changes
 
 log = logging.getLogger(__name__)
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
@@ -53,6 +51,10 @@ def make_webhook_receiver(runtime: Runtime, client: WebClient, executor: Executo
                 return WebhookAnswer(400, {"error": "the body is not JSON"})
             if not isinstance(payload, dict):
                 return WebhookAnswer(400, {"error": "the body is not a JSON object"})
+            # The Jira side loads with the first webhook that gets this far, not with every server.
+            from bot.jira_sync import apply_webhook
+            from handlers.jira_jobs import post_status_changes
+
             delivery = {k.lower(): v for k, v in headers.items()}.get(DELIVERY_HEADER.lower())
             result = apply_webhook(
                 sessions=runtime.session,

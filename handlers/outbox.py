@@ -21,7 +21,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.base import Message
-from bot.blocks.nudges import render_channel_refused
 from bot.channel_settings import disable_for_slack_error
 from bot.errors import SlackChannelUnavailable
 from bot.retry_after import retry_after_seconds
@@ -367,6 +366,8 @@ class Outbox:
 
     def _channel_refused(self, delivery: Delivery, code: str, report: RunReport) -> None:
         """Slack will not take posts in the channel: turn its digest off and tell whoever set it up."""
+        from bot.blocks.nudges import render_channel_refused  # rare: its wording loads with the first refusal
+
         self._count(delivery, "refused")
         if delivery.on_refused is not None:
             delivery.on_refused(code)

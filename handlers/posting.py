@@ -11,8 +11,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.base import Block, Message, actions
-from bot.blocks.help import render_notice
-from bot.blocks.problems import thread_post_failed
 from bot.errors import HandoffError, SlackChannelUnavailable
 from bot.initiatives import Initiative
 
@@ -76,6 +74,9 @@ def announce(
 ) -> Message:
     """Post the update in the thread; the change is saved either way, so a failed post is reported, not raised.
     `undo` is a button that takes the change back, shown with the answer."""
+    from bot.blocks.help import render_notice  # listeners' wording: loaded with them, not with scheduled posting
+    from bot.blocks.problems import thread_post_failed
+
     try:
         post_in_thread(client, initiative=initiative, message=update)
     except HandoffError as error:

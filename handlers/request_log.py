@@ -9,7 +9,6 @@ from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
 from bot import ids
 from bot.runtime import Runtime
-from handlers.command_table import ALIASES, BY_WORD
 from handlers.tenancy import find_tenant
 
 log = logging.getLogger("handoff.requests")
@@ -52,6 +51,8 @@ def metric_kind(body: dict[str, Any]) -> str:
     """`describe_request` with only the values Handoff knows (its subcommands, action and view ids), so what users
     type never becomes a label of its own: Prometheus keeps one series per label value."""
     if "command" in body:
+        from handlers.command_table import ALIASES, BY_WORD  # loaded with the listeners, by the request itself
+
         word = ((body.get("text") or "").split(maxsplit=1) or ["help"])[0].lower()
         word = ALIASES[word][0] if word in ALIASES else word
         return f"command {word if word in BY_WORD else 'unknown'}"

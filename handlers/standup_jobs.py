@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.blocks.base import Message
-from bot.blocks.standups import render_prompt, render_prompt_missed, render_reminder
+from bot.blocks.base import Message  # the prompts' own Block Kit loads with the first one due
 from bot.people import PeopleService
 from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.runtime import Runtime
@@ -128,6 +127,8 @@ class StandupJobs:
             report.add_skipped(Job.STANDUP.value, about, slot.key)
 
     def _prompt_delivery(self, claim: Claim, to_send: PromptToSend, plan: StandupPlan) -> Delivery:
+        from bot.blocks.standups import render_prompt
+
         prompt = to_send.prompt
         message = render_prompt(
             prompt_id=prompt.id or 0,
@@ -178,6 +179,8 @@ class StandupJobs:
                 name = initiative_name(session=session, prompt=prompt) or DELETED_INITIATIVE
             if claim is None:
                 continue
+            from bot.blocks.standups import render_reminder
+
             delivery = Delivery.of(
                 claim, prompt.team_id, prompt.user_id, [render_reminder(prompt_id=prompt.id or 0, name=name)]
             )
@@ -204,6 +207,8 @@ class StandupJobs:
                 if not mark_missed(session=session, prompt_id=prompt.id or 0):
                     continue  # answered in the meantime
                 name = initiative_name(session=session, prompt=prompt) or DELETED_INITIATIVE
+            from bot.blocks.standups import render_prompt_missed
+
             self._update(prompt, render_prompt_missed(name=name, day=prompt.day))
 
     def _update(self, prompt: StandupPrompt, message: Message) -> None:
