@@ -19,9 +19,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.channel_settings import ChannelPlan, scheduled_channels
+from bot.memory import trim_heap
 from bot.recurrence import Schedule
 from bot.runtime import Runtime
 from bot.standups import standup_plans
+from storage.db import release_cache_memory
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
@@ -177,6 +179,10 @@ class Scheduler:
         except Exception:
             # One bad sweep must not end the schedule; the next one tries again.
             log.exception("the scheduled sweep failed")
+        # A sweep reads every schedule (the first one also catches up on the days before): give the memory that
+        # took back, so a server at rest stays small. Requests read other rows and refill only what they use.
+        release_cache_memory(self._runtime.engine)
+        trim_heap()
 
     @staticmethod
     def _job_id(plan: ChannelPlan) -> str:

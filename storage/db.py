@@ -131,3 +131,12 @@ def database_is_reachable(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def release_cache_memory(engine: Engine) -> None:
+    """Free the page cache of a pooled SQLite connection (up to 2 MiB each, filled by a large read such as the
+    scheduler's sweep); its pages stay in the operating system's file cache. A database server keeps its own."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA shrink_memory")
