@@ -80,11 +80,15 @@ def test_the_check_finds_queries_and_storage_imports() -> None:
         "from sqlmodel import Session, select\n"
         "def f(session: Session):\n"
         "    return session.get(object, 1)\n"
+        "def loaded_on_first_use():\n"
+        "    from storage.digest import channel_digest\n"
     )
 
     assert database_uses(source) == [
         "1: from storage import …",
         "2: import sqlalchemy.orm",
         "5: from sqlmodel import …",
+        "9: from storage.digest import …",  # an import where it is first used counts like one at the top
         "7: session.get",
     ]
+
