@@ -5,10 +5,10 @@
 The worker builds the app as `handoff serve` does (same settings from the environment, same `create_app`, the
 scheduler's jobs loaded and start-up objects frozen), but on a simulated clock that starts at 08:40 UTC on a
 weekday. For each simulated minute it does what the running scheduler does: the sweep (reload the schedules, run
-every due digest, nudge and standup slot, finish lapsed claims), and every `HANDOFF_JIRA_SYNC_MINUTES` the Jira
-sync. The first hour so holds the 09:00 digest round over every channel, the 09:30 nudges and the 09:30 standup
-prompts, all posted through the outbox to the fake Slack. Every `--sample-every` minutes it prints one JSON line
-with its VmRSS; the last line is a summary.
+every due digest, nudge and standup slot, finish lapsed claims, give back the memory it took), and every
+`HANDOFF_JIRA_SYNC_MINUTES` the Jira sync. The first hour so holds the 09:00 digest round over every channel, the
+09:30 nudges and the 09:30 standup prompts, all posted through the outbox to the fake Slack. Every
+`--sample-every` minutes it prints one JSON line with its VmRSS; the last line is a summary.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def work(minutes: int, sample_every: int) -> int:
         for report in (app.jobs.run_due(), app.standups.run_due()):
             posted += len(report.posted)
             failed += len(report.failed)
+        app.scheduler.release_memory()
         sweeps += 1
         if app.runtime.jira is not None and minute % settings.jira_sync_minutes == 0:
             app.jobs.jira_sync()

@@ -179,8 +179,12 @@ class Scheduler:
         except Exception:
             # One bad sweep must not end the schedule; the next one tries again.
             log.exception("the scheduled sweep failed")
-        # A sweep reads every schedule (the first one also catches up on the days before): give the memory that
-        # took back, so a server at rest stays small. Requests read other rows and refill only what they use.
+        self.release_memory()
+
+    def release_memory(self) -> None:
+        """Give back what a sweep took: it reads every schedule (the first also catches up on the days before), so
+        a server at rest would otherwise keep that connection's cached pages and the heap they were freed into.
+        Requests read other rows and refill only what they use."""
         release_cache_memory(self._runtime.engine)
         trim_heap()
 

@@ -91,4 +91,3 @@ def test_the_check_finds_queries_and_storage_imports() -> None:
         "9: from storage.digest import …",  # an import where it is first used counts like one at the top
         "7: session.get",
     ]
-
