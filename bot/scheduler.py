@@ -176,10 +176,10 @@ class Scheduler:
         try:
             self.refresh()
             self._jobs.run_due()
+            self.release_memory()
         except Exception:
             # One bad sweep must not end the schedule; the next one tries again.
             log.exception("the scheduled sweep failed")
-        self.release_memory()
 
     def release_memory(self) -> None:
         """Give back what a sweep took: it reads every schedule (the first also catches up on the days before), so

@@ -351,6 +351,24 @@ def test_refresh_registers_a_digest_and_a_nudges_job_per_scheduled_channel(share
     assert len(app.scheduler.planned()) == 4
 
 
+def test_giving_back_a_sweeps_memory_keeps_the_schedules_and_what_the_sweep_recorded(shared: Shared) -> None:
+    seed_initiatives(shared.engine, created_at=EARLY)
+    app = shared.app()
+    assert app.scheduler is not None
+    app.scheduler.refresh()
+    shared.clock.set(DUE)
+    runner(app).run_due()
+    planned = cron(app)
+
+    app.scheduler.release_memory()  # what every sweep does last
+    app.scheduler.refresh()
+
+    assert planned and cron(app) == planned
+    assert states(shared.engine) == {MONDAY: JobRunState.DONE}
+    runner(app).run_due()
+    assert len(shared.digests()) == 1  # the slot stays done: the database still answers
+
+
 def next_due(schedule: Schedule, after: datetime) -> datetime:
     slot = schedule.next_slot(after)
     assert slot is not None
