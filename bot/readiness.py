@@ -207,32 +207,80 @@ def label_of(key: str) -> str:
 
 def evaluate(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
     """Each item's state: waived beats satisfied beats missing."""
-    waivers = {e.item_key: e for e in facts.entries if e.action == ChecklistEntryAction.WAIVE}
+    return _evaluate(_items_by_gate(checklist), facts, overview=False)
+
+
+def overview_readiness(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
+    """What an overview shows of readiness: the gates passed and the next one, each as `evaluate` has it; the gates
+    beyond the next one are left out, and paused or cancelled work has none."""
+    return _evaluate(_items_by_gate(checklist), facts, overview=True)
+
+
+def _items_by_gate(checklist: Checklist) -> dict[Phase, tuple[ChecklistItem, ...]]:
+    """The workspace's items of each gated phase, in checklist order."""
+    return {phase: items for phase in GATED_PHASES if (items := tuple(i for i in checklist.items if i.gate is phase))}
+
+
+def _evaluate(
+    workspace_items: Mapping[Phase, tuple[ChecklistItem, ...]], facts: InitiativeFacts, *, overview: bool
+) -> Readiness:
+    current = phase_order(facts.phase)
+    if overview and current is None:
+        return Readiness(phase=facts.phase)
+    waivers: dict[str, EntryLike] = {}
+    added: dict[Phase, list[tuple[ChecklistItem, EntryLike]]] = {}
+    for entry in facts.entries:
+        if entry.action == ChecklistEntryAction.WAIVE:
+            waivers[entry.item_key] = entry
+        elif entry.action == ChecklistEntryAction.ADD:
+            item = ChecklistItem(
+                key=entry.item_key,
+                label=label_of(entry.item_key),
+                gate=Phase(entry.gate or Phase.PRODUCTION),
+                help=entry.reason,
+            )
+            added.setdefault(item.gate, []).append((item, entry))
     docs_by_kind: dict[str, list[DocLike]] = {}
     for doc in facts.docs:
         docs_by_kind.setdefault(doc.kind, []).append(doc)
-    statuses: dict[Phase, list[ItemStatus]] = {}
-    for item, added in items_of(checklist, facts.entries):
-        docs = tuple(docs_by_kind.get(item.key, ()))
-        kpis: tuple[str, ...] = ()
-        leads: tuple[str, str] | None = None
-        if item.type is ItemType.KPI:
-            kpis = tuple(facts.kpi_names)
-            satisfied = bool(kpis)
-        elif item.type is ItemType.OWNERS and facts.ds_lead_id and facts.eng_lead_id:
-            leads = (facts.ds_lead_id, facts.eng_lead_id)
-            satisfied = True
-        else:
-            satisfied = bool(docs)
-        waiver = waivers.get(item.key)
-        state = ItemState.SATISFIED if satisfied else ItemState.MISSING
-        if waiver is not None:
-            state = ItemState.WAIVED
-        statuses.setdefault(item.gate, []).append(
-            ItemStatus(item, state, docs=docs, kpi_names=kpis, leads=leads, waiver=waiver, added=added)
-        )
-    gates = tuple(GateReadiness(phase, tuple(statuses[phase])) for phase in GATED_PHASES if statuses.get(phase))
-    return Readiness(phase=facts.phase, gates=gates)
+    kpi_names = tuple(facts.kpi_names)
+    leads = (facts.ds_lead_id, facts.eng_lead_id) if facts.ds_lead_id and facts.eng_lead_id else None
+    gates = []
+    for phase in GATED_PHASES:
+        own = added.get(phase, ())
+        items = workspace_items.get(phase, ())
+        if not items and not own:
+            continue
+        statuses = [_status(item, None, docs_by_kind, kpi_names, leads, waivers) for item in items]
+        statuses += [_status(item, entry, docs_by_kind, kpi_names, leads, waivers) for item, entry in own]
+        gates.append(GateReadiness(phase, tuple(statuses)))
+        if overview and (phase_order(phase) or 0) > (current or 0):
+            break  # the next gate: an overview shows nothing beyond it
+    return Readiness(phase=facts.phase, gates=tuple(gates))
+
+
+def _status(
+    item: ChecklistItem,
+    added: EntryLike | None,
+    docs_by_kind: Mapping[str, Sequence[DocLike]],
+    kpi_names: tuple[str, ...],
+    leads: tuple[str, str] | None,
+    waivers: Mapping[str, EntryLike],
+) -> ItemStatus:
+    docs = tuple(docs_by_kind.get(item.key, ()))
+    kpis: tuple[str, ...] = ()
+    owners: tuple[str, str] | None = None
+    if item.type is ItemType.KPI:
+        kpis = kpi_names
+        satisfied = bool(kpis)
+    elif item.type is ItemType.OWNERS and leads is not None:
+        owners = leads
+        satisfied = True
+    else:
+        satisfied = bool(docs)
+    waiver = waivers.get(item.key)
+    state = ItemState.WAIVED if waiver is not None else ItemState.SATISFIED if satisfied else ItemState.MISSING
+    return ItemStatus(item, state, docs=docs, kpi_names=kpis, leads=owners, waiver=waiver, added=added)
 
 
 def readiness_of(*, session: Session, checklist: Checklist, initiative: Initiative) -> Readiness:
@@ -262,12 +310,15 @@ def readiness_from(
     docs: Mapping[int, Sequence[DocLike]],
     entries: Mapping[int, Sequence[EntryLike]],
     kpi_names: Mapping[int, Sequence[str]],
+    overview: bool = False,
 ) -> dict[int, Readiness]:
-    """Readiness of many initiatives from what was read of them already."""
+    """Readiness of many initiatives from what was read of them already; `overview`: only what an overview shows
+    (`overview_readiness`)."""
     kpis = kpi_names
+    workspace_items = _items_by_gate(checklist)
     return {
-        i.id: evaluate(
-            checklist,
+        i.id: _evaluate(
+            workspace_items,
             InitiativeFacts(
                 initiative_id=i.id,
                 phase=Phase(i.phase),
@@ -277,6 +328,7 @@ def readiness_from(
                 entries=entries.get(i.id, ()),
                 kpi_names=kpis.get(i.id, ()),
             ),
+            overview=overview,
         )
         for i in initiatives
         if i.id is not None

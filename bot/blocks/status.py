@@ -59,7 +59,10 @@ def page_value(kind: str, *, page: int = 1, channel_id: str | None = None, initi
         value["c"] = channel_id
     if initiative_id is not None:
         value["i"] = initiative_id
-    return json.dumps(value, separators=(",", ":"))
+    return _COMPACT_JSON.encode(value)
+
+
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder: `json.dumps` builds one a call with these
 
 
 def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str | None = None) -> Message:
