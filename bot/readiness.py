@@ -207,56 +207,76 @@ def label_of(key: str) -> str:
 
 def evaluate(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
     """Each item's state: waived beats satisfied beats missing."""
-    return _evaluate(_items_by_gate(checklist), facts, overview=False)
+    return _Evaluation(checklist).readiness(facts, overview=False)
 
 
 def overview_readiness(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
     """What an overview shows of readiness: the gates passed and the next one, each as `evaluate` has it; the gates
     beyond the next one are left out, and paused or cancelled work has none."""
-    return _evaluate(_items_by_gate(checklist), facts, overview=True)
+    return _Evaluation(checklist).readiness(facts, overview=True)
 
 
-def _items_by_gate(checklist: Checklist) -> dict[Phase, tuple[ChecklistItem, ...]]:
-    """The workspace's items of each gated phase, in checklist order."""
-    return {phase: items for phase in GATED_PHASES if (items := tuple(i for i in checklist.items if i.gate is phase))}
+class _Evaluation:
+    """Evaluates one checklist for any number of initiatives: its items grouped by gate once, and the status of a
+    workspace item missing without docs, waiver or KPI (the same for every initiative) built once."""
 
+    def __init__(self, checklist: Checklist):
+        by_gate: dict[Phase, list[ChecklistItem]] = {}
+        for item in checklist.items:
+            by_gate.setdefault(item.gate, []).append(item)
+        self.items_by_gate = {phase: tuple(by_gate[phase]) for phase in GATED_PHASES if phase in by_gate}
+        self.bare_missing = {
+            item.key: ItemStatus(item, ItemState.MISSING, (), (), None, None, None)
+            for item in checklist.items
+            if item.type is not ItemType.KPI
+        }
 
-def _evaluate(
-    workspace_items: Mapping[Phase, tuple[ChecklistItem, ...]], facts: InitiativeFacts, *, overview: bool
-) -> Readiness:
-    current = phase_order(facts.phase)
-    if overview and current is None:
-        return Readiness(phase=facts.phase)
-    waivers: dict[str, EntryLike] = {}
-    added: dict[Phase, list[tuple[ChecklistItem, EntryLike]]] = {}
-    for entry in facts.entries:
-        if entry.action == ChecklistEntryAction.WAIVE:
-            waivers[entry.item_key] = entry
-        elif entry.action == ChecklistEntryAction.ADD:
-            item = ChecklistItem(
-                key=entry.item_key,
-                label=label_of(entry.item_key),
-                gate=Phase(entry.gate or Phase.PRODUCTION),
-                help=entry.reason,
-            )
-            added.setdefault(item.gate, []).append((item, entry))
-    docs_by_kind: dict[str, list[DocLike]] = {}
-    for doc in facts.docs:
-        docs_by_kind.setdefault(doc.kind, []).append(doc)
-    kpi_names = tuple(facts.kpi_names)
-    leads = (facts.ds_lead_id, facts.eng_lead_id) if facts.ds_lead_id and facts.eng_lead_id else None
-    gates = []
-    for phase in GATED_PHASES:
-        own = added.get(phase, ())
-        items = workspace_items.get(phase, ())
-        if not items and not own:
-            continue
-        statuses = [_status(item, None, docs_by_kind, kpi_names, leads, waivers) for item in items]
-        statuses += [_status(item, entry, docs_by_kind, kpi_names, leads, waivers) for item, entry in own]
-        gates.append(GateReadiness(phase, tuple(statuses)))
-        if overview and (phase_order(phase) or 0) > (current or 0):
-            break  # the next gate: an overview shows nothing beyond it
-    return Readiness(phase=facts.phase, gates=tuple(gates))
+    def readiness(self, facts: InitiativeFacts, *, overview: bool) -> Readiness:
+        current = phase_order(facts.phase)
+        if overview and current is None:
+            return Readiness(phase=facts.phase)
+        waivers: dict[str, EntryLike] = {}
+        added: dict[Phase, list[tuple[ChecklistItem, EntryLike]]] = {}
+        for entry in facts.entries:
+            if entry.action == ChecklistEntryAction.WAIVE:
+                waivers[entry.item_key] = entry
+            elif entry.action == ChecklistEntryAction.ADD:
+                item = ChecklistItem(
+                    key=entry.item_key,
+                    label=label_of(entry.item_key),
+                    gate=Phase(entry.gate or Phase.PRODUCTION),
+                    help=entry.reason,
+                )
+                added.setdefault(item.gate, []).append((item, entry))
+        docs_by_kind: dict[str, list[DocLike]] = {}
+        for doc in facts.docs:
+            docs_by_kind.setdefault(doc.kind, []).append(doc)
+        kpi_names = tuple(facts.kpi_names)
+        leads = (facts.ds_lead_id, facts.eng_lead_id) if facts.ds_lead_id and facts.eng_lead_id else None
+        bare_missing = self.bare_missing
+        gates = []
+        for phase in GATED_PHASES:
+            own = added.get(phase, ())
+            items = self.items_by_gate.get(phase, ())
+            if not items and not own:
+                continue
+            statuses = []
+            for item in items:
+                bare = bare_missing.get(item.key)
+                if (
+                    bare is not None
+                    and item.key not in docs_by_kind
+                    and item.key not in waivers
+                    and (item.type is ItemType.DOC or leads is None)  # named leads satisfy `owners` without a doc
+                ):
+                    statuses.append(bare)
+                else:
+                    statuses.append(_status(item, None, docs_by_kind, kpi_names, leads, waivers))
+            statuses += [_status(item, entry, docs_by_kind, kpi_names, leads, waivers) for item, entry in own]
+            gates.append(GateReadiness(phase, tuple(statuses)))
+            if overview and (phase_order(phase) or 0) > (current or 0):
+                break  # the next gate: an overview shows nothing beyond it
+        return Readiness(phase=facts.phase, gates=tuple(gates))
 
 
 def _status(
@@ -280,7 +300,7 @@ def _status(
         satisfied = bool(docs)
     waiver = waivers.get(item.key)
     state = ItemState.WAIVED if waiver is not None else ItemState.SATISFIED if satisfied else ItemState.MISSING
-    return ItemStatus(item, state, docs=docs, kpi_names=kpis, leads=owners, waiver=waiver, added=added)
+    return ItemStatus(item, state, docs, kpis, owners, waiver, added)
 
 
 def readiness_of(*, session: Session, checklist: Checklist, initiative: Initiative) -> Readiness:
@@ -314,11 +334,9 @@ def readiness_from(
 ) -> dict[int, Readiness]:
     """Readiness of many initiatives from what was read of them already; `overview`: only what an overview shows
     (`overview_readiness`)."""
-    kpis = kpi_names
-    workspace_items = _items_by_gate(checklist)
+    evaluation = _Evaluation(checklist)
     return {
-        i.id: _evaluate(
-            workspace_items,
+        i.id: evaluation.readiness(
             InitiativeFacts(
                 initiative_id=i.id,
                 phase=Phase(i.phase),
@@ -326,7 +344,7 @@ def readiness_from(
                 eng_lead_id=i.eng_lead_id,
                 docs=docs.get(i.id, ()),
                 entries=entries.get(i.id, ()),
-                kpi_names=kpis.get(i.id, ()),
+                kpi_names=kpi_names.get(i.id, ()),
             ),
             overview=overview,
         )
