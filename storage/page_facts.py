@@ -8,15 +8,15 @@ NULL, so PostgreSQL resolves each column of the union to one type.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
     Date,
+    DateTime,
     Float,
     Integer,
     String,
@@ -47,11 +47,10 @@ from storage.models import (
     KpiReading,
     PhaseChange,
 )
-from storage.types import UTCDateTime
+from storage.types import as_utc
 
 
-@dataclass(frozen=True, slots=True)
-class DocFact:
+class DocFact(NamedTuple):
     """A doc in force, as readiness and its rendering read it."""
 
     kind: str
@@ -61,8 +60,7 @@ class DocFact:
     added_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class EntryFact:
+class EntryFact(NamedTuple):
     """An initiative's own checklist entry: an added item or a waiver."""
 
     item_key: str
@@ -73,15 +71,13 @@ class EntryFact:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingFact:
+class ReadingFact(NamedTuple):
     value: float
     recorded_at: datetime
     recorded_by: str
 
 
-@dataclass(frozen=True, slots=True)
-class KpiFact:
+class KpiFact(NamedTuple):
     """A KPI's agreed target, without its readings."""
 
     id: int
@@ -94,8 +90,7 @@ class KpiFact:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ForcedFact:
+class ForcedFact(NamedTuple):
     """The latest phase change an initiative was forced through: who, why, past what."""
 
     changed_by: str
@@ -129,8 +124,9 @@ _SLOTS: dict[str, Any] = {
     "i2": Integer(),
     "i3": Integer(),
     "d1": Date(),
-    "t1": UTCDateTime(),
-    "t2": UTCDateTime(),
+    # Moments come back as the driver reads them and are made aware UTC (`as_utc`) only where a fact keeps them.
+    "t1": DateTime(timezone=True),
+    "t2": DateTime(timezone=True),
 }
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
@@ -252,32 +248,34 @@ def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) 
     """What a page shows of these initiatives besides their cards; overdue means due before `today`."""
     facts = PageFacts()
     rows = session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all()
-    docs: defaultdict[int, list[tuple[datetime, int, DocFact]]] = defaultdict(list)
-    entries: defaultdict[int, list[tuple[int, EntryFact]]] = defaultdict(list)
-    kpis: defaultdict[int, list[tuple[KpiFact, ReadingFact | None]]] = defaultdict(list)
+    docs: dict[int, list[tuple[datetime, int, DocFact]]] = {}
+    entries: dict[int, list[tuple[int, EntryFact]]] = {}
+    kpis: dict[int, list[tuple[int, KpiFact, ReadingFact | None]]] = {}
     forced_at: dict[int, tuple[datetime, int]] = {}
     for kind, initiative_id, s1, s2, s3, s4, s5, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
-        if kind == "progress":
+        if kind == "doc":
+            added_at = as_utc(t1)
+            docs.setdefault(initiative_id, []).append((added_at, i1, DocFact(s1, s2, s3, s4, added_at)))
+        elif kind == "entry":
+            entries.setdefault(initiative_id, []).append((i1, EntryFact(s1, s2, s3, s4, s5, as_utc(t1))))
+        elif kind == "progress":
             facts.progress[initiative_id] = CheckpointProgress(
                 total=int(i1), done=int(i2 or 0), overdue=int(i3 or 0), next_due=d1
             )
-        elif kind == "doc":
-            docs[initiative_id].append((t1, i1, DocFact(s1, s2, s3, s4, t1)))
-        elif kind == "entry":
-            entries[initiative_id].append((i1, EntryFact(s1, s2, s3, s4, s5, t1)))
         elif kind == "kpi":
-            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, t1)
-            kpis[initiative_id].append((kpi, ReadingFact(float(f2), t2, s5) if t2 is not None else None))
+            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, as_utc(t1))
+            latest = ReadingFact(float(f2), as_utc(t2), s5) if t2 is not None else None
+            kpis.setdefault(initiative_id, []).append((i1, kpi, latest))
         elif kind == "forced":
             if initiative_id not in forced_at or forced_at[initiative_id] < (t1, i1):
                 forced_at[initiative_id] = (t1, i1)
                 facts.forced[initiative_id] = ForcedFact(s1, s2, s3)
         elif kind == "sync":
-            facts.synced, facts.last_success_at, facts.last_error = True, t1, s1
+            facts.synced, facts.last_success_at, facts.last_error = True, as_utc(t1) if t1 else None, s1
         elif kind == "pending":
             facts.pending_pushes = int(i1)
     # The union has no order: docs oldest first, entries and KPIs in the order they were made, as elsewhere.
-    facts.docs = {i: [doc for *_, doc in sorted(found, key=lambda d: d[:2])] for i, found in docs.items()}
-    facts.entries = {i: [entry for _, entry in sorted(found, key=lambda e: e[0])] for i, found in entries.items()}
-    facts.kpis = {i: sorted(found, key=lambda pair: pair[0].id) for i, found in kpis.items()}
+    facts.docs = {i: [doc for *_, doc in sorted(found)] for i, found in docs.items()}
+    facts.entries = {i: [entry for _, entry in sorted(found)] for i, found in entries.items()}
+    facts.kpis = {i: [(kpi, latest) for _, kpi, latest in sorted(found)] for i, found in kpis.items()}
     return facts
