@@ -232,12 +232,33 @@ class _Evaluation:
         }
 
     def readiness(self, facts: InitiativeFacts, *, overview: bool) -> Readiness:
-        current = phase_order(facts.phase)
+        return self.readiness_of(
+            facts.phase,
+            facts.ds_lead_id,
+            facts.eng_lead_id,
+            facts.docs,
+            facts.entries,
+            facts.kpi_names,
+            overview=overview,
+        )
+
+    def readiness_of(
+        self,
+        phase: Phase,
+        ds_lead_id: str | None,
+        eng_lead_id: str | None,
+        docs: Sequence[DocLike],
+        entries: Sequence[EntryLike],
+        kpi_names: Sequence[str],
+        *,
+        overview: bool,
+    ) -> Readiness:
+        current = phase_order(phase)
         if overview and current is None:
-            return Readiness(phase=facts.phase)
+            return Readiness(phase=phase)
         waivers: dict[str, EntryLike] = {}
         added: dict[Phase, list[tuple[ChecklistItem, EntryLike]]] = {}
-        for entry in facts.entries:
+        for entry in entries:
             if entry.action == ChecklistEntryAction.WAIVE:
                 waivers[entry.item_key] = entry
             elif entry.action == ChecklistEntryAction.ADD:
@@ -249,15 +270,15 @@ class _Evaluation:
                 )
                 added.setdefault(item.gate, []).append((item, entry))
         docs_by_kind: dict[str, list[DocLike]] = {}
-        for doc in facts.docs:
+        for doc in docs:
             docs_by_kind.setdefault(doc.kind, []).append(doc)
-        kpi_names = tuple(facts.kpi_names)
-        leads = (facts.ds_lead_id, facts.eng_lead_id) if facts.ds_lead_id and facts.eng_lead_id else None
+        kpis = tuple(kpi_names)
+        leads = (ds_lead_id, eng_lead_id) if ds_lead_id and eng_lead_id else None
         bare_missing = self.bare_missing
         gates = []
-        for phase in GATED_PHASES:
-            own = added.get(phase, ())
-            items = self.items_by_gate.get(phase, ())
+        for gate in GATED_PHASES:
+            own = added.get(gate, ())
+            items = self.items_by_gate.get(gate, ())
             if not items and not own:
                 continue
             statuses = []
@@ -271,12 +292,12 @@ class _Evaluation:
                 ):
                     statuses.append(bare)
                 else:
-                    statuses.append(_status(item, None, docs_by_kind, kpi_names, leads, waivers))
-            statuses += [_status(item, entry, docs_by_kind, kpi_names, leads, waivers) for item, entry in own]
-            gates.append(GateReadiness(phase, tuple(statuses)))
-            if overview and (phase_order(phase) or 0) > (current or 0):
+                    statuses.append(_status(item, None, docs_by_kind, kpis, leads, waivers))
+            statuses += [_status(item, entry, docs_by_kind, kpis, leads, waivers) for item, entry in own]
+            gates.append(GateReadiness(gate, tuple(statuses)))
+            if overview and (phase_order(gate) or 0) > (current or 0):
                 break  # the next gate: an overview shows nothing beyond it
-        return Readiness(phase=facts.phase, gates=tuple(gates))
+        return Readiness(phase=phase, gates=tuple(gates))
 
 
 def _status(
@@ -336,16 +357,13 @@ def readiness_from(
     (`overview_readiness`)."""
     evaluation = _Evaluation(checklist)
     return {
-        i.id: evaluation.readiness(
-            InitiativeFacts(
-                initiative_id=i.id,
-                phase=Phase(i.phase),
-                ds_lead_id=i.ds_lead_id,
-                eng_lead_id=i.eng_lead_id,
-                docs=docs.get(i.id, ()),
-                entries=entries.get(i.id, ()),
-                kpi_names=kpi_names.get(i.id, ()),
-            ),
+        i.id: evaluation.readiness_of(
+            Phase(i.phase),
+            i.ds_lead_id,
+            i.eng_lead_id,
+            docs.get(i.id, ()),
+            entries.get(i.id, ()),
+            kpi_names.get(i.id, ()),
             overview=overview,
         )
         for i in initiatives

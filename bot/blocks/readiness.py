@@ -64,9 +64,15 @@ def readiness_line(readiness: Readiness) -> str | None:
     gate = readiness.next_gate()
     if gate is None:
         return None
-    missing = gate.missing
-    waived = len(gate.items) - gate.required
-    text = f"Ready {gate.satisfied}/{gate.required} for {gate.gate.value}"
+    missing, satisfied, waived = [], 0, 0  # one pass: every status page asks this of every initiative
+    for status in gate.items:
+        if status.state is ItemState.MISSING:
+            missing.append(status)
+        elif status.state is ItemState.SATISFIED:
+            satisfied += 1
+        else:
+            waived += 1
+    text = f"Ready {satisfied}/{len(gate.items) - waived} for {gate.gate.value}"
     if missing:
         names = ", ".join(escape(s.item.label) for s in missing[:MISSING_SHOWN])
         more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
