@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -172,3 +174,36 @@ def test_a_change_made_a_moment_ago_shows_on_the_next_page(engine: Engine) -> No
         session.commit()
     page, _ = read_page(engine, ScopeKind.CHANNEL)
     assert "Forced past the checklist" not in render_status_page(page, jira_url=None).blocks[1]["text"]["text"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("created_last", ["ix_initiative_team_archived", "ix_initiative_team_channel"])
+def test_a_channel_page_reads_through_the_channel_index_whichever_index_was_created_last(
+    engine: Engine, created_last: str
+) -> None:
+    """Without statistics SQLite breaks ties between indexes by the order they were made in: a channel's page must
+    not depend on it, or it reads every initiative of the workspace to show a channel's ten."""
+    seed(engine, 12, checkpoints=1, readings=1)
+    with engine.begin() as connection:
+        query = text("SELECT sql FROM sqlite_master WHERE name = :name")
+        create = connection.execute(query, {"name": created_last}).scalar_one()
+        connection.execute(text(f"DROP INDEX {created_last}"))
+        connection.execute(text(create))
+    sent: list[tuple[str, Any]] = []
+
+    def note(conn: object, cursor: object, statement: str, parameters: Any, *args: object) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with Session(engine) as session:
+            scope = StatusScope(ScopeKind.CHANNEL, GENERAL)
+            page = status_page(session=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(page.items) == 12
+    cards, parameters = sent[0]
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {cards}", tuple(parameters)).all()
+    searches = [row[3] for row in plan if "SEARCH initiative " in row[3]]
+    assert searches and all("ix_initiative_team_channel" in search for search in searches), searches
