@@ -20,7 +20,7 @@ from storage import initiatives as queries
 from storage.checkpoints import CheckpointProgress, list_checkpoints
 from storage.jira import pending_push_counts, pending_pushes_by_checkpoint, read_sync_state
 from storage.models import Checkpoint, Initiative, PhaseChange
-from storage.page_facts import PageFacts, page_facts
+from storage.page_facts import CardFact, PageFacts, page_facts, page_with_facts
 from storage.readiness import latest_forced_changes
 
 PAGE_SIZE = 15  # two blocks an initiative keeps a page well under Slack's 50 blocks a message
@@ -114,20 +114,21 @@ def status_page(
 ) -> StatusPage:
     """One page of active initiatives in a channel or the whole workspace, sorted by name, with checkpoint
     progress, readiness for the next phase and KPIs; `today` is the workspace's local date (overdue means due
-    before it). A page costs the same two statements however many initiatives it shows."""
+    before it). A page is one statement however many initiatives it shows."""
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
     # The list may have shrunk since a paging button was drawn: past the end, the statement reads the last page.
-    total, rows = queries.initiative_cards_page(
+    facts = page_with_facts(
         session=session,
         team_id=team_id,
         channel_id=channel_id,
         offset=(max(1, page) - 1) * PAGE_SIZE,
         page_size=PAGE_SIZE,
+        today=today or now.date(),
     )
+    total = facts.total
     page_count = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(1, page), page_count)
-    summaries = [summary_from_row(row, now) for row in rows]
-    facts = page_facts(session=session, initiative_ids=[s.initiative.id for s in summaries], today=today or now.date())
+    summaries = [summary_from_row(card, now) for card in facts.cards]
     items = summaries_with(
         facts, summaries=summaries, now=now, checklist=checklist or Checklist(), stale_days=stale_days
     )
@@ -210,7 +211,7 @@ def jira_health(*, session: Session, initiative_id: int | None = None) -> JiraHe
     )
 
 
-def summary_from_row(row: Row, now: datetime) -> InitiativeSummary:
+def summary_from_row(row: Row | CardFact, now: datetime) -> InitiativeSummary:
     """A summary from a row that starts with the card columns (`CARD_COLUMNS`, read by position) and has
     `phase_since`."""
     card = InitiativeCard(*row[:_CARD_FIELDS])

@@ -252,29 +252,27 @@ def _count_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
     return core_select(func.count()).where(*_active_cards(in_channel=in_channel))
 
 
-def _page_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
-    """One page of cards, each row carrying the total for paging; an offset past the end reads the last page."""
+def card_total(*, in_channel: bool) -> Any:
+    """How many active initiatives a page lists in all (bound: `team_id`, and `channel_id` in a channel)."""
+    return core_select(func.count()).select_from(Initiative).where(*_active_cards(in_channel=in_channel))
+
+
+def shown_cards(*, in_channel: bool) -> Any:
+    """The ids and name keys of one page of cards, by name, from the bound `offset` and `page_size`; an offset past
+    the end (the list shrank since a paging button was drawn) reads the last page."""
     table = Initiative.__table__  # type: ignore[attr-defined]
-    where = _active_cards(in_channel=in_channel)
-    total = core_select(func.count()).select_from(table).where(*where)
     size = bindparam("page_size", type_=Integer())
     wanted = bindparam("offset", type_=Integer())
     last = (func.count() - 1) // size * size  # 0 for an empty list: integer division truncates towards zero
-    offset = total.with_only_columns(case((wanted <= last, wanted), else_=last)).scalar_subquery()
-    statement = core_select(
-        *(table.c[name] for name in CARD_COLUMNS),
-        _phase_since.label("phase_since"),
-        total.scalar_subquery().label("total"),
-    ).where(*where)
-    return statement.order_by(table.c.name_key).limit(size).offset(offset)
+    offset = card_total(in_channel=in_channel).with_only_columns(case((wanted <= last, wanted), else_=last))
+    shown = core_select(table.c.id, table.c.name_key).where(*_active_cards(in_channel=in_channel))
+    return shown.order_by(table.c.name_key).limit(size).offset(offset.scalar_subquery())
 
 
 _CARDS_IN_CHANNEL = _card_statement(in_channel=True)
 _CARDS_IN_WORKSPACE = _card_statement(in_channel=False)
 _COUNT_IN_CHANNEL = _count_statement(in_channel=True)
 _COUNT_IN_WORKSPACE = _count_statement(in_channel=False)
-_PAGE_IN_CHANNEL = _page_statement(in_channel=True)
-_PAGE_IN_WORKSPACE = _page_statement(in_channel=False)
 
 
 def list_initiative_cards(
@@ -289,17 +287,6 @@ def list_initiative_cards(
 def count_initiative_cards(*, session: Session, team_id: str, channel_id: str | None) -> int:
     statement = _COUNT_IN_WORKSPACE if channel_id is None else _COUNT_IN_CHANNEL
     return int(session.connection().execute(statement, {"team_id": team_id, "channel_id": channel_id}).scalar_one())
-
-
-def initiative_cards_page(
-    *, session: Session, team_id: str, channel_id: str | None, offset: int, page_size: int
-) -> tuple[int, Sequence[Row]]:
-    """The number of active initiatives in a channel (or the workspace), and a page of their cards by name from
-    `offset`, or the last page when there are fewer: card columns, `phase_since` and `total`, in one statement."""
-    statement = _PAGE_IN_WORKSPACE if channel_id is None else _PAGE_IN_CHANNEL
-    params = {"team_id": team_id, "channel_id": channel_id, "offset": offset, "page_size": page_size}
-    rows = session.connection().execute(statement, params).all()
-    return (rows[0][-1] if rows else 0), rows
 
 
 def list_active_initiatives(*, session: Session, team_id: str, limit: int = 100) -> Sequence[Initiative]:

@@ -1,10 +1,10 @@
-"""Everything a status page shows of its initiatives besides their cards, in one prebuilt statement of plain rows.
+"""Everything a status page shows of its initiatives, in one prebuilt statement of plain rows.
 
-Checkpoint progress, docs in force, checklist entries, KPIs with their newest reading, forced phase changes and the
-Jira sync's health come back as one `UNION ALL`: one round trip and no ORM object, whatever the number of
-initiatives, checkpoints or readings. Every branch fills the same typed slots; a slot it has nothing for is a typed
-NULL, so PostgreSQL resolves each column of the union to one type.
-"""
+The page of cards with their total (or, for digests and nudges, the initiatives whose ids are given), checkpoint
+progress, docs in force, checklist entries, KPIs with their newest reading, forced phase changes and the Jira sync's
+health come back as one `UNION ALL`: one round trip and no ORM object, whatever the number of initiatives,
+checkpoints or readings. Every branch fills the same typed slots; a slot it has nothing for is a typed NULL, so
+PostgreSQL resolves each column of the union to one type."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from storage.checkpoints import CheckpointProgress
+from storage.initiatives import CARD_COLUMNS, card_total, phase_since_column, shown_cards
 from storage.jira import SYNC_STATE_NAME
 from storage.models import (
     ChecklistEntry,
@@ -99,8 +100,29 @@ class ForcedFact(NamedTuple):
     forced_items: str | None
 
 
+class CardFact(NamedTuple):
+    """What an overview line shows of an initiative: its card columns (`CARD_COLUMNS`, in their order) and when it
+    entered its phase."""
+
+    id: int
+    name: str
+    ref_key: str
+    phase: str
+    goal: str | None
+    ds_lead_id: str | None
+    eng_lead_id: str | None
+    embedded_engineer_id: str | None
+    target_date: date | None
+    jira_epic_key: str | None
+    home_channel_id: str
+    created_at: datetime
+    phase_since: datetime | None
+
+
 @dataclass
 class PageFacts:
+    cards: list[CardFact] = field(default_factory=list)  # read by `page_with_facts` alone, by name
+    total: int = 0  # how many initiatives the pages list in all, with `cards`
     progress: dict[int, CheckpointProgress] = field(default_factory=dict)
     docs: dict[int, list[DocFact]] = field(default_factory=dict)
     entries: dict[int, list[EntryFact]] = field(default_factory=dict)
@@ -119,6 +141,10 @@ _SLOTS: dict[str, Any] = {
     "s3": String(),
     "s4": String(),
     "s5": String(),
+    "s6": String(),
+    "s7": String(),
+    "s8": String(),
+    "s9": String(),
     "f1": Float(),
     "f2": Float(),
     "i1": Integer(),
@@ -141,7 +167,9 @@ def _branch(kind: str, source: Any, values: dict[str, ColumnElement[Any]]) -> An
     return core_select(*columns).select_from(source)
 
 
-def _statement() -> Any:
+def _statement(*, cards_in_channel: bool | None = None) -> Any:
+    """Facts of the initiatives whose ids are bound (`ids`), or (`cards_in_channel` set) of one page of cards, with
+    the cards themselves and their total."""
     checkpoint = Checkpoint.__table__  # type: ignore[attr-defined]
     doc = HandoffDoc.__table__  # type: ignore[attr-defined]
     entry = ChecklistEntry.__table__  # type: ignore[attr-defined]
@@ -152,8 +180,14 @@ def _statement() -> Any:
     sync = JiraSyncState.__table__  # type: ignore[attr-defined]
     today = bindparam("today", type_=Date())
     initiative = Initiative.__table__  # type: ignore[attr-defined]
-    # The page's ids are bound once, in a CTE every branch reads, instead of once a branch.
-    page = core_select(initiative.c.id).where(initiative.c.id.in_(_IDS)).cte("page")
+    # The page's initiatives are found once, in a CTE every branch reads: from their ids, bound once instead of
+    # once a branch, or as the page of cards itself, numbered by name.
+    if cards_in_channel is None:
+        page = core_select(initiative.c.id).where(initiative.c.id.in_(_IDS)).cte("page")
+    else:
+        shown = shown_cards(in_channel=cards_in_channel).subquery("shown")
+        position = func.row_number().over(order_by=shown.c.name_key)
+        page = core_select(shown.c.id, position.label("position")).cte("page")
 
     def of_page(column: Any) -> Any:
         return column.in_(core_select(page.c.id))
@@ -247,21 +281,64 @@ def _statement() -> Any:
     pending = _branch(
         "pending", push.join(checkpoint, checkpoint.c.id == push.c.checkpoint_id), {"i1": func.count()}
     ).where(push.c.state == JiraPushState.PENDING.value)
-    return union_all(progress, docs, entries, kpis, forced, synced, pending)
+    branches = [progress, docs, entries, kpis, forced, synced, pending]
+    if cards_in_channel is not None:
+        card = {name: initiative.c[name] for name in CARD_COLUMNS}
+        total = card_total(in_channel=cards_in_channel).scalar_subquery()
+        branches.append(
+            _branch(
+                "card",
+                initiative.join(page, page.c.id == initiative.c.id),
+                {
+                    "initiative_id": card["id"],
+                    "s1": card["name"],
+                    "s2": card["ref_key"],
+                    "s3": card["phase"],
+                    "s4": card["goal"],
+                    "s5": card["ds_lead_id"],
+                    "s6": card["eng_lead_id"],
+                    "s7": card["embedded_engineer_id"],
+                    "s8": card["jira_epic_key"],
+                    "s9": card["home_channel_id"],
+                    "d1": card["target_date"],
+                    "t1": card["created_at"],
+                    "t2": phase_since_column(),
+                    "i1": page.c.position,
+                    "i2": total,
+                },
+            )
+        )
+    return union_all(*branches)
 
 
 _PAGE_FACTS = _statement()
+_PAGE_IN_CHANNEL = _statement(cards_in_channel=True)
+_PAGE_IN_WORKSPACE = _statement(cards_in_channel=False)
 
 
 def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) -> PageFacts:
     """What a page shows of these initiatives besides their cards; overdue means due before `today`."""
+    return _facts_of(session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all())
+
+
+def page_with_facts(
+    *, session: Session, team_id: str, channel_id: str | None, offset: int, page_size: int, today: date
+) -> PageFacts:
+    """One page of active initiatives in a channel (or the workspace), by name from `offset` (the last page when
+    there are fewer), their total, and everything the page shows of them, in one statement."""
+    statement = _PAGE_IN_WORKSPACE if channel_id is None else _PAGE_IN_CHANNEL
+    params = {"team_id": team_id, "channel_id": channel_id, "offset": offset, "page_size": page_size, "today": today}
+    return _facts_of(session.connection().execute(statement, params).all())
+
+
+def _facts_of(rows: Sequence[Any]) -> PageFacts:
     facts = PageFacts()
-    rows = session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all()
+    cards: list[tuple[int, CardFact]] = []
     docs: dict[int, list[tuple[datetime, int, DocFact]]] = {}
     entries: dict[int, list[tuple[int, EntryFact]]] = {}
     kpis: dict[int, list[tuple[int, KpiFact, ReadingFact | None]]] = {}
     forced_at: dict[int, tuple[datetime, int]] = {}
-    for kind, initiative_id, s1, s2, s3, s4, s5, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
+    for kind, initiative_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
         if kind == "doc":
             added_at = as_utc(t1)
             docs.setdefault(initiative_id, []).append((added_at, i1, DocFact(s1, s2, s3, s4, added_at)))
@@ -275,6 +352,11 @@ def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) 
             kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, as_utc(t1))
             latest = ReadingFact(float(f2), as_utc(t2), s5) if t2 is not None else None
             kpis.setdefault(initiative_id, []).append((i1, kpi, latest))
+        elif kind == "card":
+            since = as_utc(t2) if t2 is not None else None
+            card = CardFact(initiative_id, s1, s2, s3, s4, s5, s6, s7, d1, s8, s9, as_utc(t1), since)
+            cards.append((i1, card))
+            facts.total = int(i2)
         elif kind == "forced":
             if initiative_id not in forced_at or forced_at[initiative_id] < (t1, i1):
                 forced_at[initiative_id] = (t1, i1)
@@ -283,7 +365,8 @@ def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) 
             facts.synced, facts.last_success_at, facts.last_error = True, as_utc(t1) if t1 else None, s1
         elif kind == "pending":
             facts.pending_pushes = int(i1)
-    # The union has no order: docs oldest first, entries and KPIs in the order they were made, as elsewhere.
+    # The union has no order: cards by name, docs oldest first, entries and KPIs in the order they were made.
+    facts.cards = [card for _, card in sorted(cards)]
     facts.docs = {i: [doc for *_, doc in sorted(found)] for i, found in docs.items()}
     facts.entries = {i: [entry for _, entry in sorted(found)] for i, found in entries.items()}
     facts.kpis = {i: [(kpi, latest) for _, kpi, latest in sorted(found)] for i, found in kpis.items()}

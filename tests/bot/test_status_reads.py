@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.blocks.status import render_status_page
-from bot.status import ScopeKind, StatusPage, StatusScope, status_page
+from bot.status import InitiativeCard, ScopeKind, StatusPage, StatusScope, status_page
+from storage.initiatives import CARD_COLUMNS
 from storage.models import (
     ChecklistEntry,
     Checkpoint,
@@ -24,11 +25,12 @@ from storage.models import (
     KpiReading,
     PhaseChange,
 )
+from storage.page_facts import CardFact
 from tests.support.factories import checkpoint_row, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ALICE, GENERAL, NOW
 
-PAGE_STATEMENTS = 2  # the cards with their count, and everything else the page shows of them
+PAGE_STATEMENTS = 1  # the cards, their count and everything else the page shows of them
 
 
 @contextmanager
@@ -202,8 +204,13 @@ def test_a_channel_page_reads_through_the_channel_index_whichever_index_was_crea
     finally:
         event.remove(engine, "before_cursor_execute", note)
     assert len(page.items) == 12
-    cards, parameters = sent[0]
+    [(page_statement, parameters)] = sent
     with engine.connect() as connection:
-        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {cards}", tuple(parameters)).all()
-    searches = [row[3] for row in plan if "SEARCH initiative " in row[3]]
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {page_statement}", tuple(parameters)).all()
+    searches = [row[3] for row in plan if "SEARCH initiative USING" in row[3] and "PRIMARY KEY" not in row[3]]
     assert searches and all("ix_initiative_team_channel" in search for search in searches), searches
+
+
+def test_cards_are_read_by_position_in_the_order_of_the_card_columns() -> None:
+    assert CardFact._fields == (*CARD_COLUMNS, "phase_since")
+    assert tuple(InitiativeCard.__dataclass_fields__) == CARD_COLUMNS[:-1]  # all but `created_at`, the last
