@@ -59,7 +59,11 @@ class DocFact(NamedTuple):
     url: str
     note: str | None
     added_by: str
-    added_at: datetime
+    added_at_as_read: datetime  # as the driver read it; overviews never show it, so it is made UTC on demand
+
+    @property
+    def added_at(self) -> datetime:
+        return as_utc(self.added_at_as_read)
 
 
 class EntryFact(NamedTuple):
@@ -70,7 +74,11 @@ class EntryFact(NamedTuple):
     gate: str | None
     reason: str
     created_by: str
-    created_at: datetime
+    created_at_as_read: datetime  # as the driver read it; overviews never show it, so it is made UTC on demand
+
+    @property
+    def created_at(self) -> datetime:
+        return as_utc(self.created_at_as_read)
 
 
 class ReadingFact(NamedTuple):
@@ -340,10 +348,9 @@ def _facts_of(rows: Sequence[Any]) -> PageFacts:
     forced_at: dict[int, tuple[datetime, int]] = {}
     for kind, initiative_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
         if kind == "doc":
-            added_at = as_utc(t1)
-            docs.setdefault(initiative_id, []).append((added_at, i1, DocFact(s1, s2, s3, s4, added_at)))
+            docs.setdefault(initiative_id, []).append((t1, i1, DocFact(s1, s2, s3, s4, t1)))
         elif kind == "entry":
-            entries.setdefault(initiative_id, []).append((i1, EntryFact(s1, s2, s3, s4, s5, as_utc(t1))))
+            entries.setdefault(initiative_id, []).append((i1, EntryFact(s1, s2, s3, s4, s5, t1)))
         elif kind == "progress":
             facts.progress[initiative_id] = CheckpointProgress(
                 total=int(i1), done=int(i2 or 0), overdue=int(i3 or 0), next_due=d1

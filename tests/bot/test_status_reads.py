@@ -154,6 +154,11 @@ def test_the_page_shows_every_feature_read_in_that_one_statement(engine: Engine)
     assert summary.progress.next_due == NOW.date()
     assert [(v.kpi.name, v.latest.value if v.latest else None, v.stale) for v in summary.kpis] == [("AUC", 0.7, False)]
     assert summary.forced is not None and summary.forced.note == "pilot"
+    assert summary.readiness is not None
+    statuses = {s.item.key: s for gate in summary.readiness.gates for s in gate.items}
+    assert [(d.url, d.added_at) for d in statuses["ds-summary"].docs] == [("https://d", NOW)]  # aware, in UTC
+    waiver = statuses["api-contract"].waiver
+    assert waiver is not None and (waiver.reason, waiver.created_at) == ("batch only", NOW)
     assert page.jira is not None and page.jira.pending_pushes == 1
     assert page.jira.last_success_at == NOW - timedelta(minutes=5)
     text = render_status_page(page, jira_url="https://jira.example.com").blocks[1]["text"]["text"]
