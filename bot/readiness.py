@@ -230,6 +230,17 @@ class _Evaluation:
             for item in checklist.items
             if item.type is not ItemType.KPI
         }
+        self.added_items: dict[tuple[str, str | None, str], ChecklistItem] = {}
+
+    def added_item(self, entry: EntryLike) -> ChecklistItem:
+        """The item an entry adds; initiatives that add the same item share one."""
+        key = (entry.item_key, entry.gate, entry.reason)
+        item = self.added_items.get(key)
+        if item is None:
+            gate = Phase(entry.gate or Phase.PRODUCTION)
+            item = ChecklistItem(key=entry.item_key, label=label_of(entry.item_key), gate=gate, help=entry.reason)
+            self.added_items[key] = item
+        return item
 
     def readiness(self, facts: InitiativeFacts, *, overview: bool) -> Readiness:
         return self.readiness_of(
@@ -262,12 +273,7 @@ class _Evaluation:
             if entry.action == ChecklistEntryAction.WAIVE:
                 waivers[entry.item_key] = entry
             elif entry.action == ChecklistEntryAction.ADD:
-                item = ChecklistItem(
-                    key=entry.item_key,
-                    label=label_of(entry.item_key),
-                    gate=Phase(entry.gate or Phase.PRODUCTION),
-                    help=entry.reason,
-                )
+                item = self.added_item(entry)
                 added.setdefault(item.gate, []).append((item, entry))
         docs_by_kind: dict[str, list[DocLike]] = {}
         for doc in docs:

@@ -264,9 +264,10 @@ def shown_cards(*, in_channel: bool) -> Any:
     size = bindparam("page_size", type_=Integer())
     wanted = bindparam("offset", type_=Integer())
     last = (func.count() - 1) // size * size  # 0 for an empty list: integer division truncates towards zero
-    offset = card_total(in_channel=in_channel).with_only_columns(case((wanted <= last, wanted), else_=last))
+    clamped = card_total(in_channel=in_channel).with_only_columns(case((wanted <= last, wanted), else_=last))
+    offset = case((wanted == 0, wanted), else_=clamped.scalar_subquery())  # the first page needs no count
     shown = core_select(table.c.id, table.c.name_key).where(*_active_cards(in_channel=in_channel))
-    return shown.order_by(table.c.name_key).limit(size).offset(offset.scalar_subquery())
+    return shown.order_by(table.c.name_key).limit(size).offset(offset)
 
 
 _CARDS_IN_CHANNEL = _card_statement(in_channel=True)
