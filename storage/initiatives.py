@@ -193,8 +193,9 @@ def delete_initiative(*, session: Session, initiative: Initiative) -> None:
     session.flush()
 
 
-# The status and list pages are the hottest read: prebuilt statements (no per-request statement building, a
-# compiled-cache hit every time) return each card's columns with its phase start, and the total for paging.
+# The status and list pages are the hottest read: their statement (`storage.page_facts`) is prebuilt, with no
+# per-request statement building and a compiled-cache hit every time, from the pieces here: which cards a page
+# shows, their total for paging, and each card's phase start.
 _phase_since = (
     core_select(col(PhaseChange.changed_at))
     .where(col(PhaseChange.initiative_id) == col(Initiative.id))

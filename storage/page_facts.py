@@ -4,7 +4,8 @@ The page of cards with their total (or, for digests and nudges, the initiatives 
 progress, docs in force, checklist entries, KPIs with their newest reading, forced phase changes and the Jira sync's
 health come back as one `UNION ALL`: one round trip and no ORM object, whatever the number of initiatives,
 checkpoints or readings. Every branch fills the same typed slots; a slot it has nothing for is a typed NULL, so
-PostgreSQL resolves each column of the union to one type."""
+PostgreSQL resolves each column of the union to one type.
+"""
 
 from __future__ import annotations
 
