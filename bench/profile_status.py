@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(f"status read path, per call ({args.requests} calls, one at a time)")
         for label, fn in (
-            ("status_page (3 prebuilt statements) + render + JSON", read_path),
+            ("status_page (1 prebuilt statement) + render + JSON", read_path),
             ("its cards alone, through 3 ORM queries", queries_only),
             ("render_status_page + JSON", render_only),
             ("its cards alone, 3 statements in raw sqlite3", raw_sql),

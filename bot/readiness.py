@@ -207,32 +207,127 @@ def label_of(key: str) -> str:
 
 def evaluate(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
     """Each item's state: waived beats satisfied beats missing."""
-    waivers = {e.item_key: e for e in facts.entries if e.action == ChecklistEntryAction.WAIVE}
-    docs_by_kind: dict[str, list[DocLike]] = {}
-    for doc in facts.docs:
-        docs_by_kind.setdefault(doc.kind, []).append(doc)
-    statuses: dict[Phase, list[ItemStatus]] = {}
-    for item, added in items_of(checklist, facts.entries):
-        docs = tuple(docs_by_kind.get(item.key, ()))
-        kpis: tuple[str, ...] = ()
-        leads: tuple[str, str] | None = None
-        if item.type is ItemType.KPI:
-            kpis = tuple(facts.kpi_names)
-            satisfied = bool(kpis)
-        elif item.type is ItemType.OWNERS and facts.ds_lead_id and facts.eng_lead_id:
-            leads = (facts.ds_lead_id, facts.eng_lead_id)
-            satisfied = True
-        else:
-            satisfied = bool(docs)
-        waiver = waivers.get(item.key)
-        state = ItemState.SATISFIED if satisfied else ItemState.MISSING
-        if waiver is not None:
-            state = ItemState.WAIVED
-        statuses.setdefault(item.gate, []).append(
-            ItemStatus(item, state, docs=docs, kpi_names=kpis, leads=leads, waiver=waiver, added=added)
+    return _Evaluation(checklist).readiness(facts, overview=False)
+
+
+def overview_readiness(checklist: Checklist, facts: InitiativeFacts) -> Readiness:
+    """What an overview shows of readiness: the gates passed and the next one, each as `evaluate` has it; the gates
+    beyond the next one are left out, and paused or cancelled work has none."""
+    return _Evaluation(checklist).readiness(facts, overview=True)
+
+
+class _Evaluation:
+    """Evaluates one checklist for any number of initiatives: its items grouped by gate once, and the status of a
+    workspace item missing without docs, waiver or KPI (the same for every initiative) built once."""
+
+    def __init__(self, checklist: Checklist):
+        by_gate: dict[Phase, list[ChecklistItem]] = {}
+        for item in checklist.items:
+            by_gate.setdefault(item.gate, []).append(item)
+        self.items_by_gate = {phase: tuple(by_gate[phase]) for phase in GATED_PHASES if phase in by_gate}
+        self.bare_missing = {
+            item.key: ItemStatus(item, ItemState.MISSING, (), (), None, None, None)
+            for item in checklist.items
+            if item.type is not ItemType.KPI
+        }
+        self.added_items: dict[tuple[str, str | None, str], ChecklistItem] = {}
+
+    def added_item(self, entry: EntryLike) -> ChecklistItem:
+        """The item an entry adds; initiatives that add the same item share one."""
+        key = (entry.item_key, entry.gate, entry.reason)
+        item = self.added_items.get(key)
+        if item is None:
+            gate = Phase(entry.gate or Phase.PRODUCTION)
+            item = ChecklistItem(key=entry.item_key, label=label_of(entry.item_key), gate=gate, help=entry.reason)
+            self.added_items[key] = item
+        return item
+
+    def readiness(self, facts: InitiativeFacts, *, overview: bool) -> Readiness:
+        return self.readiness_of(
+            facts.phase,
+            facts.ds_lead_id,
+            facts.eng_lead_id,
+            facts.docs,
+            facts.entries,
+            facts.kpi_names,
+            overview=overview,
         )
-    gates = tuple(GateReadiness(phase, tuple(statuses[phase])) for phase in GATED_PHASES if statuses.get(phase))
-    return Readiness(phase=facts.phase, gates=gates)
+
+    def readiness_of(
+        self,
+        phase: Phase,
+        ds_lead_id: str | None,
+        eng_lead_id: str | None,
+        docs: Sequence[DocLike],
+        entries: Sequence[EntryLike],
+        kpi_names: Sequence[str],
+        *,
+        overview: bool,
+    ) -> Readiness:
+        current = phase_order(phase)
+        if overview and current is None:
+            return Readiness(phase=phase)
+        waivers: dict[str, EntryLike] = {}
+        added: dict[Phase, list[tuple[ChecklistItem, EntryLike]]] = {}
+        for entry in entries:
+            if entry.action == ChecklistEntryAction.WAIVE:
+                waivers[entry.item_key] = entry
+            elif entry.action == ChecklistEntryAction.ADD:
+                item = self.added_item(entry)
+                added.setdefault(item.gate, []).append((item, entry))
+        docs_by_kind: dict[str, list[DocLike]] = {}
+        for doc in docs:
+            docs_by_kind.setdefault(doc.kind, []).append(doc)
+        kpis = tuple(kpi_names)
+        leads = (ds_lead_id, eng_lead_id) if ds_lead_id and eng_lead_id else None
+        bare_missing = self.bare_missing
+        gates = []
+        for gate in GATED_PHASES:
+            own = added.get(gate, ())
+            items = self.items_by_gate.get(gate, ())
+            if not items and not own:
+                continue
+            statuses = []
+            for item in items:
+                bare = bare_missing.get(item.key)
+                if (
+                    bare is not None
+                    and item.key not in docs_by_kind
+                    and item.key not in waivers
+                    and (item.type is ItemType.DOC or leads is None)  # named leads satisfy `owners` without a doc
+                ):
+                    statuses.append(bare)
+                else:
+                    statuses.append(_status(item, None, docs_by_kind, kpis, leads, waivers))
+            statuses += [_status(item, entry, docs_by_kind, kpis, leads, waivers) for item, entry in own]
+            gates.append(GateReadiness(gate, tuple(statuses)))
+            if overview and (phase_order(gate) or 0) > (current or 0):
+                break  # the next gate: an overview shows nothing beyond it
+        return Readiness(phase=phase, gates=tuple(gates))
+
+
+def _status(
+    item: ChecklistItem,
+    added: EntryLike | None,
+    docs_by_kind: Mapping[str, Sequence[DocLike]],
+    kpi_names: tuple[str, ...],
+    leads: tuple[str, str] | None,
+    waivers: Mapping[str, EntryLike],
+) -> ItemStatus:
+    docs = tuple(docs_by_kind.get(item.key, ()))
+    kpis: tuple[str, ...] = ()
+    owners: tuple[str, str] | None = None
+    if item.type is ItemType.KPI:
+        kpis = kpi_names
+        satisfied = bool(kpis)
+    elif item.type is ItemType.OWNERS and leads is not None:
+        owners = leads
+        satisfied = True
+    else:
+        satisfied = bool(docs)
+    waiver = waivers.get(item.key)
+    state = ItemState.WAIVED if waiver is not None else ItemState.SATISFIED if satisfied else ItemState.MISSING
+    return ItemStatus(item, state, docs, kpis, owners, waiver, added)
 
 
 def readiness_of(*, session: Session, checklist: Checklist, initiative: Initiative) -> Readiness:
@@ -262,21 +357,20 @@ def readiness_from(
     docs: Mapping[int, Sequence[DocLike]],
     entries: Mapping[int, Sequence[EntryLike]],
     kpi_names: Mapping[int, Sequence[str]],
+    overview: bool = False,
 ) -> dict[int, Readiness]:
-    """Readiness of many initiatives from what was read of them already."""
-    kpis = kpi_names
+    """Readiness of many initiatives from what was read of them already; `overview`: only what an overview shows
+    (`overview_readiness`)."""
+    evaluation = _Evaluation(checklist)
     return {
-        i.id: evaluate(
-            checklist,
-            InitiativeFacts(
-                initiative_id=i.id,
-                phase=Phase(i.phase),
-                ds_lead_id=i.ds_lead_id,
-                eng_lead_id=i.eng_lead_id,
-                docs=docs.get(i.id, ()),
-                entries=entries.get(i.id, ()),
-                kpi_names=kpis.get(i.id, ()),
-            ),
+        i.id: evaluation.readiness_of(
+            Phase(i.phase),
+            i.ds_lead_id,
+            i.eng_lead_id,
+            docs.get(i.id, ()),
+            entries.get(i.id, ()),
+            kpi_names.get(i.id, ()),
+            overview=overview,
         )
         for i in initiatives
         if i.id is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -20,7 +20,7 @@ from storage import initiatives as queries
 from storage.checkpoints import CheckpointProgress, list_checkpoints
 from storage.jira import pending_push_counts, pending_pushes_by_checkpoint, read_sync_state
 from storage.models import Checkpoint, Initiative, PhaseChange
-from storage.page_facts import PageFacts, page_facts
+from storage.page_facts import CardFact, PageFacts, page_facts, page_with_facts
 from storage.readiness import latest_forced_changes
 
 PAGE_SIZE = 15  # two blocks an initiative keeps a page well under Slack's 50 blocks a message
@@ -114,16 +114,21 @@ def status_page(
 ) -> StatusPage:
     """One page of active initiatives in a channel or the whole workspace, sorted by name, with checkpoint
     progress, readiness for the next phase and KPIs; `today` is the workspace's local date (overdue means due
-    before it). A page costs the same few queries however many initiatives it shows."""
+    before it). A page is one statement however many initiatives it shows."""
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
-    total = queries.count_initiative_cards(session=session, team_id=team_id, channel_id=channel_id)
-    page_count = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, page), page_count)  # the list may have shrunk since a paging button was drawn
-    rows = queries.list_initiative_cards(
-        session=session, team_id=team_id, channel_id=channel_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    # The list may have shrunk since a paging button was drawn: past the end, the statement reads the last page.
+    facts = page_with_facts(
+        session=session,
+        team_id=team_id,
+        channel_id=channel_id,
+        offset=(max(1, page) - 1) * PAGE_SIZE,
+        page_size=PAGE_SIZE,
+        today=today or now.date(),
     )
-    summaries = [summary_from_row(row, now) for row in rows]
-    facts = page_facts(session=session, initiative_ids=[s.initiative.id for s in summaries], today=today or now.date())
+    total = facts.total
+    page_count = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, page), page_count)
+    summaries = [summary_from_row(card, now) for card in facts.cards]
     items = summaries_with(
         facts, summaries=summaries, now=now, checklist=checklist or Checklist(), stale_days=stale_days
     )
@@ -155,8 +160,10 @@ def enriched_summaries(
 def summaries_with(
     facts: PageFacts, *, summaries: Sequence[InitiativeSummary], now: datetime, checklist: Checklist, stale_days: int
 ) -> list[InitiativeSummary]:
-    """Summaries completed from the facts read for them, without another query."""
+    """Summaries completed from the facts read for them, without another query; their readiness is what an
+    overview shows (`overview_readiness`)."""
     kpis: dict[int, list[KpiView]] = {}
+    names: dict[int, list[str]] = {}
     for initiative_id, pairs in facts.kpis.items():
         kpis[initiative_id] = [
             KpiView(
@@ -166,21 +173,25 @@ def summaries_with(
             )
             for kpi, latest in pairs
         ]
-    names = {initiative_id: [v.kpi.name for v in views] for initiative_id, views in kpis.items()}
+        names[initiative_id] = [kpi.name for kpi, _ in pairs]
     readiness = readiness_from(
         checklist=checklist,
         initiatives=[s.initiative for s in summaries],
         docs=facts.docs,
         entries=facts.entries,
         kpi_names=names,
+        overview=True,
     )
+    no_progress = CheckpointProgress()
     return [
-        replace(
-            s,
-            progress=facts.progress.get(s.initiative.id) or CheckpointProgress(),
-            readiness=readiness.get(s.initiative.id),
-            kpis=kpis.get(s.initiative.id, []),
-            forced=facts.forced.get(s.initiative.id),
+        InitiativeSummary(
+            s.initiative,
+            s.phase_since,
+            s.days_in_phase,
+            facts.progress.get(s.initiative.id) or no_progress,
+            readiness.get(s.initiative.id),
+            kpis.get(s.initiative.id, []),
+            facts.forced.get(s.initiative.id),
         )
         for s in summaries
     ]
@@ -200,10 +211,15 @@ def jira_health(*, session: Session, initiative_id: int | None = None) -> JiraHe
     )
 
 
-def summary_from_row(row: Row, now: datetime) -> InitiativeSummary:
-    card = InitiativeCard(**{name: getattr(row, name) for name in queries.CARD_COLUMNS if name != "created_at"})
+def summary_from_row(row: Row | CardFact, now: datetime) -> InitiativeSummary:
+    """A summary from a row that starts with the card columns (`CARD_COLUMNS`, read by position) and has
+    `phase_since`."""
+    card = InitiativeCard(*row[:_CARD_FIELDS])
     since = row.phase_since or row.created_at
     return InitiativeSummary(card, since, _days_between(since, now))
+
+
+_CARD_FIELDS = len(queries.CARD_COLUMNS) - 1  # every card column but `created_at`, the last, in the card's order
 
 
 def summarize(*, session: Session, initiatives: Sequence[Initiative], now: datetime) -> list[InitiativeSummary]:

@@ -15,7 +15,9 @@ def escape(text: str) -> str:
 
     Slack's mrkdwn treats only these three as control characters; everything else is safe to pass through.
     """
-    return text.translate(_MRKDWN_ESCAPES)
+    if "&" in text or "<" in text or ">" in text:
+        return text.translate(_MRKDWN_ESCAPES)
+    return text  # most text has none of them, and looking is cheaper than translating
 
 
 def echo(text: str) -> str:

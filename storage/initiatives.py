@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Row, bindparam, func
+from sqlalchemy import Integer, Row, bindparam, case, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
@@ -192,8 +193,9 @@ def delete_initiative(*, session: Session, initiative: Initiative) -> None:
     session.flush()
 
 
-# The status and list pages are the hottest read: prebuilt statements (no per-request statement building, a
-# compiled-cache hit every time) return each card's columns with its phase start, and the total for paging.
+# The status and list pages are the hottest read: their statement (`storage.page_facts`) is prebuilt, with no
+# per-request statement building and a compiled-cache hit every time, from the pieces here: which cards a page
+# shows, their total for paging, and each card's phase start.
 _phase_since = (
     core_select(col(PhaseChange.changed_at))
     .where(col(PhaseChange.initiative_id) == col(Initiative.id))
@@ -225,23 +227,48 @@ CARD_COLUMNS = (
 )
 
 
+def _active_cards(*, in_channel: bool) -> list[Any]:
+    """Which initiatives a page lists: the workspace's active ones, or those of one home channel."""
+    table = Initiative.__table__  # type: ignore[attr-defined]
+    if not in_channel:
+        return [table.c.team_id == bindparam("team_id"), table.c.archived.is_(False)]
+    # `archived IS NOT true` rather than `archived IS false` (the same for a column that is never NULL): SQLite,
+    # without statistics, sees two equalities on the (team, archived, name) index as good as two on the (team,
+    # channel, name) one and may pick it by the order the indexes were created in, reading every initiative of the
+    # workspace to find a channel's ten; `IS NOT` is no equality, so the channel's index is the only good one.
+    channel = table.c.home_channel_id == bindparam("channel_id")
+    return [table.c.team_id == bindparam("team_id"), channel, table.c.archived.is_not(True)]
+
+
 def _card_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
     table = Initiative.__table__  # type: ignore[attr-defined]
     statement = core_select(
         *(table.c[name] for name in CARD_COLUMNS),
         _phase_since.label("phase_since"),
-    ).where(table.c.team_id == bindparam("team_id"), table.c.archived.is_(False))
-    if in_channel:
-        statement = statement.where(table.c.home_channel_id == bindparam("channel_id"))
+    ).where(*_active_cards(in_channel=in_channel))
     return statement.order_by(table.c.name_key).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def _count_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
+    return core_select(func.count()).where(*_active_cards(in_channel=in_channel))
+
+
+def card_total(*, in_channel: bool) -> Any:
+    """How many active initiatives a page lists in all (bound: `team_id`, and `channel_id` in a channel)."""
+    return core_select(func.count()).select_from(Initiative).where(*_active_cards(in_channel=in_channel))
+
+
+def shown_cards(*, in_channel: bool) -> Any:
+    """The ids and name keys of one page of cards, by name, from the bound `offset` and `page_size`; an offset past
+    the end (the list shrank since a paging button was drawn) reads the last page."""
     table = Initiative.__table__  # type: ignore[attr-defined]
-    statement = core_select(func.count()).where(table.c.team_id == bindparam("team_id"), table.c.archived.is_(False))
-    if in_channel:
-        statement = statement.where(table.c.home_channel_id == bindparam("channel_id"))
-    return statement
+    size = bindparam("page_size", type_=Integer())
+    wanted = bindparam("offset", type_=Integer())
+    last = (func.count() - 1) // size * size  # 0 for an empty list: integer division truncates towards zero
+    clamped = card_total(in_channel=in_channel).with_only_columns(case((wanted <= last, wanted), else_=last))
+    offset = case((wanted == 0, wanted), else_=clamped.scalar_subquery())  # the first page needs no count
+    shown = core_select(table.c.id, table.c.name_key).where(*_active_cards(in_channel=in_channel))
+    return shown.order_by(table.c.name_key).limit(size).offset(offset)
 
 
 _CARDS_IN_CHANNEL = _card_statement(in_channel=True)

@@ -1,22 +1,23 @@
-"""Everything a status page shows of its initiatives besides their cards, in one prebuilt statement of plain rows.
+"""Everything a status page shows of its initiatives, in one prebuilt statement of plain rows.
 
-Checkpoint progress, docs in force, checklist entries, KPIs with their newest reading, forced phase changes and the
-Jira sync's health come back as one `UNION ALL`: one round trip and no ORM object, whatever the number of
-initiatives, checkpoints or readings. Every branch fills the same typed slots; a slot it has nothing for is a typed
-NULL, so PostgreSQL resolves each column of the union to one type.
+The page of cards with their total (or, for digests and nudges, the initiatives whose ids are given), checkpoint
+progress, docs in force, checklist entries, KPIs with their newest reading, forced phase changes and the Jira sync's
+health come back as one `UNION ALL`: one round trip and no ORM object, whatever the number of initiatives,
+checkpoints or readings. Every branch fills the same typed slots; a slot it has nothing for is a typed NULL, so
+PostgreSQL resolves each column of the union to one type.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BindParameter,
     Date,
+    DateTime,
     Float,
     Integer,
     String,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    literal,
+    literal_column,
     null,
     type_coerce,
     union_all,
@@ -34,12 +35,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from storage.checkpoints import CheckpointProgress
+from storage.initiatives import CARD_COLUMNS, card_total, phase_since_column, shown_cards
 from storage.jira import SYNC_STATE_NAME
 from storage.models import (
     ChecklistEntry,
     Checkpoint,
     CheckpointStatus,
     HandoffDoc,
+    Initiative,
     JiraPush,
     JiraPushState,
     JiraSyncState,
@@ -47,22 +50,24 @@ from storage.models import (
     KpiReading,
     PhaseChange,
 )
-from storage.types import UTCDateTime
+from storage.types import as_utc
 
 
-@dataclass(frozen=True, slots=True)
-class DocFact:
+class DocFact(NamedTuple):
     """A doc in force, as readiness and its rendering read it."""
 
     kind: str
     url: str
     note: str | None
     added_by: str
-    added_at: datetime
+    added_at_as_read: datetime  # as the driver read it; overviews never show it, so it is made UTC on demand
+
+    @property
+    def added_at(self) -> datetime:
+        return as_utc(self.added_at_as_read)
 
 
-@dataclass(frozen=True, slots=True)
-class EntryFact:
+class EntryFact(NamedTuple):
     """An initiative's own checklist entry: an added item or a waiver."""
 
     item_key: str
@@ -70,18 +75,20 @@ class EntryFact:
     gate: str | None
     reason: str
     created_by: str
-    created_at: datetime
+    created_at_as_read: datetime  # as the driver read it; overviews never show it, so it is made UTC on demand
+
+    @property
+    def created_at(self) -> datetime:
+        return as_utc(self.created_at_as_read)
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingFact:
+class ReadingFact(NamedTuple):
     value: float
     recorded_at: datetime
     recorded_by: str
 
 
-@dataclass(frozen=True, slots=True)
-class KpiFact:
+class KpiFact(NamedTuple):
     """A KPI's agreed target, without its readings."""
 
     id: int
@@ -94,8 +101,7 @@ class KpiFact:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ForcedFact:
+class ForcedFact(NamedTuple):
     """The latest phase change an initiative was forced through: who, why, past what."""
 
     changed_by: str
@@ -103,8 +109,29 @@ class ForcedFact:
     forced_items: str | None
 
 
+class CardFact(NamedTuple):
+    """What an overview line shows of an initiative: its card columns (`CARD_COLUMNS`, in their order) and when it
+    entered its phase."""
+
+    id: int
+    name: str
+    ref_key: str
+    phase: str
+    goal: str | None
+    ds_lead_id: str | None
+    eng_lead_id: str | None
+    embedded_engineer_id: str | None
+    target_date: date | None
+    jira_epic_key: str | None
+    home_channel_id: str
+    created_at: datetime
+    phase_since: datetime | None
+
+
 @dataclass
 class PageFacts:
+    cards: list[CardFact] = field(default_factory=list)  # read by `page_with_facts` alone, by name
+    total: int = 0  # how many initiatives the pages list in all, with `cards`
     progress: dict[int, CheckpointProgress] = field(default_factory=dict)
     docs: dict[int, list[DocFact]] = field(default_factory=dict)
     entries: dict[int, list[EntryFact]] = field(default_factory=dict)
@@ -123,27 +150,35 @@ _SLOTS: dict[str, Any] = {
     "s3": String(),
     "s4": String(),
     "s5": String(),
+    "s6": String(),
+    "s7": String(),
+    "s8": String(),
+    "s9": String(),
     "f1": Float(),
     "f2": Float(),
     "i1": Integer(),
     "i2": Integer(),
     "i3": Integer(),
     "d1": Date(),
-    "t1": UTCDateTime(),
-    "t2": UTCDateTime(),
+    # Moments come back as the driver reads them and are made aware UTC (`as_utc`) only where a fact keeps them.
+    "t1": DateTime(timezone=True),
+    "t2": DateTime(timezone=True),
 }
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_ZERO, _ONE = literal_column("0", Integer()), literal_column("1", Integer())
 
 
 def _branch(kind: str, source: Any, values: dict[str, ColumnElement[Any]]) -> Any:
-    columns = [literal(kind, String()).label("kind")]
+    columns = [literal_column(f"'{kind}'", String()).label("kind")]  # inline: a bound value costs every execution
     for slot, slot_type in _SLOTS.items():
         value = values.get(slot)
         columns.append((cast(null(), slot_type) if value is None else type_coerce(value, slot_type)).label(slot))
     return core_select(*columns).select_from(source)
 
 
-def _statement() -> Any:
+def _statement(*, cards_in_channel: bool | None = None) -> Any:
+    """Facts of the initiatives whose ids are bound (`ids`), or (`cards_in_channel` set) of one page of cards, with
+    the cards themselves and their total."""
     checkpoint = Checkpoint.__table__  # type: ignore[attr-defined]
     doc = HandoffDoc.__table__  # type: ignore[attr-defined]
     entry = ChecklistEntry.__table__  # type: ignore[attr-defined]
@@ -153,17 +188,29 @@ def _statement() -> Any:
     push = JiraPush.__table__  # type: ignore[attr-defined]
     sync = JiraSyncState.__table__  # type: ignore[attr-defined]
     today = bindparam("today", type_=Date())
+    initiative = Initiative.__table__  # type: ignore[attr-defined]
+    # The page's initiatives are found once, in a CTE every branch reads: from their ids, bound once instead of
+    # once a branch, or as the page of cards itself, numbered by name.
+    if cards_in_channel is None:
+        page = core_select(initiative.c.id).where(initiative.c.id.in_(_IDS)).cte("page")
+    else:
+        shown = shown_cards(in_channel=cards_in_channel).subquery("shown")
+        position = func.row_number().over(order_by=shown.c.name_key)
+        page = core_select(shown.c.id, position.label("position")).cte("page")
+
+    def of_page(column: Any) -> Any:
+        return column.in_(core_select(page.c.id))
+
     not_done = checkpoint.c.status != CheckpointStatus.DONE.value
 
-    def newest(column: Any) -> Any:
-        return (
-            core_select(column)
-            .where(reading.c.kpi_id == kpi.c.id)
-            .order_by(reading.c.recorded_at.desc(), reading.c.id.desc())
-            .limit(1)
-            .correlate(kpi)
-            .scalar_subquery()
-        )
+    newest_reading = (
+        core_select(reading.c.id)
+        .where(reading.c.kpi_id == kpi.c.id)
+        .order_by(reading.c.recorded_at.desc(), reading.c.id.desc())
+        .limit(1)
+        .correlate(kpi)
+        .scalar_subquery()
+    )
 
     progress = (
         _branch(
@@ -172,12 +219,12 @@ def _statement() -> Any:
             {
                 "initiative_id": checkpoint.c.initiative_id,
                 "i1": func.count(),
-                "i2": func.sum(case((not_done, 0), else_=1)),
-                "i3": func.sum(case((not_done & (checkpoint.c.due_date < today), 1), else_=0)),
+                "i2": func.sum(case((not_done, _ZERO), else_=_ONE)),
+                "i3": func.sum(case((not_done & (checkpoint.c.due_date < today), _ONE), else_=_ZERO)),
                 "d1": func.min(case((not_done & (checkpoint.c.due_date >= today), checkpoint.c.due_date), else_=None)),
             },
         )
-        .where(checkpoint.c.initiative_id.in_(_IDS), checkpoint.c.removed_at.is_(None))
+        .where(of_page(checkpoint.c.initiative_id), checkpoint.c.removed_at.is_(None))
         .group_by(checkpoint.c.initiative_id)
     )
     docs = _branch(
@@ -192,7 +239,7 @@ def _statement() -> Any:
             "i1": doc.c.id,
             "t1": doc.c.added_at,
         },
-    ).where(doc.c.initiative_id.in_(_IDS), doc.c.removed_at.is_(None))
+    ).where(of_page(doc.c.initiative_id), doc.c.removed_at.is_(None))
     entries = _branch(
         "entry",
         entry,
@@ -206,24 +253,24 @@ def _statement() -> Any:
             "i1": entry.c.id,
             "t1": entry.c.created_at,
         },
-    ).where(entry.c.initiative_id.in_(_IDS))
+    ).where(of_page(entry.c.initiative_id))
     kpis = _branch(
         "kpi",
-        kpi,
+        kpi.outerjoin(reading, reading.c.id == newest_reading),  # one search for the newest reading, not three
         {
             "initiative_id": kpi.c.initiative_id,
             "s1": kpi.c.name,
             "s2": kpi.c.direction,
             "s3": kpi.c.unit,
             "s4": kpi.c.owner_id,
-            "s5": newest(reading.c.recorded_by),
+            "s5": reading.c.recorded_by,
             "f1": kpi.c.target,
-            "f2": newest(reading.c.value),
+            "f2": reading.c.value,
             "i1": kpi.c.id,
             "t1": kpi.c.created_at,
-            "t2": newest(reading.c.recorded_at),
+            "t2": reading.c.recorded_at,
         },
-    ).where(kpi.c.initiative_id.in_(_IDS))
+    ).where(of_page(kpi.c.initiative_id))
     forced = _branch(
         "forced",
         change,
@@ -235,49 +282,99 @@ def _statement() -> Any:
             "i1": change.c.id,
             "t1": change.c.changed_at,
         },
-    ).where(change.c.initiative_id.in_(_IDS), change.c.forced.is_(True))
+    ).where(of_page(change.c.initiative_id), change.c.forced.is_(True))
     synced = _branch("sync", sync, {"s1": sync.c.last_error, "t1": sync.c.last_success_at}).where(
         sync.c.name == SYNC_STATE_NAME
     )
     pending = _branch(
         "pending", push.join(checkpoint, checkpoint.c.id == push.c.checkpoint_id), {"i1": func.count()}
     ).where(push.c.state == JiraPushState.PENDING.value)
-    return union_all(progress, docs, entries, kpis, forced, synced, pending)
+    branches = [progress, docs, entries, kpis, forced, synced, pending]
+    if cards_in_channel is not None:
+        card = {name: initiative.c[name] for name in CARD_COLUMNS}
+        total = card_total(in_channel=cards_in_channel).scalar_subquery()
+        branches.append(
+            _branch(
+                "card",
+                initiative.join(page, page.c.id == initiative.c.id),
+                {
+                    "initiative_id": card["id"],
+                    "s1": card["name"],
+                    "s2": card["ref_key"],
+                    "s3": card["phase"],
+                    "s4": card["goal"],
+                    "s5": card["ds_lead_id"],
+                    "s6": card["eng_lead_id"],
+                    "s7": card["embedded_engineer_id"],
+                    "s8": card["jira_epic_key"],
+                    "s9": card["home_channel_id"],
+                    "d1": card["target_date"],
+                    "t1": card["created_at"],
+                    "t2": phase_since_column(),
+                    "i1": page.c.position,
+                    "i2": total,
+                },
+            )
+        )
+    return union_all(*branches)
 
 
 _PAGE_FACTS = _statement()
+_PAGE_IN_CHANNEL = _statement(cards_in_channel=True)
+_PAGE_IN_WORKSPACE = _statement(cards_in_channel=False)
 
 
 def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) -> PageFacts:
     """What a page shows of these initiatives besides their cards; overdue means due before `today`."""
+    return _facts_of(session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all())
+
+
+def page_with_facts(
+    *, session: Session, team_id: str, channel_id: str | None, offset: int, page_size: int, today: date
+) -> PageFacts:
+    """One page of active initiatives in a channel (or the workspace), by name from `offset` (the last page when
+    there are fewer), their total, and everything the page shows of them, in one statement."""
+    statement = _PAGE_IN_WORKSPACE if channel_id is None else _PAGE_IN_CHANNEL
+    params = {"team_id": team_id, "channel_id": channel_id, "offset": offset, "page_size": page_size, "today": today}
+    return _facts_of(session.connection().execute(statement, params).all())
+
+
+def _facts_of(rows: Sequence[Any]) -> PageFacts:
     facts = PageFacts()
-    rows = session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all()
-    docs: defaultdict[int, list[tuple[datetime, int, DocFact]]] = defaultdict(list)
-    entries: defaultdict[int, list[tuple[int, EntryFact]]] = defaultdict(list)
-    kpis: defaultdict[int, list[tuple[KpiFact, ReadingFact | None]]] = defaultdict(list)
+    cards: list[tuple[int, CardFact]] = []
+    docs: dict[int, list[tuple[datetime, int, DocFact]]] = {}
+    entries: dict[int, list[tuple[int, EntryFact]]] = {}
+    kpis: dict[int, list[tuple[int, KpiFact, ReadingFact | None]]] = {}
     forced_at: dict[int, tuple[datetime, int]] = {}
-    for kind, initiative_id, s1, s2, s3, s4, s5, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
-        if kind == "progress":
+    for kind, initiative_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
+        if kind == "doc":
+            docs.setdefault(initiative_id, []).append((t1, i1, DocFact(s1, s2, s3, s4, t1)))
+        elif kind == "entry":
+            entries.setdefault(initiative_id, []).append((i1, EntryFact(s1, s2, s3, s4, s5, t1)))
+        elif kind == "progress":
             facts.progress[initiative_id] = CheckpointProgress(
                 total=int(i1), done=int(i2 or 0), overdue=int(i3 or 0), next_due=d1
             )
-        elif kind == "doc":
-            docs[initiative_id].append((t1, i1, DocFact(s1, s2, s3, s4, t1)))
-        elif kind == "entry":
-            entries[initiative_id].append((i1, EntryFact(s1, s2, s3, s4, s5, t1)))
         elif kind == "kpi":
-            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, t1)
-            kpis[initiative_id].append((kpi, ReadingFact(float(f2), t2, s5) if t2 is not None else None))
+            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, as_utc(t1))
+            latest = ReadingFact(float(f2), as_utc(t2), s5) if t2 is not None else None
+            kpis.setdefault(initiative_id, []).append((i1, kpi, latest))
+        elif kind == "card":
+            since = as_utc(t2) if t2 is not None else None
+            card = CardFact(initiative_id, s1, s2, s3, s4, s5, s6, s7, d1, s8, s9, as_utc(t1), since)
+            cards.append((i1, card))
+            facts.total = int(i2)
         elif kind == "forced":
             if initiative_id not in forced_at or forced_at[initiative_id] < (t1, i1):
                 forced_at[initiative_id] = (t1, i1)
                 facts.forced[initiative_id] = ForcedFact(s1, s2, s3)
         elif kind == "sync":
-            facts.synced, facts.last_success_at, facts.last_error = True, t1, s1
+            facts.synced, facts.last_success_at, facts.last_error = True, as_utc(t1) if t1 else None, s1
         elif kind == "pending":
             facts.pending_pushes = int(i1)
-    # The union has no order: docs oldest first, entries and KPIs in the order they were made, as elsewhere.
-    facts.docs = {i: [doc for *_, doc in sorted(found, key=lambda d: d[:2])] for i, found in docs.items()}
-    facts.entries = {i: [entry for _, entry in sorted(found, key=lambda e: e[0])] for i, found in entries.items()}
-    facts.kpis = {i: sorted(found, key=lambda pair: pair[0].id) for i, found in kpis.items()}
+    # The union has no order: cards by name, docs oldest first, entries and KPIs in the order they were made.
+    facts.cards = [card for _, card in sorted(cards)]
+    facts.docs = {i: [doc for *_, doc in sorted(found)] for i, found in docs.items()}
+    facts.entries = {i: [entry for _, entry in sorted(found)] for i, found in entries.items()}
+    facts.kpis = {i: [(kpi, latest) for _, kpi, latest in sorted(found)] for i, found in kpis.items()}
     return facts

@@ -31,6 +31,7 @@ from bot.kpis import (
     RecordResult,
     Standing,
     format_value,
+    meets,
     standing,
     target_text,
 )
@@ -63,14 +64,21 @@ def readiness_line(readiness: Readiness) -> str | None:
     gate = readiness.next_gate()
     if gate is None:
         return None
-    text = f"Ready {gate.satisfied}/{gate.required} for {gate.gate.value}"
-    missing = gate.missing
+    missing, satisfied, waived = [], 0, 0  # one pass: every status page asks this of every initiative
+    for status in gate.items:
+        if status.state is ItemState.MISSING:
+            missing.append(status)
+        elif status.state is ItemState.SATISFIED:
+            satisfied += 1
+        else:
+            waived += 1
+    text = f"Ready {satisfied}/{len(gate.items) - waived} for {gate.gate.value}"
     if missing:
         names = ", ".join(escape(s.item.label) for s in missing[:MISSING_SHOWN])
         more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
         text += f" · missing: {names}{more}"
-    if gate.waived:
-        text += f" · {len(gate.waived)} waived"
+    if waived:
+        text += f" · {waived} waived"
     return text
 
 
@@ -368,7 +376,7 @@ def kpi_status_text(views: Sequence[KpiView]) -> str | None:
         if latest is None:
             parts.append(f"{escape(kpi.name)}: no reading")
             continue
-        mark = "" if standing(kpi, latest.value).meets else " :red_circle:"
+        mark = "" if meets(kpi, latest.value) else " :red_circle:"
         parts.append(
             f"{escape(kpi.name)} {escape(format_value(latest.value, kpi.unit))} ({escape(target_text(kpi))}){mark}"
         )

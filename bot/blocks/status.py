@@ -53,13 +53,14 @@ EMPTY_WORKSPACE = "No active initiatives in this workspace yet. Start one with `
 
 
 def page_value(kind: str, *, page: int = 1, channel_id: str | None = None, initiative_id: int | None = None) -> str:
-    """What a status button carries so the click can re-read fresh data instead of trusting old blocks."""
-    value: dict[str, object] = {"k": kind, "p": page}
+    """What a status button carries so the click can re-read fresh data instead of trusting old blocks: compact JSON,
+    written out directly since every card of a page carries one."""
+    value = f'{{"k":{json.dumps(kind)},"p":{page}'
     if channel_id:
-        value["c"] = channel_id
+        value += f',"c":{json.dumps(channel_id)}'
     if initiative_id is not None:
-        value["i"] = initiative_id
-    return json.dumps(value, separators=(",", ":"))
+        value += f',"i":{initiative_id}'
+    return value + "}"
 
 
 def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str | None = None) -> Message:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.blocks.status import render_status_page
-from bot.status import ScopeKind, StatusPage, StatusScope, status_page
+from bot.status import InitiativeCard, ScopeKind, StatusPage, StatusScope, status_page
+from storage.initiatives import CARD_COLUMNS
 from storage.models import (
     ChecklistEntry,
     Checkpoint,
@@ -22,11 +25,12 @@ from storage.models import (
     KpiReading,
     PhaseChange,
 )
+from storage.page_facts import CardFact
 from tests.support.factories import checkpoint_row, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ALICE, GENERAL, NOW
 
-PAGE_STATEMENTS = 3  # the count, the cards, and everything else the page shows of them
+PAGE_STATEMENTS = 1  # the cards, their count and everything else the page shows of them
 
 
 @contextmanager
@@ -150,6 +154,11 @@ def test_the_page_shows_every_feature_read_in_that_one_statement(engine: Engine)
     assert summary.progress.next_due == NOW.date()
     assert [(v.kpi.name, v.latest.value if v.latest else None, v.stale) for v in summary.kpis] == [("AUC", 0.7, False)]
     assert summary.forced is not None and summary.forced.note == "pilot"
+    assert summary.readiness is not None
+    statuses = {s.item.key: s for gate in summary.readiness.gates for s in gate.items}
+    assert [(d.url, d.added_at) for d in statuses["ds-summary"].docs] == [("https://d", NOW)]  # aware, in UTC
+    waiver = statuses["api-contract"].waiver
+    assert waiver is not None and (waiver.reason, waiver.created_at) == ("batch only", NOW)
     assert page.jira is not None and page.jira.pending_pushes == 1
     assert page.jira.last_success_at == NOW - timedelta(minutes=5)
     text = render_status_page(page, jira_url="https://jira.example.com").blocks[1]["text"]["text"]
@@ -172,3 +181,41 @@ def test_a_change_made_a_moment_ago_shows_on_the_next_page(engine: Engine) -> No
         session.commit()
     page, _ = read_page(engine, ScopeKind.CHANNEL)
     assert "Forced past the checklist" not in render_status_page(page, jira_url=None).blocks[1]["text"]["text"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("created_last", ["ix_initiative_team_archived", "ix_initiative_team_channel"])
+def test_a_channel_page_reads_through_the_channel_index_whichever_index_was_created_last(
+    engine: Engine, created_last: str
+) -> None:
+    """Without statistics SQLite breaks ties between indexes by the order they were made in: a channel's page must
+    not depend on it, or it reads every initiative of the workspace to show a channel's ten."""
+    seed(engine, 12, checkpoints=1, readings=1)
+    with engine.begin() as connection:
+        query = text("SELECT sql FROM sqlite_master WHERE name = :name")
+        create = connection.execute(query, {"name": created_last}).scalar_one()
+        connection.execute(text(f"DROP INDEX {created_last}"))
+        connection.execute(text(create))
+    sent: list[tuple[str, Any]] = []
+
+    def note(conn: object, cursor: object, statement: str, parameters: Any, *args: object) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with Session(engine) as session:
+            scope = StatusScope(ScopeKind.CHANNEL, GENERAL)
+            page = status_page(session=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(page.items) == 12
+    [(page_statement, parameters)] = sent
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {page_statement}", tuple(parameters)).all()
+    searches = [row[3] for row in plan if "SEARCH initiative USING" in row[3] and "PRIMARY KEY" not in row[3]]
+    assert searches and all("ix_initiative_team_channel" in search for search in searches), searches
+
+
+def test_cards_are_read_by_position_in_the_order_of_the_card_columns() -> None:
+    assert CardFact._fields == (*CARD_COLUMNS, "phase_since")
+    assert tuple(InitiativeCard.__dataclass_fields__) == CARD_COLUMNS[:-1]  # all but `created_at`, the last
