@@ -19,15 +19,18 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
 
 from bot.blocks.base import Message
 from bot.blocks.nudges import render_channel_refused
 from bot.channel_settings import disable_for_slack_error
 from bot.errors import SlackChannelUnavailable
+from bot.posting_budget import NEVER_BOOKED
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
 from bot.slot_ledger import Claim, JobRunState, OnDone
 from handlers.posting import post_message
+from storage.db import within
 
 log = logging.getLogger(__name__)
 SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
@@ -207,7 +210,8 @@ class Outbox:
             while not self._stopping.is_set():
                 free = [d for d in posting.pending if (d.workspace, d.destination) not in posting.in_flight]
                 if free:
-                    delivery = min(free, key=self._next_turn)
+                    now = self._runtime.clock.now()
+                    delivery = min(free, key=lambda d: self._next_turn(d, now))
                     posting.pending.remove(delivery)
                     posting.in_flight.add((delivery.workspace, delivery.destination))
                     posting.changed.notify_all()
@@ -219,9 +223,12 @@ class Outbox:
                 posting.idle -= 1
             return None
 
-    def _next_turn(self, delivery: Delivery) -> datetime:
-        """When the delivery's destination is next free, as this process last saw it: no query per loop."""
-        return self._budget.next_turn(delivery.workspace, delivery.destination)
+    def _next_turn(self, delivery: Delivery, now: datetime) -> datetime:
+        """When the delivery's destination is next free, as this process last saw it (no query per loop); `now` for
+        one it has not posted to. A continuation whose second has come goes before the first parts that arrived
+        while it waited for it, or a busy sweep would keep it back until every first part is out."""
+        turn = self._budget.next_turn(delivery.workspace, delivery.destination)
+        return now if turn == NEVER_BOOKED else turn
 
     def _release(self, deliveries: list[Delivery]) -> None:
         released = [d for d in deliveries if d.claim is not None and d.claim.release()]
@@ -268,19 +275,22 @@ class Outbox:
             self._budget.sent(delivery.workspace, delivery.destination)
             self._retry_later(delivery, error, posting.report)
             return False
-        self._budget.sent(delivery.workspace, delivery.destination)
         with posting.changed:
             posting.report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
             delivery.root_ts, delivery.posted_channel = posted.ts, posted.channel_id
-        if claim is not None and delivery.remaining:
-            held = claim.record_progress(root_ts=delivery.root_ts, parts_posted=delivery.posted)
-            if not held:
-                log.warning("lost a slot's claim while posting; its new holder finishes it", extra={"run": claim.id})
-                return False
-        if not delivery.remaining:
-            self._complete(delivery, posting.report)
+        # One transaction after each post: the turn's pace from when the post came back, and the post's record.
+        with self._runtime.session() as session:
+            self._budget.sent(delivery.workspace, delivery.destination, session=session)
+            if not delivery.remaining:
+                self._complete(delivery, posting.report, session=session)
+            elif claim is not None:
+                held = claim.record_progress(root_ts=delivery.root_ts, parts_posted=delivery.posted, session=session)
+                if not held:
+                    lost = "lost a slot's claim while posting; its new holder finishes it"
+                    log.warning(lost, extra={"run": claim.id})
+                    return False
         return True
 
     def _count_already_posted(self, delivery: Delivery) -> None:
@@ -317,13 +327,16 @@ class Outbox:
             # Posting again risks a duplicate, but not posting would lose the digest: Slack is the one that failed.
             log.warning("could not check what a lapsed run already posted", extra={"error": str(error)})
 
-    def _complete(self, delivery: Delivery, report: RunReport) -> None:
+    def _complete(self, delivery: Delivery, report: RunReport, *, session: Session | None = None) -> None:
+        """Record the delivery as posted in full (in `session` when given)."""
         claim = delivery.claim
         if claim is None:
             if delivery.on_done is not None:
-                with self._runtime.session() as session:
-                    delivery.on_done(session, self._runtime.clock.now())
-        elif not claim.complete(root_ts=delivery.root_ts, parts_posted=delivery.posted, then=delivery.on_done):
+                with within(self._runtime.session, session) as own:
+                    delivery.on_done(own, self._runtime.clock.now())
+        elif not claim.complete(
+            root_ts=delivery.root_ts, parts_posted=delivery.posted, then=delivery.on_done, session=session
+        ):
             # Another holder took the claim over and records the slot itself.
             log.warning("lost a slot's claim as it finished", extra={"run": claim.id})
             return

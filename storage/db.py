@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def within(sessions: Callable[[], AbstractContextManager[Session]], session: Session | None) -> Iterator[Session]:
+    """The caller's session when it gave one (its transaction), else a fresh one of `sessions`."""
+    if session is not None:
+        yield session
+        return
+    with sessions() as own:
+        yield own
 
 
 def alembic_config(engine: Engine) -> Config:

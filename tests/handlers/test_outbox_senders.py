@@ -51,8 +51,8 @@ class InFlight:
             self.several.wait(timeout=10)
             return wait_turn(workspace, destination)
 
-        def watched_sent(workspace: str, destination: str) -> None:
-            sent(workspace, destination)
+        def watched_sent(workspace: str, destination: str, *, session: Session | None = None) -> None:
+            sent(workspace, destination, session=session)
             with self.lock:
                 self.now.discard(destination)
 
@@ -118,8 +118,8 @@ def test_stopping_finishes_every_post_in_flight_and_posts_nothing_more(running: 
     budget = running.app.runtime.posting_budget
     sent = budget.sent
 
-    def stop_after_the_first_post(workspace: str, destination: str) -> None:
-        sent(workspace, destination)
+    def stop_after_the_first_post(workspace: str, destination: str, *, session: Session | None = None) -> None:
+        sent(workspace, destination, session=session)
         outbox.stop()
 
     budget.sent = stop_after_the_first_post  # type: ignore[method-assign]
