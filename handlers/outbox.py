@@ -30,7 +30,6 @@ from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
 from bot.slot_ledger import Claim, JobRunState, OnDone
 from handlers.posting import post_message
-from storage.db import within
 
 log = logging.getLogger(__name__)
 SLOT_POST_EVENT = "handoff_slot_post"  # message metadata that names the slot run and part a post belongs to
@@ -331,8 +330,10 @@ class Outbox:
         """Record the delivery as posted in full (in `session` when given)."""
         claim = delivery.claim
         if claim is None:
-            if delivery.on_done is not None:
-                with within(self._runtime.session, session) as own:
+            if delivery.on_done is not None and session is not None:
+                delivery.on_done(session, self._runtime.clock.now())
+            elif delivery.on_done is not None:
+                with self._runtime.session() as own:
                     delivery.on_done(own, self._runtime.clock.now())
         elif not claim.complete(
             root_ts=delivery.root_ts, parts_posted=delivery.posted, then=delivery.on_done, session=session
