@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import random
@@ -60,7 +61,7 @@ from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.clock import SystemClock
 from bot.config import JiraAuth, JiraSettings, Settings
 from bot.digest import ChannelDigest, scheduled_digest
-from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
+from bot.fake_slack import FakeChannel, FakeSlack, FakeUser, RecordedCall
 from bot.slot_ledger import LEASE, Job
 from handlers.outbox import senders_for
 from storage.db import make_engine, session_scope, upgrade_schema
@@ -493,6 +494,109 @@ class Instruments:
             self.waits.clear()
 
 
+def fake_slack_with(channels: Sequence[str]) -> FakeSlack:
+    """The fake Slack workspace: the benchmark's people, and every channel with the bot in it."""
+    fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID)
+    for user in USERS:
+        fake.add_user(FakeUser(user, user.lower()))
+    for channel in channels:
+        fake.add_channel(FakeChannel(channel, channel.lower(), members={fake.bot_user_id, *USERS[:3]}))
+    return fake
+
+
+class SlackHere:
+    """The fake Slack in the benchmark's own process, a thread beside the app's (`--fake-in-process`), as before
+    2026-12-06: its HTTP handling shares the app's interpreter lock and two cores."""
+
+    def __init__(self, channels: Sequence[str]):
+        self._fake = fake_slack_with(channels)
+        self._arrivals: list[float] = []
+
+    def __enter__(self) -> SlackHere:
+        self._fake.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._fake.stop()
+
+    @property
+    def api_url(self) -> str:
+        return self._fake.api_url
+
+    def reset(self) -> None:
+        self._fake.reset()
+
+    def enforce_rate_limits(self, per_channel_per_second: float, burst: int) -> None:
+        """Slack's limit on chat.postMessage, noting when each post reached it (`time.monotonic`)."""
+        self._arrivals.clear()
+
+        def rate_clock() -> float:  # the fake reads it once for each chat.postMessage it rate-limits, in order
+            self._arrivals.append(time.monotonic())
+            return self._arrivals[-1]
+
+        self._fake.enforce_rate_limits(per_channel_per_second, burst, clock=rate_clock)
+
+    def arrivals(self) -> list[float]:
+        return list(self._arrivals)
+
+    def rate_limited(self) -> int:
+        return self._fake.rate_limited
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return self._fake.calls_to(method)
+
+
+class SlackElsewhere:
+    """The fake Slack in a process of its own, as Slack runs on servers of its own: its HTTP handling takes none of
+    the app's interpreter lock. Asked over a pipe; `time.monotonic` is one clock for every process of the machine."""
+
+    def __init__(self, channels: Sequence[str]):
+        processes = multiprocessing.get_context("spawn")
+        self._pipe, theirs = processes.Pipe()
+        self._process = processes.Process(target=serve_fake_slack, args=(theirs, list(channels)), daemon=True)
+        self.api_url = ""
+
+    def __enter__(self) -> SlackElsewhere:
+        self._process.start()
+        self.api_url = self._pipe.recv()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._ask("stop")
+        self._process.join(10)
+
+    def _ask(self, what: str, *args: Any) -> Any:
+        self._pipe.send((what, args))
+        return self._pipe.recv()
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def enforce_rate_limits(self, per_channel_per_second: float, burst: int) -> None:
+        self._ask("enforce_rate_limits", per_channel_per_second, burst)
+
+    def arrivals(self) -> list[float]:
+        return list(self._ask("arrivals"))
+
+    def rate_limited(self) -> int:
+        return int(self._ask("rate_limited"))
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return list(self._ask("calls_to", method))
+
+
+def serve_fake_slack(pipe: Any, channels: list[str]) -> None:
+    """The fake Slack's process: serve until asked to stop, answering the benchmark's questions in between."""
+    with SlackHere(channels) as fake:
+        pipe.send(fake.api_url)
+        while True:
+            what, args = pipe.recv()
+            if what == "stop":
+                pipe.send(None)
+                return
+            pipe.send(getattr(fake, what)(*args))
+
+
 def add_latency(app: HandoffApp, seconds: float) -> None:
     """Each chat.postMessage travels `seconds` there and back, half each way, as to Slack over the internet: the
     local fake answers in about 2 ms. Wraps the app's client instance only."""
@@ -508,7 +612,7 @@ def add_latency(app: HandoffApp, seconds: float) -> None:
     client.chat_postMessage = travelling  # type: ignore[method-assign]
 
 
-def make_settings(fake: FakeSlack, database_url: str) -> Settings:
+def make_settings(fake: SlackHere | SlackElsewhere, database_url: str) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -555,6 +659,7 @@ def run_size(
     rng: random.Random,
     senders: int | None,
     latency_ms: float,
+    fake_in_process: bool,
 ) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     sizes = layout(channels, total, big, rng)
@@ -574,11 +679,7 @@ def run_size(
     locks = TurnLocks(engine)
     problems: list[str] = []
 
-    fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID)
-    for user in USERS:
-        fake.add_user(FakeUser(user, user.lower()))
-    for channel in channels:
-        fake.add_channel(FakeChannel(channel, channel.lower(), members={fake.bot_user_id, *USERS[:3]}))
+    fake: SlackHere | SlackElsewhere = SlackHere(channels) if fake_in_process else SlackElsewhere(channels)
     with fake:
         app = create_app(make_settings(fake, f"sqlite:///{path}"), engine=engine, clock=SystemClock())
         assert app.jobs is not None
@@ -638,13 +739,7 @@ def run_size(
         instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
         app.jobs.outbox.senders = senders or app.jobs.outbox.senders
         fake.reset()
-        arrivals: list[float] = []
-
-        def rate_clock() -> float:  # the fake reads it once for each chat.postMessage it rate-limits, in order
-            arrivals.append(time.monotonic())
-            return arrivals[-1]
-
-        fake.enforce_rate_limits(PER_CHANNEL_PER_SECOND, BURST, clock=rate_clock)
+        fake.enforce_rate_limits(PER_CHANNEL_PER_SECOND, BURST)
         counter.reset()
         locks.count = 0
         t0 = time.perf_counter()
@@ -652,8 +747,9 @@ def run_size(
         delivery_s = time.perf_counter() - t0
         delivery_statements = counter.snapshot()
         turn_locks = locks.count
-        rate_limited = fake.rate_limited
+        rate_limited = fake.rate_limited()
         calls = fake.calls_to("chat.postMessage")
+        arrivals = fake.arrivals()
         delivery = summarize_delivery(
             t0, delivery_s, delivery_statements, rate_limited, calls, arrivals, instruments, expected, report, problems
         )
@@ -1035,6 +1131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--initiatives", type=int, default=None, help="initiatives in the larger run (default 2000)")
     parser.add_argument("--small", type=int, default=None, help="initiatives in the smaller run (default 200)")
     add_posting_arguments(parser)
+    parser.add_argument(
+        "--fake-in-process",
+        action="store_true",
+        help="run the fake Slack in this process, beside the app (as before 2026-12-06), not in a process of its own",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.quick:
@@ -1045,15 +1146,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         big_large = (40, 45, 52, 60, 80)  # 2, 2, 3, 3 and 4 messages
     big_small = (40,)
     logging.basicConfig(level=logging.ERROR)
+    in_process = args.fake_in_process
 
     started_at = datetime.now(UTC)
     code = code_version()
     names = channel_ids(channels)
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-digest-"))
     try:
+        posting = (args.senders, args.latency_ms, in_process)
         runs = [
-            run_size("small", names, small, big_small, workdir, random.Random(SEED), args.senders, args.latency_ms),
-            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), args.senders, args.latency_ms),
+            run_size("small", names, small, big_small, workdir, random.Random(SEED), *posting),
+            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), *posting),
         ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -1070,6 +1173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "posts_per_minute": POSTS_PER_MINUTE,
             "latency_ms": args.latency_ms,
             "senders": args.senders or senders_for(POSTS_PER_MINUTE),
+            "fake_slack": "in this process" if in_process else "a process of its own",
         },
         "runs": runs,
         "targets": verdicts,
