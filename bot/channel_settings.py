@@ -160,12 +160,14 @@ def disable_for_slack_error(
 
 def record_digest_posted(*, session: Session, team_id: str, channel_id: str, at: datetime) -> None:
     """The next digest reports what happened after `at`."""
+    if queries.set_last_digest_at(session=session, team_id=team_id, channel_id=channel_id, at=at):
+        return
     if queries.get_channel_settings(session=session, team_id=team_id, channel_id=channel_id) is None:
         # The defaults are not stored until this first digest, whose `updated_at` must not postpone any slot.
         queries.save_channel_settings(
             session=session, settings=ChannelSettings(team_id=team_id, channel_id=channel_id, updated_at=at)
         )
-    queries.set_last_digest_at(session=session, team_id=team_id, channel_id=channel_id, at=at)
+        queries.set_last_digest_at(session=session, team_id=team_id, channel_id=channel_id, at=at)
 
 
 def _row(session: Session, actor: Actor, channel_id: str, now: datetime) -> ChannelSettings:

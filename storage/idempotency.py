@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -78,9 +79,16 @@ def insert_returning_id(
     if insert is None:
         row = _insert_in_savepoint(session, model(**values))
         return None if row is None else row.id  # type: ignore[attr-defined]
+    statement = _insert_returning_id(session.get_bind().dialect.name, model, tuple(index_elements))
+    return session.connection().execute(statement, values).scalar()
+
+
+@cache
+def _insert_returning_id(dialect: str, model: type[SQLModel], index_elements: tuple[str, ...]) -> Any:
+    """Built once: the values come with each execution, and name the columns."""
     table = model.__table__  # type: ignore[attr-defined]
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=index_elements)
-    return session.connection().execute(statement.returning(table.c.id)).scalar()
+    statement = dialect_insert(dialect)(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    return statement.returning(table.c.id)
 
 
 def _dialect_insert(session: Session) -> Any:

@@ -41,17 +41,25 @@ def all_channel_settings(*, session: Session) -> dict[tuple[str, str], ChannelSe
     return {(s.team_id, s.channel_id): s for s in session.exec(select(ChannelSettings)).all()}
 
 
-def set_last_digest_at(*, session: Session, team_id: str, channel_id: str, at: datetime) -> None:
-    """Moves only forward, so a late retry of an older slot never rewinds "since the previous digest"."""
-    session.connection().execute(
-        update(ChannelSettings)
-        .where(
-            col(ChannelSettings.team_id) == team_id,
-            col(ChannelSettings.channel_id) == channel_id,
-            or_(col(ChannelSettings.last_digest_at).is_(None), col(ChannelSettings.last_digest_at) < at),
-        )
-        .values(last_digest_at=at)
+_SET_LAST_DIGEST_AT = (
+    update(ChannelSettings)
+    .where(
+        col(ChannelSettings.team_id) == bindparam("team"),
+        col(ChannelSettings.channel_id) == bindparam("channel"),
+        or_(
+            col(ChannelSettings.last_digest_at).is_(None),
+            col(ChannelSettings.last_digest_at) < bindparam("at", type_=UTCDateTime()),
+        ),
     )
+    .values(last_digest_at=bindparam("at", type_=UTCDateTime()))
+)
+
+
+def set_last_digest_at(*, session: Session, team_id: str, channel_id: str, at: datetime) -> bool:
+    """Moves only forward, so a late retry of an older slot never rewinds "since the previous digest"; False if it
+    did not move (the channel has no stored settings, or a later digest was recorded already)."""
+    result = session.connection().execute(_SET_LAST_DIGEST_AT, {"team": team_id, "channel": channel_id, "at": at})
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- job slots
