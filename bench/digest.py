@@ -2,7 +2,7 @@
 
     python -m bench.digest [--quick] [--channels 500] [--initiatives 2000] [--small 200]
 
-What it does, all in this process and on 127.0.0.1:
+What it does, on 127.0.0.1, the fake Slack in a process of its own (`--fake-in-process`: beside the app):
 
 1. builds two temporary SQLite databases (`upgrade_schema`, then bulk core inserts of `storage.models` tables)
    over the same `--channels` channels: one with `--initiatives` active initiatives, one with `--small`. The
@@ -11,8 +11,9 @@ What it does, all in this process and on 127.0.0.1:
    checkpoints (some overdue, with or without a mitigation; some linked to Jira), docs, one KPI with readings,
    phase history, and some Jira status changes; about a third have news from the last 20 hours. Times are
    relative to the wall clock at start, so the real `SystemClock` sees them as recent;
-2. for each database, starts a `FakeSlack` holding every channel and builds the real app (`bot.app.create_app`
-   with `SystemClock`), then, for every channel `scheduled_channels` lists:
+2. for each database, starts a `FakeSlack` holding every channel (in a spawned process, as Slack's CPU is not the
+   app's) and builds the real app (`bot.app.create_app` with `SystemClock`), then, for every channel
+   `scheduled_channels` lists:
    - *composition*: `bot.digest.compose_digest` (with the arguments `JobRunner` gives it) in its own session,
      timed, counting the SQL statements the engine sends (a `before_cursor_execute` listener); then
      `render_digest`, timed; then `app.jobs.preview(Job.DIGEST, plan)` (compose + render, as `digest preview`
