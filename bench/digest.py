@@ -2,7 +2,7 @@
 
     python -m bench.digest [--quick] [--channels 500] [--initiatives 2000] [--small 200]
 
-What it does, all in this process and on 127.0.0.1:
+What it does, on 127.0.0.1, the fake Slack in a process of its own (`--fake-in-process`: beside the app):
 
 1. builds two temporary SQLite databases (`upgrade_schema`, then bulk core inserts of `storage.models` tables)
    over the same `--channels` channels: one with `--initiatives` active initiatives, one with `--small`. The
@@ -11,8 +11,9 @@ What it does, all in this process and on 127.0.0.1:
    checkpoints (some overdue, with or without a mitigation; some linked to Jira), docs, one KPI with readings,
    phase history, and some Jira status changes; about a third have news from the last 20 hours. Times are
    relative to the wall clock at start, so the real `SystemClock` sees them as recent;
-2. for each database, starts a `FakeSlack` holding every channel and builds the real app (`bot.app.create_app`
-   with `SystemClock`), then, for every channel `scheduled_channels` lists:
+2. for each database, starts a `FakeSlack` holding every channel (in a spawned process, as Slack's CPU is not the
+   app's) and builds the real app (`bot.app.create_app` with `SystemClock`), then, for every channel
+   `scheduled_channels` lists:
    - *composition*: `bot.digest.compose_digest` (with the arguments `JobRunner` gives it) in its own session,
      timed, counting the SQL statements the engine sends (a `before_cursor_execute` listener); then
      `render_digest`, timed; then `app.jobs.preview(Job.DIGEST, plan)` (compose + render, as `digest preview`
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import random
@@ -49,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 
 from bench.measure import StatementCounter, percentile
@@ -60,7 +62,7 @@ from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.clock import SystemClock
 from bot.config import JiraAuth, JiraSettings, Settings
 from bot.digest import ChannelDigest, scheduled_digest
-from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
+from bot.fake_slack import FakeChannel, FakeSlack, FakeUser, RecordedCall
 from bot.slot_ledger import LEASE, Job
 from handlers.outbox import senders_for
 from storage.db import make_engine, session_scope, upgrade_schema
@@ -91,6 +93,12 @@ SEED = 20261125
 PER_CHANNEL_PER_SECOND = 1.0  # the fake's limit, and Slack's for chat.postMessage
 BURST = 1
 POSTS_PER_MINUTE = 6000  # the app's workspace budget: the most `HANDOFF_SLACK_POSTS_PER_MINUTE` accepts
+# What a thread continuation costs on its own: booking its turn (lock both turns, move both) and, once it is back,
+# pushing both turns and recording progress on the claim. Counted exactly, so that a channel's own statements
+# (claim, compose, the first part's booking and record, completing the slot) compare at both sizes whatever share of
+# channels continue in a thread.
+CONTINUATION_STATEMENTS = 5
+LOCK_TURNS = "INSERT INTO posting_turn"  # a booking's first statement; a booking that waits first sends it twice
 DELIVERY_RATIO_TARGET = 1.2  # at the larger size: every digest delivered within 1.2x the lower bound
 
 USERS = [f"U0DS{i:04d}" for i in range(40)]
@@ -425,6 +433,18 @@ class ChannelComposition:
     changed: bool
 
 
+class TurnLocks:
+    """How many times the posting budget locked a workspace's turns (the first statement of every booking)."""
+
+    def __init__(self, engine: Engine):
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith(LOCK_TURNS):
+            self.count += 1
+
+
 @dataclass
 class PostRecord:
     channel: str
@@ -475,6 +495,109 @@ class Instruments:
             self.waits.clear()
 
 
+def fake_slack_with(channels: Sequence[str]) -> FakeSlack:
+    """The fake Slack workspace: the benchmark's people, and every channel with the bot in it."""
+    fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID)
+    for user in USERS:
+        fake.add_user(FakeUser(user, user.lower()))
+    for channel in channels:
+        fake.add_channel(FakeChannel(channel, channel.lower(), members={fake.bot_user_id, *USERS[:3]}))
+    return fake
+
+
+class SlackHere:
+    """The fake Slack in the benchmark's own process, a thread beside the app's (`--fake-in-process`), as before
+    2026-12-06: its HTTP handling shares the app's interpreter lock and two cores."""
+
+    def __init__(self, channels: Sequence[str]):
+        self._fake = fake_slack_with(channels)
+        self._arrivals: list[float] = []
+
+    def __enter__(self) -> SlackHere:
+        self._fake.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._fake.stop()
+
+    @property
+    def api_url(self) -> str:
+        return self._fake.api_url
+
+    def reset(self) -> None:
+        self._fake.reset()
+
+    def enforce_rate_limits(self, per_channel_per_second: float, burst: int) -> None:
+        """Slack's limit on chat.postMessage, noting when each post reached it (`time.monotonic`)."""
+        self._arrivals.clear()
+
+        def rate_clock() -> float:  # the fake reads it once for each chat.postMessage it rate-limits, in order
+            self._arrivals.append(time.monotonic())
+            return self._arrivals[-1]
+
+        self._fake.enforce_rate_limits(per_channel_per_second, burst, clock=rate_clock)
+
+    def arrivals(self) -> list[float]:
+        return list(self._arrivals)
+
+    def rate_limited(self) -> int:
+        return self._fake.rate_limited
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return self._fake.calls_to(method)
+
+
+class SlackElsewhere:
+    """The fake Slack in a process of its own, as Slack runs on servers of its own: its HTTP handling takes none of
+    the app's interpreter lock. Asked over a pipe; `time.monotonic` is one clock for every process of the machine."""
+
+    def __init__(self, channels: Sequence[str]):
+        processes = multiprocessing.get_context("spawn")
+        self._pipe, theirs = processes.Pipe()
+        self._process = processes.Process(target=serve_fake_slack, args=(theirs, list(channels)), daemon=True)
+        self.api_url = ""
+
+    def __enter__(self) -> SlackElsewhere:
+        self._process.start()
+        self.api_url = self._pipe.recv()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._ask("stop")
+        self._process.join(10)
+
+    def _ask(self, what: str, *args: Any) -> Any:
+        self._pipe.send((what, args))
+        return self._pipe.recv()
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def enforce_rate_limits(self, per_channel_per_second: float, burst: int) -> None:
+        self._ask("enforce_rate_limits", per_channel_per_second, burst)
+
+    def arrivals(self) -> list[float]:
+        return list(self._ask("arrivals"))
+
+    def rate_limited(self) -> int:
+        return int(self._ask("rate_limited"))
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return list(self._ask("calls_to", method))
+
+
+def serve_fake_slack(pipe: Any, channels: list[str]) -> None:
+    """The fake Slack's process: serve until asked to stop, answering the benchmark's questions in between."""
+    with SlackHere(channels) as fake:
+        pipe.send(fake.api_url)
+        while True:
+            what, args = pipe.recv()
+            if what == "stop":
+                pipe.send(None)
+                return
+            pipe.send(getattr(fake, what)(*args))
+
+
 def add_latency(app: HandoffApp, seconds: float) -> None:
     """Each chat.postMessage travels `seconds` there and back, half each way, as to Slack over the internet: the
     local fake answers in about 2 ms. Wraps the app's client instance only."""
@@ -490,7 +613,7 @@ def add_latency(app: HandoffApp, seconds: float) -> None:
     client.chat_postMessage = travelling  # type: ignore[method-assign]
 
 
-def make_settings(fake: FakeSlack, database_url: str) -> Settings:
+def make_settings(fake: SlackHere | SlackElsewhere, database_url: str) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -537,6 +660,7 @@ def run_size(
     rng: random.Random,
     senders: int | None,
     latency_ms: float,
+    fake_in_process: bool,
 ) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     sizes = layout(channels, total, big, rng)
@@ -553,13 +677,10 @@ def run_size(
         flush=True,
     )
     counter = StatementCounter(engine)
+    locks = TurnLocks(engine)
     problems: list[str] = []
 
-    fake = FakeSlack(bot_token=BOT_TOKEN, team_id=TEAM_ID)
-    for user in USERS:
-        fake.add_user(FakeUser(user, user.lower()))
-    for channel in channels:
-        fake.add_channel(FakeChannel(channel, channel.lower(), members={fake.bot_user_id, *USERS[:3]}))
+    fake: SlackHere | SlackElsewhere = SlackHere(channels) if fake_in_process else SlackElsewhere(channels)
     with fake:
         app = create_app(make_settings(fake, f"sqlite:///{path}"), engine=engine, clock=SystemClock())
         assert app.jobs is not None
@@ -619,20 +740,17 @@ def run_size(
         instruments.install(app)  # after the latency, so the time in chat.postMessage includes it
         app.jobs.outbox.senders = senders or app.jobs.outbox.senders
         fake.reset()
-        arrivals: list[float] = []
-
-        def rate_clock() -> float:  # the fake reads it once for each chat.postMessage it rate-limits, in order
-            arrivals.append(time.monotonic())
-            return arrivals[-1]
-
-        fake.enforce_rate_limits(PER_CHANNEL_PER_SECOND, BURST, clock=rate_clock)
+        fake.enforce_rate_limits(PER_CHANNEL_PER_SECOND, BURST)
         counter.reset()
+        locks.count = 0
         t0 = time.perf_counter()
         report = app.jobs.run_due()
         delivery_s = time.perf_counter() - t0
         delivery_statements = counter.snapshot()
-        rate_limited = fake.rate_limited
+        turn_locks = locks.count
+        rate_limited = fake.rate_limited()
         calls = fake.calls_to("chat.postMessage")
+        arrivals = fake.arrivals()
         delivery = summarize_delivery(
             t0, delivery_s, delivery_statements, rate_limited, calls, arrivals, instruments, expected, report, problems
         )
@@ -662,10 +780,21 @@ def run_size(
         }
         if idle["posts"] or idle["claimed"]:
             problems.append(f"the sweep after delivery posted {idle['posts']} messages, claimed {idle['claimed']}")
-        # The sweep's own statements (what the idle sweep sends), its hourly pruning of old slots (the one DELETE)
-        # and one progress update per continuation aside, what each channel's digest costs: claim, compose, record.
+        # The sweep's own statements (what the idle sweep sends), its hourly pruning of old slots (the one DELETE),
+        # each continuation's own and the second look at the turns of a post that waited for its channel's second
+        # before booking (how many depends on timing) aside, what each channel's digest costs: claim, compose, book,
+        # record.
         pruning = delivery["statements"].get("DELETE", 0)
-        net = delivery["statements"]["total"] - idle["statements"]["total"] - pruning - delivery["continuations"]
+        second_looks = turn_locks - delivery["messages"]
+        delivery["turn_locks"] = turn_locks
+        delivery["second_looks_at_turns"] = second_looks
+        net = (
+            delivery["statements"]["total"]
+            - idle["statements"]["total"]
+            - pruning
+            - delivery["continuations"] * CONTINUATION_STATEMENTS
+            - second_looks
+        )
         delivery["statements_per_channel_net"] = round(net / max(1, delivery["channels"]), 2)
         app.executor.shutdown(wait=False)
     engine.dispose()
@@ -877,8 +1006,8 @@ def targets(small: dict[str, Any], large: dict[str, Any]) -> list[dict[str, Any]
     s, b = small["delivery"]["statements_per_channel_net"], large["delivery"]["statements_per_channel_net"]
     add(
         "delivery_statements_constant",
-        "delivery statements a channel (claim, compose, record; without the sweep's fixed ones and one a "
-        "continuation) equal at both sizes",
+        "delivery statements a channel (claim, compose, book, record; without the sweep's fixed ones, "
+        f"{CONTINUATION_STATEMENTS} a continuation and second looks at a turn) equal at both sizes",
         f"{s} and {b}",
         s == b,
     )
@@ -958,7 +1087,7 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         "(bound: the busiest channel's messages - 1, at 1 a second; send: time in chat.postMessage, a 429's wait for "
         "Retry-After included; min gap: between two posts to one channel, as sent and as the fake received them; "
-        "SQL/ch: statements a channel, without the sweep's own and one a continuation)"
+        "SQL/ch: statements a channel, without the sweep's own, a continuation's and second looks at a turn)"
     )
     for run in report["runs"]:
         i = run["idle_sweep"]
@@ -1003,6 +1132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--initiatives", type=int, default=None, help="initiatives in the larger run (default 2000)")
     parser.add_argument("--small", type=int, default=None, help="initiatives in the smaller run (default 200)")
     add_posting_arguments(parser)
+    parser.add_argument(
+        "--fake-in-process",
+        action="store_true",
+        help="run the fake Slack in this process, beside the app (as before 2026-12-06), not in a process of its own",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.quick:
@@ -1013,15 +1147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         big_large = (40, 45, 52, 60, 80)  # 2, 2, 3, 3 and 4 messages
     big_small = (40,)
     logging.basicConfig(level=logging.ERROR)
+    in_process = args.fake_in_process
 
     started_at = datetime.now(UTC)
     code = code_version()
     names = channel_ids(channels)
     workdir = Path(tempfile.mkdtemp(prefix="handoff-bench-digest-"))
     try:
+        posting = (args.senders, args.latency_ms, in_process)
         runs = [
-            run_size("small", names, small, big_small, workdir, random.Random(SEED), args.senders, args.latency_ms),
-            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), args.senders, args.latency_ms),
+            run_size("small", names, small, big_small, workdir, random.Random(SEED), *posting),
+            run_size("large", names, large, big_large, workdir, random.Random(SEED + 1), *posting),
         ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -1038,6 +1174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "posts_per_minute": POSTS_PER_MINUTE,
             "latency_ms": args.latency_ms,
             "senders": args.senders or senders_for(POSTS_PER_MINUTE),
+            "fake_slack": "in this process" if in_process else "a process of its own",
         },
         "runs": runs,
         "targets": verdicts,

@@ -34,7 +34,7 @@ from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from handlers.channel_jobs import JobRunner
 from handlers.jira_webhook import make_webhook_receiver
-from handlers.outbox import RunReport
+from handlers.outbox import RunReport, senders_for
 from handlers.request_log import answered
 from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
@@ -242,6 +242,15 @@ def build_jira_gateway(settings: Settings, clock: Clock) -> JiraGateway | None:
     return JiraGateway(settings.jira, clock=clock.now)
 
 
+def database_engine(settings: Settings) -> Engine:
+    """The app's engine, with a pooled connection for each thread that may use the database at once: Bolt's
+    listener threads, the HTTP server's, and the outbox's senders beside the sweep that feeds them."""
+    from bot.http import SERVER_THREADS
+
+    senders = senders_for(settings.slack_posts_per_minute)
+    return make_engine(settings.database_url, connections=LISTENER_THREADS + SERVER_THREADS + senders + 1)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -256,7 +265,7 @@ def create_app(
     clock = clock or SystemClock()
     runtime = Runtime(
         settings=settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine or database_engine(settings),
         clock=clock,
         jira=jira or build_jira_gateway(settings, clock),
     )

@@ -36,6 +36,7 @@ class ChannelPlan:
     disabled_reason: str | None = None
     last_digest_at: datetime | None = None
     since: datetime | None = None  # when the channel's schedule began: no slot before it is "missed"
+    initiatives: int = 0  # active initiatives that call the channel home, as `scheduled_channels` counted them
 
     @property
     def target(self) -> str:
@@ -75,13 +76,13 @@ def scheduled_channels(*, session: Session, default_timezone: str) -> list[Chann
     """Every channel that is home to an active initiative, with its settings; sorted, so runs are repeatable."""
     stored = queries.all_channel_settings(session=session)
     plans = []
-    for team_id, channel_id, first_created in queries.channels_with_initiatives(session=session):
+    for team_id, channel_id, first_created, initiatives in queries.channels_with_initiatives(session=session):
         plan = plan_of(
             stored.get((team_id, channel_id)), team_id=team_id, channel_id=channel_id, default_timezone=default_timezone
         )
         # A schedule changed today may not reach back before the change, nor before the channel's first initiative.
         since = max(first_created, plan.since) if plan.since else first_created
-        plans.append(replace(plan, since=since))
+        plans.append(replace(plan, since=since, initiatives=initiatives))
     return sorted(plans, key=lambda p: (p.team_id, p.channel_id))
 
 
@@ -159,12 +160,14 @@ def disable_for_slack_error(
 
 def record_digest_posted(*, session: Session, team_id: str, channel_id: str, at: datetime) -> None:
     """The next digest reports what happened after `at`."""
+    if queries.set_last_digest_at(session=session, team_id=team_id, channel_id=channel_id, at=at):
+        return
     if queries.get_channel_settings(session=session, team_id=team_id, channel_id=channel_id) is None:
         # The defaults are not stored until this first digest, whose `updated_at` must not postpone any slot.
         queries.save_channel_settings(
             session=session, settings=ChannelSettings(team_id=team_id, channel_id=channel_id, updated_at=at)
         )
-    queries.set_last_digest_at(session=session, team_id=team_id, channel_id=channel_id, at=at)
+        queries.set_last_digest_at(session=session, team_id=team_id, channel_id=channel_id, at=at)
 
 
 def _row(session: Session, actor: Actor, channel_id: str, now: datetime) -> ChannelSettings:

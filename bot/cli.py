@@ -107,8 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackClientError
 
-    from bot.app import create_app
-    from storage.db import make_engine
+    from bot.app import create_app, database_engine
 
     settings = _prepare(RunMode.HTTP if args.http else RunMode.SOCKET)
     # Migrations run in a child process so the server never loads Alembic (about 10 MiB it would keep forever).
@@ -116,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     if migrated.returncode != 0:
         log.error("the database schema could not be upgraded; not starting")
         return migrated.returncode
-    engine = make_engine(settings.database_url)
+    engine = database_engine(settings)
     try:
         app = create_app(settings, engine=engine)
     except BoltError as error:
@@ -186,11 +185,11 @@ def _serve_socket_mode(app: HandoffApp, settings: Settings) -> int:
 def _job_app(*, jira_needed_by: str | None = None) -> HandoffApp:
     """The app for a one-off job: settings checked as `serve` checks them, the schema brought up to date, and no
     token check at start (a dry run must work without reaching Slack)."""
-    from bot.app import build_web_client, create_app
-    from storage.db import make_engine, upgrade_schema
+    from bot.app import build_web_client, create_app, database_engine
+    from storage.db import upgrade_schema
 
     settings = _prepare(RunMode.JOB, jira_needed_by=jira_needed_by)
-    engine = make_engine(settings.database_url)
+    engine = database_engine(settings)
     upgrade_schema(engine)
     return create_app(settings, engine=engine, client=build_web_client(settings), verify_token=False)
 

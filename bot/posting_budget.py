@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from storage import posting as queries
+from storage.db import within
 
 CHANNEL_INTERVAL = timedelta(seconds=1)  # Slack's pace for one channel or DM
 NEVER_BOOKED = datetime.min.replace(tzinfo=UTC)
@@ -43,38 +44,63 @@ class PostingBudget:
         self._seen_lock = threading.Lock()
 
     def wait_turn(self, workspace: str, destination: str) -> float:
-        """Book the destination's next turn in the workspace and wait until it comes; returns the seconds waited."""
-        with self._sessions() as session:
-            whole, own = queries.lock_turns(
-                session=session, team_id=workspace, destination=destination, now=self._clock.now()
-            )
-            now = self._clock.now()  # once the rows are ours: a booking that queued counts from when it got them
-            turn = max(now, whole.next_at, own.next_at)
-            own.next_at = turn + self._interval
-            whole.next_at = turn + self._spacing
-            self._remember(workspace, destination, own.next_at)
+        """Book the destination's next turn in the workspace and wait until it comes; returns the seconds waited.
+
+        A destination whose own pace binds (a digest's continuation, a second after its first part) is waited for
+        before its workspace turn is booked: booked at once, that turn would hold back every post booked after it,
+        to any destination, until then.
+        """
+        began: datetime | None = None
+        waited_for: datetime | None = None
+        while True:
+            with self._sessions() as session:
+                whole, own = queries.lock_turns(
+                    session=session, team_id=workspace, destination=destination, now=self._clock.now()
+                )
+                now = self._clock.now()  # once the rows are ours: a booking that queued counts from when it got them
+                began = began or now
+                free = max(now, whole)  # the workspace's first turn nobody has booked yet
+                if own > free + self._spacing and own != waited_for:
+                    waited_for = own
+                    # Other posts queued for the workspace's turns (those beyond its spacing) take about as long to
+                    # leave as they are queued: book that much before the destination's own turn.
+                    queued = max(timedelta(0), whole - now - self._spacing)
+                else:
+                    turn = max(free, own)
+                    queries.book_turns(
+                        session=session,
+                        team_id=workspace,
+                        destination=destination,
+                        workspace_next=turn + self._spacing,
+                        destination_next=turn + self._interval,
+                    )
+                    break
+            self._clock.sleep((own - now - queued).total_seconds())
+        self._remember(workspace, destination, turn + self._interval)
         wait = (turn - self._clock.now()).total_seconds()
         if wait > 0:
             self._clock.sleep(wait)
-        return max(0.0, (turn - now).total_seconds())
+        return max(0.0, (turn - began).total_seconds())
 
-    def sent(self, workspace: str, destination: str) -> None:
+    def sent(self, workspace: str, destination: str, *, session: Session | None = None) -> None:
         """The send just returned: the next one waits a full interval from now. Counting from when the send began
-        is not enough, as a send that travels slowly (or waited out a 429) arrives later than it left."""
+        is not enough, as a send that travels slowly (or waited out a 429) arrives later than it left. In `session`
+        when given, so the post's own record shares its transaction."""
         now = self._clock.now()
-        with self._sessions() as session:
-            own_next = now + self._interval
-            queries.push_turn(
-                session=session, team_id=workspace, destination=destination, to=own_next, if_before=own_next
-            )
+        own_next = now + self._interval
+        with within(self._sessions, session) as in_session:
             # The workspace's pace too: a send that overran its spacing (a 429 waited out inside it) must not let
-            # the next one, from any replica, leave at once and draw a 429 of its own.
+            # the next one, from any replica, leave at once and draw a 429 of its own. Its row first, as bookings
+            # lock them, so a booking and this never wait on each other's rows.
             queries.push_turn(
-                session=session,
+                session=in_session,
                 team_id=workspace,
                 destination=queries.WORKSPACE_TURN,
                 to=now + self._spacing,
                 if_before=now,
+            )
+            queries.push_turn(
+                session=in_session, team_id=workspace, destination=destination, to=own_next, if_before=own_next
             )
         with self._seen_lock:
             seen = self._seen.get((workspace, destination), NEVER_BOOKED)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypedDict
@@ -24,6 +24,7 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.recurrence import Schedule, Slot
 from storage import schedules as queries
+from storage.db import within
 from storage.models import JobRun
 from storage.models import JobRunState as JobRunState
 
@@ -104,32 +105,37 @@ class Claim:
             now = self._clock.now()
             return queries.set_lease(session=session, run_id=self.id, holder=self._holder, lease_until=now)
 
-    def record_progress(self, *, root_ts: str | None, parts_posted: int) -> bool:
-        """Record what was done so far and extend the lease; False if another holder took the claim over."""
+    def record_progress(self, *, root_ts: str | None, parts_posted: int, session: Session | None = None) -> bool:
+        """Record what was done so far and extend the lease; False if another holder took the claim over. In
+        `session` when given."""
         now = self._clock.now()
-        with self._sessions() as session:
-            held = self._record(session, root_ts=root_ts, parts_posted=parts_posted, lease_until=now + LEASE)
+        with within(self._sessions, session) as own:
+            held = self._record(own, root_ts=root_ts, parts_posted=parts_posted, lease_until=now + LEASE)
         if held:
             self.lease_until = now + LEASE
         return held
 
-    def complete(self, *, root_ts: str | None, parts_posted: int, then: OnDone | None = None) -> bool:
-        """Mark the slot done with its final progress, running `then` in the same transaction; False if another
-        holder took the claim over (it records the slot itself)."""
+    def complete(
+        self, *, root_ts: str | None, parts_posted: int, then: OnDone | None = None, session: Session | None = None
+    ) -> bool:
+        """Mark the slot done with its final progress, running `then` in the same transaction (`session`'s when
+        given); False if another holder took the claim over (it records the slot itself)."""
         now = self._clock.now()
-        with self._sessions() as session:
-            if not self._record(session, root_ts=root_ts, parts_posted=parts_posted, lease_until=now):
+        with within(self._sessions, session) as own:
+            done = queries.complete_slot(
+                session=own, run_id=self.id, holder=self._holder, root_ts=root_ts, parts_posted=parts_posted, now=now
+            )
+            if not done:
                 return False
-            queries.finish_slot(session=session, run_id=self.id, state=JobRunState.DONE, now=now)
             if then is not None:
-                then(session, now)
+                then(own, now)
         return True
 
     def finish(
         self, state: JobRunState = JobRunState.DONE, *, reason: str | None = None, session: Session | None = None
     ) -> None:
         """Close the slot for good (done, skipped or failed) with why; in `session` when given."""
-        with _using(self._sessions, session) as own:
+        with within(self._sessions, session) as own:
             queries.finish_slot(session=own, run_id=self.id, state=state, now=self._clock.now(), error=reason)
 
     def fail(
@@ -207,7 +213,7 @@ class SlotLedger:
     ) -> Claim | None:
         """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time). In `session`
         when given, so what the claim stands for is recorded with it or not at all."""
-        with _using(self._sessions, session) as own:
+        with within(self._sessions, session) as own:
             run = queries.claim_slot(session=own, **self._new_row(job, target, slot, now))
         return None if run is None else self._claim(run, "claimed")
 
@@ -262,7 +268,7 @@ class SlotLedger:
     ) -> bool:
         """Record a slot that will not run, once; True if this call recorded it. With `about` (what it was for:
         its channel, or its initiative and person), say why in the log once, at `level`."""
-        with _using(self._sessions, session) as own:
+        with within(self._sessions, session) as own:
             wrote = queries.record_skipped_slot(
                 session=own, job=job.value, target=target, slot=slot.key, due_at=slot.due_at, now=now, reason=reason
             )
@@ -293,13 +299,3 @@ class SlotLedger:
     def _claim(self, run: JobRun, how: str) -> Claim:
         self._claims.labels(job=run.job, outcome=how).inc()
         return Claim(run, sessions=self._sessions, clock=self._clock, holder=self._holder, claims=self._claims)
-
-
-@contextmanager
-def _using(sessions: Sessions, session: Session | None) -> Iterator[Session]:
-    """The caller's session when it gave one (its transaction), else a fresh one of our own."""
-    if session is not None:
-        yield session
-        return
-    with sessions() as own:
-        yield own

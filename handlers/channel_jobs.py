@@ -73,6 +73,9 @@ class JobRunner:
         with self._runtime.session() as session:
             plans = scheduled_channels(session=session, default_timezone=self._runtime.settings.timezone)
         plans = [p for p in plans if channel is None or (p.team_id, p.channel_id) == channel]
+        # The busiest channels first: a long digest continues in its thread a second apart, and those seconds pass
+        # while the other channels' digests are posted instead of after them.
+        plans.sort(key=lambda p: -p.initiatives)
         known = self.ledger.known(CHANNEL_JOBS, since=now - timedelta(days=MAX_CATCH_UP_SLOTS_DAYS + 1))
         for plan in plans:
             for job, schedule in self._schedules(plan):

@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
 
 from bot.blocks.base import Message
 from bot.channel_settings import disable_for_slack_error
 from bot.errors import SlackChannelUnavailable
+from bot.posting_budget import NEVER_BOOKED
 from bot.retry_after import retry_after_seconds
 from bot.runtime import Runtime
 from bot.slot_ledger import Claim, JobRunState, OnDone
@@ -55,6 +57,8 @@ class Delivery:
     resumed_since: datetime | None = None
     # Where to read that history when `destination` is a person: history needs their DM's channel id.
     history_channel: str | None = None
+    # When it last joined the deliveries waiting for a sender: they are taken in turn from then.
+    waiting_since: datetime = NEVER_BOOKED
     # A run someone asked for (`digest now`, `--force`) fails in front of them instead of retrying behind them.
     retry: bool = True
     # `handoff run` without `--force`: a failed post leaves the day's slot free at once, for the operator's next
@@ -140,6 +144,8 @@ class Outbox:
                     self._release(batch)
                     break
                 ready = self._ready(batch, report)
+                for delivery in ready:
+                    delivery.waiting_since = self._runtime.clock.now()
                 with posting.changed:
                     posting.pending.extend(ready)
                     posting.changed.notify_all()
@@ -195,6 +201,7 @@ class Outbox:
             finally:
                 with posting.changed:
                     if again:
+                        delivery.waiting_since = self._runtime.clock.now()
                         posting.pending.append(delivery)
                     posting.in_flight.discard((delivery.workspace, delivery.destination))
                     posting.changed.notify_all()
@@ -206,7 +213,7 @@ class Outbox:
             while not self._stopping.is_set():
                 free = [d for d in posting.pending if (d.workspace, d.destination) not in posting.in_flight]
                 if free:
-                    delivery = min(free, key=self._next_turn)
+                    delivery = min(free, key=self._turn_order)
                     posting.pending.remove(delivery)
                     posting.in_flight.add((delivery.workspace, delivery.destination))
                     posting.changed.notify_all()
@@ -218,9 +225,11 @@ class Outbox:
                 posting.idle -= 1
             return None
 
-    def _next_turn(self, delivery: Delivery) -> datetime:
-        """When the delivery's destination is next free, as this process last saw it: no query per loop."""
-        return self._budget.next_turn(delivery.workspace, delivery.destination)
+    def _turn_order(self, delivery: Delivery) -> datetime:
+        """When the delivery could go: once it waits for a sender, and its destination is free, as this process last
+        saw it (no query per loop). A continuation whose second has come goes before the first parts that arrived
+        since: counted as never booked, they would keep it back for as long as a busy sweep brings more."""
+        return max(delivery.waiting_since, self._budget.next_turn(delivery.workspace, delivery.destination))
 
     def _release(self, deliveries: list[Delivery]) -> None:
         released = [d for d in deliveries if d.claim is not None and d.claim.release()]
@@ -267,19 +276,26 @@ class Outbox:
             self._budget.sent(delivery.workspace, delivery.destination)
             self._retry_later(delivery, error, posting.report)
             return False
-        self._budget.sent(delivery.workspace, delivery.destination)
         with posting.changed:
             posting.report.messages += 1
         delivery.posted += 1
         if delivery.root_ts is None:
             delivery.root_ts, delivery.posted_channel = posted.ts, posted.channel_id
-        if claim is not None and delivery.remaining:
-            held = claim.record_progress(root_ts=delivery.root_ts, parts_posted=delivery.posted)
-            if not held:
+        # One transaction after each post: the turn's pace from when the post came back, and the post's record.
+        with self._runtime.session() as session:
+            self._budget.sent(delivery.workspace, delivery.destination, session=session)
+            if delivery.remaining:
+                held = claim is None or claim.record_progress(
+                    root_ts=delivery.root_ts, parts_posted=delivery.posted, session=session
+                )
+            else:
+                held = self._record_done(delivery, session)
+        if not held:
+            if claim is not None and delivery.remaining:
                 log.warning("lost a slot's claim while posting; its new holder finishes it", extra={"run": claim.id})
-                return False
+            return False
         if not delivery.remaining:
-            self._complete(delivery, posting.report)
+            self._report_posted(delivery, posting.report)
         return True
 
     def _count_already_posted(self, delivery: Delivery) -> None:
@@ -317,15 +333,29 @@ class Outbox:
             log.warning("could not check what a lapsed run already posted", extra={"error": str(error)})
 
     def _complete(self, delivery: Delivery, report: RunReport) -> None:
+        """Record the delivery as posted in full, and report it."""
+        with self._runtime.session() as session:
+            recorded = self._record_done(delivery, session)
+        if recorded:
+            self._report_posted(delivery, report)
+
+    def _record_done(self, delivery: Delivery, session: Session) -> bool:
+        """Record in `session` that the delivery was posted in full; False if another holder took its claim over
+        (and records the slot itself)."""
         claim = delivery.claim
         if claim is None:
             if delivery.on_done is not None:
-                with self._runtime.session() as session:
-                    delivery.on_done(session, self._runtime.clock.now())
-        elif not claim.complete(root_ts=delivery.root_ts, parts_posted=delivery.posted, then=delivery.on_done):
-            # Another holder took the claim over and records the slot itself.
-            log.warning("lost a slot's claim as it finished", extra={"run": claim.id})
-            return
+                delivery.on_done(session, self._runtime.clock.now())
+            return True
+        done = claim.complete(
+            root_ts=delivery.root_ts, parts_posted=delivery.posted, then=delivery.on_done, session=session
+        )
+        if done:
+            return True
+        log.warning("lost a slot's claim as it finished", extra={"run": claim.id})
+        return False
+
+    def _report_posted(self, delivery: Delivery, report: RunReport) -> None:
         report.posted.append(delivery.destination)
         self._count(delivery, "posted")
 

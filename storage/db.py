@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +17,12 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 MIGRATION_LOCK_KEY = 0x48616E646F6666  # "Handoff": the PostgreSQL advisory lock migrations take
-SQLITE_POOL_SIZE = 24
+SQLITE_POOL_SIZE = 24  # one per server and listener thread, for an engine made without saying how many
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> Engine:
+    """Create the engine, pooling `connections` connections (the threads that may each use one at once); SQLite
+    gets WAL, foreign keys and a busy timeout on every connection."""
     if url.startswith("sqlite"):
         connect_args = kwargs.setdefault("connect_args", {})
         # Bolt runs listeners on a thread pool, so connections cross threads.
@@ -30,11 +31,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("poolclass", StaticPool)
         else:
             # Opening a SQLite connection re-reads the schema and starts with an empty statement cache; keep one
-            # per server and listener thread instead of opening and closing overflow connections under load.
-            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            # per thread instead of opening and closing overflow connections under load.
+            kwargs.setdefault("pool_size", connections or SQLITE_POOL_SIZE)
     else:
         # A database server restarts or fails over; a pooled connection it dropped is replaced, not handed out.
         kwargs.setdefault("pool_pre_ping", True)
+        if connections is not None:
+            # SQLAlchemy's default pool keeps 5 (and 10 more under load): fewer than the outbox's senders alone,
+            # which would then queue for a connection between posts.
+            kwargs.setdefault("pool_size", connections)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite_connection)
@@ -75,6 +80,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def within(sessions: Callable[[], AbstractContextManager[Session]], session: Session | None) -> Iterator[Session]:
+    """The caller's session when it gave one (its transaction), else a fresh one of `sessions`."""
+    if session is not None:
+        yield session
+        return
+    with sessions() as own:
+        yield own
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -6,12 +6,13 @@ import secrets
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from storage.idempotency import insert_if_absent
+from storage.idempotency import insert_if_absent, insert_returning_id
 from storage.models import ChannelSettings, Initiative, JobRun, JobRunState, NudgeState
 from storage.row_claims import claim_picked
+from storage.types import UTCDateTime
 
 # ---------------------------------------------------------------------------------------------- channel settings
 
@@ -26,31 +27,39 @@ def save_channel_settings(*, session: Session, settings: ChannelSettings) -> Cha
     return merged
 
 
-def channels_with_initiatives(*, session: Session) -> list[tuple[str, str, datetime]]:
-    """(team, channel, since when) for every channel that is home to an active initiative."""
+def channels_with_initiatives(*, session: Session) -> list[tuple[str, str, datetime, int]]:
+    """(team, channel, since when, how many) for every channel that is home to an active initiative."""
     rows = session.exec(
-        select(Initiative.team_id, Initiative.home_channel_id, func.min(Initiative.created_at))
+        select(Initiative.team_id, Initiative.home_channel_id, func.min(Initiative.created_at), func.count())
         .where(col(Initiative.archived).is_(False))
         .group_by(col(Initiative.team_id), col(Initiative.home_channel_id))
     ).all()
-    return [(team, channel, since) for team, channel, since in rows]
+    return [(team, channel, since, int(count)) for team, channel, since, count in rows]
 
 
 def all_channel_settings(*, session: Session) -> dict[tuple[str, str], ChannelSettings]:
     return {(s.team_id, s.channel_id): s for s in session.exec(select(ChannelSettings)).all()}
 
 
-def set_last_digest_at(*, session: Session, team_id: str, channel_id: str, at: datetime) -> None:
-    """Moves only forward, so a late retry of an older slot never rewinds "since the previous digest"."""
-    session.connection().execute(
-        update(ChannelSettings)
-        .where(
-            col(ChannelSettings.team_id) == team_id,
-            col(ChannelSettings.channel_id) == channel_id,
-            or_(col(ChannelSettings.last_digest_at).is_(None), col(ChannelSettings.last_digest_at) < at),
-        )
-        .values(last_digest_at=at)
+_SET_LAST_DIGEST_AT = (
+    update(ChannelSettings)
+    .where(
+        col(ChannelSettings.team_id) == bindparam("team"),
+        col(ChannelSettings.channel_id) == bindparam("channel"),
+        or_(
+            col(ChannelSettings.last_digest_at).is_(None),
+            col(ChannelSettings.last_digest_at) < bindparam("at", type_=UTCDateTime()),
+        ),
     )
+    .values(last_digest_at=bindparam("at", type_=UTCDateTime()))
+)
+
+
+def set_last_digest_at(*, session: Session, team_id: str, channel_id: str, at: datetime) -> bool:
+    """Moves only forward, so a late retry of an older slot never rewinds "since the previous digest"; False if it
+    did not move (the channel has no stored settings, or a later digest was recorded already)."""
+    result = session.connection().execute(_SET_LAST_DIGEST_AT, {"team": team_id, "channel": channel_id, "at": at})
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- job slots
@@ -67,11 +76,20 @@ def claim_slot(
     lease_until: datetime,
     holder: str | None = None,
 ) -> JobRun | None:
-    """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time)."""
-    values = {"state": JobRunState.CLAIMED.value, "lease_until": lease_until, "holder": holder}
-    if not _insert_slot(session, job=job, target=target, slot=slot, due_at=due_at, now=now, **values):
-        return None
-    return get_slot(session=session, job=job, target=target, slot=slot)
+    """Claim a slot nobody has claimed; None if it was claimed before (by anyone, at any time). One statement: the
+    new row is the values written and the id it got."""
+    row = _slot_row(
+        job=job,
+        target=target,
+        slot=slot,
+        due_at=due_at,
+        now=now,
+        state=JobRunState.CLAIMED.value,
+        lease_until=lease_until,
+        holder=holder,
+    )
+    run_id = insert_returning_id(session, JobRun, row, index_elements=["job", "target", "slot"])
+    return None if run_id is None else JobRun(id=run_id, **row)
 
 
 def take_over_slot(
@@ -216,6 +234,32 @@ def record_progress(
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+_COMPLETE = (
+    update(JobRun)
+    .where(
+        col(JobRun.id) == bindparam("run_id"),
+        col(JobRun.state) == JobRunState.CLAIMED.value,
+        col(JobRun.holder).is_not_distinct_from(bindparam("held_by")),
+    )
+    .values(
+        root_ts=bindparam("posted_root_ts"),
+        parts_posted=bindparam("posted_parts"),
+        state=JobRunState.DONE.value,
+        finished_at=bindparam("now", type_=UTCDateTime()),
+        lease_until=None,
+    )
+)
+
+
+def complete_slot(
+    *, session: Session, run_id: int, holder: str | None, root_ts: str | None, parts_posted: int, now: datetime
+) -> bool:
+    """Mark a claim this holder still has done, with its final progress; False if another holder took it over."""
+    values = {"run_id": run_id, "held_by": holder, "posted_root_ts": root_ts, "posted_parts": parts_posted, "now": now}
+    result = session.connection().execute(_COMPLETE, values)
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
 def finish_slot(*, session: Session, run_id: int, state: JobRunState, now: datetime, error: str | None = None) -> None:
     values: dict[str, object] = {"state": state.value, "finished_at": now, "lease_until": None}
     if error is not None:
@@ -253,9 +297,13 @@ def record_skipped_slot(
 def _insert_slot(
     session: Session, *, job: str, target: str, slot: str, due_at: datetime, now: datetime, **values: object
 ) -> bool:
-    row = {"job": job, "target": target, "slot": slot, "due_at": due_at, "claimed_at": now, "attempts": 0}
-    row |= {"parts_posted": 0, **values}
+    row = _slot_row(job=job, target=target, slot=slot, due_at=due_at, now=now, **values)
     return insert_if_absent(session, JobRun, row, index_elements=["job", "target", "slot"])
+
+
+def _slot_row(*, job: str, target: str, slot: str, due_at: datetime, now: datetime, **values: object) -> dict:
+    row = {"job": job, "target": target, "slot": slot, "due_at": due_at, "claimed_at": now, "attempts": 0}
+    return row | {"parts_posted": 0, **values}
 
 
 # ---------------------------------------------------------------------------------------------- nudges

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
@@ -117,3 +118,38 @@ def test_two_replicas_booking_at_once_never_share_a_turn(engine: Engine) -> None
     for waits in by_channel.values():
         waits.sort()
         assert min(b - a for a, b in itertools.pairwise(waits)) >= 1.0 - 1e-6
+
+
+class OthersBookWhileWaiting(FixedClock):
+    """Runs `meanwhile` (other channels booking their turns) the first time a booking sleeps, with time standing
+    still while it runs, then sleeps as a fixed clock does."""
+
+    def __init__(self, now: datetime):
+        super().__init__(now)
+        self.meanwhile: Callable[[], None] | None = None
+        self._still = False
+
+    def sleep(self, seconds: float) -> None:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            self._still = True
+            meanwhile()
+            self._still = False
+        if self._still:
+            self.slept.append(seconds)
+        else:
+            super().sleep(seconds)
+
+
+def test_a_channel_waiting_for_its_own_second_holds_no_other_channel_back(engine: Engine) -> None:
+    """A digest's continuation waits a second after its first part; the other channels' posts that queue
+    meanwhile take the workspace's turns in between, instead of all waiting behind the continuation's second."""
+    clock = OthersBookWhileWaiting(START)
+    budget = budget_on(engine, clock, per_minute=600)  # a turn every 0.1 s
+    assert budget.wait_turn(TEAM, GENERAL) == 0
+    budget.sent(TEAM, GENERAL)
+    others: list[float] = []
+    clock.meanwhile = lambda: others.extend(budget.wait_turn(TEAM, f"C0OTHER{n}") for n in range(3))
+
+    assert budget.wait_turn(TEAM, GENERAL) == pytest.approx(1.0), "the continuation, a second after its first part"
+    assert others == pytest.approx([0.1, 0.2, 0.3]), "the others on the workspace's spacing, not after that second"

@@ -285,6 +285,20 @@ def test_thirty_initiatives_split_into_the_channel_and_its_thread_each_shown_onc
     assert (run_row.state, run_row.parts_posted, run_row.root_ts) == ("done", len(rest) + 1, first.ts)
 
 
+def test_the_busiest_channels_digest_is_posted_first(running: RunningApp) -> None:
+    """A long digest continues in its thread a second apart: posted first, its seconds pass while the other
+    channels' digests go out, instead of after all of them."""
+    seed_initiatives(running.engine, 1, channel=CHURN)  # #churn sorts before #general
+    seed_initiatives(running.engine, 60)  # three messages in #general
+    assert running.app.jobs is not None
+    running.app.jobs.outbox.senders = 1  # one post at a time: the first parts go out in the sweep's order
+
+    assert run_jobs_at(running, TUESDAY).messages == 4
+    posts = running.fake.calls_to("chat.postMessage")
+    assert [c.args["channel"] for c in posts if not c.args.get("thread_ts")] == [GENERAL, CHURN]
+    assert [c.args["channel"] for c in posts if c.args.get("thread_ts")] == [GENERAL, GENERAL]
+
+
 def test_digest_now_posts_in_the_channel_and_preview_only_privately(running: RunningApp) -> None:
     assert "No initiatives call this channel home" in private_answer(running, "digest now", channel=CHURN)
     create(running, NEW_CHURN)

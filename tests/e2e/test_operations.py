@@ -185,8 +185,8 @@ def test_stopping_releases_the_claims_still_waiting_and_another_replica_posts_th
     budget = running.app.runtime.posting_budget
     sent = budget.sent
 
-    def stop_after_the_first_post(workspace: str, destination: str) -> None:
-        sent(workspace, destination)
+    def stop_after_the_first_post(workspace: str, destination: str, *, session: Session | None = None) -> None:
+        sent(workspace, destination, session=session)
         running.app.stop_scheduled_work()  # SIGTERM arrives while the first digest is on its way
 
     budget.sent = stop_after_the_first_post  # type: ignore[method-assign]

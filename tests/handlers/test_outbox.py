@@ -110,21 +110,21 @@ def test_a_holder_that_lost_its_claim_stops_posting(running: RunningApp) -> None
     assert running.app.jobs is not None
     sent = budget.sent
 
-    def slow_then_taken_over(workspace: str, destination: str) -> None:
-        sent(workspace, destination)
-        if destination != GENERAL:
-            return
-        running.clock.advance(LEASE + timedelta(seconds=1))
-        with Session(running.engine) as session:
-            [run] = session.exec(select(JobRun).where(JobRun.job == "digest")).all()
-            assert queries.take_over_slot(
-                session=session,
-                run_id=run.id or 0,
-                now=running.clock.now(),
-                lease_until=running.clock.now() + LEASE,
-                holder="another-replica",
-            )
-            session.commit()
+    def slow_then_taken_over(workspace: str, destination: str, *, session: Session | None = None) -> None:
+        # The post came back, and before it is recorded (in `session`) the claim has lapsed and changed hands.
+        if destination == GENERAL:
+            running.clock.advance(LEASE + timedelta(seconds=1))
+            with Session(running.engine) as other:
+                [run] = other.exec(select(JobRun).where(JobRun.job == "digest")).all()
+                assert queries.take_over_slot(
+                    session=other,
+                    run_id=run.id or 0,
+                    now=running.clock.now(),
+                    lease_until=running.clock.now() + LEASE,
+                    holder="another-replica",
+                )
+                other.commit()
+        sent(workspace, destination, session=session)
 
     budget.sent = slow_then_taken_over  # type: ignore[method-assign]
     running.app.jobs.run_due()

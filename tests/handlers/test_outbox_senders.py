@@ -8,11 +8,16 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
+from bot.app import LISTENER_THREADS, database_engine
 from bot.blocks.base import Message
-from handlers.outbox import Delivery, Outbox, RunReport
-from tests.conftest import RunningApp
+from bot.fake_slack import FakeSlack
+from bot.http import SERVER_THREADS
+from handlers.outbox import Delivery, Outbox, RunReport, senders_for
+from tests.conftest import RunningApp, make_settings
 from tests.support.workspace import ALICE, BOB, CAROL, DAVE
 
 PARTS = 3
@@ -51,8 +56,8 @@ class InFlight:
             self.several.wait(timeout=10)
             return wait_turn(workspace, destination)
 
-        def watched_sent(workspace: str, destination: str) -> None:
-            sent(workspace, destination)
+        def watched_sent(workspace: str, destination: str, *, session: Session | None = None) -> None:
+            sent(workspace, destination, session=session)
             with self.lock:
                 self.now.discard(destination)
 
@@ -118,8 +123,8 @@ def test_stopping_finishes_every_post_in_flight_and_posts_nothing_more(running: 
     budget = running.app.runtime.posting_budget
     sent = budget.sent
 
-    def stop_after_the_first_post(workspace: str, destination: str) -> None:
-        sent(workspace, destination)
+    def stop_after_the_first_post(workspace: str, destination: str, *, session: Session | None = None) -> None:
+        sent(workspace, destination, session=session)
         outbox.stop()
 
     budget.sent = stop_after_the_first_post  # type: ignore[method-assign]
@@ -129,3 +134,22 @@ def test_stopping_finishes_every_post_in_flight_and_posts_nothing_more(running: 
     assert watch.most == 2
     assert [len(running.fake.messages_in(person)) for person in (ALICE, BOB, CAROL)] == [1, 1, 0]
     assert report.messages == 2 and report.posted == []
+
+
+def test_the_apps_engine_has_a_pooled_connection_for_every_sender_and_server_thread(
+    engine: Engine, fake_slack: FakeSlack
+) -> None:
+    """At the most posts a minute the setting accepts, the outbox keeps 32 senders; with the listener and HTTP server
+    threads, they all hold a connection at once without waiting for one (PostgreSQL's default pool keeps 5)."""
+    url = engine.url.render_as_string(hide_password=False)
+    settings = make_settings(fake_slack, url, slack_posts_per_minute=6000)
+    app_engine = database_engine(settings)
+    try:
+        threads = senders_for(6000) + SERVER_THREADS + LISTENER_THREADS
+        assert isinstance(app_engine.pool, QueuePool) and app_engine.pool.size() > threads
+        held = [app_engine.connect() for _ in range(threads)]
+        assert all(not connection.closed for connection in held)
+        for connection in held:
+            connection.close()
+    finally:
+        app_engine.dispose()
