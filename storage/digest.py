@@ -14,7 +14,7 @@ from sqlalchemy import BindParameter, Row, bindparam, func, union
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from storage.initiatives import CARD_COLUMNS, phase_since_column
+from storage.initiatives import CARD_COLUMNS, active_card_conditions, phase_since_column
 from storage.models import (
     Blocker,
     ChecklistEntry,
@@ -39,11 +39,7 @@ def _initiatives_statement() -> Any:
     table = Initiative.__table__  # type: ignore[attr-defined]
     return (
         core_select(*(table.c[name] for name in DIGEST_COLUMNS), phase_since_column().label("phase_since"))
-        .where(
-            table.c.team_id == bindparam("team_id"),
-            table.c.home_channel_id == bindparam("channel_id"),
-            table.c.archived.is_(False),
-        )
+        .where(*active_card_conditions(in_channel=True))
         .order_by(table.c.name_key)
     )
 

@@ -227,7 +227,7 @@ CARD_COLUMNS = (
 )
 
 
-def _active_cards(*, in_channel: bool) -> list[Any]:
+def active_card_conditions(*, in_channel: bool) -> list[Any]:
     """Which initiatives a page lists: the workspace's active ones, or those of one home channel."""
     table = Initiative.__table__  # type: ignore[attr-defined]
     if not in_channel:
@@ -245,17 +245,17 @@ def _card_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
     statement = core_select(
         *(table.c[name] for name in CARD_COLUMNS),
         _phase_since.label("phase_since"),
-    ).where(*_active_cards(in_channel=in_channel))
+    ).where(*active_card_conditions(in_channel=in_channel))
     return statement.order_by(table.c.name_key).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def _count_statement(*, in_channel: bool):  # type: ignore[no-untyped-def]
-    return core_select(func.count()).where(*_active_cards(in_channel=in_channel))
+    return core_select(func.count()).where(*active_card_conditions(in_channel=in_channel))
 
 
 def card_total(*, in_channel: bool) -> Any:
     """How many active initiatives a page lists in all (bound: `team_id`, and `channel_id` in a channel)."""
-    return core_select(func.count()).select_from(Initiative).where(*_active_cards(in_channel=in_channel))
+    return core_select(func.count()).select_from(Initiative).where(*active_card_conditions(in_channel=in_channel))
 
 
 def shown_cards(*, in_channel: bool) -> Any:
@@ -267,7 +267,7 @@ def shown_cards(*, in_channel: bool) -> Any:
     last = (func.count() - 1) // size * size  # 0 for an empty list: integer division truncates towards zero
     clamped = card_total(in_channel=in_channel).with_only_columns(case((wanted <= last, wanted), else_=last))
     offset = case((wanted == 0, wanted), else_=clamped.scalar_subquery())  # the first page needs no count
-    shown = core_select(table.c.id, table.c.name_key).where(*_active_cards(in_channel=in_channel))
+    shown = core_select(table.c.id, table.c.name_key).where(*active_card_conditions(in_channel=in_channel))
     return shown.order_by(table.c.name_key).limit(size).offset(offset)
 
 
@@ -308,15 +308,11 @@ def list_initiatives_at_home(
     """Active initiatives whose home is this channel, by name: the set `status` shows in it."""
     statement = (
         select(Initiative)
-        .where(
-            Initiative.team_id == team_id,
-            col(Initiative.archived).is_(False),
-            Initiative.home_channel_id == channel_id,
-        )
+        .where(*active_card_conditions(in_channel=True))
         .order_by(col(Initiative.name_key))
         .limit(limit)
     )
-    return session.exec(statement).all()
+    return session.exec(statement, params={"team_id": team_id, "channel_id": channel_id}).all()
 
 
 def list_initiatives_in_channel(*, session: Session, team_id: str, channel_id: str) -> Sequence[Initiative]:
