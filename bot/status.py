@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 from sqlmodel import Session
 
 from bot.checklist import Checklist
@@ -103,7 +103,7 @@ class InitiativeDetail:
 
 def status_page(
     *,
-    session: Session,
+    session: Session | Connection,
     team_id: str,
     scope: StatusScope,
     page: int,
@@ -114,7 +114,8 @@ def status_page(
 ) -> StatusPage:
     """One page of active initiatives in a channel or the whole workspace, sorted by name, with checkpoint
     progress, readiness for the next phase and KPIs; `today` is the workspace's local date (overdue means due
-    before it). A page is one statement however many initiatives it shows."""
+    before it). A page is one statement however many initiatives it shows; a plain connection reads it without an
+    ORM session."""
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
     # The list may have shrunk since a paging button was drawn: past the end, the statement reads the last page.
     facts = page_with_facts(
