@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
         print()
-        print("SQL statements and CPU per page (session + read + render + JSON), by the number of initiatives")
+        print("SQL statements and CPU per page (connection + read + render + JSON), by the number of initiatives")
         print(f"{'initiatives':>11} {'status SQL':>11} {'list SQL':>9} {'status CPU ms':>14} {'list CPU ms':>12}")
         sizes = {size: page_costs(workdir, now, size, args.requests) for size in SIZES}
         for size, costs in sizes.items():
