@@ -141,7 +141,11 @@ class Readiness:
 
     def outstanding(self) -> list[ItemStatus]:
         """Items of gates already passed that are still missing: forced through, or added since."""
-        return [s for g in self.passed_gates() for s in g.missing]
+        order = phase_order(self.phase)
+        if order is None:
+            return []
+        missing = ItemState.MISSING  # every card of a status page asks: one pass, no list a gate
+        return [s for g in self.gates if (phase_order(g.gate) or 0) <= order for s in g.items if s.state is missing]
 
     def shown(self) -> list[GateReadiness]:
         """What `docs` shows: the gates passed and the next one."""
