@@ -7,11 +7,12 @@ KPIs and readings, standups and blockers). Prints:
 
 * CPU per `App.dispatch` of a signed slash command (all threads of this process, `time.process_time`) for the
   bare ack-only app, Handoff's `help` (no database) and Handoff's `status` / `list`, with the wall time;
-* the status read path split into stages: the cards through the ORM, rendering + JSON, a fresh session per
+* the status read path split into stages: the cards through the ORM, rendering + JSON, a fresh connection per
   request as the handler does, and the same three SQL statements through raw `sqlite3` for scale;
 * SQL statements per status and list page (a `before_cursor_execute` counter) and CPU per page, with 100 and
   with 1,000 initiatives: the count must not grow with the data;
-* with `--cprofile`, the top functions of the read path by cumulative time.
+* with `--cprofile`, the top functions of a whole `status` dispatch by their own time, and of the read path by
+  cumulative time.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def statements_sent(engine: Engine) -> Iterator[list[str]]:
 
 def page_costs(workdir: Path, now: datetime, initiatives: int, requests: int) -> dict[str, tuple[int, float]]:
     """For `initiatives` seeded: (SQL statements, CPU ms) of one status page and one list page, as the handler
-    reads and renders them."""
+    reads and renders them (a fresh connection, the page, render, JSON)."""
     url = f"sqlite:///{workdir / f'size-{initiatives}.db'}"
     seed_database(url, now, initiatives=initiatives)
     engine = make_engine(url)
@@ -132,9 +133,9 @@ def page_costs(workdir: Path, now: datetime, initiatives: int, requests: int) ->
     ):
 
         def one(n: int, scope_of: Callable[[int], StatusScope] = scope_of) -> str:
-            with session_scope(engine) as session:
-                page = status_page(session=session, team_id=TEAM_ID, scope=scope_of(n), page=1, now=now)
-                return json.dumps(render_status_page(page, jira_url="https://jira.example.com").as_kwargs())
+            with engine.connect() as connection:  # as the handler reads a page
+                page = status_page(session=connection, team_id=TEAM_ID, scope=scope_of(n), page=1, now=now)
+            return json.dumps(render_status_page(page, jira_url="https://jira.example.com").as_kwargs())
 
         for n in range(WARMUP):
             one(n)
@@ -184,6 +185,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dispatched[text if app is handoff else "bare"] = cpu_ms = dispatch_cost(app, text, args.requests)
                 print(f"{label:28} {cpu_ms[0]:>8.2f} {cpu_ms[1]:>8.2f}")
             print("(the bare app's wall includes Bolt's 10 ms ack poll: time.sleep(0.01) in ThreadListenerRunner)")
+            if args.cprofile:
+                verifier = SignatureVerifier(SIGNING_SECRET)
+                batch = [signed_command(verifier, n, "status") for n in range(args.requests)]
+                profile = cProfile.Profile()
+                profile.enable()
+                for request in batch:
+                    handoff.dispatch(request)
+                profile.disable()
+                print()
+                print(f"cProfile of {args.requests} `status` dispatches, by each function's own time")
+                pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
             status_cpu = dispatched["status"][0]
             print(
                 f"CPU per status page: {status_cpu:.2f} ms (target <= {TARGET_STATUS_CPU_MS:g} ms)  "
@@ -191,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
         print()
-        print("SQL statements and CPU per page (session + read + render + JSON), by the number of initiatives")
+        print("SQL statements and CPU per page (connection + read + render + JSON), by the number of initiatives")
         print(f"{'initiatives':>11} {'status SQL':>11} {'list SQL':>9} {'status CPU ms':>14} {'list CPU ms':>12}")
         sizes = {size: page_costs(workdir, now, size, args.requests) for size in SIZES}
         for size, costs in sizes.items():
@@ -206,12 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         channel_scope = [StatusScope(ScopeKind.CHANNEL, c) for c in CHANNELS]
 
         def read_path(n: int, scope: StatusScope | None = None) -> str:
-            """What the handler does for `status`: fresh session, one page, render, JSON."""
-            with session_scope(engine) as session:
+            """What the handler does for `status`: fresh connection, one page, render, JSON."""
+            with engine.connect() as connection:
                 page = status_page(
-                    session=session, team_id=TEAM_ID, scope=scope or channel_scope[n % 100], page=1, now=now
+                    session=connection, team_id=TEAM_ID, scope=scope or channel_scope[n % 100], page=1, now=now
                 )
-                return json.dumps(render_status_page(page, jira_url=None).as_kwargs())
+            return json.dumps(render_status_page(page, jira_url=None).as_kwargs())
 
         def queries_only(n: int) -> None:
             with session_scope(engine) as session:
@@ -257,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("its cards alone, through 3 ORM queries", queries_only),
             ("render_status_page + JSON", render_only),
             ("its cards alone, 3 statements in raw sqlite3", raw_sql),
-            ("list: fresh session + queries + render + JSON", lambda n: read_path(n, StatusScope(ScopeKind.ALL))),
+            ("list: fresh connection + page + render + JSON", lambda n: read_path(n, StatusScope(ScopeKind.ALL))),
         ):
             print(f"{label:48} {per_call_ms(fn, args.requests):>7.3f} ms")
         raw.close()

@@ -141,7 +141,11 @@ class Readiness:
 
     def outstanding(self) -> list[ItemStatus]:
         """Items of gates already passed that are still missing: forced through, or added since."""
-        return [s for g in self.passed_gates() for s in g.missing]
+        order = phase_order(self.phase)
+        if order is None:
+            return []
+        missing = ItemState.MISSING  # every card of a status page asks: one pass, no list a gate
+        return [s for g in self.gates if (phase_order(g.gate) or 0) <= order for s in g.items if s.state is missing]
 
     def shown(self) -> list[GateReadiness]:
         """What `docs` shows: the gates passed and the next one."""
@@ -230,6 +234,18 @@ class _Evaluation:
             for item in checklist.items
             if item.type is not ItemType.KPI
         }
+        # Every gate in order with its position and, for each item, what deciding its status looks at first.
+        self.gates = tuple(
+            (
+                gate,
+                phase_order(gate) or 0,
+                tuple(
+                    (item, item.key, self.bare_missing.get(item.key), item.type is ItemType.DOC)
+                    for item in self.items_by_gate.get(gate, ())
+                ),
+            )
+            for gate in GATED_PHASES
+        )
         self.added_items: dict[tuple[str, str | None, str], ChecklistItem] = {}
 
     def added_item(self, entry: EntryLike) -> ChecklistItem:
@@ -280,28 +296,27 @@ class _Evaluation:
             docs_by_kind.setdefault(doc.kind, []).append(doc)
         kpis = tuple(kpi_names)
         leads = (ds_lead_id, eng_lead_id) if ds_lead_id and eng_lead_id else None
-        bare_missing = self.bare_missing
+        current_order = current or 0
         gates = []
-        for gate in GATED_PHASES:
-            own = added.get(gate, ())
-            items = self.items_by_gate.get(gate, ())
-            if not items and not own:
+        for gate, order, checks in self.gates:
+            own = added.get(gate, ()) if added else ()
+            if not checks and not own:
                 continue
             statuses = []
-            for item in items:
-                bare = bare_missing.get(item.key)
+            for item, key, bare, is_doc in checks:
                 if (
                     bare is not None
-                    and item.key not in docs_by_kind
-                    and item.key not in waivers
-                    and (item.type is ItemType.DOC or leads is None)  # named leads satisfy `owners` without a doc
+                    and key not in docs_by_kind
+                    and key not in waivers
+                    and (is_doc or leads is None)  # named leads satisfy `owners` without a doc
                 ):
                     statuses.append(bare)
                 else:
                     statuses.append(_status(item, None, docs_by_kind, kpis, leads, waivers))
-            statuses += [_status(item, entry, docs_by_kind, kpis, leads, waivers) for item, entry in own]
+            if own:
+                statuses += [_status(item, entry, docs_by_kind, kpis, leads, waivers) for item, entry in own]
             gates.append(GateReadiness(gate, tuple(statuses)))
-            if overview and (phase_order(gate) or 0) > (current or 0):
+            if overview and order > current_order:
                 break  # the next gate: an overview shows nothing beyond it
         return Readiness(phase=phase, gates=tuple(gates))
 

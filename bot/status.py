@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 from sqlmodel import Session
 
 from bot.checklist import Checklist
@@ -103,7 +104,7 @@ class InitiativeDetail:
 
 def status_page(
     *,
-    session: Session,
+    session: Session | Connection,
     team_id: str,
     scope: StatusScope,
     page: int,
@@ -114,7 +115,8 @@ def status_page(
 ) -> StatusPage:
     """One page of active initiatives in a channel or the whole workspace, sorted by name, with checkpoint
     progress, readiness for the next phase and KPIs; `today` is the workspace's local date (overdue means due
-    before it). A page is one statement however many initiatives it shows."""
+    before it). A page is one statement however many initiatives it shows; a plain connection reads it without an
+    ORM session."""
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
     # The list may have shrunk since a paging button was drawn: past the end, the statement reads the last page.
     facts = page_with_facts(
@@ -128,7 +130,7 @@ def status_page(
     total = facts.total
     page_count = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(1, page), page_count)
-    summaries = [summary_from_row(card, now) for card in facts.cards]
+    summaries = [_outline(card, now) for card in facts.cards]
     items = summaries_with(
         facts, summaries=summaries, now=now, checklist=checklist or Checklist(), stale_days=stale_days
     )
@@ -158,7 +160,12 @@ def enriched_summaries(
 
 
 def summaries_with(
-    facts: PageFacts, *, summaries: Sequence[InitiativeSummary], now: datetime, checklist: Checklist, stale_days: int
+    facts: PageFacts,
+    *,
+    summaries: Sequence[InitiativeSummary | CardOutline],
+    now: datetime,
+    checklist: Checklist,
+    stale_days: int,
 ) -> list[InitiativeSummary]:
     """Summaries completed from the facts read for them, without another query; their readiness is what an
     overview shows (`overview_readiness`)."""
@@ -220,6 +227,20 @@ def summary_from_row(row: Row | CardFact, now: datetime) -> InitiativeSummary:
 
 
 _CARD_FIELDS = len(queries.CARD_COLUMNS) - 1  # every card column but `created_at`, the last, in the card's order
+
+
+class CardOutline(NamedTuple):
+    """What a page knows of an initiative before its facts complete it: a summary's first three fields."""
+
+    initiative: InitiativeCard
+    phase_since: datetime
+    days_in_phase: int
+
+
+def _outline(card: CardFact, now: datetime) -> CardOutline:
+    since = card.phase_since or card.created_at
+    columns: tuple[Any, ...] = card[:_CARD_FIELDS]
+    return CardOutline(InitiativeCard(*columns), since, _days_between(since, now))
 
 
 def summarize(*, session: Session, initiatives: Sequence[Initiative], now: datetime) -> list[InitiativeSummary]:

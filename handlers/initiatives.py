@@ -341,8 +341,8 @@ def _status(request: Request, command: StatusCommand) -> Message:
     runtime, actor = request.runtime, request.actor
     now = runtime.clock.now()
     checklist = runtime.settings.checklist.for_team(actor.team_id)
-    with runtime.session() as session:
-        if command.reference is not None:
+    if command.reference is not None:
+        with runtime.session() as session:
             initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=command.reference)
             detail = initiative_detail(
                 session=session,
@@ -353,10 +353,11 @@ def _status(request: Request, command: StatusCommand) -> Message:
                 stale_days=runtime.settings.kpi_stale_days,
             )
             return render_detail(detail, jira_url=runtime.jira_url)
-        everything = StatusScope(ScopeKind.ALL)
-        scope = everything if command.everything else StatusScope(ScopeKind.CHANNEL, request.channel_id)
+    everything = StatusScope(ScopeKind.ALL)
+    scope = everything if command.everything else StatusScope(ScopeKind.CHANNEL, request.channel_id)
+    with runtime.engine.connect() as connection:  # a page reads one statement and needs no ORM session
         page = status_page(
-            session=session,
+            session=connection,
             team_id=actor.team_id,
             scope=scope,
             page=1,
@@ -365,7 +366,7 @@ def _status(request: Request, command: StatusCommand) -> Message:
             checklist=checklist,
             stale_days=runtime.settings.kpi_stale_days,
         )
-        return render_status_page(page, jira_url=runtime.jira_url)
+    return render_status_page(page, jira_url=runtime.jira_url)
 
 
 def _phase(request: Request, command: PhaseCommand) -> Message:

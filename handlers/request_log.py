@@ -20,6 +20,8 @@ def answered(runtime: Runtime, request: BoltRequest, response: BoltResponse, sec
     """One log line and the request metrics for a request Slack sent, once it is answered."""
     body, context = request.body, request.context
     runtime.metrics.observe_ack(metric_kind(body), _outcome(response, context), seconds)
+    if not log.isEnabledFor(logging.INFO):
+        return  # the line's fields cost a few calls a request; a server logging warnings never shows them
     log.info(
         "slack request",
         extra={

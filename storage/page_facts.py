@@ -9,7 +9,8 @@ PostgreSQL resolves each column of the union to one type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -31,6 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -324,22 +326,89 @@ _PAGE_IN_CHANNEL = _statement(cards_in_channel=True)
 _PAGE_IN_WORKSPACE = _statement(cards_in_channel=False)
 
 
+_PAGE_VALUES = ("team_id", "channel_id", "offset", "page_size", "today")  # what a page statement is given
+
+
+def _as_read(value: Any) -> Any:
+    return value
+
+
+class _DriverStatement:
+    """A page statement compiled once for a dialect and sent as the driver's own SQL: no compile-cache lookup and no
+    processing of its constants or of every slot of every row on each execution. Its moments and days come back as
+    the driver reads them (text on SQLite) and are converted (`moment`, `day`) only where a fact keeps them."""
+
+    def __init__(self, statement: Any, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a page statement binds plain values only")
+        self.sql = compiled.string
+        self._names = frozenset(compiled.binds)
+        self._order = compiled.positiontup  # None for a driver that takes named parameters (PostgreSQL's)
+        self._bind = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := dialect.type_descriptor(bind.type).bind_processor(dialect)) is not None
+        }
+        given = compiled.construct_params(dict.fromkeys(_PAGE_VALUES))  # the statement's constants, and these unset
+        self._constants = {name: self._bound(name, value) for name, value in given.items() if name not in _PAGE_VALUES}
+        self.moment: Callable[[Any], Any] = self._result(DateTime(timezone=True), dialect)
+        self.day: Callable[[Any], Any] = self._result(Date(), dialect)
+
+    def _bound(self, name: str, value: Any) -> Any:
+        processor = self._bind.get(name)
+        return value if processor is None or value is None else processor(value)
+
+    @staticmethod
+    def _result(slot_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
+        return dialect.type_descriptor(slot_type).result_processor(dialect, None) or _as_read
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        given = {name: self._bound(name, value) for name, value in values.items() if name in self._names}
+        merged = self._constants | given
+        return merged if self._order is None else tuple(merged[name] for name in self._order)
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[bool, _DriverStatement]] = weakref.WeakKeyDictionary()
+
+
+def _page_statement(dialect: Dialect, *, in_channel: bool) -> _DriverStatement:
+    by_scope = _COMPILED.get(dialect)
+    if by_scope is None:  # two threads may both compile it the first time; either result serves
+        by_scope = _COMPILED[dialect] = {
+            True: _DriverStatement(_PAGE_IN_CHANNEL, dialect),
+            False: _DriverStatement(_PAGE_IN_WORKSPACE, dialect),
+        }
+    return by_scope[in_channel]
+
+
 def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) -> PageFacts:
     """What a page shows of these initiatives besides their cards; overdue means due before `today`."""
     return _facts_of(session.connection().execute(_PAGE_FACTS, {"ids": list(initiative_ids), "today": today}).all())
 
 
 def page_with_facts(
-    *, session: Session, team_id: str, channel_id: str | None, offset: int, page_size: int, today: date
+    *,
+    session: Session | Connection,
+    team_id: str,
+    channel_id: str | None,
+    offset: int,
+    page_size: int,
+    today: date,
 ) -> PageFacts:
     """One page of active initiatives in a channel (or the workspace), by name from `offset` (the last page when
-    there are fewer), their total, and everything the page shows of them, in one statement."""
-    statement = _PAGE_IN_WORKSPACE if channel_id is None else _PAGE_IN_CHANNEL
+    there are fewer), their total, and everything the page shows of them, in one statement; a plain connection
+    reads it without an ORM session."""
+    connection = session if isinstance(session, Connection) else session.connection()
+    statement = _page_statement(connection.dialect, in_channel=channel_id is not None)
     params = {"team_id": team_id, "channel_id": channel_id, "offset": offset, "page_size": page_size, "today": today}
-    return _facts_of(session.connection().execute(statement, params).all())
+    rows = connection.exec_driver_sql(statement.sql, statement.parameters(params)).all()
+    return _facts_of(rows, moment=statement.moment, day=statement.day)
 
 
-def _facts_of(rows: Sequence[Any]) -> PageFacts:
+def _facts_of(
+    rows: Sequence[Any], *, moment: Callable[[Any], Any] = _as_read, day: Callable[[Any], Any] = _as_read
+) -> PageFacts:
     facts = PageFacts()
     cards: list[tuple[int, CardFact]] = []
     docs: dict[int, list[tuple[datetime, int, DocFact]]] = {}
@@ -348,28 +417,31 @@ def _facts_of(rows: Sequence[Any]) -> PageFacts:
     forced_at: dict[int, tuple[datetime, int]] = {}
     for kind, initiative_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
         if kind == "doc":
-            docs.setdefault(initiative_id, []).append((t1, i1, DocFact(s1, s2, s3, s4, t1)))
+            added_at = moment(t1)
+            docs.setdefault(initiative_id, []).append((added_at, i1, DocFact(s1, s2, s3, s4, added_at)))
         elif kind == "entry":
-            entries.setdefault(initiative_id, []).append((i1, EntryFact(s1, s2, s3, s4, s5, t1)))
+            entries.setdefault(initiative_id, []).append((i1, EntryFact(s1, s2, s3, s4, s5, moment(t1))))
         elif kind == "progress":
             facts.progress[initiative_id] = CheckpointProgress(
-                total=int(i1), done=int(i2 or 0), overdue=int(i3 or 0), next_due=d1
+                total=int(i1), done=int(i2 or 0), overdue=int(i3 or 0), next_due=None if d1 is None else day(d1)
             )
         elif kind == "kpi":
-            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, as_utc(t1))
-            latest = ReadingFact(float(f2), as_utc(t2), s5) if t2 is not None else None
+            kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, as_utc(moment(t1)))
+            latest = ReadingFact(float(f2), as_utc(moment(t2)), s5) if t2 is not None else None
             kpis.setdefault(initiative_id, []).append((i1, kpi, latest))
         elif kind == "card":
-            since = as_utc(t2) if t2 is not None else None
-            card = CardFact(initiative_id, s1, s2, s3, s4, s5, s6, s7, d1, s8, s9, as_utc(t1), since)
+            since = as_utc(moment(t2)) if t2 is not None else None
+            target = None if d1 is None else day(d1)
+            card = CardFact(initiative_id, s1, s2, s3, s4, s5, s6, s7, target, s8, s9, as_utc(moment(t1)), since)
             cards.append((i1, card))
             facts.total = int(i2)
         elif kind == "forced":
-            if initiative_id not in forced_at or forced_at[initiative_id] < (t1, i1):
-                forced_at[initiative_id] = (t1, i1)
+            changed_at = moment(t1)
+            if initiative_id not in forced_at or forced_at[initiative_id] < (changed_at, i1):
+                forced_at[initiative_id] = (changed_at, i1)
                 facts.forced[initiative_id] = ForcedFact(s1, s2, s3)
         elif kind == "sync":
-            facts.synced, facts.last_success_at, facts.last_error = True, as_utc(t1) if t1 else None, s1
+            facts.synced, facts.last_success_at, facts.last_error = True, as_utc(moment(t1)) if t1 else None, s1
         elif kind == "pending":
             facts.pending_pushes = int(i1)
     # The union has no order: cards by name, docs oldest first, entries and KPIs in the order they were made.

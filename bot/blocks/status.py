@@ -52,10 +52,13 @@ EMPTY_CHANNEL = "No initiatives call this channel home yet. Start one with `/han
 EMPTY_WORKSPACE = "No active initiatives in this workspace yet. Start one with `/handoff new`."
 
 
+_KIND_JSON = {kind: json.dumps(kind) for kind in ("channel", "all", "detail")}  # what the page's buttons carry
+
+
 def page_value(kind: str, *, page: int = 1, channel_id: str | None = None, initiative_id: int | None = None) -> str:
     """What a status button carries so the click can re-read fresh data instead of trusting old blocks: compact JSON,
     written out directly since every card of a page carries one."""
-    value = f'{{"k":{json.dumps(kind)},"p":{page}'
+    value = f'{{"k":{_KIND_JSON.get(kind) or json.dumps(kind)},"p":{page}'
     if channel_id:
         value += f',"c":{json.dumps(channel_id)}'
     if initiative_id is not None:
