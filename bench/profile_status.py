@@ -134,7 +134,7 @@ def page_costs(workdir: Path, now: datetime, initiatives: int, requests: int) ->
 
         def one(n: int, scope_of: Callable[[int], StatusScope] = scope_of) -> str:
             with engine.connect() as connection:  # as the handler reads a page
-                page = status_page(session=connection, team_id=TEAM_ID, scope=scope_of(n), page=1, now=now)
+                page = status_page(db=connection, team_id=TEAM_ID, scope=scope_of(n), page=1, now=now)
             return json.dumps(render_status_page(page, jira_url="https://jira.example.com").as_kwargs())
 
         for n in range(WARMUP):
@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             """What the handler does for `status`: fresh connection, one page, render, JSON."""
             with engine.connect() as connection:
                 page = status_page(
-                    session=connection, team_id=TEAM_ID, scope=scope or channel_scope[n % 100], page=1, now=now
+                    db=connection, team_id=TEAM_ID, scope=scope or channel_scope[n % 100], page=1, now=now
                 )
             return json.dumps(render_status_page(page, jira_url=None).as_kwargs())
 
@@ -239,9 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 latest_phase_changes(session=session, initiative_ids=[r.id for r in rows if r.id])
 
         with session_scope(engine) as session:
-            pages = [
-                status_page(session=session, team_id=TEAM_ID, scope=scope, page=1, now=now) for scope in channel_scope
-            ]
+            pages = [status_page(db=session, team_id=TEAM_ID, scope=scope, page=1, now=now) for scope in channel_scope]
 
         def render_only(n: int) -> str:
             return json.dumps(render_status_page(pages[n % 100], jira_url=None).as_kwargs())

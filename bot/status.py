@@ -104,7 +104,7 @@ class InitiativeDetail:
 
 def status_page(
     *,
-    session: Session | Connection,
+    db: Session | Connection,
     team_id: str,
     scope: StatusScope,
     page: int,
@@ -120,7 +120,7 @@ def status_page(
     channel_id = scope.channel_id if scope.kind is ScopeKind.CHANNEL else None
     # The list may have shrunk since a paging button was drawn: past the end, the statement reads the last page.
     facts = page_with_facts(
-        session=session,
+        db=db,
         team_id=team_id,
         channel_id=channel_id,
         offset=(max(1, page) - 1) * PAGE_SIZE,

@@ -261,7 +261,7 @@ def _render_status_value(
             return None
         try:
             result = status_page(
-                session=session,
+                db=session,
                 team_id=team_id,
                 scope=scope,
                 page=page,

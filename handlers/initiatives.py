@@ -357,7 +357,7 @@ def _status(request: Request, command: StatusCommand) -> Message:
     scope = everything if command.everything else StatusScope(ScopeKind.CHANNEL, request.channel_id)
     with runtime.engine.connect() as connection:  # a page reads one statement and needs no ORM session
         page = status_page(
-            session=connection,
+            db=connection,
             team_id=actor.team_id,
             scope=scope,
             page=1,

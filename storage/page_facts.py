@@ -389,7 +389,7 @@ def page_facts(*, session: Session, initiative_ids: Sequence[int], today: date) 
 
 def page_with_facts(
     *,
-    session: Session | Connection,
+    db: Session | Connection,
     team_id: str,
     channel_id: str | None,
     offset: int,
@@ -399,7 +399,7 @@ def page_with_facts(
     """One page of active initiatives in a channel (or the workspace), by name from `offset` (the last page when
     there are fewer), their total, and everything the page shows of them, in one statement; a plain connection
     reads it without an ORM session."""
-    connection = session if isinstance(session, Connection) else session.connection()
+    connection = db if isinstance(db, Connection) else db.connection()
     statement = _page_statement(connection.dialect, in_channel=channel_id is not None)
     params = {"team_id": team_id, "channel_id": channel_id, "offset": offset, "page_size": page_size, "today": today}
     rows = connection.exec_driver_sql(statement.sql, statement.parameters(params)).all()

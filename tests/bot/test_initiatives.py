@@ -956,23 +956,23 @@ def test_status_pages_through_active_initiatives(session: Session, clock: FixedC
     session.commit()
     everything = StatusScope(ScopeKind.ALL)
 
-    first = status_page(session=session, team_id=TEAM_ID, scope=everything, page=1, now=clock.now())
+    first = status_page(db=session, team_id=TEAM_ID, scope=everything, page=1, now=clock.now())
     assert (first.page, first.page_count, first.total) == (1, 2, PAGE_SIZE + 3)
     assert len(first.items) == PAGE_SIZE
     assert first.items[0].initiative.name == "In churn"
     assert first.items[1].initiative.name == "Initiative 00"
 
-    second = status_page(session=session, team_id=TEAM_ID, scope=everything, page=2, now=clock.now())
+    second = status_page(db=session, team_id=TEAM_ID, scope=everything, page=2, now=clock.now())
     assert [s.initiative.name for s in second.items] == ["Initiative 14", "Initiative 15", "Initiative 16"]
 
-    too_far = status_page(session=session, team_id=TEAM_ID, scope=everything, page=99, now=clock.now())
+    too_far = status_page(db=session, team_id=TEAM_ID, scope=everything, page=99, now=clock.now())
     assert too_far.page == 2
     assert [s.initiative.name for s in too_far.items] == [s.initiative.name for s in second.items]
-    too_low = status_page(session=session, team_id=TEAM_ID, scope=everything, page=0, now=clock.now())
+    too_low = status_page(db=session, team_id=TEAM_ID, scope=everything, page=0, now=clock.now())
     assert too_low.page == 1
 
     general = StatusScope(ScopeKind.CHANNEL, channel_id=GENERAL)
-    in_general = status_page(session=session, team_id=TEAM_ID, scope=general, page=2, now=clock.now())
+    in_general = status_page(db=session, team_id=TEAM_ID, scope=general, page=2, now=clock.now())
     assert (in_general.page, in_general.page_count, in_general.total) == (2, 2, PAGE_SIZE + 2)
     assert [s.initiative.name for s in in_general.items] == ["Initiative 15", "Initiative 16"]
     in_churn = status_page(
@@ -982,14 +982,14 @@ def test_status_pages_through_active_initiatives(session: Session, clock: FixedC
 
 
 def test_an_empty_status_is_one_empty_page(session: Session, clock: FixedClock) -> None:
-    page = status_page(session=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.ALL), page=3, now=clock.now())
+    page = status_page(db=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.ALL), page=3, now=clock.now())
     assert (page.page, page.page_count, page.total, page.items) == (1, 1, 0, [])
 
 
 def test_exactly_one_full_page(session: Session, clock: FixedClock) -> None:
     for number in range(PAGE_SIZE):
         make_initiative(session, name=f"Initiative {number:02d}")
-    page = status_page(session=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.ALL), page=2, now=clock.now())
+    page = status_page(db=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.ALL), page=2, now=clock.now())
     assert (page.page, page.page_count, len(page.items)) == (1, 1, PAGE_SIZE)
 
 
@@ -1011,7 +1011,7 @@ def test_days_in_phase_counts_from_the_latest_phase_change(
     session.commit()
 
     def summaries() -> dict[str, tuple[object, int]]:
-        page = status_page(session=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.ALL), page=1, now=clock.now())
+        page = status_page(db=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.ALL), page=1, now=clock.now())
         return {s.initiative.name: (s.phase_since, s.days_in_phase) for s in page.items}
 
     assert summaries() == {

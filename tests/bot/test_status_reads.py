@@ -115,7 +115,7 @@ def enrich(session: Session, initiative_id: int, *, checkpoints: int, readings: 
 def read_page(engine: Engine, kind: ScopeKind) -> tuple[StatusPage, int]:
     with statements(engine) as sent, Session(engine) as session:
         scope = StatusScope(kind, GENERAL if kind is ScopeKind.CHANNEL else None)
-        page = status_page(session=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
+        page = status_page(db=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
     return page, len(sent)
 
 
@@ -205,7 +205,7 @@ def test_a_channel_page_reads_through_the_channel_index_whichever_index_was_crea
     try:
         with Session(engine) as session:
             scope = StatusScope(ScopeKind.CHANNEL, GENERAL)
-            page = status_page(session=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
+            page = status_page(db=session, team_id=TEAM_ID, scope=scope, page=1, now=NOW)
     finally:
         event.remove(engine, "before_cursor_execute", note)
     assert len(page.items) == 12
