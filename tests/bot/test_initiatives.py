@@ -976,7 +976,7 @@ def test_status_pages_through_active_initiatives(session: Session, clock: FixedC
     assert (in_general.page, in_general.page_count, in_general.total) == (2, 2, PAGE_SIZE + 2)
     assert [s.initiative.name for s in in_general.items] == ["Initiative 15", "Initiative 16"]
     in_churn = status_page(
-        session=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.CHANNEL, CHURN), page=1, now=clock.now()
+        db=session, team_id=TEAM_ID, scope=StatusScope(ScopeKind.CHANNEL, CHURN), page=1, now=clock.now()
     )
     assert (in_churn.page_count, in_churn.total, len(in_churn.items)) == (1, 1, 1)
 
