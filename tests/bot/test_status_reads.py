@@ -219,3 +219,20 @@ def test_a_channel_page_reads_through_the_channel_index_whichever_index_was_crea
 def test_cards_are_read_by_position_in_the_order_of_the_card_columns() -> None:
     assert CardFact._fields == (*CARD_COLUMNS, "phase_since")
     assert tuple(InitiativeCard.__dataclass_fields__) == CARD_COLUMNS[:-1]  # all but `created_at`, the last
+
+
+def test_a_page_reads_every_value_exactly_as_stored(engine: Engine) -> None:
+    """Numbers that need all 17 digits of a double, and text with quotes, backslashes and non-ASCII, come back
+    from the page's one statement as they were written."""
+    seed(engine, 1, checkpoints=1, readings=0)
+    target, value = 0.30000000000000004, 1 / 3
+    name = 'Recall "top\\10" – é <&>'
+    with Session(engine) as session:
+        kpi = session.exec(select(Kpi)).one()
+        kpi.target, kpi.name = target, name
+        session.add(KpiReading(kpi_id=kpi.id or 0, value=value, recorded_by=ALICE, recorded_at=NOW))
+        session.commit()
+    page, _ = read_page(engine, ScopeKind.CHANNEL)
+    [view] = page.items[0].kpis
+    assert (view.kpi.name, view.kpi.target) == (name, target)
+    assert view.latest is not None and (view.latest.value, view.latest.recorded_at) == (value, NOW)
