@@ -756,6 +756,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"{verdict(report['pass']['list_p99'])}   [p50 ratio {r['list_p50']:.2f}x]"
     )
     print(f"list within Block Kit limits and paginated: {verdict(report['pass']['list_blocks'])}")
+    cpu = report["server_cpu_ms_per_request"]
+    print(f"server CPU a request (/proc, warm-up included): handoff {cpu['handoff']} ms, floor {cpu['floor']} ms")
     mem = report["memory"]
     print()
     print(
@@ -881,6 +883,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"load: {args.warmup} warm-up + {args.requests} timed requests per target, {args.concurrency} clients"
             )
+            cpu_before = {"handoff": handoff.cpu_seconds(), "floor": floor.cpu_seconds()}
             results, load_seconds = run_load(
                 [floor_target, status_target, list_target],
                 client,
@@ -888,6 +891,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warmup=args.warmup,
                 concurrency=args.concurrency,
             )
+            served = {"handoff": 2 * (args.warmup + args.requests), "floor": args.warmup + args.requests}
+            # What drives the ratios: 8 clients queue on each server's one interpreter lock.
+            cpu_ms_per_request = {
+                name: round((server.cpu_seconds() - cpu_before[name]) * 1000 / served[name], 2)
+                for name, server in (("handoff", handoff), ("floor", floor))
+            }
             time.sleep(IDLE_SETTLE_S)
             after = {"handoff": handoff.memory_kib(), "floor": floor.memory_kib()}
             print(f"two simulated hours of scheduled work in a worker process ({HOURS_OF_WORK_MINUTES} sweeps)")
@@ -936,6 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_seconds": round(load_seconds, 1),
         "latency": latency,
         "ratios": {key: round(value, 2) for key, value in ratios.items()},
+        "server_cpu_ms_per_request": cpu_ms_per_request,
         "memory": {
             name: {
                 "idle_rss_mib": mib(idle[name]["VmRSS"]),
