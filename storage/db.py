@@ -31,8 +31,10 @@ def make_engine(url: str, *, connections: int | None = None, **kwargs: Any) -> E
             kwargs.setdefault("poolclass", StaticPool)
         else:
             # Opening a SQLite connection re-reads the schema and starts with an empty statement cache; keep one
-            # per thread instead of opening and closing overflow connections under load.
+            # per thread instead of opening and closing overflow connections under load. Hand out the one used
+            # last: its statements and pages are cached, where the pool's default order cycles through them all.
             kwargs.setdefault("pool_size", connections or SQLITE_POOL_SIZE)
+            kwargs.setdefault("pool_use_lifo", True)
     else:
         # A database server restarts or fails over; a pooled connection it dropped is replaced, not handed out.
         kwargs.setdefault("pool_pre_ping", True)
