@@ -61,7 +61,7 @@ from bot.blocks.digest import render_digest
 from bot.channel_settings import ChannelPlan, scheduled_channels
 from bot.clock import SystemClock
 from bot.config import JiraAuth, JiraSettings, Settings
-from bot.digest import ChannelDigest, scheduled_digest
+from bot.digest import ChannelDigest
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser, RecordedCall
 from bot.slot_ledger import LEASE, Job
 from handlers.outbox import senders_for
@@ -631,22 +631,13 @@ def make_settings(fake: SlackHere | SlackElsewhere, database_url: str) -> Settin
 
 
 def compose_once(
-    engine: Engine, counter: StatementCounter, app: HandoffApp, plan: ChannelPlan, now: datetime
+    counter: StatementCounter, app: HandoffApp, plan: ChannelPlan, now: datetime
 ) -> tuple[ChannelDigest, float, int, Any]:
-    """`scheduled_digest` as a due slot's run calls it (due now), in its own session."""
+    """The digest a due slot's run composes (due now), through the runner itself."""
     assert app.jobs is not None
     counter.reset()
     started = time.perf_counter()
-    with session_scope(engine) as session:
-        settings = app.runtime.settings
-        digest = scheduled_digest(
-            session=session,
-            channel=plan,
-            now=now,
-            due_at=now,
-            checklist=settings.checklist.for_team(plan.team_id),
-            stale_days=settings.kpi_stale_days,
-        ).digest
+    digest = app.jobs.digest(plan, now, due_at=now).digest
     seconds = time.perf_counter() - started
     return digest, seconds, counter.total, counter.snapshot()
 
@@ -691,14 +682,14 @@ def run_size(
 
         # ---- composition, after a warm-up pass over a few channels (statement cache, imports)
         for plan in plans[:20]:
-            compose_once(engine, counter, app, plan, datetime.now(UTC))
+            compose_once(counter, app, plan, datetime.now(UTC))
             app.jobs.preview(Job.DIGEST, plan)
         composed: list[ChannelComposition] = []
         expected: dict[str, int] = {}
         kinds: Counter[str] = Counter()
         for plan in plans:
             now = datetime.now(UTC)
-            digest, compose_s, statements, snapshot = compose_once(engine, counter, app, plan, now)
+            digest, compose_s, statements, snapshot = compose_once(counter, app, plan, now)
             kinds.update({k: v for k, v in snapshot.items() if k != "total"})
             t0 = time.perf_counter()
             messages = render_digest(digest, jira_url=JIRA_URL)

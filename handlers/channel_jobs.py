@@ -119,7 +119,7 @@ class JobRunner:
 
         now = self._runtime.clock.now()
         if job is Job.DIGEST:
-            due = self._digest(plan, now, due_at=now)
+            due = self.digest(plan, now, due_at=now)
             if due.skip is DigestSkip.NO_INITIATIVES:
                 return Preview(plan.channel_id, [], note="No initiatives call this channel home, so no digest.")
             note = None
@@ -241,7 +241,7 @@ class JobRunner:
         run = claim.run
         label = f"{job.value} {plan.channel_id} {run.slot}"
         if job is Job.DIGEST:
-            due = self._digest(plan, now, due_at=run.due_at, asked=asked)
+            due = self.digest(plan, now, due_at=run.due_at, asked=asked)
             if due.skip is not None:
                 return self._finished_without_post(claim, due.skip.value, label, report)
             messages = render_digest(due.digest, jira_url=self._runtime.jira_url)
@@ -276,7 +276,7 @@ class JobRunner:
         report.skipped.append(f"{label}: {reason}")
         return []
 
-    def _digest(self, plan: ChannelPlan, now: datetime, *, due_at: datetime, asked: bool = False) -> ScheduledDigest:
+    def digest(self, plan: ChannelPlan, now: datetime, *, due_at: datetime, asked: bool = False) -> ScheduledDigest:
         """The digest a slot of `plan` posts, with this workspace's checklist and settings."""
         from bot.digest import scheduled_digest
 
