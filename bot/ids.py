@@ -88,6 +88,39 @@ def block_standup_question(index: int) -> str:
     return f"question_{index}"
 
 
+# Shortcuts: "More actions" on any message, and the lightning-bolt menu (as the manifest declares them)
+SHORTCUT_LOG_BLOCKER = "log_as_blocker"
+SHORTCUT_ADD_CHECKPOINT = "add_as_checkpoint"
+SHORTCUT_LOG_IDEA = "log_as_idea"
+SHORTCUT_ATTACH_DOC = "attach_as_doc"
+SHORTCUT_NEW_INITIATIVE = "new_initiative"
+MESSAGE_SHORTCUTS = (SHORTCUT_LOG_BLOCKER, SHORTCUT_ADD_CHECKPOINT, SHORTCUT_LOG_IDEA, SHORTCUT_ATTACH_DOC)
+GLOBAL_SHORTCUTS = (SHORTCUT_NEW_INITIATIVE,)
+
+# The blocker and idea forms (from a message shortcut or a status card)
+VIEW_REPORT_BLOCKER = "report_blocker"
+BLOCK_BLOCKER_INITIATIVE = "initiative"
+BLOCK_BLOCKER_TEXT = "text"
+BLOCK_BLOCKER_DIRECTION = "direction"
+VIEW_LOG_IDEA = "log_idea"
+BLOCK_IDEA_INITIATIVE = "initiative"
+BLOCK_IDEA_TEXT = "text"
+
+# Each status card's menu of next steps, and the forms it opens
+ACTION_CARD_MENU = "initiative_next_step"
+VIEW_CHANGE_PHASE = "change_phase"
+VIEW_EDIT_INITIATIVE = "edit_initiative"
+VIEW_RECORD_READING = "record_kpi_reading"
+VIEW_STANDUP_SETTINGS = "standup_settings"
+VIEW_ARCHIVE = "archive_initiative"
+
+# Pickers that search as you type (`external_select`): Slack asks for their options by these action ids
+ACTION_PICK_INITIATIVE = "pick_initiative"
+ACTION_PICK_CHECKPOINT = "pick_checkpoint"
+
+# `/handoff` alone: this channel's initiatives, with help one button away
+ACTION_SHOW_HELP = "show_help"
+
 VIEW_MITIGATION = "record_mitigation"
 BLOCK_MITIGATION_PLAN = "plan"
 

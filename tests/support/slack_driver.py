@@ -163,6 +163,111 @@ class SlackDriver:
         }
         return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
 
+    def select(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        container: dict[str, Any] | None = None,
+        origin: Origin = OUR_WORKSPACE,
+    ) -> HttpResult:
+        """An option picked from a `static_select` menu on a message: Slack sends `selected_option`, not `value`."""
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": "b",
+            "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            "type": "block_actions",
+            "team": None if origin.org_wide else {"id": origin.installed_team_id, "domain": "handoff-test"},
+            "enterprise": origin.enterprise,
+            "is_enterprise_install": origin.org_wide,
+            "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
+            "api_app_id": "A0001",
+            "trigger_id": self.fake.new_trigger_id(),
+            "channel": {"id": channel, "name": "general"},
+            "container": container
+            or {"type": "message", "message_ts": "1.0", "channel_id": channel, "is_ephemeral": True},
+            "response_url": self.fake.new_response_url(),
+            "actions": [action],
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def message_shortcut(
+        self,
+        callback_id: str,
+        message: dict[str, Any],
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        origin: Origin = OUR_WORKSPACE,
+    ) -> HttpResult:
+        """A shortcut picked from a message's "More actions" menu (`message_action`): the whole message comes with it,
+        `thread_ts` when it is in a thread, `bot_id` and `subtype: bot_message` (and maybe no `user`) from a bot."""
+        payload = {
+            "type": "message_action",
+            "token": "legacy-verification-token",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": origin.installed_team_id or origin.user_team_id, "domain": "handoff-test"},
+            "enterprise": origin.enterprise,
+            "is_enterprise_install": origin.org_wide,
+            "user": {"id": user, "name": user.lower(), "username": user.lower(), "team_id": origin.user_team_id},
+            "channel": {"id": channel, "name": "general"},
+            "callback_id": callback_id,
+            "trigger_id": self.fake.new_trigger_id(),
+            "response_url": self.fake.new_response_url(),
+            "message_ts": message.get("ts", "1.0"),
+            "message": {"type": "message", **message},
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def global_shortcut(self, callback_id: str, *, user: str = "U0ALICE", origin: Origin = OUR_WORKSPACE) -> HttpResult:
+        """A shortcut from the lightning-bolt menu or search (`shortcut`): no channel, no message, no response_url."""
+        payload = {
+            "type": "shortcut",
+            "token": "legacy-verification-token",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": origin.installed_team_id or origin.user_team_id, "domain": "handoff-test"},
+            "enterprise": origin.enterprise,
+            "is_enterprise_install": origin.org_wide,
+            "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
+            "callback_id": callback_id,
+            "trigger_id": self.fake.new_trigger_id(),
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def suggest_options(
+        self,
+        view: dict[str, Any],
+        *,
+        block_id: str,
+        action_id: str,
+        value: str,
+        user: str = "U0ALICE",
+        origin: Origin = OUR_WORKSPACE,
+    ) -> HttpResult:
+        """What Slack asks an `external_select` in an open modal for, as the person types (`block_suggestion`); the
+        answer is `{"options": [...]}` or `{"option_groups": [...]}`, at most 100 in all."""
+        payload = {
+            "type": "block_suggestion",
+            "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
+            "container": {"type": "view", "view_id": view.get("id", "V0")},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+            "team": {"id": origin.installed_team_id or origin.user_team_id, "domain": "handoff-test"},
+            "enterprise": origin.enterprise,
+            "is_enterprise_install": origin.org_wide,
+            "view": {**view, "team_id": origin.user_team_id, "state": {"values": {}}},
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
     def submit_view(
         self,
         view: dict[str, Any],
