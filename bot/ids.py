@@ -96,6 +96,14 @@ SHORTCUT_ATTACH_DOC = "attach_as_doc"
 SHORTCUT_NEW_INITIATIVE = "new_initiative"
 MESSAGE_SHORTCUTS = (SHORTCUT_LOG_BLOCKER, SHORTCUT_ADD_CHECKPOINT, SHORTCUT_LOG_IDEA, SHORTCUT_ATTACH_DOC)
 GLOBAL_SHORTCUTS = (SHORTCUT_NEW_INITIATIVE,)
+# The names people see in Slack's menus; the manifest declares the same (checked by tests/test_manifest.py).
+SHORTCUT_NAMES = {
+    SHORTCUT_LOG_BLOCKER: "Log as blocker",
+    SHORTCUT_ADD_CHECKPOINT: "Add as checkpoint",
+    SHORTCUT_LOG_IDEA: "Log as idea",
+    SHORTCUT_ATTACH_DOC: "Attach as doc",
+    SHORTCUT_NEW_INITIATIVE: "New initiative",
+}
 
 # The blocker and idea forms (from a message shortcut or a status card)
 VIEW_REPORT_BLOCKER = "report_blocker"

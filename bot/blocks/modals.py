@@ -22,7 +22,8 @@ def input_block(
         "type": "input",
         "block_id": block_id,
         "label": plain(label),
-        "element": {**element, "action_id": ids.INPUT_ACTION},
+        # A picker that loads its options keeps its own action id: Slack asks for its options by that id.
+        "element": {"action_id": ids.INPUT_ACTION, **element},
         "optional": optional,
     }
     if hint:
