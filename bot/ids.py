@@ -121,6 +121,16 @@ VIEW_EDIT_INITIATIVE = "edit_initiative"
 VIEW_RECORD_READING = "record_kpi_reading"
 VIEW_STANDUP_SETTINGS = "standup_settings"
 VIEW_ARCHIVE = "archive_initiative"
+BLOCK_PHASE_TARGET = "phase"
+BLOCK_PHASE_NOTE = "note"
+BLOCK_PHASE_REASON = "force_reason"
+BLOCK_READING_KPI = "kpi"
+BLOCK_READING_VALUE = "value"
+BLOCK_READING_NOTE = "note"
+BLOCK_STANDUP_ENABLED = "enabled"
+BLOCK_STANDUP_TIME = "time"
+BLOCK_STANDUP_DAYS = "days"
+BLOCK_STANDUP_ZONE = "timezone"
 
 # Pickers that search as you type (`external_select`): Slack asks for their options by these action ids
 ACTION_PICK_INITIATIVE = "pick_initiative"
@@ -150,6 +160,7 @@ ACTIONS = (
     ACTION_UNDO,
     ACTION_STANDUP_ANSWER,
     ACTION_STANDUP_SAME,
+    ACTION_CARD_MENU,
 )
 VIEWS = (
     VIEW_NEW_INITIATIVE,
@@ -159,4 +170,9 @@ VIEWS = (
     VIEW_MITIGATION,
     VIEW_STANDUP,
     VIEW_STANDUP_QUESTIONS,
+    VIEW_CHANGE_PHASE,
+    VIEW_EDIT_INITIATIVE,
+    VIEW_RECORD_READING,
+    VIEW_STANDUP_SETTINGS,
+    VIEW_ARCHIVE,
 )

@@ -456,26 +456,15 @@ def edit_initiative(
         raise InvalidInput.single("field", Problem.EDIT_SAYS_NOTHING)
     if initiative.archived:
         raise InvalidInput.single("field", Problem.ARCHIVED_EDIT, name=initiative.name, ref_key=initiative.ref_key)
-    problems: list[FieldProblem] = []
-    for fld, value in request.values.items():
-        if value is CLEAR and fld not in CLEARABLE_FIELDS:
-            problems.append(FieldProblem(fld, Problem.CANNOT_CLEAR, label=FIELD_LABELS[fld]))
-        elif fld is Field.NAME:
-            name = clean_name(str(value))
-            invalid_name = name_problems(name)
-            problems += invalid_name
-            other = queries.get_initiative_by_name(session=session, team_id=actor.team_id, name=name)
-            if not invalid_name and other is not None and other.id != initiative.id:
-                problems.append(FieldProblem(fld, Problem.DUPLICATE_NAME, name=other.name, archived=other.archived))
-        elif fld is Field.GOAL and value is not CLEAR:
-            problems += goal_problems(str(value))
-        elif fld is Field.JIRA and value is not CLEAR:
-            problems += jira_problems(str(value), jira_configured=jira_configured)
-        elif fld is Field.DUE and value is not CLEAR:
-            assert isinstance(value, date)
-            problems += due_problems(value, today)
-        elif fld in (Field.DS, Field.ENG, Field.EMBEDDED) and value is not CLEAR:
-            problems += _person_problems(people, fld, str(value))
+    problems = edit_problems(
+        session=session,
+        team_id=actor.team_id,
+        initiative=initiative,
+        request=request,
+        people=people,
+        today=today,
+        jira_configured=jira_configured,
+    )
     if problems:
         raise InvalidInput(problems)
     if RESTRICTED_FIELDS & request.values.keys():
@@ -498,6 +487,62 @@ def edit_initiative(
     except IntegrityError as error:
         raise DuplicateName(initiative.name, archived=False) from error
     return EditResult(initiative=initiative, changes=changes)
+
+
+def edit_problems(
+    *,
+    session: Session,
+    team_id: str,
+    initiative: Initiative,
+    request: EditRequest,
+    people: PeopleService | None,
+    today: date,
+    jira_configured: bool,
+) -> list[FieldProblem]:
+    """Every problem with the values of an edit, so a form can mark each field; without `people` the people named
+    are not checked (a caller short of time leaves that to the edit itself)."""
+    problems: list[FieldProblem] = []
+    for fld, value in request.values.items():
+        if value is CLEAR and fld not in CLEARABLE_FIELDS:
+            problems.append(FieldProblem(fld, Problem.CANNOT_CLEAR, label=FIELD_LABELS[fld]))
+        elif fld is Field.NAME:
+            name = clean_name(str(value))
+            invalid_name = name_problems(name)
+            problems += invalid_name
+            other = queries.get_initiative_by_name(session=session, team_id=team_id, name=name)
+            if not invalid_name and other is not None and other.id != initiative.id:
+                problems.append(FieldProblem(fld, Problem.DUPLICATE_NAME, name=other.name, archived=other.archived))
+        elif fld is Field.GOAL and value is not CLEAR:
+            problems += goal_problems(str(value))
+        elif fld is Field.JIRA and value is not CLEAR:
+            problems += jira_problems(str(value), jira_configured=jira_configured)
+        elif fld is Field.DUE and value is not CLEAR:
+            assert isinstance(value, date)
+            problems += due_problems(value, today)
+        elif fld in (Field.DS, Field.ENG, Field.EMBEDDED) and value is not CLEAR and people is not None:
+            problems += _person_problems(people, fld, str(value))
+    return problems
+
+
+def edit_request_between(initiative: Initiative, draft: InitiativeDraft) -> EditRequest:
+    """The fields a form filled in with an initiative's values now differ in: emptied optional ones are cleared."""
+    values: dict[Field, object] = {}
+    for fld in Field:
+        new = _draft_value(draft, fld)
+        if new is None and fld not in CLEARABLE_FIELDS:
+            continue  # a required field left empty is the form's to refuse
+        if new is not None and fld is Field.JIRA:
+            new = normalize_jira_key(str(new)) or new
+        if new != _get_field(initiative, fld):
+            values[fld] = CLEAR if new is None else new
+    return EditRequest(values)
+
+
+def _draft_value(draft: InitiativeDraft, fld: Field) -> object:
+    value = getattr(draft, _ATTRIBUTES[fld])
+    if isinstance(value, str):
+        value = clean_name(value) if fld is Field.NAME else value.strip()
+    return value if value not in ("", None) else None
 
 
 def archive_initiative(

@@ -573,7 +573,7 @@ def add_item(
     require_active(initiative, frozen="its checklist is frozen")
     readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
     key = key.strip().lower()
-    problems = _reason_problems(reason)
+    problems = reason_problems(reason)
     if not ITEM_KEY.match(key):
         problems.append(FieldProblem("item", Problem.NOT_AN_ITEM_KEY, key=key))
     elif find_item(readiness, key) is not None:
@@ -623,7 +623,7 @@ def waive_item(
     status = find_item(readiness, key)
     if status is None:
         raise UnknownItem(key, [s.item.key for g in readiness.gates for s in g.items])
-    problems = _reason_problems(reason)
+    problems = reason_problems(reason)
     if problems:
         raise InvalidInput(problems)
     if status.waiver is not None:
@@ -676,7 +676,7 @@ def _next_gated_phase(phase: Phase) -> Phase | None:
     return next((p for p in GATED_PHASES if (phase_order(p) or 0) > order), None)
 
 
-def _reason_problems(reason: str) -> list[FieldProblem]:
+def reason_problems(reason: str) -> list[FieldProblem]:
     reason = " ".join(reason.split())
     if not reason:
         return [FieldProblem("reason", Problem.REASON_MISSING)]
@@ -725,18 +725,15 @@ def move_phase(
     moving = not initiative.archived and initiative.phase != phase.value
     if moving:
         require_manager(initiative=initiative, actor=actor, people=people, action="change its phase")
-    readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
-    missing = [s for g in readiness.crossing(phase) for s in g.missing]
+    missing = missing_to_enter(session=session, checklist=checklist, initiative=initiative, phase=phase)
     if force_reason is not None:
-        problems = _reason_problems(force_reason)
+        problems = reason_problems(force_reason)
         if problems:
             raise InvalidInput(problems)
     if missing and force_reason is None and moving:
         raise GateRefused(initiative, phase, missing)
-    if missing and force_reason is not None:
-        leads = [u for u in (initiative.ds_lead_id, initiative.eng_lead_id) if u]
-        if actor.user_id not in leads and not people.is_workspace_admin(actor.user_id):
-            raise ForceNotAllowed(leads)
+    if missing and force_reason is not None and not may_force(initiative=initiative, actor=actor, people=people):
+        raise ForceNotAllowed(leads_of(initiative))
     result = change_phase(
         session=session,
         actor=actor,
@@ -748,6 +745,23 @@ def move_phase(
         forced_items=[s.item.key for s in missing] if missing else None,
     )
     return GatedPhaseResult(result, forced_past=missing)
+
+
+def missing_to_enter(
+    *, session: Session, checklist: Checklist, initiative: Initiative, phase: Phase
+) -> list[ItemStatus]:
+    """The required items a move to `phase` would go past without: those of every gate it crosses."""
+    readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
+    return [s for g in readiness.crossing(phase) for s in g.missing]
+
+
+def leads_of(initiative: Initiative) -> list[str]:
+    return [u for u in (initiative.ds_lead_id, initiative.eng_lead_id) if u]
+
+
+def may_force(*, initiative: Initiative, actor: Actor, people: PeopleService) -> bool:
+    """Forcing a move past a gate is for the initiative's DS and engineering leads and workspace admins."""
+    return actor.user_id in leads_of(initiative) or people.is_workspace_admin(actor.user_id)
 
 
 class ForceNotAllowed(NotAllowed):

@@ -38,7 +38,7 @@ def register(app: App, runtime: Runtime) -> None:
     @after_ack
     def share_status(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         user_id = body["user"]["id"]
-        message = _render_status_value(runtime, tenant_of(context), action.get("value", ""), shared_by=user_id)
+        message = render_status_value(runtime, tenant_of(context), action.get("value", ""), shared_by=user_id)
         if message is None:
             respond(
                 response_type="ephemeral",
@@ -59,13 +59,13 @@ def register(app: App, runtime: Runtime) -> None:
 
     @after_ack
     def page_status(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-        message = _render_status_value(runtime, tenant_of(context), action.get("value", ""))
+        message = render_status_value(runtime, tenant_of(context), action.get("value", ""))
         if message is not None:
             respond(replace_original=True, **message.as_kwargs())
 
     @after_ack
     def show_detail(body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
-        message = _render_status_value(runtime, tenant_of(context), action.get("value", ""))
+        message = render_status_value(runtime, tenant_of(context), action.get("value", ""))
         if message is not None:
             respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
 
@@ -227,7 +227,7 @@ def ack_only(ack: Ack) -> None:
     ack()
 
 
-def _render_status_value(
+def render_status_value(
     runtime: Runtime, team_id: str, raw_value: str, *, shared_by: str | None = None
 ) -> Message | None:
     """Re-read what a status button points at; None when the value is not one of ours."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
+from enum import StrEnum
 
 from bot import ids
 from bot.blocks.base import (
@@ -20,6 +21,7 @@ from bot.blocks.base import (
     jira_link,
     key_text,
     lines_as_sections,
+    plain,
     plural,
     section,
     slack_date,
@@ -66,6 +68,53 @@ def page_value(kind: str, *, page: int = 1, channel_id: str | None = None, initi
     return value + "}"
 
 
+class NextStep(StrEnum):
+    """What a status card's "Next step…" menu offers, named as its option values carry them."""
+
+    DETAILS = "details"
+    PHASE = "phase"
+    EDIT = "edit"
+    CHECKPOINT = "checkpoint"
+    DOC = "doc"
+    READING = "reading"
+    BLOCKER = "blocker"
+    STANDUP = "standup"
+    ARCHIVE = "archive"
+
+
+NEXT_STEP_LABELS = {
+    NextStep.DETAILS: "Details",
+    NextStep.PHASE: "Change phase",
+    NextStep.EDIT: "Edit",
+    NextStep.CHECKPOINT: "Add checkpoint",
+    NextStep.DOC: "Add doc",
+    NextStep.READING: "Record a KPI reading",
+    NextStep.BLOCKER: "Report a blocker",
+    NextStep.STANDUP: "Standup settings",
+    NextStep.ARCHIVE: "Archive",
+}
+NEXT_STEP_PLACEHOLDER = "Next step…"
+
+
+def next_step_menu(initiative_id: int, shown: str, *, details: bool = True) -> Block:
+    """A card's menu of next steps: a `static_select`, since an `overflow` holds only 5 options.
+
+    Each option's value is compact JSON: the step (`s`), the initiative (`i`) and what the message shows (`shown`, a
+    `page_value`), so the pick can re-render that message afterwards; Slack fires a select only when its selection
+    changes, and the fresh render resets it."""
+    where = shown[1:-1]
+    return {
+        "type": "static_select",
+        "action_id": ids.ACTION_CARD_MENU,
+        "placeholder": plain(NEXT_STEP_PLACEHOLDER),
+        "options": [
+            {"text": plain(label), "value": f'{{"s":"{step.value}",{where},"i":{initiative_id}}}'}
+            for step, label in NEXT_STEP_LABELS.items()
+            if details or step is not NextStep.DETAILS
+        ],
+    }
+
+
 def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str | None = None) -> Message:
     """An overview page; private copies carry share and paging buttons, shared copies say who shared them."""
     scope = page.scope
@@ -78,8 +127,9 @@ def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str
     blocks: list[Block] = [header(title)]
     if not page.items:
         blocks.append(section(EMPTY_CHANNEL if scope.kind is ScopeKind.CHANNEL else EMPTY_WORKSPACE))
+    shown = page_value(kind, page=page.page, channel_id=scope.channel_id) if shared_by is None else None
     for summary in page.items:
-        blocks += _summary_blocks(summary, jira_url=jira_url, interactive=shared_by is None)
+        blocks += _summary_blocks(summary, jira_url=jira_url, shown=shown)
     footer = plural(page.total, "initiative")
     if page.page_count > 1:
         footer += f" · page {page.page} of {page.page_count}"
@@ -121,7 +171,8 @@ def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str
     return Message(text=truncate(text, 3000), blocks=blocks)
 
 
-def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interactive: bool) -> list[Block]:
+def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, shown: str | None) -> list[Block]:
+    """One initiative's card; `shown` (the page, on private copies only) gives it the menu of next steps."""
     initiative = summary.initiative
     line = (
         f"{PHASE_EMOJI.get(initiative.phase, '')} *{escape(initiative.name)}* {key_text(initiative.ref_key)} · "
@@ -129,11 +180,7 @@ def _summary_blocks(summary: InitiativeSummary, *, jira_url: str | None, interac
     )
     if initiative.goal:
         line += f"\n{escape(truncate(initiative.goal, 200))}"
-    accessory = (
-        button("Details", ids.ACTION_STATUS_DETAIL, value=page_value("detail", initiative_id=initiative.id))
-        if interactive
-        else None
-    )
+    accessory = next_step_menu(initiative.id or 0, shown) if shown is not None else None
     people = (
         f"DS {user(initiative.ds_lead_id)} · Eng {user(initiative.eng_lead_id)} · "
         f"Embedded {user(initiative.embedded_engineer_id)} · Due {day(initiative.target_date)}"
@@ -185,12 +232,19 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
     initiative = detail.initiative
     title = f"{initiative.name}" + (" (archived)" if initiative.archived else "")
     blocks: list[Block] = [header(title)]
+    # An archived initiative's steps would all be refused; Undo or `unarchive` brings it back first.
+    menu = (
+        next_step_menu(initiative.id or 0, page_value("detail"), details=False)
+        if shared_by is None and not initiative.archived
+        else None
+    )
     blocks.append(
         section(
             f"{PHASE_EMOJI.get(initiative.phase, '')} *Phase:* {initiative.phase} since "
             f"{slack_date(detail.phase_since)} ({plural(detail.days_in_phase, 'day')})   "
             f"*Key:* {key_text(initiative.ref_key)}\n"
-            f"*Goal:* {escape(initiative.goal) if initiative.goal else '_not set_'}"
+            f"*Goal:* {escape(initiative.goal) if initiative.goal else '_not set_'}",
+            accessory=menu,
         )
     )
     blocks.append(section(_people_and_places(initiative, jira_url)))

@@ -399,10 +399,12 @@ def test_status_page_buttons_carry_the_next_and_previous_page() -> None:
     assert json.loads(buttons[ids.ACTION_STATUS_PREV]["value"]) == {"k": "channel", "p": 1, "c": CHURN}
     assert json.loads(buttons[ids.ACTION_STATUS_NEXT]["value"]) == {"k": "channel", "p": 3, "c": CHURN}
     assert "page 2 of 3" in middle.blocks[-2]["elements"][0]["text"]
-    details = [b["accessory"] for b in middle.blocks if b["type"] == "section"]
-    assert [json.loads(d["value"]) for d in details[:2]] == [
-        {"k": "detail", "p": 1, "i": 0},
-        {"k": "detail", "p": 1, "i": 1},
+    menus = [b["accessory"] for b in middle.blocks if b["type"] == "section"]
+    assert {m["action_id"] for m in menus} == {ids.ACTION_CARD_MENU}
+    # Each card's steps name its initiative and the page it sits on, so the pick re-renders that page.
+    assert [json.loads(m["options"][0]["value"]) for m in menus[:2]] == [
+        {"s": "details", "k": "channel", "p": 2, "c": CHURN, "i": 0},
+        {"s": "details", "k": "channel", "p": 2, "c": CHURN, "i": 1},
     ]
 
 
