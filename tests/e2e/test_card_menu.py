@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bot import ids
-from storage.models import Checkpoint, HandoffDoc, KpiReading, PhaseChange, StandupSettings
+from handlers import modal_openers
+from storage.models import Blocker, Checkpoint, HandoffDoc, KpiReading, PhaseChange, StandupSettings
 from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, assert_valid_message, assert_valid_view, button_values
 from tests.support.e2e import Thread, blocks_of, kickoff_of, load, private_answer, replies, row_counts, run
@@ -430,6 +431,25 @@ def test_add_checkpoint_and_add_doc_open_their_forms_with_the_initiative_picked(
     [doc] = rows(running.engine, HandoffDoc)
     assert (str(doc.initiative_id), doc.kind, doc.url) == (churn_id, "ds-summary", url)
     assert "DS summary" in private_to(running, ALICE)[-1]
+
+
+# The blocker form is the message shortcut's (`open_report_blocker_modal`), which this test needs; it runs once that
+# form is there.
+@pytest.mark.skipif(
+    not hasattr(modal_openers, "open_report_blocker_modal"), reason="needs the blocker form of the message shortcuts"
+)
+def test_report_a_blocker_opens_the_blocker_form_with_the_initiative_picked(running: RunningApp, churn: Thread) -> None:
+    churn_id = str(load(running.engine, CHURN_V2).id)
+    view = pick(running, "blocker").view
+    assert view["callback_id"] == ids.VIEW_REPORT_BLOCKER
+    [picker] = [b["element"] for b in view["blocks"] if b.get("block_id") == ids.BLOCK_BLOCKER_INITIATIVE]
+    assert picker["initial_option"]["value"] == churn_id
+
+    assert submit(running, view, {ids.BLOCK_BLOCKER_TEXT: "No read access to the events table"}) == {}
+
+    [blocker] = rows(running.engine, Blocker)
+    assert (str(blocker.initiative_id), blocker.text) == (churn_id, "No read access to the events table")
+    assert "No read access to the events table" in thread_texts(running, churn)[-1]
 
 
 # --- KPI readings -------------------------------------------------------------------------------------------
