@@ -118,7 +118,11 @@ def render_edit_modal(initiative: Initiative, *, channel_id: str | None) -> dict
     channel_select = {
         "type": "conversations_select",
         "initial_conversation": initiative.home_channel_id,
-        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        "filter": {
+            "include": ["public", "private"],
+            "exclude_bot_users": True,
+            "exclude_external_shared_channels": True,
+        },
     }
     blocks = [
         input_block(ids.BLOCK_NEW_NAME, "Name", text(initiative.name, max_length=NAME_MAX)),
