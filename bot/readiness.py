@@ -677,6 +677,7 @@ def _next_gated_phase(phase: Phase) -> Phase | None:
 
 
 def reason_problems(reason: str) -> list[FieldProblem]:
+    """A reason (for a waiver, an added item or a forced move) that is missing or too long."""
     reason = " ".join(reason.split())
     if not reason:
         return [FieldProblem("reason", Problem.REASON_MISSING)]
@@ -756,6 +757,7 @@ def missing_to_enter(
 
 
 def leads_of(initiative: Initiative) -> list[str]:
+    """The initiative's DS and engineering leads, those it has."""
     return [u for u in (initiative.ds_lead_id, initiative.eng_lead_id) if u]
 
 

@@ -43,6 +43,7 @@ from handlers.tenancy import actor_of
 from handlers.views import FIELD_BLOCKS, FORM_ACCEPTED, draft_from_state, form_check, tell_privately
 
 NOTHING_CHANGED = "Nothing changed: change a field, or Cancel."
+GONE = "This initiative is no longer there; close the form."
 # A form's change, run after the ack: the person, the initiative the form is about, and the submitted values.
 Step = Callable[[Actor, Initiative, dict[str, Any]], Message]
 FORCE_FIELD = "Reason to move anyway"
@@ -116,7 +117,9 @@ def register(app: App, runtime: Runtime) -> None:
         channel_id = form_metadata(body).get("c") or ""
 
         def step(actor: Actor, initiative: Initiative, values: dict[str, Any]) -> Message:
-            change, _ = standup_change_of(runtime, initiative, values)
+            change, errors = standup_change_of(runtime, initiative, values)
+            if errors:  # changed since the ack: no embedded engineer any more
+                raise InvalidInput.said("standup", " ".join(errors.values()))
             if change.command is None and change.questions is None:
                 raise NothingToChange(Problem.ALREADY_SET)
             result: Message | None = None
@@ -163,9 +166,6 @@ def _initiative_of(runtime: Runtime, body: dict[str, Any], context: BoltContext)
             )
     except (HandoffError, ValueError):
         return None
-
-
-GONE = "This initiative is no longer there; close the form."
 
 
 # --- change phase -------------------------------------------------------------------------------------------------
