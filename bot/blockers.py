@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.errors import HandoffError, InvalidInput, Problem
+from bot.errors import FieldProblem, HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, require_active, resolve_initiative
 from storage import blockers as queries
 from storage.models import BLOCKER_MAX, Blocker, Initiative
@@ -33,6 +33,12 @@ DIRECTION_LABELS = {
     BlockerDirection.ON_DS: "engineering waiting on DS",
     BlockerDirection.ON_PLATFORM: "both waiting on data/platform",
 }
+# What a form offers for "who waits on whom": the word `on:` takes for each direction, and its label.
+DIRECTION_CHOICES = (
+    ("eng", DIRECTION_LABELS[BlockerDirection.ON_ENG]),
+    ("ds", DIRECTION_LABELS[BlockerDirection.ON_DS]),
+    ("platform", DIRECTION_LABELS[BlockerDirection.ON_PLATFORM]),
+)
 
 
 class UnknownBlocker(HandoffError):
@@ -65,6 +71,16 @@ def direction_label(direction: str | None) -> str | None:
     return DIRECTION_LABELS.get(BlockerDirection(direction)) if direction else None
 
 
+def text_problems(text: str) -> list[FieldProblem]:
+    """What is wrong with a blocker's text (whitespace collapsed), for a command's answer or a form's field."""
+    text = " ".join(text.split())
+    if not text:
+        return [FieldProblem("text", Problem.BLOCKER_TEXT_MISSING)]
+    if len(text) > BLOCKER_MAX:
+        return [FieldProblem("text", Problem.TOO_LONG, what="blocker", length=len(text), limit=BLOCKER_MAX)]
+    return []
+
+
 def report_blocker(
     *,
     session: Session,
@@ -73,13 +89,14 @@ def report_blocker(
     text: str,
     direction: BlockerDirection | None,
     now: datetime,
+    reporter: str | None = None,
 ) -> LocatedBlocker:
-    """Record a blocker with who reported it; anyone may, since the point is to hear of it early."""
+    """Record a blocker with who reported it (`reporter`, else the actor); anyone may, since the point is to hear
+    of it early."""
+    problems = text_problems(text)
+    if problems:
+        raise InvalidInput(problems)
     text = " ".join(text.split())
-    if not text:
-        raise InvalidInput.single("text", Problem.BLOCKER_TEXT_MISSING)
-    if len(text) > BLOCKER_MAX:
-        raise InvalidInput.single("text", Problem.TOO_LONG, what="blocker", length=len(text), limit=BLOCKER_MAX)
     require_active(initiative, frozen="its blockers are frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
         number = next_number(session=session, model=Blocker, initiative_id=initiative.id or 0)
@@ -88,7 +105,7 @@ def report_blocker(
             number=number,
             text=text,
             direction=direction.value if direction else None,
-            reported_by=actor.user_id,
+            reported_by=reporter or actor.user_id,
             reported_at=now,
         )
         try:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.errors import HandoffError, Problem
 from bot.initiatives import resolve_initiative
-from storage.initiatives import list_initiatives_at_home
+from storage.initiatives import get_initiative_by_thread, list_initiatives_at_home
 from storage.models import Initiative
 
 # More than this many at home in one channel are listed as "and N more"; `status` shows them all.
@@ -49,3 +49,20 @@ def resolve_in_channel(*, session: Session, team_id: str, channel_id: str | None
     if len(at_home) > 1:
         raise SeveralInitiativesInChannel(channel_id, at_home[:LISTED_MAX], more=len(at_home) > LISTED_MAX)
     return at_home[0]
+
+
+def initiative_for_message(
+    *, session: Session, team_id: str, channel_id: str, thread_ts: str | None
+) -> Initiative | None:
+    """The initiative a message is about: the one whose kickoff thread it is in (or heads), else the only active one
+    at home in its channel; None when neither says."""
+    if thread_ts:
+        in_thread = get_initiative_by_thread(
+            session=session, team_id=team_id, channel_id=channel_id, thread_ts=thread_ts
+        )
+        if in_thread is not None and not in_thread.archived:
+            return in_thread
+    try:
+        return resolve_in_channel(session=session, team_id=team_id, channel_id=channel_id, reference=None)
+    except (NoInitiativeInChannel, SeveralInitiativesInChannel):
+        return None

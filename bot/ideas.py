@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.errors import HandoffError, InvalidInput, Problem
+from bot.errors import FieldProblem, HandoffError, InvalidInput, Problem
 from bot.initiatives import Actor, note_problems, require_active, resolve_initiative
 from storage import ideas as queries
 from storage.models import IDEA_MAX, Idea, IdeaOutcome, Initiative
@@ -55,13 +55,22 @@ def parse_outcome(raw: str) -> IdeaOutcome:
         ) from None
 
 
-def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: str, now: datetime) -> LocatedIdea:
-    """Record an idea with its author; anyone may, since the log is everyone's memory."""
+def text_problems(text: str) -> list[FieldProblem]:
+    """What is wrong with an idea's text (whitespace collapsed), for a command's answer or a form's field."""
     text = " ".join(text.split())
     if not text:
-        raise InvalidInput.single("text", Problem.IDEA_TEXT_MISSING)
+        return [FieldProblem("text", Problem.IDEA_TEXT_MISSING)]
     if len(text) > IDEA_MAX:
-        raise InvalidInput.single("text", Problem.TOO_LONG, what="idea", length=len(text), limit=IDEA_MAX)
+        return [FieldProblem("text", Problem.TOO_LONG, what="idea", length=len(text), limit=IDEA_MAX)]
+    return []
+
+
+def log_idea(*, session: Session, actor: Actor, initiative: Initiative, text: str, now: datetime) -> LocatedIdea:
+    """Record an idea with its author; anyone may, since the log is everyone's memory."""
+    problems = text_problems(text)
+    if problems:
+        raise InvalidInput(problems)
+    text = " ".join(text.split())
     require_active(initiative, frozen="its log is frozen")
     for _attempt in range(NUMBER_ATTEMPTS):
         number = next_number(session=session, model=Idea, initiative_id=initiative.id or 0)

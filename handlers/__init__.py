@@ -10,7 +10,7 @@ from bot.runtime import Runtime
 def register_all(app: App, runtime: Runtime) -> None:
     """Wire every listener; `bot.app` is the only caller, on the first request from Slack. The listener modules
     bring every feature's services and Block Kit builders with them, so they are imported here, when needed."""
-    from handlers import actions, card_forms, card_menu, commands, errors, events, views
+    from handlers import actions, capture_forms, card_forms, card_menu, commands, errors, events, shortcuts, views
 
     errors.register(app, runtime)
     commands.register(app, runtime)
@@ -19,3 +19,5 @@ def register_all(app: App, runtime: Runtime) -> None:
     card_menu.register(app, runtime)
     card_forms.register(app, runtime)
     events.register(app, runtime)
+    shortcuts.register(app, runtime)
+    capture_forms.register(app, runtime)

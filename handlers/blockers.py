@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot import blockers as service
 from bot.blocks.base import Message
 from bot.blocks.blockers import render_blocker_reported, render_blocker_resolved, render_blockers
+from bot.blocks.capture_forms import from_message
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.initiatives import Actor, resolve_initiative
 from bot.runtime import Runtime
@@ -21,19 +22,37 @@ from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undat
 
 
 def report_and_announce(
-    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str, raw_direction: str | None
+    runtime: Runtime,
+    client: WebClient,
+    actor: Actor,
+    initiative_ref: str,
+    text: str,
+    raw_direction: str | None,
+    *,
+    reporter: str | None = None,
+    source: str | None = None,
 ) -> Message:
+    """Record the blocker (`reporter` reported it, else the actor) and tell the thread, linking `source`, the
+    permalink of the message it was captured from."""
     direction = service.parse_direction(raw_direction) if raw_direction is not None else None
     with runtime.session() as session:
         initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         located = service.report_blocker(
-            session=session, actor=actor, initiative=initiative, text=text, direction=direction, now=runtime.clock.now()
+            session=session,
+            actor=actor,
+            initiative=initiative,
+            text=text,
+            direction=direction,
+            now=runtime.clock.now(),
+            reporter=reporter,
         )
     confirmation = (
         f":white_check_mark: Reported `{located.ref}`; it stays in the digest until someone resolves it "
         f"(`/handoff blocker resolve {located.ref}` or the button)."
     )
-    return announce(client, located.initiative, render_blocker_reported(located), confirmation)
+    logged_by = actor.user_id if located.blocker.reported_by != actor.user_id else None
+    update = from_message(render_blocker_reported(located), source, logged_by=logged_by)
+    return announce(client, located.initiative, update, confirmation)
 
 
 def resolve_and_announce(runtime: Runtime, client: WebClient, actor: Actor, reference: str) -> Message:

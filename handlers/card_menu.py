@@ -30,11 +30,10 @@ from bot.readiness import may_force, readiness_of
 from bot.runtime import Runtime
 from bot.standups import NoEmbeddedEngineer, settings_plan
 from bot.text import escape
-from handlers import modal_openers
 from handlers.actions import ack_only, render_status_value
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal
+from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal, open_report_blocker_modal
 from handlers.slack_people import unit_of_work
 from handlers.tenancy import actor_of
 
@@ -128,7 +127,7 @@ def open_step(
             kind=None,
         )
     if pick.step is NextStep.BLOCKER:
-        return modal_openers.open_report_blocker_modal(  # type: ignore[attr-defined]
+        return open_report_blocker_modal(
             runtime,
             client,
             team_id=team_id,

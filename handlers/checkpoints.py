@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot import checkpoints as service
 from bot.blocks.base import Message
+from bot.blocks.capture_forms import from_message
 from bot.blocks.checkpoints import (
     render_checkpoint_added,
     render_checkpoint_completion,
@@ -84,9 +85,16 @@ def show_checkpoints(runtime: Runtime, actor: Actor, initiative_ref: str, *, sha
 
 
 def add_and_announce(
-    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, draft: CheckpointDraft
+    runtime: Runtime,
+    client: WebClient,
+    actor: Actor,
+    initiative_ref: str,
+    draft: CheckpointDraft,
+    *,
+    source: str | None = None,
 ) -> Message:
-    """Validate, find or create the Jira issue, store the checkpoint, link the issue back, tell the thread."""
+    """Validate, find or create the Jira issue, store the checkpoint, link the issue back, tell the thread (linking
+    `source`, the permalink of the message it was captured from)."""
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
         initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         service.validate_new(
@@ -122,6 +130,7 @@ def add_and_announce(
         )
     note = _link_back(runtime, located, actor) if issue is not None else ""
     update = render_checkpoint_added(located, actor.user_id, jira_url=runtime.jira_url, created_issue=created)
+    update = from_message(update, source)
     confirmation = f":white_check_mark: Added `{located.ref}` *{escape(located.checkpoint.title)}*."
     if issue is not None:
         confirmation += f" {'Created' if created else 'Linked'} <{issue.url}|{issue.key}>."

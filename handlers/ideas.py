@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot import ideas as idea_service
 from bot.blocks.base import Message
+from bot.blocks.capture_forms import from_message
 from bot.blocks.readiness import (
     render_idea_logged,
     render_idea_outcome,
@@ -33,7 +34,9 @@ from handlers.posting import announce
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
 
 
-def log_idea_and_announce(runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str) -> Message:
+def log_idea_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, text: str, *, source: str | None = None
+) -> Message:
     with runtime.session() as session:
         initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
         located = idea_service.log_idea(
@@ -43,7 +46,7 @@ def log_idea_and_announce(runtime: Runtime, client: WebClient, actor: Actor, ini
         f":white_check_mark: Logged `{located.ref}`. When you know how it went: "
         f'`/handoff idea outcome {located.ref} worked|failed|dropped "note"`.'
     )
-    return announce(client, located.initiative, render_idea_logged(located), confirmation)
+    return announce(client, located.initiative, from_message(render_idea_logged(located), source), confirmation)
 
 
 def record_outcome_and_announce(

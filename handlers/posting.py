@@ -49,7 +49,7 @@ def permalink(client: WebClient, *, channel_id: str, ts: str) -> str | None:
     try:
         return client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
     except SlackApiError as error:
-        log.warning("no permalink for the kickoff message", extra={"slack_error": error.response.get("error")})
+        log.warning("no permalink for a message", extra={"slack_error": error.response.get("error")})
         return None
 
 

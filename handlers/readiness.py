@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot import readiness as service
 from bot.blocks.base import Message
+from bot.blocks.capture_forms import from_message
 from bot.blocks.readiness import (
     render_checklist,
     render_checklist_change,
@@ -53,7 +54,15 @@ def show_checklist(runtime: Runtime, actor: Actor, initiative_ref: str, *, share
 
 
 def add_doc_and_announce(
-    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, kind: str, url: str, note: str | None
+    runtime: Runtime,
+    client: WebClient,
+    actor: Actor,
+    initiative_ref: str,
+    kind: str,
+    url: str,
+    note: str | None,
+    *,
+    source: str | None = None,
 ) -> Message:
     checklist = runtime.settings.checklist.for_team(actor.team_id)
     with runtime.session() as session:
@@ -74,7 +83,8 @@ def add_doc_and_announce(
     upcoming = readiness.next_gate()
     if upcoming is not None:
         confirmation += f" Ready {upcoming.satisfied}/{upcoming.required} for {upcoming.gate.value}."
-    return announce(client, initiative, render_doc_added(initiative, doc, label), confirmation)
+    update = from_message(render_doc_added(initiative, doc, label), source)
+    return announce(client, initiative, update, confirmation)
 
 
 def remove_doc_and_announce(

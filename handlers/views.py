@@ -114,7 +114,7 @@ def register(app: App, runtime: Runtime) -> None:
         initiative_id, draft, _ = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
         try:
             ref = _ref_key_of(runtime, actor.team_id, initiative_id)
-            result = add_and_announce(runtime, client, actor, ref, draft)
+            result = add_and_announce(runtime, client, actor, ref, draft, source=_metadata(body).get("s"))
         except HandoffError as error:
             result = error_answer(error, "checkpoint add")
         tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
@@ -131,7 +131,7 @@ def register(app: App, runtime: Runtime) -> None:
         initiative_id, kind, url, note, _ = doc_from_state(body["view"]["state"]["values"])
         try:
             ref = _ref_key_of(runtime, actor.team_id, initiative_id)
-            result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note)
+            result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note, source=_metadata(body).get("s"))
         except HandoffError as error:
             result = error_answer(error, "doc")
         tell_privately(client, _metadata(body).get("c"), actor.user_id, result)

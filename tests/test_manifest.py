@@ -112,3 +112,36 @@ def test_every_declared_command_event_and_action_has_a_listener(running: Running
         assert running.slack.action(action_id, value='{"k":"all","p":1}').status == 200, action_id
     assert running.slack.action("not_ours").status == 404
     running.settle()
+
+
+def test_shortcuts_are_exactly_the_ones_the_code_answers_with_the_names_people_see() -> None:
+    declared = {s["callback_id"]: (s["name"], s["type"]) for s in manifest()["features"]["shortcuts"]}
+    expected = {callback_id: (ids.SHORTCUT_NAMES[callback_id], "message") for callback_id in ids.MESSAGE_SHORTCUTS}
+    expected |= {callback_id: (ids.SHORTCUT_NAMES[callback_id], "global") for callback_id in ids.GLOBAL_SHORTCUTS}
+    assert declared == expected
+    assert set(ids.SHORTCUT_NAMES) == set(expected)
+
+
+def test_the_options_load_url_is_declared_because_forms_load_their_options() -> None:
+    """Slack asks for an `external_select`'s options at the interactivity's options load URL; declared only while a
+    form has such a picker, and on the same endpoint as every other request."""
+    blocks = ROOT / "bot" / "blocks"
+    loads_options = any('"external_select"' in path.read_text() for path in blocks.rglob("*.py"))
+    interactivity = manifest()["settings"]["interactivity"]
+    assert loads_options
+    assert interactivity.get("message_menu_options_url") == interactivity["request_url"]
+
+
+def test_every_declared_shortcut_and_picker_has_a_listener(running: RunningApp) -> None:
+    message = {"type": "message", "user": "U0BOB", "text": "The feature store is down", "ts": "1700000000.000100"}
+    for callback_id in ids.MESSAGE_SHORTCUTS:
+        assert running.slack.message_shortcut(callback_id, message).status == 200, callback_id
+    for callback_id in ids.GLOBAL_SHORTCUTS:
+        assert running.slack.global_shortcut(callback_id).status == 200, callback_id
+    assert running.slack.global_shortcut("not_ours").status == 404
+    view = {"id": "V0PICKER", "private_metadata": "{}"}
+    for action_id in (ids.ACTION_PICK_INITIATIVE, ids.ACTION_PICK_CHECKPOINT):
+        answer = running.slack.suggest_options(view, block_id="initiative", action_id=action_id, value="")
+        assert answer.status == 200 and "options" in answer.json, action_id
+    assert running.slack.suggest_options(view, block_id="b", action_id="not_ours", value="").status == 404
+    running.settle()

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from bot import ids
-from handlers import modal_openers
 from storage.models import Blocker, Checkpoint, HandoffDoc, KpiReading, PhaseChange, StandupSettings
 from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, assert_valid_message, assert_valid_view, button_values
@@ -433,11 +432,6 @@ def test_add_checkpoint_and_add_doc_open_their_forms_with_the_initiative_picked(
     assert "DS summary" in private_to(running, ALICE)[-1]
 
 
-# The blocker form is the message shortcut's (`open_report_blocker_modal`), which this test needs; it runs once that
-# form is there.
-@pytest.mark.skipif(
-    not hasattr(modal_openers, "open_report_blocker_modal"), reason="needs the blocker form of the message shortcuts"
-)
 def test_report_a_blocker_opens_the_blocker_form_with_the_initiative_picked(running: RunningApp, churn: Thread) -> None:
     churn_id = str(load(running.engine, CHURN_V2).id)
     view = pick(running, "blocker").view
