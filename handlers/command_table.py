@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.blocks.base import Message
+from bot.blocks.channel_view import render_channel_view
 from bot.blocks.help import Family, Guide, Topic, render_error, render_help, render_problem
 from bot.errors import HandoffError
+from bot.status import ScopeKind, StatusScope
 from bot.text import escape
 from handlers import blockers, checkpoints, digests, ideas, initiatives, kpis, readiness, standups
 from handlers.grammar import LOCAL_ANY, Token, UsageError, did_you_mean, tokenize
@@ -36,13 +38,28 @@ def _help(request: Request, command: HelpCommand) -> Message:
     return render_help(GUIDE, doc_kinds, topic=command.topic)
 
 
+@dataclass(frozen=True)
+class ChannelViewCommand:
+    """`/handoff` alone: this channel's initiatives, with buttons for a new one, help, and all of them."""
+
+
+def _channel_view(request: Request, command: ChannelViewCommand) -> Message:
+    scope = StatusScope(ScopeKind.CHANNEL, request.channel_id)
+    page = initiatives.first_status_page(request.runtime, request.actor.team_id, scope)
+    return render_channel_view(page, jira_url=request.runtime.jira_url)
+
+
 HELP = Subcommand(
     "help",
     summary="The families of commands; with a family or a command (`help kpi`), its commands with examples; "
     "`help all`, every command.",
     usage="/handoff help  ·  /handoff help kpi  ·  /handoff help all",
     parse=undated(parse_help),
-    actions=(Action(HelpCommand, _help, "help", Answer.IN_ACK),),
+    # `/handoff` with no words at all has no entry of its own: it is the front door, and help is one button away.
+    actions=(
+        Action(HelpCommand, _help, "help", Answer.IN_ACK),
+        Action(ChannelViewCommand, _channel_view, "help", Answer.IN_ACK),
+    ),
 )
 TABLE: tuple[Subcommand, ...] = (
     HELP,
@@ -129,7 +146,7 @@ def parse_command(text: str, *, today: date) -> Command:
         verb = text.split(maxsplit=1)[0].lower() if text.strip() else "help"
         raise UsageError(error.message, verb if verb in BY_WORD else "help") from None
     if not tokens:
-        return HelpCommand()
+        return ChannelViewCommand()
     verb, rest = tokens[0].text.lower(), tokens[1:]
     if verb in ALIASES and not tokens[0].quoted:
         verb, action = ALIASES[verb]
