@@ -13,7 +13,8 @@ from datetime import date
 from bot.blocks.base import Message
 from bot.blocks.channel_view import render_channel_view
 from bot.blocks.help import Family, Guide, Topic, render_error, render_help, render_problem
-from bot.errors import HandoffError
+from bot.blocks.problems import describe
+from bot.errors import HandoffError, UnknownInitiative
 from bot.status import ScopeKind, StatusScope
 from bot.text import escape
 from handlers import blockers, checkpoints, digests, ideas, initiatives, kpis, readiness, standups
@@ -133,8 +134,12 @@ def problem_answer(problem: str, usage_of: str | None = None) -> Message:
     return render_problem(problem, usage=usage_text(usage_of))
 
 
-def error_answer(error: HandoffError, usage_of: str | None = None) -> Message:
-    """A domain error as a private answer, with the usage of the subcommand it came from."""
+def error_answer(error: HandoffError, usage_of: str | None = None, *, typed: str = "") -> Message:
+    """A domain error as a private answer, with the usage of the subcommand it came from; with the `typed` text,
+    a mistyped action read as an initiative's name gets the nearest action."""
+    suggestion = action_suggestion(typed, error)
+    if suggestion:
+        return render_problem(describe(error) + suggestion, usage=usage_text(usage_of))
     return render_error(error, usage=usage_text(usage_of))
 
 
@@ -156,6 +161,21 @@ def parse_command(text: str, *, today: date) -> Command:
         suggestion = did_you_mean(verb, (*SUBCOMMANDS, *ALIASES))
         raise UsageError(f"`{escape(tokens[0].text)}` is not a Handoff command.{suggestion}", "help")
     return BY_WORD[verb].parse(rest, today)
+
+
+def action_suggestion(text: str, error: HandoffError) -> str:
+    """` Did you mean `outcome`?` when an initiative that does not exist was typed where an action or a setting may
+    stand (`idea outcmoe churn#i1 worked`, `standup of`): the word was more likely mistyped than a name."""
+    words = text.lower().split()
+    entry = BY_WORD.get(ALIASES.get(words[0], (words[0], None))[0]) if words else None
+    if not isinstance(error, UnknownInitiative) or entry is None or len(words) < 2:
+        return ""
+    actions = (
+        *entry.local_reference_actions,
+        *entry.leading_settings,
+        *(typed.partition(" ")[2] for typed, _ in entry.action_usage),
+    )
+    return did_you_mean(words[1], tuple(a for a in actions if a))
 
 
 def action_of(command: Command) -> Action:
