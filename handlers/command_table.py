@@ -170,6 +170,8 @@ def action_suggestion(text: str, error: HandoffError) -> str:
     entry = BY_WORD.get(ALIASES.get(words[0], (words[0], None))[0]) if words else None
     if not isinstance(error, UnknownInitiative) or entry is None or len(words) < 2:
         return ""
+    if error.reference.lower().split()[:1] != words[1:2]:
+        return ""  # the unknown name is not the word after the subcommand: that word was understood
     actions = (
         *entry.local_reference_actions,
         *entry.leading_settings,

@@ -59,8 +59,14 @@ def test_a_mistyped_word_gets_the_nearest_one_and_changes_nothing(
     assert all(s.enabled for s in rows(running.engine, StandupSettings))
 
 
-def test_an_unknown_initiative_that_is_no_typo_of_an_action_gets_no_suggestion(running: RunningApp) -> None:
-    answer = private_answer(running, 'idea pricing "Try boosting"')
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [('idea pricing "Try boosting"', "pricing"), ('checkpoint add churm "Model card"', "churm")],
+)
+def test_an_unknown_initiative_that_is_no_typo_of_an_action_gets_no_suggestion(
+    running: RunningApp, text: str, unknown: str
+) -> None:
+    answer = private_answer(running, text)
 
-    assert 'No initiative called "pricing" in this workspace.' in answer
+    assert f'No initiative called "{unknown}" in this workspace.' in answer, answer
     assert "Did you mean" not in answer
