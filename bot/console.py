@@ -677,8 +677,9 @@ class ConsoleSession:
         channel_id, message_ts = message
         where = channel_id or self.channel_id
         if element["type"] == "button":
-            self.buttons.append(Button(element["action_id"], element.get("value"), response_url, where, message_ts))
-            self.buttons[-1].block_id = block_id
+            self.buttons.append(
+                Button(element["action_id"], element.get("value"), response_url, where, message_ts, block_id=block_id)
+            )
             return f"[{len(self.buttons)}] {element['text']['text']}"
         shown = []
         for option in _options_of(element):
