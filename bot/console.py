@@ -22,13 +22,16 @@ from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot import ids
 from bot.app import SCHEDULED_JOBS, HandoffApp, create_app
 from bot.blocks.problems import describe
 from bot.channel_settings import scheduled_channels
 from bot.clock import ShiftedClock
 from bot.config import Settings
+from bot.dates import DateError, parse_date
 from bot.errors import HandoffError
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from bot.standups import standup_plans
@@ -56,9 +59,15 @@ CONSOLE_HELP = """\
 Type /handoff commands as you would in Slack, e.g. /handoff new "Churn model v2" ds:@alice eng:@bob
   :as NAME          type as another person (:users lists them)
   :in CHANNEL       type in another channel (:channels lists them)
-  :click N          press button [N] from the output above
+  :click N          press button [N] from the output above, or pick option [N] of a menu
   :submit k=v …     submit the open modal; k is a field's id or its label as listed with the modal
-                    ("Due date"=2027-03-01); fields you leave out keep what the form shows
+                    ("Due date"=2027-03-01); fields you leave out keep what the form shows; a picker
+                    that searches as you type takes what you would type (initiative=churn)
+  :shortcut N NAME  use a message shortcut on message N (numbered as shown): blocker, checkpoint, idea, doc
+  :shortcut new     the global shortcut: New initiative
+  :say TEXT         post a message as yourself in this channel, numbered for :shortcut
+  :reply N TEXT     post a message as yourself in message N's thread
+  :history          this channel's messages again, numbered, with their buttons and menus
   :run JOB [CHANNEL]  run a scheduled job now, as the scheduler would at the console's time:
                     digest, nudges (CHANNEL: only that one), standups (CHANNEL: its initiatives), jira-sync
   :time [WHEN]      show or move the console's clock: 2027-01-04 09:30, 09:30, +1h, +30m, +1d, now
@@ -74,11 +83,27 @@ _ENTITY = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>|<(https?://[^>|]+)(?:\|([
 
 @dataclass
 class Button:
+    """A button, or one option of a menu (`static_select`, `overflow`), that `:click N` presses or picks."""
+
     action_id: str
     value: str | None
     response_url: str | None  # the message's response_url, as Slack would send with a click
     channel_id: str
     message_ts: str | None = None  # the message the button is on, when it was posted with chat.postMessage
+    element_type: str = "button"
+    block_id: str | None = None
+    selected_option: dict[str, Any] | None = None  # for a menu: the option picked, which Slack sends back whole
+
+    def as_action(self) -> dict[str, Any]:
+        """The `actions[0]` of the `block_actions` Slack sends: a button's `value`, a menu's `selected_option`."""
+        action: dict[str, Any] = {"action_id": self.action_id, "type": self.element_type}
+        if self.block_id:
+            action["block_id"] = self.block_id
+        if self.selected_option is not None:
+            action["selected_option"] = self.selected_option
+        else:
+            action["value"] = self.value
+        return action
 
 
 class FormError(Exception):
@@ -97,6 +122,7 @@ class ConsoleSession:
     out: IO[str]
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     buttons: list[Button] = field(default_factory=list)
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts): `:shortcut N` counts from 1
     open_modal: dict[str, Any] | None = None
     modal_channel: str | None = None  # where the open modal was opened: Slack's "current conversation"
 
@@ -131,7 +157,7 @@ class ConsoleSession:
             "trigger_id": self.fake.new_trigger_id(),
             "channel": {"id": pressed.channel_id},
             "response_url": pressed.response_url or self.fake.new_response_url(),
-            "actions": [{"action_id": pressed.action_id, "value": pressed.value, "type": "button"}],
+            "actions": [{**pressed.as_action(), "action_ts": f"{time.time():.6f}"}],
         }
         if pressed.message_ts:
             payload["container"] = {
@@ -141,6 +167,110 @@ class ConsoleSession:
             }
         self.modal_channel = pressed.channel_id
         self._dispatch(urllib.parse.urlencode({"payload": json.dumps(payload)}), ack_response_url=None)
+
+    def shortcut(self, arg: str) -> None:
+        """`:shortcut N NAME` on message N, as Slack sends a message shortcut; `:shortcut NAME` for a global one."""
+        words = arg.split()
+        number = int(words.pop(0)) if words and words[0].isdigit() else None
+        callbacks = ids.GLOBAL_SHORTCUTS if number is None else ids.MESSAGE_SHORTCUTS
+        typed = " ".join(words)
+        matches = [c for c in callbacks if typed and _names_shortcut(typed, c)]
+        if len(matches) != 1:
+            kind = "Global shortcuts" if number is None else "Message shortcuts"
+            problem = f"{typed!r} names several shortcuts" if matches else f"No shortcut called {typed!r}"
+            listed = ", ".join(ids.SHORTCUT_NAMES[c] for c in callbacks)
+            self._say(f"{problem if typed else 'Say which shortcut'}. {kind}: {listed}. {SHORTCUT_USAGE}")
+            return
+        payload: dict[str, Any] = {
+            "token": "console",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": TEAM_ID, "domain": "handoff-console"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "user": self._payload_user(),
+            "callback_id": matches[0],
+            "trigger_id": self.fake.new_trigger_id(),
+        }
+        if number is None:
+            payload["type"] = "shortcut"  # the lightning-bolt menu: no channel, no message, no response_url
+            self.modal_channel = self.channel_id
+        else:
+            if not 1 <= number <= len(self.messages):
+                self._say(f"There is no message {number}; messages are numbered as they are shown (:history).")
+                return
+            channel_id, ts = self.messages[number - 1]
+            message = self.fake.message_payload(channel_id, ts)
+            if message is None:
+                self._say(f"Message {number} was deleted.")
+                return
+            payload.update(
+                type="message_action",
+                channel={"id": channel_id, "name": self.channel_name(channel_id)},
+                response_url=self.fake.new_response_url(),
+                message_ts=ts,
+                message=message,
+            )
+            self.modal_channel = channel_id
+        self._dispatch(urllib.parse.urlencode({"payload": json.dumps(payload)}), ack_response_url=None)
+
+    def say(self, text: str, *, thread_of: int | None = None) -> None:
+        """Post a message as the person typing, in this channel or a thread, and tell the app as Slack would."""
+        if not text:
+            self._say("Usage: :say TEXT  ·  :reply N TEXT")
+            return
+        channel_id, thread_ts = self.channel_id, None
+        if thread_of is not None:
+            if not 1 <= thread_of <= len(self.messages):
+                self._say(f"There is no message {thread_of}.")
+                return
+            channel_id, root_ts = self.messages[thread_of - 1]
+            root = self.fake.message_payload(channel_id, root_ts) or {}
+            thread_ts = root.get("thread_ts") or root_ts  # a reply to a reply joins the same thread
+        posted = self.fake.add_message(channel_id, self.slack_escape(text), user=self.user_id, thread_ts=thread_ts)
+        where = self.where(channel_id) + (" (thread)" if thread_ts else "")
+        self._say(f"── you posted in {where} ── message {self._number_of(posted.channel, posted.ts)} ──")
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": posted.channel,
+            "user": self.user_id,
+            "text": posted.text,
+            "ts": posted.ts,
+            "channel_type": "group" if posted.channel.startswith("G") else "channel",
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        body = {"type": "event_callback", "team_id": TEAM_ID, "event_id": f"Ev{secrets.token_hex(5)}", "event": event}
+        self._dispatch(json.dumps(body), ack_response_url=None, content_type="application/json")
+
+    def reply(self, arg: str) -> None:
+        number, _, text = arg.partition(" ")
+        if not number.isdigit():
+            self._say("Usage: :reply N TEXT")
+            return
+        self.say(text.strip(), thread_of=int(number))
+
+    def history(self, _arg: str = "") -> None:
+        """This channel's messages, oldest first, with their numbers and their buttons and menus numbered anew."""
+        shown = self.fake.messages_in(self.channel_id)
+        self.buttons = []
+        if not shown:
+            self._say(f"No messages in #{self.channel_name(self.channel_id)} yet.")
+        for message in shown:
+            who = "bot" if message.user == self.fake.bot_user_id else f"@{self.user_name(message.user)}"
+            where = " (thread)" if message.thread_ts not in (None, message.ts) else ""
+            heading = f"{who}{where} ── message {self._number_of(message.channel, message.ts)}"
+            payload = {"text": message.text, "blocks": message.blocks or []}
+            self._show(heading, payload, None, message=(message.channel, message.ts))
+
+    def _payload_user(self) -> dict[str, str]:
+        name = self.user_name(self.user_id)
+        return {"id": self.user_id, "name": name, "username": name, "team_id": TEAM_ID}
+
+    def _number_of(self, channel_id: str, ts: str) -> int:
+        """A message's number for `:shortcut N`, given the first time it is shown and kept after."""
+        if (channel_id, ts) not in self.messages:
+            self.messages.append((channel_id, ts))
+        return self.messages.index((channel_id, ts)) + 1
 
     def submit(self, assignments: str) -> None:
         modal = self.open_modal
@@ -212,9 +342,14 @@ class ConsoleSession:
                         }
                     )
             elif kind == "datepicker":
-                state["selected_date"] = _date_for(raw, block) if raw else element.get("initial_date")
+                today = self.clock.now().astimezone(self.app.runtime.settings.tz).date()
+                state["selected_date"] = _date_for(raw, block, today) if raw else element.get("initial_date")
             elif kind == "static_select":
                 state["selected_option"] = _option_for(raw, block) if raw else element.get("initial_option")
+            elif kind == "external_select":
+                state["selected_option"] = (
+                    self._suggested_option(raw, block, modal) if raw else element.get("initial_option")
+                )
             else:
                 raise FormError(f"The console cannot fill in a {kind} ({block_id}).")
             values[block_id] = {action_id: state}
@@ -247,17 +382,9 @@ class ConsoleSession:
         self, body: str, *, ack_response_url: str | None, content_type: str = "application/x-www-form-urlencoded"
     ) -> dict[str, Any]:
         """Send one signed request as Slack would; show its answer and all the bot did. Returns the ack's body."""
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=timestamp, body=body)
-        headers: dict[str, str | Sequence[str]] = {
-            "content-type": content_type,
-            "x-slack-request-timestamp": timestamp,
-            "x-slack-signature": signature or "",
-        }
         answer: dict[str, Any] = {}
         with self._showing_what_the_bot_does():
-            response = self.app.bolt.dispatch(BoltRequest(body=body, headers=headers))
-            self.app.executor.wait_until_idle(timeout=30)
+            response = self._send(body, content_type)
             if response.status != 200:
                 self._say(f"(Slack would show an error: HTTP {response.status} {response.body})")
             elif response.body:
@@ -271,6 +398,59 @@ class ConsoleSession:
                 elif not answer.get("response_action"):
                     self._show("only you see this", answer, ack_response_url)
         return answer
+
+    def _send(self, body: str, content_type: str = "application/x-www-form-urlencoded") -> BoltResponse:
+        """One signed request to the app, as Slack sends it; waits for the work it does after the ack."""
+        timestamp = str(int(time.time()))
+        signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=timestamp, body=body)
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": content_type,
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature or "",
+        }
+        response = self.app.bolt.dispatch(BoltRequest(body=body, headers=headers))
+        self.app.executor.wait_until_idle(timeout=30)
+        return response
+
+    def _suggested_option(self, raw: str, block: dict[str, Any], modal: dict[str, Any]) -> dict[str, Any]:
+        """What a picker that searches as you type shows for `raw`: asked of the app as Slack asks it
+        (`block_suggestion`); the one match, or the first of several, said so."""
+        element, label = block["element"], block["label"]["text"]
+        payload = {
+            "type": "block_suggestion",
+            "user": {"id": self.user_id, "username": self.user_name(self.user_id), "team_id": TEAM_ID},
+            "container": {"type": "view", "view_id": "V0CONSOLE"},
+            "api_app_id": "A0CONSOLE",
+            "token": "console",
+            "action_id": element["action_id"],
+            "block_id": block["block_id"],
+            "value": raw,
+            "team": {"id": TEAM_ID, "domain": "handoff-console"},
+            "view": {**modal, "id": "V0CONSOLE", "team_id": TEAM_ID, "state": {"values": {}}},
+        }
+        response = self._send(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+        if response.status != 200:
+            raise FormError(f"{label}: Handoff did not answer the search for {raw!r} (HTTP {response.status}).")
+        answer = json.loads(response.body or "{}")
+        options = list(answer.get("options") or []) + [
+            o for group in answer.get("option_groups") or [] for o in group["options"]
+        ]
+        if not options:
+            raise FormError(f"{label}: nothing matches {raw!r}.")
+        wanted = raw.lower()
+        exact = [
+            o
+            for o in options
+            if wanted in (o["value"].lower(), o["text"]["text"].lower())
+            # an initiative shows as `name (key)`: its exact name or key picks it among several
+            or o["text"]["text"].lower().endswith(f"({wanted})")
+            or o["text"]["text"].lower().startswith(f"{wanted} (")
+        ]
+        if len(exact) == 1 or len(options) == 1:
+            return dict((exact or options)[0])
+        listed = "; ".join(o["text"]["text"] for o in options[:10])
+        self._say(f"({label}: {len(options)} match {raw!r}: {listed}; took the first, {options[0]['text']['text']})")
+        return dict(options[0])
 
     @contextmanager
     def _showing_what_the_bot_does(self) -> Iterator[None]:
@@ -394,9 +574,15 @@ class ConsoleSession:
             where = f"in {self.where(args['channel'])}"
             if args.get("thread_ts"):
                 where += " (thread)"
-            self._show(f"bot posted {where}", args, None, message=(answer.get("channel"), answer.get("ts")))
+            channel_id, ts = answer.get("channel") or args["channel"], answer.get("ts") or ""
+            heading = f"bot posted {where} ── message {self._number_of(channel_id, ts)}"
+            self._show(heading, args, None, message=(channel_id, ts))
         elif method == "chat.update":
-            self._show(f"(edited) bot's message in {self.where(args['channel'])}", args, None)
+            channel_id, ts = answer.get("channel") or args["channel"], answer.get("ts") or args.get("ts") or ""
+            heading = (
+                f"(edited) bot's message in {self.where(args['channel'])} ── message {self._number_of(channel_id, ts)}"
+            )
+            self._show(heading, args, None, message=(channel_id, ts))
         elif method == "chat.delete":
             self._say(f"(bot deleted a message in {self.where(args['channel'])})")
         elif method == "chat.postEphemeral":
@@ -436,14 +622,15 @@ class ConsoleSession:
         elif kind == "section":
             line = self.readable(block["text"]["text"])
             accessory = block.get("accessory")
-            if accessory and accessory.get("type") == "button":
-                line += f"  {self._register(accessory, response_url, message)}"
+            if accessory and accessory.get("type") in CLICKABLE:
+                line += f"  {self._register(accessory, response_url, message, block.get('block_id'))}"
             self._say(line)
         elif kind == "context":
             self._say("   " + " ".join(self.readable(e.get("text", "")) for e in block["elements"]))
         elif kind == "actions":
-            buttons = [e for e in block["elements"] if e.get("type") == "button"]
-            self._say("   " + "  ".join(self._register(e, response_url, message) for e in buttons))
+            clickable = [e for e in block["elements"] if e.get("type") in CLICKABLE]
+            block_id = block.get("block_id")
+            self._say("   " + "  ".join(self._register(e, response_url, message, block_id) for e in clickable))
         elif kind == "divider":
             self._say("   ───")
 
@@ -480,13 +667,37 @@ class ConsoleSession:
         return f"{optional} = {initial}" if initial else optional
 
     def _register(
-        self, element: dict[str, Any], response_url: str | None, message: tuple[str | None, str | None] = (None, None)
+        self,
+        element: dict[str, Any],
+        response_url: str | None,
+        message: tuple[str | None, str | None] = (None, None),
+        block_id: str | None = None,
     ) -> str:
+        """Number a button, or each option of a menu, for `:click N`; returns how it is shown."""
         channel_id, message_ts = message
-        self.buttons.append(
-            Button(element["action_id"], element.get("value"), response_url, channel_id or self.channel_id, message_ts)
-        )
-        return f"[{len(self.buttons)}] {element['text']['text']}"
+        where = channel_id or self.channel_id
+        if element["type"] == "button":
+            self.buttons.append(
+                Button(element["action_id"], element.get("value"), response_url, where, message_ts, block_id=block_id)
+            )
+            return f"[{len(self.buttons)}] {element['text']['text']}"
+        shown = []
+        for option in _options_of(element):
+            self.buttons.append(
+                Button(
+                    element["action_id"],
+                    None,
+                    response_url,
+                    where,
+                    message_ts,
+                    element_type=element["type"],
+                    block_id=block_id,
+                    selected_option=option,
+                )
+            )
+            shown.append(f"[{len(self.buttons)}] {option['text']['text']}")
+        label = (element.get("placeholder") or {}).get("text") or "⋯"
+        return f"{label}: " + "  ".join(shown)
 
     # --- names -------------------------------------------------------------------------------------------
     def slack_escape(self, text: str) -> str:
@@ -565,23 +776,39 @@ class ConsoleSession:
         print(text, file=self.out)
 
 
+CLICKABLE = ("button", "static_select", "overflow")
+SHORTCUT_USAGE = "Usage: :shortcut N NAME (a message's number, a word of the shortcut's name) or :shortcut new."
+
+
+def _names_shortcut(word: str, callback_id: str) -> bool:
+    """Whether what was typed names this shortcut: its callback id, its name, or a word of its name."""
+    name = ids.SHORTCUT_NAMES[callback_id].lower()
+    typed = word.lower()
+    return typed in (callback_id, name) or (typed != "as" and typed in name.split())
+
+
+def _options_of(element: dict[str, Any]) -> list[dict[str, Any]]:
+    """A menu's options, groups flattened, as Slack sends the picked one back."""
+    return list(element.get("options") or []) + [
+        o for group in element.get("option_groups") or [] for o in group["options"]
+    ]
+
+
 def _inputs_of(modal: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in modal.get("blocks", []) if b.get("type") == "input"]
 
 
-def _date_for(raw: str, block: dict[str, Any]) -> str:
+def _date_for(raw: str, block: dict[str, Any], today: date) -> str:
+    """The day a date picker sends for what was typed: any date Handoff reads (`2027-03-01`, `fri`, `+2w`)."""
     try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
+        return parse_date(raw, today=today).isoformat()
+    except DateError:
         raise FormError(f"{block['label']['text']}: a date such as 2027-03-01, not {raw!r}.") from None
 
 
 def _option_for(raw: str, block: dict[str, Any]) -> dict[str, Any]:
     """The option whose value or text is `raw`, or the one option whose text starts with it."""
-    element = block["element"]
-    options = list(element.get("options") or []) + [
-        o for group in element.get("option_groups") or [] for o in group["options"]
-    ]
+    options = _options_of(block["element"])
     wanted = raw.lower()
     exact = [o for o in options if wanted in (o["value"].lower(), o["text"]["text"].lower())]
     matches = exact or [o for o in options if o["text"]["text"].lower().startswith(wanted)]
@@ -639,6 +866,10 @@ def console_commands(session: ConsoleSession, out: IO[str]) -> dict[str, Callabl
         ":in": session.switch_channel,
         ":click": lambda arg: session.click(int(arg)) if arg.isdigit() else print("Usage: :click N", file=out),
         ":submit": session.submit,
+        ":shortcut": session.shortcut,
+        ":say": session.say,
+        ":reply": session.reply,
+        ":history": session.history,
         ":run": session.run_job,
         ":time": session.set_time,
         ":home": lambda _arg: session.open_home(),
@@ -654,30 +885,35 @@ def run_console(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     session, fake = start_console(settings, user=user, channel=channel, out=out)
-    interactive = stdin.isatty()
     print(f"Handoff console on {settings.database_url}. :help for help, :quit to leave.", file=out)
-    meta = console_commands(session, out)
     try:
-        while True:
-            if interactive:
-                print(session.prompt(), end="", file=out, flush=True)
-            line = stdin.readline()
-            if not line:
-                break
-            line = line.strip()
-            if not line:
-                continue
-            if not interactive:
-                print(f"{session.prompt()}{line}", file=out)
-            word, _, rest = line.partition(" ")
-            if word in (":quit", ":q", ":exit"):
-                break
-            if word in meta:
-                meta[word](rest.strip())
-            elif line.startswith("/"):
-                session.command(line)
-            else:
-                print("Commands start with /handoff; :help lists the console's own commands.", file=out)
+        read_lines(session, stdin, out)
     finally:
         fake.stop()
     return 0
+
+
+def read_lines(session: ConsoleSession, stdin: IO[str], out: IO[str]) -> None:
+    """Carry out each line typed (or piped) until `:quit` or the end of the input."""
+    interactive = stdin.isatty()
+    meta = console_commands(session, out)
+    while True:
+        if interactive:
+            print(session.prompt(), end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if not interactive:
+            print(f"{session.prompt()}{line}", file=out)
+        word, _, rest = line.partition(" ")
+        if word in (":quit", ":q", ":exit"):
+            break
+        if word in meta:
+            meta[word](rest.strip())
+        elif line.startswith("/"):
+            session.command(line)
+        else:
+            print("Commands start with /handoff; :help lists the console's own commands.", file=out)

@@ -589,6 +589,12 @@ class FakeSlack:
                 out.append(m)
             return sorted(out, key=lambda m: m.ts)
 
+    def message_payload(self, channel: str, ts: str) -> dict | None:
+        """A stored message as Slack hands it to apps (`conversations.history`, a message shortcut's `message`)."""
+        with self._lock:
+            message = self._find_message(self._dm_by_user.get(channel, channel), ts)
+            return None if message is None or message.deleted else self._message_json(message)
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._cond:

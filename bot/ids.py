@@ -138,6 +138,7 @@ ACTION_PICK_CHECKPOINT = "pick_checkpoint"
 
 # `/handoff` alone: this channel's initiatives, with help one button away
 ACTION_SHOW_HELP = "show_help"
+ACTION_SHOW_ALL_INITIATIVES = "show_all_initiatives"
 
 VIEW_MITIGATION = "record_mitigation"
 BLOCK_MITIGATION_PLAN = "plan"
@@ -160,6 +161,8 @@ ACTIONS = (
     ACTION_UNDO,
     ACTION_STANDUP_ANSWER,
     ACTION_STANDUP_SAME,
+    ACTION_SHOW_HELP,
+    ACTION_SHOW_ALL_INITIATIVES,
     ACTION_CARD_MENU,
 )
 VIEWS = (

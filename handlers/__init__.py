@@ -10,11 +10,23 @@ from bot.runtime import Runtime
 def register_all(app: App, runtime: Runtime) -> None:
     """Wire every listener; `bot.app` is the only caller, on the first request from Slack. The listener modules
     bring every feature's services and Block Kit builders with them, so they are imported here, when needed."""
-    from handlers import actions, capture_forms, card_forms, card_menu, commands, errors, events, shortcuts, views
+    from handlers import (
+        actions,
+        capture_forms,
+        card_forms,
+        card_menu,
+        channel_view,
+        commands,
+        errors,
+        events,
+        shortcuts,
+        views,
+    )
 
     errors.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)
+    channel_view.register(app, runtime)
     views.register(app, runtime)
     card_menu.register(app, runtime)
     card_forms.register(app, runtime)

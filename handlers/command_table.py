@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.blocks.base import Message
+from bot.blocks.channel_view import render_channel_view
 from bot.blocks.help import Family, Guide, Topic, render_error, render_help, render_problem
-from bot.errors import HandoffError
+from bot.blocks.problems import describe
+from bot.errors import HandoffError, UnknownInitiative
+from bot.status import ScopeKind, StatusScope
 from bot.text import escape
 from handlers import blockers, checkpoints, digests, ideas, initiatives, kpis, readiness, standups
 from handlers.grammar import LOCAL_ANY, Token, UsageError, did_you_mean, tokenize
@@ -36,13 +39,28 @@ def _help(request: Request, command: HelpCommand) -> Message:
     return render_help(GUIDE, doc_kinds, topic=command.topic)
 
 
+@dataclass(frozen=True)
+class ChannelViewCommand:
+    """`/handoff` alone: this channel's initiatives, with buttons for a new one, help, and all of them."""
+
+
+def _channel_view(request: Request, command: ChannelViewCommand) -> Message:
+    scope = StatusScope(ScopeKind.CHANNEL, request.channel_id)
+    page = initiatives.first_status_page(request.runtime, request.actor.team_id, scope)
+    return render_channel_view(page, jira_url=request.runtime.jira_url)
+
+
 HELP = Subcommand(
     "help",
     summary="The families of commands; with a family or a command (`help kpi`), its commands with examples; "
     "`help all`, every command.",
     usage="/handoff help  ·  /handoff help kpi  ·  /handoff help all",
     parse=undated(parse_help),
-    actions=(Action(HelpCommand, _help, "help", Answer.IN_ACK),),
+    # `/handoff` with no words at all has no entry of its own: it is the front door, and help is one button away.
+    actions=(
+        Action(HelpCommand, _help, "help", Answer.IN_ACK),
+        Action(ChannelViewCommand, _channel_view, "help", Answer.IN_ACK),
+    ),
 )
 TABLE: tuple[Subcommand, ...] = (
     HELP,
@@ -116,8 +134,12 @@ def problem_answer(problem: str, usage_of: str | None = None) -> Message:
     return render_problem(problem, usage=usage_text(usage_of))
 
 
-def error_answer(error: HandoffError, usage_of: str | None = None) -> Message:
-    """A domain error as a private answer, with the usage of the subcommand it came from."""
+def error_answer(error: HandoffError, usage_of: str | None = None, *, typed: str = "") -> Message:
+    """A domain error as a private answer, with the usage of the subcommand it came from; with the `typed` text,
+    a mistyped action read as an initiative's name gets the nearest action."""
+    suggestion = action_suggestion(typed, error)
+    if suggestion:
+        return render_problem(describe(error) + suggestion, usage=usage_text(usage_of))
     return render_error(error, usage=usage_text(usage_of))
 
 
@@ -129,7 +151,7 @@ def parse_command(text: str, *, today: date) -> Command:
         verb = text.split(maxsplit=1)[0].lower() if text.strip() else "help"
         raise UsageError(error.message, verb if verb in BY_WORD else "help") from None
     if not tokens:
-        return HelpCommand()
+        return ChannelViewCommand()
     verb, rest = tokens[0].text.lower(), tokens[1:]
     if verb in ALIASES and not tokens[0].quoted:
         verb, action = ALIASES[verb]
@@ -139,6 +161,23 @@ def parse_command(text: str, *, today: date) -> Command:
         suggestion = did_you_mean(verb, (*SUBCOMMANDS, *ALIASES))
         raise UsageError(f"`{escape(tokens[0].text)}` is not a Handoff command.{suggestion}", "help")
     return BY_WORD[verb].parse(rest, today)
+
+
+def action_suggestion(text: str, error: HandoffError) -> str:
+    """` Did you mean `outcome`?` when an initiative that does not exist was typed where an action or a setting may
+    stand (`idea outcmoe churn#i1 worked`, `standup of`): the word was more likely mistyped than a name."""
+    words = text.lower().split()
+    entry = BY_WORD.get(ALIASES.get(words[0], (words[0], None))[0]) if words else None
+    if not isinstance(error, UnknownInitiative) or entry is None or len(words) < 2:
+        return ""
+    if error.reference.lower().split()[:1] != words[1:2]:
+        return ""  # the unknown name is not the word after the subcommand: that word was understood
+    actions = (
+        *entry.local_reference_actions,
+        *entry.leading_settings,
+        *(typed.partition(" ")[2] for typed, _ in entry.action_usage),
+    )
+    return did_you_mean(words[1], tuple(a for a in actions if a))
 
 
 def action_of(command: Command) -> Action:

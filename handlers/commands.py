@@ -115,7 +115,7 @@ def _carry_out(request: Request, parsed: Command, text: str) -> Message | None:
     try:
         answer = action.run(request, parsed)
     except HandoffError as error:
-        return error_answer(error, action.usage_for(parsed))
+        return error_answer(error, action.usage_for(parsed), typed=text)
     if answer is None or home is None:
         return answer
     return render_channel_initiative_note(answer, *home)  # it opens with which initiative it took

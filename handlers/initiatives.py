@@ -28,7 +28,7 @@ from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, P
 from bot.readiness import move_phase
 from bot.runtime import Runtime
 from bot.standups import engineer_changed
-from bot.status import ScopeKind, StatusScope, initiative_detail, status_page
+from bot.status import ScopeKind, StatusPage, StatusScope, initiative_detail, status_page
 from bot.text import echo, escape
 from handlers.grammar import Token, UsageError, is_word, opt_str, option_value, split_options
 from handlers.posting import announce, permalink, post_message
@@ -355,18 +355,22 @@ def _status(request: Request, command: StatusCommand) -> Message:
             return render_detail(detail, jira_url=runtime.jira_url)
     everything = StatusScope(ScopeKind.ALL)
     scope = everything if command.everything else StatusScope(ScopeKind.CHANNEL, request.channel_id)
+    return render_status_page(first_status_page(runtime, actor.team_id, scope), jira_url=runtime.jira_url)
+
+
+def first_status_page(runtime: Runtime, team_id: str, scope: StatusScope) -> StatusPage:
+    """The first page of the initiatives in `scope`, as `status` and `/handoff` alone show it."""
     with runtime.engine.connect() as connection:  # a page reads one statement and needs no ORM session
-        page = status_page(
+        return status_page(
             db=connection,
-            team_id=actor.team_id,
+            team_id=team_id,
             scope=scope,
             page=1,
-            now=now,
+            now=runtime.clock.now(),
             today=runtime.today(),
-            checklist=checklist,
+            checklist=runtime.settings.checklist.for_team(team_id),
             stale_days=runtime.settings.kpi_stale_days,
         )
-    return render_status_page(page, jira_url=runtime.jira_url)
 
 
 def _phase(request: Request, command: PhaseCommand) -> Message:

@@ -376,5 +376,6 @@ SUBCOMMANDS = (
         parse=undated(parse_checklist),
         actions=(DOCS, Action(ChecklistChangeCommand, _change_checklist, "checklist", slot=Slot.INITIATIVE_REF)),
         family="readiness",
+        leading_settings=CHECKLIST_ACTIONS,
     ),
 )

@@ -34,7 +34,7 @@ from bot.recurrence import (
 )
 from bot.runtime import Runtime
 from bot.text import echo, escape
-from handlers.grammar import Token, UsageError, is_word, time_zone_days
+from handlers.grammar import Token, UsageError, did_you_mean, is_word, time_zone_days
 from handlers.posting import post_in_thread
 from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
@@ -275,7 +275,10 @@ def parse_standup(rest: list[Token]) -> StandupCommand:
         return StandupCommand(reference)
     action = args[0].text.lower()
     if args[0].quoted or action not in STANDUP_ACTIONS:
-        raise UsageError(f"`{echo(args[0].text)}` is not a standup setting: use at, on, off or questions.", "standup")
+        suggestion = did_you_mean(args[0].text, STANDUP_ACTIONS)
+        raise UsageError(
+            f"`{echo(args[0].text)}` is not a standup setting: use at, on, off or questions.{suggestion}", "standup"
+        )
     typed = " ".join(w for w in ("standup", reference, action) if w)
     if action != "at":
         if len(args) > 1:
@@ -333,6 +336,7 @@ SUBCOMMANDS = (
         parse=undated(parse_standup),
         actions=(Action(StandupCommand, _standup, "standup", _answer_of, Slot.INITIATIVE_REF),),
         family="standup",
+        leading_settings=STANDUP_ACTIONS,
     ),
     Subcommand(
         "away",

@@ -129,6 +129,8 @@ class Subcommand:
     takes_action: bool = False
     # Actions whose item reference may be typed without its initiative: `checkpoint done #3`.
     local_reference_actions: tuple[str, ...] = ()
+    # Settings that may come first, leaving the initiative out (`standup off`): a near miss is a typo, not a name.
+    leading_settings: tuple[str, ...] = ()
 
 
 def undated(parse: Callable[[list[Token]], Command]) -> Callable[[list[Token], date], Command]:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from unittest.mock import MagicMock
 
+import pytest
+from slack_bolt import Ack, BoltResponse
 from sqlmodel import Session, select
 
+from bot import ids
 from bot.config import RunMode, load_settings
-from bot.console import console_commands, run_console
+from bot.console import console_commands, read_lines, run_console, start_console
 from storage.db import make_engine
-from storage.models import Initiative
+from storage.models import Checkpoint, Initiative
 from tests.support.paths import ROOT
 
 SCRIPT = """\
@@ -175,3 +181,240 @@ def test_help_and_the_readme_list_every_console_command(tmp_path: Path) -> None:
     for command in commands:
         assert f"  {command} " in after(text, ":help"), command
         assert f"`{command}" in paragraph, command
+
+
+# --- shortcuts, menus and pickers that search as you type ----------------------------------------------------------
+
+
+class Recorded:
+    """A console whose app also records every request body it receives, before any listener sees it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}"}, mode=RunMode.OFFLINE)
+        self.out = io.StringIO()
+        self.session, self.fake = start_console(settings, user="alice", channel="general", out=self.out)
+        self.bodies: list[dict[str, Any]] = []
+
+        def record(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+            self.bodies.append(body)
+            return next()
+
+        self.session.app.bolt.middleware(record)
+
+    def type(self, script: str) -> str:
+        """Type the lines; returns what the console printed for them."""
+        start = len(self.out.getvalue())
+        read_lines(self.session, io.StringIO(script), self.out)
+        return self.out.getvalue()[start:]
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return [b for b in self.bodies if b.get("type") == kind][-1]
+
+    def close(self) -> None:
+        self.fake.stop()
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Iterator[Recorded]:
+    console = Recorded(tmp_path)
+    yield console
+    console.close()
+
+
+# What tests/support/slack_driver.py sends for a message shortcut and a global one: the keys Slack's payloads have.
+MESSAGE_ACTION_KEYS = {
+    "type",
+    "token",
+    "action_ts",
+    "team",
+    "enterprise",
+    "is_enterprise_install",
+    "user",
+    "channel",
+    "callback_id",
+    "trigger_id",
+    "response_url",
+    "message_ts",
+    "message",
+}
+SHORTCUT_KEYS = {
+    "type",
+    "token",
+    "action_ts",
+    "team",
+    "enterprise",
+    "is_enterprise_install",
+    "user",
+    "callback_id",
+    "trigger_id",
+}
+
+
+def test_every_message_shown_is_numbered_and_a_shortcut_sends_what_slack_sends(recorded: Recorded) -> None:
+    shown = recorded.type(
+        '/handoff new "Churn model v2" ds:@alice eng:@bob\n'
+        "/handoff phase churn research\n"
+        ":say No read access to the <events> table\n"
+        ":reply 1 The model card: https://wiki.example.com/card\n"
+    )
+    assert "── bot posted in general ── message 1 ──" in shown
+    assert "── bot posted in general (thread) ── message 2 ──" in shown
+    assert "── you posted in general ── message 3 ──" in shown
+    assert "── you posted in general (thread) ── message 4 ──" in shown
+    kickoff = recorded.fake.messages_in("C0GENERAL")[0]
+
+    recorded.type(":shortcut 3 blocker\n")
+    by_alice = recorded.last("message_action")
+    assert set(by_alice) == MESSAGE_ACTION_KEYS
+    assert by_alice["callback_id"] == ids.SHORTCUT_LOG_BLOCKER
+    assert by_alice["channel"]["id"] == "C0GENERAL" and by_alice["user"]["id"] == "U0ALICE"
+    message = by_alice["message"]
+    assert (message["type"], message["user"], message["text"]) == (
+        "message",
+        "U0ALICE",
+        "No read access to the &lt;events&gt; table",
+    )
+    assert "bot_id" not in message and "thread_ts" not in message
+    assert by_alice["message_ts"] == message["ts"] and by_alice["response_url"] and by_alice["trigger_id"]
+
+    recorded.type(":shortcut 2 idea\n")
+    reply = recorded.last("message_action")
+    assert reply["callback_id"] == ids.SHORTCUT_LOG_IDEA
+    assert reply["message"]["thread_ts"] == kickoff.ts, "a reply carries its thread"
+    assert reply["message"]["bot_id"], "the bot's own message carries its bot_id"
+
+    recorded.type(":shortcut 4 doc\n:shortcut 1 Add as checkpoint\n")
+    assert recorded.bodies[-2]["callback_id"] == ids.SHORTCUT_ATTACH_DOC
+    assert recorded.bodies[-2]["message"]["thread_ts"] == kickoff.ts
+    assert recorded.last("message_action")["callback_id"] == ids.SHORTCUT_ADD_CHECKPOINT
+
+    recorded.type(":shortcut new\n")
+    new = recorded.last("shortcut")
+    assert set(new) == SHORTCUT_KEYS and new["callback_id"] == ids.SHORTCUT_NEW_INITIATIVE
+
+
+def test_a_shortcut_that_names_no_message_or_no_shortcut_is_explained(recorded: Recorded) -> None:
+    recorded.type('/handoff new "Churn model v2"\n')
+    sent = len(recorded.bodies)
+
+    shown = recorded.type(":shortcut 9 blocker\n:shortcut 1 log\n:shortcut 1 weather\n:shortcut 1\n:shortcut old\n")
+
+    assert "There is no message 9" in shown
+    assert "'log' names several shortcuts. Message shortcuts: Log as blocker, Add as checkpoint, Log as idea" in shown
+    assert "No shortcut called 'weather'." in shown and "Say which shortcut." in shown
+    assert "No shortcut called 'old'. Global shortcuts: New initiative." in shown
+    assert len(recorded.bodies) == sent, "nothing was sent to the app"
+
+
+def card_menu(initiative_id: int) -> dict[str, Any]:
+    """A status card with a menu of next steps, as Slack shows a `static_select` accessory."""
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": json.dumps({"a": action, "i": initiative_id})}
+        for label, action in (("Change phase", "phase"), ("Add a checkpoint", "checkpoint"))
+    ]
+    menu = {
+        "type": "static_select",
+        "action_id": ids.ACTION_CARD_MENU,
+        "placeholder": {"type": "plain_text", "text": "Next step"},
+        "options": options,
+    }
+    return {
+        "type": "section",
+        "block_id": "card_7",
+        "text": {"type": "mrkdwn", "text": "*Churn model v2*"},
+        "accessory": menu,
+    }
+
+
+def test_a_menus_options_are_numbered_like_buttons_and_picking_one_sends_the_selected_option(
+    recorded: Recorded,
+) -> None:
+    more = {
+        "type": "overflow",
+        "action_id": "more_steps",
+        "options": [{"text": {"type": "plain_text", "text": "Archive"}, "value": "archive"}],
+    }
+    blocks = [card_menu(7), {"type": "actions", "block_id": "more", "elements": [more]}]
+    recorded.fake.add_message("C0GENERAL", "Churn model v2", user=recorded.fake.bot_user_id, blocks=blocks)
+
+    shown = recorded.type(":history\n")
+    assert "*Churn model v2*  Next step: [1] Change phase  [2] Add a checkpoint" in shown
+    assert "⋯: [3] Archive" in shown
+
+    recorded.type(":history\n:click 2\n")
+    picked = recorded.last("block_actions")
+    [action] = picked["actions"]
+    assert (action["type"], action["action_id"], action["block_id"]) == (
+        "static_select",
+        ids.ACTION_CARD_MENU,
+        "card_7",
+    )
+    assert json.loads(action["selected_option"]["value"]) == {"a": "checkpoint", "i": 7}
+    assert action["selected_option"]["text"]["text"] == "Add a checkpoint" and "value" not in action
+    assert picked["container"]["message_ts"] == recorded.fake.messages_in("C0GENERAL")[0].ts
+
+    recorded.type(":history\n:click 3\n")
+    [action] = recorded.last("block_actions")["actions"]
+    assert (action["type"], action["selected_option"]["value"]) == ("overflow", "archive")
+
+
+FRUIT = ("Apple", "Apricot", "Banana")
+
+
+def fruit_form() -> dict[str, Any]:
+    picker = {"type": "external_select", "action_id": "pick_fruit", "min_query_length": 0}
+    return {
+        "type": "modal",
+        "callback_id": "fruit_form",
+        "title": {"type": "plain_text", "text": "Fruit"},
+        "private_metadata": json.dumps({"c": "C0GENERAL"}),
+        "blocks": [
+            {"type": "input", "block_id": "fruit", "label": {"type": "plain_text", "text": "Fruit"}, "element": picker}
+        ],
+    }
+
+
+def test_submit_asks_the_app_for_a_searching_pickers_options_as_slack_does(recorded: Recorded) -> None:
+    def search(ack: Ack, payload: dict[str, Any]) -> None:
+        typed = payload["value"].lower()
+        found = [f for f in FRUIT if f.lower().startswith(typed)]
+        ack(options=[{"text": {"type": "plain_text", "text": f}, "value": f.lower()} for f in found])
+
+    recorded.session.app.bolt.options("pick_fruit")(search)
+
+    for typed, expected, said in (
+        ("ban", "banana", None),
+        ("ap", "apple", "2 match 'ap': Apple; Apricot; took the first, Apple"),
+        ("apricot", "apricot", None),
+    ):
+        recorded.session.open_modal = fruit_form()
+        shown = recorded.type(f":submit fruit={typed}\n")
+        suggestion = recorded.last("block_suggestion")
+        assert (suggestion["action_id"], suggestion["block_id"], suggestion["value"]) == ("pick_fruit", "fruit", typed)
+        assert json.loads(suggestion["view"]["private_metadata"]) == {"c": "C0GENERAL"}
+        submitted = recorded.last("view_submission")["view"]["state"]["values"]["fruit"]["pick_fruit"]
+        assert (submitted["type"], submitted["selected_option"]["value"]) == ("external_select", expected)
+        if said:
+            assert said in shown
+        else:
+            assert "match" not in shown
+
+    recorded.session.open_modal = fruit_form()
+    sent = len([b for b in recorded.bodies if b.get("type") == "view_submission"])
+    shown = recorded.type(":submit fruit=cherry\n")
+    assert "Fruit: nothing matches 'cherry'." in shown
+    assert len([b for b in recorded.bodies if b.get("type") == "view_submission"]) == sent, "the form stays open"
+
+
+def test_the_checkpoint_forms_initiative_is_picked_by_what_you_type(tmp_path: Path) -> None:
+    text, database_url = console(
+        tmp_path,
+        ':time 2027-01-04 08:00\n/handoff new "Churn model v2" ds:@alice\n/handoff new "Pricing engine" ds:@alice\n'
+        '/handoff checkpoint add\n:submit initiative="Pricing engine" title="Model card reviewed" due=fri\n',
+    )
+
+    assert "Added `pricing#1` *Model card reviewed*. Due Fri 8 Jan 2027." in text, "a date typed in words, too"
+    with Session(make_engine(database_url)) as session:
+        [checkpoint] = session.exec(select(Checkpoint)).all()
+        [pricing] = [i for i in session.exec(select(Initiative)).all() if i.name == "Pricing engine"]
+    assert checkpoint.initiative_id == pricing.id

@@ -12,6 +12,7 @@ from handlers.blockers import BlockerReportCommand, BlockersCommand
 from handlers.checkpoints import CheckpointAddCommand
 from handlers.command_table import (
     SUBCOMMANDS,
+    ChannelViewCommand,
     HelpCommand,
     initiative_left_out,
     typed_name,
@@ -60,9 +61,14 @@ def usage_error(text: str) -> UsageError:
 # --- every subcommand ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "   ", "help", "HELP"])
+@pytest.mark.parametrize("text", ["help", "HELP"])
 def test_help(text: str) -> None:
     assert parse_command(text) == HelpCommand()
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_nothing_typed_is_this_channels_view(text: str) -> None:
+    assert parse_command(text) == ChannelViewCommand()
 
 
 @pytest.mark.parametrize(
