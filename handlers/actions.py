@@ -13,9 +13,10 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.base import Message
+from bot.blocks.channel_view import render_channel_view
 from bot.blocks.help import render_error
 from bot.blocks.modals import render_mitigation_modal, render_new_initiative_modal
-from bot.blocks.status import render_detail, render_status_page
+from bot.blocks.status import CHANNEL_VIEW, render_detail, render_status_page
 from bot.errors import HandoffError, UnknownInitiative
 from bot.initiatives import initiative_by_id, initiatives_by_ids
 from bot.runtime import Runtime
@@ -253,7 +254,7 @@ def render_status_value(
                 stale_days=runtime.settings.kpi_stale_days,
             )
             return render_detail(detail, jira_url=runtime.jira_url, shared_by=shared_by)
-        if kind == "channel" and value.get("c"):
+        if kind in ("channel", CHANNEL_VIEW) and value.get("c"):
             scope = StatusScope(ScopeKind.CHANNEL, str(value["c"]))
         elif kind == "all":
             scope = StatusScope(ScopeKind.ALL)
@@ -272,4 +273,6 @@ def render_status_value(
             )
         except HandoffError as error:
             return render_error(error)
+        if kind == CHANNEL_VIEW:
+            return render_channel_view(result, jira_url=runtime.jira_url)
         return render_status_page(result, jira_url=runtime.jira_url, shared_by=shared_by)

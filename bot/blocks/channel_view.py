@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.blocks.base import Block, Message, actions, button, context, section
-from bot.blocks.status import render_status_page
+from bot.blocks.status import CHANNEL_VIEW, render_status_page
 from bot.status import StatusPage
 
 NO_INITIATIVE_HERE = "No initiative calls this channel home yet."
@@ -23,5 +23,5 @@ def render_channel_view(page: StatusPage, *, jira_url: str | None) -> Message:
     if not page.items:
         blocks: list[Block] = [section(NO_INITIATIVE_HERE), buttons, context(COMMANDS_HINT)]
         return Message(text=NO_INITIATIVE_HERE, blocks=blocks)
-    status = render_status_page(page, jira_url=jira_url)
+    status = render_status_page(page, jira_url=jira_url, shown_as=CHANNEL_VIEW)
     return Message(text=status.text, blocks=[*status.blocks, buttons, context(COMMANDS_HINT)])

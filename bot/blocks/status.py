@@ -54,7 +54,8 @@ EMPTY_CHANNEL = "No initiatives call this channel home yet. Start one with `/han
 EMPTY_WORKSPACE = "No active initiatives in this workspace yet. Start one with `/handoff new`."
 
 
-_KIND_JSON = {kind: json.dumps(kind) for kind in ("channel", "all", "detail")}  # what the page's buttons carry
+CHANNEL_VIEW = "here"  # `/handoff` alone: this channel's page inside the channel view
+_KIND_JSON = {kind: json.dumps(kind) for kind in ("channel", "all", "detail", CHANNEL_VIEW)}  # what buttons carry
 
 
 def page_value(kind: str, *, page: int = 1, channel_id: str | None = None, initiative_id: int | None = None) -> str:
@@ -115,8 +116,11 @@ def next_step_menu(initiative_id: int, shown: str, *, details: bool = True) -> B
     }
 
 
-def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str | None = None) -> Message:
-    """An overview page; private copies carry share and paging buttons, shared copies say who shared them."""
+def render_status_page(
+    page: StatusPage, *, jira_url: str | None, shared_by: str | None = None, shown_as: str | None = None
+) -> Message:
+    """An overview page; private copies carry share and paging buttons and the cards' menus, shared copies say who
+    shared them. `shown_as` is the kind of message a pick on a card re-renders, when a caller wraps the page."""
     scope = page.scope
     if scope.kind is ScopeKind.CHANNEL:
         title = "Initiatives in this channel"
@@ -127,7 +131,7 @@ def render_status_page(page: StatusPage, *, jira_url: str | None, shared_by: str
     blocks: list[Block] = [header(title)]
     if not page.items:
         blocks.append(section(EMPTY_CHANNEL if scope.kind is ScopeKind.CHANNEL else EMPTY_WORKSPACE))
-    shown = page_value(kind, page=page.page, channel_id=scope.channel_id) if shared_by is None else None
+    shown = page_value(shown_as or kind, page=page.page, channel_id=scope.channel_id) if shared_by is None else None
     for summary in page.items:
         blocks += _summary_blocks(summary, jira_url=jira_url, shown=shown)
     footer = plural(page.total, "initiative")

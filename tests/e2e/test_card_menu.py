@@ -222,6 +222,22 @@ def test_details_answers_with_the_detail_and_every_pick_resets_the_menu(running:
     assert picked.answers == []
 
 
+def test_a_pick_on_the_channel_view_resets_the_channel_view_with_its_buttons(
+    running: RunningApp, churn: Thread
+) -> None:
+    front_door = status_payload(running, "")  # `/handoff` alone in the churn's home channel
+
+    picked = pick(running, "details", payload=front_door)
+
+    [reset] = picked.resets
+    assert reset["blocks"] == status_payload(running, "")["blocks"]
+    assert ids.ACTION_SHOW_HELP in button_actions(reset), "the channel view's own buttons stay"
+
+
+def button_actions(payload: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
 def test_a_pick_the_app_cannot_read_is_logged_and_ignored(running: RunningApp, churn: Thread) -> None:
     posts, views = len(running.fake.response_posts), len(running.fake.calls_to("views.open"))
     for value in ("nonsense", '{"s":"launch","i":1}', '{"s":"phase"}'):

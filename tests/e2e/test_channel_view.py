@@ -41,7 +41,8 @@ def test_handoff_alone_shows_this_channels_initiatives_with_the_next_steps(runni
         assert "Initiatives in this channel" in answer and "Churn model v2" in answer, answer
         assert "Pricing engine" not in answer, "only the initiatives at home in this channel"
         assert buttons_of(payload)[-3:] == BUTTONS
-        assert ids.ACTION_STATUS_DETAIL in buttons_of(payload), "the status cards keep their own buttons"
+        menus = [b["accessory"]["action_id"] for b in payload["blocks"] if "accessory" in b]
+        assert menus == [ids.ACTION_CARD_MENU], "the status cards keep their menu of next steps"
         assert "`/handoff help`" in answer
         assert "Handoff commands" not in answer, "not the help text"
 
