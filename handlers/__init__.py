@@ -10,10 +10,11 @@ from bot.runtime import Runtime
 def register_all(app: App, runtime: Runtime) -> None:
     """Wire every listener; `bot.app` is the only caller, on the first request from Slack. The listener modules
     bring every feature's services and Block Kit builders with them, so they are imported here, when needed."""
-    from handlers import actions, commands, errors, events, views
+    from handlers import actions, commands, errors, events, pickers, views
 
     errors.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)
     events.register(app, runtime)
+    pickers.register(app, runtime)

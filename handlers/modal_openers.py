@@ -6,16 +6,10 @@ from slack_sdk import WebClient
 
 from bot.blocks.base import Message
 from bot.blocks.help import render_problem
-from bot.blocks.modals import (
-    CheckpointChoice,
-    InitiativeChoice,
-    render_add_checkpoint_modal,
-    render_add_doc_modal,
-    render_link_issue_modal,
-)
+from bot.blocks.modals import render_add_checkpoint_modal, render_add_doc_modal, render_link_issue_modal
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
-from bot.checkpoints import CheckpointStatus, list_for, reference_of
-from bot.initiatives import Initiative, active_initiatives
+from bot.initiatives import Initiative
+from bot.pickers import PickableCheckpoints, checkpoints_matching, initiatives_matching
 from bot.readiness import doc_items_for
 from bot.runtime import Runtime
 
@@ -32,13 +26,10 @@ def open_add_checkpoint_modal(
     initiative_ref: str | None,
 ) -> Message | None:
     """Open the form; a private answer instead when there is nothing to pick. A wrong name raises."""
-    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(picked, Message):
-        return picked
-    choices, selected = picked
-    view = render_add_checkpoint_modal(
-        initiatives=choices, selected_id=selected.id if selected else None, channel_id=channel_id
-    )
+    selected = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
+    if isinstance(selected, Message):
+        return selected
+    view = render_add_checkpoint_modal(selected=selected, channel_id=channel_id)
     client.views_open(trigger_id=trigger_id, view=view)
     return None
 
@@ -55,17 +46,15 @@ def open_add_doc_modal(
 ) -> Message | None:
     """The doc form, with the initiative and kind preselected when known; the kinds include the selected
     initiative's own checklist additions."""
-    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(picked, Message):
-        return picked
-    choices, selected = picked
+    selected = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
+    if isinstance(selected, Message):
+        return selected
     checklist = runtime.settings.checklist.for_team(team_id)
     with runtime.session() as session:
         items = doc_items_for(session=session, checklist=checklist, initiative=selected)
     kinds = [(item.key, item.label) for item in items]
     view = render_add_doc_modal(
-        initiatives=choices,
-        selected_id=selected.id if selected else None,
+        selected=selected,
         kinds=kinds,
         selected_kind=kind.strip().lower() if kind else None,
         channel_id=channel_id,
@@ -76,48 +65,47 @@ def open_add_doc_modal(
 
 def _initiative_choices(
     runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None
-) -> tuple[list[InitiativeChoice], Initiative | None] | Message:
-    """What a form's initiative picker offers, and which to preselect: the one named, or the only one at home
-    in this channel. A private answer instead when there is nothing to pick; a wrong name raises."""
+) -> Initiative | Message | None:
+    """Which initiative a form's picker shows picked: the one named, or the only one at home in this channel; the
+    picker searches the rest as the person types. A private answer instead when there is nothing to pick; a wrong
+    name raises."""
     with runtime.session() as session:
-        selected: Initiative | None
         try:
-            selected = resolve_in_channel(
+            return resolve_in_channel(
                 session=session, team_id=team_id, channel_id=channel_id, reference=initiative_ref or None
             )
         except (NoInitiativeInChannel, SeveralInitiativesInChannel):
-            selected = None  # nothing to preselect: the person picks
-        initiatives = active_initiatives(session=session, team_id=team_id)
-        # Initiatives at home in this channel come first: they are the likely choice.
-        ordered = sorted(initiatives, key=lambda i: (i.home_channel_id != channel_id, i.name_key))
-        choices = [InitiativeChoice(i.id or 0, i.name) for i in ordered]
-        if selected is not None and all(c.id != selected.id for c in choices):
-            choices.insert(0, InitiativeChoice(selected.id or 0, selected.name))
-    if not choices:
-        return render_problem(NO_INITIATIVES)
-    return choices, selected
+            pass  # nothing to preselect: the person picks
+        if not initiatives_matching(session=session, team_id=team_id, query="", channel_id=None, limit=1):
+            return render_problem(NO_INITIATIVES)
+    return None
 
 
 def open_link_issue_modal(
     runtime: Runtime,
     client: WebClient,
     *,
+    team_id: str,
     trigger_id: str,
     issue_key: str,
     initiatives: list[Initiative],
     reply_to: dict[str, str],
 ) -> None:
-    """Offer the open checkpoints of the initiatives the mention was about."""
-    groups: list[tuple[str, list[CheckpointChoice]]] = []
+    """Offer the open, unlinked checkpoints of the initiatives the mention was about, searched as the person types."""
+    initiative_ids = [initiative.id or 0 for initiative in initiatives]
     with runtime.session() as session:
-        for initiative in initiatives:
-            checkpoints = list_for(session=session, initiative=initiative)
-            choices = [
-                CheckpointChoice(c.id or 0, reference_of(initiative, c), c.title)
-                for c in checkpoints
-                if c.status != CheckpointStatus.DONE.value and not c.jira_key
-            ]
-            groups.append((initiative.name, choices))
-    client.views_open(
-        trigger_id=trigger_id, view=render_link_issue_modal(issue_key=issue_key, groups=groups, reply_to=reply_to)
+        any_to_pick = bool(
+            checkpoints_matching(
+                session=session,
+                team_id=team_id,
+                query="",
+                channel_id=None,
+                which=PickableCheckpoints.UNLINKED,
+                initiative_ids=initiative_ids,
+                limit=1,
+            )
+        )
+    view = render_link_issue_modal(
+        issue_key=issue_key, initiative_ids=initiative_ids, any_to_pick=any_to_pick, reply_to=reply_to
     )
+    client.views_open(trigger_id=trigger_id, view=view)
