@@ -13,9 +13,11 @@ from sqlalchemy.engine import Engine
 
 from bot import ids
 from bot.blocks.modals import render_link_issue_modal
+from bot.blocks.pickers import initiative_picker
 from storage.db import session_scope
 from storage.models import Checkpoint, CheckpointStatus, HandoffDoc, Initiative
 from tests.conftest import RunningApp
+from tests.support.databases import drop_initiatives
 from tests.support.e2e import load, run
 from tests.support.factories import checkpoint_row, make_initiative, rows
 from tests.support.slack_driver import TEAM_ID, HttpResult, Origin
@@ -352,3 +354,12 @@ def test_the_checkpoint_picker_answers_an_unreadable_form_with_no_options(seeded
     # Without a scope, every active initiative's open checkpoints.
     bare = {**view, "private_metadata": "not json"}
     assert texts(suggest(seeded, bare, ids.BLOCK_LINK_CHECKPOINT, "")) == ["churn#1 Model card reviewed"]
+
+
+@pytest.mark.fresh_database
+def test_an_unexpected_error_while_searching_answers_with_no_options(running: RunningApp) -> None:
+    view = render_link_issue_modal(issue_key="DS-42", initiative_ids=[1], any_to_pick=True, reply_to={"c": CHURN})
+    drop_initiatives(running.engine)
+    assert suggest(running, view, ids.BLOCK_LINK_CHECKPOINT, "churn") == []
+    form = {**view, "blocks": [{"type": "input", "block_id": "initiative", "element": initiative_picker()}]}
+    assert suggest(running, form, "initiative", "churn") == []
