@@ -26,7 +26,7 @@ def open_add_checkpoint_modal(
     initiative_ref: str | None,
 ) -> Message | None:
     """Open the form; a private answer instead when there is nothing to pick. A wrong name raises."""
-    selected = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
+    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
     if isinstance(selected, Message):
         return selected
     view = render_add_checkpoint_modal(selected=selected, channel_id=channel_id)
@@ -46,7 +46,7 @@ def open_add_doc_modal(
 ) -> Message | None:
     """The doc form, with the initiative and kind preselected when known; the kinds include the selected
     initiative's own checklist additions."""
-    selected = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
+    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
     if isinstance(selected, Message):
         return selected
     checklist = runtime.settings.checklist.for_team(team_id)
@@ -63,7 +63,7 @@ def open_add_doc_modal(
     return None
 
 
-def _initiative_choices(
+def _preselected_initiative(
     runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None
 ) -> Initiative | Message | None:
     """Which initiative a form's picker shows picked: the one named, or the only one at home in this channel; the

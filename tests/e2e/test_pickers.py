@@ -363,3 +363,14 @@ def test_an_unexpected_error_while_searching_answers_with_no_options(running: Ru
     assert suggest(running, view, ids.BLOCK_LINK_CHECKPOINT, "churn") == []
     form = {**view, "blocks": [{"type": "input", "block_id": "initiative", "element": initiative_picker()}]}
     assert suggest(running, form, "initiative", "churn") == []
+
+
+def test_a_workspace_with_no_active_initiative_gets_an_answer_instead_of_an_empty_picker(running: RunningApp) -> None:
+    with session_scope(running.engine) as session:
+        make_initiative(session, name="Churn archived", ref_key="churnold", archived=True)
+        make_initiative(session, name="Churn model v2", ref_key="churn", team_id=OTHER_TEAM)
+    for text in ("checkpoint add", "doc add"):
+        result, posts = run(running, text, channel=GENERAL)
+        answer = result.text + "".join(json.dumps(post) for post in posts)
+        assert "There are no active initiatives yet. Start one with `/handoff new`." in answer, text
+    assert running.fake.calls_to("views.open") == []
