@@ -10,7 +10,7 @@ from bot.runtime import Runtime
 def register_all(app: App, runtime: Runtime) -> None:
     """Wire every listener; `bot.app` is the only caller, on the first request from Slack. The listener modules
     bring every feature's services and Block Kit builders with them, so they are imported here, when needed."""
-    from handlers import actions, capture_forms, channel_view, commands, errors, events, shortcuts, views
+    from handlers import actions, capture_forms, channel_view, commands, errors, events, pickers, shortcuts, views
 
     errors.register(app, runtime)
     commands.register(app, runtime)
@@ -20,3 +20,4 @@ def register_all(app: App, runtime: Runtime) -> None:
     events.register(app, runtime)
     shortcuts.register(app, runtime)
     capture_forms.register(app, runtime)
+    pickers.register(app, runtime)
