@@ -329,11 +329,6 @@ def initiatives_by_ids(*, session: Session, team_id: str, initiative_ids: Sequen
     return [initiative for initiative in found if initiative is not None]
 
 
-def active_initiatives(*, session: Session, team_id: str) -> Sequence[Initiative]:
-    """A workspace's active initiatives by name, for a form's picker."""
-    return queries.list_active_initiatives(session=session, team_id=team_id)
-
-
 def named_exactly(*, session: Session, team_id: str, text: str) -> Initiative | None:
     """The initiative whose reference key or whole name (ignoring case) is `text`; prefixes do not count."""
     name = clean_name(text)

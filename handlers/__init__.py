@@ -19,6 +19,7 @@ def register_all(app: App, runtime: Runtime) -> None:
         commands,
         errors,
         events,
+        pickers,
         shortcuts,
         views,
     )
@@ -33,3 +34,4 @@ def register_all(app: App, runtime: Runtime) -> None:
     events.register(app, runtime)
     shortcuts.register(app, runtime)
     capture_forms.register(app, runtime)
+    pickers.register(app, runtime)

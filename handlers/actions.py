@@ -101,6 +101,7 @@ def register(app: App, runtime: Runtime) -> None:
         open_link_issue_modal(
             runtime,
             client,
+            team_id=team_id,
             trigger_id=body["trigger_id"],
             issue_key=issue_key,
             initiatives=initiatives,

@@ -77,6 +77,9 @@ def _ack_with_error(body: dict[str, Any], text: str) -> BoltResponse:
             payload = {"response_action": "errors", "errors": {block_id: text.replace("`", "")}}
             return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
         return BoltResponse(status=200, body="")
+    if body.get("type") == "block_suggestion":
+        # A menu that loads its options shows nothing rather than an error it cannot display.
+        return BoltResponse(status=200, body=json.dumps({"options": []}), headers={"content-type": "application/json"})
     if body.get("type") in ("block_actions", "event_callback") or "event" in body:
         return BoltResponse(status=200, body="")
     payload = {"response_type": "ephemeral", "text": text}

@@ -16,17 +16,11 @@ from bot.blocks.capture_forms import (
     render_report_blocker_modal,
 )
 from bot.blocks.help import render_problem
-from bot.blocks.modals import (
-    CheckpointChoice,
-    InitiativeChoice,
-    render_add_checkpoint_modal,
-    render_add_doc_modal,
-    render_link_issue_modal,
-)
+from bot.blocks.modals import render_add_checkpoint_modal, render_add_doc_modal, render_link_issue_modal
 from bot.blocks.pickers import initiative_option
 from bot.channel_initiative import NoInitiativeInChannel, SeveralInitiativesInChannel, resolve_in_channel
-from bot.checkpoints import CheckpointStatus, list_for, reference_of
-from bot.initiatives import Initiative, active_initiatives
+from bot.initiatives import Initiative
+from bot.pickers import PickableCheckpoints, checkpoints_matching, initiatives_matching
 from bot.readiness import doc_items_for
 from bot.runtime import Runtime
 
@@ -45,13 +39,10 @@ def open_add_checkpoint_modal(
 ) -> Message | None:
     """Open the form (`prefill`ed from a message); a private answer instead when there is nothing to pick. A wrong
     name raises."""
-    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(picked, Message):
-        return picked
-    choices, selected = picked
-    view = render_add_checkpoint_modal(
-        initiatives=choices, selected_id=selected.id if selected else None, channel_id=channel_id
-    )
+    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
+    if isinstance(selected, Message):
+        return selected
+    view = render_add_checkpoint_modal(selected=selected, channel_id=channel_id)
     if prefill is not None:
         view = prefilled_from_message(view, prefill)
     client.views_open(trigger_id=trigger_id, view=view)
@@ -71,17 +62,15 @@ def open_add_doc_modal(
 ) -> Message | None:
     """The doc form, with the initiative and kind preselected when known (`prefill`ed from a message); the kinds
     include the selected initiative's own checklist additions."""
-    picked = _initiative_choices(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(picked, Message):
-        return picked
-    choices, selected = picked
+    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
+    if isinstance(selected, Message):
+        return selected
     checklist = runtime.settings.checklist.for_team(team_id)
     with runtime.session() as session:
         items = doc_items_for(session=session, checklist=checklist, initiative=selected)
     kinds = [(item.key, item.label) for item in items]
     view = render_add_doc_modal(
-        initiatives=choices,
-        selected_id=selected.id if selected else None,
+        selected=selected,
         kinds=kinds,
         selected_kind=kind.strip().lower() if kind else None,
         channel_id=channel_id,
@@ -105,7 +94,7 @@ def open_report_blocker_modal(
 ) -> Message | None:
     """The blocker form, with the initiative preselected when named or at home here, and the text (from `source`,
     a message, when opened from one); a private answer instead when there is nothing to pick. A wrong name raises."""
-    selected = _preselected(runtime, team_id, channel_id, initiative_ref)
+    selected = _preselected_option(runtime, team_id, channel_id, initiative_ref)
     if isinstance(selected, Message):
         return selected
     view = render_report_blocker_modal(
@@ -127,7 +116,7 @@ def open_log_idea_modal(
     source: SourceMessage | None = None,
 ) -> Message | None:
     """The idea form, preselected and prefilled like the blocker form."""
-    selected = _preselected(runtime, team_id, channel_id, initiative_ref)
+    selected = _preselected_option(runtime, team_id, channel_id, initiative_ref)
     if isinstance(selected, Message):
         return selected
     client.views_open(
@@ -137,67 +126,59 @@ def open_log_idea_modal(
     return None
 
 
-def _preselected(
+def _preselected_option(
     runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None
 ) -> dict[str, Any] | Message | None:
-    """The picker option to preselect: the initiative named, or the only one at home in this channel; None to let
-    the person pick. A private answer instead when there is no initiative at all; a wrong name raises."""
-    with runtime.session() as session:
-        try:
-            selected = resolve_in_channel(
-                session=session, team_id=team_id, channel_id=channel_id, reference=initiative_ref or None
-            )
-        except (NoInitiativeInChannel, SeveralInitiativesInChannel):
-            if not active_initiatives(session=session, team_id=team_id):
-                return render_problem(NO_INITIATIVES)
-            return None
-        return initiative_option(selected.name, selected.ref_key, selected.id or 0)
+    """The picker option of the initiative a form shows picked (see `_preselected_initiative`)."""
+    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
+    if selected is None or isinstance(selected, Message):
+        return selected
+    return initiative_option(selected.name, selected.ref_key, selected.id or 0)
 
 
-def _initiative_choices(
+def _preselected_initiative(
     runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None
-) -> tuple[list[InitiativeChoice], Initiative | None] | Message:
-    """What a form's initiative picker offers, and which to preselect: the one named, or the only one at home
-    in this channel. A private answer instead when there is nothing to pick; a wrong name raises."""
+) -> Initiative | Message | None:
+    """Which initiative a form's picker shows picked: the one named, or the only one at home in this channel; the
+    picker searches the rest as the person types. A private answer instead when there is nothing to pick; a wrong
+    name raises."""
     with runtime.session() as session:
-        selected: Initiative | None
         try:
-            selected = resolve_in_channel(
+            return resolve_in_channel(
                 session=session, team_id=team_id, channel_id=channel_id, reference=initiative_ref or None
             )
         except (NoInitiativeInChannel, SeveralInitiativesInChannel):
-            selected = None  # nothing to preselect: the person picks
-        initiatives = active_initiatives(session=session, team_id=team_id)
-        # Initiatives at home in this channel come first: they are the likely choice.
-        ordered = sorted(initiatives, key=lambda i: (i.home_channel_id != channel_id, i.name_key))
-        choices = [InitiativeChoice(i.id or 0, i.name) for i in ordered]
-        if selected is not None and all(c.id != selected.id for c in choices):
-            choices.insert(0, InitiativeChoice(selected.id or 0, selected.name))
-    if not choices:
-        return render_problem(NO_INITIATIVES)
-    return choices, selected
+            pass  # nothing to preselect: the person picks
+        if not initiatives_matching(session=session, team_id=team_id, query="", channel_id=None, limit=1):
+            return render_problem(NO_INITIATIVES)
+    return None
 
 
 def open_link_issue_modal(
     runtime: Runtime,
     client: WebClient,
     *,
+    team_id: str,
     trigger_id: str,
     issue_key: str,
     initiatives: list[Initiative],
     reply_to: dict[str, str],
 ) -> None:
-    """Offer the open checkpoints of the initiatives the mention was about."""
-    groups: list[tuple[str, list[CheckpointChoice]]] = []
+    """Offer the open, unlinked checkpoints of the initiatives the mention was about, searched as the person types."""
+    initiative_ids = [initiative.id or 0 for initiative in initiatives]
     with runtime.session() as session:
-        for initiative in initiatives:
-            checkpoints = list_for(session=session, initiative=initiative)
-            choices = [
-                CheckpointChoice(c.id or 0, reference_of(initiative, c), c.title)
-                for c in checkpoints
-                if c.status != CheckpointStatus.DONE.value and not c.jira_key
-            ]
-            groups.append((initiative.name, choices))
-    client.views_open(
-        trigger_id=trigger_id, view=render_link_issue_modal(issue_key=issue_key, groups=groups, reply_to=reply_to)
+        any_to_pick = bool(
+            checkpoints_matching(
+                session=session,
+                team_id=team_id,
+                query="",
+                channel_id=None,
+                which=PickableCheckpoints.UNLINKED,
+                initiative_ids=initiative_ids,
+                limit=1,
+            )
+        )
+    view = render_link_issue_modal(
+        issue_key=issue_key, initiative_ids=initiative_ids, any_to_pick=any_to_pick, reply_to=reply_to
     )
+    client.views_open(trigger_id=trigger_id, view=view)

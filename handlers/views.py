@@ -27,7 +27,9 @@ from bot.runtime import Runtime
 from handlers.checkpoints import add_and_announce, edit_and_announce, mitigate_and_announce
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
+from handlers.form_state import selected_value
 from handlers.initiatives import create_and_announce
+from handlers.pickers import picked_id
 from handlers.readiness import add_doc_and_announce
 from handlers.slack_people import unit_of_work
 from handlers.standups import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
@@ -141,7 +143,7 @@ def register(app: App, runtime: Runtime) -> None:
     check_link = form_check(
         lambda body, _context: (
             {}
-            if _selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)
+            if picked_id(selected_value(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT))
             else {ids.BLOCK_LINK_CHECKPOINT: "Pick the checkpoint this issue tracks."}
         )
     )
@@ -152,7 +154,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         actor = actor_of(context, body["user"]["id"])
         metadata = _metadata(body)
-        checkpoint_id = int(_selected_option(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT) or 0)
+        checkpoint_id = picked_id(selected_value(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)) or 0
         try:
             with runtime.session() as session:
                 ref = locate_by_id(session=session, team_id=actor.team_id, checkpoint_id=checkpoint_id).ref
@@ -251,8 +253,7 @@ def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int |
         return (values.get(block_id) or {}).get(ids.INPUT_ACTION) or {}
 
     errors: dict[str, str] = {}
-    raw_id = _selected_option(values, ids.BLOCK_CHECKPOINT_INITIATIVE)
-    initiative_id = int(raw_id) if raw_id and raw_id.isdigit() else None
+    initiative_id = picked_id(selected_value(values, ids.BLOCK_CHECKPOINT_INITIATIVE))
     if initiative_id is None:
         errors[ids.BLOCK_CHECKPOINT_INITIATIVE] = "Pick the initiative this checkpoint belongs to."
     title = " ".join((element(ids.BLOCK_CHECKPOINT_TITLE).get("value") or "").split())
@@ -278,11 +279,10 @@ def checkpoint_from_state(values: dict[str, Any], *, today: date) -> tuple[int |
 def doc_from_state(values: dict[str, Any]) -> tuple[int | None, str, str, str | None, dict[str, str]]:
     """Read the doc form: (initiative id, kind, link, note, errors to show inline)."""
     errors: dict[str, str] = {}
-    raw_id = _selected_option(values, ids.BLOCK_DOC_INITIATIVE)
-    initiative_id = int(raw_id) if raw_id and raw_id.isdigit() else None
+    initiative_id = picked_id(selected_value(values, ids.BLOCK_DOC_INITIATIVE))
     if initiative_id is None:
         errors[ids.BLOCK_DOC_INITIATIVE] = "Pick the initiative this doc belongs to."
-    kind = _selected_option(values, ids.BLOCK_DOC_KIND) or ""
+    kind = selected_value(values, ids.BLOCK_DOC_KIND) or ""
     if not kind:
         errors[ids.BLOCK_DOC_KIND] = "Pick what the doc is."
     url = (((values.get(ids.BLOCK_DOC_URL) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "").strip()
@@ -291,12 +291,6 @@ def doc_from_state(values: dict[str, Any]) -> tuple[int | None, str, str, str | 
         errors[ids.BLOCK_DOC_URL] = field_error(problem)
     note = (((values.get(ids.BLOCK_DOC_NOTE) or {}).get(ids.INPUT_ACTION) or {}).get("value") or "").strip() or None
     return initiative_id, kind, url, note, errors
-
-
-def _selected_option(values: dict[str, Any], block_id: str) -> str | None:
-    selected = ((values.get(block_id) or {}).get(ids.INPUT_ACTION) or {}).get("selected_option") or {}
-    value = selected.get("value")
-    return str(value) if value else None
 
 
 def _plan_text(body: dict[str, Any]) -> str:

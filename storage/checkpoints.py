@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import case, func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import String, case, cast, func, update
+from sqlmodel import Session, col, or_, select
 
+from storage.initiatives import NAME_WORD_SEPARATORS, fold_ref_key, like_escaped
 from storage.models import Checkpoint, CheckpointStatus, Initiative
 
 
@@ -51,6 +53,60 @@ def list_checkpoints(*, session: Session, initiative_id: int) -> Sequence[Checkp
         .order_by(col(Checkpoint.number))
     )
     return session.exec(statement).all()
+
+
+def search_checkpoints(
+    *,
+    session: Session,
+    team_id: str,
+    words: str = "",
+    ref_key_prefix: str = "",
+    number_prefix: str = "",
+    initiative_ids: Sequence[int] | None = None,
+    open_only: bool = False,
+    unlinked_only: bool = False,
+    channel_id: str | None = None,
+    limit: int = 100,
+) -> Sequence[tuple[Checkpoint, Initiative]]:
+    """Checkpoints of a workspace's active initiatives (or of those of `initiative_ids` among them) whose title, a
+    word of it, or initiative's reference key starts with `words`; or whose initiative's key starts with
+    `ref_key_prefix` and number with `number_prefix` (`churn#1` finds #1 and #12). Case is ignored; at most `limit`,
+    those of initiatives at home in `channel_id` first, then by initiative name and number."""
+    conditions: list[Any] = [
+        Initiative.team_id == team_id,
+        col(Initiative.archived).is_(False),
+        col(Checkpoint.removed_at).is_(None),
+    ]
+    if initiative_ids is not None:
+        conditions.append(col(Initiative.id).in_(list(initiative_ids)))
+    if open_only or unlinked_only:
+        conditions.append(col(Checkpoint.status) != CheckpointStatus.DONE.value)
+    if unlinked_only:
+        conditions.append(col(Checkpoint.jira_key).is_(None))
+    if words:
+        title = col(Checkpoint.title)
+        typed = like_escaped(words)
+        word_starts = (title.ilike(f"%{like_escaped(sep)}{typed}%", escape="\\") for sep in NAME_WORD_SEPARATORS)
+        conditions.append(
+            or_(
+                title.ilike(f"{typed}%", escape="\\"),
+                *word_starts,
+                col(Initiative.ref_key).like(f"{like_escaped(fold_ref_key(words))}%", escape="\\"),
+            )
+        )
+    elif ref_key_prefix:
+        conditions.append(col(Initiative.ref_key).like(f"{like_escaped(fold_ref_key(ref_key_prefix))}%", escape="\\"))
+    if number_prefix:
+        conditions.append(cast(col(Checkpoint.number), String).like(f"{like_escaped(number_prefix)}%", escape="\\"))
+    at_home_first = case((col(Initiative.home_channel_id) == channel_id, 0), else_=1)
+    statement = (
+        select(Checkpoint, Initiative)
+        .join(Initiative, col(Initiative.id) == col(Checkpoint.initiative_id))
+        .where(*conditions)
+        .order_by(at_home_first, col(Initiative.name_key), col(Checkpoint.number))
+        .limit(limit)
+    )
+    return [(checkpoint, initiative) for checkpoint, initiative in session.exec(statement).all()]
 
 
 def add_checkpoint(*, session: Session, checkpoint: Checkpoint) -> Checkpoint:

@@ -114,8 +114,8 @@ def find_initiatives_by_prefix(
     statement = select(Initiative).where(
         Initiative.team_id == team_id,
         or_(
-            col(Initiative.name_key).like(f"{_like_escaped(name_key(prefix))}%", escape="\\"),
-            col(Initiative.ref_key).like(f"{_like_escaped(fold_ref_key(prefix))}%", escape="\\"),
+            col(Initiative.name_key).like(f"{like_escaped(name_key(prefix))}%", escape="\\"),
+            col(Initiative.ref_key).like(f"{like_escaped(fold_ref_key(prefix))}%", escape="\\"),
         ),
     )
     if only_archived:
@@ -291,15 +291,54 @@ def count_initiative_cards(*, session: Session, team_id: str, channel_id: str | 
     return int(session.connection().execute(statement, {"team_id": team_id, "channel_id": channel_id}).scalar_one())
 
 
-def list_active_initiatives(*, session: Session, team_id: str, limit: int = 100) -> Sequence[Initiative]:
-    """Active initiatives of a workspace by name, for pickers."""
-    statement = (
-        select(Initiative)
-        .where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
-        .order_by(col(Initiative.name_key))
-        .limit(limit)
-    )
-    return session.exec(statement).all()
+# Besides its start, a word of a name starts after one of these: "Churn model (v2)", "churn-model", "ds/ml", "ab_test".
+NAME_WORD_SEPARATORS = (" ", "-", "/", "(", "_")
+
+
+def search_active_initiatives(
+    *, session: Session, team_id: str, query: str, channel_id: str | None, limit: int = 100
+) -> list[Initiative]:
+    """Active initiatives whose name, a word of their name, or reference key starts with `query` (ignoring case), at
+    most `limit`: those at home in `channel_id` first, then the others, each by name.
+
+    Two statements rather than one ordered by "at home here": each walks its own index (team, channel, name) or
+    (team, archived, name) in name order and stops after `limit` matches, where one sort would read every match of
+    a workspace with thousands of initiatives first."""
+    matches = _initiative_matches(query)
+    found: list[Initiative] = []
+    if channel_id:
+        at_home = select(Initiative).where(
+            Initiative.team_id == team_id,
+            Initiative.home_channel_id == channel_id,
+            col(Initiative.archived).is_not(True),  # as in `active_card_conditions`: the channel's index is the one
+            *matches,
+        )
+        found.extend(session.exec(at_home.order_by(col(Initiative.name_key)).limit(limit)).all())
+    if len(found) < limit:
+        elsewhere = select(Initiative).where(
+            Initiative.team_id == team_id, col(Initiative.archived).is_(False), *matches
+        )
+        if channel_id:
+            elsewhere = elsewhere.where(Initiative.home_channel_id != channel_id)
+        found.extend(session.exec(elsewhere.order_by(col(Initiative.name_key)).limit(limit - len(found))).all())
+    return found
+
+
+def _initiative_matches(query: str) -> list[Any]:
+    """The condition for `search_active_initiatives`: none for an empty query, which lists them all."""
+    name = like_escaped(name_key(query))
+    key = like_escaped(fold_ref_key(" ".join(query.split())))
+    if not name:
+        return []
+    name_column = col(Initiative.name_key)
+    word_starts = (name_column.like(f"%{like_escaped(sep)}{name}%", escape="\\") for sep in NAME_WORD_SEPARATORS)
+    return [
+        or_(
+            name_column.like(f"{name}%", escape="\\"),
+            *word_starts,
+            col(Initiative.ref_key).like(f"{key}%", escape="\\"),
+        )
+    ]
 
 
 def list_initiatives_at_home(
@@ -336,6 +375,6 @@ def get_initiative_by_thread(*, session: Session, team_id: str, channel_id: str,
     return session.exec(statement).first()
 
 
-def _like_escaped(text: str) -> str:
+def like_escaped(text: str) -> str:
     """`text` as a literal LIKE pattern: its own `%` and `_` match only themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot import ids
 from bot.blocks.base import Block, plain, section
+from bot.blocks.pickers import (
+    CHECKPOINTS_OF,
+    CHECKPOINTS_WHICH,
+    checkpoint_picker,
+    initiative_option,
+    initiative_picker,
+)
+from bot.pickers import PickableCheckpoints
 from bot.text import escape, truncate
-from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, MITIGATION_MAX, NAME_MAX, NOTE_MAX
+from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, MITIGATION_MAX, NAME_MAX, NOTE_MAX, Initiative
 
 MODAL_TITLE = "New initiative"  # Slack caps modal titles at 24 characters
 
@@ -97,38 +104,18 @@ MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select, across all option
 OPTION_TEXT_MAX = 75
 
 
-@dataclass(frozen=True)
-class InitiativeChoice:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class CheckpointChoice:
-    id: int
-    ref: str
-    title: str
-
-
 def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(truncate(text, OPTION_TEXT_MAX)), "value": value}
 
 
-def _initiative_select(initiatives: Sequence[InitiativeChoice], selected_id: int | None) -> dict[str, Any]:
-    options = [_option(i.name, str(i.id)) for i in initiatives[:MAX_SELECT_OPTIONS]]
-    select: dict[str, Any] = {"type": "static_select", "placeholder": plain("Pick an initiative"), "options": options}
-    chosen = next((o for o in options if o["value"] == str(selected_id)), None)
-    if chosen is not None:
-        select["initial_option"] = chosen
-    return select
+def _initiative_picker(selected: Initiative | None) -> dict[str, Any]:
+    return initiative_picker(initiative_option(selected.name, selected.ref_key, selected.id or 0) if selected else None)
 
 
-def render_add_checkpoint_modal(
-    *, initiatives: Sequence[InitiativeChoice], selected_id: int | None, channel_id: str | None
-) -> dict[str, Any]:
-    """The form behind `/handoff checkpoint add` with no title."""
+def render_add_checkpoint_modal(*, selected: Initiative | None, channel_id: str | None) -> dict[str, Any]:
+    """The form behind `/handoff checkpoint add` with no title; `selected` is the initiative shown picked."""
     blocks = [
-        input_block(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
+        input_block(ids.BLOCK_CHECKPOINT_INITIATIVE, "Initiative", _initiative_picker(selected)),
         input_block(
             ids.BLOCK_CHECKPOINT_TITLE,
             "Checkpoint",
@@ -160,39 +147,33 @@ def render_add_checkpoint_modal(
 
 
 def render_link_issue_modal(
-    *, issue_key: str, groups: Sequence[tuple[str, Sequence[CheckpointChoice]]], reply_to: dict[str, str]
+    *, issue_key: str, initiative_ids: Sequence[int], any_to_pick: bool, reply_to: dict[str, str]
 ) -> dict[str, Any]:
-    """Pick which checkpoint a mentioned Jira issue tracks; checkpoints are grouped by initiative."""
-    option_groups = []
-    budget = MAX_SELECT_OPTIONS
-    for name, choices in groups:
-        options = [_option(f"{c.ref} {c.title}", str(c.id)) for c in choices[:budget]]
-        budget -= len(options)
-        if options:
-            option_groups.append({"label": plain(truncate(name, OPTION_TEXT_MAX)), "options": options})
+    """Pick which checkpoint a mentioned Jira issue tracks, among the open, unlinked ones of these initiatives."""
     blocks: list[Block] = [section(f"Which checkpoint does *{escape(issue_key)}* track?")]
-    if option_groups:
-        select = {"type": "static_select", "placeholder": plain("Pick a checkpoint"), "option_groups": option_groups}
-        blocks.append(input_block(ids.BLOCK_LINK_CHECKPOINT, "Checkpoint", select))
+    if any_to_pick:
+        blocks.append(input_block(ids.BLOCK_LINK_CHECKPOINT, "Checkpoint", checkpoint_picker()))
     else:
         blocks.append(section("These initiatives have no checkpoints yet: add one with `/handoff checkpoint add`."))
+    # The picker asks for options by what the form keeps here: these initiatives' open, unlinked checkpoints.
+    unlinked = PickableCheckpoints.UNLINKED.value
+    metadata = {"k": issue_key, **reply_to, CHECKPOINTS_OF: list(initiative_ids), CHECKPOINTS_WHICH: unlinked}
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": ids.VIEW_LINK_ISSUE,
         "title": plain("Link Jira issue"),
         "close": plain("Cancel"),
-        "private_metadata": json.dumps({"k": issue_key, **reply_to}),
+        "private_metadata": json.dumps(metadata),
         "blocks": blocks,
     }
-    if option_groups:
+    if any_to_pick:
         view["submit"] = plain("Link")
     return view
 
 
 def render_add_doc_modal(
     *,
-    initiatives: Sequence[InitiativeChoice],
-    selected_id: int | None,
+    selected: Initiative | None,
     kinds: Sequence[tuple[str, str]],
     selected_kind: str | None,
     channel_id: str | None,
@@ -207,7 +188,7 @@ def render_add_doc_modal(
     if chosen is not None:
         kind_select["initial_option"] = chosen
     blocks = [
-        input_block(ids.BLOCK_DOC_INITIATIVE, "Initiative", _initiative_select(initiatives, selected_id)),
+        input_block(ids.BLOCK_DOC_INITIATIVE, "Initiative", _initiative_picker(selected)),
         input_block(ids.BLOCK_DOC_KIND, "Kind", kind_select),
         input_block(
             ids.BLOCK_DOC_URL,

@@ -37,3 +37,29 @@ def initiative_picker(selected: dict[str, Any] | None = None) -> dict[str, Any]:
     if selected is not None:
         element["initial_option"] = selected
     return element
+
+
+CHECKPOINT_PLACEHOLDER = "Type a reference or title"
+# What a form with a checkpoint picker keeps in its `private_metadata`, besides its channel (`"c"`): whose checkpoints
+# the picker offers (a list of initiative ids; every active initiative's without it), and which of them.
+CHECKPOINTS_OF = "ci"
+CHECKPOINTS_WHICH = "cw"
+
+
+def checkpoint_option(reference: str, title: str, checkpoint_id: int) -> dict[str, Any]:
+    """A checkpoint as a picker shows it: its reference and title; its id is what the form sends back."""
+    return picked_option(f"{reference} {title}", str(checkpoint_id))
+
+
+def checkpoint_picker(selected: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A checkpoint picker for a form's input block; `selected` (a `checkpoint_option`) is shown picked. The form's
+    `private_metadata` says whose and which checkpoints it offers (`CHECKPOINTS_OF`, `CHECKPOINTS_WHICH`)."""
+    element: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": ids.ACTION_PICK_CHECKPOINT,
+        "placeholder": plain(CHECKPOINT_PLACEHOLDER),
+        "min_query_length": 0,
+    }
+    if selected is not None:
+        element["initial_option"] = selected
+    return element

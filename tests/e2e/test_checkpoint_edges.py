@@ -55,10 +55,14 @@ def opened_view(running: RunningApp, text: str, *, channel: str = GENERAL) -> di
     return view
 
 
-def initiative_option(view: dict[str, Any], name: str) -> dict[str, Any]:
-    """The initiative picker's option for `name`, as Slack hands it back once picked."""
+def initiative_option(running: RunningApp, view: dict[str, Any], name: str) -> dict[str, Any]:
+    """The initiative picker's option for `name`, as the app offers it while the menu opens and Slack hands it back
+    once picked."""
     picker = next(b for b in view["blocks"] if b["block_id"] == ids.BLOCK_CHECKPOINT_INITIATIVE)["element"]
-    [option] = [o for o in picker["options"] if o["text"]["text"] == name]
+    offered = running.slack.suggest_options(
+        view, block_id=ids.BLOCK_CHECKPOINT_INITIATIVE, action_id=picker["action_id"], value=""
+    )
+    [option] = [o for o in offered.json["options"] if o["text"]["text"].startswith(f"{name} (")]
     return dict(option)
 
 
@@ -76,7 +80,9 @@ def checkpoint_form(
         return {ids.INPUT_ACTION: element}
 
     return {
-        ids.BLOCK_CHECKPOINT_INITIATIVE: field({"type": "static_select", "selected_option": initiative}),
+        ids.BLOCK_CHECKPOINT_INITIATIVE: {
+            ids.ACTION_PICK_INITIATIVE: {"type": "external_select", "selected_option": initiative}
+        },
         ids.BLOCK_CHECKPOINT_TITLE: field({"type": "plain_text_input", "value": title}),
         ids.BLOCK_CHECKPOINT_OWNER: field({"type": "users_select", "selected_user": owner}),
         ids.BLOCK_CHECKPOINT_DUE: field({"type": "datepicker", "selected_date": due}),
@@ -142,11 +148,11 @@ def test_the_form_adds_the_checkpoint_posts_in_the_thread_and_links_the_issue(
     assert view["callback_id"] == ids.VIEW_ADD_CHECKPOINT
     assert [b["block_id"] for b in view["blocks"]] == ["initiative", "title", "owner", "due", "jira"]
     picker = view["blocks"][0]["element"]
-    assert picker["initial_option"] == initiative_option(view, CHURN_V2)  # preselected, by channel or by name
+    assert picker["initial_option"] == initiative_option(running, view, CHURN_V2)  # preselected, by channel or by name
     assert json.loads(view["private_metadata"]) == {"c": channel}
 
     values = checkpoint_form(
-        initiative=initiative_option(view, CHURN_V2),
+        initiative=initiative_option(running, view, CHURN_V2),
         title="  Model card   reviewed ",
         owner=CAROL,
         due="2027-02-15",
@@ -220,7 +226,7 @@ def test_invalid_form_fields_are_marked_inline_and_nothing_is_written(
 
     for picked_initiative, fields, errors in CHECKPOINT_FORM_ERRORS:
         view = opened_view(running, "checkpoint add")
-        chosen = initiative_option(view, CHURN_V2) if picked_initiative else None
+        chosen = initiative_option(running, view, CHURN_V2) if picked_initiative else None
         result = running.slack.submit_view(view, checkpoint_form(initiative=chosen, **fields))
         running.settle()
 
@@ -239,7 +245,7 @@ def test_a_form_naming_an_issue_jira_does_not_have_is_answered_privately_and_wri
     fake_jira.reset_requests()
 
     # Whether the issue exists takes a call to Jira, too slow for the ack: the form closes and the answer follows.
-    form = checkpoint_form(initiative=initiative_option(view, CHURN_V2), title="Ghost", jira="DS-404")
+    form = checkpoint_form(initiative=initiative_option(running, view, CHURN_V2), title="Ghost", jira="DS-404")
     result = running.slack.submit_view(view, form)
     assert (result.status, result.body) == (200, "")
     running.settle()

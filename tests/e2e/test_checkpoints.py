@@ -756,13 +756,16 @@ def test_a_tracked_key_in_the_thread_gets_one_reply_with_a_link_button(
     assert (result.status, result.body) == (200, "")
     running.settle()
     [opened] = running.fake.calls_to("views.open")[before:]
-    view = opened.args["view"]
-    if isinstance(view, str):
-        view = json.loads(view)
-    [group] = next(n for n in nodes(view) if isinstance(n, dict) and "option_groups" in n)["option_groups"]
-    assert [o["text"]["text"] for o in group["options"]] == ["churn#1 Model card reviewed"]  # churn#2 is linked
-    picked = {"selected_option": group["options"][0]}
-    running.slack.submit_view(view, {ids.BLOCK_LINK_CHECKPOINT: {ids.INPUT_ACTION: picked}}, user=CAROL)
+    view = opened.response["view"]  # as Slack stored it, which is what it sends with each options request
+    picker = next(n for n in nodes(view) if isinstance(n, dict) and n.get("action_id") == ids.ACTION_PICK_CHECKPOINT)
+    assert picker["type"] == "external_select"
+    offered = running.slack.suggest_options(
+        view, block_id=ids.BLOCK_LINK_CHECKPOINT, action_id=ids.ACTION_PICK_CHECKPOINT, value="", user=CAROL
+    )
+    options = offered.json["options"]
+    assert [o["text"]["text"] for o in options] == ["churn#1 Model card reviewed"]  # churn#2 is linked
+    picked = {"type": "external_select", "selected_option": options[0]}
+    running.slack.submit_view(view, {ids.BLOCK_LINK_CHECKPOINT: {ids.ACTION_PICK_CHECKPOINT: picked}}, user=CAROL)
     running.settle()
 
     assert checkpoint(running.engine, 1).jira_key == "DS-42"

@@ -162,12 +162,24 @@ def option_of(view: dict[str, Any], block_id: str, value: str) -> dict[str, Any]
     return dict(option)
 
 
+def offered_initiative(running: RunningApp, view: dict[str, Any], initiative_id: int | None) -> dict[str, Any]:
+    """The initiative picker's option for this initiative, as the app offers it while the menu opens."""
+    picker = element_of(view, ids.BLOCK_DOC_INITIATIVE)
+    result = running.slack.suggest_options(
+        view, block_id=ids.BLOCK_DOC_INITIATIVE, action_id=picker["action_id"], value=""
+    )
+    [option] = [o for o in result.json["options"] if o["value"] == str(initiative_id)]
+    return dict(option)
+
+
 def doc_form(
     *, initiative: dict[str, Any] | None, kind: dict[str, Any] | None, url: str | None, note: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """The doc form's `view.state.values` as Slack sends it: every input, unset ones as null."""
     return {
-        ids.BLOCK_DOC_INITIATIVE: {ids.INPUT_ACTION: {"type": "static_select", "selected_option": initiative}},
+        ids.BLOCK_DOC_INITIATIVE: {
+            ids.ACTION_PICK_INITIATIVE: {"type": "external_select", "selected_option": initiative}
+        },
         ids.BLOCK_DOC_KIND: {ids.INPUT_ACTION: {"type": "static_select", "selected_option": kind}},
         ids.BLOCK_DOC_URL: {ids.INPUT_ACTION: {"type": "url_text_input", "value": url}},
         ids.BLOCK_DOC_NOTE: {ids.INPUT_ACTION: {"type": "plain_text_input", "value": note}},
@@ -327,7 +339,7 @@ def test_doc_add_with_too_few_arguments_opens_the_form_with_what_was_given(
     assert [b["block_id"] for b in view["blocks"]] == DOC_FORM_BLOCKS
     assert json.loads(view["private_metadata"]) == {"c": channel}
     initiative_picker = element_of(view, ids.BLOCK_DOC_INITIATIVE)
-    churn_option = option_of(view, ids.BLOCK_DOC_INITIATIVE, str(load(running.engine, CHURN_V2).id))
+    churn_option = offered_initiative(running, view, load(running.engine, CHURN_V2).id)
     assert initiative_picker.get("initial_option") == (churn_option if initiative_picked else None)
     kind_picker = element_of(view, ids.BLOCK_DOC_KIND)
     assert [o["value"] for o in kind_picker["options"]] == [
@@ -365,7 +377,7 @@ def test_the_add_a_doc_button_opens_the_form_for_its_initiative_and_the_form_add
 
     view = opened_form(running, opened)
     assert view["callback_id"] == ids.VIEW_ADD_DOC
-    churn_option = option_of(view, ids.BLOCK_DOC_INITIATIVE, str(load(running.engine, CHURN_V2).id))
+    churn_option = offered_initiative(running, view, load(running.engine, CHURN_V2).id)
     assert element_of(view, ids.BLOCK_DOC_INITIATIVE)["initial_option"] == churn_option
     assert "initial_option" not in element_of(view, ids.BLOCK_DOC_KIND)
     assert json.loads(view["private_metadata"]) == {"c": CHURN}
