@@ -131,6 +131,12 @@ BLOCK_STANDUP_ENABLED = "enabled"
 BLOCK_STANDUP_TIME = "time"
 BLOCK_STANDUP_DAYS = "days"
 BLOCK_STANDUP_ZONE = "timezone"
+VIEW_ADD_KPI = "add_kpi"
+BLOCK_KPI_NAME = "kpi_name"
+BLOCK_KPI_DIRECTION = "direction"
+BLOCK_KPI_TARGET = "target"
+BLOCK_KPI_UNIT = "unit"
+BLOCK_KPI_OWNER = "owner"
 
 # Pickers that search as you type (`external_select`): Slack asks for their options by these action ids
 ACTION_PICK_INITIATIVE = "pick_initiative"
@@ -180,4 +186,5 @@ VIEWS = (
     VIEW_ARCHIVE,
     VIEW_REPORT_BLOCKER,
     VIEW_LOG_IDEA,
+    VIEW_ADD_KPI,
 )

@@ -28,7 +28,7 @@ from bot.initiatives import (
     initiative_by_id,
     note_problems,
 )
-from bot.kpis import parse_number
+from bot.kpis import new_kpi_problems, parse_direction, parse_number
 from bot.readiness import ItemStatus, missing_to_enter, reason_problems
 from bot.recurrence import WEEKDAYS, ScheduleError, parse_time_of_day, parse_timezone
 from bot.runtime import Runtime
@@ -37,7 +37,7 @@ from handlers.command_table import error_answer
 from handlers.errors import after_ack
 from handlers.form_state import element_state, selected_value, text_value
 from handlers.initiatives import archive_and_announce, change_phase_and_announce, edit_and_announce
-from handlers.kpis import record_kpi_and_announce
+from handlers.kpis import KpiAddCommand, add_kpi_and_announce, record_kpi_and_announce
 from handlers.standups import StandupCommand, change_standup, questions_from_form, save_questions
 from handlers.tenancy import actor_of
 from handlers.views import FIELD_BLOCKS, FORM_ACCEPTED, draft_from_state, form_check, tell_privately
@@ -92,6 +92,15 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(ids.VIEW_EDIT_INITIATIVE)(
         ack=form_check(lambda body, context: edit_errors(runtime, body, context)), lazy=[edit]
     )
+
+    @after_ack
+    def add_kpi(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        def step(actor: Actor, initiative: Initiative, values: dict[str, Any]) -> Message:
+            return add_kpi_and_announce(runtime, client, actor, kpi_command_of(initiative, values))
+
+        answered(body, client, context, "kpi add", step)
+
+    app.view(ids.VIEW_ADD_KPI)(ack=form_check(lambda body, context: kpi_errors(runtime, body, context)), lazy=[add_kpi])
 
     @after_ack
     def record_reading(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -258,6 +267,53 @@ def edit_errors(runtime: Runtime, body: dict[str, Any], context: BoltContext) ->
         )
     for problem in problems:
         errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), field_error(problem))
+    return errors
+
+
+# --- KPI -----------------------------------------------------------------------------------------------------------
+
+# Which block shows the error for each field of a new KPI the service can complain about.
+KPI_FIELD_BLOCKS = {"name": ids.BLOCK_KPI_NAME, "unit": ids.BLOCK_KPI_UNIT}
+
+
+def kpi_command_of(initiative: Initiative, values: dict[str, Any]) -> KpiAddCommand:
+    """The KPI form as `/handoff kpi add` would be typed: the direction and target as text, read by the command's own
+    parsers."""
+    return KpiAddCommand(
+        initiative_ref=initiative.ref_key,
+        name=text_value(values, ids.BLOCK_KPI_NAME),
+        direction=selected_value(values, ids.BLOCK_KPI_DIRECTION) or "",
+        target=text_value(values, ids.BLOCK_KPI_TARGET),
+        unit=text_value(values, ids.BLOCK_KPI_UNIT) or None,
+        owner_id=element_state(values, ids.BLOCK_KPI_OWNER).get("selected_user") or None,
+    )
+
+
+def kpi_errors(runtime: Runtime, body: dict[str, Any], context: BoltContext) -> dict[str, str]:
+    """What `kpi add` would refuse in the name, direction, target and unit, marked inline; the owner, and whether the
+    submitter may agree KPIs, are checked after the ack, by the command's own step."""
+    initiative = _initiative_of(runtime, body, context)
+    if initiative is None:
+        return {ids.BLOCK_KPI_NAME: GONE}
+    command = kpi_command_of(initiative, body["view"]["state"]["values"])
+    errors: dict[str, str] = {}
+    if not command.direction:
+        errors[ids.BLOCK_KPI_DIRECTION] = "Pick whether higher or lower is better."
+    else:
+        try:
+            parse_direction(command.direction)
+        except InvalidInput as error:
+            errors[ids.BLOCK_KPI_DIRECTION] = field_error(error.problems[0])
+    try:
+        parse_number(command.target, "target")
+    except InvalidInput as error:
+        errors[ids.BLOCK_KPI_TARGET] = field_error(error.problems[0])
+    with runtime.session() as session:
+        problems = new_kpi_problems(
+            session=session, initiative=initiative, name=command.name, unit=command.unit, owner_id=None, people=None
+        )
+    for problem in problems:
+        errors.setdefault(KPI_FIELD_BLOCKS[problem.field], field_error(problem))
     return errors
 
 

@@ -15,13 +15,13 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.blocks.base import Message
 from bot.blocks.card_forms import (
+    render_add_kpi_modal,
     render_archive_modal,
     render_change_phase_modal,
     render_edit_modal,
     render_record_reading_modal,
     render_standup_settings_modal,
 )
-from bot.blocks.help import render_problem
 from bot.blocks.status import NextStep, page_value
 from bot.errors import HandoffError
 from bot.initiatives import Actor, Initiative, initiative_by_id
@@ -29,7 +29,6 @@ from bot.kpis import kpi_views
 from bot.readiness import may_force, readiness_of
 from bot.runtime import Runtime
 from bot.standups import NoEmbeddedEngineer, settings_plan
-from bot.text import escape
 from handlers.actions import ack_only, render_status_value
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
@@ -46,6 +45,7 @@ USAGE_OF = {
     NextStep.EDIT: "edit",
     NextStep.CHECKPOINT: "checkpoint add",
     NextStep.DOC: "doc",
+    NextStep.KPI: "kpi add",
     NextStep.READING: "kpi record",
     NextStep.BLOCKER: "blocker",
     NextStep.STANDUP: "standup",
@@ -156,6 +156,8 @@ def _form_of(
         )
     if step is NextStep.EDIT:
         return render_edit_modal(initiative, channel_id=channel_id)
+    if step is NextStep.KPI:
+        return render_add_kpi_modal(initiative, channel_id=channel_id)
     if step is NextStep.READING:
         with runtime.session() as session:
             kpis = kpi_views(
@@ -164,11 +166,8 @@ def _form_of(
                 now=runtime.clock.now(),
                 stale_days=runtime.settings.kpi_stale_days,
             )
-        if not kpis:
-            return render_problem(
-                f"*{escape(initiative.name)}* has no KPI to record a reading of yet. Agree one first: "
-                f'`/handoff kpi add {escape(initiative.ref_key)} "AUC on holdout" &gt;= 0.82`.'
-            )
+        if not kpis:  # nothing to record a reading of: the form that agrees one, saying why it opened
+            return render_add_kpi_modal(initiative, channel_id=channel_id, instead_of_reading=True)
         return render_record_reading_modal(initiative, kpis, channel_id=channel_id)
     if step is NextStep.STANDUP:
         with runtime.session() as session:

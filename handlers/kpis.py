@@ -26,6 +26,7 @@ from bot.blocks.readiness import (
     standing_mark,
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
+from bot.blocks.status import NEXT_STEP_LABELS, NEXT_STEP_PLACEHOLDER, NextStep
 from bot.initiatives import CLEAR, Actor, resolve_initiative
 from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
@@ -45,6 +46,7 @@ from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand
 
 
 def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, command: KpiAddCommand) -> Message:
+    """Agree a KPI, from the command or the card's form; the thread hears of it."""
     direction = parse_direction(command.direction)
     target = parse_number(command.target, "target")
     with unit_of_work(runtime, client, actor.team_id) as (session, people):
@@ -64,7 +66,8 @@ def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, comm
     confirmation = (
         f":white_check_mark: Agreed *{escape(kpi.name)}* {escape(target_text(kpi))} for *{escape(initiative.name)}*"
         f"{read_as(command.target, target)}. "
-        f'Record readings with `/handoff kpi record {initiative.ref_key} "{escape(kpi.name)}" &lt;value&gt;`.'
+        f'Record readings with `/handoff kpi record {initiative.ref_key} "{escape(kpi.name)}" &lt;value&gt;`, '
+        f"or with *{NEXT_STEP_LABELS[NextStep.READING]}* in the *{NEXT_STEP_PLACEHOLDER}* menu of its status card."
     )
     return announce(client, initiative, render_kpi_added(initiative, kpi), confirmation)
 

@@ -1,6 +1,6 @@
-"""The forms a status card's "Next step…" menu opens: change phase, edit, record a KPI reading, standup settings,
-and the confirmation before archiving. Each carries `{"c": channel, "i": initiative id}` in `private_metadata`, so
-the submission knows what it is about and where to answer."""
+"""The forms a status card's "Next step…" menu opens: change phase, edit, add a KPI, record a KPI reading, standup
+settings, and the confirmation before archiving. Each carries `{"c": channel, "i": initiative id}` in
+`private_metadata`, so the submission knows what it is about and where to answer."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ from bot.readiness import GateReadiness
 from bot.recurrence import WEEKDAYS
 from bot.standups import MAX_QUESTIONS, QUESTION_MAX, StandupPlan
 from bot.text import escape, truncate
-from storage.models import GOAL_MAX, NAME_MAX, NOTE_MAX, Initiative, Phase
+from storage.models import GOAL_MAX, KPI_NAME_MAX, KPI_UNIT_MAX, NAME_MAX, NOTE_MAX, Initiative, KpiDirection, Phase
 
 CURRENT_PHASE_MARK = " (now)"
+# The directions `/handoff kpi add` takes, as the form offers them; the value is what the command would be typed with.
+KPI_DIRECTION_CHOICES = {
+    KpiDirection.AT_LEAST: "Higher is better (>=)",
+    KpiDirection.AT_MOST: "Lower is better (<=)",
+}
+NO_KPI_YET = "No KPI is agreed yet for *{name}*, so there is nothing to record a reading of: agree one here first."
+KPI_INTRO = "A KPI for *{name}*: the agreed measure of good, with its target."
 STANDUP_ON, STANDUP_OFF = "on", "off"
 DAY_NAMES = {
     "mon": "Monday",
@@ -145,6 +152,49 @@ def render_edit_modal(initiative: Initiative, *, channel_id: str | None) -> dict
     return _modal(
         ids.VIEW_EDIT_INITIATIVE, "Edit initiative", "Save", form_metadata(initiative.id or 0, channel_id), blocks
     )
+
+
+def render_add_kpi_modal(
+    initiative: Initiative, *, channel_id: str | None, instead_of_reading: bool = False
+) -> dict[str, Any]:
+    """Agree a KPI as `/handoff kpi add` does: name, direction, target, and optionally unit and owner; opened
+    `instead_of_reading` when a reading was asked for and there is no KPI to record it of, it says so."""
+    directions = [picked_option(label, direction.value) for direction, label in KPI_DIRECTION_CHOICES.items()]
+    intro = NO_KPI_YET if instead_of_reading else KPI_INTRO
+    blocks: list[Block] = [
+        section(intro.format(name=escape(initiative.name))),
+        input_block(
+            ids.BLOCK_KPI_NAME,
+            "Name",
+            {"type": "plain_text_input", "max_length": KPI_NAME_MAX, "placeholder": plain("AUC on holdout")},
+            hint="Unique among this initiative's KPIs.",
+        ),
+        input_block(
+            ids.BLOCK_KPI_DIRECTION,
+            "Direction",
+            {"type": "static_select", "placeholder": plain("Pick a direction"), "options": directions},
+        ),
+        input_block(
+            ids.BLOCK_KPI_TARGET,
+            "Target",
+            {"type": "plain_text_input", "placeholder": plain("0.82")},
+            hint="A number such as 0.82 or 120; 0,82 with a decimal comma is read as 0.82, and 82% as 82.",
+        ),
+        input_block(
+            ids.BLOCK_KPI_UNIT,
+            "Unit",
+            {"type": "plain_text_input", "max_length": KPI_UNIT_MAX, "placeholder": plain("%")},
+            optional=True,
+        ),
+        input_block(
+            ids.BLOCK_KPI_OWNER,
+            "Owner",
+            {"type": "users_select"},
+            optional=True,
+            hint="Who is reminded when its readings are stale or miss the target; the owner may also change it.",
+        ),
+    ]
+    return _modal(ids.VIEW_ADD_KPI, "Add a KPI", "Agree", form_metadata(initiative.id or 0, channel_id), blocks)
 
 
 def render_record_reading_modal(

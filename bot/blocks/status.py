@@ -77,6 +77,7 @@ class NextStep(StrEnum):
     EDIT = "edit"
     CHECKPOINT = "checkpoint"
     DOC = "doc"
+    KPI = "kpi"
     READING = "reading"
     BLOCKER = "blocker"
     STANDUP = "standup"
@@ -89,6 +90,7 @@ NEXT_STEP_LABELS = {
     NextStep.EDIT: "Edit",
     NextStep.CHECKPOINT: "Add checkpoint",
     NextStep.DOC: "Add doc",
+    NextStep.KPI: "Add a KPI",
     NextStep.READING: "Record a KPI reading",
     NextStep.BLOCKER: "Report a blocker",
     NextStep.STANDUP: "Standup settings",

@@ -23,7 +23,7 @@ from tests.support.paths import ROOT
 SCRIPT = """\
 /handoff new "Churn model v2" ds:@alice eng:@bob embedded:@carol due:2099-03-01 goal:"Cut churn <!here> & more"
 /handoff status
-:click 10
+:click 11
 :as eve
 /handoff phase churn research
 :as bob

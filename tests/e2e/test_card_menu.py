@@ -20,13 +20,14 @@ from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL
 CHURN_V2 = "Churn model v2"
 # Alice creates it and is its embedded engineer; Bob leads DS and Carol engineering; Dave has no part in it.
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0CAROL|carol> embedded:<@U0ALICE|alice> due:2027-03-01'
-STEPS = ["details", "phase", "edit", "checkpoint", "doc", "reading", "blocker", "standup", "archive"]
+STEPS = ["details", "phase", "edit", "checkpoint", "doc", "kpi", "reading", "blocker", "standup", "archive"]
 LABELS = [
     "Details",
     "Change phase",
     "Edit",
     "Add checkpoint",
     "Add doc",
+    "Add a KPI",
     "Record a KPI reading",
     "Report a blocker",
     "Standup settings",
@@ -467,10 +468,9 @@ def test_report_a_blocker_opens_the_blocker_form_with_the_initiative_picked(runn
 
 def test_record_a_kpi_reading_picks_one_of_its_kpis_and_checks_the_value(running: RunningApp, churn: Thread) -> None:
     picked = pick(running, "reading")
-    assert picked.views == []
-    [answer] = picked.answers
-    assert "*Churn model v2* has no KPI to record a reading of yet" in all_text(answer)
-    assert '`/handoff kpi add churn "AUC on holdout" &gt;= 0.82`' in all_text(answer)
+    assert picked.answers == []  # no command to type: the form that agrees a KPI opens instead
+    assert picked.view["callback_id"] == ids.VIEW_ADD_KPI
+    assert picked.view["blocks"][0]["text"]["text"].startswith("No KPI is agreed yet for *Churn model v2*")
 
     run(running, 'kpi add churn "AUC on holdout" &gt;= 0.82')
     view = pick(running, "reading").view

@@ -774,7 +774,8 @@ def test_kpi_add_tells_the_thread_and_a_breach_raises_one_alert_until_it_recover
 
     assert agreed == (
         f":white_check_mark: Agreed *{AUC}* &gt;= 0.82% for *Churn model v2*. "
-        'Record readings with `/handoff kpi record churn "AUC on holdout" &lt;value&gt;`.'
+        'Record readings with `/handoff kpi record churn "AUC on holdout" &lt;value&gt;`, '
+        "or with *Record a KPI reading* in the *Next step…* menu of its status card."
     )
     assert posts == [f":dart: <@{ALICE}> agreed a KPI for *Churn model v2*: *{AUC}* &gt;= 0.82% · owner <@{BOB}>"]
     [kpi] = rows(running.engine, Kpi)
