@@ -390,6 +390,23 @@ class ChannelSettings(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class WeeklyReport(SQLModel, table=True):
+    """Where a channel's weekly report goes and when: the report of the initiatives at home in the channel."""
+
+    __tablename__ = "weekly_report"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(primary_key=True, max_length=32)
+    enabled: bool = True
+    report_day: str = Field(default="mon", max_length=3)
+    report_time: str = Field(default="09:00", max_length=5)  # HH:MM, local to `timezone`
+    timezone: str | None = Field(default=None, max_length=64)  # None: the zone of the channel's digest
+    configured_by: str | None = Field(default=None, max_length=32)
+    # Slack refused to post here (`not_in_channel`...); the report stays off until someone sets it again.
+    disabled_reason: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class JobRunState(StrEnum):
     CLAIMED = "claimed"  # someone is on it until `lease_until`; after that anyone may finish it
     DONE = "done"

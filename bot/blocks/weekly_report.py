@@ -1,0 +1,48 @@
+"""The weekly report's settings as private answers: where each channel's report goes and when it comes next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.blocks.base import Message, section
+from bot.text import escape
+from bot.weekly_report import WeeklyReportPlan
+
+NO_WEEKLY_REPORTS = (
+    "No channel gets a weekly report yet. `/handoff report weekly #channel` sends one there every Monday at 09:00; "
+    "a day, a time and a zone may follow (`/handoff report weekly #channel fri 16:00 Europe/Berlin`)."
+)
+
+
+def describe_weekly_report(plan: WeeklyReportPlan, now: datetime) -> str:
+    """One line: the channel, when its weekly report comes, the next one and who set it."""
+    channel = f"<#{plan.channel_id}>"
+    if plan.disabled_reason:
+        return (
+            f"*Weekly report in {channel}:* off: Slack refused the last post (`{escape(plan.disabled_reason)}`); "
+            f"invite me to the channel and set it again with `/handoff report weekly #channel`"
+        )
+    if not plan.enabled:
+        return f"*Weekly report in {channel}:* off"
+    line = f"*Weekly report in {channel}:* {plan.schedule.describe()}, on the initiatives at home there"
+    upcoming = plan.schedule.next_slot(now)
+    if upcoming is not None:
+        line += f", next <!date^{int(upcoming.due_at.timestamp())}^{{date_short_pretty}} {{time}}|{upcoming.key}>"
+    if plan.configured_by:
+        line += f" _(set by <@{plan.configured_by}>)_"
+    return line
+
+
+def render_weekly_reports(plans: Sequence[WeeklyReportPlan], now: datetime) -> Message:
+    """`report weekly`: every channel of the workspace that gets a weekly report."""
+    if not plans:
+        return Message(NO_WEEKLY_REPORTS, [section(NO_WEEKLY_REPORTS)])
+    text = "\n".join(describe_weekly_report(plan, now) for plan in plans)
+    return Message(text, [section(text)])
+
+
+def render_weekly_report_saved(plan: WeeklyReportPlan, now: datetime) -> Message:
+    """The answer to a change of a channel's weekly report."""
+    text = ":white_check_mark: Saved. " + describe_weekly_report(plan, now)
+    return Message(text, [section(text)])
