@@ -1,5 +1,5 @@
-"""APScheduler inside the serving process: a cron job per channel for its digest and nudges, the Jira pull sync
-every few minutes, and a sweep every minute.
+"""APScheduler inside the serving process: a cron job per channel for its digest, nudges and weekly report, the
+Jira pull sync every few minutes, and a sweep every minute.
 
 The cron jobs make runs happen on time; the database makes them happen once (see `bot.slot_ledger`).
 The sweep reloads schedules changed elsewhere (another replica, the command line), catches up after downtime
@@ -23,6 +23,7 @@ from bot.memory import trim_heap
 from bot.recurrence import Schedule
 from bot.runtime import Runtime
 from bot.standups import standup_plans
+from bot.weekly_report import weekly_report_plans
 from storage.db import release_cache_memory
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._fingerprints: dict[str, str] = {}
         self._standups: dict[str, str] = {}  # job id -> fingerprint of the standup schedule behind it
+        self._reports: dict[str, str] = {}  # job id -> fingerprint of the weekly report schedule behind it
         runtime.schedule_listeners.append(self.refresh)
 
     def start(self) -> None:
@@ -99,6 +101,31 @@ class Scheduler:
                 self._add(job_id, plan)
                 self._fingerprints[job_id] = fingerprint
         self._refresh_standups()
+        self._refresh_reports()
+
+    def _refresh_reports(self) -> None:
+        """A cron job per channel's weekly report, in its zone; it runs whatever of the channel is due."""
+        with self._runtime.session() as session:
+            plans = weekly_report_plans(session=session, default_timezone=self._runtime.settings.timezone)
+        wanted = {f"report:{p.team_id}:{p.channel_id}": p for p in plans}
+        with self._lock:
+            for job_id in set(self._reports) - set(wanted):
+                if self._scheduler.get_job(job_id) is not None:
+                    self._scheduler.remove_job(job_id)
+                self._reports.pop(job_id)
+            for job_id, plan in wanted.items():
+                fingerprint = str(plan.schedule)
+                if self._reports.get(job_id) == fingerprint:
+                    continue
+                self._scheduler.add_job(
+                    self._jobs.run_channel,
+                    plan.schedule.trigger(),
+                    args=(plan.team_id, plan.channel_id),
+                    id=job_id,
+                    name=f"weekly report of {plan.channel_id}",
+                    replace_existing=True,
+                )
+                self._reports[job_id] = fingerprint
 
     def _refresh_standups(self) -> None:
         """A cron job per standup, in the engineer's time zone; a new engineer or time replaces it."""

@@ -49,6 +49,8 @@ class Job(StrEnum):
     STANDUP = "standup"
     STANDUP_REMINDER = "standup-remind"
     STANDUP_MISSED = "standup-missed"
+    REPORT = "report"  # a channel's weekly report
+    REPORT_CHART = "report-chart"  # its funnel chart, shared in the report's thread once the report is recorded
 
 
 CHANNEL_JOBS = (Job.DIGEST, Job.NUDGES)

@@ -22,6 +22,7 @@ from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Schedule, Slot
 from bot.runtime import Runtime
 from bot.slot_ledger import CHANNEL_JOBS, MISSED_WHILE_DOWN, Claim, Job, JobRunState, OnDone, SlotLedger
 from handlers.outbox import Delivery, Outbox, RunReport
+from handlers.report_jobs import WeeklyReports
 
 # What a slot posts (the digest and nudges services, their Block Kit) and the Jira sync are imported where they
 # are used: a sweep with nothing due, which is most of them, loads neither.
@@ -53,6 +54,7 @@ class JobRunner:
             metrics=runtime.metrics,
         )
         self.outbox = Outbox(runtime, client)
+        self.reports = WeeklyReports(runtime, client, self.ledger)
 
     # ------------------------------------------------------------------------------------------ sweeps
 
@@ -61,7 +63,10 @@ class JobRunner:
         logging older ones), and finish every claim whose lease lapsed; `only` leaves the other job's slots."""
         now = self._runtime.clock.now()
         report = RunReport()
-        self.outbox.deliver(self._due(now, report, channel, only), report)
+        try:
+            self.outbox.deliver(self._due(now, report, channel, only), report)
+        finally:
+            self.reports.share_charts(report)
         if channel is None:
             self.ledger.prune(now)
         return report
@@ -92,6 +97,8 @@ class JobRunner:
                         continue
                     yield self._claim_and_prepare(job, plan, slot, now, report)
         yield self._resume_lapsed(now, report, channel)
+        if only is None or only is Job.REPORT:
+            yield from self.reports.due(now, report, channel)
 
     def run_now(self, job: Job, plan: ChannelPlan, *, force: bool) -> RunReport:
         """Today's slot of one channel, now (the command line); with `force`, again even if it already ran."""

@@ -46,3 +46,8 @@ def render_weekly_report_saved(plan: WeeklyReportPlan, now: datetime) -> Message
     """The answer to a change of a channel's weekly report."""
     text = ":white_check_mark: Saved. " + describe_weekly_report(plan, now)
     return Message(text, [section(text)])
+
+
+def render_chart_note(note: str) -> Message:
+    """The line left in a weekly report's thread when its chart could not be shared."""
+    return Message(note, [section(escape(note))])
