@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, RunMode, Settings, load_settings
@@ -85,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--dry-run", action="store_true", help="print the messages instead of posting them")
         command.add_argument("--force", action="store_true", help="post again even if today's already went out")
         command.set_defaults(run=_run_channel_job, job=job)
+    report = jobs.add_parser("report", help="a channel's weekly report now: the last 7 days of its initiatives")
+    report.add_argument("--channel", required=True, help="the channel (its id, such as C0123ABCD)")
+    report.add_argument("--dry-run", action="store_true", help="print the report; post nothing")
+    report.add_argument("--out", type=Path, help="write the funnel chart to this PNG file")
+    report.add_argument("--csv", type=Path, help="write every figure to this CSV file (name, scope, value, unit)")
+    report.set_defaults(run=_run_report)
     return parser
 
 
@@ -263,6 +270,61 @@ def _run_channel_job(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     return EXIT_UNREACHABLE if failed else 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    """`handoff run report`: the report printed as text, optionally its chart and figures written to files, and
+    posted (with its chart in the thread) unless `--dry-run`; a deliberate run, recorded beside the week's slot."""
+    from bot.blocks.plain import mentioned_users, message_as_text
+    from bot.blocks.report import render_report
+    from bot.people import known_names
+    from bot.report_figures import figure_rows, write_figures_csv
+    from bot.weekly_report import channels_with_initiatives, weekly_report_plan
+    from handlers.outbox import RunReport
+
+    app = _job_app()
+    runtime, jobs = app.runtime, app.jobs
+    assert jobs is not None
+    now = runtime.clock.now()
+    with runtime.session() as session:
+        teams = [team for team, channel in channels_with_initiatives(session=session) if channel == args.channel]
+        if not teams:
+            print(f"No active initiative calls {args.channel} home, so it has no report.", file=sys.stderr)
+            return EXIT_CONFIG
+        plan = weekly_report_plan(
+            session=session, team_id=teams[0], channel_id=args.channel, default_timezone=runtime.settings.timezone
+        )
+    report = jobs.reports.compose(plan, now, now)
+    message = render_report(report)
+    with runtime.session() as session:
+        names = known_names(session=session, team_id=plan.team_id, user_ids=mentioned_users([message]))
+    print(message_as_text(message, names))
+    if args.out is not None:
+        from bot.charts import funnel_chart
+        from bot.report import funnel_of
+
+        args.out.write_bytes(funnel_chart(funnel_of(report)).png)
+        print(f"chart written to {args.out}")
+    if args.csv is not None:
+        write_figures_csv(args.csv, figure_rows(report, scope=args.channel))
+        print(f"figures written to {args.csv}")
+    if args.dry_run:
+        return 0
+    run = RunReport()
+    try:
+        jobs.outbox.deliver([jobs.reports.run_now(plan, now=now, run=run)], run)
+    finally:
+        jobs.reports.share_charts(run)
+    for line in run.skipped:
+        print(f"note: {line}")
+    if run.posted:
+        print(f"report posted in {args.channel}")
+        return 0
+    for line in run.failed:
+        print(f"not posted: {line}", file=sys.stderr)
+    if run.retrying or not run.failed:
+        print(f"not posted in {args.channel}: Slack could not be reached or failed (see the log).", file=sys.stderr)
+    return EXIT_UNREACHABLE
 
 
 def _run_jira_sync(args: argparse.Namespace) -> int:
