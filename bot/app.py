@@ -40,7 +40,7 @@ from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
-SCHEDULED_JOBS = ("digest", "nudges", "standups", "jira-sync")  # what `HandoffApp.run_scheduled` runs
+SCHEDULED_JOBS = ("digest", "nudges", "standups", "jira-sync", "report")  # what `HandoffApp.run_scheduled` runs
 # Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a ready client, and then warns that the
 # token it found itself goes unused. The client carries that same token, so the warning says nothing.
 _BOLT_TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
@@ -104,7 +104,7 @@ class HandoffApp:
         """Run one of `SCHEDULED_JOBS` once, now, the way the scheduler does; `channel` limits it to what that
         channel is home to. Slots are claimed as usual, so nothing the scheduler already did is done again."""
         assert self.jobs is not None and self.standups is not None
-        if job in (Job.DIGEST.value, Job.NUDGES.value):
+        if job in (Job.DIGEST.value, Job.NUDGES.value, Job.REPORT.value):
             return self.jobs.run_due(channel=channel, only=Job(job))
         if job == "standups":
             if channel is None:

@@ -36,6 +36,7 @@ from bot.errors import HandoffError
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
 from bot.standups import standup_plans
 from bot.text import escape
+from bot.weekly_report import weekly_report_plans
 from storage.db import make_engine, upgrade_schema
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ Type /handoff commands as you would in Slack, e.g. /handoff new "Churn model v2"
   :reply N TEXT     post a message as yourself in message N's thread
   :history          this channel's messages again, numbered, with their buttons and menus
   :run JOB [CHANNEL]  run a scheduled job now, as the scheduler would at the console's time:
-                    digest, nudges (CHANNEL: only that one), standups (CHANNEL: its initiatives), jira-sync
+                    digest, nudges, report (CHANNEL: only that one), standups (CHANNEL: its initiatives),
+                    jira-sync
   :time [WHEN]      show or move the console's clock: 2027-01-04 09:30, 09:30, +1h, +30m, +1d, now
   :home             open your App Home tab
   :users            the demo people
@@ -505,6 +507,9 @@ class ConsoleSession:
                 who = f"@{self.user_name(plan.user_id)}"
                 self._say(f"Nothing due for {plan.name}: {who} is asked {plan.schedule.describe()}{state}.")
             return
+        if job == "report":
+            self._no_report_due(channel_id)
+            return
         homes = [p for p in channels if channel_id is None or p.channel_id == channel_id]
         if not homes:
             self._say("No active initiative calls that channel home, so nothing is scheduled there.")
@@ -515,6 +520,19 @@ class ConsoleSession:
             when = schedule.describe() if on else "never (turned off)"
             verb = "run" if job == "nudges" else "runs"
             self._say(f"Nothing due in #{self.channel_name(home.channel_id)} now: its {job} {verb} {when}.")
+
+    def _no_report_due(self, channel_id: str | None) -> None:
+        """Why `:run report` posted nothing: when each weekly report is due, or how to set one."""
+        with self.app.runtime.session() as session:
+            plans = weekly_report_plans(session=session, default_timezone=self.app.runtime.settings.timezone)
+        plans = [p for p in plans if channel_id is None or p.channel_id == channel_id]
+        if not plans:
+            self._say("No weekly report is set there: `/handoff report weekly #channel` sets one.")
+        for plan in plans:
+            self._say(
+                f"Nothing due in #{self.channel_name(plan.channel_id)} now: its weekly report runs "
+                f"{plan.schedule.describe()}."
+            )
 
     def _reported(self, report: RunReport) -> bool:
         """Say what a run skipped or failed; False when it did nothing at all."""

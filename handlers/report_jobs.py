@@ -106,12 +106,13 @@ class WeeklyReports:
     def prepare(
         self, plan: WeeklyReportPlan, claim: Claim, now: datetime, run: RunReport, *, has_initiatives: bool
     ) -> list[Delivery]:
-        from bot.blocks.report import render_report
-
+        """The slot's delivery: the report of the week before it, or nothing in a channel without initiatives."""
         if not has_initiatives:
             claim.finish(JobRunState.SKIPPED, reason=NO_INITIATIVES)
             run.skipped.append(f"{Job.REPORT.value} {plan.channel_id} {claim.run.slot}: {NO_INITIATIVES}")
             return []
+        from bot.blocks.report import render_report  # the report's modules load with the first report due
+
         report = self.compose(plan, claim.run.due_at, now)
         delivery = Delivery.of(claim, plan.team_id, plan.channel_id, [render_report(report)])
         delivery.on_refused = self._refused(plan, claim)
