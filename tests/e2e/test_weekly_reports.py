@@ -100,7 +100,7 @@ def test_nothing_is_due_before_the_day_and_time_set(running: RunningApp) -> None
 
 
 def test_the_scheduler_plans_a_cron_job_for_each_weekly_report(running: RunningApp) -> None:
-    from bot.scheduler import Scheduler, ScheduledJobs
+    from bot.scheduler import ScheduledJobs, Scheduler
 
     scheduler = Scheduler(running.app.runtime, ScheduledJobs(run_channel=lambda *_: None, run_due=lambda: None))
     set_report(running, GENERAL, day="fri", at=datetime(2027, 1, 1, 16, 0).time())
