@@ -16,7 +16,6 @@ from bot.blocks.base import Message
 from bot.blocks.problems import describe
 from bot.blocks.weekly_report import render_weekly_report_saved, render_weekly_reports
 from bot.recurrence import (
-    TIME_OF_DAY,
     ScheduleError,
     looks_like_days,
     looks_like_timezone,
@@ -84,11 +83,11 @@ def parse_report_weekly(args: list[Token]) -> WeeklyReportCommand:
             word = token.text
             if word.lower() in ("off", "on"):
                 raise UsageError("`off` stands alone after the channel: `report weekly #channel off`.", WEEKLY)
-            if at is None and TIME_OF_DAY.match(word.strip()):
+            if at is None and word[:1].isdigit():  # `9am` is a time mistyped, not a zone
                 at = parse_time_of_day(word)
             elif day is None and _meant_as_day(word):
                 day = _one_day(word)
-            elif timezone is None and not TIME_OF_DAY.match(word.strip()):
+            elif timezone is None and not word[:1].isdigit():
                 timezone = parse_timezone(word)
             else:
                 raise UsageError(

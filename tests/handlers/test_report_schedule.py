@@ -50,6 +50,7 @@ def test_a_channel_then_a_day_a_time_and_a_zone(text: str, expected: object) -> 
         (f"{CHANNEL} PST", "America/Los_Angeles"),
         (f"{CHANNEL} fri off", "stands alone"),
         (f"{CHANNEL} 09:00 10:00", "one word too many"),
+        (f"{CHANNEL} 9am", "9am"),
     ],
 )
 def test_mistakes_say_what_was_wrong(text: str, says: str) -> None:
