@@ -1,15 +1,20 @@
-"""Every figure of a report as rows (name, scope, value, unit), for a spreadsheet or a slide."""
+"""Every figure of a report as rows (name, scope, value, unit), for a spreadsheet or a slide.
+
+A report is a tree of frozen dataclasses; every number in it (fields, and the figures derived as properties such as
+shares) becomes a row named by its path, with a row of a table (a phase, a gate, an engineer) named by its label."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 FIELDS = ("name", "scope", "value", "unit")
-UNIT_OF_SUFFIX = (("_days", "days"), ("_share", "share"), ("share", "share"), ("_seconds", "seconds"))
+UNIT_OF_SUFFIX = (("_days", "days"), ("_minutes", "minutes"), ("share", "share"))
+LABELS = ("phase", "gate", "user_id", "name", "label")  # what names a row of a table
 
 
 def figure_rows(report: Any, *, scope: str) -> list[tuple[str, str, str, str]]:
@@ -27,10 +32,11 @@ def write_figures_csv(path: Path, rows: list[tuple[str, str, str, str]]) -> None
 def _numbers(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         label = _label_of(value)
-        for field in dataclasses.fields(value):
-            if field.name == label:
-                continue
-            yield from _numbers(getattr(value, field.name), _join(path, field.name))
+        names = [field.name for field in dataclasses.fields(value)]
+        names += [name for name, _ in inspect.getmembers(type(value), lambda member: isinstance(member, property))]
+        for name in names:
+            if name != label:
+                yield from _numbers(getattr(value, name), _join(path, name))
     elif isinstance(value, tuple | list):
         for index, item in enumerate(value):
             yield from _numbers(item, _join(path, _label(item, index)))
@@ -45,7 +51,7 @@ def _numbers(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 def _label_of(value: Any) -> str | None:
     """The field that names a row of a table (a phase's name), which goes into the path instead of the values."""
-    for name in ("phase", "name", "label", "key"):
+    for name in LABELS:
         if hasattr(value, name) and isinstance(getattr(value, name), str):
             return name
     return None
