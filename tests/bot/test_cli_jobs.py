@@ -394,3 +394,38 @@ def test_jira_sync_without_jira_configured_is_a_clear_error(
     ]
     assert result.out == "", "no queue report that would look like all is well"
     assert posts(fake_slack) == []
+
+
+# --- the weekly report --------------------------------------------------------------------------------------
+
+
+def test_report_dry_run_prints_the_report_writes_its_chart_and_figures_and_posts_nothing(
+    cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack, engine: Engine, tmp_path: Path
+) -> None:
+    png, figures = tmp_path / "report.png", tmp_path / "figures.csv"
+    result = cli("report", "--channel", GENERAL, "--dry-run", "--out", str(png), "--csv", str(figures))
+    assert result.code == 0, result.err
+    assert f"chart written to {png}" in result.out and f"figures written to {figures}" in result.out
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    rows = figures.read_text().splitlines()
+    assert rows[0] == "name,scope,value,unit" and len(rows) > 1
+    assert all(row.split(",")[1] == GENERAL for row in rows[1:])
+    assert posts(fake_slack) == [] and fake_slack.calls_to("files.completeUploadExternal") == []
+    assert job_runs(engine) == []
+
+
+def test_report_for_a_channel_without_initiatives_exits_2(cli: Cli, seeded: dict[str, Any]) -> None:
+    result = cli("report", "--channel", "C0NOBODY", "--dry-run")
+    assert result.code == 2
+    assert "No active initiative calls C0NOBODY home" in result.err
+
+
+def test_report_run_posts_the_report_with_its_chart_in_the_thread(
+    cli: Cli, seeded: dict[str, Any], fake_slack: FakeSlack
+) -> None:
+    result = cli("report", "--channel", GENERAL)
+    assert result.code == 0, result.err
+    assert f"report posted in {GENERAL}" in result.out
+    [post] = fake_slack.calls_to("chat.postMessage")
+    [upload] = fake_slack.calls_to("files.completeUploadExternal")
+    assert upload.args.get("thread_ts") == post.response["ts"]

@@ -6,22 +6,28 @@ NOW is Monday 2027-01-04 09:30 UTC (10:30 in Berlin, the workspace's zone), so a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.fake_slack import FakeMessage
+from bot.app import HandoffApp
+from bot.fake_slack import FakeMessage, RecordedCall
 from bot.initiatives import Actor
-from bot.slot_ledger import MISSED_WHILE_DOWN, Job
+from bot.slot_ledger import LEASE, MISSED_WHILE_DOWN, Job
 from bot.weekly_report import set_weekly_report
-from handlers.outbox import RunReport
+from handlers.outbox import SLOT_POST_EVENT, RunReport
 from handlers.report_jobs import NO_INITIATIVES
-from storage.models import JobRun, JobRunState
+from storage import schedules as queries
+from storage.db import session_scope
+from storage.models import JobRun, JobRunState, WeeklyReport
 from tests.conftest import RunningApp
+from tests.support.e2e import private_answer
 from tests.support.factories import make_initiative
 from tests.support.slack_driver import TEAM_ID
-from tests.support.workspace import ALICE, CHURN, GENERAL, NOW
+from tests.support.workspace import ALICE, BOB, CHURN, GENERAL, NOW
 
 NEXT_MONDAY = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 
@@ -107,3 +113,147 @@ def test_the_scheduler_plans_a_cron_job_for_each_weekly_report(running: RunningA
     scheduler.refresh()
     [job] = [j for j in scheduler.planned() if j.id == f"report:{TEAM_ID}:{GENERAL}"]
     assert "day_of_week='fri'" in job.trigger and "hour='16'" in job.trigger
+
+
+# --- posting: once, with its chart, across sweeps, replicas and crashes ------------------------------------------
+
+
+def seed_channel(running: RunningApp, channel: str = GENERAL) -> None:
+    """An initiative at home in `channel` since well before the week a report covers."""
+    with Session(running.engine) as session:
+        make_initiative(session, home_channel_id=channel, created_at=NOW - timedelta(days=30))
+        session.commit()
+
+
+def chart_uploads(running: RunningApp) -> list[RecordedCall]:
+    return running.fake.calls_to("files.completeUploadExternal")
+
+
+def test_the_report_is_posted_once_with_its_chart_in_its_thread(
+    running: RunningApp, start_replica: Callable[..., HandoffApp]
+) -> None:
+    seed_channel(running)
+    set_report(running)
+    run_jobs_at(running, NEXT_MONDAY)
+    run_jobs_at(running, NEXT_MONDAY + timedelta(minutes=1))
+    replica = start_replica()  # a second process on the same database: the slot is taken
+    assert replica.jobs is not None
+    replica.jobs.run_due()
+
+    [post] = report_posts(running)
+    [upload] = chart_uploads(running)
+    assert upload.args.get("thread_ts") == post.ts
+    assert upload.args.get("channel_id") == GENERAL
+    [slot] = report_slots(running.engine)
+    assert (slot.state, slot.slot, slot.root_ts) == (JobRunState.DONE.value, "2027-01-11", post.ts)
+    with Session(running.engine) as session:
+        [chart] = session.exec(select(JobRun).where(JobRun.job == Job.REPORT_CHART.value)).all()
+    assert chart.state == JobRunState.DONE.value
+
+
+def test_a_report_missed_earlier_the_same_local_day_is_caught_up_once(running: RunningApp) -> None:
+    seed_channel(running)
+    set_report(running)
+    late = datetime(2027, 1, 11, 22, 59, tzinfo=UTC)  # 23:59 in Berlin, still Monday there
+    run_jobs_at(running, late)
+    run_jobs_at(running, late + timedelta(seconds=30))
+    assert len(report_posts(running)) == 1
+    [slot] = report_slots(running.engine)
+    assert (slot.state, slot.due_at) == (JobRunState.DONE.value, NEXT_MONDAY)
+
+
+def test_a_crash_between_posting_and_recording_does_not_post_the_report_again(running: RunningApp) -> None:
+    seed_channel(running)
+    set_report(running)
+    running.clock.set(NEXT_MONDAY)
+    with session_scope(running.engine) as session:
+        dead = queries.claim_slot(
+            session=session,
+            job=Job.REPORT.value,
+            target=f"{TEAM_ID}:{GENERAL}",
+            slot="2027-01-11",
+            due_at=NEXT_MONDAY,
+            now=NEXT_MONDAY,
+            lease_until=NEXT_MONDAY + LEASE,
+        )
+    assert dead is not None
+    # The dead holder's post reached Slack, named by its run and part; the database never heard of it.
+    metadata = {"event_type": SLOT_POST_EVENT, "event_payload": {"run": dead.id, "part": 0}}
+    posted = running.app.bolt.client.chat_postMessage(channel=GENERAL, text="Weekly report", metadata=metadata)
+
+    run_jobs_at(running, NEXT_MONDAY + LEASE + timedelta(seconds=1))
+
+    assert len(report_posts(running)) == 1
+    [slot] = report_slots(running.engine)
+    assert (slot.state, slot.root_ts) == (JobRunState.DONE.value, posted["ts"])
+    [upload] = chart_uploads(running)
+    assert upload.args.get("thread_ts") == posted["ts"]
+
+
+def test_a_chart_slack_refuses_leaves_a_note_in_the_thread_never_a_second_report(running: RunningApp) -> None:
+    from handlers.uploads import CHART_UNAVAILABLE
+
+    seed_channel(running)
+    set_report(running)
+    running.fake.fail_next("files.getUploadURLExternal", error="missing_scope")
+    run_jobs_at(running, NEXT_MONDAY)
+    run_jobs_at(running, NEXT_MONDAY + timedelta(minutes=1))
+
+    [post] = report_posts(running)
+    notes = [m for m in running.fake.messages_in(GENERAL) if m.thread_ts == post.ts]
+    assert [n.text for n in notes] == [CHART_UNAVAILABLE]
+    assert chart_uploads(running) == []
+    [slot] = report_slots(running.engine)
+    assert slot.state == JobRunState.DONE.value
+
+
+# --- the settings, over HTTP -----------------------------------------------------------------------------------
+
+CHURN_ENTITY = "<#C0CHURN|churn>"
+
+
+def stored(engine: Engine, channel: str = CHURN) -> WeeklyReport | None:
+    with Session(engine) as session:
+        return session.get(WeeklyReport, (TEAM_ID, channel))
+
+
+def test_report_weekly_sets_shows_changes_and_turns_off_a_channels_report(running: RunningApp) -> None:
+    answer = private_answer(running, "report weekly")
+    assert "No channel gets a weekly report yet" in answer
+
+    answer = private_answer(running, f"report weekly {CHURN_ENTITY}")
+    assert ":white_check_mark: Saved." in answer and "Mon at 09:00 (Europe/Berlin)" in answer
+    assert "<#C0CHURN>" in answer and "<@U0ALICE>" in answer
+
+    answer = private_answer(running, f"report weekly {CHURN_ENTITY} friday 16:30 America/New_York", user=BOB)
+    assert "Fri at 16:30 (America/New_York)" in answer
+    answer = private_answer(running, f"report weekly {CHURN_ENTITY} 08:00")
+    assert "Fri at 08:00 (America/New_York)" in answer  # what is left out stays as it was
+
+    listed = private_answer(running, "report weekly", channel=CHURN)
+    assert "Weekly report in <#C0CHURN>" in listed and "Fri at 08:00" in listed
+
+    answer = private_answer(running, f"report weekly {CHURN_ENTITY} off")
+    assert "Weekly report in <#C0CHURN>:* off" in answer
+    row = stored(running.engine)
+    assert row is not None and not row.enabled and row.configured_by == ALICE
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("report weekly fri 09:00", "needs the channel the report goes to"),
+        (f"report weekly {CHURN_ENTITY} mon,thu", "one day of the week"),
+        (f"report weekly {CHURN_ENTITY} 9am", "9am"),
+        (f"report weekly {CHURN_ENTITY} PST", "America/Los_Angeles"),
+        (f"report weekly {CHURN_ENTITY} <!channel>", "&lt;!channel&gt;"),
+        (f"report weekly {CHURN_ENTITY} off", "There is no weekly report in that channel"),
+    ],
+)
+def test_bad_report_weekly_input_is_answered_privately_with_usage_and_writes_nothing(
+    running: RunningApp, text: str, says: str
+) -> None:
+    answer = private_answer(running, text)
+    assert says in answer, answer
+    assert "/handoff report weekly #channel" in answer
+    assert stored(running.engine) is None
