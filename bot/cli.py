@@ -276,7 +276,7 @@ def _run_report(args: argparse.Namespace) -> int:
     """`handoff run report`: the report printed as text, optionally its chart and figures written to files, and
     posted (with its chart in the thread) unless `--dry-run`; a deliberate run, recorded beside the week's slot."""
     from bot.blocks.plain import mentioned_users, message_as_text
-    from bot.blocks.report import render_report
+    from bot.blocks.weekly_report import render_weekly_report
     from bot.people import known_names
     from bot.report_figures import figure_rows, write_figures_csv
     from bot.weekly_report import channels_with_initiatives, weekly_report_plan
@@ -295,7 +295,7 @@ def _run_report(args: argparse.Namespace) -> int:
             session=session, team_id=teams[0], channel_id=args.channel, default_timezone=runtime.settings.timezone
         )
     report = jobs.reports.compose(plan, now, now)
-    message = render_report(report)
+    message = render_weekly_report(report, plan)
     with runtime.session() as session:
         names = known_names(session=session, team_id=plan.team_id, user_ids=mentioned_users([message]))
     print(message_as_text(message, names))

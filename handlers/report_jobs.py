@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.base import Message
-from bot.blocks.weekly_report import render_chart_note
+from bot.blocks.weekly_report import render_chart_note, render_weekly_report
 from bot.errors import SlackChannelUnavailable
 from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.runtime import Runtime
@@ -100,7 +100,7 @@ class WeeklyReports:
                 team_id=plan.team_id,
                 scope=ReportScope(channel_id=plan.channel_id),
                 window=window,
-                now=now,
+                now=now.astimezone(self._runtime.settings.tz),  # the report counts days in the workspace's calendar
             )
 
     def prepare(
@@ -111,10 +111,8 @@ class WeeklyReports:
             claim.finish(JobRunState.SKIPPED, reason=NO_INITIATIVES)
             run.skipped.append(f"{Job.REPORT.value} {plan.channel_id} {claim.run.slot}: {NO_INITIATIVES}")
             return []
-        from bot.blocks.report import render_report  # the report's modules load with the first report due
-
         report = self.compose(plan, claim.run.due_at, now)
-        delivery = Delivery.of(claim, plan.team_id, plan.channel_id, [render_report(report)])
+        delivery = Delivery.of(claim, plan.team_id, plan.channel_id, [render_weekly_report(report, plan)])
         delivery.on_refused = self._refused(plan, claim)
         self.posts.append(ReportPost(plan, delivery, report))
         return [delivery]
@@ -151,6 +149,7 @@ class WeeklyReports:
         """Upload the report's funnel chart into its thread; a chart Slack will not take leaves a note there."""
         from bot.charts import funnel_chart
         from bot.report import funnel_of
+
         from handlers.uploads import CHART_UNAVAILABLE, upload_chart
 
         chart = funnel_chart(funnel_of(report))

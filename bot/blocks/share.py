@@ -15,6 +15,7 @@ from bot import ids
 from bot.blocks.base import MAX_BUTTON_VALUE, MAX_MESSAGE_BLOCKS, Block, Message, actions, button, context
 
 SHARE_LABEL = "Share in channel"
+SHARE_BLOCK_ID = "share_buttons"
 
 
 class SharedView(StrEnum):
@@ -63,4 +64,19 @@ def shareable(message: Message, request: ShareRequest, *, shared_by: str | None)
         return Message(message.text, [*blocks[:-1], last])
     if len(blocks) >= MAX_MESSAGE_BLOCKS:
         return message
-    return Message(message.text, [*blocks, actions(share, block_id="share_buttons")])
+    return Message(message.text, [*blocks, actions(share, block_id=SHARE_BLOCK_ID)])
+
+
+def without_share_button(message: Message) -> Message:
+    """A shareable answer as posted for everyone by Handoff itself: there is nothing left to share."""
+    kept = []
+    for block in message.blocks:
+        if block.get("block_id") == SHARE_BLOCK_ID:
+            continue
+        if block["type"] == "actions":
+            elements = [e for e in block["elements"] if e.get("action_id") != ids.ACTION_SHARE_ANSWER]
+            if not elements:
+                continue
+            block = {**block, "elements": elements}
+        kept.append(block)
+    return Message(message.text, kept)

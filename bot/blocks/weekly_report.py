@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.blocks.base import Message, section
+from bot.blocks.base import Message, context, section
+from bot.blocks.share import without_share_button
 from bot.text import escape
 from bot.weekly_report import WeeklyReportPlan
+
+if TYPE_CHECKING:
+    from bot.report import Report
 
 NO_WEEKLY_REPORTS = (
     "No channel gets a weekly report yet. `/handoff report weekly #channel` sends one there every Monday at 09:00; "
@@ -51,3 +56,14 @@ def render_weekly_report_saved(plan: WeeklyReportPlan, now: datetime) -> Message
 def render_chart_note(note: str) -> Message:
     """The line left in a weekly report's thread when its chart could not be shared."""
     return Message(note, [section(escape(note))])
+
+
+def render_weekly_report(report: Report, plan: WeeklyReportPlan) -> Message:
+    """The weekly report as posted in its channel: the report's figures, and what sends it and how to change that."""
+    from bot.blocks.report import render_report  # the report's builder loads with the first report due
+
+    posted = without_share_button(render_report(report))
+    about = f"Weekly report, {plan.schedule.describe()} · `/handoff report weekly` shows or changes it"
+    if plan.configured_by:
+        about += f" · set by <@{plan.configured_by}>"
+    return Message(posted.text, [*posted.blocks, context(about)])

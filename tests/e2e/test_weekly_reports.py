@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import ids
 from bot.app import HandoffApp
 from bot.fake_slack import FakeMessage, RecordedCall
 from bot.initiatives import Actor
@@ -141,6 +142,9 @@ def test_the_report_is_posted_once_with_its_chart_in_its_thread(
     replica.jobs.run_due()
 
     [post] = report_posts(running)
+    text = str(post.blocks)
+    assert post.text.startswith("Report: ") and ids.ACTION_SHARE_ANSWER not in text  # posted for everyone already
+    assert "Weekly report, Mon at 09:00 (Europe/Berlin)" in text and "set by <@U0ALICE>" in text
     [upload] = chart_uploads(running)
     assert upload.args.get("thread_ts") == post.ts
     assert upload.args.get("channel_id") == GENERAL
@@ -166,6 +170,7 @@ def test_a_crash_between_posting_and_recording_does_not_post_the_report_again(ru
     seed_channel(running)
     set_report(running)
     running.clock.set(NEXT_MONDAY)
+    running.fake.anchor_timestamps(NEXT_MONDAY.timestamp())  # Slack's ts and the app's clock agree, as in production
     with session_scope(running.engine) as session:
         dead = queries.claim_slot(
             session=session,
