@@ -161,7 +161,30 @@ def test_scheduled_jobs_run_on_the_consoles_clock(tmp_path: Path) -> None:
     assert "── (edited) bot's message in a direct message to @carol ──" in missed
     assert "Missed: the standup for *Churn model v2* on Mon 4 Jan got no answer that day." in missed
     assert "Jira is not configured" in after(text, ":run jira-sync")
-    assert "Usage: :run digest|nudges|standups|jira-sync [CHANNEL]" in after(text, ":run weather")
+    assert "Usage: :run digest|nudges|standups|jira-sync|report [CHANNEL]" in after(text, ":run weather")
+
+
+REPORT_RUNS = """\
+:time 2027-01-04 08:00
+/handoff new "Churn model v2" ds:@alice eng:@bob
+/handoff report weekly #general
+:run report
+:time 2027-01-11 09:00
+:run report general
+:run report
+"""
+
+
+def test_the_weekly_report_runs_on_the_consoles_clock_and_its_chart_is_written_to_a_file(tmp_path: Path) -> None:
+    text, _ = console(tmp_path, REPORT_RUNS)
+
+    assert "Nothing due in #general now: its weekly report runs Mon at 09:00 (UTC)." in after(text, ":run report")
+    posted = after(text, ":run report general")
+    assert "── bot posted in general ──" in posted and "Report: " in posted
+    [written] = [line for line in posted.splitlines() if "in general (thread) ── image written to " in line]
+    path = Path(written.rsplit("image written to ", 1)[1])
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert text.count("Weekly report, Mon at 09:00") == 1, "the week's slot ran once"
 
 
 def test_a_mistyped_command_gets_a_plain_answer(tmp_path: Path) -> None:
