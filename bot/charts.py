@@ -151,6 +151,8 @@ def burnup_chart(data: BurnUp) -> Chart:
         axes.step(days, [p.done for p in points], where="post", color=GREEN, linewidth=2.2, label="Done", zorder=3)
         axes.fill_between(days, [p.done for p in points], step="post", color=GREEN, alpha=0.15, zorder=1)
         last = points[-1]
+        # Today's counts as dots too, so a burn-up of a single day still shows where it stands.
+        axes.plot([days[-1]] * 2, [last.total, last.done], linestyle="none", marker="o", color=TEXT, markersize=3.5)
         axes.annotate(
             f"{last.done} of {last.total} done",
             (days[-1], last.done),
@@ -224,12 +226,13 @@ def _say_empty(axes: Axes, message: str) -> None:
 
 def _date_axis(axes: Axes, start: date | datetime, end: date | datetime) -> None:
     """Dates as `Mar 03`, at most about six of them; a single day is widened so it is not a zero-width axis."""
-    from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
+    from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator, date2num
 
     low, high = date2num(start), date2num(end)
     margin = max((high - low) * 0.04, 1.0)
     axes.set_xlim(low - margin, high + margin)
-    axes.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=7))
+    # Under a week, one tick a day: the automatic locator would put hours there, and `%b %d` would repeat days.
+    axes.xaxis.set_major_locator(DayLocator() if high - low < 7 else AutoDateLocator(minticks=3, maxticks=7))
     axes.xaxis.set_major_formatter(DateFormatter("%b %d" if (high - low) < 300 else "%b %Y"))
 
 
