@@ -133,9 +133,8 @@ def test_burn_up_alt_text_gives_done_of_total_and_the_target_date() -> None:
 def test_burn_up_without_checkpoints_says_so() -> None:
     chart = burnup_chart(BurnUp("Checkpoints · New", (), None))
 
-    assert (
-        chart.alt_text
-        == 'Burn-up chart "Checkpoints · New" of checkpoints done against the total: no checkpoints yet; no target date.'
+    assert chart.alt_text == (
+        'Burn-up chart "Checkpoints · New" of checkpoints done against the total: no checkpoints yet; no target date.'
     )
 
 
