@@ -126,10 +126,14 @@ class WeeklyReports:
             delivery = post.delivery
             if delivery.remaining or delivery.root_ts is None or delivery.claim is None:
                 continue
-            claim = self._ledger.claim(Job.REPORT_CHART, post.plan.target, _slot_of(delivery.claim), now=now)
+            with self._runtime.session() as session:  # the claim names the report's thread from the start
+                claim = self._ledger.claim(
+                    Job.REPORT_CHART, post.plan.target, _slot_of(delivery.claim), now=now, session=session
+                )
+                if claim is not None:
+                    claim.record_progress(root_ts=delivery.root_ts, parts_posted=0, session=session)
             if claim is None:
                 continue  # its chart was shared (or is being shared) by an earlier run
-            claim.record_progress(root_ts=delivery.root_ts, parts_posted=0)
             self._share(post.plan, post.report, claim, delivery.root_ts, run)
         for claim in self._ledger.take_over_lapsed((Job.REPORT_CHART,), now=now):
             team_id, channel_id = claim.run.target.split(":", 1)

@@ -262,3 +262,33 @@ def test_bad_report_weekly_input_is_answered_privately_with_usage_and_writes_not
     assert says in answer, answer
     assert "/handoff report weekly #channel" in answer
     assert stored(running.engine) is None
+
+
+def test_a_chart_whose_holder_died_before_uploading_is_shared_by_the_next_sweep_once(running: RunningApp) -> None:
+    seed_channel(running)
+    set_report(running)
+    running.clock.set(NEXT_MONDAY)
+    root = running.app.bolt.client.chat_postMessage(channel=GENERAL, text="Report: the dead holder's")["ts"]
+    with session_scope(running.engine) as session:
+        dead = queries.claim_slot(
+            session=session,
+            job=Job.REPORT_CHART.value,
+            target=f"{TEAM_ID}:{GENERAL}",
+            slot="2027-01-11:1",
+            due_at=NEXT_MONDAY,
+            now=NEXT_MONDAY,
+            lease_until=NEXT_MONDAY + LEASE,
+        )
+        assert dead is not None
+        queries.record_progress(
+            session=session, run_id=dead.id or 0, root_ts=root, parts_posted=0, lease_until=NEXT_MONDAY + LEASE
+        )
+
+    run_jobs_at(running, NEXT_MONDAY + LEASE + timedelta(seconds=1))
+    run_jobs_at(running, NEXT_MONDAY + LEASE + timedelta(minutes=1))
+
+    in_dead_thread = [c for c in chart_uploads(running) if c.args.get("thread_ts") == root]
+    assert len(in_dead_thread) == 1
+    with Session(running.engine) as session:
+        chart = session.get(JobRun, dead.id)
+    assert chart is not None and chart.state == JobRunState.DONE.value
