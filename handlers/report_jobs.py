@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.base import Message
-from bot.blocks.weekly_report import render_chart_note, render_weekly_report
+from bot.blocks.weekly_report import render_chart_note, render_weekly_report, render_weekly_report_refused
 from bot.errors import SlackChannelUnavailable
 from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.runtime import Runtime
@@ -206,6 +206,16 @@ class WeeklyReports:
                 claim.finish(JobRunState.FAILED, reason=error, session=session)
             self._runtime.schedule_changed()
             log.warning("a channel's weekly report is off: Slack refused the post", extra={"channel": plan.channel_id})
+            if plan.configured_by is None:
+                return
+            try:
+                post_message(
+                    self._client,
+                    channel_id=plan.configured_by,
+                    message=render_weekly_report_refused(plan.channel_id, error),
+                )
+            except (SlackApiError, SlackClientError, SlackChannelUnavailable, OSError) as failure:
+                log.warning("could not tell someone their weekly report is off", extra={"error": str(failure)})
 
         return refused
 

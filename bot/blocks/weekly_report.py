@@ -67,3 +67,15 @@ def render_weekly_report(report: Report, plan: WeeklyReportPlan) -> Message:
     if plan.configured_by:
         about += f" · set by <@{plan.configured_by}>"
     return Message(posted.text, [*posted.blocks, context(about)])
+
+
+def render_weekly_report_refused(channel_id: str, error: str) -> Message:
+    """The direct message to whoever set a channel's weekly report, when Slack refuses posts there."""
+    from bot.blocks.nudges import SLACK_REFUSALS  # one wording of Slack's refusals, loaded with the first one
+
+    reason = SLACK_REFUSALS.get(error, f"Slack answered `{escape(error)}`")
+    line = (
+        f":warning: I turned off the weekly report for <#{channel_id}>: I couldn't post there because {reason}. "
+        f"Then set it again with `/handoff report weekly #channel`."
+    )
+    return Message(f"The weekly report for a channel is off: {error}", [section(line)])

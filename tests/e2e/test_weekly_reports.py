@@ -23,7 +23,7 @@ from handlers.outbox import SLOT_POST_EVENT, RunReport
 from handlers.report_jobs import NO_INITIATIVES
 from storage import schedules as queries
 from storage.db import session_scope
-from storage.models import JobRun, JobRunState, WeeklyReport
+from storage.models import ChannelSettings, JobRun, JobRunState, WeeklyReport
 from tests.conftest import RunningApp
 from tests.support.e2e import private_answer
 from tests.support.factories import make_initiative
@@ -292,3 +292,26 @@ def test_a_chart_whose_holder_died_before_uploading_is_shared_by_the_next_sweep_
     with Session(running.engine) as session:
         chart = session.get(JobRun, dead.id)
     assert chart is not None and chart.state == JobRunState.DONE.value
+
+
+def test_a_channel_that_refuses_the_report_turns_it_off_tells_who_set_it_and_leaves_the_digest(
+    running: RunningApp,
+) -> None:
+    seed_channel(running)
+    set_report(running, at=datetime(2027, 1, 1, 11, 0).time())  # 10:00 UTC, after the channel's digest
+    run_jobs_at(running, NEXT_MONDAY + timedelta(minutes=31))  # the digest and the nudges go out first
+    running.fake.fail_next("chat.postMessage", error="not_in_channel")
+    run_jobs_at(running, NEXT_MONDAY + timedelta(hours=2, minutes=1))
+
+    slots = report_slots(running.engine)  # this Monday's, and last Monday's, set after its time and so skipped
+    slot = {s.slot: s for s in slots}["2027-01-11"]
+    assert (slot.state, slot.last_error) == (JobRunState.FAILED.value, "not_in_channel")
+    row = stored(running.engine, GENERAL)
+    assert row is not None and row.disabled_reason == "not_in_channel"
+    [told] = [c.args for c in running.fake.calls_to("chat.postMessage") if c.args.get("channel") == ALICE]
+    assert "turned off the weekly report for <#C0GENERAL>" in str(told["blocks"])
+    with Session(running.engine) as session:
+        digest = session.get(ChannelSettings, (TEAM_ID, GENERAL))
+    assert digest is None or (digest.digest_enabled and digest.disabled_reason is None)
+    run_jobs_at(running, NEXT_MONDAY + timedelta(days=7, hours=2, minutes=1))
+    assert len(report_slots(running.engine)) == len(slots)  # off until someone sets it again
