@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.blocks.home import render_home
 from bot.checklist import Checklist
-from bot.home import compose_home
+from bot.home import HomeDashboard, WaitingOnYou, compose_home
 from storage.models import Blocker, Kpi
 from tests.bot.test_status_reads import enrich, statements
+from tests.support.blockkit import assert_valid_view
 from tests.support.factories import checkpoint_row, make_initiative
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ALICE, BOB, NOW
@@ -69,3 +73,24 @@ def test_the_dashboard_is_six_statements_for_3_or_60_initiatives(engine: Engine)
     many, waiting_many = home_statements(engine)
     assert few == many == HOME_STATEMENTS
     assert waiting_many > waiting_few > 0
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    file_id: str
+    permalink: str | None = None
+
+
+def test_the_portfolio_shows_the_funnel_chart_when_one_was_uploaded() -> None:
+    dashboard = HomeDashboard(
+        user_id=ALICE, today=NOW.date(), waiting=WaitingOnYou(), initiatives=[], portfolio={"research": 2}
+    )
+    without = render_home(dashboard)
+    assert not [b for b in without["blocks"] if b["type"] == "image"]
+
+    view = render_home(dashboard, portfolio_chart=Uploaded("F0FUNNEL"))
+    assert_valid_view(view)
+    [image] = [b for b in view["blocks"] if b["type"] == "image"]
+    assert image["slack_file"] == {"id": "F0FUNNEL"}
+    assert image["alt_text"]
+    assert view["blocks"].index(image) == len(view["blocks"]) - 1  # below the counts
