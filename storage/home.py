@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, or_
 from sqlalchemy import select as core_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.initiatives import CARD_COLUMNS, phase_since_column
@@ -28,10 +29,16 @@ def record_home_opened(*, session: Session, team_id: str, user_id: str, now: dat
     """Remember that the person opened App Home now (one row a person, updated in place)."""
     row = session.get(HomeOpened, (team_id, user_id))
     if row is None:
-        session.add(HomeOpened(team_id=team_id, user_id=user_id, opened_at=now))
-    else:
-        row.opened_at = now
-        session.add(row)
+        try:
+            with session.begin_nested():  # two opens at once: the second finds the first's row
+                session.add(HomeOpened(team_id=team_id, user_id=user_id, opened_at=now))
+            return
+        except IntegrityError:
+            row = session.get(HomeOpened, (team_id, user_id), populate_existing=True)
+            if row is None:
+                raise
+    row.opened_at = now
+    session.add(row)
     session.flush()
 
 
