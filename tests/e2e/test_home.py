@@ -60,6 +60,18 @@ def home_click(running: RunningApp, user: str, action_id: str, value: str, *, se
     assert len(running.fake.response_posts) == before, "the Home tab has no response_url to answer through"
 
 
+def doc_form(initiative: dict[str, Any], kind: dict[str, Any], url: str) -> dict[str, dict[str, Any]]:
+    """The doc form's `view.state.values` as Slack sends it."""
+    return {
+        ids.BLOCK_DOC_INITIATIVE: {
+            ids.ACTION_PICK_INITIATIVE: {"type": "external_select", "selected_option": initiative}
+        },
+        ids.BLOCK_DOC_KIND: {ids.INPUT_ACTION: {"type": "static_select", "selected_option": kind}},
+        ids.BLOCK_DOC_URL: {ids.INPUT_ACTION: {"type": "url_text_input", "value": url}},
+        ids.BLOCK_DOC_NOTE: {ids.INPUT_ACTION: {"type": "plain_text_input", "value": None}},
+    }
+
+
 def published_to(running: RunningApp, since: int) -> list[str]:
     return [call.args["user_id"] for call in running.fake.calls_to("views.publish")[since:]]
 
@@ -173,7 +185,21 @@ def test_add_the_doc_on_home_opens_the_doc_form_for_the_missing_item(running: Ru
 
     [form] = opened_views(running, opened)
     assert form["callback_id"] == ids.VIEW_ADD_DOC
-    assert "ds-summary" in json.dumps(form)
+    fields = {b["block_id"]: b["element"] for b in form["blocks"] if b["type"] == "input"}
+    picked = fields[ids.BLOCK_DOC_INITIATIVE]["initial_option"]
+    kind = fields[ids.BLOCK_DOC_KIND]["initial_option"]
+    assert kind["value"] == "ds-summary"
+
+    published = len(running.fake.calls_to("views.publish"))
+    submitted = running.slack.submit_view(
+        form, doc_form(picked, kind, "https://wiki.example.com/churn/summary"), user=BOB
+    )
+    assert (submitted.status, submitted.body) == (200, "")
+    running.settle()
+
+    assert BOB in published_to(running, published)  # the doc closed the gap: Bob's Home shows it gone
+    assert "DS summary" not in section_of(running.fake.home_views[BOB], "Waiting on you")
+    assert "Ready 2/3 for development" in section_of(running.fake.home_views[BOB], "Your initiatives")
 
 
 def test_record_a_reading_on_home_opens_the_reading_form(running: RunningApp, churn: None) -> None:
