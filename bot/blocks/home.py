@@ -136,7 +136,10 @@ def _initiative_blocks(summaries: Sequence[InitiativeSummary]) -> list[Block]:
         return [section(NO_INITIATIVES)]
     shown = page_value(HOME_SHOWN)
     blocks = [
-        section(truncate(_initiative_text(s), MAX_SECTION_TEXT), accessory=next_step_menu(s.initiative.id, shown))
+        section(
+            truncate(_initiative_text(s), MAX_SECTION_TEXT),
+            accessory=next_step_menu(s.initiative.id, shown, details=False),
+        )
         for s in summaries[:INITIATIVES_SHOWN]
     ]
     if len(summaries) > INITIATIVES_SHOWN:
