@@ -72,7 +72,7 @@ def render_home(
 
 
 def _waiting_blocks(dashboard: HomeDashboard) -> list[Block]:
-    items = _waiting_items(dashboard.waiting, dashboard)
+    items = _waiting_items(dashboard.waiting)
     if not items:
         return [section(NOTHING_WAITING)]
     shown = items[:WAITING_SHOWN]
@@ -82,7 +82,7 @@ def _waiting_blocks(dashboard: HomeDashboard) -> list[Block]:
     return blocks
 
 
-def _waiting_items(waiting: WaitingOnYou, dashboard: HomeDashboard) -> list[tuple[str, Block]]:
+def _waiting_items(waiting: WaitingOnYou) -> list[tuple[str, Block]]:
     """Each thing waiting on the viewer, most pressing first, with its button."""
     items: list[tuple[str, Block]] = []
     for standup in waiting.standups:
