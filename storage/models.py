@@ -557,3 +557,13 @@ class PostingTurn(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     destination: str = Field(primary_key=True, max_length=32)
     next_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class HomeOpened(SQLModel, table=True):
+    """When a person last opened Handoff's App Home: whose Home is worth republishing when something changes."""
+
+    __tablename__ = "home_opened"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
