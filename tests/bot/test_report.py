@@ -94,8 +94,8 @@ def portfolio(session: Session) -> dict[str, Initiative]:
     made = {
         # Created before the window, research at its start; enters summary, development, then production forced.
         "alpha": history(
-            session, "Alpha", [(D, at(2026, 10, 1)), (R, at(2026, 11, 1)), (S, at(2026, 12, 5)), (DEV, at(2026, 12, 10)),
-                               (PROD, at(2026, 12, 20), True)]
+            session, "Alpha", [(D, at(2026, 10, 1)), (R, at(2026, 11, 1)), (S, at(2026, 12, 5)),
+                               (DEV, at(2026, 12, 10)), (PROD, at(2026, 12, 20), True)]
         ),
         # Created in the window, then paused.
         "beta": history(session, "Beta", [(D, at(2026, 12, 2)), (R, at(2026, 12, 12)), (P, at(2026, 12, 22))]),
@@ -239,7 +239,9 @@ def test_follow_through_times_nudged_gaps_from_first_nudge_to_closing(
                 last_nudged_at=at(2026, 12, 15),
                 escalated_at=at(2026, 12, 15),
             ),
-            nudge(alpha, "missing:c", times_nudged=1, first_nudged_at=at(2026, 11, 10), last_nudged_at=at(2026, 11, 10)),
+            nudge(
+                alpha, "missing:c", times_nudged=1, first_nudged_at=at(2026, 11, 10), last_nudged_at=at(2026, 11, 10)
+            ),
             nudge(alpha, "*", times_nudged=0, snoozed_until=at(2026, 12, 20), snoozed_by=CAROL),
             ClosedGap(
                 initiative_id=alpha,
