@@ -67,11 +67,16 @@ def parse_report(rest: list[Token], today: date) -> ReportCommand:
 
 
 def show_report(runtime: Runtime, actor: Actor, subject: str, *, shared_by: str | None = None) -> Message:
-    """The report a Share button names (`C0123:churn 90d`, `all since:2026-10-01`), computed as of now."""
+    """The report a Share button names (`C0123:churn 90d`, `all since:2026-10-01`), computed as of now; a window
+    that does not read (the button's value is ours, so only a forged one) is the default."""
     scope_part, _, raw_window = subject.partition(" ")
     channel_id, _, name = scope_part.partition(":")
     scope = ReportScope() if channel_id == ALL_SUBJECT else ReportScope(channel_id, name or None)
-    return report_answer(runtime, actor, scope, parse_window(raw_window, today=runtime.today()), shared_by=shared_by)
+    try:
+        window = parse_window(raw_window, today=runtime.today())
+    except WindowError:
+        window = parse_window(None, today=runtime.today())
+    return report_answer(runtime, actor, scope, window, shared_by=shared_by)
 
 
 def report_answer(
@@ -93,8 +98,8 @@ SUBCOMMANDS = (
     Subcommand(
         "report",
         summary=(
-            "Figures of this channel's initiatives (a channel picked with #, or `all` for the workspace) over the "
-            "last 90 days, `30d`, `quarter` or `since:YYYY-MM-DD`: the phase funnel, lead times, checkpoints on "
+            "Figures of this channel's initiatives (or a channel picked with #, or `all` for the workspace) over the "
+            "last 90 days (or `30d`, `quarter`, `since:YYYY-MM-DD`): the phase funnel, lead times, checkpoints on "
             "time, readiness at the gates, how fast nudged gaps close, and standup participation."
         ),
         usage="/handoff report  ·  /handoff report #churn 30d  ·  /handoff report all since:2026-10-01",
