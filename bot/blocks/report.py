@@ -66,7 +66,7 @@ def _days(value: float | None) -> str:
 
 def _spread(spread: Spread, what: str) -> str:
     if not spread.count:
-        return f"no {what}"
+        return "none"
     return f"{_days(spread.median_days)} / {_days(spread.p90_days)} d ({plural(spread.count, what)})"
 
 
