@@ -44,12 +44,12 @@ DEFAULT_WINDOW = "90d"
 WINDOW_DAYS = {"30d": 30, "90d": 90}
 QUARTER = "quarter"
 SINCE = re.compile(r"^since:\s*(.*)$", re.IGNORECASE | re.DOTALL)
-WINDOW_USAGE = "`since:YYYY-MM-DD`, `30d`, `90d` or `quarter`"
+WINDOWS = "since:YYYY-MM-DD, 30d, 90d or quarter"
 DAY_SECONDS = 86400.0
 
 
 class WindowError(ValueError):
-    """A window that cannot be read; `reason` is a plain phrase saying why, `text` what was typed."""
+    """A window that cannot be read; `reason` is a plain phrase (no markup) saying why, `text` what was typed."""
 
     def __init__(self, text: str, reason: str):
         super().__init__(text, reason)
@@ -98,10 +98,10 @@ def parse_window(raw: str | None, *, today: date) -> ReportWindow:
         return ReportWindow(start, f"this quarter (since {dates.describe_date(start)})", QUARTER)
     since = SINCE.match(word)
     if since is None:
-        raise WindowError(word, f"is not a window: use {WINDOW_USAGE}.")
+        raise WindowError(word, f"is not a window: use {WINDOWS}.")
     value = since.group(1).strip()
     if not value:
-        raise WindowError(word, "is missing its date: `since:YYYY-MM-DD`, such as `since:2026-10-01`.")
+        raise WindowError(word, "is missing its date: since:YYYY-MM-DD, such as since:2026-10-01.")
     try:
         day = dates.parse_date(value, today=today)
     except dates.DateError as error:

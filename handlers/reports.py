@@ -12,15 +12,16 @@ from datetime import date
 from bot.blocks.base import Message
 from bot.blocks.report import ALL_SUBJECT, render_report
 from bot.initiatives import Actor
-from bot.report import WINDOW_DAYS, WINDOW_USAGE, ReportScope, ReportWindow, WindowError, compute_report, parse_window
+from bot.report import WINDOW_DAYS, ReportScope, ReportWindow, WindowError, compute_report, parse_window
 from bot.runtime import Runtime
-from bot.text import echo
+from bot.text import echo, escape
 from handlers.grammar import Token, UsageError, is_word
 from handlers.subcommand import Action, Request, Subcommand
 
 CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|([^>]*))?>$")
 SINCE_WORD = "since:"
 WINDOW_WORDS = (*WINDOW_DAYS, "quarter")
+WINDOW_USAGE = "`since:YYYY-MM-DD`, `30d`, `90d` or `quarter`"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def parse_report(rest: list[Token], today: date) -> ReportCommand:
     try:
         return ReportCommand(scope, parse_window(window, today=today))
     except WindowError as error:
-        raise UsageError(f"`{echo(error.text)}` {error.reason}", "report") from None
+        raise UsageError(f"`{echo(error.text)}` {escape(error.reason)}", "report") from None
 
 
 def show_report(runtime: Runtime, actor: Actor, subject: str, *, shared_by: str | None = None) -> Message:
