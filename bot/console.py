@@ -13,12 +13,14 @@ import re
 import secrets
 import shlex
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from slack_bolt.request import BoltRequest
@@ -125,6 +127,8 @@ class ConsoleSession:
     messages: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts): `:shortcut N` counts from 1
     open_modal: dict[str, Any] | None = None
     modal_channel: str | None = None  # where the open modal was opened: Slack's "current conversation"
+    # Where a chart the bot shares is written, so it can be opened: a console has no Slack to show images.
+    charts_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "handoff-console-charts")
 
     # --- sending what Slack sends ------------------------------------------------------------------------
     def command(self, line: str) -> None:
@@ -592,6 +596,25 @@ class ConsoleSession:
             self._show_view(args["view"])
         elif method == "views.publish":
             self._show_view(args["view"])
+        elif method == "files.completeUploadExternal":
+            self._show_shared_files(args, answer)
+
+    def _show_shared_files(self, args: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Where a chart went, and the file it was written to with its alt text."""
+        where = f"in {self.where(args['channel_id'])}" if args.get("channel_id") else "privately"
+        if args.get("thread_ts"):
+            where += " (thread)"
+        uploaded = {f.id: f for f in self.fake.files}
+        for described in answer.get("files") or []:
+            file = uploaded.get(described["id"])
+            if file is None or file.content is None:
+                continue
+            self.charts_dir.mkdir(parents=True, exist_ok=True)
+            path = self.charts_dir / f"{file.id}-{file.filename}"
+            path.write_bytes(file.content)
+            self._say(f"── bot shared {described['title']!r} {where} ── image written to {path}")
+            if file.alt_txt:
+                self._say(f"   {file.alt_txt}")
 
     def _show(
         self,

@@ -33,9 +33,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = [
     "METHOD_SCOPES",
     "FakeChannel",
+    "FakeFile",
     "FakeMessage",
     "FakeSlack",
     "FakeUser",
+    "FileShare",
     "RecordedCall",
     "ResponseUrlPost",
 ]
@@ -61,6 +63,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.update": None,
     "views.push": None,
     "views.publish": None,
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 
 # Slack's Block Kit / message limits.
@@ -78,9 +82,10 @@ RESPONSE_URL_MAX_USES = 5
 
 # Arguments Slack accepts as JSON-encoded strings in form bodies; decoded so recordings look the same
 # whichever encoding the client chose.
-_JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+_JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 
 _JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+_UPLOAD_PATH = "/upload/v1/"
 _TEXT_CONTENT_TYPE = "text/html"
 
 
@@ -127,6 +132,32 @@ class FakeMessage:
     deleted: bool = False
     attachments: list | None = None
     metadata: dict | None = None  # chat.postMessage's `metadata`: {"event_type": ..., "event_payload": {...}}
+    files: list | None = None  # the files a file share carries, as Slack describes them
+
+
+@dataclass
+class FileShare:
+    """Where files.completeUploadExternal shared a file: the channel, the thread if any, and the message's ts."""
+
+    channel: str
+    thread_ts: str | None
+    ts: str
+    initial_comment: str | None
+
+
+@dataclass
+class FakeFile:
+    """A file announced by files.getUploadURLExternal; `content` is what was posted to its upload URL."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    upload_key: str
+    content: bytes | None = None
+    title: str | None = None
+    completed: bool = False
+    shares: list[FileShare] = field(default_factory=list)
 
 
 @dataclass
@@ -355,6 +386,7 @@ class FakeSlack:
         self._triggers: dict[str, bool] = {}  # trigger id -> already used
         self._views: dict[str, dict] = {}
         self._home_views: dict[str, dict] = {}
+        self._files: dict[str, FakeFile] = {}  # by file id, in announcing order
         self._failures: dict[str, deque[_Failure]] = {}
         self._slow_answers: dict[str, float] = {}  # method -> seconds its answer is held back after it took effect
         self._rate_limit: tuple[float, int] | None = None
@@ -456,6 +488,7 @@ class FakeSlack:
             self._failures.clear()
             self._views.clear()
             self._home_views.clear()
+            self._files.clear()
             self._rate_buckets.clear()
             self._cond.notify_all()
 
@@ -563,6 +596,21 @@ class FakeSlack:
         with self._lock:
             return dict(self._home_views)
 
+    @property
+    def files(self) -> list[FakeFile]:
+        """Files announced for upload, oldest first, with the bytes uploaded and where they were shared."""
+        with self._lock:
+            return list(self._files.values())
+
+    def shared_files(self, channel: str, *, thread_ts: str | None = None) -> list[FakeFile]:
+        """Files shared in ``channel`` (in the thread ``thread_ts``, when given), oldest first."""
+        with self._lock:
+            return [
+                f
+                for f in self._files.values()
+                if any(s.channel == channel and (thread_ts is None or s.thread_ts == thread_ts) for s in f.shares)
+            ]
+
     def messages_in(
         self,
         channel: str,
@@ -647,6 +695,8 @@ class FakeSlack:
             )
         if parts.path.startswith("/response/"):
             return self._handle_response_url(parts.path[len("/response/") :], content_type, body)
+        if parts.path.startswith(_UPLOAD_PATH):
+            return self._handle_upload(parts.path[len(_UPLOAD_PATH) :], body)
         return 404, {"Content-Type": _TEXT_CONTENT_TYPE}, b"not_found"
 
     def _handle_api(
@@ -727,6 +777,16 @@ class FakeSlack:
             self._cond.notify_all()
         return text(200, "ok")
 
+    def _handle_upload(self, key: str, body: bytes) -> _HttpAnswer:
+        """The upload URL files.getUploadURLExternal hands out: a POST of the file's raw bytes."""
+        with self._cond:
+            file = next((f for f in self._files.values() if f.upload_key == key), None)
+            if file is None or file.completed:
+                return 404, {"Content-Type": _TEXT_CONTENT_TYPE}, b"not_found"
+            file.content = body
+            self._cond.notify_all()
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, f"OK - {len(body)}".encode()
+
     # ------------------------------------------------------------------ dispatch
 
     def _dispatch(self, method: str, args: dict[str, Any], token: str | None) -> dict:
@@ -767,6 +827,8 @@ class FakeSlack:
             "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     def _check_token(self, method: str, token: str | None) -> None:
@@ -875,6 +937,8 @@ class FakeSlack:
             out["attachments"] = msg.attachments
         if msg.metadata is not None:
             out["metadata"] = msg.metadata
+        if msg.files is not None:
+            out.update({"subtype": "file_share", "files": msg.files, "upload": True})
         if msg.thread_ts is not None:
             out["thread_ts"] = msg.thread_ts
             root = self._find_message(msg.channel, msg.thread_ts)
@@ -1312,6 +1376,111 @@ class FakeSlack:
         stored = self._store_view(view, view_id=current["id"] if current else None)
         self._home_views[user_id] = stored
         return {"ok": True, "view": stored}
+
+    # ---- files (the external upload flow slack_sdk's files_upload_v2 drives)
+
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict:
+        filename = str(args.get("filename") or "").strip()
+        raw_length = str(args.get("length") or "").strip()
+        problems = []
+        if not filename:
+            problems.append("missing required field: filename")
+        if not raw_length.isdigit() or int(raw_length) < 1:
+            problems.append("missing required field: length" if not raw_length else "invalid `length`")
+        if problems:
+            raise _invalid_arguments(*problems)
+        file = FakeFile(
+            id=self._new_id("F"),
+            filename=filename,
+            length=int(raw_length),
+            alt_txt=str(args["alt_txt"]) if args.get("alt_txt") else None,
+            upload_key=uuid.uuid4().hex,
+        )
+        self._files[file.id] = file
+        return {"ok": True, "upload_url": f"{self.base_url}{_UPLOAD_PATH}{file.upload_key}", "file_id": file.id}
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict:
+        entries = args.get("files")
+        if (
+            not isinstance(entries, list)
+            or not entries
+            or not all(isinstance(e, dict) and e.get("id") for e in entries)
+        ):
+            raise _invalid_arguments("missing required field: files")
+        files = []
+        for entry in entries:
+            file = self._files.get(str(entry["id"]))
+            # Slack knows no file whose bytes never reached the upload URL.
+            if file is None or file.content is None or file.completed:
+                raise _SlackError("file_not_found")
+            files.append((file, entry))
+        targets = [str(args["channel_id"])] if args.get("channel_id") else []
+        targets += [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
+        channels = [self._channel_for_share(target) for target in targets]
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        if thread_ts is not None and len(channels) != 1:
+            raise _invalid_arguments("thread_ts needs exactly one channel")
+        comment = str(args["initial_comment"]) if args.get("initial_comment") else None
+        for file, entry in files:
+            file.title = str(entry.get("title") or file.filename)
+            file.completed = True
+        described = [self._file_json(file) for file, _ in files]
+        for channel in channels:
+            msg = FakeMessage(
+                channel=channel.id,
+                ts=self._next_ts(),
+                text=comment or "",
+                blocks=None,
+                thread_ts=thread_ts,
+                user=self.bot_user_id,
+                files=described,
+            )
+            self._messages.append(msg)
+            for file, _ in files:
+                file.shares.append(FileShare(channel.id, thread_ts, msg.ts, comment))
+        return {"ok": True, "files": [self._file_json(file) for file, _ in files]}
+
+    def _channel_for_share(self, target: str) -> FakeChannel:
+        """A channel a file is shared into: unlike chat.postMessage, the app must be a member, even of a public one."""
+        channel = self._channels.get(target)
+        if channel is None or (self.bot_user_id not in channel.members and (channel.is_private or channel.is_im)):
+            raise _SlackError("channel_not_found")
+        if channel.is_archived:
+            raise _SlackError("is_archived")
+        if self.bot_user_id not in channel.members:
+            raise _SlackError("not_in_channel")
+        return channel
+
+    def _file_json(self, file: FakeFile) -> dict:
+        extension = file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else "binary"
+        mimetype = {"png": "image/png", "csv": "text/csv"}.get(extension, "application/octet-stream")
+        url = f"https://files.slack.com/files-pri/{self.team_id}-{file.id}/{quote(file.filename)}"
+        shares: dict[str, dict[str, list[dict]]] = {}
+        for share in file.shares:
+            channel = self._channels.get(share.channel)
+            kind = "private" if channel is None or channel.is_private or channel.is_im else "public"
+            where: dict[str, Any] = {"ts": share.ts, "channel_name": channel.name if channel else ""}
+            if share.thread_ts:
+                where["thread_ts"] = share.thread_ts
+            shares.setdefault(kind, {}).setdefault(share.channel, []).append(where)
+        return {
+            "id": file.id,
+            "created": self._ts_base_us // 1_000_000,
+            "timestamp": self._ts_base_us // 1_000_000,
+            "name": file.filename,
+            "title": file.title or file.filename,
+            "mimetype": mimetype,
+            "filetype": extension,
+            "user": self.bot_user_id,
+            "size": len(file.content or b""),
+            "url_private": url,
+            "url_private_download": url.replace("/files-pri/", "/files-pri/download/", 1),
+            "permalink": f"https://{self.team_domain}.slack.com/files/{self.bot_user_id}/{file.id}/{quote(file.filename)}",
+            "alt_txt": file.alt_txt,
+            "is_public": "public" in shares,
+            "channels": sorted({s.channel for s in file.shares}),
+            "shares": shares,
+        }
 
 
 def _short(value: Any, limit: int = 300) -> str:

@@ -22,6 +22,7 @@ from bot.blocks.updates import (
     render_phase_update,
     render_unarchive_update,
 )
+from bot.chart_series import burn_up
 from bot.dates import describe_date
 from bot.errors import SlackChannelUnavailable
 from bot.initiatives import CLEAR, Actor, EditRequest, Field, InitiativeDraft, Phase, parts_of, resolve_initiative
@@ -34,6 +35,7 @@ from handlers.grammar import Token, UsageError, is_word, opt_str, option_value, 
 from handlers.posting import announce, permalink, post_message
 from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
+from handlers.uploads import chart_answer
 
 PHASE_LIST = " → ".join(p.value for p in list(Phase)[:6]) + "; or paused, cancelled"
 
@@ -184,6 +186,7 @@ class StatusCommand:
 
     everything: bool = False
     reference: str | None = None
+    chart: bool = False  # `status <name> chart`: the initiative's checkpoint burn-up as an image in this channel
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,9 @@ def parse_status(rest: list[Token]) -> StatusCommand:
         return StatusCommand()
     if len(rest) == 1 and not rest[0].quoted and rest[0].text.lower() == "all":
         return StatusCommand(everything=True)
+    last = rest[-1]
+    if len(rest) > 1 and not last.quoted and last.text.lower() == "chart":
+        return StatusCommand(reference=" ".join(t.text for t in rest[:-1]), chart=True)
     return StatusCommand(reference=" ".join(t.text for t in rest))
 
 
@@ -339,6 +345,8 @@ def _new(request: Request, command: NewCommand) -> Message | None:
 
 def _status(request: Request, command: StatusCommand) -> Message:
     runtime, actor = request.runtime, request.actor
+    if command.chart and command.reference is not None:
+        return chart_burn_up(runtime, request.client, actor, request.channel_id, command.reference)
     now = runtime.clock.now()
     checklist = runtime.settings.checklist.for_team(actor.team_id)
     if command.reference is not None:
@@ -356,6 +364,17 @@ def _status(request: Request, command: StatusCommand) -> Message:
     everything = StatusScope(ScopeKind.ALL)
     scope = everything if command.everything else StatusScope(ScopeKind.CHANNEL, request.channel_id)
     return render_status_page(first_status_page(runtime, actor.team_id, scope), jira_url=runtime.jira_url)
+
+
+def chart_burn_up(runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, reference: str) -> Message:
+    """Share an initiative's checkpoints done over time against its target date where the command was typed."""
+    from bot.charts import burnup_chart
+
+    with runtime.session() as session:
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=reference)
+        data = burn_up(session=session, initiative=initiative, today=runtime.today(), zone=runtime.settings.tz)
+    posted = f":chart_with_upwards_trend: Shared the checkpoint burn-up of *{escape(initiative.name)}* here."
+    return chart_answer(client, burnup_chart(data), channel_id=channel_id, posted=posted)
 
 
 def first_status_page(runtime: Runtime, team_id: str, scope: StatusScope) -> StatusPage:
@@ -406,7 +425,8 @@ def _unarchive(request: Request, command: UnarchiveCommand) -> Message:
 
 
 FAMILY = "initiatives"
-STATUS = Action(StatusCommand, _status, "status", Answer.IN_ACK)
+# A chart is rendered and uploaded after the ack; the rest needs only the database.
+STATUS = Action(StatusCommand, _status, "status", lambda c: Answer.AFTER_ACK if c.chart else Answer.IN_ACK)
 SUBCOMMANDS = (
     Subcommand(
         "new",
@@ -427,9 +447,10 @@ SUBCOMMANDS = (
         "status",
         summary=(
             "With no argument: the initiatives whose home is this channel. With a name: one initiative in detail. "
-            "`all`: every active initiative."
+            "`all`: every active initiative. `<name> chart`: its checkpoints done over time against its target date, "
+            "as an image in this channel."
         ),
-        usage="/handoff status  ·  /handoff status churn  ·  /handoff status all",
+        usage="/handoff status  ·  /handoff status churn  ·  /handoff status all  ·  /handoff status churn chart",
         parse=undated(parse_status),
         actions=(STATUS,),
         family=FAMILY,

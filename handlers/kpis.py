@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
+from bot import chart_series
 from bot import kpis as kpi_service
 from bot.blocks.base import Message
 from bot.blocks.help import render_notice
@@ -27,7 +28,7 @@ from bot.blocks.readiness import (
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.status import NEXT_STEP_LABELS, NEXT_STEP_PLACEHOLDER, NextStep
-from bot.initiatives import CLEAR, Actor, resolve_initiative
+from bot.initiatives import CLEAR, Actor, Initiative, resolve_initiative
 from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
 from bot.text import echo, escape
@@ -43,6 +44,7 @@ from handlers.grammar import (
 from handlers.posting import announce
 from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Alias, Answer, Request, Slot, Subcommand, undated
+from handlers.uploads import chart_answer, upload_chart
 
 
 def add_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, command: KpiAddCommand) -> Message:
@@ -95,10 +97,38 @@ def record_kpi_and_announce(
         f"it {escape(where.phrase)}."
     )
     if result.alert:
-        return announce(client, initiative, render_kpi_alert(initiative, result), confirmation)
+        answer = announce(client, initiative, render_kpi_alert(initiative, result), confirmation)
+        attach_trend(runtime, client, initiative, kpi.name)
+        return answer
     if result.recovered:
         return announce(client, initiative, render_kpi_recovered(initiative, result), confirmation)
     return render_notice(confirmation)
+
+
+def attach_trend(runtime: Runtime, client: WebClient, initiative: Initiative, kpi_name: str) -> None:
+    """Share the KPI's trend in the initiative's thread under its breach alert; a refused upload is only logged."""
+    from bot.charts import kpi_trend_chart
+
+    with runtime.session() as session:
+        _, series = chart_series.kpi_series(session=session, initiative=initiative, name=kpi_name)
+    if initiative.thread_channel_id and initiative.thread_ts:
+        channel_id, thread_ts = initiative.thread_channel_id, initiative.thread_ts
+    else:
+        channel_id, thread_ts = initiative.home_channel_id, None
+    upload_chart(client, kpi_trend_chart(series), channel_id=channel_id, thread_ts=thread_ts)
+
+
+def chart_kpi(
+    runtime: Runtime, client: WebClient, actor: Actor, channel_id: str, initiative_ref: str, name: str
+) -> Message:
+    """Share a KPI's trend against its target in the channel the command was typed in."""
+    from bot.charts import kpi_trend_chart
+
+    with runtime.session() as session:
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
+        kpi, series = chart_series.kpi_series(session=session, initiative=initiative, name=name)
+    posted = f":chart_with_upwards_trend: Shared the trend of *{escape(kpi.name)}* of *{escape(initiative.name)}* here."
+    return chart_answer(client, kpi_trend_chart(series), channel_id=channel_id, posted=posted)
 
 
 def edit_kpi_and_announce(runtime: Runtime, client: WebClient, actor: Actor, command: KpiEditCommand) -> Message:
@@ -203,6 +233,14 @@ class KpiListCommand:
 
 
 @dataclass(frozen=True)
+class KpiChartCommand:
+    """`kpi chart <initiative> "<kpi>"`: the KPI's trend as an image in this channel."""
+
+    initiative_ref: str | None
+    name: str
+
+
+@dataclass(frozen=True)
 class KpiEditCommand:
     """`kpi edit <initiative> "<kpi>" name:"…" target:<n> unit:<u> direction:>=|<= owner:@x`; values as typed."""
 
@@ -226,16 +264,24 @@ class KpiReadingRemoveCommand:
     position: int = 1
 
 
-KPI_ACTIONS = ("add", "record", "list", "edit", "remove", "reading")
+KPI_ACTIONS = ("add", "record", "list", "chart", "edit", "remove", "reading")
 KPI_OPTIONS = frozenset({"unit", "owner"})
 KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
 
 
 def parse_kpi(
     rest: list[Token],
-) -> KpiAddCommand | KpiRecordCommand | KpiListCommand | KpiEditCommand | KpiRemoveCommand | KpiReadingRemoveCommand:
+) -> (
+    KpiAddCommand
+    | KpiRecordCommand
+    | KpiListCommand
+    | KpiChartCommand
+    | KpiEditCommand
+    | KpiRemoveCommand
+    | KpiReadingRemoveCommand
+):
     if not rest:
-        raise UsageError("`kpi` needs a command: add, record, list, edit, remove or reading remove.", "kpi")
+        raise UsageError("`kpi` needs a command: add, record, list, chart, edit, remove or reading remove.", "kpi")
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in KPI_ACTIONS:
         shown = tuple("reading remove" if a == "reading" else a for a in KPI_ACTIONS)
@@ -245,6 +291,12 @@ def parse_kpi(
         return KpiListCommand(" ".join(t.text for t in args) or None)
     if action == "edit":
         return _parse_kpi_edit(args)
+    if action == "chart":
+        if len(args) == 1 and args[0].quoted:  # `kpi chart "AUC"`: the name alone, of this channel's initiative
+            return KpiChartCommand(None, args[0].text)
+        if len(args) < 2:
+            raise UsageError('`kpi chart` needs the initiative, then the KPI\'s name: `kpi chart churn "AUC"`.', usage)
+        return KpiChartCommand(args[0].text, " ".join(t.text for t in args[1:]))
     if action == "remove":
         if len(args) == 1 and args[0].quoted:  # `kpi remove "AUC"`: the name alone, of this channel's initiative
             return KpiRemoveCommand(None, args[0].text)
@@ -369,6 +421,12 @@ def _list_kpis(request: Request, command: KpiListCommand) -> Message:
     return show_kpis(request.runtime, request.actor, command.initiative_ref or "")
 
 
+def _chart_kpi(request: Request, command: KpiChartCommand) -> Message:
+    return chart_kpi(
+        request.runtime, request.client, request.actor, request.channel_id, command.initiative_ref or "", command.name
+    )
+
+
 def _edit_kpi(request: Request, command: KpiEditCommand) -> Message:
     return edit_kpi_and_announce(request.runtime, request.client, request.actor, command)
 
@@ -393,6 +451,7 @@ KPI_USAGE = (
     ),
     ("kpi record", '/handoff kpi record churn "AUC on holdout" 0.84 "after retrain"'),
     ("kpi list", "/handoff kpi list churn"),
+    ("kpi chart", '/handoff kpi chart churn "AUC on holdout"  (its readings against the target, as an image here)'),
     (
         "kpi edit",
         (
@@ -413,9 +472,10 @@ SUBCOMMANDS = (
         "kpi",
         summary=(
             "The agreed measure of good: `add` with a target and direction, `record` readings (a decimal comma such as "
-            "`0,85` counts as a point), `list` them with their trend; `edit` or `remove` a KPI and `reading remove` a "
-            "wrong reading (the KPI's owner and the initiative's managers). A KPI name may be shortened to an "
-            "unambiguous prefix. The thread is alerted once when a KPI misses its target."
+            "`0,85` counts as a point), `list` them with their trend, `chart` one as an image in this channel; "
+            "`edit` or `remove` a KPI and `reading remove` a wrong reading (the KPI's owner and the initiative's "
+            "managers). A KPI name may be shortened to an "
+            "unambiguous prefix. The thread is alerted once when a KPI misses its target, with the KPI's chart."
         ),
         usage=(
             '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  ·  /handoff kpi record churn "AUC on '
@@ -427,6 +487,7 @@ SUBCOMMANDS = (
             Action(KpiAddCommand, _add_kpi, "kpi add", slot=Slot.INITIATIVE_REF),
             Action(KpiRecordCommand, _record_kpi, "kpi record", slot=Slot.INITIATIVE_REF),
             Action(KpiListCommand, _list_kpis, "kpi list", Answer.IN_ACK, Slot.INITIATIVE_REF),
+            Action(KpiChartCommand, _chart_kpi, "kpi chart", Answer.AFTER_ACK, Slot.INITIATIVE_REF),
             Action(KpiEditCommand, _edit_kpi, "kpi edit", slot=Slot.INITIATIVE_REF),
             Action(KpiRemoveCommand, _remove_kpi, "kpi remove", slot=Slot.INITIATIVE_REF),
             Action(KpiReadingRemoveCommand, _remove_reading, "kpi reading remove", slot=Slot.INITIATIVE_REF),

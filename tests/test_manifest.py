@@ -18,6 +18,8 @@ from tests.support.paths import DATA, MANIFEST, ROOT
 SCHEMA = DATA / "slack_manifest.schema.json"
 # slack_sdk methods are named after Web API methods: client.chat_postMessage → chat.postMessage
 SDK_CALL = re.compile(r"\.(chat|users|views|conversations|reactions|pins|team|auth|apps|files|im)_([A-Za-z]+)\(")
+# slack_sdk's helpers that drive several Web API methods, and those methods.
+SDK_HELPERS = {"files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"}}
 EVENT_SCOPES = {
     "app_home_opened": None,
     "user_change": "users:read",
@@ -48,7 +50,9 @@ def web_api_methods_used() -> set[str]:
         for path in (ROOT / package).rglob("*.py"):
             if path.name == "fake_slack.py":
                 continue
-            methods |= {f"{a}.{b}" for a, b in SDK_CALL.findall(path.read_text())}
+            source = path.read_text()
+            methods |= {f"{a}.{b}" for a, b in SDK_CALL.findall(source)}
+            methods |= {m for helper, used in SDK_HELPERS.items() if f".{helper}(" in source for m in used}
     return methods
 
 

@@ -418,3 +418,24 @@ def test_the_checkpoint_forms_initiative_is_picked_by_what_you_type(tmp_path: Pa
         [checkpoint] = session.exec(select(Checkpoint)).all()
         [pricing] = [i for i in session.exec(select(Initiative)).all() if i.name == "Pricing engine"]
     assert checkpoint.initiative_id == pricing.id
+
+
+def test_a_shared_chart_is_shown_with_where_it_went_and_written_to_a_file(tmp_path: Path) -> None:
+    settings = load_settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}"}, mode=RunMode.OFFLINE)
+    script = (
+        '/handoff new "Churn model v2" ds:@alice eng:@bob\n'
+        '/handoff kpi add churn "AUC on holdout" >= 0.82\n'
+        '/handoff kpi record churn "AUC on holdout" 0.84\n'
+        '/handoff kpi chart churn "AUC on holdout"\n'
+    )
+    out = io.StringIO()
+
+    assert run_console(settings, user="alice", channel="general", stdin=io.StringIO(script), out=out) == 0
+
+    text = out.getvalue()
+    [line] = [line for line in text.splitlines() if "── bot shared" in line]
+    assert line.startswith("── bot shared 'AUC on holdout · Churn model v2' in general ── image written to ")
+    path = Path(line.rpartition(" image written to ")[2])
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert 'Line chart of KPI "AUC on holdout · Churn model v2"' in text
+    assert "Shared the trend of *AUC on holdout*" in text

@@ -406,3 +406,52 @@ def test_enforce_rate_limits(fake: FakeSlack, client: WebClient) -> None:
     time.sleep(0.06)  # one refill at 20/s
     assert client.chat_postMessage(channel="C100", text="3")["ok"]
     assert [m.text for m in fake.messages_in("C100")] == ["1", "3"]
+
+
+# --- file uploads: the external upload flow files_upload_v2 drives ------------------------------------------------
+
+
+def test_files_upload_v2_keeps_the_bytes_and_shares_them_in_the_thread(fake: FakeSlack, client: WebClient) -> None:
+    root = client.chat_postMessage(channel="C100", text="alert")["ts"]
+
+    response = client.files_upload_v2(
+        file=b"\x89PNG-bytes", filename="trend.png", title="Trend", alt_txt="A line", channel="C100", thread_ts=root
+    )
+
+    [file] = fake.files
+    assert (file.content, file.length, file.title, file.alt_txt) == (b"\x89PNG-bytes", 10, "Trend", "A line")
+    assert [(s.channel, s.thread_ts) for s in file.shares] == [("C100", root)]
+    assert fake.shared_files("C100", thread_ts=root) == [file]
+    assert response["file"]["id"] == file.id and response["file"]["mimetype"] == "image/png"
+    [share] = [m for m in fake.messages_in("C100", thread_ts=root) if m.files]
+    assert fake.message_payload("C100", share.ts)["subtype"] == "file_share"  # type: ignore[index]
+    assert [c.method for c in fake.calls][1:] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+
+
+def test_file_upload_errors_are_slacks(fake: FakeSlack, client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as exc:
+        client.files_getUploadURLExternal(filename="", length=0)
+    assert _error(exc) == "invalid_arguments"
+    announced = client.files_getUploadURLExternal(filename="a.png", length=3)
+    with pytest.raises(SlackApiError) as exc:  # the bytes never reached the upload URL
+        client.files_completeUploadExternal(files=[{"id": announced["file_id"]}], channel_id="C100")
+    assert _error(exc) == "file_not_found"
+    for channel, error in (("C200", "not_in_channel"), ("C300", "channel_not_found"), ("C999", "channel_not_found")):
+        with pytest.raises(SlackApiError) as exc:
+            client.files_upload_v2(file=b"png", filename="a.png", channel=channel)
+        assert _error(exc) == error
+    assert all(not f.shares for f in fake.files)
+
+
+def test_file_upload_rate_limited_and_without_the_scope() -> None:
+    with FakeSlack(granted_scopes={"chat:write"}) as fake:
+        client = WebClient(token=fake.bot_token, base_url=fake.api_url)
+        with pytest.raises(SlackApiError) as exc:
+            client.files_upload_v2(file=b"png", filename="a.png", channel="C100")
+        assert (exc.value.response["error"], exc.value.response["needed"]) == ("missing_scope", "files:write")
+        fake.granted_scopes = {"files:write"}
+        fake.fail_next("files.completeUploadExternal", retry_after=7)
+        with pytest.raises(SlackApiError) as exc:
+            client.files_upload_v2(file=b"png", filename="a.png")
+        assert exc.value.response.status_code == 429
+        assert exc.value.response.headers["Retry-After"] == "7"

@@ -25,7 +25,10 @@ LOADED_ON_FIRST_USE = {
     "bot.blocks.nudges",
     "bot.blocks.standups",
     "bot.blocks.problems",
+    "matplotlib",
 }
+# Charts are drawn on first use of a chart, not when the listeners that answer with one are loaded.
+LOADED_WITH_THE_FIRST_CHART = {"matplotlib", "matplotlib.figure", "matplotlib.pyplot"}
 
 CHILD = """
 import hashlib, hmac, json, sys, time
@@ -64,3 +67,4 @@ def test_a_started_app_has_not_imported_its_listeners_or_what_scheduled_posts_re
     assert LOADED_ON_FIRST_USE & set(loaded["at_start"]) == set()
     assert loaded["status"] == 200  # the first request registered the listeners and was answered by them
     assert {"handlers.commands", "handlers.command_table", "handlers.actions"} <= set(loaded["after_a_request"])
+    assert LOADED_WITH_THE_FIRST_CHART & set(loaded["after_a_request"]) == set()

@@ -108,11 +108,12 @@ def kickoff_of(running: RunningApp, name: str) -> Any:
 
 
 def replies(running: RunningApp, thread: Thread) -> list[FakeMessage]:
-    """The replies everyone sees in the initiative's thread, oldest first."""
+    """The messages everyone sees in the initiative's thread, oldest first; files shared there (a breach alert's
+    chart) are read with `running.fake.shared_files`."""
     return [
         m
         for m in running.fake.messages_in(thread.channel, thread_ts=thread.ts)
-        if m.ts != thread.ts and m.ephemeral_to is None
+        if m.ts != thread.ts and m.ephemeral_to is None and m.files is None
     ]
 
 
