@@ -288,7 +288,7 @@ def funnel_of(report: Report) -> FunnelData:
     bars = tuple(
         PhaseBar(f.phase.value, f.entered, f.stays.median_days, f.stays.p90_days) for f in report.funnel.phases
     )
-    title = f"{report.scope.title} · {report.window.label}"
+    title = f"Phase funnel: {report.scope.title}, {report.window.label}"
     return FunnelData(title, bars, report.funnel.reached_production, report.funnel.in_funnel)
 
 

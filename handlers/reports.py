@@ -11,12 +11,23 @@ from datetime import date
 
 from bot.blocks.base import Message
 from bot.blocks.report import ALL_SUBJECT, render_report
+from bot.charts import funnel_chart
 from bot.initiatives import Actor
-from bot.report import WINDOW_DAYS, ReportScope, ReportWindow, WindowError, compute_report, parse_window
+from bot.report import (
+    WINDOW_DAYS,
+    Report,
+    ReportScope,
+    ReportWindow,
+    WindowError,
+    compute_report,
+    funnel_of,
+    parse_window,
+)
 from bot.runtime import Runtime
 from bot.text import echo, escape
 from handlers.grammar import Token, UsageError, is_word
 from handlers.subcommand import Action, Request, Subcommand
+from handlers.uploads import CHART_UNAVAILABLE, upload_chart
 
 CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|([^>]*))?>$")
 SINCE_WORD = "since:"
@@ -84,15 +95,24 @@ def report_answer(
     runtime: Runtime, actor: Actor, scope: ReportScope, window: ReportWindow, *, shared_by: str | None = None
 ) -> Message:
     """Compute the report in the workspace's calendar and render it."""
+    return render_report(_compute(runtime, actor, scope, window), shared_by=shared_by)
+
+
+def _compute(runtime: Runtime, actor: Actor, scope: ReportScope, window: ReportWindow) -> Report:
     now = runtime.clock.now().astimezone(runtime.settings.tz)
     with runtime.session() as session:
-        report = compute_report(session=session, team_id=actor.team_id, scope=scope, window=window, now=now)
-    return render_report(report, shared_by=shared_by)
+        return compute_report(session=session, team_id=actor.team_id, scope=scope, window=window, now=now)
 
 
 def _report(request: Request, command: ReportCommand) -> Message:
-    scope = command.scope or ReportScope(request.channel_id)
-    return report_answer(request.runtime, request.actor, scope, command.window)
+    """The report, with its funnel chart shared in the channel it was asked in (a report of nothing has none); a
+    chart Slack refuses leaves the figures in text with a note."""
+    report = _compute(request.runtime, request.actor, command.scope or ReportScope(request.channel_id), command.window)
+    chart_note = None
+    if report.initiatives:
+        uploaded = upload_chart(request.client, funnel_chart(funnel_of(report)), channel_id=request.channel_id)
+        chart_note = None if uploaded is not None else CHART_UNAVAILABLE
+    return render_report(report, chart_note=chart_note)
 
 
 SUBCOMMANDS = (

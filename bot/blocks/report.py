@@ -21,7 +21,8 @@ def share_subject(report: Report) -> str:
 
 
 def render_report(report: Report, *, shared_by: str | None = None, chart_note: str | None = None) -> Message:
-    """The report as a private answer with Share in channel, or (`shared_by`) the channel's copy."""
+    """The report as a private answer with Share in channel, or (`shared_by`) the channel's copy; `chart_note` (our
+    own mrkdwn) says what became of its chart."""
     where = "all initiatives" if report.scope.everywhere else f"initiatives of {channel(report.scope.channel_id)}"
     blocks: list[Block] = [
         header(f"Report: {report.scope.title}, {report.window.label}"),
@@ -44,7 +45,7 @@ def render_report(report: Report, *, shared_by: str | None = None, chart_note: s
             section(_follow_through(report)),
             section(_standups(report)),
         ]
-    notes = [DEFINITIONS] + ([escape(chart_note)] if chart_note else [])
+    notes = [DEFINITIONS] + ([chart_note] if chart_note else [])  # our own wording, mrkdwn already
     blocks.append(context(*notes))
     text = f"Report: {report.scope.title}, {report.window.label}: " + (
         f"{report.funnel.reached_production} of {report.funnel.in_funnel} reached production"

@@ -374,7 +374,7 @@ def test_render_shows_every_section_with_share_and_a_chart_note(
 def test_funnel_of_gives_the_charts_bars(session: Session, portfolio: dict[str, Initiative]) -> None:
     data = funnel_of(compute_report(session=session, team_id=TEAM_ID, scope=HERE, window=WINDOW, now=NOW))
 
-    assert data.title == "#general · since Tue 1 Dec 2026"
+    assert data.title == "Phase funnel: #general, since Tue 1 Dec 2026"
     assert [(b.phase, b.entered, b.median_days) for b in data.bars][:3] == [
         ("discovery", 1, 10.0),
         ("research", 1, 10.0),

@@ -9,10 +9,14 @@ from datetime import timedelta
 import pytest
 
 from bot import ids
+from bot.fake_slack import FakeChannel
+from handlers.uploads import CHART_UNAVAILABLE
 from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import click, create, private_answer, row_counts, run
 from tests.support.workspace import ALICE, BOB, CHURN, GENERAL
+
+ELSEWHERE = "C0ELSEWHERE"  # a public channel Handoff was never invited to
 
 NEW_CHURN = 'new "Churn model v2" ds:<@U0BOB|bob> eng:<@U0ALICE|alice>'
 USAGE = "/handoff report #churn 30d"
@@ -88,3 +92,32 @@ def test_bad_input_gets_the_usage_privately_and_writes_nothing(
     assert problem in result.text, result.text
     assert USAGE in result.text
     assert row_counts(running.engine) == before
+    assert running.fake.files == []
+
+
+def test_the_funnel_chart_is_shared_in_the_channel_the_report_was_asked_in(running: RunningApp, churn: None) -> None:
+    _, [answer] = run(running, "report 30d")
+
+    [file] = running.fake.files
+    assert file.completed and file.content is not None and file.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [(share.channel, share.thread_ts) for share in file.shares] == [(GENERAL, None)]
+    assert file.title == "Phase funnel: This channel's initiatives, the last 30 days"
+    assert "discovery 1" in file.alt_txt and "research 1" in file.alt_txt
+    assert CHART_UNAVAILABLE not in all_text(answer)
+
+
+def test_a_refused_chart_leaves_the_figures_with_a_note(running: RunningApp, churn: None) -> None:
+    running.fake.add_channel(FakeChannel(ELSEWHERE, "elsewhere", members={ALICE, BOB}))
+
+    _, [answer] = run(running, "report all", channel=ELSEWHERE)
+
+    text = all_text(answer)
+    assert "Reached production: *0* of 1 in the funnel" in text
+    assert CHART_UNAVAILABLE in text
+    assert running.fake.shared_files(ELSEWHERE) == []
+
+
+def test_a_report_of_nothing_has_no_chart(running: RunningApp, churn: None) -> None:
+    answer = private_answer(running, "report", channel=CHURN)
+
+    assert "No initiative to report on" in answer and running.fake.files == []
