@@ -260,7 +260,7 @@ def compute_report(
     """The report's figures; `now` in the workspace's time zone sets the window's start and its calendar days."""
     started = datetime.combine(window.since, time(), tzinfo=now.tzinfo)
     yesterday = now.date() - timedelta(days=1)
-    reading = queries.ReportScope(team_id=team_id, channel_id=scope.channel_id, started=started)
+    reading = queries.ScopeFilter(team_id=team_id, channel_id=scope.channel_id, started=started)
     initiatives = queries.scope_initiatives(session=session, scope=reading)
     history: dict[int, list[queries.PhaseStep]] = defaultdict(list)
     for step in queries.phase_history(session=session, scope=reading):

@@ -20,7 +20,7 @@ from storage.models import Checkpoint, ClosedGap, Initiative, NudgeState, PhaseC
 
 
 @dataclass(frozen=True)
-class ReportScope:
+class ScopeFilter:
     """The initiatives a report reads: the workspace's, or those at home in `channel_id`; `started` is the window's
     start, before which an archived initiative is left out."""
 
@@ -74,7 +74,7 @@ def _rows(session: Session, statement: Executable) -> Sequence[Any]:
     return session.connection().execute(statement).all()
 
 
-def _ids(scope: ReportScope) -> Select[Any]:
+def _ids(scope: ScopeFilter) -> Select[Any]:
     """The ids of the initiatives in scope: not archived, or archived since the window started."""
     where = [
         col(Initiative.team_id) == scope.team_id,
@@ -85,7 +85,7 @@ def _ids(scope: ReportScope) -> Select[Any]:
     return core_select(col(Initiative.id)).where(*where)
 
 
-def scope_initiatives(*, session: Session, scope: ReportScope) -> list[InitiativeRow]:
+def scope_initiatives(*, session: Session, scope: ScopeFilter) -> list[InitiativeRow]:
     """Every initiative in scope, with its phase now and when it was created."""
     statement = core_select(
         col(Initiative.id), col(Initiative.phase), col(Initiative.created_at), col(Initiative.archived)
@@ -93,7 +93,7 @@ def scope_initiatives(*, session: Session, scope: ReportScope) -> list[Initiativ
     return [InitiativeRow(int(i or 0), p, c, bool(a)) for i, p, c, a in _rows(session, statement)]
 
 
-def phase_history(*, session: Session, scope: ReportScope) -> list[PhaseStep]:
+def phase_history(*, session: Session, scope: ScopeFilter) -> list[PhaseStep]:
     """Every phase change of the initiatives in scope (creation included), in order for each initiative.
 
     All of it, not only the window's: a stay that ends in the window began before it, and whether an initiative
@@ -112,7 +112,7 @@ def phase_history(*, session: Session, scope: ReportScope) -> list[PhaseStep]:
     return [PhaseStep(i, f, t, at, bool(forced)) for i, f, t, at, forced in _rows(session, statement)]
 
 
-def checkpoints_due(*, session: Session, scope: ReportScope, first: date, last: date) -> list[CheckpointRow]:
+def checkpoints_due(*, session: Session, scope: ScopeFilter, first: date, last: date) -> list[CheckpointRow]:
     """The checkpoints (not removed) of the initiatives in scope due from `first` to `last`, both included."""
     statement = core_select(
         col(Checkpoint.due_date), col(Checkpoint.done_at), col(Checkpoint.mitigation).is_not(None)
@@ -125,7 +125,7 @@ def checkpoints_due(*, session: Session, scope: ReportScope, first: date, last: 
     return [CheckpointRow(due, done, bool(mitigated)) for due, done, mitigated in _rows(session, statement)]
 
 
-def nudged_gaps(*, session: Session, scope: ReportScope) -> list[NudgedGap]:
+def nudged_gaps(*, session: Session, scope: ScopeFilter) -> list[NudgedGap]:
     """The gaps of the initiatives in scope nudged, escalated or closed since `started`: open ones, then closed."""
     ids = _ids(scope)
     open_gaps = core_select(
@@ -153,7 +153,7 @@ def nudged_gaps(*, session: Session, scope: ReportScope) -> list[NudgedGap]:
     ]
 
 
-def standup_prompts(*, session: Session, scope: ReportScope, first: date, last: date) -> list[PromptRow]:
+def standup_prompts(*, session: Session, scope: ScopeFilter, first: date, last: date) -> list[PromptRow]:
     """The standup prompts of the initiatives in scope for the days from `first` to `last`, both included."""
     statement = core_select(
         col(StandupPrompt.user_id), col(StandupPrompt.prompted_at), col(StandupPrompt.answered_at)
