@@ -1,7 +1,7 @@
 """home opened: who opened App Home and when, so a change republishes only the Homes people look at
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 16:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
