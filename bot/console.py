@@ -97,6 +97,7 @@ class Button:
     element_type: str = "button"
     block_id: str | None = None
     selected_option: dict[str, Any] | None = None  # for a menu: the option picked, which Slack sends back whole
+    home_view_id: str | None = None  # on App Home: Slack sends the view as the container, and no response_url
 
     def as_action(self) -> dict[str, Any]:
         """The `actions[0]` of the `block_actions` Slack sends: a button's `value`, a menu's `selected_option`."""
@@ -127,6 +128,7 @@ class ConsoleSession:
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     buttons: list[Button] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts): `:shortcut N` counts from 1
+    _home_view_id: str | None = None  # while showing an App Home just published: its buttons are pressed there
     open_modal: dict[str, Any] | None = None
     modal_channel: str | None = None  # where the open modal was opened: Slack's "current conversation"
     # Where a chart the bot shares is written, so it can be opened: a console has no Slack to show images.
@@ -165,7 +167,11 @@ class ConsoleSession:
             "response_url": pressed.response_url or self.fake.new_response_url(),
             "actions": [{**pressed.as_action(), "action_ts": f"{time.time():.6f}"}],
         }
-        if pressed.message_ts:
+        if pressed.home_view_id:
+            del payload["channel"], payload["response_url"]
+            home = self.fake.home_views.get(self.user_id) or {"id": pressed.home_view_id, "type": "home"}
+            payload |= {"container": {"type": "view", "view_id": pressed.home_view_id}, "view": home}
+        elif pressed.message_ts:
             payload["container"] = {
                 "type": "message",
                 "message_ts": pressed.message_ts,
@@ -613,7 +619,9 @@ class ConsoleSession:
             self.open_modal = args["view"]
             self._show_view(args["view"])
         elif method == "views.publish":
+            self._home_view_id = (answer.get("view") or {}).get("id")
             self._show_view(args["view"])
+            self._home_view_id = None
         elif method == "files.completeUploadExternal":
             self._show_shared_files(args, answer)
 
@@ -717,9 +725,18 @@ class ConsoleSession:
         """Number a button, or each option of a menu, for `:click N`; returns how it is shown."""
         channel_id, message_ts = message
         where = channel_id or self.channel_id
+        home = self._home_view_id
         if element["type"] == "button":
             self.buttons.append(
-                Button(element["action_id"], element.get("value"), response_url, where, message_ts, block_id=block_id)
+                Button(
+                    element["action_id"],
+                    element.get("value"),
+                    response_url,
+                    where,
+                    message_ts,
+                    block_id=block_id,
+                    home_view_id=home,
+                )
             )
             return f"[{len(self.buttons)}] {element['text']['text']}"
         shown = []
@@ -734,6 +751,7 @@ class ConsoleSession:
                     element_type=element["type"],
                     block_id=block_id,
                     selected_option=option,
+                    home_view_id=home,
                 )
             )
             shown.append(f"[{len(self.buttons)}] {option['text']['text']}")

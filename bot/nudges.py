@@ -214,6 +214,7 @@ def record_channel_nudges(*, session: Session, plan: NudgePlan, now: datetime) -
             state = queries.get_nudge_state(session=session, initiative_id=entry.initiative.id, gap_key=gap.key)
             state.times_nudged += 1
             state.last_nudged_at = now
+            state.first_nudged_at = state.first_nudged_at or now
             session.add(state)
     initiative_ids = sorted(plan.initiative_ids | {e.initiative.id for e in plan.post})
     queries.forget_closed_gaps(session=session, initiative_ids=initiative_ids, open_keys=set(plan.open_keys), now=now)
@@ -227,6 +228,7 @@ def record_escalation(*, session: Session, escalation: Escalation, now: datetime
         if state.last_nudged_at != now:  # both leads hear of a gap in one run; it counts once
             state.times_nudged += 1
             state.last_nudged_at = now
+        state.first_nudged_at = state.first_nudged_at or now
         state.escalated_at = now
         session.add(state)
     session.flush()

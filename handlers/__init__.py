@@ -19,12 +19,14 @@ def register_all(app: App, runtime: Runtime) -> None:
         commands,
         errors,
         events,
+        home_changes,
         pickers,
         shortcuts,
         views,
     )
 
     errors.register(app, runtime)
+    home_changes.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)
     channel_view.register(app, runtime)

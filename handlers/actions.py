@@ -26,6 +26,7 @@ from handlers.checkpoints import complete_and_announce
 from handlers.command_table import error_answer
 from handlers.digests import snooze_from_button
 from handlers.errors import after_ack
+from handlers.home import answer
 from handlers.modal_openers import open_add_doc_modal, open_link_issue_modal
 from handlers.sharing import share_answer
 from handlers.standups import open_answer_modal, prompt_id_of, repeat_yesterday
@@ -141,7 +142,7 @@ def register(app: App, runtime: Runtime) -> None:
         except HandoffError as error:
             problem = error_answer(error, "doc")
         if problem is not None:
-            respond(response_type="ephemeral", replace_original=False, **problem.as_kwargs())
+            answer(runtime, client, body, respond, problem, team_id=team_id)
 
     app.action(ids.ACTION_ADD_DOC)(ack=ack_only, lazy=[open_add_doc])
 
@@ -155,7 +156,7 @@ def register(app: App, runtime: Runtime) -> None:
             result = complete_and_announce(runtime, client, actor, reference, done=True)
         except HandoffError as error:
             result = error_answer(error, "checkpoint done")
-        respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
+        answer(runtime, client, body, respond, result, team_id=actor.team_id)
 
     @after_ack
     def open_mitigation(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -180,7 +181,7 @@ def register(app: App, runtime: Runtime) -> None:
             result = resolve_and_announce(runtime, client, actor, str(action.get("value") or ""))
         except HandoffError as error:
             result = render_error(error)
-        respond(response_type="ephemeral", replace_original=False, **result.as_kwargs())
+        answer(runtime, client, body, respond, result, team_id=actor.team_id)
 
     app.action(ids.ACTION_RESOLVE_BLOCKER)(ack=ack_only, lazy=[resolve_blocker])
 
@@ -202,7 +203,7 @@ def register(app: App, runtime: Runtime) -> None:
             prompt_id = prompt_id_of(str(action.get("value") or ""))
             open_answer_modal(runtime, client, actor, trigger_id=body["trigger_id"], prompt_id=prompt_id)
         except HandoffError as error:
-            respond(response_type="ephemeral", replace_original=False, **render_error(error).as_kwargs())
+            answer(runtime, client, body, respond, render_error(error), team_id=actor.team_id)
 
     @after_ack
     def same_as_yesterday(

@@ -1,6 +1,7 @@
 """A status card's "Next step…" menu: the pick is acked at once; after the ack its form opens with the pick's trigger
 (good once, within 3 seconds), then the message is rendered afresh. Slack fires a select only when its selection
-changes, so the fresh render, which resets the menu, lets the same step be picked again."""
+changes, so the fresh render, which resets the menu, lets the same step be picked again. On App Home, which has no
+message to replace, the Home is published afresh instead."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from bot.standups import NoEmbeddedEngineer, settings_plan
 from handlers.actions import ack_only, render_status_value
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
+from handlers.home import is_on_home, republish
 from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal, open_report_blocker_modal
 from handlers.slack_people import unit_of_work
 from handlers.tenancy import actor_of
@@ -89,6 +91,9 @@ def register(app: App, runtime: Runtime) -> None:
             answer = open_step(runtime, client, actor, pick, trigger_id=body["trigger_id"], channel_id=channel_id)
         except HandoffError as error:
             answer = error_answer(error, USAGE_OF[pick.step])
+        if is_on_home(body):  # no message to replace: the Home is published afresh, which resets the menu
+            republish(runtime, client, body, team_id=actor.team_id, notice=answer)
+            return
         if answer is not None:
             respond(response_type="ephemeral", replace_original=False, **answer.as_kwargs())
         fresh = render_status_value(runtime, actor.team_id, pick.shown)

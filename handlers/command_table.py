@@ -17,7 +17,7 @@ from bot.blocks.problems import describe
 from bot.errors import HandoffError, UnknownInitiative
 from bot.status import ScopeKind, StatusScope
 from bot.text import escape
-from handlers import blockers, checkpoints, digests, ideas, initiatives, kpis, readiness, standups
+from handlers import blockers, checkpoints, digests, ideas, initiatives, kpis, readiness, reports, standups
 from handlers.grammar import LOCAL_ANY, Token, UsageError, did_you_mean, tokenize
 from handlers.subcommand import Action, Answer, Command, Request, Subcommand, undated
 
@@ -72,6 +72,7 @@ TABLE: tuple[Subcommand, ...] = (
     *digests.SUBCOMMANDS,
     *blockers.SUBCOMMANDS,
     *standups.SUBCOMMANDS,
+    *reports.SUBCOMMANDS,
 )
 BY_WORD: dict[str, Subcommand] = {entry.word: entry for entry in TABLE}
 SUBCOMMANDS: tuple[str, ...] = tuple(BY_WORD)
@@ -88,6 +89,7 @@ FAMILY_SUMMARIES = (
     ("blockers", "what blocks the work and who waits on whom", ()),
     ("standup", "the embedded engineer's daily standup, and your time away", ("standups",)),
     ("digest", "this channel's daily digest and nudges", ("digests", "nudge")),
+    ("reports", "figures of a channel's initiatives or the workspace's: funnel, lead times, delivery", ("report",)),
 )
 FAMILY_ORDER = {"readiness": ("docs", "doc", "checklist")}  # help shows the checklist before how to change it
 

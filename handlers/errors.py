@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.logs import current_correlation_id
 from bot.runtime import Runtime
+from handlers.home_changes import refresh_changed_homes
 from handlers.request_log import UNEXPECTED_ERROR
 
 log = logging.getLogger("handoff.errors")
@@ -56,6 +57,7 @@ def after_ack(func: Callable[..., None]) -> Callable[..., None]:
             log.error("unhandled error after the ack", exc_info=error, extra=_describe(error))
             text = SOMETHING_WENT_WRONG.format(ref=current_correlation_id() or "unknown")
             tell_user(kwargs.get("body") or {}, kwargs.get("respond"), text)
+        refresh_changed_homes()  # once the user has their answer, whatever became of it
 
     return reported
 

@@ -13,9 +13,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.checkpoints import mention_value, render_jira_mention, render_unfurl
-from bot.blocks.home import render_home
 from bot.checkpoints import linked_checkpoint
 from bot.event_dedupe import claim_event
+from bot.home import record_opened
 from bot.jira_gateway import JiraError
 from bot.jira_mentions import (
     Mention,
@@ -29,10 +29,10 @@ from bot.jira_mentions import (
 )
 from bot.people import PeopleService
 from bot.runtime import Runtime
-from bot.status import initiatives_for_user
 from handlers.actions import ack_only
 from handlers.checkpoints import interactive_jira
 from handlers.errors import after_ack
+from handlers.home import publish_home
 from handlers.slack_people import SlackUserDirectory, profile_from_slack
 from handlers.tenancy import tenant_of
 
@@ -43,17 +43,15 @@ CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 def register(app: App, runtime: Runtime) -> None:
     @after_ack
-    def publish_home(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def open_home(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = event["user"]
+        team_id, user_id = tenant_of(context), event["user"]
         with runtime.session() as session:
-            summaries = initiatives_for_user(
-                session=session, team_id=tenant_of(context), user_id=user_id, now=runtime.clock.now()
-            )
-        client.views_publish(user_id=user_id, view=render_home(summaries))
+            record_opened(session=session, team_id=team_id, user_id=user_id, now=runtime.clock.now())
+        publish_home(runtime, client, team_id=team_id, user_id=user_id)
 
-    app.event("app_home_opened")(ack=ack_only, lazy=[publish_home])
+    app.event("app_home_opened")(ack=ack_only, lazy=[open_home])
 
     @app.event("user_change")
     def refresh_profile(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.base import Block, Message, actions
 from bot.errors import HandoffError, SlackChannelUnavailable
 from bot.initiatives import Initiative
+from handlers.home_changes import initiative_changed
 
 log = logging.getLogger(__name__)
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "restricted_action"})
@@ -77,6 +78,7 @@ def announce(
     from bot.blocks.help import render_notice  # listeners' wording: loaded with them, not with scheduled posting
     from bot.blocks.problems import thread_post_failed
 
+    initiative_changed(initiative)
     try:
         post_in_thread(client, initiative=initiative, message=update)
     except HandoffError as error:

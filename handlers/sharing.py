@@ -18,6 +18,7 @@ from handlers.checkpoints import show_checkpoints
 from handlers.ideas import search_ideas, show_ideas
 from handlers.kpis import show_kpis
 from handlers.readiness import show_checklist
+from handlers.reports import show_report
 
 log = logging.getLogger(__name__)
 OUT_OF_DATE = "That answer can't be shared any more; run the command again."
@@ -30,6 +31,7 @@ VIEWS: dict[SharedView, Callable[..., Message]] = {
     SharedView.IDEAS: show_ideas,
     SharedView.IDEA_SEARCH: search_ideas,
     SharedView.BLOCKERS: show_blockers,
+    SharedView.REPORT: show_report,
 }
 
 

@@ -35,6 +35,7 @@ from bot.recurrence import (
 from bot.runtime import Runtime
 from bot.text import echo, escape
 from handlers.grammar import Token, UsageError, did_you_mean, is_word, time_zone_days
+from handlers.home_changes import initiative_changed
 from handlers.posting import post_in_thread
 from handlers.slack_people import unit_of_work
 from handlers.subcommand import Action, Answer, Request, Slot, Subcommand, undated
@@ -196,6 +197,7 @@ def repeat_yesterday(runtime: Runtime, client: WebClient, actor: Actor, prompt_i
 def _publish(runtime: Runtime, client: WebClient, recorded: service.RecordedAnswer) -> Message:
     """Post the answer in the thread, or update the post already there; then mark the prompt answered."""
     prompt, message = recorded.prompt, render_standup_post(recorded)
+    initiative_changed(recorded.initiative)
     try:
         if prompt.post_channel and prompt.post_ts:
             client.chat_update(channel=prompt.post_channel, ts=prompt.post_ts, **message.as_kwargs())

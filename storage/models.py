@@ -461,6 +461,27 @@ class NudgeState(SQLModel, table=True):
     snoozed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     snoozed_by: str | None = Field(default=None, max_length=32)
     escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # When the gap was first nudged (None for gaps nudged before this was recorded, and for snoozes alone).
+    first_nudged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ClosedGap(SQLModel, table=True):
+    """A nudged gap that closed: kept when its `NudgeState` is forgotten, so reports can tell how fast gaps close."""
+
+    __tablename__ = "closed_gap"
+    __table_args__ = (Index("ix_closed_gap_initiative_closed", "initiative_id", "closed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id", ondelete="CASCADE"), nullable=False)
+    )
+    gap_key: str = Field(max_length=64)
+    times_nudged: int
+    first_nudged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_nudged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The nudges run that found the gap closed: closing is noticed there, so this is at most a day late.
+    closed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class BlockerDirection(StrEnum):
@@ -574,3 +595,13 @@ class PostingTurn(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     destination: str = Field(primary_key=True, max_length=32)
     next_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class HomeOpened(SQLModel, table=True):
+    """When a person last opened Handoff's App Home: whose Home is worth republishing when something changes."""
+
+    __tablename__ = "home_opened"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -6,11 +6,11 @@ import secrets
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, or_, update
+from sqlalchemy import bindparam, delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from storage.idempotency import insert_if_absent, insert_returning_id
-from storage.models import ChannelSettings, Initiative, JobRun, JobRunState, NudgeState
+from storage.models import ChannelSettings, ClosedGap, Initiative, JobRun, JobRunState, NudgeState
 from storage.row_claims import claim_picked
 from storage.types import UTCDateTime
 
@@ -337,17 +337,35 @@ def get_nudge_state(*, session: Session, initiative_id: int, gap_key: str) -> Nu
 def forget_closed_gaps(
     *, session: Session, initiative_ids: Sequence[int], open_keys: set[tuple[int, str]], now: datetime
 ) -> int:
-    """Drop the state of gaps that are closed, so a gap that opens again starts from its first nudge.
+    """Drop the state of gaps that are closed, so a gap that opens again starts from its first nudge; a gap that
+    was nudged is kept as a `ClosedGap`, closed `now`, for the report's follow-through.
 
     A running snooze outlives its gap: snoozing is a person's word and is kept until it runs out.
     """
     if not initiative_ids:
         return 0
     closed = [
-        row.id
+        row
         for row in session.exec(select(NudgeState).where(col(NudgeState.initiative_id).in_(initiative_ids))).all()
         if (row.initiative_id, row.gap_key) not in open_keys and (row.snoozed_until is None or row.snoozed_until <= now)
     ]
+    nudged = [row for row in closed if row.times_nudged > 0]
+    if nudged:
+        session.connection().execute(
+            insert(ClosedGap),
+            [
+                {
+                    "initiative_id": row.initiative_id,
+                    "gap_key": row.gap_key,
+                    "times_nudged": row.times_nudged,
+                    "first_nudged_at": row.first_nudged_at,
+                    "last_nudged_at": row.last_nudged_at,
+                    "escalated_at": row.escalated_at,
+                    "closed_at": now,
+                }
+                for row in nudged
+            ],
+        )
     if closed:
-        session.connection().execute(delete(NudgeState).where(col(NudgeState.id).in_(closed)))
+        session.connection().execute(delete(NudgeState).where(col(NudgeState.id).in_([row.id for row in closed])))
     return len(closed)

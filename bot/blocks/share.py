@@ -27,6 +27,7 @@ class SharedView(StrEnum):
     IDEAS = "ideas"
     IDEA_SEARCH = "idea-search"
     BLOCKERS = "blockers"
+    REPORT = "report"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.blocks.modals import MODAL_TITLE, render_new_initiative_modal
 from bot.blocks.status import HISTORY_SHOWN, render_detail, render_status_page
 from bot.blocks.updates import render_archive_update, render_edit_update, render_kickoff, render_phase_update
 from bot.errors import InvalidInput, NotAllowed, UnknownInitiative
+from bot.home import HomeDashboard, WaitingOnYou
 from bot.initiatives import Field, FieldChange
 from bot.status import PAGE_SIZE, InitiativeDetail, InitiativeSummary, ScopeKind, StatusPage, StatusScope
 from handlers.command_table import GUIDE, SUBCOMMANDS, error_answer, parse_command, problem_answer
@@ -247,8 +248,12 @@ def test_a_hostile_goal_and_note_are_escaped_in_detail() -> None:
     assert "&lt;!everyone&gt; please &lt;https://evil.example|click&gt;" in text
 
 
+def home_of(summaries: list[InitiativeSummary]) -> HomeDashboard:
+    return HomeDashboard(user_id=ALICE, today=NOW.date(), waiting=WaitingOnYou(), initiatives=summaries)
+
+
 def test_home_escapes_names_and_goals() -> None:
-    view = render_home([summary(hostile())])
+    view = render_home(home_of([summary(hostile())]))
     texts = "\n".join(mrkdwn_texts(view))
     assert ESCAPED_NAME in texts
     assert "&lt;!here&gt;" in texts
@@ -322,17 +327,17 @@ def test_a_long_history_is_cut_to_the_newest_entries() -> None:
 
 def test_app_home_with_200_initiatives_stays_within_the_view_limit() -> None:
     many = [summary(initiative(n, goal="g" * GOAL_MAX)) for n in range(200)]
-    view = render_home(many)
+    view = render_home(home_of(many))
     assert_valid_view(view)
     assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
-    assert "more: `/handoff list` shows them all" in view["blocks"][-1]["elements"][0]["text"]
-    without_goals = render_home([summary(initiative(n, goal=None)) for n in range(200)])
+    assert "more: `/handoff whoami` lists them all" in all_text(view)
+    without_goals = render_home(home_of([summary(initiative(n, goal=None)) for n in range(200)]))
     assert_valid_view(without_goals)
     assert len(without_goals["blocks"]) <= MAX_VIEW_BLOCKS
 
 
 def test_app_home_when_the_viewer_has_nothing() -> None:
-    view = render_home([])
+    view = render_home(home_of([]))
     assert_valid_view(view)
     assert view["type"] == "home"
     assert "not a lead, embedded engineer or creator" in all_text(view)

@@ -462,3 +462,20 @@ def test_a_shared_chart_is_shown_with_where_it_went_and_written_to_a_file(tmp_pa
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert 'Line chart of KPI "AUC on holdout · Churn model v2"' in text
     assert "Shared the trend of *AUC on holdout*" in text
+
+
+def test_a_button_on_app_home_is_pressed_there_and_the_home_shows_what_it_did(tmp_path: Path) -> None:
+    script = (
+        '/handoff new "Churn model v2" ds:@bob eng:@alice embedded:@carol\n'
+        '/handoff checkpoint add churn "Model card" owner:@alice due:+2d\n'
+        ":home\n"
+        ":click 2\n"
+    )
+    database_url = f"sqlite:///{tmp_path / 'console.db'}"
+    settings = load_settings({"DATABASE_URL": database_url}, mode=RunMode.OFFLINE)
+    out = io.StringIO()
+    assert run_console(settings, user="alice", channel="general", stdin=io.StringIO(script), out=out) == 0
+    home, _, after = out.getvalue().rpartition(":click 2")
+    assert "*Model card* due" in home and "[2] Mark done" in home
+    assert "── App Home ──" in after and ":white_check_mark: `churn#1` *Model card* is done." in after
+    assert "only you see this" not in after  # no private answer: App Home has no response_url

@@ -31,11 +31,11 @@ from bot.nudges import (
     snooze,
 )
 from storage.db import session_scope
-from storage.models import Checkpoint, HandoffDoc, Initiative, Kpi, KpiReading, NudgeState, Phase
+from storage.models import Checkpoint, ClosedGap, HandoffDoc, Initiative, Kpi, KpiReading, NudgeState, Phase
 from tests.conftest import RunningApp, ServeApp
 from tests.support.blockkit import all_text, button_values
 from tests.support.e2e import create, load, private_answer
-from tests.support.factories import make_initiative
+from tests.support.factories import make_initiative, rows
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ALICE, BOB, CAROL, DAVE, GENERAL, NOW
 
@@ -329,6 +329,15 @@ def test_a_closed_gap_is_forgotten_and_counts_from_zero_when_it_reopens(engine: 
 
     run(engine, days(6))
     assert "missing:ds-summary" not in states(engine, churn.id or 0)
+    # Kept for the report's follow-through: nudged twice from the first run, found closed by the third.
+    [closed] = rows(engine, ClosedGap)
+    assert (closed.gap_key, closed.times_nudged, closed.first_nudged_at, closed.closed_at) == (
+        "missing:ds-summary",
+        2,
+        days(0),
+        days(6),
+    )
+    assert states(engine, churn.id or 0)["missing:api-contract"].first_nudged_at == days(0)
 
     remove_doc(engine, doc)
     reopened = run(engine, days(7))  # no cooldown for a gap with no history

@@ -8,6 +8,7 @@ import pytest
 
 from bot.checkpoints import CheckpointDraft
 from bot.initiatives import CLEAR, Field, InitiativeDraft
+from bot.report import ReportScope, parse_window
 from handlers.blockers import BlockerReportCommand, BlockersCommand
 from handlers.checkpoints import CheckpointAddCommand
 from handlers.command_table import (
@@ -41,6 +42,7 @@ from handlers.kpis import (
     KpiRemoveCommand,
 )
 from handlers.readiness import ChecklistChangeCommand, DocAddCommand, DocsCommand
+from handlers.reports import ReportCommand
 from handlers.standups import AwayCommand, StandupCommand
 from handlers.subcommand import Command
 from storage.models import Phase
@@ -167,6 +169,7 @@ def test_every_subcommand_parses() -> None:
         "blockers": BlockersCommand,
         "standup": StandupCommand,
         "away": AwayCommand,
+        "report": ReportCommand,
     }
     arguments = {
         "standup": " churn",
@@ -721,3 +724,21 @@ def test_typed_name_names_the_subcommand() -> None:
         "idea outcome",
         "idea",
     ]
+
+
+# --- report --------------------------------------------------------------------------------------------------------
+
+
+def test_report_takes_a_scope_and_a_window_in_either_order() -> None:
+    assert parse_command("report") == ReportCommand(None, parse_window(None, today=TODAY))
+    assert parse_command("report since: 2026-10-01 <#C0CHURN|churn>") == ReportCommand(
+        ReportScope("C0CHURN", "churn"), parse_window("since:2026-10-01", today=TODAY)
+    )
+    assert parse_command("report ALL 30d") == ReportCommand(ReportScope(), parse_window("30d", today=TODAY))
+    assert "neither a channel" in usage_error('report "all"').message, "a quoted word is no keyword"
+
+
+def test_report_refuses_what_it_cannot_read() -> None:
+    error = usage_error("report since:2027-13-01")
+    assert error.usage_of == "report"
+    assert error.message.startswith("`since:2027-13-01` is not a date: there is no month 13")

@@ -59,6 +59,10 @@ class HttpResult:
         return all_text(self.json)
 
 
+def plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
 class SlackDriver:
     def __init__(self, *, url: str, signing_secret: str, fake: FakeSlack):
         self.url = url
@@ -193,6 +197,27 @@ class SlackDriver:
             "container": container
             or {"type": "message", "message_ts": "1.0", "channel_id": channel, "is_ephemeral": True},
             "response_url": self.fake.new_response_url(),
+            "actions": [action],
+        }
+        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def home_action(self, action_id: str, value: str, *, user: str = "U0ALICE", select: bool = False) -> HttpResult:
+        """A button pressed (or, with `select`, a menu option picked) on the person's App Home as last published:
+        its container is the view, and Slack gives it no response_url and no channel."""
+        home = self.fake.home_views[user]
+        action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "action_ts": f"{time.time():.6f}"}
+        if select:
+            action |= {"type": "static_select", "selected_option": {"text": plain_text(value), "value": value}}
+        else:
+            action |= {"type": "button", "value": value}
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "handoff-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0001",
+            "trigger_id": self.fake.new_trigger_id(),
+            "container": {"type": "view", "view_id": home["id"]},
+            "view": home,
             "actions": [action],
         }
         return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))

@@ -1,0 +1,165 @@
+"""Queries behind `/handoff report`: compact rows of every initiative in scope, one statement per kind of history,
+so a report costs the same few statements for one initiative or two thousand.
+
+The scope is a subquery (the workspace's initiatives, or those at home in one channel, less those archived before
+the window started), never a list of ids: the statements stay the same size whatever the scope holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Executable, Select, or_
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col
+
+from storage.models import Checkpoint, ClosedGap, Initiative, NudgeState, PhaseChange, StandupPrompt
+
+
+@dataclass(frozen=True)
+class ScopeFilter:
+    """The initiatives a report reads: the workspace's, or those at home in `channel_id`; `started` is the window's
+    start, before which an archived initiative is left out."""
+
+    team_id: str
+    channel_id: str | None
+    started: datetime
+
+
+@dataclass(frozen=True)
+class InitiativeRow:
+    id: int
+    phase: str
+    created_at: datetime
+    archived: bool
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    initiative_id: int
+    from_phase: str | None
+    to_phase: str
+    changed_at: datetime
+    forced: bool
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    due_date: date
+    done_at: datetime | None
+    mitigated: bool
+
+
+@dataclass(frozen=True)
+class NudgedGap:
+    """A gap that was nudged: still open (`closed_at` None) or closed."""
+
+    first_nudged_at: datetime | None
+    last_nudged_at: datetime | None
+    escalated_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PromptRow:
+    user_id: str
+    prompted_at: datetime
+    answered_at: datetime | None
+
+
+def _rows(session: Session, statement: Executable) -> Sequence[Any]:
+    return session.connection().execute(statement).all()
+
+
+def _ids(scope: ScopeFilter) -> Select[Any]:
+    """The ids of the initiatives in scope: not archived, or archived since the window started."""
+    where = [
+        col(Initiative.team_id) == scope.team_id,
+        or_(col(Initiative.archived).is_(False), col(Initiative.archived_at) >= scope.started),
+    ]
+    if scope.channel_id is not None:
+        where.append(col(Initiative.home_channel_id) == scope.channel_id)
+    return core_select(col(Initiative.id)).where(*where)
+
+
+def scope_initiatives(*, session: Session, scope: ScopeFilter) -> list[InitiativeRow]:
+    """Every initiative in scope, with its phase now and when it was created."""
+    statement = core_select(
+        col(Initiative.id), col(Initiative.phase), col(Initiative.created_at), col(Initiative.archived)
+    ).where(col(Initiative.id).in_(_ids(scope)))
+    return [InitiativeRow(int(i or 0), p, c, bool(a)) for i, p, c, a in _rows(session, statement)]
+
+
+def phase_history(*, session: Session, scope: ScopeFilter) -> list[PhaseStep]:
+    """Every phase change of the initiatives in scope (creation included), in order for each initiative.
+
+    All of it, not only the window's: a stay that ends in the window began before it, and whether an initiative
+    had reached production before the window decides whether it reaches it in the window."""
+    statement = (
+        core_select(
+            col(PhaseChange.initiative_id),
+            col(PhaseChange.from_phase),
+            col(PhaseChange.to_phase),
+            col(PhaseChange.changed_at),
+            col(PhaseChange.forced),
+        )
+        .where(col(PhaseChange.initiative_id).in_(_ids(scope)))
+        .order_by(col(PhaseChange.initiative_id), col(PhaseChange.changed_at), col(PhaseChange.id))
+    )
+    return [PhaseStep(i, f, t, at, bool(forced)) for i, f, t, at, forced in _rows(session, statement)]
+
+
+def checkpoints_due(*, session: Session, scope: ScopeFilter, first: date, last: date) -> list[CheckpointRow]:
+    """The checkpoints (not removed) of the initiatives in scope due from `first` to `last`, both included."""
+    statement = core_select(
+        col(Checkpoint.due_date), col(Checkpoint.done_at), col(Checkpoint.mitigation).is_not(None)
+    ).where(
+        col(Checkpoint.initiative_id).in_(_ids(scope)),
+        col(Checkpoint.removed_at).is_(None),
+        col(Checkpoint.due_date) >= first,
+        col(Checkpoint.due_date) <= last,
+    )
+    return [CheckpointRow(due, done, bool(mitigated)) for due, done, mitigated in _rows(session, statement)]
+
+
+def nudged_gaps(*, session: Session, scope: ScopeFilter) -> list[NudgedGap]:
+    """The gaps of the initiatives in scope nudged, escalated or closed since `started`: open ones, then closed."""
+    ids = _ids(scope)
+    open_gaps = core_select(
+        col(NudgeState.first_nudged_at), col(NudgeState.last_nudged_at), col(NudgeState.escalated_at)
+    ).where(
+        col(NudgeState.initiative_id).in_(ids),
+        col(NudgeState.times_nudged) > 0,
+        or_(col(NudgeState.last_nudged_at) >= scope.started, col(NudgeState.escalated_at) >= scope.started),
+    )
+    closed = core_select(
+        col(ClosedGap.first_nudged_at),
+        col(ClosedGap.last_nudged_at),
+        col(ClosedGap.escalated_at),
+        col(ClosedGap.closed_at),
+    ).where(
+        col(ClosedGap.initiative_id).in_(ids),
+        or_(
+            col(ClosedGap.closed_at) >= scope.started,
+            col(ClosedGap.last_nudged_at) >= scope.started,
+            col(ClosedGap.escalated_at) >= scope.started,
+        ),
+    )
+    return [NudgedGap(f, last, e, None) for f, last, e in _rows(session, open_gaps)] + [
+        NudgedGap(f, last, e, c) for f, last, e, c in _rows(session, closed)
+    ]
+
+
+def standup_prompts(*, session: Session, scope: ScopeFilter, first: date, last: date) -> list[PromptRow]:
+    """The standup prompts of the initiatives in scope for the days from `first` to `last`, both included."""
+    statement = core_select(
+        col(StandupPrompt.user_id), col(StandupPrompt.prompted_at), col(StandupPrompt.answered_at)
+    ).where(
+        col(StandupPrompt.initiative_id).in_(_ids(scope)),
+        col(StandupPrompt.day) >= first,
+        col(StandupPrompt.day) <= last,
+    )
+    return [PromptRow(u, p, a) for u, p, a in _rows(session, statement)]
