@@ -151,9 +151,8 @@ class WeeklyReports:
 
     def _share(self, plan: WeeklyReportPlan, report: Report, claim: Claim, thread_ts: str, run: RunReport) -> None:
         """Upload the report's funnel chart into its thread; a chart Slack will not take leaves a note there."""
-        from bot.report import funnel_of
-
         from bot.charts import funnel_chart
+        from bot.report import funnel_of
         from handlers.uploads import CHART_UNAVAILABLE, upload_chart
 
         chart = funnel_chart(funnel_of(report))

@@ -26,6 +26,7 @@ from bot.report import (
 from bot.runtime import Runtime
 from bot.text import echo, escape
 from handlers.grammar import Token, UsageError, is_word
+from handlers.report_schedule import WEEKLY_ACTIONS, WEEKLY_USAGE, WeeklyReportCommand, parse_report_weekly
 from handlers.subcommand import Action, Request, Subcommand
 from handlers.uploads import CHART_UNAVAILABLE, upload_chart
 
@@ -43,7 +44,9 @@ class ReportCommand:
     window: ReportWindow
 
 
-def parse_report(rest: list[Token], today: date) -> ReportCommand:
+def parse_report(rest: list[Token], today: date) -> ReportCommand | WeeklyReportCommand:
+    if rest and is_word(rest[0], ("weekly",)):
+        return parse_report_weekly(rest[1:])
     scope: ReportScope | None = None
     window: str | None = None
     tokens = list(rest)
@@ -115,17 +118,20 @@ def _report(request: Request, command: ReportCommand) -> Message:
     return render_report(report, chart_note=chart_note)
 
 
+REPORT_USAGE = "/handoff report  ·  /handoff report #churn 30d  ·  /handoff report all since:2026-10-01"
 SUBCOMMANDS = (
     Subcommand(
         "report",
         summary=(
             "Figures of this channel's initiatives (or a channel picked with #, or `all` for the workspace) over the "
             "last 90 days (or `30d`, `quarter`, `since:YYYY-MM-DD`): the phase funnel, lead times, checkpoints on "
-            "time, readiness at the gates, how fast nudged gaps close, and standup participation."
+            "time, readiness at the gates, how fast nudged gaps close, and standup participation; `weekly #channel "
+            "[day] [time] [zone]` posts it there every week with its chart (`off` stops it)."
         ),
-        usage="/handoff report  ·  /handoff report #churn 30d  ·  /handoff report all since:2026-10-01",
+        usage=REPORT_USAGE + "  ·  /handoff report weekly #churn fri 16:00",
         parse=parse_report,
-        actions=(Action(ReportCommand, _report, "report"),),
+        actions=(Action(ReportCommand, _report, "report"), *WEEKLY_ACTIONS),
+        action_usage=(("report", REPORT_USAGE), WEEKLY_USAGE),
         family="reports",
     ),
 )
