@@ -32,7 +32,7 @@ from bot.runtime import Runtime
 from handlers.actions import ack_only
 from handlers.checkpoints import interactive_jira
 from handlers.errors import after_ack
-from handlers.home import publish_home
+from handlers.home import portfolio_chart, publish_home
 from handlers.slack_people import SlackUserDirectory, profile_from_slack
 from handlers.tenancy import tenant_of
 
@@ -49,7 +49,8 @@ def register(app: App, runtime: Runtime) -> None:
         team_id, user_id = tenant_of(context), event["user"]
         with runtime.session() as session:
             record_opened(session=session, team_id=team_id, user_id=user_id, now=runtime.clock.now())
-        publish_home(runtime, client, team_id=team_id, user_id=user_id)
+        portfolio = portfolio_chart(runtime, client, team_id=team_id)
+        publish_home(runtime, client, team_id=team_id, user_id=user_id, portfolio=portfolio)
 
     app.event("app_home_opened")(ack=ack_only, lazy=[open_home])
 

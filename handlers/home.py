@@ -7,6 +7,8 @@ database and apart from the budget of messages."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from slack_bolt import Respond
@@ -19,16 +21,59 @@ from bot.home import compose_home, homes_to_refresh
 from bot.posting_budget import PostingBudget
 from bot.runtime import Runtime
 from handlers.home_changes import HomeChanges, home_published
+from handlers.uploads import UploadedChart, upload_chart
 
 log = logging.getLogger(__name__)
 VIEWS_PUBLISH_PER_MINUTE = 100  # Slack's Tier 4
 HOME_BUDGET_SUFFIX = ":home"  # the posting-turn rows of a workspace's Home publishing: `T0123ABCD:home`
 
 
+# The funnels uploaded lately, by Slack, workspace and figures: a Home republished while the figures are the same
+# shows the file already uploaded instead of uploading the same picture again. Keyed by the figures, it cannot go
+# stale.
+UPLOADED_FUNNELS_KEPT = 64
+_uploaded_funnels: OrderedDict[tuple[str, str, object], UploadedChart] = OrderedDict()
+_uploaded_funnels_lock = threading.Lock()
+
+
+def portfolio_chart(runtime: Runtime, client: WebClient, *, team_id: str) -> UploadedChart | None:
+    """The workspace's funnel over the report's default window, uploaded privately for the Home's Portfolio to show;
+    None when there is nothing to chart or Slack refuses the upload (the Portfolio's counts stay)."""
+    from bot.charts import funnel_chart  # matplotlib loads when a Home is first drawn, not with the server
+    from bot.report import ReportScope, compute_report, funnel_of, parse_window
+
+    now = runtime.clock.now().astimezone(runtime.settings.tz)
+    window = parse_window(None, today=now.date())
+    with runtime.session() as session:
+        report = compute_report(session=session, team_id=team_id, scope=ReportScope(), window=window, now=now)
+    if not report.initiatives:
+        return None
+    funnel = funnel_of(report)
+    key = (client.base_url, team_id, funnel)
+    with _uploaded_funnels_lock:
+        uploaded = _uploaded_funnels.get(key)
+        if uploaded is not None:
+            _uploaded_funnels.move_to_end(key)
+            return uploaded
+    uploaded = upload_chart(client, funnel_chart(funnel), channel_id=None)
+    if uploaded is not None:
+        with _uploaded_funnels_lock:
+            _uploaded_funnels[key] = uploaded
+            while len(_uploaded_funnels) > UPLOADED_FUNNELS_KEPT:
+                _uploaded_funnels.popitem(last=False)
+    return uploaded
+
+
 def publish_home(
-    runtime: Runtime, client: WebClient, *, team_id: str, user_id: str, notice: Message | None = None
+    runtime: Runtime,
+    client: WebClient,
+    *,
+    team_id: str,
+    user_id: str,
+    notice: Message | None = None,
+    portfolio: UploadedChart | None = None,
 ) -> None:
-    """Compose the person's dashboard and publish it as their App Home."""
+    """Compose the person's dashboard and publish it as their App Home, with the workspace's funnel when given."""
     with runtime.session() as session:
         dashboard = compose_home(
             session=session,
@@ -39,7 +84,8 @@ def publish_home(
             checklist=runtime.settings.checklist.for_team(team_id),
             stale_days=runtime.settings.kpi_stale_days,
         )
-    client.views_publish(user_id=user_id, view=render_home(dashboard, notice=notice))
+    view = render_home(dashboard, notice=notice, portfolio_chart=portfolio)
+    client.views_publish(user_id=user_id, view=view)
 
 
 def is_on_home(body: dict[str, Any]) -> bool:
@@ -63,7 +109,8 @@ def republish(
 ) -> None:
     """Republish the clicking person's Home now, so what they did shows at once."""
     user_id = body["user"]["id"]
-    publish_home(runtime, client, team_id=team_id, user_id=user_id, notice=notice)
+    portfolio = portfolio_chart(runtime, client, team_id=team_id)
+    publish_home(runtime, client, team_id=team_id, user_id=user_id, notice=notice, portfolio=portfolio)
     home_published(team_id, user_id)
 
 
@@ -86,13 +133,15 @@ def refresh_homes(changes: HomeChanges) -> None:
                 user_ids=sorted(people),
                 now=runtime.clock.now(),
             )
+        pending = [user_id for user_id in viewers if (team_id, user_id) not in changes.published]
+        if not pending:
+            continue
+        portfolio = portfolio_chart(runtime, changes.client, team_id=team_id)
         workspace = team_id + HOME_BUDGET_SUFFIX
-        for user_id in viewers:
-            if (team_id, user_id) in changes.published:
-                continue
+        for user_id in pending:
             budget.wait_turn(workspace, user_id)
             try:
-                publish_home(runtime, changes.client, team_id=team_id, user_id=user_id)
+                publish_home(runtime, changes.client, team_id=team_id, user_id=user_id, portfolio=portfolio)
             except SlackApiError as error:
                 log.warning(
                     "App Home not republished", extra={"user": user_id, "slack_error": error.response.get("error")}

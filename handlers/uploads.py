@@ -30,17 +30,19 @@ CHART_UNAVAILABLE = (
 class UploadedChart:
     file_id: str
     permalink: str | None
+    alt_text: str = ""  # what an `image` block showing the file says to those who cannot see it
 
 
 def upload_chart(
     client: WebClient,
     chart: Chart,
     *,
-    channel_id: str,
+    channel_id: str | None,
     thread_ts: str | None = None,
     initial_comment: str | None = None,
 ) -> UploadedChart | None:
-    """Upload and share a chart; None (logged with Slack's error code only) when Slack or the network refuses."""
+    """Upload and share a chart (without `channel_id`, kept private to the app, for an `image` block to show); None
+    (logged with Slack's error code only) when Slack or the network refuses."""
     try:
         response = client.files_upload_v2(
             file=chart.png,
@@ -62,7 +64,7 @@ def upload_chart(
         log.warning("chart not uploaded", extra={"upload_failure": type(error).__name__})
         return None
     file = response.get("file") or {}
-    return UploadedChart(file_id=str(file.get("id") or ""), permalink=file.get("permalink"))
+    return UploadedChart(file_id=str(file.get("id") or ""), permalink=file.get("permalink"), alt_text=chart.alt_text)
 
 
 def chart_answer(client: WebClient, chart: Chart, *, channel_id: str, posted: str) -> Message:

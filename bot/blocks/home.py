@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from bot import ids
 from bot.blocks.base import (
+    MAX_ALT_TEXT,
     MAX_SECTION_TEXT,
     Block,
     Message,
@@ -46,6 +47,9 @@ class UploadedFile(Protocol):
     @property
     def file_id(self) -> str: ...
 
+    @property
+    def alt_text(self) -> str: ...
+
 
 def home_value(step: NextStep, initiative_id: int) -> str:
     """What a Home button carries to open one of the card menu's steps for an initiative."""
@@ -67,7 +71,8 @@ def render_home(
     blocks += [divider(), header("Your initiatives"), *_initiative_blocks(dashboard.initiatives)]
     blocks += [divider(), header("Portfolio"), section(_portfolio_text(dashboard.portfolio))]
     if portfolio_chart is not None:
-        blocks.append({"type": "image", "slack_file": {"id": portfolio_chart.file_id}, "alt_text": PORTFOLIO_ALT_TEXT})
+        alt_text = truncate(portfolio_chart.alt_text or PORTFOLIO_ALT_TEXT, MAX_ALT_TEXT)
+        blocks.append({"type": "image", "slack_file": {"id": portfolio_chart.file_id}, "alt_text": alt_text})
     return {"type": "home", "blocks": blocks}
 
 

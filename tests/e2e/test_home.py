@@ -316,3 +316,46 @@ def test_a_slack_error_on_republishing_does_not_fail_the_change(running: Running
     failed, republished = running.fake.calls_to("views.publish")[published:]
     assert (failed.args["user_id"], failed.response["ok"]) == (ALICE, False)
     assert (republished.args["user_id"], republished.response["ok"]) == (CAROL, True)  # the others still go
+
+
+def test_the_portfolio_shows_the_workspaces_funnel_uploaded_once_while_its_figures_stay_the_same(
+    running: RunningApp,
+) -> None:
+    create(running, NEW_CHURN, user=BOB)
+    create(running, 'new "Fraud rules"', user=CAROL)
+    private_answer(running, 'phase fraud research "data access granted"', user=CAROL)
+
+    view = open_home(running, DAVE)
+    [image] = [block for block in view["blocks"] if block["type"] == "image"]
+    [uploaded] = running.fake.files
+    assert image["slack_file"] == {"id": uploaded.id}
+    assert uploaded.content is not None and uploaded.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert uploaded.shares == []  # private to the app: the Home shows it, no channel gets it
+    assert image["alt_text"] == uploaded.alt_txt and "research" in image["alt_text"]
+
+    again = open_home(running, ALICE)
+    assert [b["slack_file"] for b in again["blocks"] if b["type"] == "image"] == [{"id": uploaded.id}]
+    assert len(running.fake.files) == 1, "the same figures reuse the file already uploaded"
+
+    private_answer(running, 'phase churn research "kickoff done"', user=BOB)
+    changed = open_home(running, DAVE)
+    assert len(running.fake.files) == 2
+    assert [b["slack_file"] for b in changed["blocks"] if b["type"] == "image"] == [{"id": running.fake.files[1].id}]
+
+
+def test_a_refused_portfolio_chart_leaves_the_home_with_its_counts(running: RunningApp) -> None:
+    create(running, 'new "Search ranking"', user=CAROL)
+    assert running.fake.granted_scopes is not None
+    running.fake.granted_scopes.discard("files:write")
+
+    view = open_home(running, DAVE)
+
+    assert [block for block in view["blocks"] if block["type"] == "image"] == []
+    assert "1 active initiative" in section_of(view, "Portfolio")
+
+
+def test_a_workspace_without_initiatives_has_no_portfolio_chart(running: RunningApp) -> None:
+    view = open_home(running, DAVE)
+
+    assert [block for block in view["blocks"] if block["type"] == "image"] == []
+    assert running.fake.calls_to("files.getUploadURLExternal") == []
