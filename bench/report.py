@@ -1,6 +1,6 @@
 """`/handoff report`: SQL statements, time to compute the figures, render the text and draw the funnel chart.
 
-    python -m bench.report [--quick] [--initiatives 2000] [--small 200] [--runs 7]
+    python -m bench.report [--quick] [--initiatives 2000] [--small 200] [--runs 7] [--postgres-url URL]
 
 What it does, in process, single-threaded, on temporary SQLite databases:
 
@@ -17,6 +17,8 @@ What it does, in process, single-threaded, on temporary SQLite databases:
    of CPU by `time.process_time` and of wall time), times `bot.blocks.report.render_report` (with the JSON of its
    blocks, as Slack gets them) and `bot.charts.funnel_chart(funnel_of(report))`; the first chart of the process
    is timed apart, as it pays for importing matplotlib;
+   with `--postgres-url` (default `$HANDOFF_TEST_POSTGRES_URL`), the same seed and reports again on PostgreSQL, in
+   a database of each size created on that server and dropped afterwards (no charts there);
 3. prints the statements for both sizes (the same text, whatever the size), the timings, the ratios of the larger
    size to the smaller within this run, and the verdicts, and writes `bench/results/report.json`.
 
@@ -35,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,7 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, make_url, text
 from sqlalchemy.engine import Engine
 
 from bench.versions import code_version
@@ -399,7 +402,7 @@ def measure_size(engine: Engine, runs: int, chart_runs: int) -> dict[str, Any]:
             statements.recording = False
             compute, report = timed(partial(report_of, engine, scope, window), runs)
             render, _ = timed(partial(rendered, report), runs)
-            chart, png = timed(partial(chart_png, funnel_chart, report), chart_runs)
+            chart, png = timed(partial(chart_png, funnel_chart, report), chart_runs) if chart_runs else (None, b"")
             cases[f"{scope_name} {WINDOW_NAMES.get(window, window)}"] = {
                 "statements": len(statements.sent),
                 "statement_text": list(statements.sent),
@@ -415,8 +418,8 @@ def measure_size(engine: Engine, runs: int, chart_runs: int) -> dict[str, Any]:
                 },
                 "compute": compute.__dict__,
                 "render": render.__dict__,
-                "chart": chart.__dict__,
-                "png_bytes": len(png),
+                "chart": chart.__dict__ if chart else None,
+                "png_bytes": len(png) if chart else None,
             }
     return cases
 
@@ -472,8 +475,7 @@ def ratio(large: float, small: float) -> float:
 
 def verdicts(result: dict[str, Any], large: int, small: int) -> list[tuple[str, bool, str]]:
     big, little = result["sizes"][str(large)]["cases"], result["sizes"][str(small)]["cases"]
-    same_text = all(big[case]["statement_text"] == little[case]["statement_text"] for case in big)
-    counts = sorted({case["statements"] for case in (*big.values(), *little.values())})
+    same_text, counts = same_statements(result["sizes"], large, small)
     whole = big["all 2y"]
     answer_ms = whole["compute"]["wall_ms"] + whole["render"]["wall_ms"] + whole["chart"]["wall_ms"]
     rows_ratio = result["sizes"][str(large)]["rows_total"] / result["sizes"][str(small)]["rows_total"]
@@ -481,10 +483,10 @@ def verdicts(result: dict[str, Any], large: int, small: int) -> list[tuple[str, 
     worst_render = max(case["render"]["wall_ms"] for case in big.values())
     worst_chart = max(case["chart"]["wall_ms"] for case in big.values())
     first = result["first_chart"]
-    return [
+    checks = [
         (
             "statements constant in N (same SQL text at both sizes, every case)",
-            same_text and len(counts) == 1,
+            same_text,
             f"{counts} statements",
         ),
         (
@@ -518,35 +520,54 @@ def verdicts(result: dict[str, Any], large: int, small: int) -> list[tuple[str, 
             f"{answer_ms:.0f} ms",
         ),
     ]
+    if "postgresql" in result:
+        on_postgres, pg_counts = same_statements(result["postgresql"], large, small)
+        checks.insert(1, ("PostgreSQL: statements constant in N", on_postgres, f"{pg_counts} statements"))
+    return checks
 
 
-def print_result(result: dict[str, Any], large: int, small: int) -> list[tuple[str, bool, str]]:
-    machine = result["machine"]
-    print(f"\n/handoff report: {machine['cpus']} CPUs, Python {machine['python']}, SQLite, commit {result['code']}")
+def print_sizes(sizes: dict[str, Any], database: str, large: int, small: int) -> None:
     for size in (small, large):
-        entry = result["sizes"][str(size)]
+        entry = sizes[str(size)]
         rows = ", ".join(f"{k} {v:,}" for k, v in entry["rows"].items())
-        print(f"\n{size:,} initiatives (seeded in {entry['seed_s']:.1f} s): {rows}")
+        print(f"\n{database}, {size:,} initiatives (seeded in {entry['seed_s']:.1f} s): {rows}")
         print(f"  {'case':<14} {'stmts':>5} {'scope':>5} {'compute CPU/wall ms':>20} {'render ms':>10} {'chart ms':>9}")
         for name, case in entry["cases"].items():
             compute = f"{case['compute']['cpu_ms']:.1f} / {case['compute']['wall_ms']:.1f}"
+            chart = f"{case['chart']['wall_ms']:.0f}" if case["chart"] else "-"
             print(
                 f"  {name:<14} {case['statements']:>5} {case['initiatives']:>5} {compute:>20} "
-                f"{case['render']['wall_ms']:>10.2f} {case['chart']['wall_ms']:>9.0f}"
+                f"{case['render']['wall_ms']:>10.2f} {chart:>9}"
             )
-    print(f"\nstatements of one report (the same text for {small:,} and {large:,} initiatives):")
-    for text in result["sizes"][str(large)]["cases"]["all 2y"]["statement_text"]:
-        print(f"  - {text[:150]}{'…' if len(text) > 150 else ''}")
-    print("\nreads of one report, all initiatives, two years (rows, median wall ms):")
-    for name, read in result["sizes"][str(large)]["reads_all_2y"].items():
-        small_read = result["sizes"][str(small)]["reads_all_2y"][name]
+    print(f"\n{database}: reads of one report, all initiatives, two years (rows, median wall ms):")
+    for name, read in sizes[str(large)]["reads_all_2y"].items():
+        small_read = sizes[str(small)]["reads_all_2y"][name]
         print(
             f"  {name:<28} {small:>6,}: {small_read['rows']:>7,} rows {small_read['wall_ms']:>8.1f} ms"
             f"   {large:,}: {read['rows']:>7,} rows {read['wall_ms']:>8.1f} ms"
         )
-    print(f"\nratios {large:,} / {small:,} in this run (compute CPU):")
-    big, little = result["sizes"][str(large)]["cases"], result["sizes"][str(small)]["cases"]
+    print(f"\n{database}: ratios {large:,} / {small:,} in this run (compute CPU):")
+    big, little = sizes[str(large)]["cases"], sizes[str(small)]["cases"]
     print("  " + ", ".join(f"{n} {ratio(big[n]['compute']['cpu_ms'], little[n]['compute']['cpu_ms'])}x" for n in big))
+
+
+def same_statements(sizes: dict[str, Any], large: int, small: int) -> tuple[bool, list[int]]:
+    """Whether every case sent the same SQL text at both sizes, and the statement counts seen."""
+    big, little = sizes[str(large)]["cases"], sizes[str(small)]["cases"]
+    same_text = all(big[case]["statement_text"] == little[case]["statement_text"] for case in big)
+    counts = sorted({case["statements"] for case in (*big.values(), *little.values())})
+    return same_text and len(counts) == 1, counts
+
+
+def print_result(result: dict[str, Any], large: int, small: int) -> list[tuple[str, bool, str]]:
+    machine = result["machine"]
+    print(f"\n/handoff report: {machine['cpus']} CPUs, Python {machine['python']}, commit {result['code']}")
+    print_sizes(result["sizes"], "SQLite", large, small)
+    print(f"\nstatements of one report (the same text for {small:,} and {large:,} initiatives):")
+    for sql in result["sizes"][str(large)]["cases"]["all 2y"]["statement_text"]:
+        print(f"  - {sql[:150]}{'…' if len(sql) > 150 else ''}")
+    if "postgresql" in result:
+        print_sizes(result["postgresql"], "PostgreSQL", large, small)
     first = result["first_chart"]
     print(f"\nfirst funnel chart of the process (imports matplotlib): {first['wall_ms']:.0f} ms wall")
     checks = verdicts(result, large, small)
@@ -556,12 +577,51 @@ def print_result(result: dict[str, Any], large: int, small: int) -> list[tuple[s
     return checks
 
 
+def seeded(engine: Engine, size: int) -> dict[str, Any]:
+    """Seeds `size` initiatives into a fresh schema; their row counts and how long it took."""
+    upgrade_schema(engine)
+    began = time.perf_counter()
+    rows = seed_database(engine, size, random.Random(SEED + size))
+    return {"rows": rows, "rows_total": sum(rows.values()), "seed_s": round(time.perf_counter() - began, 1)}
+
+
+def measure_postgres(server: str, sizes: Sequence[int], runs: int) -> dict[str, Any]:
+    """The same seed and reports on PostgreSQL, each size in a database of its own, dropped afterwards; no charts
+    (they do not depend on the database)."""
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
+    measured: dict[str, Any] = {}
+    try:
+        for size in sizes:
+            database = f"handoff_bench_report_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{database}"'))
+            try:
+                engine = make_engine(make_url(server).set(database=database).render_as_string(hide_password=False))
+                entry = seeded(engine, size)
+                entry["cases"] = measure_size(engine, runs, 0)
+                entry["reads_all_2y"] = query_breakdown(engine, runs)
+                measured[str(size)] = entry
+                engine.dispose()
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+    return measured
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
     parser.add_argument("--initiatives", type=int, default=2000, help="the larger workspace (default 2000)")
     parser.add_argument("--small", type=int, default=200, help="the smaller workspace (default 200)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each case (default 7)")
     parser.add_argument("--quick", action="store_true", help="3 runs a case and 1 chart: a smoke run")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("HANDOFF_TEST_POSTGRES_URL"),
+        help="also measure on this PostgreSQL server, in databases created and dropped (default "
+        "$HANDOFF_TEST_POSTGRES_URL; .ci/postgres.sh starts one)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     args = parser.parse_args(argv)
     runs = 3 if args.quick else args.runs
@@ -580,20 +640,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         engines: dict[int, Engine] = {}
         for size in (args.small, args.initiatives):
             engine = make_engine(f"sqlite:///{workdir / f'report-{size}.db'}")
-            upgrade_schema(engine)
-            began = time.perf_counter()
-            rows = seed_database(engine, size, random.Random(SEED + size))
+            result["sizes"][str(size)] = seeded(engine, size)
             engines[size] = engine
-            result["sizes"][str(size)] = {
-                "rows": rows,
-                "rows_total": sum(rows.values()),
-                "seed_s": round(time.perf_counter() - began, 1),
-            }
         result["first_chart"] = first_chart(engines[args.initiatives])
         for size, engine in engines.items():
             result["sizes"][str(size)]["cases"] = measure_size(engine, runs, chart_runs)
             result["sizes"][str(size)]["reads_all_2y"] = query_breakdown(engine, runs)
             engine.dispose()
+        if args.postgres_url:
+            result["postgresql"] = measure_postgres(args.postgres_url, (args.small, args.initiatives), runs)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     checks = print_result(result, args.initiatives, args.small)
