@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.blocks.home import render_home
+from bot.blocks.home import PORTFOLIO_ALT_TEXT, render_home
 from bot.checklist import Checklist
 from bot.home import HomeDashboard, WaitingOnYou, compose_home
 from storage.models import Blocker, Kpi
@@ -79,6 +79,7 @@ def test_the_dashboard_is_six_statements_for_3_or_60_initiatives(engine: Engine)
 class Uploaded:
     file_id: str
     permalink: str | None = None
+    alt_text: str = ""  # none given: the Home says what the chart is
 
 
 def test_the_portfolio_shows_the_funnel_chart_when_one_was_uploaded() -> None:
@@ -92,5 +93,7 @@ def test_the_portfolio_shows_the_funnel_chart_when_one_was_uploaded() -> None:
     assert_valid_view(view)
     [image] = [b for b in view["blocks"] if b["type"] == "image"]
     assert image["slack_file"] == {"id": "F0FUNNEL"}
-    assert image["alt_text"]
+    assert image["alt_text"] == PORTFOLIO_ALT_TEXT
+    described = render_home(dashboard, portfolio_chart=Uploaded("F0FUNNEL", alt_text="Bar chart: 2 in research"))
+    assert [b["alt_text"] for b in described["blocks"] if b["type"] == "image"] == ["Bar chart: 2 in research"]
     assert view["blocks"].index(image) == len(view["blocks"]) - 1  # below the counts
