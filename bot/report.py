@@ -151,7 +151,7 @@ class Funnel:
 
     @property
     def production_share(self) -> float | None:
-        return self.reached_production / self.in_funnel if self.in_funnel else None
+        return share_of(self.reached_production, self.in_funnel)
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class Participation:
 
     @property
     def share(self) -> float | None:
-        return self.answered / self.prompted if self.prompted else None
+        return share_of(self.answered, self.prompted)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class Standups:
 
     @property
     def share(self) -> float | None:
-        return self.answered / self.prompted if self.prompted else None
+        return share_of(self.answered, self.prompted)
 
 
 @dataclass(frozen=True)
@@ -241,8 +241,12 @@ class Report:
     @property
     def ready_share(self) -> float | None:
         """Entries into development or production with every gate item present, of all such entries."""
-        entered = sum(g.entered for g in self.readiness)
-        return sum(g.ready for g in self.readiness) / entered if entered else None
+        return share_of(sum(g.ready for g in self.readiness), sum(g.entered for g in self.readiness))
+
+
+def share_of(part: int, whole: int) -> float | None:
+    """`part` as a fraction of `whole`; None when there is no whole to take a share of."""
+    return part / whole if whole else None
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

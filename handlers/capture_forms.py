@@ -4,40 +4,53 @@ tell the thread, and the person who submitted hears the result privately."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot import blockers, ideas, ids
+from bot.blocks.base import Message
 from bot.blocks.problems import field_error
 from bot.errors import FieldProblem, HandoffError
-from bot.initiatives import initiative_by_id
+from bot.initiatives import Actor
 from bot.runtime import Runtime
 from handlers.blockers import report_and_announce
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.form_state import selected_value, text_value
+from handlers.form_state import form_metadata, selected_value, text_value
 from handlers.ideas import log_idea_and_announce
 from handlers.tenancy import actor_of
-from handlers.views import FORM_ACCEPTED, form_check, tell_privately
+from handlers.views import FORM_ACCEPTED, form_check, picked_ref_key, tell_privately
 
 PICK_FOR_BLOCKER = "Pick the initiative this blocker holds up."
 PICK_FOR_IDEA = "Pick the initiative this idea is for."
+# A form's record step, run after the ack: the person, the picked initiative's key, the values and the metadata.
+Record = Callable[[Actor, str, dict[str, Any], dict[str, Any]], Message]
 
 
 def register(app: App, runtime: Runtime) -> None:
-    check_blocker = form_check(lambda body, _context: blocker_errors(_values(body)))
-
-    @after_ack
-    def report_blocker(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def answered(
+        body: dict[str, Any], client: WebClient, context: BoltContext, picker_block: str, usage_of: str, record: Record
+    ) -> None:
+        """Record the submitted form after the ack and answer the submitter privately where the form was opened."""
         if not context.get(FORM_ACCEPTED):
             return  # the form stayed open with its errors
         actor, values, metadata = actor_of(context, body["user"]["id"]), _values(body), form_metadata(body)
         try:
-            ref = _ref_key_of(runtime, actor.team_id, _picked_id(values, ids.BLOCK_BLOCKER_INITIATIVE))
-            result = report_and_announce(
+            ref = picked_ref_key(runtime, actor.team_id, _picked_id(values, picker_block))
+            result = record(actor, ref, values, metadata)
+        except HandoffError as error:
+            result = error_answer(error, usage_of)
+        tell_privately(client, _text_or_none(metadata.get("c")), actor.user_id, result)
+
+    check_blocker = form_check(lambda body, _context: blocker_errors(_values(body)))
+
+    @after_ack
+    def report_blocker(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        def record(actor: Actor, ref: str, values: dict[str, Any], metadata: dict[str, Any]) -> Message:
+            return report_and_announce(
                 runtime,
                 client,
                 actor,
@@ -47,9 +60,8 @@ def register(app: App, runtime: Runtime) -> None:
                 reporter=_text_or_none(metadata.get("r")),
                 source=_text_or_none(metadata.get("s")),
             )
-        except HandoffError as error:
-            result = error_answer(error, "blocker")
-        tell_privately(client, _text_or_none(metadata.get("c")), actor.user_id, result)
+
+        answered(body, client, context, ids.BLOCK_BLOCKER_INITIATIVE, "blocker", record)
 
     app.view(ids.VIEW_REPORT_BLOCKER)(ack=check_blocker, lazy=[report_blocker])
 
@@ -57,12 +69,8 @@ def register(app: App, runtime: Runtime) -> None:
 
     @after_ack
     def log_idea(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if not context.get(FORM_ACCEPTED):
-            return
-        actor, values, metadata = actor_of(context, body["user"]["id"]), _values(body), form_metadata(body)
-        try:
-            ref = _ref_key_of(runtime, actor.team_id, _picked_id(values, ids.BLOCK_IDEA_INITIATIVE))
-            result = log_idea_and_announce(
+        def record(actor: Actor, ref: str, values: dict[str, Any], metadata: dict[str, Any]) -> Message:
+            return log_idea_and_announce(
                 runtime,
                 client,
                 actor,
@@ -70,9 +78,8 @@ def register(app: App, runtime: Runtime) -> None:
                 text_value(values, ids.BLOCK_IDEA_TEXT),
                 source=_text_or_none(metadata.get("s")),
             )
-        except HandoffError as error:
-            result = error_answer(error, "idea")
-        tell_privately(client, _text_or_none(metadata.get("c")), actor.user_id, result)
+
+        answered(body, client, context, ids.BLOCK_IDEA_INITIATIVE, "idea", record)
 
     app.view(ids.VIEW_LOG_IDEA)(ack=check_idea, lazy=[log_idea])
 
@@ -105,22 +112,6 @@ def _values(body: dict[str, Any]) -> dict[str, Any]:
 def _picked_id(values: dict[str, Any], block_id: str) -> int | None:
     raw = selected_value(values, block_id)
     return int(raw) if raw and raw.isdigit() else None
-
-
-def _ref_key_of(runtime: Runtime, team_id: str, initiative_id: int | None) -> str:
-    """The reference key of the initiative a form picked; one gone since raises `UnknownInitiative`."""
-    with runtime.session() as session:
-        return initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id or 0).ref_key
-
-
-def form_metadata(body: dict[str, Any]) -> dict[str, Any]:
-    """What the form carried in `private_metadata`: `c` the channel, `s` the source message's permalink, `r` who
-    reported a blocker."""
-    try:
-        value = json.loads(body["view"].get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _text_or_none(value: Any) -> str | None:

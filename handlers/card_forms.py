@@ -4,7 +4,6 @@ validation and the thread's announcement are theirs, and the submitter is answer
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
@@ -35,7 +34,7 @@ from bot.runtime import Runtime
 from bot.standups import NoEmbeddedEngineer, questions_for, settings_plan, validate_questions
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.form_state import element_state, selected_value, text_value
+from handlers.form_state import element_state, form_metadata, selected_value, text_value
 from handlers.initiatives import archive_and_announce, change_phase_and_announce, edit_and_announce
 from handlers.kpis import KpiAddCommand, add_kpi_and_announce, record_kpi_and_announce
 from handlers.standups import StandupCommand, change_standup, questions_from_form, save_questions
@@ -153,15 +152,6 @@ def register(app: App, runtime: Runtime) -> None:
         answered(body, client, context, "archive", step)
 
     app.view(ids.VIEW_ARCHIVE)(ack=form_check(lambda _body, _context: {}), lazy=[archive])
-
-
-def form_metadata(body: dict[str, Any]) -> dict[str, Any]:
-    """What a card form remembers (`{"c": channel, "i": initiative id}`); empty when unreadable."""
-    try:
-        value = json.loads(body["view"].get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _initiative_of(runtime: Runtime, body: dict[str, Any], context: BoltContext) -> Initiative | None:

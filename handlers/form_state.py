@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -21,3 +22,13 @@ def selected_value(values: dict[str, Any], block_id: str) -> str | None:
 def text_value(values: dict[str, Any], block_id: str) -> str:
     """What was typed in a text input, stripped; empty when nothing was."""
     return str(element_state(values, block_id).get("value") or "").strip()
+
+
+def form_metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """What a submitted form carried in `private_metadata` (`c` the channel, `i` the initiative id, `s` the source
+    message's permalink, `r` who reported a blocker); empty when unreadable."""
+    try:
+        value = json.loads(body["view"].get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

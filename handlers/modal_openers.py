@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -39,14 +40,11 @@ def open_add_checkpoint_modal(
 ) -> Message | None:
     """Open the form (`prefill`ed from a message); a private answer instead when there is nothing to pick. A wrong
     name raises."""
-    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(selected, Message):
-        return selected
-    view = render_add_checkpoint_modal(selected=selected, channel_id=channel_id)
-    if prefill is not None:
-        view = prefilled_from_message(view, prefill)
-    client.views_open(trigger_id=trigger_id, view=view)
-    return None
+
+    def form(selected: Initiative | None) -> dict[str, Any]:
+        return render_add_checkpoint_modal(selected=selected, channel_id=channel_id)
+
+    return _open_form(runtime, client, team_id, trigger_id, channel_id, initiative_ref, form, prefill)
 
 
 def open_add_doc_modal(
@@ -62,23 +60,20 @@ def open_add_doc_modal(
 ) -> Message | None:
     """The doc form, with the initiative and kind preselected when known (`prefill`ed from a message); the kinds
     include the selected initiative's own checklist additions."""
-    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(selected, Message):
-        return selected
-    checklist = runtime.settings.checklist.for_team(team_id)
-    with runtime.session() as session:
-        items = doc_items_for(session=session, checklist=checklist, initiative=selected)
-    kinds = [(item.key, item.label) for item in items]
-    view = render_add_doc_modal(
-        selected=selected,
-        kinds=kinds,
-        selected_kind=kind.strip().lower() if kind else None,
-        channel_id=channel_id,
-    )
-    if prefill is not None:
-        view = prefilled_from_message(view, prefill)
-    client.views_open(trigger_id=trigger_id, view=view)
-    return None
+
+    def form(selected: Initiative | None) -> dict[str, Any]:
+        checklist = runtime.settings.checklist.for_team(team_id)
+        with runtime.session() as session:
+            items = doc_items_for(session=session, checklist=checklist, initiative=selected)
+        kinds = [(item.key, item.label) for item in items]
+        return render_add_doc_modal(
+            selected=selected,
+            kinds=kinds,
+            selected_kind=kind.strip().lower() if kind else None,
+            channel_id=channel_id,
+        )
+
+    return _open_form(runtime, client, team_id, trigger_id, channel_id, initiative_ref, form, prefill)
 
 
 def open_report_blocker_modal(
@@ -94,14 +89,17 @@ def open_report_blocker_modal(
 ) -> Message | None:
     """The blocker form, with the initiative preselected when named or at home here, and the text (from `source`,
     a message, when opened from one); a private answer instead when there is nothing to pick. A wrong name raises."""
-    selected = _preselected_option(runtime, team_id, channel_id, initiative_ref)
-    if isinstance(selected, Message):
-        return selected
-    view = render_report_blocker_modal(
-        selected=selected, text=text, directions=DIRECTION_CHOICES, channel_id=channel_id, source=source
-    )
-    client.views_open(trigger_id=trigger_id, view=view)
-    return None
+
+    def form(selected: Initiative | None) -> dict[str, Any]:
+        return render_report_blocker_modal(
+            selected=_option_of(selected),
+            text=text,
+            directions=DIRECTION_CHOICES,
+            channel_id=channel_id,
+            source=source,
+        )
+
+    return _open_form(runtime, client, team_id, trigger_id, channel_id, initiative_ref, form)
 
 
 def open_log_idea_modal(
@@ -116,24 +114,38 @@ def open_log_idea_modal(
     source: SourceMessage | None = None,
 ) -> Message | None:
     """The idea form, preselected and prefilled like the blocker form."""
-    selected = _preselected_option(runtime, team_id, channel_id, initiative_ref)
+
+    def form(selected: Initiative | None) -> dict[str, Any]:
+        return render_log_idea_modal(selected=_option_of(selected), text=text, channel_id=channel_id, source=source)
+
+    return _open_form(runtime, client, team_id, trigger_id, channel_id, initiative_ref, form)
+
+
+def _open_form(
+    runtime: Runtime,
+    client: WebClient,
+    team_id: str,
+    trigger_id: str,
+    channel_id: str | None,
+    initiative_ref: str | None,
+    form: Callable[[Initiative | None], dict[str, Any]],
+    prefill: Prefill | None = None,
+) -> Message | None:
+    """The steps every form with an initiative picker takes: preselect, build the view, prefill it from a message
+    when opened from one, and open it; the private answer instead when there is nothing to pick."""
+    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
     if isinstance(selected, Message):
         return selected
-    client.views_open(
-        trigger_id=trigger_id,
-        view=render_log_idea_modal(selected=selected, text=text, channel_id=channel_id, source=source),
-    )
+    view = form(selected)
+    if prefill is not None:
+        view = prefilled_from_message(view, prefill)
+    client.views_open(trigger_id=trigger_id, view=view)
     return None
 
 
-def _preselected_option(
-    runtime: Runtime, team_id: str, channel_id: str | None, initiative_ref: str | None
-) -> dict[str, Any] | Message | None:
+def _option_of(selected: Initiative | None) -> dict[str, Any] | None:
     """The picker option of the initiative a form shows picked (see `_preselected_initiative`)."""
-    selected = _preselected_initiative(runtime, team_id, channel_id, initiative_ref)
-    if selected is None or isinstance(selected, Message):
-        return selected
-    return initiative_option(selected.name, selected.ref_key, selected.id or 0)
+    return initiative_option(selected.name, selected.ref_key, selected.id or 0) if selected is not None else None
 
 
 def _preselected_initiative(

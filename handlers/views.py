@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -27,7 +26,7 @@ from bot.runtime import Runtime
 from handlers.checkpoints import add_and_announce, edit_and_announce, mitigate_and_announce
 from handlers.command_table import error_answer
 from handlers.errors import after_ack
-from handlers.form_state import selected_value
+from handlers.form_state import form_metadata, selected_value
 from handlers.initiatives import create_and_announce
 from handlers.pickers import picked_id
 from handlers.readiness import add_doc_and_announce
@@ -115,11 +114,11 @@ def register(app: App, runtime: Runtime) -> None:
         actor = actor_of(context, body["user"]["id"])
         initiative_id, draft, _ = checkpoint_from_state(body["view"]["state"]["values"], today=runtime.today())
         try:
-            ref = _ref_key_of(runtime, actor.team_id, initiative_id)
-            result = add_and_announce(runtime, client, actor, ref, draft, source=_metadata(body).get("s"))
+            ref = picked_ref_key(runtime, actor.team_id, initiative_id)
+            result = add_and_announce(runtime, client, actor, ref, draft, source=form_metadata(body).get("s"))
         except HandoffError as error:
             result = error_answer(error, "checkpoint add")
-        tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
+        tell_privately(client, form_metadata(body).get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_ADD_CHECKPOINT)(ack=check_new_checkpoint, lazy=[add_new_checkpoint])
 
@@ -132,11 +131,13 @@ def register(app: App, runtime: Runtime) -> None:
         actor = actor_of(context, body["user"]["id"])
         initiative_id, kind, url, note, _ = doc_from_state(body["view"]["state"]["values"])
         try:
-            ref = _ref_key_of(runtime, actor.team_id, initiative_id)
-            result = add_doc_and_announce(runtime, client, actor, ref, kind, url, note, source=_metadata(body).get("s"))
+            ref = picked_ref_key(runtime, actor.team_id, initiative_id)
+            result = add_doc_and_announce(
+                runtime, client, actor, ref, kind, url, note, source=form_metadata(body).get("s")
+            )
         except HandoffError as error:
             result = error_answer(error, "doc")
-        tell_privately(client, _metadata(body).get("c"), actor.user_id, result)
+        tell_privately(client, form_metadata(body).get("c"), actor.user_id, result)
 
     app.view(ids.VIEW_ADD_DOC)(ack=check_new_doc, lazy=[add_new_doc])
 
@@ -153,7 +154,7 @@ def register(app: App, runtime: Runtime) -> None:
         if not context.get(FORM_ACCEPTED):
             return
         actor = actor_of(context, body["user"]["id"])
-        metadata = _metadata(body)
+        metadata = form_metadata(body)
         checkpoint_id = picked_id(selected_value(body["view"]["state"]["values"], ids.BLOCK_LINK_CHECKPOINT)) or 0
         try:
             with runtime.session() as session:
@@ -173,7 +174,7 @@ def register(app: App, runtime: Runtime) -> None:
     def record_mitigation(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor, metadata = actor_of(context, body["user"]["id"]), _metadata(body)
+        actor, metadata = actor_of(context, body["user"]["id"]), form_metadata(body)
         try:
             result = mitigate_and_announce(runtime, client, actor, str(metadata.get("r") or ""), _plan_text(body))
         except HandoffError as error:
@@ -213,7 +214,7 @@ def register(app: App, runtime: Runtime) -> None:
     def save_standup_questions(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not context.get(FORM_ACCEPTED):
             return
-        actor, metadata = actor_of(context, body["user"]["id"]), _metadata(body)
+        actor, metadata = actor_of(context, body["user"]["id"]), form_metadata(body)
         questions = questions_from_form(body["view"]["state"]["values"])
         try:
             result = save_questions(runtime, client, actor, int(metadata.get("i") or 0), questions)
@@ -240,7 +241,7 @@ def form_check(errors_of: Callable[[dict[str, Any], BoltContext], dict[str, str]
     return check
 
 
-def _ref_key_of(runtime: Runtime, team_id: str, initiative_id: int | None) -> str:
+def picked_ref_key(runtime: Runtime, team_id: str, initiative_id: int | None) -> str:
     """The reference key of the initiative a form picked; one gone since raises `UnknownInitiative`."""
     with runtime.session() as session:
         return initiative_by_id(session=session, team_id=team_id, initiative_id=initiative_id or 0).ref_key
@@ -297,14 +298,6 @@ def _plan_text(body: dict[str, Any]) -> str:
     values = body["view"]["state"]["values"]
     element = (values.get(ids.BLOCK_MITIGATION_PLAN) or {}).get(ids.INPUT_ACTION) or {}
     return str(element.get("value") or "").strip()
-
-
-def _metadata(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        value = json.loads(body["view"].get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def tell_privately(

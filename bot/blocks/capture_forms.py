@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import ids
 from bot.blocks.base import Block, Message, context, link, plain
-from bot.blocks.modals import input_block
+from bot.blocks.modals import form_modal, input_block
 from bot.blocks.pickers import initiative_picker
 from bot.text import truncate
 from storage.models import BLOCKER_MAX, CHECKPOINT_TITLE_MAX, IDEA_MAX
@@ -102,18 +102,6 @@ def _metadata(channel_id: str | None, source: SourceMessage | None) -> str:
     return json.dumps(metadata)
 
 
-def _modal(callback_id: str, title: str, blocks: list[Block], metadata: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
-
-
 def render_report_blocker_modal(
     *,
     selected: dict[str, Any] | None,
@@ -139,7 +127,7 @@ def render_report_blocker_modal(
         ),
         input_block(ids.BLOCK_BLOCKER_DIRECTION, "Who waits on whom", direction_select, optional=True),
     ]
-    return _modal(ids.VIEW_REPORT_BLOCKER, "Report a blocker", blocks, _metadata(channel_id, source))
+    return form_modal(ids.VIEW_REPORT_BLOCKER, "Report a blocker", "Save", _metadata(channel_id, source), blocks)
 
 
 def render_log_idea_modal(
@@ -155,4 +143,4 @@ def render_log_idea_modal(
             _text_input(text, limit=IDEA_MAX, placeholder="Try gradient boosting"),
         ),
     ]
-    return _modal(ids.VIEW_LOG_IDEA, "Log an idea", blocks, _metadata(channel_id, source))
+    return form_modal(ids.VIEW_LOG_IDEA, "Log an idea", "Save", _metadata(channel_id, source), blocks)

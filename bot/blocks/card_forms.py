@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import ids
 from bot.blocks.base import Block, context, plain, section
-from bot.blocks.modals import input_block
+from bot.blocks.modals import form_modal, input_block
 from bot.blocks.pickers import picked_option
 from bot.kpis import KpiView, target_text
 from bot.readiness import GateReadiness
@@ -42,18 +42,6 @@ DAY_NAMES = {
 def form_metadata(initiative_id: int, channel_id: str | None) -> str:
     """What every card form remembers: the initiative it is about and the channel to answer in."""
     return json.dumps({"c": channel_id, "i": initiative_id})
-
-
-def _modal(callback_id: str, title: str, submit: str, metadata: str, blocks: list[Block]) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title),
-        "submit": plain(submit),
-        "close": plain("Cancel"),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
 
 
 def phase_option(phase: Phase, current: str) -> dict[str, Any]:
@@ -100,7 +88,9 @@ def render_change_phase_modal(
                 "reason as its note.",
             )
         )
-    return _modal(ids.VIEW_CHANGE_PHASE, "Change phase", "Move", form_metadata(initiative.id or 0, channel_id), blocks)
+    return form_modal(
+        ids.VIEW_CHANGE_PHASE, "Change phase", "Move", form_metadata(initiative.id or 0, channel_id), blocks
+    )
 
 
 def render_edit_modal(initiative: Initiative, *, channel_id: str | None) -> dict[str, Any]:
@@ -149,7 +139,7 @@ def render_edit_modal(initiative: Initiative, *, channel_id: str | None) -> dict
         input_block(ids.BLOCK_NEW_JIRA, "Jira epic", text(initiative.jira_epic_key), optional=True),
         input_block(ids.BLOCK_NEW_DUE, "Target date", due, optional=True),
     ]
-    return _modal(
+    return form_modal(
         ids.VIEW_EDIT_INITIATIVE, "Edit initiative", "Save", form_metadata(initiative.id or 0, channel_id), blocks
     )
 
@@ -194,7 +184,7 @@ def render_add_kpi_modal(
             hint="Who is reminded when its readings are stale or miss the target; the owner may also change it.",
         ),
     ]
-    return _modal(ids.VIEW_ADD_KPI, "Add a KPI", "Agree", form_metadata(initiative.id or 0, channel_id), blocks)
+    return form_modal(ids.VIEW_ADD_KPI, "Add a KPI", "Agree", form_metadata(initiative.id or 0, channel_id), blocks)
 
 
 def render_record_reading_modal(
@@ -218,7 +208,7 @@ def render_record_reading_modal(
             ids.BLOCK_READING_NOTE, "Note", {"type": "plain_text_input", "max_length": NOTE_MAX}, optional=True
         ),
     ]
-    return _modal(
+    return form_modal(
         ids.VIEW_RECORD_READING, "Record a KPI reading", "Record", form_metadata(initiative.id or 0, channel_id), blocks
     )
 
@@ -261,7 +251,7 @@ def render_standup_settings_modal(
             input_block(ids.block_standup_question(index), f"Question {index + 1}", element, optional=index > 0)
         )
     blocks.append(context("Blockers, and who waits on whom, are always asked last."))
-    return _modal(
+    return form_modal(
         ids.VIEW_STANDUP_SETTINGS, "Standup settings", "Save", form_metadata(initiative.id or 0, channel_id), blocks
     )
 
@@ -272,7 +262,7 @@ def render_archive_modal(initiative: Initiative, *, channel_id: str | None) -> d
         f"Archive *{escape(initiative.name)}*? It leaves status and lists; its history is kept, and *Undo* or "
         f"`/handoff unarchive {escape(initiative.ref_key)}` brings it back."
     )
-    return _modal(
+    return form_modal(
         ids.VIEW_ARCHIVE,
         "Archive initiative",
         "Archive",

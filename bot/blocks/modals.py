@@ -22,6 +22,20 @@ from storage.models import CHECKPOINT_TITLE_MAX, GOAL_MAX, MITIGATION_MAX, NAME_
 MODAL_TITLE = "New initiative"  # Slack caps modal titles at 24 characters
 
 
+def form_modal(
+    callback_id: str, title: str, submit: str | None, metadata: str | None, blocks: list[Block]
+) -> dict[str, Any]:
+    """A form modal closed with Cancel; `submit` and `metadata` (its `private_metadata`, JSON) left out when None."""
+    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": plain(title)}
+    if submit is not None:
+        view["submit"] = plain(submit)
+    view["close"] = plain("Cancel")
+    if metadata is not None:
+        view["private_metadata"] = metadata
+    view["blocks"] = blocks
+    return view
+
+
 def input_block(
     block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
 ) -> Block:
@@ -90,14 +104,7 @@ def render_new_initiative_modal(*, channel_id: str | None) -> dict[str, Any]:
         ),
         input_block(ids.BLOCK_NEW_DUE, "Target date", {"type": "datepicker"}, optional=True),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_NEW_INITIATIVE,
-        "title": plain(MODAL_TITLE),
-        "submit": plain("Create"),
-        "close": plain("Cancel"),
-        "blocks": blocks,
-    }
+    return form_modal(ids.VIEW_NEW_INITIATIVE, MODAL_TITLE, "Create", None, blocks)
 
 
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select, across all option groups
@@ -135,15 +142,7 @@ def render_add_checkpoint_modal(*, selected: Initiative | None, channel_id: str 
             hint="An existing issue key links it; `new` creates the issue in the initiative's Jira project.",
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_ADD_CHECKPOINT,
-        "title": plain("New checkpoint"),
-        "submit": plain("Add"),
-        "close": plain("Cancel"),
-        "private_metadata": json.dumps({"c": channel_id}),
-        "blocks": blocks,
-    }
+    return form_modal(ids.VIEW_ADD_CHECKPOINT, "New checkpoint", "Add", json.dumps({"c": channel_id}), blocks)
 
 
 def render_link_issue_modal(
@@ -158,17 +157,8 @@ def render_link_issue_modal(
     # The picker asks for options by what the form keeps here: these initiatives' open, unlinked checkpoints.
     unlinked = PickableCheckpoints.UNLINKED.value
     metadata = {"k": issue_key, **reply_to, CHECKPOINTS_OF: list(initiative_ids), CHECKPOINTS_WHICH: unlinked}
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": ids.VIEW_LINK_ISSUE,
-        "title": plain("Link Jira issue"),
-        "close": plain("Cancel"),
-        "private_metadata": json.dumps(metadata),
-        "blocks": blocks,
-    }
-    if any_to_pick:
-        view["submit"] = plain("Link")
-    return view
+    submit = "Link" if any_to_pick else None
+    return form_modal(ids.VIEW_LINK_ISSUE, "Link Jira issue", submit, json.dumps(metadata), blocks)
 
 
 def render_add_doc_modal(
@@ -198,37 +188,24 @@ def render_add_doc_modal(
         ),
         input_block(ids.BLOCK_DOC_NOTE, "Note", {"type": "plain_text_input", "max_length": NOTE_MAX}, optional=True),
     ]
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_ADD_DOC,
-        "title": plain("Add a handoff doc"),
-        "submit": plain("Add"),
-        "close": plain("Cancel"),
-        "private_metadata": json.dumps({"c": channel_id}),
-        "blocks": blocks,
-    }
+    return form_modal(ids.VIEW_ADD_DOC, "Add a handoff doc", "Add", json.dumps({"c": channel_id}), blocks)
 
 
 def render_mitigation_modal(reference: str, *, channel_id: str | None) -> dict[str, Any]:
     """The form behind a nudge's "Record a mitigation" button: the plan for a missed checkpoint."""
-    return {
-        "type": "modal",
-        "callback_id": ids.VIEW_MITIGATION,
-        "title": plain("Mitigation plan"),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
-        "private_metadata": json.dumps({"c": channel_id, "r": reference}),
-        "blocks": [
-            section(f"`{escape(reference)}` is overdue. What is the plan to get it back on track?"),
-            input_block(
-                ids.BLOCK_MITIGATION_PLAN,
-                "Plan",
-                {
-                    "type": "plain_text_input",
-                    "multiline": True,
-                    "max_length": MITIGATION_MAX,
-                    "placeholder": plain("Ship with the v1 schema; v2 in March"),
-                },
-            ),
-        ],
-    }
+    blocks = [
+        section(f"`{escape(reference)}` is overdue. What is the plan to get it back on track?"),
+        input_block(
+            ids.BLOCK_MITIGATION_PLAN,
+            "Plan",
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "max_length": MITIGATION_MAX,
+                "placeholder": plain("Ship with the v1 schema; v2 in March"),
+            },
+        ),
+    ]
+    return form_modal(
+        ids.VIEW_MITIGATION, "Mitigation plan", "Save", json.dumps({"c": channel_id, "r": reference}), blocks
+    )

@@ -23,20 +23,26 @@ def initiative_option(name: str, ref_key: str, initiative_id: int) -> dict[str, 
     return picked_option(f"{name} ({ref_key})", str(initiative_id))
 
 
-def initiative_picker(selected: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An initiative picker for a form's input block; `selected` (an `initiative_option`) is shown picked.
-
-    `min_query_length` 0: Slack asks for options as soon as the menu opens, so this channel's initiatives show
-    before anything is typed. The form's `private_metadata` carries the channel (`{"c": …}`) for that ordering."""
+def searching_picker(action_id: str, placeholder: str, selected: dict[str, Any] | None) -> dict[str, Any]:
+    """An `external_select` that asks for its options as soon as it opens (`min_query_length` 0), `selected` shown
+    picked."""
     element: dict[str, Any] = {
         "type": "external_select",
-        "action_id": ids.ACTION_PICK_INITIATIVE,
-        "placeholder": plain(SEARCH_PLACEHOLDER),
+        "action_id": action_id,
+        "placeholder": plain(placeholder),
         "min_query_length": 0,
     }
     if selected is not None:
         element["initial_option"] = selected
     return element
+
+
+def initiative_picker(selected: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An initiative picker for a form's input block; `selected` (an `initiative_option`) is shown picked.
+
+    `min_query_length` 0: Slack asks for options as soon as the menu opens, so this channel's initiatives show
+    before anything is typed. The form's `private_metadata` carries the channel (`{"c": …}`) for that ordering."""
+    return searching_picker(ids.ACTION_PICK_INITIATIVE, SEARCH_PLACEHOLDER, selected)
 
 
 CHECKPOINT_PLACEHOLDER = "Type a reference or title"
@@ -54,12 +60,4 @@ def checkpoint_option(reference: str, title: str, checkpoint_id: int) -> dict[st
 def checkpoint_picker(selected: dict[str, Any] | None = None) -> dict[str, Any]:
     """A checkpoint picker for a form's input block; `selected` (a `checkpoint_option`) is shown picked. The form's
     `private_metadata` says whose and which checkpoints it offers (`CHECKPOINTS_OF`, `CHECKPOINTS_WHICH`)."""
-    element: dict[str, Any] = {
-        "type": "external_select",
-        "action_id": ids.ACTION_PICK_CHECKPOINT,
-        "placeholder": plain(CHECKPOINT_PLACEHOLDER),
-        "min_query_length": 0,
-    }
-    if selected is not None:
-        element["initial_option"] = selected
-    return element
+    return searching_picker(ids.ACTION_PICK_CHECKPOINT, CHECKPOINT_PLACEHOLDER, selected)

@@ -37,6 +37,15 @@ class Origin:
     def enterprise(self) -> dict[str, str] | None:
         return {"id": self.enterprise_id, "name": "Handoff Org"} if self.enterprise_id else None
 
+    def team_fields(self) -> dict[str, Any]:
+        """The team fields of a shortcut or options request: unlike `block_actions`, they name a team even for an
+        org-wide install (the acting person's workspace)."""
+        return {
+            "team": {"id": self.installed_team_id or self.user_team_id, "domain": "handoff-test"},
+            "enterprise": self.enterprise,
+            "is_enterprise_install": self.org_wide,
+        }
+
 
 OUR_WORKSPACE = Origin()
 
@@ -151,21 +160,7 @@ class SlackDriver:
         }
         if value is not None:
             action["value"] = value
-        payload = {
-            "type": "block_actions",
-            "team": None if origin.org_wide else {"id": origin.installed_team_id, "domain": "handoff-test"},
-            "enterprise": origin.enterprise,
-            "is_enterprise_install": origin.org_wide,
-            "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
-            "api_app_id": "A0001",
-            "trigger_id": self.fake.new_trigger_id(),
-            "channel": {"id": channel, "name": "general"},
-            "container": container
-            or {"type": "message", "message_ts": "1.0", "channel_id": channel, "is_ephemeral": True},
-            "response_url": self.fake.new_response_url(),
-            "actions": [action],
-        }
-        return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+        return self._message_action(action, user=user, channel=channel, container=container, origin=origin)
 
     def select(
         self,
@@ -185,6 +180,18 @@ class SlackDriver:
             "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
             "action_ts": f"{time.time():.6f}",
         }
+        return self._message_action(action, user=user, channel=channel, container=container, origin=origin)
+
+    def _message_action(
+        self,
+        action: dict[str, Any],
+        *,
+        user: str,
+        channel: str,
+        container: dict[str, Any] | None,
+        origin: Origin,
+    ) -> HttpResult:
+        """The `block_actions` payload of one element used on a message (by default an ephemeral one)."""
         payload = {
             "type": "block_actions",
             "team": None if origin.org_wide else {"id": origin.installed_team_id, "domain": "handoff-test"},
@@ -237,9 +244,7 @@ class SlackDriver:
             "type": "message_action",
             "token": "legacy-verification-token",
             "action_ts": f"{time.time():.6f}",
-            "team": {"id": origin.installed_team_id or origin.user_team_id, "domain": "handoff-test"},
-            "enterprise": origin.enterprise,
-            "is_enterprise_install": origin.org_wide,
+            **origin.team_fields(),
             "user": {"id": user, "name": user.lower(), "username": user.lower(), "team_id": origin.user_team_id},
             "channel": {"id": channel, "name": "general"},
             "callback_id": callback_id,
@@ -256,9 +261,7 @@ class SlackDriver:
             "type": "shortcut",
             "token": "legacy-verification-token",
             "action_ts": f"{time.time():.6f}",
-            "team": {"id": origin.installed_team_id or origin.user_team_id, "domain": "handoff-test"},
-            "enterprise": origin.enterprise,
-            "is_enterprise_install": origin.org_wide,
+            **origin.team_fields(),
             "user": {"id": user, "username": user.lower(), "team_id": origin.user_team_id},
             "callback_id": callback_id,
             "trigger_id": self.fake.new_trigger_id(),
@@ -286,9 +289,7 @@ class SlackDriver:
             "action_id": action_id,
             "block_id": block_id,
             "value": value,
-            "team": {"id": origin.installed_team_id or origin.user_team_id, "domain": "handoff-test"},
-            "enterprise": origin.enterprise,
-            "is_enterprise_install": origin.org_wide,
+            **origin.team_fields(),
             "view": {**view, "team_id": origin.user_team_id, "state": {"values": {}}},
         }
         return self.post(urllib.parse.urlencode({"payload": json.dumps(payload)}))
