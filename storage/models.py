@@ -548,6 +548,7 @@ class StandupPrompt(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("initiative_id", "user_id", "day", name="uq_standup_prompt_day"),
         Index("ix_standup_prompt_state", "state", "prompted_at"),
+        Index("ix_standup_prompt_day", "day", "initiative_id"),  # a report's window of days
     )
 
     id: int | None = Field(default=None, primary_key=True)
