@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Executable, Select, func, null, or_, union_all
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql._typing import _ColumnExpressionArgument
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col
@@ -92,9 +94,11 @@ class _AnswerMicroseconds(ColumnElement[int]):
         ("answered", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, prompted: ColumnElement[Any], answered: ColumnElement[Any]) -> None:
-        self.prompted = prompted
-        self.answered = answered
+    def __init__(
+        self, prompted: _ColumnExpressionArgument[datetime], answered: _ColumnExpressionArgument[datetime | None]
+    ):
+        self.prompted = coercions.expect(roles.ExpressionElementRole, prompted)
+        self.answered = coercions.expect(roles.ExpressionElementRole, answered)
 
 
 @compiles(_AnswerMicroseconds, "sqlite")
