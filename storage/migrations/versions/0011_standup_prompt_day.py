@@ -1,4 +1,4 @@
-"""standup prompts by day: a report finds its window's prompts without walking every initiative's
+"""standup prompts by initiative and day: a report finds its window's prompts by day, an initiative at a time
 
 Revision ID: 0011
 Revises: 0010
@@ -16,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_standup_prompt_day", "standup_prompt", ["day", "initiative_id"])
+    op.create_index("ix_standup_prompt_initiative_day", "standup_prompt", ["initiative_id", "day"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_standup_prompt_day", table_name="standup_prompt")
+    op.drop_index("ix_standup_prompt_initiative_day", table_name="standup_prompt")
