@@ -388,22 +388,18 @@ def _follow_through(gaps: Sequence[queries.NudgedGap], started: datetime) -> Fol
     return FollowThrough(nudged, len(closed), Spread.of(timed), escalated)
 
 
-def _standups(prompts: Sequence[queries.PromptRow]) -> Standups:
-    by_user: dict[str, list[queries.PromptRow]] = defaultdict(list)
-    for prompt in prompts:
-        by_user[prompt.user_id].append(prompt)
-
-    def minutes(rows: Sequence[queries.PromptRow]) -> list[float]:
-        return [(p.answered_at - p.prompted_at).total_seconds() / 60 for p in rows if p.answered_at is not None]
+def _standups(engineers_prompts: Sequence[queries.EngineerPrompts]) -> Standups:
+    def minutes(microseconds: Sequence[int]) -> list[float]:
+        return [us / 10**6 / 60 for us in microseconds]  # as timedelta.total_seconds() / 60 would give
 
     engineers = [
-        Participation(user, len(rows), sum(1 for p in rows if p.answered_at), percentile(minutes(rows), 50))
-        for user, rows in by_user.items()
+        Participation(e.user_id, e.prompted, e.answered, percentile(minutes(e.answer_microseconds), 50))
+        for e in engineers_prompts
     ]
     engineers.sort(key=lambda e: (e.share if e.share is not None else 1.0, e.user_id))
     return Standups(
         engineers=tuple(engineers),
-        prompted=len(prompts),
-        answered=sum(1 for p in prompts if p.answered_at),
-        median_answer_minutes=percentile(minutes(prompts), 50),
+        prompted=sum(e.prompted for e in engineers_prompts),
+        answered=sum(e.answered for e in engineers_prompts),
+        median_answer_minutes=percentile(minutes([us for e in engineers_prompts for us in e.answer_microseconds]), 50),
     )

@@ -548,6 +548,9 @@ class StandupPrompt(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("initiative_id", "user_id", "day", name="uq_standup_prompt_day"),
         Index("ix_standup_prompt_state", "state", "prompted_at"),
+        # a report's window of days, an initiative at a time: SQLite, without statistics, always starts from the
+        # initiatives in scope, so an index leading with the day would go unused there
+        Index("ix_standup_prompt_initiative_day", "initiative_id", "day"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

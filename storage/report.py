@@ -7,13 +7,19 @@ the window started), never a list of ids: the statements stay the same size what
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Select, or_
+from sqlalchemy import BigInteger, ColumnElement, Executable, Select, func, null, or_, union_all
 from sqlalchemy import select as core_select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql._typing import _ColumnExpressionArgument
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session, col
 
 from storage.models import Checkpoint, ClosedGap, Initiative, NudgeState, PhaseChange, StandupPrompt
@@ -64,10 +70,50 @@ class NudgedGap:
 
 
 @dataclass(frozen=True)
-class PromptRow:
+class EngineerPrompts:
+    """One engineer's standup prompts in a window: how many, how many answered, and each answer's time from its
+    prompt in microseconds (whole numbers, so the medians are exact on every database)."""
+
     user_id: str
-    prompted_at: datetime
-    answered_at: datetime | None
+    prompted: int
+    answered: int
+    answer_microseconds: tuple[int, ...]
+
+
+class _AnswerMicroseconds(ColumnElement[int]):
+    """The time from a prompt to its answer in whole microseconds, computed by the database.
+
+    SQLite stores moments as text (`YYYY-MM-DD HH:MM:SS.ffffff`, SQLAlchemy's format, microseconds always six
+    digits): whole seconds from `strftime('%s')`, the microseconds from the text itself, since `julianday` would
+    round. PostgreSQL's `extract(epoch ...)` of an interval is exact (numeric)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    _traverse_internals = [
+        ("prompted", InternalTraversal.dp_clauseelement),
+        ("answered", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(
+        self, prompted: _ColumnExpressionArgument[datetime], answered: _ColumnExpressionArgument[datetime | None]
+    ):
+        self.prompted = coercions.expect(roles.ExpressionElementRole, prompted)
+        self.answered = coercions.expect(roles.ExpressionElementRole, answered)
+
+
+@compiles(_AnswerMicroseconds, "sqlite")
+def _answer_microseconds_sqlite(element: _AnswerMicroseconds, compiler: SQLCompiler, **kw: Any) -> str:
+    prompted, answered = compiler.process(element.prompted, **kw), compiler.process(element.answered, **kw)
+    return (
+        f"((CAST(strftime('%s', {answered}) AS INTEGER) - CAST(strftime('%s', {prompted}) AS INTEGER)) * 1000000"
+        f" + CAST(substr({answered}, 21, 6) AS INTEGER) - CAST(substr({prompted}, 21, 6) AS INTEGER))"
+    )
+
+
+@compiles(_AnswerMicroseconds)
+def _answer_microseconds(element: _AnswerMicroseconds, compiler: SQLCompiler, **kw: Any) -> str:
+    prompted, answered = compiler.process(element.prompted, **kw), compiler.process(element.answered, **kw)
+    return f"CAST(extract(epoch FROM {answered} - {prompted}) * 1000000 AS BIGINT)"
 
 
 def _rows(session: Session, statement: Executable) -> Sequence[Any]:
@@ -153,13 +199,41 @@ def nudged_gaps(*, session: Session, scope: ScopeFilter) -> list[NudgedGap]:
     ]
 
 
-def standup_prompts(*, session: Session, scope: ScopeFilter, first: date, last: date) -> list[PromptRow]:
-    """The standup prompts of the initiatives in scope for the days from `first` to `last`, both included."""
-    statement = core_select(
-        col(StandupPrompt.user_id), col(StandupPrompt.prompted_at), col(StandupPrompt.answered_at)
-    ).where(
+def standup_prompts(*, session: Session, scope: ScopeFilter, first: date, last: date) -> list[EngineerPrompts]:
+    """Each engineer's standup prompts about the initiatives in scope for the days from `first` to `last`, both
+    included: counted by the database, with only the answered ones' answer times read.
+
+    One statement: a row of counts an engineer (its time NULL), then a row an answered prompt (its counts NULL)."""
+    in_window = (
         col(StandupPrompt.initiative_id).in_(_ids(scope)),
         col(StandupPrompt.day) >= first,
         col(StandupPrompt.day) <= last,
     )
-    return [PromptRow(u, p, a) for u, p, a in _rows(session, statement)]
+    user = col(StandupPrompt.user_id)
+    counts = (
+        core_select(
+            user,
+            func.count().label("prompted"),
+            func.count(col(StandupPrompt.answered_at)).label("answered"),
+            null().label("answer_microseconds"),
+        )
+        .where(*in_window)
+        .group_by(user)
+    )
+    times = core_select(
+        user,
+        null(),
+        null(),
+        _AnswerMicroseconds(col(StandupPrompt.prompted_at), col(StandupPrompt.answered_at)),
+    ).where(*in_window, col(StandupPrompt.answered_at).is_not(None))
+    tallies: dict[str, tuple[int, int]] = {}
+    answer_times: dict[str, list[int]] = defaultdict(list)
+    for user_id, prompted, answered, microseconds in _rows(session, union_all(counts, times)):
+        if microseconds is None:
+            tallies[user_id] = (int(prompted), int(answered))
+        else:
+            answer_times[user_id].append(int(microseconds))
+    return [
+        EngineerPrompts(user_id, prompted, answered, tuple(answer_times.get(user_id, ())))
+        for user_id, (prompted, answered) in tallies.items()
+    ]

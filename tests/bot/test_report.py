@@ -32,7 +32,7 @@ from storage.schedules import forget_closed_gaps
 from tests.support.blockkit import all_text, assert_valid_message, button_values
 from tests.support.factories import checkpoint_row, make_initiative, rows
 from tests.support.slack_driver import TEAM_ID
-from tests.support.workspace import CAROL, CHURN, DAVE, GENERAL, NOW, SECRET
+from tests.support.workspace import ALICE, CAROL, CHURN, DAVE, GENERAL, NOW, SECRET
 
 WINDOW = ReportWindow(date(2026, 12, 1), "since Tue 1 Dec 2026", "since:2026-12-01")
 HERE = ReportScope(GENERAL, "general")
@@ -338,6 +338,35 @@ def test_standups_participation_and_answer_time_per_engineer(
         (DAVE, 1, 1, 30.0),
     ]
     assert (standups.prompted, standups.answered, standups.median_answer_minutes) == (4, 3, 30.0)
+
+
+def test_median_answer_times_are_exact_for_odd_and_even_counts_of_several_engineers(
+    session: Session, portfolio: dict[str, Initiative]
+) -> None:
+    alpha, india = portfolio["alpha"].id or 0, portfolio["india"].id or 0
+    odd = [timedelta(seconds=10, microseconds=250_000), timedelta(seconds=90, microseconds=1), timedelta(hours=1)]
+    even = [timedelta(seconds=45), timedelta(seconds=15), timedelta(seconds=75), timedelta(seconds=30)]
+    answered_after = {CAROL: odd, DAVE: even, ALICE: [timedelta(hours=2)]}
+    for user, waits in answered_after.items():
+        for offset, wait in enumerate(waits):
+            made = prompt(india if user == DAVE else alpha, user, date(2026, 12, 1) + timedelta(days=offset), None)
+            made.answered_at, made.state = made.prompted_at + wait, "answered"
+            session.add(made)
+    session.add(prompt(alpha, ALICE, date(2026, 12, 20), None))
+    session.commit()
+
+    standups = compute_report(session=session, team_id=TEAM_ID, scope=HERE, window=WINDOW, now=NOW).standups
+
+    def minutes(wait: timedelta) -> float:
+        return wait.total_seconds() / 60
+
+    assert [(e.user_id, e.prompted, e.answered, e.median_answer_minutes) for e in standups.engineers] == [
+        (ALICE, 2, 1, 120.0),
+        (CAROL, 3, 3, minutes(odd[1])),  # odd: the middle one, to the microsecond
+        (DAVE, 4, 4, 0.5),  # even: the lower of the middle two (30 and 45 seconds)
+    ]
+    # all eight: 10.25 s, 15 s, 30 s, 45 s, 75 s, 90.000001 s, 1 h, 2 h; the median is the 4th
+    assert (standups.prompted, standups.answered, standups.median_answer_minutes) == (9, 8, 0.75)
 
 
 def test_an_empty_scope_reports_zeros_and_says_so(session: Session, portfolio: dict[str, Initiative]) -> None:
