@@ -193,6 +193,9 @@ def _canvas(title: str, subtitle: str, *, left: float = 0.1) -> tuple[Figure, Ax
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    # Names are people's text: a `$` in one would otherwise be read as the start of math notation (and `$x^$`
+    # would fail to parse), so every string is drawn as typed.
+    matplotlib.rcParams["text.parse_math"] = False
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, facecolor=BACKGROUND)

@@ -165,3 +165,14 @@ def test_charts_render_from_several_threads_at_once() -> None:
         results = list(pool.map(lambda _: kpi_trend_chart(auc()).png, range(8)))
 
     assert results == [expected] * 8
+
+
+def test_dollar_signs_in_names_are_drawn_as_typed_not_read_as_math() -> None:
+    """People's text reaches the titles: `$x^$` would not parse as math notation and must not need to."""
+    names = ("Pricing $x^$ model", "Price $5 to $10")
+    charts = [burnup_chart(BurnUp(f"Checkpoints · {name}", burn().points, None)) for name in names]
+    charts += [kpi_trend_chart(KpiSeries(f"Revenue · {name}", "$", ">=", 5.0, auc().points)) for name in names]
+    charts += [funnel_chart(FunnelData(f"Funnel: {name}", funnel().bars, 6, 20)) for name in names]
+    for chart in charts:
+        assert png_size(chart.png) == (1200, 675)
+        assert "$" in chart.alt_text
