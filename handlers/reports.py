@@ -109,13 +109,27 @@ def _compute(runtime: Runtime, actor: Actor, scope: ReportScope, window: ReportW
 
 def _report(request: Request, command: ReportCommand) -> Message:
     """The report, with its funnel chart shared in the channel it was asked in (a report of nothing has none); a
-    chart Slack refuses leaves the figures in text with a note."""
-    report = _compute(request.runtime, request.actor, command.scope or ReportScope(request.channel_id), command.window)
+    chart Slack refuses leaves the figures in text with a note.
+
+    The answer is private but a shared chart is not: a report of another channel (perhaps a private one) keeps its
+    chart to itself rather than show that channel's funnel to everyone here."""
+    scope = command.scope or ReportScope(request.channel_id)
+    report = _compute(request.runtime, request.actor, scope, command.window)
     chart_note = None
-    if report.initiatives:
+    if report.initiatives and scope.channel_id not in (None, request.channel_id):
+        chart_note = chart_kept_private(scope.channel_id)
+    elif report.initiatives:
         uploaded = upload_chart(request.client, funnel_chart(funnel_of(report)), channel_id=request.channel_id)
         chart_note = None if uploaded is not None else CHART_UNAVAILABLE
     return render_report(report, chart_note=chart_note)
+
+
+def chart_kept_private(channel_id: str) -> str:
+    """Why a report of another channel comes without its chart, and where to get it."""
+    return (
+        f"The funnel chart is shared only in the channel it shows: ask `/handoff report` in <#{channel_id}>, "
+        "or `report weekly` posts it there every week."
+    )
 
 
 REPORT_USAGE = "/handoff report  ·  /handoff report #churn 30d  ·  /handoff report all since:2026-10-01"

@@ -121,3 +121,16 @@ def test_a_report_of_nothing_has_no_chart(running: RunningApp, churn: None) -> N
     answer = private_answer(running, "report", channel=CHURN)
 
     assert "No initiative to report on" in answer and running.fake.files == []
+
+
+def test_a_report_of_another_channel_keeps_its_chart_out_of_this_one(running: RunningApp, churn: None) -> None:
+    """The answer is private, a shared chart is not: another (perhaps private) channel's funnel stays out of here."""
+    run(running, "report 30d", channel=GENERAL)  # churn is at home here: its chart is shared here
+    assert [share.channel for share in running.fake.files[0].shares] == [GENERAL]
+
+    _, [elsewhere] = run(running, f"report <#{GENERAL}|general> 30d", channel=CHURN)
+
+    text = all_text(elsewhere)
+    assert "Reached production" in text
+    assert f"The funnel chart is shared only in the channel it shows: ask `/handoff report` in <#{GENERAL}>" in text
+    assert len(running.fake.files) == 1 and running.fake.shared_files(CHURN) == []
