@@ -64,6 +64,12 @@ def portfolio_chart(runtime: Runtime, client: WebClient, *, team_id: str) -> Upl
     return uploaded
 
 
+def _forget_upload(uploaded: UploadedChart) -> None:
+    with _uploaded_funnels_lock:
+        for key in [key for key, kept in _uploaded_funnels.items() if kept.file_id == uploaded.file_id]:
+            del _uploaded_funnels[key]
+
+
 def publish_home(
     runtime: Runtime,
     client: WebClient,
@@ -84,8 +90,16 @@ def publish_home(
             checklist=runtime.settings.checklist.for_team(team_id),
             stale_days=runtime.settings.kpi_stale_days,
         )
-    view = render_home(dashboard, notice=notice, portfolio_chart=portfolio)
-    client.views_publish(user_id=user_id, view=view)
+    try:
+        client.views_publish(user_id=user_id, view=render_home(dashboard, notice=notice, portfolio_chart=portfolio))
+    except SlackApiError as error:
+        if portfolio is None or error.response.get("error") != "invalid_blocks":
+            raise
+        # Slack may refuse a file it does not (or no longer) let the Home show: the dashboard still goes out, without
+        # the picture, and that file is not offered again.
+        log.warning("App Home's portfolio chart refused; published without it")
+        _forget_upload(portfolio)
+        client.views_publish(user_id=user_id, view=render_home(dashboard, notice=notice))
 
 
 def is_on_home(body: dict[str, Any]) -> bool:

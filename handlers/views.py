@@ -79,7 +79,7 @@ def register(app: App, runtime: Runtime) -> None:
             try:
                 with unit_of_work(runtime, client, actor.team_id) as (session, people):
                     problems = problems_with(session, people)
-            except SlackClientError:
+            except (SlackClientError, OSError):  # a timeout is an OSError, not a SlackClientError
                 log.warning("people not checked before the ack; Slack was slow or limiting")
                 with runtime.session() as session:
                     problems = problems_with(session, None)

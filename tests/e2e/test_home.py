@@ -359,3 +359,22 @@ def test_a_workspace_without_initiatives_has_no_portfolio_chart(running: Running
 
     assert [block for block in view["blocks"] if block["type"] == "image"] == []
     assert running.fake.calls_to("files.getUploadURLExternal") == []
+
+
+def test_a_home_slack_refuses_for_its_chart_is_published_without_it_and_the_chart_uploaded_anew(
+    running: RunningApp,
+) -> None:
+    create(running, 'new "Search ranking"', user=CAROL)
+    running.fake.fail_next("views.publish", error="invalid_blocks")
+
+    view = open_home(running, DAVE)
+
+    refused, published = running.fake.calls_to("views.publish")[-2:]
+    assert refused.response["error"] == "invalid_blocks"
+    assert [b for b in refused.args["view"]["blocks"] if b["type"] == "image"]
+    assert published.response["ok"] and [b for b in view["blocks"] if b["type"] == "image"] == []
+    assert "1 active initiative" in section_of(view, "Portfolio")
+
+    again = open_home(running, DAVE)
+    assert len(running.fake.files) == 2, "the refused file is not offered again"
+    assert [b["slack_file"] for b in again["blocks"] if b["type"] == "image"] == [{"id": running.fake.files[1].id}]
