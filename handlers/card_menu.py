@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
 from bot import ids
 from bot.blocks.base import Message
@@ -27,7 +28,7 @@ from bot.blocks.status import NextStep, page_value
 from bot.errors import HandoffError
 from bot.initiatives import Actor, Initiative, initiative_by_id
 from bot.kpis import kpi_views
-from bot.readiness import may_force, readiness_of
+from bot.readiness import leads_of, may_force, readiness_of
 from bot.runtime import Runtime
 from bot.standups import NoEmbeddedEngineer, settings_plan
 from handlers.actions import ack_only, render_status_value
@@ -35,7 +36,7 @@ from handlers.command_table import error_answer
 from handlers.errors import after_ack
 from handlers.home import is_on_home, republish
 from handlers.modal_openers import open_add_checkpoint_modal, open_add_doc_modal, open_report_blocker_modal
-from handlers.slack_people import unit_of_work
+from handlers.slack_people import quick_client, unit_of_work
 from handlers.tenancy import actor_of
 
 log = logging.getLogger(__name__)
@@ -153,11 +154,13 @@ def _form_of(
     """The view of a step whose form is the menu's own, or the private answer when it cannot be filled in."""
     if step is NextStep.PHASE:
         checklist = runtime.settings.checklist.for_team(actor.team_id)
-        with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        with runtime.session() as session:
             readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
-            forcing = may_force(initiative=initiative, actor=actor, people=people)
         return render_change_phase_modal(
-            initiative, next_gate=readiness.next_gate(), may_force=forcing, channel_id=channel_id
+            initiative,
+            next_gate=readiness.next_gate(),
+            may_force=_may_force_quickly(runtime, client, actor, initiative),
+            channel_id=channel_id,
         )
     if step is NextStep.EDIT:
         return render_edit_modal(initiative, channel_id=channel_id)
@@ -181,3 +184,16 @@ def _form_of(
             raise NoEmbeddedEngineer(initiative)
         return render_standup_settings_modal(initiative, plan, channel_id=channel_id)
     return render_archive_modal(initiative, channel_id=channel_id)
+
+
+def _may_force_quickly(runtime: Runtime, client: WebClient, actor: Actor, initiative: Initiative) -> bool:
+    """Whether the form offers forcing, without outlasting its trigger: a lead may; whether an admin is, Slack says
+    at once or the field stays hidden (the submission checks again)."""
+    if actor.user_id in leads_of(initiative):
+        return True
+    try:
+        with unit_of_work(runtime, quick_client(client), actor.team_id) as (_session, people):
+            return may_force(initiative=initiative, actor=actor, people=people)
+    except (SlackClientError, OSError) as error:
+        log.warning("force field hidden; Slack did not say at once who is an admin", extra={"error": repr(error)})
+        return False

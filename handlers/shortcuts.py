@@ -16,7 +16,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import ids
 from bot.blocks.base import Message
@@ -24,7 +24,8 @@ from bot.blocks.capture_forms import NO_LINK, Prefill, SourceMessage, title_from
 from bot.blocks.help import render_error
 from bot.blocks.modals import render_new_initiative_modal
 from bot.channel_initiative import initiative_for_message
-from bot.errors import HandoffError, UnknownUser
+from bot.errors import HandoffError
+from bot.people import known_names
 from bot.runtime import Runtime
 from bot.text import first_link, people_mentioned, plain_from_message
 from handlers.errors import after_ack
@@ -34,8 +35,7 @@ from handlers.modal_openers import (
     open_log_idea_modal,
     open_report_blocker_modal,
 )
-from handlers.posting import permalink
-from handlers.slack_people import unit_of_work
+from handlers.slack_people import quick_client
 from handlers.tenancy import tenant_of
 
 log = logging.getLogger(__name__)
@@ -155,16 +155,19 @@ def read_shortcut(runtime: Runtime, client: WebClient, body: dict[str, Any], tea
     ts = str(message.get("ts") or body.get("message_ts") or "")
     from_bot = bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
     author = None if from_bot else message.get("user")
+    mentioned = people_mentioned(raw_text)
     with runtime.session() as session:
         initiative = initiative_for_message(
             session=session, team_id=team_id, channel_id=channel_id, thread_ts=message.get("thread_ts") or ts
         )
-    message_link = permalink(client, channel_id=channel_id, ts=ts) if channel_id and ts else None
+        # Cached names only: a `users.info` per mention could outlast the trigger, and Slack itself shows an id.
+        names = known_names(session=session, team_id=team_id, user_ids=mentioned) if mentioned else {}
+    message_link = _permalink_quickly(client, channel_id=channel_id, ts=ts) if channel_id and ts else None
     return Shortcut(
         team_id=team_id,
         trigger_id=str(body["trigger_id"]),
         channel_id=channel_id,
-        text=plain_from_message(raw_text, _names_of(runtime, client, team_id, people_mentioned(raw_text))).strip(),
+        text=plain_from_message(raw_text, names).strip(),
         link=first_link(raw_text),
         initiative_ref=initiative.ref_key if initiative is not None else None,
         # The author reports a blocker they wrote; the person using the shortcut reports a bot's.
@@ -172,18 +175,12 @@ def read_shortcut(runtime: Runtime, client: WebClient, body: dict[str, Any], tea
     )
 
 
-def _names_of(runtime: Runtime, client: WebClient, team_id: str, user_ids: list[str]) -> dict[str, str]:
-    """Each mentioned person's handle, from the cached profiles or Slack; someone Slack does not know keeps their id."""
-    names: dict[str, str] = {}
-    if not user_ids:
-        return names
+def _permalink_quickly(client: WebClient, *, channel_id: str, ts: str) -> str | None:
+    """The message's permalink if Slack gives it at once; None when it refuses, is slow or is out of reach."""
     try:
-        with unit_of_work(runtime, client, team_id) as (_session, people):
-            for user_id in user_ids:
-                try:
-                    names[user_id] = people.profile(user_id).name
-                except UnknownUser:
-                    continue
+        return str(quick_client(client).chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
     except SlackApiError as error:
-        log.warning("mentioned people not named; Slack refused", extra={"slack_error": error.response.get("error")})
-    return names
+        log.warning("no permalink for a message", extra={"slack_error": error.response.get("error")})
+    except (SlackClientError, OSError) as error:
+        log.warning("no permalink for a message; Slack out of reach", extra={"error": repr(error)})
+    return None

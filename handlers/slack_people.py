@@ -17,6 +17,16 @@ from sqlmodel import Session
 from bot.people import PeopleService, UserProfile
 from bot.runtime import Runtime
 
+# Before a `views.open`, whose trigger is good for 3 seconds, a Slack call may take this long; a 429 is not waited out.
+TRIGGER_PATH_SLACK_TIMEOUT_SECONDS = 1
+
+
+def quick_client(client: WebClient) -> WebClient:
+    """A client like `client` that fails fast, for the calls made before opening a form with a trigger."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=TRIGGER_PATH_SLACK_TIMEOUT_SECONDS, retry_handlers=[]
+    )
+
 
 @contextmanager
 def unit_of_work(runtime: Runtime, client: WebClient, team_id: str) -> Iterator[tuple[Session, PeopleService]]:

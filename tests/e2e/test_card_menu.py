@@ -349,6 +349,19 @@ def test_a_non_lead_sees_no_force_field_and_cannot_force_with_a_crafted_submissi
     assert ids.BLOCK_PHASE_REASON in [b.get("block_id") for b in pick(running, "phase", user=ADMIN).view["blocks"]]
 
 
+def test_change_phase_opens_at_once_when_slack_rate_limits_the_admin_check(running: RunningApp, churn: Thread) -> None:
+    # Handoff has never looked the admin up; Slack answers `users.info` with a 429 asking to wait 30 s.
+    running.fake.fail_next("users.info", error="ratelimited", retry_after=30)
+    before = len(running.fake.calls)
+
+    view = pick(running, "phase", user=ADMIN).view
+
+    methods = [c.method for c in running.fake.calls[before:]]
+    assert methods[: methods.index("views.open")].count("users.info") == 1  # asked once, not waited out
+    assert ids.BLOCK_PHASE_REASON not in [b.get("block_id") for b in view["blocks"]]  # unknown: the leads' field only
+    assert ids.BLOCK_PHASE_REASON in [b.get("block_id") for b in pick(running, "phase", user=BOB).view["blocks"]]
+
+
 def test_someone_with_no_part_in_it_gets_the_commands_refusal_to_move_or_archive_it(
     running: RunningApp, churn: Thread
 ) -> None:

@@ -22,7 +22,7 @@ from storage.models import BLOCKER_MAX, CHECKPOINT_TITLE_MAX, Blocker, BlockerDi
 from tests.conftest import RunningApp
 from tests.support.blockkit import all_text, assert_valid_message, assert_valid_view
 from tests.support.e2e import Thread, blocks_of, create, kickoff_of, load, private_answer, replies
-from tests.support.workspace import ALICE, BOB, CAROL, DAVE, GENERAL
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, DAVE, GENERAL, ROBOT
 
 CHURN_V2 = "Churn model v2"
 NEW_CHURN = f'new "{CHURN_V2}" ds:<@U0BOB|bob> eng:<@U0CAROL|carol>'
@@ -456,3 +456,45 @@ def test_a_message_slack_gives_no_permalink_for_still_opens_its_form(running: Ru
     assert "this message" not in all_text(last_reply(running, churn))
     [idea] = rows(running.engine, Idea)
     assert idea.text == "labels are late again"
+
+
+# --- nothing slow before the form opens (its trigger is good once, for 3 seconds) ---------------------------
+
+
+def test_mentions_of_people_not_cached_ask_slack_nothing_before_the_form_opens(
+    running: RunningApp, churn: Thread
+) -> None:
+    # Bob leads DS, so Handoff has his profile; Dave, the admin and Robot it has never looked up.
+    message = said(running, f"<@{BOB}> <@{DAVE}> <@{ADMIN}> and <@{ROBOT}> say labels are late", thread=churn)
+    running.fake.fail_next("users.info", error="ratelimited", retry_after=30, times=3)
+    before = len(running.fake.calls)
+
+    view = shortcut_form(running, ids.SHORTCUT_LOG_BLOCKER, as_payload(message))
+
+    methods = [c.method for c in running.fake.calls[before:]]
+    assert "users.info" not in methods[: methods.index("views.open")]
+    assert element(view, ids.BLOCK_BLOCKER_TEXT)["initial_value"] == (
+        f"@bob @{DAVE} @{ADMIN} and @{ROBOT} say labels are late"
+    )
+
+
+def test_a_rate_limited_permalink_is_not_waited_for_and_the_form_opens_without_it(
+    running: RunningApp, churn: Thread
+) -> None:
+    message = said(running, "labels are late again")
+    running.fake.fail_next("chat.getPermalink", error="ratelimited", retry_after=30)
+    before = len(running.fake.calls_to("chat.getPermalink"))
+
+    view = shortcut_form(running, ids.SHORTCUT_LOG_IDEA, as_payload(message))
+
+    assert context_text(view) == "From a message."
+    assert len(running.fake.calls_to("chat.getPermalink")) == before + 1  # asked once, not again after 30 s
+
+
+def test_a_permalink_slack_is_too_slow_to_give_still_opens_the_form(running: RunningApp, churn: Thread) -> None:
+    message = said(running, "labels are late again")
+    running.fake.answer_slowly("chat.getPermalink", 1.5)  # past the quick client's 1 s timeout: an OSError
+
+    view = shortcut_form(running, ids.SHORTCUT_LOG_IDEA, as_payload(message))
+
+    assert context_text(view) == "From a message."
