@@ -21,11 +21,10 @@ from bot.runtime import Runtime
 TRIGGER_PATH_SLACK_TIMEOUT_SECONDS = 1
 
 
-def quick_client(client: WebClient) -> WebClient:
-    """A client like `client` that fails fast, for the calls made before opening a form with a trigger."""
-    return WebClient(
-        token=client.token, base_url=client.base_url, timeout=TRIGGER_PATH_SLACK_TIMEOUT_SECONDS, retry_handlers=[]
-    )
+def quick_client(client: WebClient, *, timeout: int = TRIGGER_PATH_SLACK_TIMEOUT_SECONDS) -> WebClient:
+    """A client like `client` that fails fast (no retries, no waiting out a rate limit), for calls made within
+    Slack's 3 seconds: before opening a form with a trigger, or inside an ack."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=timeout, retry_handlers=[])
 
 
 @contextmanager

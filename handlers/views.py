@@ -30,7 +30,7 @@ from handlers.form_state import form_metadata, selected_value
 from handlers.initiatives import create_and_announce
 from handlers.pickers import picked_id
 from handlers.readiness import add_doc_and_announce
-from handlers.slack_people import unit_of_work
+from handlers.slack_people import quick_client, unit_of_work
 from handlers.standups import answer_from_form, prompt_id_of, questions_from_form, save_questions, submit_answer
 from handlers.tenancy import actor_of
 
@@ -56,9 +56,7 @@ FORM_ACCEPTED = "handoff_form_accepted"
 def register(app: App, runtime: Runtime) -> None:
     # Inside the 3-second ack a users.info call may not retry or wait out a rate limit: this client gives up
     # quickly, and the people are then checked after the ack instead.
-    quick_client = WebClient(
-        token=app.client.token, base_url=app.client.base_url, timeout=ACK_PATH_SLACK_TIMEOUT_SECONDS, retry_handlers=[]
-    )
+    quick = quick_client(app.client, timeout=ACK_PATH_SLACK_TIMEOUT_SECONDS)
 
     def field_errors(body: dict[str, Any], context: BoltContext, client: WebClient) -> dict[str, str]:
         """Every problem with the submitted form, keyed by the block that shows it."""
@@ -87,7 +85,7 @@ def register(app: App, runtime: Runtime) -> None:
                 errors.setdefault(FIELD_BLOCKS.get(problem.field, ids.BLOCK_NEW_NAME), field_error(problem))
         return errors
 
-    check_new_initiative = form_check(lambda body, context: field_errors(body, context, quick_client))
+    check_new_initiative = form_check(lambda body, context: field_errors(body, context, quick))
 
     @after_ack
     def create_new_initiative(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
