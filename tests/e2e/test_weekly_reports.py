@@ -315,3 +315,30 @@ def test_a_channel_that_refuses_the_report_turns_it_off_tells_who_set_it_and_lea
     assert digest is None or (digest.digest_enabled and digest.disabled_reason is None)
     run_jobs_at(running, NEXT_MONDAY + timedelta(days=7, hours=2, minutes=1))
     assert len(report_slots(running.engine)) == len(slots)  # off until someone sets it again
+
+
+def test_a_crash_after_the_report_is_recorded_still_shares_its_chart_once(
+    running: RunningApp, start_replica: Callable[..., HandoffApp]
+) -> None:
+    seed_channel(running)
+    set_report(running)
+    running.clock.set(NEXT_MONDAY)
+    jobs = running.app.jobs
+    assert jobs is not None
+    # The process dies once the outbox has recorded the report, before the run gets to its chart.
+    dying = RunReport()
+    jobs.outbox.deliver(jobs.reports.due(NEXT_MONDAY, dying, None), dying)
+    assert chart_uploads(running) == []
+
+    restarted = start_replica().jobs  # the process that takes its place, on the same database
+    assert restarted is not None
+    for minutes in (1, 2):
+        running.clock.set(NEXT_MONDAY + timedelta(minutes=minutes))
+        restarted.run_due()
+
+    [post] = report_posts(running)
+    [upload] = chart_uploads(running)
+    assert upload.args.get("thread_ts") == post.ts
+    with Session(running.engine) as session:
+        [chart] = session.exec(select(JobRun).where(JobRun.job == Job.REPORT_CHART.value)).all()
+    assert (chart.state, chart.root_ts) == (JobRunState.DONE.value, post.ts)
