@@ -50,6 +50,10 @@ class WeeklyReportPlan:
         """The first local day of the week the slot due at `due_at` reports on (its own day is not in it)."""
         return self.schedule.local_date(due_at) - timedelta(days=REPORT_DAYS)
 
+    def window_end(self, due_at: datetime) -> datetime:
+        """The end (excluded) of the week the slot due at `due_at` reports on: the start of its own local day."""
+        return datetime.combine(self.schedule.local_date(due_at), time(), tzinfo=self.schedule.tz)
+
 
 def weekly_report_plan(*, session: Session, team_id: str, channel_id: str, default_timezone: str) -> WeeklyReportPlan:
     """The channel's weekly report setting (off, with the defaults, when never set)."""

@@ -81,7 +81,8 @@ class WeeklyReports:
         return deliveries
 
     def compose(self, plan: WeeklyReportPlan, due_at: datetime, now: datetime) -> Report:
-        """The report of the initiatives at home in the channel, over the seven local days before the slot's."""
+        """The report of the initiatives at home in the channel, over the seven local days before the slot's: up to
+        the start of its own day in the report's zone, so each event is in one week's report however late it runs."""
         from bot.report import ReportScope, compute_report, parse_window
 
         since = plan.window_start(due_at)
@@ -92,7 +93,8 @@ class WeeklyReports:
                 team_id=plan.team_id,
                 scope=ReportScope(channel_id=plan.channel_id),
                 window=window,
-                now=now.astimezone(self._runtime.settings.tz),  # the report counts days in the workspace's calendar
+                now=now.astimezone(plan.schedule.tz),
+                until=plan.window_end(due_at),
             )
 
     def prepare(

@@ -23,7 +23,7 @@ from handlers.outbox import SLOT_POST_EVENT, RunReport
 from handlers.report_jobs import NO_INITIATIVES
 from storage import schedules as queries
 from storage.db import session_scope
-from storage.models import ChannelSettings, JobRun, JobRunState, WeeklyReport
+from storage.models import ChannelSettings, JobRun, JobRunState, Phase, PhaseChange, WeeklyReport
 from tests.conftest import RunningApp
 from tests.support.e2e import private_answer
 from tests.support.factories import make_initiative
@@ -342,3 +342,27 @@ def test_a_crash_after_the_report_is_recorded_still_shares_its_chart_once(
     with Session(running.engine) as session:
         [chart] = session.exec(select(JobRun).where(JobRun.job == Job.REPORT_CHART.value)).all()
     assert (chart.state, chart.root_ts) == (JobRunState.DONE.value, post.ts)
+
+
+def test_an_event_on_the_reports_own_day_before_it_runs_is_in_next_weeks_report_only(running: RunningApp) -> None:
+    set_report(running)
+    on_report_day = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)  # 08:00 in Berlin, an hour before the report runs
+    with Session(running.engine) as session:
+        initiative = make_initiative(session, home_channel_id=GENERAL, created_at=NOW - timedelta(days=30))
+        session.add(
+            PhaseChange(
+                initiative_id=initiative.id or 0,
+                from_phase=Phase.DISCOVERY.value,
+                to_phase=Phase.RESEARCH.value,
+                changed_by=ALICE,
+                changed_at=on_report_day,
+            )
+        )
+        session.commit()
+
+    run_jobs_at(running, NEXT_MONDAY)
+    run_jobs_at(running, NEXT_MONDAY + timedelta(days=7))
+
+    this_week, next_week = (str(post.blocks) for post in report_posts(running))
+    assert "discovery 0 → research 0 →" in this_week
+    assert "discovery 0 → research 1 →" in next_week
