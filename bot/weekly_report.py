@@ -78,6 +78,14 @@ def channels_with_initiatives(*, session: Session) -> set[tuple[str, str]]:
     return {(team, channel) for team, channel, _, _ in schedule_queries.channels_with_initiatives(session=session)}
 
 
+def free_chart_claim(*, session: Session, run_id: int, holder: str, thread_ts: str | None, now: datetime) -> bool:
+    """Name the report's thread on its chart's fresh claim and end the claim's lease at once, for the first sweep
+    to take it over; False if the claim is not `holder`'s."""
+    return schedule_queries.record_progress(
+        session=session, run_id=run_id, root_ts=thread_ts, parts_posted=0, lease_until=now, holder=holder
+    )
+
+
 def set_weekly_report(
     *,
     session: Session,

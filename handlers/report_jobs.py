@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.blocks.base import Message
@@ -26,10 +25,15 @@ from bot.errors import SlackChannelUnavailable
 from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.runtime import Runtime
 from bot.slot_ledger import MISSED_WHILE_DOWN, Claim, Job, JobRunState, SlotLedger
-from bot.weekly_report import WeeklyReportPlan, channels_with_initiatives, weekly_report_plan, weekly_report_plans
+from bot.weekly_report import (
+    WeeklyReportPlan,
+    channels_with_initiatives,
+    free_chart_claim,
+    weekly_report_plan,
+    weekly_report_plans,
+)
 from handlers.outbox import Delivery, RunReport
 from handlers.posting import post_message
-from storage import schedules as slot_queries
 
 if TYPE_CHECKING:
     from bot.report import Report
@@ -119,13 +123,8 @@ class WeeklyReports:
             chart = self._ledger.claim(Job.REPORT_CHART, plan.target, _slot_of(claim), now=now, session=session)
             if chart is None:
                 return  # claimed before, by a holder that recorded this report already
-            slot_queries.record_progress(
-                session=session,
-                run_id=chart.id,
-                root_ts=delivery.root_ts,
-                parts_posted=0,
-                lease_until=now,
-                holder=self._ledger.holder,
+            free_chart_claim(
+                session=session, run_id=chart.id, holder=self._ledger.holder, thread_ts=delivery.root_ts, now=now
             )
 
         return chart_claimed
@@ -149,7 +148,7 @@ class WeeklyReports:
                 continue
             try:
                 self._share(plan, self.compose(plan, claim.run.due_at, now), claim, claim.run.root_ts, run)
-            except (SlackApiError, SlackClientError, SQLAlchemyError, OSError) as error:
+            except (SlackApiError, SlackClientError, OSError) as error:  # a database error stops every job alike
                 log.warning(
                     "a weekly report's chart was not shared", extra={"channel": channel_id, "error": str(error)}
                 )
