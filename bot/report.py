@@ -20,7 +20,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session
@@ -259,17 +259,28 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 
 def compute_report(
-    *, session: Session, team_id: str, scope: ReportScope, window: ReportWindow, now: datetime
+    *,
+    session: Session,
+    team_id: str,
+    scope: ReportScope,
+    window: ReportWindow,
+    now: datetime,
+    until: datetime | None = None,
 ) -> Report:
-    """The report's figures; `now` in the workspace's time zone sets the window's start and its calendar days."""
-    started = datetime.combine(window.since, time(), tzinfo=now.tzinfo)
-    yesterday = now.date() - timedelta(days=1)
-    reading = queries.ScopeFilter(team_id=team_id, channel_id=scope.channel_id, started=started)
+    """The report's figures up to `until` (excluded; None: up to now), whose zone (else `now`'s) sets the window's
+    start and its calendar days."""
+    end = until or now
+    started = datetime.combine(window.since, time(), tzinfo=end.tzinfo)
+    yesterday = end.date() - timedelta(days=1)
+    reading = queries.ScopeFilter(team_id=team_id, channel_id=scope.channel_id, started=started, until=until)
     initiatives = queries.scope_initiatives(session=session, scope=reading)
     history: dict[int, list[queries.PhaseStep]] = defaultdict(list)
     for step in queries.phase_history(session=session, scope=reading):
         history[step.initiative_id].append(step)
-    checkpoints = queries.checkpoints_due(session=session, scope=reading, first=window.since, last=yesterday)
+    checkpoints = [
+        c if c.done_at is None or until is None or c.done_at < until else replace(c, done_at=None)
+        for c in queries.checkpoints_due(session=session, scope=reading, first=window.since, last=yesterday)
+    ]
     gaps = queries.nudged_gaps(session=session, scope=reading)
     prompts = queries.standup_prompts(session=session, scope=reading, first=window.since, last=yesterday)
     funnel, to_production = _funnel(initiatives, history, started)
@@ -281,8 +292,8 @@ def compute_report(
         funnel=funnel,
         to_production=to_production,
         readiness=_readiness(history, started),
-        delivery=_delivery(checkpoints, now),
-        follow_through=_follow_through(gaps, started),
+        delivery=_delivery(checkpoints, end),
+        follow_through=_follow_through(gaps, started, until),
         standups=_standups(prompts),
     )
 
@@ -380,11 +391,14 @@ def _delivery(checkpoints: Sequence[queries.CheckpointRow], now: datetime) -> De
     return Delivery(len(checkpoints), on_time, late, still_open, mitigated)
 
 
-def _follow_through(gaps: Sequence[queries.NudgedGap], started: datetime) -> FollowThrough:
-    nudged = sum(1 for g in gaps if g.last_nudged_at is not None and g.last_nudged_at >= started)
-    closed = [g for g in gaps if g.closed_at is not None and g.closed_at >= started]
+def _follow_through(gaps: Sequence[queries.NudgedGap], started: datetime, until: datetime | None) -> FollowThrough:
+    def in_window(moment: datetime | None) -> bool:
+        return moment is not None and moment >= started and (until is None or moment < until)
+
+    nudged = sum(1 for g in gaps if in_window(g.last_nudged_at))
+    closed = [g for g in gaps if in_window(g.closed_at)]
     timed = [_days(g.first_nudged_at, g.closed_at) for g in closed if g.first_nudged_at and g.closed_at]
-    escalated = sum(1 for g in gaps if g.escalated_at is not None and g.escalated_at >= started)
+    escalated = sum(1 for g in gaps if in_window(g.escalated_at))
     return FollowThrough(nudged, len(closed), Spread.of(timed), escalated)
 
 

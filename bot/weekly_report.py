@@ -50,6 +50,10 @@ class WeeklyReportPlan:
         """The first local day of the week the slot due at `due_at` reports on (its own day is not in it)."""
         return self.schedule.local_date(due_at) - timedelta(days=REPORT_DAYS)
 
+    def window_end(self, due_at: datetime) -> datetime:
+        """The end (excluded) of the week the slot due at `due_at` reports on: the start of its own local day."""
+        return datetime.combine(self.schedule.local_date(due_at), time(), tzinfo=self.schedule.tz)
+
 
 def weekly_report_plan(*, session: Session, team_id: str, channel_id: str, default_timezone: str) -> WeeklyReportPlan:
     """The channel's weekly report setting (off, with the defaults, when never set)."""
@@ -72,6 +76,14 @@ def weekly_report_plans(*, session: Session, default_timezone: str) -> list[Week
 def channels_with_initiatives(*, session: Session) -> set[tuple[str, str]]:
     """(team, channel) of every channel that is home to an active initiative: the others have nothing to report."""
     return {(team, channel) for team, channel, _, _ in schedule_queries.channels_with_initiatives(session=session)}
+
+
+def free_chart_claim(*, session: Session, run_id: int, holder: str, thread_ts: str | None, now: datetime) -> bool:
+    """Name the report's thread on its chart's fresh claim and end the claim's lease at once, for the first sweep
+    to take it over; False if the claim is not `holder`'s."""
+    return schedule_queries.record_progress(
+        session=session, run_id=run_id, root_ts=thread_ts, parts_posted=0, lease_until=now, holder=holder
+    )
 
 
 def set_weekly_report(

@@ -63,10 +63,9 @@ class JobRunner:
         logging older ones), and finish every claim whose lease lapsed; `only` leaves the other job's slots."""
         now = self._runtime.clock.now()
         report = RunReport()
-        try:
-            self.outbox.deliver(self._due(now, report, channel, only), report)
-        finally:
-            self.reports.share_charts(report)
+        self.outbox.deliver(self._due(now, report, channel, only), report)
+        # Each chart was claimed with its report: one this run does not reach is the next sweep's to share.
+        self.reports.share_charts(report)
         if channel is None:
             self.ledger.prune(now)
         return report

@@ -2,22 +2,22 @@
 before it, hand it to the outbox, then share the funnel chart in the report's thread.
 
 The report's message is a slot of `Job.REPORT`, posted through the outbox with its message metadata, so a crash
-between posting and recording never posts it twice. Its chart is a slot of `Job.REPORT_CHART` claimed only once
-the report is recorded, with the report's thread on the claim: a holder that dies before the upload leaves the
-claim to lapse and the next sweep uploads it; a chart Slack will not take leaves a note in the thread instead,
-never a second report.
+between posting and recording never posts it twice. Its chart is a slot of `Job.REPORT_CHART` claimed in the same
+transaction that records the report done, with the report's thread on the claim and its lease already over: the
+first sweep to take it over (this run's, an overlapping run's, another replica's, or the next one after a crash)
+uploads it, once; a chart Slack will not take leaves a note in the thread instead, never a second report.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
 
 from bot.blocks.base import Message
 from bot.blocks.weekly_report import render_chart_note, render_weekly_report, render_weekly_report_refused
@@ -25,7 +25,13 @@ from bot.errors import SlackChannelUnavailable
 from bot.recurrence import MAX_CATCH_UP_SLOTS_DAYS, Slot
 from bot.runtime import Runtime
 from bot.slot_ledger import MISSED_WHILE_DOWN, Claim, Job, JobRunState, SlotLedger
-from bot.weekly_report import WeeklyReportPlan, channels_with_initiatives, weekly_report_plan, weekly_report_plans
+from bot.weekly_report import (
+    WeeklyReportPlan,
+    channels_with_initiatives,
+    free_chart_claim,
+    weekly_report_plan,
+    weekly_report_plans,
+)
 from handlers.outbox import Delivery, RunReport
 from handlers.posting import post_message
 
@@ -37,15 +43,6 @@ NO_INITIATIVES = "no initiatives call this channel home"
 CHART_SHARED = "chart shared"
 
 
-@dataclass
-class ReportPost:
-    """A weekly report handed to the outbox, and what its chart is drawn from once it is posted."""
-
-    plan: WeeklyReportPlan
-    delivery: Delivery
-    report: Report
-
-
 class WeeklyReports:
     """The weekly reports of every channel: due slots, lapsed claims, and each posted report's chart."""
 
@@ -53,7 +50,6 @@ class WeeklyReports:
         self._runtime = runtime
         self._client = client
         self._ledger = ledger
-        self.posts: list[ReportPost] = []  # handed to the outbox in this run, their charts still to share
 
     def due(self, now: datetime, run: RunReport, channel: tuple[str, str] | None) -> Iterator[list[Delivery]]:
         """Each due weekly report's delivery as soon as it is claimed and composed, then those of lapsed claims; a
@@ -89,7 +85,8 @@ class WeeklyReports:
         return deliveries
 
     def compose(self, plan: WeeklyReportPlan, due_at: datetime, now: datetime) -> Report:
-        """The report of the initiatives at home in the channel, over the seven local days before the slot's."""
+        """The report of the initiatives at home in the channel, over the seven local days before the slot's: up to
+        the start of its own day in the report's zone, so each event is in one week's report however late it runs."""
         from bot.report import ReportScope, compute_report, parse_window
 
         since = plan.window_start(due_at)
@@ -100,7 +97,8 @@ class WeeklyReports:
                 team_id=plan.team_id,
                 scope=ReportScope(channel_id=plan.channel_id),
                 window=window,
-                now=now.astimezone(self._runtime.settings.tz),  # the report counts days in the workspace's calendar
+                now=now.astimezone(plan.schedule.tz),
+                until=plan.window_end(due_at),
             )
 
     def prepare(
@@ -114,27 +112,28 @@ class WeeklyReports:
         report = self.compose(plan, claim.run.due_at, now)
         delivery = Delivery.of(claim, plan.team_id, plan.channel_id, [render_weekly_report(report, plan)])
         delivery.on_refused = self._refused(plan, claim)
-        self.posts.append(ReportPost(plan, delivery, report))
+        delivery.on_done = self._chart_claimed(plan, claim, delivery)
         return [delivery]
 
+    def _chart_claimed(self, plan: WeeklyReportPlan, claim: Claim, delivery: Delivery):  # type: ignore[no-untyped-def]
+        """Claim the report's chart slot in the transaction that records the report done, naming its thread, with
+        its lease over at once: no report is recorded without its chart's claim, and no run keeps it to itself."""
+
+        def chart_claimed(session: Session, now: datetime) -> None:
+            chart = self._ledger.claim(Job.REPORT_CHART, plan.target, _slot_of(claim), now=now, session=session)
+            if chart is None:
+                return  # claimed before, by a holder that recorded this report already
+            free_chart_claim(
+                session=session, run_id=chart.id, holder=self._ledger.holder, thread_ts=delivery.root_ts, now=now
+            )
+
+        return chart_claimed
+
     def share_charts(self, run: RunReport) -> None:
-        """Upload the funnel chart into the thread of each report this run posted, once per slot; then the charts
-        whose earlier holder died before uploading them."""
-        posts, self.posts = self.posts, []
+        """Upload the funnel chart into the thread of each recorded report whose chart nobody holds: taken over one
+        at a time, so overlapping runs and replicas share each chart exactly once. A chart that fails is logged and
+        left to its claim's lease; the others go on."""
         now = self._runtime.clock.now()
-        for post in posts:
-            delivery = post.delivery
-            if delivery.remaining or delivery.root_ts is None or delivery.claim is None:
-                continue
-            with self._runtime.session() as session:  # the claim names the report's thread from the start
-                claim = self._ledger.claim(
-                    Job.REPORT_CHART, post.plan.target, _slot_of(delivery.claim), now=now, session=session
-                )
-                if claim is not None:
-                    claim.record_progress(root_ts=delivery.root_ts, parts_posted=0, session=session)
-            if claim is None:
-                continue  # its chart was shared (or is being shared) by an earlier run
-            self._share(post.plan, post.report, claim, delivery.root_ts, run)
         for claim in self._ledger.take_over_lapsed((Job.REPORT_CHART,), now=now):
             team_id, channel_id = claim.run.target.split(":", 1)
             with self._runtime.session() as session:
@@ -147,7 +146,13 @@ class WeeklyReports:
             if claim.overdue(now) or claim.run.root_ts is None:
                 claim.give_up({"channel": channel_id})
                 continue
-            self._share(plan, self.compose(plan, claim.run.due_at, now), claim, claim.run.root_ts, run)
+            try:
+                self._share(plan, self.compose(plan, claim.run.due_at, now), claim, claim.run.root_ts, run)
+            except (SlackApiError, SlackClientError, OSError) as error:  # a database error stops every job alike
+                log.warning(
+                    "a weekly report's chart was not shared", extra={"channel": channel_id, "error": str(error)}
+                )
+                run.failed.append(f"{Job.REPORT_CHART.value} {channel_id} {claim.run.slot}")
 
     def _share(self, plan: WeeklyReportPlan, report: Report, claim: Claim, thread_ts: str, run: RunReport) -> None:
         """Upload the report's funnel chart into its thread; a chart Slack will not take leaves a note there."""

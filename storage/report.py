@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Executable, Select, func, null, or_, union_all
+from sqlalchemy import BigInteger, ColumnElement, Executable, Select, and_, func, null, or_, true, union_all
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import coercions, roles
@@ -28,11 +28,21 @@ from storage.models import Checkpoint, ClosedGap, Initiative, NudgeState, PhaseC
 @dataclass(frozen=True)
 class ScopeFilter:
     """The initiatives a report reads: the workspace's, or those at home in `channel_id`; `started` is the window's
-    start, before which an archived initiative is left out."""
+    start, before which an archived initiative is left out, and `until` its end (excluded; None: up to now), from
+    which no event is read."""
 
     team_id: str
     channel_id: str | None
     started: datetime
+    until: datetime | None = None
+
+    def before_end(self, column: Any) -> ColumnElement[bool]:
+        """`column` is before the window's end (always true for a window up to now)."""
+        return true() if self.until is None else column < self.until
+
+    def in_window(self, column: Any) -> ColumnElement[bool]:
+        """`column` is from the window's start to its end."""
+        return and_(column >= self.started, self.before_end(column))
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,7 @@ def _ids(scope: ScopeFilter) -> Select[Any]:
     where = [
         col(Initiative.team_id) == scope.team_id,
         or_(col(Initiative.archived).is_(False), col(Initiative.archived_at) >= scope.started),
+        scope.before_end(col(Initiative.created_at)),
     ]
     if scope.channel_id is not None:
         where.append(col(Initiative.home_channel_id) == scope.channel_id)
@@ -152,7 +163,7 @@ def phase_history(*, session: Session, scope: ScopeFilter) -> list[PhaseStep]:
             col(PhaseChange.changed_at),
             col(PhaseChange.forced),
         )
-        .where(col(PhaseChange.initiative_id).in_(_ids(scope)))
+        .where(col(PhaseChange.initiative_id).in_(_ids(scope)), scope.before_end(col(PhaseChange.changed_at)))
         .order_by(col(PhaseChange.initiative_id), col(PhaseChange.changed_at), col(PhaseChange.id))
     )
     return [PhaseStep(i, f, t, at, bool(forced)) for i, f, t, at, forced in _rows(session, statement)]
@@ -172,14 +183,14 @@ def checkpoints_due(*, session: Session, scope: ScopeFilter, first: date, last: 
 
 
 def nudged_gaps(*, session: Session, scope: ScopeFilter) -> list[NudgedGap]:
-    """The gaps of the initiatives in scope nudged, escalated or closed since `started`: open ones, then closed."""
+    """The gaps of the initiatives in scope nudged, escalated or closed in the window: open ones, then closed."""
     ids = _ids(scope)
     open_gaps = core_select(
         col(NudgeState.first_nudged_at), col(NudgeState.last_nudged_at), col(NudgeState.escalated_at)
     ).where(
         col(NudgeState.initiative_id).in_(ids),
         col(NudgeState.times_nudged) > 0,
-        or_(col(NudgeState.last_nudged_at) >= scope.started, col(NudgeState.escalated_at) >= scope.started),
+        or_(scope.in_window(col(NudgeState.last_nudged_at)), scope.in_window(col(NudgeState.escalated_at))),
     )
     closed = core_select(
         col(ClosedGap.first_nudged_at),
@@ -189,9 +200,9 @@ def nudged_gaps(*, session: Session, scope: ScopeFilter) -> list[NudgedGap]:
     ).where(
         col(ClosedGap.initiative_id).in_(ids),
         or_(
-            col(ClosedGap.closed_at) >= scope.started,
-            col(ClosedGap.last_nudged_at) >= scope.started,
-            col(ClosedGap.escalated_at) >= scope.started,
+            scope.in_window(col(ClosedGap.closed_at)),
+            scope.in_window(col(ClosedGap.last_nudged_at)),
+            scope.in_window(col(ClosedGap.escalated_at)),
         ),
     )
     return [NudgedGap(f, last, e, None) for f, last, e in _rows(session, open_gaps)] + [

@@ -340,6 +340,40 @@ def test_standups_participation_and_answer_time_per_engineer(
     assert (standups.prompted, standups.answered, standups.median_answer_minutes) == (4, 3, 30.0)
 
 
+def test_a_window_with_an_end_reads_no_event_from_it_on(session: Session, portfolio: dict[str, Initiative]) -> None:
+    """`until` (excluded) bounds every read: checkpoints due and done, nudges and closings, standups."""
+    alpha = portfolio["alpha"].id or 0
+    until = at(2026, 12, 15)
+    session.add_all(
+        [
+            checkpoint_row(alpha, 1, due_date=date(2026, 12, 10), status="done", done_at=at(2026, 12, 9)),
+            checkpoint_row(alpha, 2, due_date=date(2026, 12, 12), status="done", done_at=at(2026, 12, 16)),
+            checkpoint_row(alpha, 3, due_date=date(2026, 12, 15)),  # due on the end's own day: after the window
+            nudge(alpha, "missing:a", times_nudged=1, first_nudged_at=at(2026, 12, 20),
+                last_nudged_at=at(2026, 12, 20)),
+            ClosedGap(
+                initiative_id=alpha, gap_key="overdue:1", times_nudged=1, first_nudged_at=at(2026, 12, 2),
+                last_nudged_at=at(2026, 12, 2), closed_at=at(2026, 12, 14),
+            ),
+            ClosedGap(
+                initiative_id=alpha, gap_key="overdue:2", times_nudged=1, first_nudged_at=at(2026, 12, 5),
+                last_nudged_at=at(2026, 12, 5), escalated_at=at(2026, 12, 15), closed_at=at(2026, 12, 18),
+            ),
+            prompt(alpha, CAROL, date(2026, 12, 14), 20),
+            prompt(alpha, CAROL, date(2026, 12, 15), None),
+        ]
+    )  # fmt: skip
+    session.commit()
+
+    report = compute_report(session=session, team_id=TEAM_ID, scope=HERE, window=WINDOW, now=NOW, until=until)
+
+    assert report.delivery == Delivery(due=2, on_time=1, done_late=0, still_open=1, mitigated=0)
+    assert report.follow_through == FollowThrough(nudged=2, closed=1, to_close=Spread(1, 12.0, 12.0), escalated=0)
+    assert [(e.user_id, e.prompted, e.answered) for e in report.standups.engineers] == [(CAROL, 1, 1)]
+    everything = compute_report(session=session, team_id=TEAM_ID, scope=HERE, window=WINDOW, now=NOW)
+    assert everything.delivery.due == 3 and everything.follow_through.closed == 2
+
+
 def test_median_answer_times_are_exact_for_odd_and_even_counts_of_several_engineers(
     session: Session, portfolio: dict[str, Initiative]
 ) -> None:

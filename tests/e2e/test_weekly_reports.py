@@ -23,7 +23,7 @@ from handlers.outbox import SLOT_POST_EVENT, RunReport
 from handlers.report_jobs import NO_INITIATIVES
 from storage import schedules as queries
 from storage.db import session_scope
-from storage.models import ChannelSettings, JobRun, JobRunState, WeeklyReport
+from storage.models import ChannelSettings, JobRun, JobRunState, Phase, PhaseChange, WeeklyReport
 from tests.conftest import RunningApp
 from tests.support.e2e import private_answer
 from tests.support.factories import make_initiative
@@ -315,3 +315,54 @@ def test_a_channel_that_refuses_the_report_turns_it_off_tells_who_set_it_and_lea
     assert digest is None or (digest.digest_enabled and digest.disabled_reason is None)
     run_jobs_at(running, NEXT_MONDAY + timedelta(days=7, hours=2, minutes=1))
     assert len(report_slots(running.engine)) == len(slots)  # off until someone sets it again
+
+
+def test_a_crash_after_the_report_is_recorded_still_shares_its_chart_once(
+    running: RunningApp, start_replica: Callable[..., HandoffApp]
+) -> None:
+    seed_channel(running)
+    set_report(running)
+    running.clock.set(NEXT_MONDAY)
+    jobs = running.app.jobs
+    assert jobs is not None
+    # The process dies once the outbox has recorded the report, before the run gets to its chart.
+    dying = RunReport()
+    jobs.outbox.deliver(jobs.reports.due(NEXT_MONDAY, dying, None), dying)
+    assert chart_uploads(running) == []
+
+    restarted = start_replica().jobs  # the process that takes its place, on the same database
+    assert restarted is not None
+    for minutes in (1, 2):
+        running.clock.set(NEXT_MONDAY + timedelta(minutes=minutes))
+        restarted.run_due()
+
+    [post] = report_posts(running)
+    [upload] = chart_uploads(running)
+    assert upload.args.get("thread_ts") == post.ts
+    with Session(running.engine) as session:
+        [chart] = session.exec(select(JobRun).where(JobRun.job == Job.REPORT_CHART.value)).all()
+    assert (chart.state, chart.root_ts) == (JobRunState.DONE.value, post.ts)
+
+
+def test_an_event_on_the_reports_own_day_before_it_runs_is_in_next_weeks_report_only(running: RunningApp) -> None:
+    set_report(running)
+    on_report_day = datetime(2027, 1, 11, 7, 0, tzinfo=UTC)  # 08:00 in Berlin, an hour before the report runs
+    with Session(running.engine) as session:
+        initiative = make_initiative(session, home_channel_id=GENERAL, created_at=NOW - timedelta(days=30))
+        session.add(
+            PhaseChange(
+                initiative_id=initiative.id or 0,
+                from_phase=Phase.DISCOVERY.value,
+                to_phase=Phase.RESEARCH.value,
+                changed_by=ALICE,
+                changed_at=on_report_day,
+            )
+        )
+        session.commit()
+
+    run_jobs_at(running, NEXT_MONDAY)
+    run_jobs_at(running, NEXT_MONDAY + timedelta(days=7))
+
+    this_week, next_week = (str(post.blocks) for post in report_posts(running))
+    assert "discovery 0 → research 0 →" in this_week
+    assert "discovery 0 → research 1 →" in next_week
