@@ -54,7 +54,7 @@ from typing import Any
 from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 
-from bench.measure import StatementCounter, percentile
+from bench.measure import StatementCounter, bulk_insert, percentile
 from bench.versions import code_version
 from bot.app import HandoffApp, create_app
 from bot.blocks.digest import render_digest
@@ -384,11 +384,7 @@ def seed_database(engine: Engine, sizes: dict[str, int], now: datetime, rng: ran
         "kpi": Kpi,
         "kpi_reading": KpiReading,
     }
-    with engine.begin() as connection:
-        for name, model in tables.items():
-            if rows[name]:
-                connection.execute(insert(model.__table__), rows[name])  # type: ignore[attr-defined]
-    return {name: len(rows[name]) for name in tables}
+    return bulk_insert(engine, tables, rows)
 
 
 def schedule_every_channel(engine: Engine, channels: Sequence[str], now: datetime) -> str:

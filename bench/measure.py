@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 
 
@@ -36,3 +36,13 @@ def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def bulk_insert(engine: Engine, tables: dict[str, Any], rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Insert seeded rows table by table (`tables` names each table's model, in an order foreign keys allow) in one
+    transaction, one executemany per table; returns how many rows each table got."""
+    with engine.begin() as connection:
+        for name, model in tables.items():
+            if rows[name]:
+                connection.execute(insert(model.__table__), rows[name])
+    return {name: len(rows[name]) for name in tables}

@@ -46,9 +46,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, insert, make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
 
+from bench.measure import bulk_insert
 from bench.versions import code_version
 from bot.blocks.report import render_report
 from bot.chart_data import FunnelData
@@ -330,11 +331,7 @@ def seed_database(engine: Engine, count: int, rng: random.Random) -> dict[str, i
         "nudge_state": NudgeState,
         "standup_prompt": StandupPrompt,
     }
-    with engine.begin() as connection:
-        for table, model in tables.items():
-            if rows[table]:
-                connection.execute(insert(model.__table__), rows[table])  # type: ignore[attr-defined]
-    return {table: len(rows[table]) for table in tables}
+    return bulk_insert(engine, tables, rows)
 
 
 # ------------------------------------------------------------------------------------------------ measuring
