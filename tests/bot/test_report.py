@@ -3,13 +3,10 @@ and the statements it costs: the same few for one initiative or many, on SQLite 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -30,6 +27,7 @@ from bot.report import (
 from storage.models import ClosedGap, Initiative, NudgeState, Phase, PhaseChange, StandupPrompt
 from storage.schedules import forget_closed_gaps
 from tests.support.blockkit import all_text, assert_valid_message, button_values
+from tests.support.databases import statements
 from tests.support.factories import checkpoint_row, make_initiative, rows
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ALICE, CAROL, CHURN, DAVE, GENERAL, NOW, SECRET
@@ -444,20 +442,6 @@ def test_funnel_of_gives_the_charts_bars(session: Session, portfolio: dict[str, 
         ("summary", 1, 5.0),
     ]
     assert (data.reached_production, data.total) == (2, 5)
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def grow(session: Session, count: int) -> None:

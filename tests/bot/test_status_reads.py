@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -26,25 +24,12 @@ from storage.models import (
     PhaseChange,
 )
 from storage.page_facts import CardFact
+from tests.support.databases import statements
 from tests.support.factories import checkpoint_row, seed_initiatives
 from tests.support.slack_driver import TEAM_ID
 from tests.support.workspace import ALICE, GENERAL, NOW
 
 PAGE_STATEMENTS = 1  # the cards, their count and everything else the page shows of them
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def enrich(session: Session, initiative_id: int, *, checkpoints: int, readings: int) -> None:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
@@ -115,3 +115,19 @@ def drop_initiatives(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE phase_change"))
         connection.execute(text(f"DROP TABLE initiative{cascade}"))
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs, in order: for tests that a read's statement count
+    stays constant."""
+    sent: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
