@@ -27,6 +27,7 @@ DEFAULT_KPI_STALE_DAYS = 14
 DEFAULT_NUDGE_COOLDOWN_DAYS = 3
 DEFAULT_NUDGE_DELAY_MINUTES = 30
 DEFAULT_JIRA_SYNC_MINUTES = 5
+DEFAULT_KPI_POLL_MINUTES = 60
 DEFAULT_STANDUP_REMINDER_HOURS = 3
 DEFAULT_SLACK_POSTS_PER_MINUTE = 300
 SAME_DAY = "same-day"
@@ -37,6 +38,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 JIRA_SETTINGS_NEEDED = (
     "`JIRA_URL` and either `JIRA_EMAIL` + `JIRA_API_TOKEN` (Jira Cloud) or `JIRA_TOKEN` (Jira Data Center personal "
     "access token)"
+)
+# What each KPI source needs, in the words of every message that says it is not configured.
+MLFLOW_SETTINGS_NEEDED = (
+    "`MLFLOW_TRACKING_URI` (the tracking server, such as http://mlflow.internal:5000), with `MLFLOW_TRACKING_TOKEN` "
+    "or `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD` if the server asks for them"
+)
+PROMETHEUS_SETTINGS_NEEDED = (
+    "`PROMETHEUS_URL` (such as http://prometheus.internal:9090), with `PROMETHEUS_BEARER_TOKEN` if the server asks "
+    "for one"
 )
 JIRA_NOT_CONFIGURED = f"Jira is not configured for Handoff. Whoever runs Handoff can set {JIRA_SETTINGS_NEEDED}."
 
@@ -75,6 +85,24 @@ class JiraSettings:
 
 
 @dataclass(frozen=True)
+class MlflowSettings:
+    """An MLflow tracking server, read over its REST API."""
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """A Prometheus server (or anything answering its HTTP API), read with instant queries."""
+
+    url: str
+    bearer_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     slack_bot_token: str = field(repr=False)
     slack_signing_secret: str = field(repr=False)
@@ -82,6 +110,9 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     jira: JiraSettings | None = None
+    mlflow: MlflowSettings | None = None
+    prometheus: PrometheusSettings | None = None
+    kpi_poll_minutes: int = DEFAULT_KPI_POLL_MINUTES  # sourced KPIs are read this often
     timezone: str = "UTC"
     port: int = DEFAULT_PORT
     log_level: str = "INFO"
@@ -111,6 +142,10 @@ class Settings:
         ]
         if self.jira is not None:
             values += [self.jira.api_token, self.jira.personal_token, self.jira.webhook_secret]
+        if self.mlflow is not None:
+            values += [self.mlflow.token, self.mlflow.password, urlparse(self.mlflow.url).password]
+        if self.prometheus is not None:
+            values += [self.prometheus.bearer_token, urlparse(self.prometheus.url).password]
         return tuple(v for v in values if v)
 
 
@@ -211,6 +246,9 @@ def _parse(env: Mapping[str, str], mode: RunMode, jira_needed_by: str | None) ->
         problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}.")
 
     jira = _parse_jira(env, problems, jira_needed_by)
+    mlflow = _parse_mlflow(env, problems)
+    prometheus = _parse_prometheus(env, problems)
+    kpi_poll_minutes = _bounded(env, "HANDOFF_KPI_POLL_MINUTES", DEFAULT_KPI_POLL_MINUTES, 1, 1440, problems)
 
     checklist = ChecklistConfig()
     checklist_path = _get(env, "HANDOFF_CHECKLIST")
@@ -246,6 +284,9 @@ def _parse(env: Mapping[str, str], mode: RunMode, jira_needed_by: str | None) ->
         slack_api_url=slack_api_url,
         database_url=database_url,
         jira=jira,
+        mlflow=mlflow,
+        prometheus=prometheus,
+        kpi_poll_minutes=kpi_poll_minutes,
         timezone=timezone,
         port=port,
         log_level=log_level,
@@ -279,6 +320,52 @@ def _parse_catch_up(raw: str | None, problems: list[str]) -> timedelta | None:
         return timedelta(hours=int(hours))
     problems.append(f"HANDOFF_CATCH_UP must be {SAME_DAY}, a number of hours up to 168 such as 6h, or 0, got {raw!r}.")
     return None
+
+
+def _parse_mlflow(env: Mapping[str, str], problems: list[str]) -> MlflowSettings | None:
+    url = _get(env, "MLFLOW_TRACKING_URI")
+    token = _get(env, "MLFLOW_TRACKING_TOKEN")
+    username = _get(env, "MLFLOW_TRACKING_USERNAME")
+    password = _get(env, "MLFLOW_TRACKING_PASSWORD")
+    if url is None:
+        if token or username or password:
+            problems.append(
+                "MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME or MLFLOW_TRACKING_PASSWORD is set but "
+                "MLFLOW_TRACKING_URI is not: set it to the tracking server (http://mlflow.internal:5000)."
+            )
+        return None
+    if not _is_http_url(url):
+        problems.append(
+            "MLFLOW_TRACKING_URI must be the http(s) URL of an MLflow tracking server, such as "
+            f"http://mlflow.internal:5000, got {url!r} (Handoff reads MLflow over its REST API, not from a local "
+            "folder or database)."
+        )
+        return None
+    if token and (username or password):
+        problems.append(
+            "Set either MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD, not both."
+        )
+        return None
+    if bool(username) != bool(password):
+        problems.append("MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD go together: set both, or neither.")
+        return None
+    return MlflowSettings(url=url.rstrip("/"), token=token, username=username, password=password)
+
+
+def _parse_prometheus(env: Mapping[str, str], problems: list[str]) -> PrometheusSettings | None:
+    url = _get(env, "PROMETHEUS_URL")
+    token = _get(env, "PROMETHEUS_BEARER_TOKEN")
+    if url is None:
+        if token:
+            problems.append(
+                "PROMETHEUS_BEARER_TOKEN is set but PROMETHEUS_URL is not: set it to the server "
+                "(http://prometheus.internal:9090)."
+            )
+        return None
+    if not _is_http_url(url):
+        problems.append(f"PROMETHEUS_URL must be an http(s) URL such as http://prometheus.internal:9090, got {url!r}.")
+        return None
+    return PrometheusSettings(url=url.rstrip("/"), bearer_token=token)
 
 
 def _parse_jira(env: Mapping[str, str], problems: list[str], needed_by: str | None) -> JiraSettings | None:

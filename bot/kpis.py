@@ -279,11 +279,43 @@ def record_reading(
             kpi_id=kpi.id or 0, value=value, note=note or None, recorded_by=actor.user_id, recorded_at=now
         ),
     )
-    ok = meets(kpi, value)
+    return _settle_new_reading(session=session, kpi=kpi, previous=previous[0] if previous else None, reading=reading)
+
+
+def record_sourced_reading(
+    *, session: Session, kpi: Kpi, source_kind: str, value: float, observed_at: datetime, source_key: str
+) -> RecordResult | None:
+    """Record a reading read from the KPI's source, once per `source_key`: None if it was recorded before (an
+    earlier poll, a restart, another replica). It is judged against the reading before it in time, as a typed one
+    is, and only when it is the newest does it start or end a breach."""
+    previous = queries.reading_before(session=session, kpi_id=kpi.id or 0, at=observed_at)
+    newest = queries.recent_readings(session=session, kpi_ids=[kpi.id or 0], per_kpi=1).get(kpi.id or 0, [])
+    reading = queries.add_reading_once(
+        session=session,
+        reading=KpiReading(
+            kpi_id=kpi.id or 0,
+            value=value,
+            recorded_by=source_kind,
+            recorded_at=observed_at,
+            source_key=source_key,
+        ),
+    )
+    if reading is None:
+        return None
+    if newest and newest[0].recorded_at > observed_at:
+        # Read late (a backfilled step, a source down for a while): kept in the history, not announced.
+        return RecordResult(kpi=kpi, reading=reading, meets_target=meets(kpi, value), alert=False, recovered=False)
+    return _settle_new_reading(session=session, kpi=kpi, previous=previous, reading=reading)
+
+
+def _settle_new_reading(
+    *, session: Session, kpi: Kpi, previous: KpiReading | None, reading: KpiReading
+) -> RecordResult:
+    ok = meets(kpi, reading.value)
     # A breach starts when a reading misses after one that met; a first reading that misses crossed nothing.
     # The flag flips in one conditional UPDATE, so two readings recorded at once raise one alert between them,
     # and only a breach the thread was told of is announced as over.
-    crossed = bool(previous) and meets(kpi, previous[0].value) and not ok
+    crossed = previous is not None and meets(kpi, previous.value) and not ok
     alert = crossed and queries.set_breach(session=session, kpi_id=kpi.id or 0, in_breach=True)
     recovered = ok and queries.set_breach(session=session, kpi_id=kpi.id or 0, in_breach=False)
     session.refresh(kpi)

@@ -51,6 +51,7 @@ class Job(StrEnum):
     STANDUP_MISSED = "standup-missed"
     REPORT = "report"  # a channel's weekly report
     REPORT_CHART = "report-chart"  # its funnel chart, shared in the report's thread once the report is recorded
+    KPI_POLL = "kpi-poll"  # every sourced KPI read once an interval, by one replica
 
 
 CHANNEL_JOBS = (Job.DIGEST, Job.NUDGES)

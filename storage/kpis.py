@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, delete, func, update
 from sqlmodel import Session, col, select
 
+from storage.idempotency import insert_returning_id
 from storage.models import Kpi, KpiReading
 
 
@@ -38,6 +40,27 @@ def add_reading(*, session: Session, reading: KpiReading) -> KpiReading:
     session.add(reading)
     session.flush()
     return reading
+
+
+def add_reading_once(*, session: Session, reading: KpiReading) -> KpiReading | None:
+    """Add a sourced reading unless one with its `source_key` is there already; the reading, or None."""
+    values = reading.model_dump(exclude={"id"})
+    reading_id = insert_returning_id(session, KpiReading, values, index_elements=["kpi_id", "source_key"])
+    if reading_id is None:
+        return None
+    reading.id = reading_id
+    return reading
+
+
+def reading_before(*, session: Session, kpi_id: int, at: datetime) -> KpiReading | None:
+    """The newest reading of a KPI recorded at or before `at`."""
+    statement = (
+        select(KpiReading)
+        .where(col(KpiReading.kpi_id) == kpi_id, col(KpiReading.recorded_at) <= at)
+        .order_by(col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()
 
 
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)

@@ -20,6 +20,11 @@ ITEM_KEY_MAX = 32
 URL_MAX = 2000
 KPI_NAME_MAX = 80
 KPI_UNIT_MAX = 16
+SOURCE_TEXT_MAX = 250  # an MLflow experiment, metric, model or alias name
+SOURCE_FILTER_MAX = 1000  # an MLflow run filter
+SOURCE_QUERY_MAX = 2000  # a PromQL query
+SOURCE_KEY_MAX = 255
+SOURCE_FAILURE_MAX = 1000
 IDEA_MAX = 1000
 BLOCKER_MAX = 1000
 
@@ -332,14 +337,57 @@ class KpiReading(SQLModel, table=True):
     """One measurement of a KPI, with who recorded it and when."""
 
     __tablename__ = "kpi_reading"
-    __table_args__ = (Index("ix_kpi_reading_kpi_time", "kpi_id", "recorded_at", "id"),)
+    __table_args__ = (
+        Index("ix_kpi_reading_kpi_time", "kpi_id", "recorded_at", "id"),
+        UniqueConstraint("kpi_id", "source_key", name="uq_kpi_reading_source_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kpi_id: int = Field(sa_column=Column(Integer, ForeignKey("kpi.id", ondelete="CASCADE"), nullable=False))
     value: float
     note: str | None = Field(default=None, max_length=NOTE_MAX)
-    recorded_by: str = Field(max_length=32)
+    recorded_by: str = Field(max_length=32)  # a Slack user id, or the source's kind for a reading read from it
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # What the reading is in its source (an MLflow run's metric at a step and time, a Prometheus sample time):
+    # unique per KPI, so repeated polls, restarts and replicas record it once. None for a typed reading.
+    source_key: str | None = Field(default=None, max_length=SOURCE_KEY_MAX)
+
+
+class KpiSourceKind(StrEnum):
+    MLFLOW = "mlflow"
+    PROMETHEUS = "prometheus"
+
+
+class KpiSource(SQLModel, table=True):
+    """Where a KPI's readings are read from, and how reading them went lately."""
+
+    __tablename__ = "kpi_source"
+    __table_args__ = (UniqueConstraint("kpi_id", name="uq_kpi_source_kpi"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kpi_id: int = Field(sa_column=Column(Integer, ForeignKey("kpi.id", ondelete="CASCADE"), nullable=False))
+    kind: str = Field(max_length=16)
+    # MLflow: the experiment, the metric, which run (`latest` or `best`), an optional run filter, and an optional
+    # registered model and alias whose new versions are announced.
+    experiment: str | None = Field(default=None, max_length=SOURCE_TEXT_MAX)
+    experiment_id: str | None = Field(default=None, max_length=64)  # found when set, so a poll needs no lookup
+    metric: str | None = Field(default=None, max_length=SOURCE_TEXT_MAX)
+    run_pick: str | None = Field(default=None, max_length=8)
+    run_filter: str | None = Field(default=None, max_length=SOURCE_FILTER_MAX)
+    model: str | None = Field(default=None, max_length=SOURCE_TEXT_MAX)
+    alias: str | None = Field(default=None, max_length=SOURCE_TEXT_MAX)
+    model_version: str | None = Field(default=None, max_length=32)  # the alias's version last announced
+    # Prometheus: an instant query returning one series.
+    query: str | None = Field(default=None, max_length=SOURCE_QUERY_MAX)
+    set_by: str = Field(max_length=32)
+    set_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_good_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Failing since this poll, for this reason; the thread and owner were told once (`failure_reported`).
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    failure: str | None = Field(default=None, max_length=SOURCE_FAILURE_MAX)
+    failure_reported: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # failed polls in a row
+    retry_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class IdeaOutcome(StrEnum):

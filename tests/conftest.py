@@ -33,6 +33,7 @@ from tests.support.databases import (
     postgres_url,
 )
 from tests.support.factories import StaticDirectory, people_directory
+from tests.support.mlflow_server import MlflowServer, running_mlflow_server
 from tests.support.paths import MANIFEST
 from tests.support.slack_driver import TEAM_ID, SlackDriver
 from tests.support.workspace import BOT_TOKEN, CREATOR, JIRA_SITE, NOW, OWNER, SIGNING_SECRET, seed
@@ -276,3 +277,10 @@ def jira_running(serve_app: ServeApp) -> Iterator[RunningApp]:
     """The app with Jira settings for a site it never contacts: for features that only store or link Jira keys."""
     with serve_app(jira=OFFLINE_JIRA) as running_app:
         yield running_app
+
+
+@pytest.fixture(scope="session")
+def mlflow_server() -> Iterator[MlflowServer]:
+    """A real `mlflow server` for the whole run (about 10 s to start); each test makes experiments of its own."""
+    with running_mlflow_server() as server:
+        yield server
