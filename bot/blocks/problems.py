@@ -467,9 +467,10 @@ def _(s: Surface, d: Mapping[str, Any]) -> str:
 
 @_words(Problem.SOURCE_NOT_CONFIGURED)
 def _(s: Surface, d: Mapping[str, Any]) -> str:
+    needed = settings_needed(d["kind"])
     return (
         f"{source_name(d['kind'])} is not configured for Handoff, so no KPI can be read from it. Whoever runs "
-        f"Handoff can set {settings_needed(d['kind'])}."
+        f"Handoff can set {needed if s is MRKDWN else needed.replace('`', '')}."
     )
 
 
