@@ -15,7 +15,7 @@ import hashlib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -46,7 +46,7 @@ CREDENTIALS_HINT = "check MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and
 ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
-class MlflowAnswer(Exception):
+class _ErrorAnswer(Exception):
     """MLflow answered a request with something other than a JSON object and HTTP 200."""
 
     def __init__(self, endpoint: str, status: int | None, error_code: str | None, message: str | None):
@@ -57,7 +57,7 @@ class MlflowAnswer(Exception):
         self.message = message
 
 
-class MlflowUnreachable(Exception):
+class _NoAnswer(Exception):
     """No answer at all: connection refused, name not resolved, timed out."""
 
     def __init__(self, reason: str):
@@ -79,6 +79,16 @@ class _RunSearch:
 class _Runs:
     runs: list[dict[str, Any]]
     page_full: bool  # more runs may match than were returned
+
+
+@dataclass
+class _ReadState:
+    """What one `read_all` learnt: searches made (shared by the queries they answer), and whether MLflow is down."""
+
+    searches: dict[_RunSearch, _Runs | SourceFailure] = field(default_factory=dict)
+    gone: dict[str, SourceFailure | None] = field(default_factory=dict)  # why an experiment id found no runs
+    # Once the server did not answer, the other sources of the read fail alike without waiting out a timeout each.
+    no_answer: _NoAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -118,15 +128,14 @@ class MlflowReader:
     def read_all(self, queries: Sequence[SourceQuery], *, at: datetime) -> list[SourceOutcome]:
         """One outcome per query, in order; MLflow's time is the metric's own, so `at` changes nothing here."""
         specs = [_mlflow_spec(query) for query in queries]
-        experiments = self._experiments(queries, specs)
-        searches: dict[_RunSearch, _Runs | SourceFailure] = {}
-        gone: dict[str, SourceFailure | None] = {}
+        state = _ReadState()
+        experiments = self._experiments(queries, specs, state)
         outcomes = []
         for query, spec, experiment in zip(queries, specs, experiments, strict=True):
             if isinstance(experiment, SourceFailure):
                 outcomes.append(SourceOutcome(query.source_id, failure=experiment))
                 continue
-            found = self._read(query, spec, experiment, searches, gone)
+            found = self._read(query, spec, experiment, state)
             if isinstance(found, SourceFailure):
                 outcomes.append(SourceOutcome(query.source_id, failure=found, experiment_id=experiment.id))
             else:
@@ -137,9 +146,9 @@ class MlflowReader:
         """The version `alias` points at, with the latest value of each metric its run logged."""
         try:
             answer = self._call("GET", "registered-models/alias", params={"name": model, "alias": alias})
-        except MlflowUnreachable as error:
+        except _NoAnswer as error:
             return self._unreachable(error)
-        except MlflowAnswer as error:
+        except _ErrorAnswer as error:
             if error.error_code == RESOURCE_DOES_NOT_EXIST and "alias" not in (error.message or "").lower():
                 return SourceFailure(f"MLflow has no registered model named {model}")
             if error.error_code in (RESOURCE_DOES_NOT_EXIST, INVALID_PARAMETER_VALUE):
@@ -154,9 +163,9 @@ class MlflowReader:
         if run_id is not None:
             try:
                 run = self._call("GET", "runs/get", params={"run_id": run_id}).get("run", {})
-            except MlflowUnreachable as error:
+            except _NoAnswer as error:
                 return self._unreachable(error)
-            except MlflowAnswer as error:
+            except _ErrorAnswer as error:
                 if error.error_code != RESOURCE_DOES_NOT_EXIST:  # a version may outlive its run: no metrics then
                     return self._refused(error, f"reading the run of model {model} version {version}")
                 run = {}
@@ -174,7 +183,7 @@ class MlflowReader:
         )
 
     def _experiments(
-        self, queries: Sequence[SourceQuery], specs: Sequence[MlflowSpec]
+        self, queries: Sequence[SourceQuery], specs: Sequence[MlflowSpec], state: _ReadState
     ) -> list[_Experiment | SourceFailure]:
         """Each query's experiment: its id as stored, or looked up by name, once per name."""
         by_name: dict[str, _Experiment | SourceFailure] = {}
@@ -184,16 +193,16 @@ class MlflowReader:
                 found.append(_Experiment(query.experiment_id, found_now=False))
                 continue
             if spec.experiment not in by_name:
-                by_name[spec.experiment] = self._experiment_named(spec.experiment)
+                by_name[spec.experiment] = self._experiment_named(spec.experiment, state)
             found.append(by_name[spec.experiment])
         return found
 
-    def _experiment_named(self, name: str) -> _Experiment | SourceFailure:
+    def _experiment_named(self, name: str, state: _ReadState) -> _Experiment | SourceFailure:
         try:
-            answer = self._call("GET", "experiments/get-by-name", params={"experiment_name": name})
-        except MlflowUnreachable as error:
+            answer = self._call("GET", "experiments/get-by-name", params={"experiment_name": name}, state=state)
+        except _NoAnswer as error:
             return self._unreachable(error)
-        except MlflowAnswer as error:
+        except _ErrorAnswer as error:
             if error.error_code == RESOURCE_DOES_NOT_EXIST:
                 return SourceFailure(f"MLflow has no experiment named {name}")
             return self._refused(error, f"looking up experiment {name}")
@@ -209,8 +218,7 @@ class MlflowReader:
         query: SourceQuery,
         spec: MlflowSpec,
         experiment: _Experiment,
-        searches: dict[_RunSearch, _Runs | SourceFailure],
-        gone: dict[str, SourceFailure | None],
+        state: _ReadState,
     ) -> SourceReading | SourceFailure:
         run_filter = (spec.filter or "").strip() or None
         if spec.run is RunPick.BEST:
@@ -218,32 +226,30 @@ class MlflowReader:
             search = _RunSearch(experiment.id, run_filter, f"{_metric_identifier(spec.metric)} {direction}")
         else:
             search = _RunSearch(experiment.id, run_filter, NEWEST_FIRST)
-        found = self._search(search, spec, searches)
+        found = self._search(search, spec, state)
         if isinstance(found, SourceFailure):
             return found
         run = _first_with(found.runs, spec.metric)
         if run is None and found.page_full and spec.run is RunPick.LATEST:
-            narrowed = self._search(_RunSearch(experiment.id, run_filter, NEWEST_FIRST, spec.metric), spec, searches)
+            narrowed = self._search(_RunSearch(experiment.id, run_filter, NEWEST_FIRST, spec.metric), spec, state)
             if isinstance(narrowed, SourceFailure):
                 return narrowed
             run = _first_with(narrowed.runs, spec.metric)
         if run is not None:
             return self._reading(run, spec, experiment.id)
         if not found.runs and not experiment.found_now:
-            if experiment.id not in gone:
-                gone[experiment.id] = self._experiment_gone(experiment.id, spec.experiment)
-            if (failure := gone[experiment.id]) is not None:
+            if experiment.id not in state.gone:
+                state.gone[experiment.id] = self._experiment_gone(experiment.id, spec.experiment, state)
+            if (failure := state.gone[experiment.id]) is not None:
                 return failure
         return _no_run(spec, any_run=bool(found.runs))
 
-    def _search(
-        self, search: _RunSearch, spec: MlflowSpec, searches: dict[_RunSearch, _Runs | SourceFailure]
-    ) -> _Runs | SourceFailure:
-        if search not in searches:
-            searches[search] = self._search_runs(search, spec)
-        return searches[search]
+    def _search(self, search: _RunSearch, spec: MlflowSpec, state: _ReadState) -> _Runs | SourceFailure:
+        if search not in state.searches:
+            state.searches[search] = self._search_runs(search, spec, state)
+        return state.searches[search]
 
-    def _search_runs(self, search: _RunSearch, spec: MlflowSpec) -> _Runs | SourceFailure:
+    def _search_runs(self, search: _RunSearch, spec: MlflowSpec, state: _ReadState) -> _Runs | SourceFailure:
         clauses = [FINISHED_RUNS]
         if search.filter:
             clauses.append(search.filter)
@@ -258,10 +264,10 @@ class MlflowReader:
             "order_by": [search.order_by],
         }
         try:
-            answer = self._call("POST", "runs/search", json=body)
-        except MlflowUnreachable as error:
+            answer = self._call("POST", "runs/search", json=body, state=state)
+        except _NoAnswer as error:
             return self._unreachable(error)
-        except MlflowAnswer as error:
+        except _ErrorAnswer as error:
             if error.error_code == INVALID_PARAMETER_VALUE and search.filter:
                 return SourceFailure(f'MLflow rejected the filter "{search.filter}": {error.message}')
             return self._refused(error, f"searching the runs of experiment {spec.experiment}")
@@ -269,15 +275,15 @@ class MlflowReader:
         if not isinstance(runs, list):
             return self._unreadable("runs/search")
         runs = [run for run in runs if isinstance(run, dict)]
-        return _Runs(runs, page_full=len(runs) >= page_size)
+        return _Runs(runs, page_full=bool(answer.get("next_page_token")))
 
-    def _experiment_gone(self, experiment_id: str, name: str) -> SourceFailure | None:
+    def _experiment_gone(self, experiment_id: str, name: str, state: _ReadState) -> SourceFailure | None:
         """Why a stored experiment id found no runs at all, if the experiment is deleted or gone (else None)."""
         try:
-            answer = self._call("GET", "experiments/get", params={"experiment_id": experiment_id})
-        except MlflowUnreachable as error:
+            answer = self._call("GET", "experiments/get", params={"experiment_id": experiment_id}, state=state)
+        except _NoAnswer as error:
             return self._unreachable(error)
-        except MlflowAnswer as error:
+        except _ErrorAnswer as error:
             if error.error_code == RESOURCE_DOES_NOT_EXIST:
                 return SourceFailure(f"MLflow has no experiment {name} any more (id {experiment_id})")
             return self._refused(error, f"looking up experiment {name}")
@@ -313,17 +319,22 @@ class MlflowReader:
         *,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
+        state: _ReadState | None = None,
     ) -> dict[str, Any]:
-        """One request to the REST API; its JSON object, or MlflowAnswer / MlflowUnreachable."""
+        """One request to the REST API; its JSON object, or _ErrorAnswer / _NoAnswer."""
+        if state is not None and state.no_answer is not None:
+            raise _NoAnswer(state.no_answer.reason)
         self.requests_made += 1
         try:
             response = self._session.request(
                 method, self._api + endpoint, params=params, json=json, headers=self._headers, timeout=self._timeout
             )
-        except requests.Timeout:
-            raise MlflowUnreachable(f"no answer within {self._timeout:g} s") from None
         except requests.RequestException as error:
-            raise MlflowUnreachable(_connection_reason(error)) from None
+            reason = f"timed out after {self._timeout:g} s" if isinstance(error, requests.Timeout) else None
+            no_answer = _NoAnswer(reason or _connection_reason(error))
+            if state is not None:
+                state.no_answer = no_answer
+            raise no_answer from None
         try:
             answer = response.json()
         except ValueError:
@@ -334,15 +345,15 @@ class MlflowReader:
         if isinstance(answer, dict):
             error_code = str(answer.get("error_code") or "") or None
             message = str(answer.get("message") or "") or None
-        raise MlflowAnswer(endpoint, response.status_code, error_code, message)
+        raise _ErrorAnswer(endpoint, response.status_code, error_code, message)
 
-    def _unreachable(self, error: MlflowUnreachable) -> SourceFailure:
+    def _unreachable(self, error: _NoAnswer) -> SourceFailure:
         return SourceFailure(f"MLflow at {self.url} did not answer ({error.reason})", transient=True)
 
     def _unreadable(self, endpoint: str) -> SourceFailure:
         return SourceFailure(f"MLflow at {self.url} gave an answer to {API_PREFIX}{endpoint} that Handoff cannot read")
 
-    def _refused(self, error: MlflowAnswer, doing: str) -> SourceFailure:
+    def _refused(self, error: _ErrorAnswer, doing: str) -> SourceFailure:
         """What an error answer means to whoever runs Handoff or owns the source."""
         said = f": {error.message}" if error.message else ""
         if error.status in (401, 403):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -373,9 +374,28 @@ def test_a_server_that_does_not_answer_is_a_transient_failure_for_every_source()
 
     expected = SourceFailure(f"MLflow at {url} did not answer (connection refused)", transient=True)
     assert [failure_of(outcome) for outcome in outcomes] == [expected, expected]
-    assert reader.requests_made == 2
+    assert reader.requests_made == 1  # the second source fails alike without asking again
     assert failure_of(read_one(reader, query(MlflowSpec("churn", "auc")))) == expected
     assert reader.model_version("churn", "champion") == expected
+
+
+def test_a_server_that_accepts_but_never_answers_times_out_once_per_read() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listening:  # connections queue up, nothing reads them
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        reader = MlflowReader(MlflowSettings(url=url), timeout=0.2)
+
+        outcomes = reader.read_all(
+            [
+                query(MlflowSpec("churn", "auc"), experiment_id="1"),
+                query(MlflowSpec("fraud", "auc"), source_id=2, experiment_id="2"),
+                query(MlflowSpec("churn", "auc", run=RunPick.BEST), source_id=3, experiment_id="1"),
+            ],
+            at=NOW,
+        )
+
+    expected = SourceFailure(f"MLflow at {url} did not answer (timed out after 0.2 s)", transient=True)
+    assert [failure_of(outcome) for outcome in outcomes] == [expected] * 3
+    assert reader.requests_made == 1
 
 
 @dataclass
