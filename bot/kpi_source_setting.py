@@ -114,7 +114,7 @@ def check_source(
     query = SourceQuery(source_id=kpi.id or 0, spec=spec, higher_is_better=kpi.direction == KpiDirection.AT_LEAST)
     [outcome] = reader.read_all([query], at=at)
     if outcome.reading is None:
-        reason = outcome.failure.reason if outcome.failure is not None else "it returned no value."
+        reason = outcome.failure.reason if outcome.failure is not None else "it returned no value"
         raise SourceCheckFailed(kpi.name, spec.kind.value, reason)
     version = None
     if isinstance(spec, MlflowSpec) and spec.model and spec.alias:

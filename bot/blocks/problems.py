@@ -477,8 +477,8 @@ def _(s: Surface, d: Mapping[str, Any]) -> str:
 @_words(Problem.SOURCE_CHECK_FAILED)
 def _(s: Surface, d: Mapping[str, Any]) -> str:
     return (
-        f"{s.bold(s.value(d['kpi']))} could not be read from {source_name(d['kind'])}: {s.value(d['reason'])} "
-        "The source was not set."
+        f"{s.bold(s.value(d['kpi']))} could not be read from {source_name(d['kind'])}: "
+        f"{s.value(d['reason'].rstrip('.'))}. The source was not set."
     )
 
 
