@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from bot.checklist import MAIN_LINE
+from bot.checklist import MAIN_LINE, phase_order
 from bot.kpi_sources.outcome import ModelVersion, SourceFailure
 from bot.kpis import Standing, standing
 from storage import model_versions as queries
@@ -84,7 +84,7 @@ def new_model_versions(*, sessions: Sessions, reader: VersionReader) -> list[Ver
             log.warning("model version not read", extra={"model": model, "alias": alias, "reason": found.reason})
             continue
         versions[(model, alias)] = found
-    won: dict[tuple[int, str, str, str], list[queries.ModelWatchRow]] = {}
+    won: dict[tuple[int, str, str, str], tuple[ModelVersion, list[queries.ModelWatchRow]]] = {}
     with sessions() as session:
         for watch in watches:
             source = watch.source
@@ -96,23 +96,29 @@ def new_model_versions(*, sessions: Sessions, reader: VersionReader) -> list[Ver
             )
             if claimed and source.model_version is not None:
                 key = (watch.initiative.id or 0, version.model, version.alias, version.version)
-                won.setdefault(key, []).append(watch)
-    return [_news(watch_group, versions) for watch_group in won.values()]
+                won.setdefault(key, (version, []))[1].append(watch)
+    return [_news(version, watch_group) for version, watch_group in won.values()]
 
 
-def _news(watches: Sequence[queries.ModelWatchRow], versions: dict[tuple[str, str], ModelVersion]) -> VersionNews:
-    first = watches[0]
-    version = versions[(first.source.model or "", first.source.alias or "")]
+def still_ahead(suggested: Phase, phase: str) -> Phase | None:
+    """The suggested phase to pick in the form, unless the initiative has reached or passed it since the news."""
+    order, current = phase_order(suggested), phase_order(Phase(phase))
+    return suggested if order is not None and (current is None or order > current) else None
+
+
+def _news(version: ModelVersion, watches: Sequence[queries.ModelWatchRow]) -> VersionNews:
+    """The news of `version` for the initiative of `watches`, all of one initiative."""
+    initiative = watches[0].initiative
     kpis = tuple(
         KpiOnVersion(w.kpi, w.source.metric or "", version.metrics.get(w.source.metric or "")) for w in watches
     )
     shown = {k.metric for k in kpis}
     others = sorted((key, value) for key, value in version.metrics.items() if key not in shown)
     return VersionNews(
-        initiative=first.initiative,
+        initiative=initiative,
         version=version,
         kpis=kpis,
         other_metrics=tuple(others[:MAX_OTHER_METRICS]),
         more_metrics=max(0, len(others) - MAX_OTHER_METRICS),
-        suggested_phase=suggested_phase(first.initiative.phase),
+        suggested_phase=suggested_phase(initiative.phase),
     )

@@ -17,7 +17,7 @@ from bot.blocks.model_versions import render_model_version_news
 from bot.errors import HandoffError
 from bot.initiatives import Phase, initiative_by_id
 from bot.kpi_sources.readers import Readers
-from bot.model_versions import new_model_versions
+from bot.model_versions import new_model_versions, still_ahead
 from bot.runtime import Runtime
 from handlers.actions import ack_only
 from handlers.card_menu import change_phase_form
@@ -72,7 +72,8 @@ def register(app: App, runtime: Runtime) -> None:
         try:
             with runtime.session() as session:
                 initiative = initiative_by_id(session=session, team_id=actor.team_id, initiative_id=initiative_id)
-            view = change_phase_form(runtime, client, actor, initiative, channel_id, preselected=phase)
+            preselected = still_ahead(phase, initiative.phase)
+            view = change_phase_form(runtime, client, actor, initiative, channel_id, preselected=preselected)
         except HandoffError as error:
             answer(runtime, client, body, respond, error_answer(error, "phase"), team_id=actor.team_id)
             return

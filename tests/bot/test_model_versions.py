@@ -16,7 +16,7 @@ from sqlmodel import Session
 from bot import ids
 from bot.blocks.model_versions import render_model_version_news
 from bot.kpi_sources.outcome import ModelVersion, SourceFailure
-from bot.model_versions import MAX_OTHER_METRICS, VersionNews, new_model_versions, suggested_phase
+from bot.model_versions import MAX_OTHER_METRICS, VersionNews, new_model_versions, still_ahead, suggested_phase
 from storage import model_versions as queries
 from storage.db import session_scope
 from storage.models import Initiative, Kpi, KpiDirection, KpiSource, KpiSourceKind, Phase
@@ -175,6 +175,20 @@ def test_of_two_claims_from_the_same_version_one_wins(engine: Engine) -> None:
 )
 def test_a_new_version_suggests_the_next_phase_before_production(phase: Phase, suggested: Phase | None) -> None:
     assert suggested_phase(phase.value) is suggested
+
+
+@pytest.mark.parametrize(
+    ("phase", "picked"),
+    [
+        (Phase.DISCOVERY, Phase.SUMMARY),
+        (Phase.RESEARCH, Phase.SUMMARY),
+        (Phase.SUMMARY, None),
+        (Phase.PRODUCTION, None),
+        (Phase.PAUSED, Phase.SUMMARY),
+    ],
+)
+def test_a_button_clicked_after_the_initiative_moved_on_picks_nothing(phase: Phase, picked: Phase | None) -> None:
+    assert still_ahead(Phase.SUMMARY, phase.value) is picked
 
 
 def version_news(*, phase: Phase = Phase.DEVELOPMENT, model: str = "churn", **metrics: float) -> VersionNews:

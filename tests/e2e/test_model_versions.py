@@ -271,3 +271,7 @@ def test_the_button_opens_the_change_phase_form_at_the_suggested_phase_and_the_u
 
     assert load(running.engine, CHURN_V2).phase == "research"
     assert private_to(running, BOB)[-1].startswith(":white_check_mark: *Churn model v2* is now in *research*.")
+
+    view = click_move(running, news, user=BOB)  # clicked again: it is in research now, so nothing is picked
+    [phase_block] = [b for b in view["blocks"] if b.get("block_id") == ids.BLOCK_PHASE_TARGET]
+    assert "initial_option" not in phase_block["element"]
