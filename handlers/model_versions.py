@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import ids
 from bot.blocks.model_versions import render_model_version_news
@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 def announce_new_versions(runtime: Runtime, client: WebClient, readers: Readers) -> int:
     """Post each version newly taking a watched alias in its initiative's thread, once; how many were posted.
 
-    MLflow and Slack failures are logged, never raised: the round that calls this goes on. A post that fails after
-    its claim is not tried again, since another replica may be posting the next version by then."""
+    MLflow and Slack failures are logged, never raised: the round that calls this goes on. A post Slack refuses
+    after its claim is not tried again: the claim is what makes the news once, so it is lost rather than doubled."""
     if readers.mlflow is None:
         return 0
     try:
@@ -44,14 +44,20 @@ def announce_new_versions(runtime: Runtime, client: WebClient, readers: Readers)
         return 0
     posted = 0
     for each in news:
+        initiative = each.initiative
+        # Paced with the workspace's other scheduled posts, as a digest is: the destination is the thread's channel.
+        channel_id = initiative.thread_channel_id or initiative.home_channel_id
+        runtime.posting_budget.wait_turn(initiative.team_id, channel_id)
         try:
-            post_in_thread(client, initiative=each.initiative, message=render_model_version_news(each))
-        except (HandoffError, SlackApiError, OSError) as error:
+            post_in_thread(client, initiative=initiative, message=render_model_version_news(each))
+        except (HandoffError, SlackApiError, SlackClientError, OSError) as error:
             log.warning(
                 "model version news not posted",
-                extra={"initiative_id": each.initiative.id, "model": each.version.model, "error": repr(error)},
+                extra={"initiative_id": initiative.id, "model": each.version.model, "error": repr(error)},
             )
             continue
+        finally:
+            runtime.posting_budget.sent(initiative.team_id, channel_id)
         posted += 1
     return posted
 

@@ -72,7 +72,7 @@ def render_change_phase_modal(
         "placeholder": plain("Pick a phase"),
         "options": [phase_option(p, initiative.phase) for p in Phase],
     }
-    if preselected is not None and preselected.value != initiative.phase:
+    if preselected is not None:
         select["initial_option"] = phase_option(preselected, initiative.phase)
     blocks.append(input_block(ids.BLOCK_PHASE_TARGET, "Move to", select))
     blocks.append(

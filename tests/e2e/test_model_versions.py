@@ -6,10 +6,11 @@ submitting it goes through the form's usual gates and permissions."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from tests.support.workspace import BOB, DAVE, NOW
 __all__ = ["churn"]  # the card menu's initiative: Bob leads DS, Carol engineering, Dave has no part in it
 
 ALIAS = "champion"
+DEAD_MLFLOW = "http://127.0.0.1:9"  # the discard port: nothing answers there
 
 
 @pytest.fixture
@@ -193,6 +195,26 @@ def test_two_replicas_reading_the_same_move_at_once_post_it_once(
 
     assert sorted(counts) == [0, 1]
     assert len(replies(running, watched)) == posted + 1
+
+
+def test_a_post_slack_refuses_or_an_mlflow_that_does_not_answer_is_logged_and_the_round_goes_on(
+    running: RunningApp, watched: Thread, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    posted = len(replies(running, watched))
+    registry.new_version({"auc": 0.9})
+    unreachable = build_readers(
+        replace(running.app.runtime.settings, mlflow=MlflowSettings(url=DEAD_MLFLOW)), timeout=2
+    )
+
+    with caplog.at_level(logging.WARNING):
+        assert announce(running.app, unreachable) == 0
+        running.fake.fail_next("chat.postMessage", error="channel_not_found")
+        assert announce(running.app) == 0
+
+    logged = [r.message for r in caplog.records if r.name.endswith("model_versions")]
+    assert len(logged) == 2 and logged[0].endswith("not read") and logged[1] == "model version news not posted"
+    assert announce(running.app) == 0  # claimed before Slack refused it: lost, never doubled
+    assert len(replies(running, watched)) == posted
 
 
 def test_in_production_the_news_suggests_no_phase(running: RunningApp, watched: Thread, registry: Registry) -> None:
