@@ -281,6 +281,6 @@ def jira_running(serve_app: ServeApp) -> Iterator[RunningApp]:
 
 @pytest.fixture(scope="session")
 def mlflow_server() -> Iterator[MlflowServer]:
-    """A real `mlflow server` for the whole run (about 10 s to start); each test makes experiments of its own."""
+    """A real `mlflow server` for the whole run (10 s to a minute to start); each test makes experiments of its own."""
     with running_mlflow_server() as server:
         yield server
