@@ -11,6 +11,7 @@ vector, an invalid one) breaks only its first batch, is then read alone and reme
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ MAX_QUERIES_PER_REQUEST = 100  # one slow or huge query delays only the others o
 MAX_QUERY_CHARACTERS = 60_000  # the combined query's length; it travels in a POST body, so this is about cost
 IGNORED_LABELS = ("__name__", QUERY_LABEL)  # not worth suggesting as a matcher that picks one series
 ERROR_PREFIX = 'invalid parameter "query": '  # how Prometheus introduces a query's parse error
+OS_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")  # `[Errno 111] Connection refused` inside requests' message
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class PrometheusReader:
         self._session = session or requests.Session()
         self._api = settings.url.rstrip("/")
         self._public_url = _without_credentials(self._api)  # for links and messages: never a password
-        self._read_alone: set[str] = set()  # queries that broke a combined request: not combined again
+        # Queries that broke a combined request of a poll (scalars, invalid ones): asked alone from then on.
+        self._read_alone: set[str] = set()
 
     def graph_url(self, query: str) -> str:
         """The query's graph in Prometheus's own UI."""
@@ -83,7 +86,8 @@ class PrometheusReader:
                 results.update(dict.fromkeys(chunk, answer))
             elif isinstance(answer, _Rejected) or answer["resultType"] != "vector":
                 # One of them cannot be combined or is wrong: reading each alone says which, and why.
-                results.update((text, self._read_one(text, at)) for text in chunk)
+                for text in chunk:
+                    results[text] = self._read_one(text, at, learn=True)
             else:
                 results.update(self._split(chunk, answer["result"], at))
         for text in texts:
@@ -91,19 +95,20 @@ class PrometheusReader:
                 results[text] = self._read_one(text, at)
         return results
 
-    def _read_one(self, text: str, at: datetime) -> SourceReading | SourceFailure:
+    def _read_one(self, text: str, at: datetime, *, learn: bool = False) -> SourceReading | SourceFailure:
+        """One query in a request of its own; with `learn`, remember it if it cannot be combined with others."""
         answer = self._request(text, at)
         if isinstance(answer, SourceFailure):
             return answer
-        if isinstance(answer, _Rejected):
+        if learn and (isinstance(answer, _Rejected) or answer["resultType"] != "vector"):
             self._read_alone.add(text)
+        if isinstance(answer, _Rejected):
             if answer.error_type == "execution":
                 return SourceFailure(f"Prometheus could not evaluate the query: {answer.error}")
             return SourceFailure(f"Prometheus rejected the query: {answer.error}")
         result_type, result = answer["resultType"], answer["result"]
         if result_type == "vector":
             return self._reading(text, result, at)
-        self._read_alone.add(text)
         if result_type == "scalar":
             return self._sample(text, result)
         if result_type == "matrix":
@@ -140,9 +145,11 @@ class PrometheusReader:
         except (TypeError, ValueError, LookupError):
             return SourceFailure(f"Prometheus answered a sample Handoff cannot read: {sample!r}")
         if math.isnan(value):
-            return SourceFailure("the query's value is NaN (not a number), as a division of zero by zero gives")
+            return SourceFailure(
+                "the query's value is NaN (not a number): zero divided by zero, as a ratio with no traffic, gives one"
+            )
         if math.isinf(value):
-            return SourceFailure(f"the query's value is {'+' if value > 0 else '-'}Inf, as a division by zero gives")
+            return SourceFailure(f"the query's value is {'+' if value > 0 else '-'}Inf: a division by zero gives one")
         observed_at = datetime.fromtimestamp(unix_time, UTC)
         return SourceReading(
             value=value,
@@ -165,17 +172,22 @@ class PrometheusReader:
                 headers=headers,
                 timeout=self.timeout,
             )
-        except requests.Timeout:
-            return SourceFailure(
-                f"Prometheus at {self._public_url} did not answer within {self.timeout:g} seconds", transient=True
-            )
-        except requests.ConnectionError:
-            return SourceFailure(f"Prometheus at {self._public_url} did not answer (no connection)", transient=True)
         except requests.RequestException as error:
             return SourceFailure(
-                f"Prometheus at {self._public_url} did not answer ({type(error).__name__})", transient=True
+                f"Prometheus at {self._public_url} did not answer ({self._no_answer_reason(error)})", transient=True
             )
         return self._answer(response)
+
+    def _no_answer_reason(self, error: requests.RequestException) -> str:
+        """`timed out after 30 s`, `connection refused`: the operating system's words under requests' wrapping."""
+        if isinstance(error, requests.Timeout):
+            return f"timed out after {self.timeout:g} s"
+        if isinstance(error, requests.exceptions.SSLError):
+            return "its TLS certificate was not accepted"
+        found = OS_ERROR.search(str(error))
+        if found:
+            return found.group(1).strip().rstrip(".").lower()
+        return "could not connect" if isinstance(error, requests.ConnectionError) else type(error).__name__
 
     def _answer(self, response: requests.Response) -> _Answer:
         status = response.status_code

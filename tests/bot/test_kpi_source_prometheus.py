@@ -268,7 +268,7 @@ def test_an_unreachable_server_is_a_transient_failure_for_every_query() -> None:
     outcomes = reader.read_all([query("up", 1), query("sum(up)", 2)], at=datetime(2027, 1, 4, 9, tzinfo=UTC))
 
     assert [failure_of(outcome) for outcome in outcomes] == [
-        SourceFailure(f"Prometheus at {url} did not answer (no connection)", transient=True)
+        SourceFailure(f"Prometheus at {url} did not answer (connection refused)", transient=True)
     ] * 2
     assert reader.requests_made == 1
 
@@ -280,7 +280,7 @@ def test_a_server_that_never_answers_times_out_as_a_transient_failure() -> None:
         [outcome] = reader_for(url, timeout=0.2).read_all([query("up")], at=datetime(2027, 1, 4, 9, tzinfo=UTC))
 
     assert failure_of(outcome) == SourceFailure(
-        f"Prometheus at {url} did not answer within 0.2 seconds", transient=True
+        f"Prometheus at {url} did not answer (timed out after 0.2 s)", transient=True
     )
 
 
