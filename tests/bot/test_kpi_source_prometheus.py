@@ -362,3 +362,25 @@ def test_something_else_than_prometheus_at_the_url_names_the_setting() -> None:
     assert failure_of(outcome) == SourceFailure(
         f"{url} did not answer as Prometheus's HTTP API does: check PROMETHEUS_URL"
     )
+
+
+def test_credentials_in_the_url_are_basic_auth_and_never_in_a_link_or_message(fake: FakePrometheus) -> None:
+    metric = new_metric()
+    at = next_second(fake.set(metric, 1.0))
+    with_credentials = fake.url.replace("http://", "http://handoff:s3cret@")
+
+    [read] = reader_for(with_credentials).read_all([query(metric)], at=at)
+    fake.answer_with(503)
+    [failed] = reader_for(with_credentials).read_all([query(metric)], at=at)
+
+    assert fake.queries[0].headers["Authorization"] == "Basic aGFuZG9mZjpzM2NyZXQ="  # handoff:s3cret
+    assert reading_of(read).url == f"{fake.url}/graph?g0.expr={metric}&g0.tab=0"
+    assert failure_of(failed).reason.startswith(f"Prometheus at {fake.url} answered HTTP 503")
+
+
+def test_nothing_to_read_asks_nothing(fake: FakePrometheus) -> None:
+    reader = reader_for(fake.url)
+
+    assert reader.read_all([], at=datetime(2027, 1, 4, 9, tzinfo=UTC)) == []
+    assert reader.requests_made == 0
+    assert fake.requests == []
