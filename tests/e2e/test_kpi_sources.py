@@ -5,6 +5,7 @@ HTTP into the real app; Slack is FakeSlack reached through the real slack_sdk cl
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot import ids
-from bot.config import MlflowSettings
+from bot.config import MlflowSettings, PrometheusSettings
 from storage import kpi_sources
 from storage.models import Kpi, KpiReading, KpiSource
 from tests.conftest import RunningApp, ServeApp
@@ -33,6 +34,7 @@ from tests.support.blockkit import all_text
 from tests.support.e2e import Thread, replies
 from tests.support.factories import rows
 from tests.support.mlflow_server import MlflowServer
+from tests.support.prometheus_server import PrometheusUnderTest
 from tests.support.workspace import ALICE, BOB, DAVE, NOW
 
 __all__ = ["churn"]  # the fixture, shared with the readiness tests
@@ -53,6 +55,9 @@ def running(request: pytest.FixtureRequest, serve_app: ServeApp) -> Iterator[Run
         # of CPU, done before the app is timed answering within Slack's 3 seconds.
         server.client().search_experiments(max_results=1)
         overrides.setdefault("mlflow", MlflowSettings(url=server.url))
+    if "prometheus" in request.fixturenames:
+        prometheus: PrometheusUnderTest = request.getfixturevalue("prometheus")
+        overrides.setdefault("prometheus", PrometheusSettings(url=prometheus.url))
     with serve_app(**overrides) as running_app:
         yield running_app
 
@@ -228,6 +233,42 @@ def test_a_watched_alias_is_saved_at_its_current_version_so_only_later_ones_are_
     assert f"{model} @champion is at " in answer and "later versions taking the alias are announced" in answer
     [source] = source_rows(running)
     assert (source.model, source.alias, source.model_version) == (model, "champion", str(version.version))
+
+
+def test_setting_a_prometheus_source_runs_the_query_at_once_and_records_its_sample(
+    running: RunningApp, churn: Thread, prometheus: PrometheusUnderTest
+) -> None:
+    answer_line(running, 'kpi add churn "p95 latency" &lt;= 120 unit:ms')
+    job = f"api-{uuid.uuid4().hex[:8]}"
+    sampled = prometheus.set("handoff_request_latency_ms", 95.0, job=job)
+    running.clock.set(sampled)  # the query is run at the app's clock, when the sample is there
+    query = f"handoff_request_latency_ms{{job='{job}'}}"
+
+    answer, thread = new_thread_lines(running, churn, f'kpi source churn "p95 latency" prometheus query:"{query}"')
+
+    assert answer.startswith(
+        f":white_check_mark: *p95 latency* of *{CHURN_V2}* is now read from Prometheus: {query}. It read *95 ms* ("
+    ), answer
+    assert answer.endswith("), which is within its 120 ms ceiling, recorded as its reading."), answer
+    assert thread == [
+        f":electric_plug: <@{ALICE}> set *p95 latency* of *{CHURN_V2}* to be read from Prometheus: {query}."
+    ]
+    [source] = source_rows(running)
+    assert (source.kind, source.query, source.experiment, source.last_good_at) == ("prometheus", query, None, sampled)
+    [reading] = rows(running.engine, KpiReading)
+    assert (reading.value, reading.recorded_by) == (95.0, "prometheus")
+
+
+def test_a_query_with_no_data_is_refused_and_nothing_is_saved(
+    running: RunningApp, churn: Thread, prometheus: PrometheusUnderTest
+) -> None:
+    answer_line(running, 'kpi add churn "p95 latency" &lt;= 120 unit:ms')
+    query = f"handoff_request_latency_ms{{job='nothing-{uuid.uuid4().hex[:8]}'}}"
+
+    answer = nothing_written(running, f'kpi source churn "p95 latency" prometheus query:"{query}"')
+
+    assert answer.startswith(":warning: *p95 latency* could not be read from Prometheus: "), answer
+    assert answer.endswith("The source was not set."), answer
 
 
 # --- who may, and what is missing -------------------------------------------------------------------------------
