@@ -23,6 +23,7 @@ from bot.blocks.base import (
 from bot.blocks.problems import how_to_satisfy
 from bot.checklist import ItemType
 from bot.ideas import IdeaList, LocatedIdea, SearchResult, idea_reference
+from bot.kpi_sources.spec import is_source_recorder, source_name
 from bot.kpis import (
     KpiEdited,
     KpiRemoved,
@@ -239,7 +240,7 @@ def render_kpi_alert(initiative: Initiative, result: RecordResult) -> Message:
     line = (
         f":rotating_light: *{escape(kpi.name)}* of *{escape(initiative.name)}* {escape(where.phrase)}: "
         f"{escape(format_value(reading.value, kpi.unit))}. Owner: {owner}."
-        f"\nRecorded by <@{reading.recorded_by}>"
+        f"\n{recorded_how(reading.recorded_by, capital=True)}"
     )
     if reading.note:
         line += f": {escape(truncate(reading.note, 300))}"
@@ -252,9 +253,18 @@ def render_kpi_recovered(initiative: Initiative, result: RecordResult) -> Messag
     kpi, reading, where = result.kpi, result.reading, result.standing
     line = (
         f":white_check_mark: *{escape(kpi.name)}* of *{escape(initiative.name)}* {escape(where.phrase)} again: "
-        f"{escape(format_value(reading.value, kpi.unit))}, recorded by <@{reading.recorded_by}>."
+        f"{escape(format_value(reading.value, kpi.unit))}, {recorded_how(reading.recorded_by)}."
     )
     return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} back {where.short}", blocks=[section(line)])
+
+
+def recorded_how(recorded_by: str, *, capital: bool = False) -> str:
+    """`recorded by @dave` for a typed reading, `read from MLflow` for one read from the KPI's source."""
+    if is_source_recorder(recorded_by):
+        how = f"read from {source_name(recorded_by)}"
+    else:
+        how = f"recorded by <@{recorded_by}>"
+    return how[0].upper() + how[1:] if capital else how
 
 
 def standing_mark(where: Standing) -> str:
