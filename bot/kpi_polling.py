@@ -182,6 +182,7 @@ def _settle_reading(
 ) -> None:
     source, kpi = due.source, due.kpi
     with sessions() as session:
+        session.add(kpi)  # loaded by the round's first statement: attached again, not read again
         result = record_sourced_reading(
             session=session,
             kpi=kpi,
