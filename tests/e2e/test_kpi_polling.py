@@ -1,0 +1,198 @@
+"""Polling sourced KPIs end to end: the real app reads a real `mlflow server` on the scheduler's path
+(`run_scheduled("kpi-poll")`, which claims the interval's slot as the scheduler does), records each reading once,
+posts breach and back-on-target alerts with a link to the MLflow run, and tells the thread and the KPI's owner once
+when a source fails and the thread once when it reads again. Slack is FakeSlack through the real slack_sdk client;
+time is the app's clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.app import HandoffApp
+from bot.config import MlflowSettings
+from storage.db import session_scope
+from storage.models import JobRun, Kpi, KpiReading, KpiSource
+from tests.conftest import RunningApp, ServeApp
+from tests.e2e.test_readiness import AUC, CHURN_V2, NEW_CHURN, answer_line
+from tests.support.e2e import Thread, kickoff_of, load, replies
+from tests.support.mlflow_server import MlflowServer
+from tests.support.replicas import free_port
+from tests.support.workspace import ALICE, BOB
+
+HOUR = timedelta(hours=1)
+ADD_AUC = 'kpi add churn "AUC on holdout" &gt;= 0.82 owner:<@U0BOB|bob>'
+
+
+@pytest.fixture
+def mlflow_app(serve_app: ServeApp, mlflow_server: MlflowServer) -> Iterator[RunningApp]:
+    """The app configured for the run's MLflow server."""
+    with serve_app(mlflow=MlflowSettings(url=mlflow_server.url)) as running_app:
+        yield running_app
+
+
+@pytest.fixture
+def churn_auc(mlflow_app: RunningApp) -> Thread:
+    """`Churn model v2` with its KPI `AUC on holdout` >= 0.82, owned by Bob; its kickoff thread."""
+    assert answer_line(mlflow_app, NEW_CHURN).startswith(":white_check_mark: Created *Churn model v2*")
+    assert answer_line(mlflow_app, ADD_AUC).startswith(f":white_check_mark: Agreed *{AUC}*")
+    kickoff = kickoff_of(mlflow_app, CHURN_V2)
+    return Thread(channel=kickoff.channel, ts=kickoff.ts, permalink="")
+
+
+def read_from_mlflow(engine: Engine, experiment: tuple[str, str], *, metric: str = "auc") -> None:
+    """The KPI's source, as `kpi source` stores it once it has found the experiment."""
+    name, experiment_id = experiment
+    with session_scope(engine) as session:
+        kpi = session.exec(select(Kpi).where(Kpi.name == AUC)).one()
+        session.add(
+            KpiSource(
+                kpi_id=kpi.id or 0,
+                kind="mlflow",
+                experiment=name,
+                experiment_id=experiment_id,
+                metric=metric,
+                run_pick="latest",
+                set_by=ALICE,
+                set_at=load(engine, CHURN_V2).created_at,
+            )
+        )
+
+
+def log_auc(server: MlflowServer, experiment: tuple[str, str], value: float, at: datetime) -> str:
+    """A finished run logging `auc` at the app's time; its id."""
+    return server.log_run(experiment[1], {"auc": value}, timestamp_ms=int(at.timestamp() * 1000))
+
+
+def poll(running: RunningApp, app: HandoffApp | None = None) -> list[str]:
+    """One scheduled round; what it added to every channel and DM, as each message's section and context text."""
+    before = len(running.fake.calls_to("chat.postMessage"))
+    report = (app or running.app).run_scheduled("kpi-poll")
+    assert report.failed == [], report
+    return [texts(call.args) for call in running.fake.calls_to("chat.postMessage")[before:]]
+
+
+def texts(args: dict[str, Any]) -> str:
+    lines = []
+    for block in args.get("blocks") or []:
+        if block["type"] == "section":
+            lines.append(block["text"]["text"])
+        elif block["type"] == "context":
+            lines += [element["text"] for element in block["elements"]]
+    return f"{args['channel']}: " + "\n".join(lines)
+
+
+def sourced_readings(engine: Engine) -> list[tuple[float, str]]:
+    with Session(engine) as session:
+        found = session.exec(select(KpiReading).order_by(KpiReading.recorded_at)).all()
+        return [(r.value, r.recorded_by) for r in found]
+
+
+def test_a_reading_is_recorded_once_across_rounds_intervals_and_replicas(
+    mlflow_app: RunningApp,
+    churn_auc: Thread,
+    mlflow_server: MlflowServer,
+    start_replica: Callable[..., HandoffApp],
+) -> None:
+    experiment = mlflow_server.new_experiment("churn")
+    log_auc(mlflow_server, experiment, 0.9, mlflow_app.clock.now() - HOUR)
+    read_from_mlflow(mlflow_app.engine, experiment)
+    replica = start_replica(mlflow=MlflowSettings(url=mlflow_server.url))
+    thread_before = len(replies(mlflow_app, churn_auc))
+
+    first = poll(mlflow_app)
+    same_interval_elsewhere = poll(mlflow_app, replica)
+    mlflow_app.clock.advance(HOUR)
+    next_interval = poll(mlflow_app, replica)
+
+    assert first == [] and same_interval_elsewhere == [] and next_interval == []  # a reading meeting its target
+    assert sourced_readings(mlflow_app.engine) == [(0.9, "mlflow")]
+    with Session(mlflow_app.engine) as session:
+        runs = session.exec(select(JobRun).where(JobRun.job == "kpi-poll")).all()
+        assert [run.state for run in runs] == ["done", "done"]  # one claim per interval, whichever replica
+    assert len(replies(mlflow_app, churn_auc)) == thread_before
+
+
+def test_a_breach_read_from_mlflow_alerts_the_thread_with_the_run_and_a_recovery_says_so(
+    mlflow_app: RunningApp, churn_auc: Thread, mlflow_server: MlflowServer
+) -> None:
+    experiment = mlflow_server.new_experiment("churn")
+    log_auc(mlflow_server, experiment, 0.9, mlflow_app.clock.now() - HOUR)
+    read_from_mlflow(mlflow_app.engine, experiment)
+    poll(mlflow_app)
+
+    mlflow_app.clock.advance(HOUR)
+    missed_run = log_auc(mlflow_server, experiment, 0.7, mlflow_app.clock.now())
+    [alert] = poll(mlflow_app)
+    again = poll(mlflow_app)  # the same interval: nothing new
+    mlflow_app.clock.advance(HOUR)
+    met_run = log_auc(mlflow_server, experiment, 0.88, mlflow_app.clock.now())
+    [back] = poll(mlflow_app)
+
+    assert alert.startswith(
+        f"{churn_auc.channel}: :rotating_light: *{AUC}* of *{CHURN_V2}* is below its 0.82 target: 0.7. "
+        "Owner: <@U0BOB>.\nRead from MLflow\n:link: From <"
+    ), alert
+    assert f"/runs/{missed_run}" in alert  # the MLflow run, linked
+    assert again == []
+    assert back.startswith(
+        f"{churn_auc.channel}: :white_check_mark: *{AUC}* of *{CHURN_V2}* meets its 0.82 target again: 0.88, "
+        "read from MLflow."
+    ), back
+    assert f"/runs/{met_run}" in back
+    assert len(mlflow_app.fake.shared_files(churn_auc.channel, thread_ts=churn_auc.ts)) == 1  # the trend, once
+    assert sourced_readings(mlflow_app.engine) == [(0.9, "mlflow"), (0.7, "mlflow"), (0.88, "mlflow")]
+
+
+def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_recovery_once(
+    mlflow_app: RunningApp,
+    churn_auc: Thread,
+    mlflow_server: MlflowServer,
+    start_replica: Callable[..., HandoffApp],
+) -> None:
+    experiment = mlflow_server.new_experiment("churn")
+    log_auc(mlflow_server, experiment, 0.9, mlflow_app.clock.now() - HOUR)
+    read_from_mlflow(mlflow_app.engine, experiment)
+    poll(mlflow_app)  # a good reading first
+    unreachable = start_replica(mlflow=MlflowSettings(url=f"http://127.0.0.1:{free_port()}"))
+
+    mlflow_app.clock.advance(HOUR)
+    told = poll(mlflow_app, unreachable)  # 10:30: fails; tried again from 11:00
+    mlflow_app.clock.advance(HOUR)
+    still_failing = poll(mlflow_app, unreachable)  # 11:30: fails again, told already; tried again from 13:00
+    mlflow_app.clock.advance(HOUR)
+    waiting = poll(mlflow_app, unreachable)  # 12:30: backing off, not read
+    mlflow_app.clock.advance(3 * HOUR)
+    log_auc(mlflow_server, experiment, 0.91, mlflow_app.clock.now())
+    recovered = poll(mlflow_app)
+    mlflow_app.clock.advance(HOUR)
+    after = poll(mlflow_app)
+
+    [in_thread, to_owner] = told
+    assert in_thread.startswith(
+        f"{churn_auc.channel}: :warning: Handoff can't read *{AUC}* of *{CHURN_V2}* from MLflow: "
+    )
+    assert "The last good reading was read <!date^" in in_thread and "Handoff keeps trying" in in_thread
+    assert to_owner.startswith(f"{BOB}: :warning: Handoff can't read *{AUC}*") and "You own this KPI" in to_owner
+    assert waiting == [] and still_failing == []
+    with Session(mlflow_app.engine) as session:
+        source = session.exec(select(KpiSource)).one()
+        assert source.failing_since is None and source.attempts == 0
+    [back] = recovered
+    assert back.startswith(
+        f"{churn_auc.channel}: :arrows_counterclockwise: *{AUC}* of *{CHURN_V2}* is read from MLflow again"
+    ), back
+    assert after == []
+    assert sourced_readings(mlflow_app.engine) == [(0.9, "mlflow"), (0.91, "mlflow")]
+    assert 'handoff_kpi_source_failures_total{kind="mlflow"} 2.0' in metrics_of(unreachable)
+
+
+def metrics_of(app: HandoffApp) -> str:
+    from prometheus_client import generate_latest
+
+    return generate_latest(app.runtime.metrics.registry).decode()
