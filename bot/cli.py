@@ -372,14 +372,14 @@ def _run_kpi_poll(args: argparse.Namespace) -> int:
     if args.dry_run:
         report = app.kpi_poller.preview()
         for line in report.preview:
-            what = f"{line.kpi.name} of {line.initiative.name} from {source_name(line.kind)}"
+            what = f"{line.kpi.name} of {line.initiative.name}"
             if line.reading is None:
-                print(f"would report a failure of {what}: {line.failure}")
+                print(f"would report that {what} can't be read from {source_name(line.kind)}: {line.failure}")
             elif line.already_recorded:
-                print(f"already recorded {line.reading.value:g} for {what} ({line.reading.label})")
+                print(f"already recorded {line.reading.value:g} for {what}, from {line.reading.label}")
             else:
                 standing = "meets its target" if would_meet(line) else "misses its target"
-                print(f"would record {line.reading.value:g} for {what} ({line.reading.label}); it {standing}")
+                print(f"would record {line.reading.value:g} for {what}, from {line.reading.label}; it {standing}")
         print(f"dry run: {summary(report)}; nothing recorded or posted")
         return 0
     report = app.kpi_poller.run_now()
@@ -387,8 +387,8 @@ def _run_kpi_poll(args: argparse.Namespace) -> int:
         result = recorded.result
         said = " (breach alert posted)" if result.alert else " (back on target posted)" if result.recovered else ""
         print(
-            f"recorded {recorded.reading.value:g} for {result.kpi.name} of {recorded.initiative.name} "
-            f"({recorded.reading.label}){said}"
+            f"recorded {recorded.reading.value:g} for {result.kpi.name} of {recorded.initiative.name}, "
+            f"from {recorded.reading.label}{said}"
         )
     for failure in report.failures:
         print(f"can't read {failure.kpi.name} of {failure.initiative.name}: {failure.reason}", file=sys.stderr)

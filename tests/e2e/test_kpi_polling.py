@@ -16,16 +16,22 @@ from sqlmodel import Session, select
 
 from bot.app import HandoffApp
 from bot.config import MlflowSettings
+from bot.fake_slack import FakeSlack
 from storage.db import session_scope
 from storage.models import JobRun, Kpi, KpiReading, KpiSource
+from tests.bot.test_cli_jobs import Cli, cli
 from tests.conftest import RunningApp, ServeApp
 from tests.e2e.test_readiness import AUC, CHURN_V2, NEW_CHURN, answer_line
 from tests.support.e2e import Thread, kickoff_of, load, replies
+from tests.support.factories import make_initiative
 from tests.support.mlflow_server import MlflowServer
 from tests.support.replicas import free_port
-from tests.support.workspace import ALICE, BOB
+from tests.support.workspace import ALICE, BOB, NOW
 
 HOUR = timedelta(hours=1)
+# Pytest finds a fixture by name in the module of the test that asks for it, so the shared one is imported;
+# listing it here tells linters that the import is used.
+__all__ = ["cli"]
 ADD_AUC = 'kpi add churn "AUC on holdout" &gt;= 0.82 owner:<@U0BOB|bob>'
 
 
@@ -196,3 +202,71 @@ def metrics_of(app: HandoffApp) -> str:
     from prometheus_client import generate_latest
 
     return generate_latest(app.runtime.metrics.registry).decode()
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+
+def sourced_churn(engine: Engine, experiment: tuple[str, str]) -> None:
+    """An initiative with the KPI `AUC on holdout` >= 0.82 read from `experiment`, stored as the commands store it."""
+    with session_scope(engine) as session:
+        initiative = make_initiative(session, name=CHURN_V2, ds_lead_id=BOB)
+        session.add(
+            Kpi(
+                initiative_id=initiative.id or 0,
+                name=AUC,
+                name_key=AUC.lower(),
+                direction=">=",
+                target=0.82,
+                owner_id=BOB,
+                created_by=ALICE,
+                created_at=NOW,
+            )
+        )
+    read_from_mlflow(engine, experiment)
+
+
+def test_run_kpi_poll_dry_run_prints_what_it_would_record_and_a_run_records_it_once(
+    cli: Cli,
+    engine: Engine,
+    fake_slack: FakeSlack,
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    experiment = mlflow_server.new_experiment("churn")
+    log_auc(mlflow_server, experiment, 0.9, NOW - HOUR)
+    sourced_churn(engine, experiment)
+    capsys.readouterr()  # the mlflow client's own lines about the run it logged
+
+    dry = cli("kpi-poll", "--dry-run")
+    nothing_written = sourced_readings(engine)
+    real = cli("kpi-poll")
+    again = cli("kpi-poll")
+
+    assert dry.code == 0, dry.err
+    [would, dry_summary] = dry.out.splitlines()
+    assert would.startswith(f"would record 0.9 for {AUC} of {CHURN_V2}, from MLflow run ") and would.endswith(
+        "; it meets its target"
+    ), would
+    assert dry_summary.startswith("dry run: 1 sources read, 0 readings recorded"), dry_summary
+    assert nothing_written == [] and fake_slack.calls_to("chat.postMessage") == []
+    assert real.code == 0, real.err
+    assert real.out.splitlines()[0].startswith(f"recorded 0.9 for {AUC} of {CHURN_V2}, from MLflow run ")
+    assert "1 sources read, 1 readings recorded, 0 alerts, 0 failed" in real.out
+    assert again.code == 0 and "1 sources read, 0 readings recorded" in again.out
+    assert sourced_readings(engine) == [(0.9, "mlflow")]
+
+
+def test_run_kpi_poll_without_source_settings_names_them(
+    cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MLFLOW_TRACKING_URI", "PROMETHEUS_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    result = cli("kpi-poll", "--dry-run")
+
+    assert result.code == 2 and result.out == ""
+    assert "No KPI source is configured" in result.err
+    assert "`MLFLOW_TRACKING_URI`" in result.err and "`PROMETHEUS_URL`" in result.err
