@@ -270,3 +270,24 @@ def test_run_kpi_poll_without_source_settings_names_them(
     assert result.code == 2 and result.out == ""
     assert "No KPI source is configured" in result.err
     assert "`MLFLOW_TRACKING_URI`" in result.err and "`PROMETHEUS_URL`" in result.err
+
+
+# --- the scheduler -------------------------------------------------------------------------------------------
+
+
+def test_the_scheduler_polls_every_kpi_poll_minutes_only_when_a_source_is_configured(
+    start_replica: Callable[..., HandoffApp],
+) -> None:
+    def planned(app: HandoffApp) -> dict[str, str]:
+        assert app.scheduler is not None
+        app.scheduler.start()
+        try:
+            return {job.id: job.trigger for job in app.scheduler.planned()}
+        finally:
+            app.scheduler.shutdown()
+
+    with_mlflow = planned(start_replica(mlflow=MlflowSettings(url="http://mlflow.test"), kpi_poll_minutes=15))
+    without = planned(start_replica())
+
+    assert with_mlflow["kpi-poll"] == "interval[0:15:00]"
+    assert "kpi-poll" not in without
