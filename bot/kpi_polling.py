@@ -8,6 +8,7 @@ conditional UPDATE each, so the thread hears of either once. Nothing here knows 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -24,6 +25,7 @@ from storage import kpi_polling as queries
 from storage.kpi_polling import DueSource
 from storage.models import Initiative, Kpi, KpiDirection, KpiSource, KpiSourceKind
 
+log = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
 LONGEST_BACKOFF = timedelta(hours=6)
 
@@ -166,7 +168,12 @@ def _read(
         for s in sources
     ]
     before = reader.requests_made
-    outcomes = reader.read_all(queries_, at=at)
+    try:
+        outcomes = reader.read_all(queries_, at=at)
+    except Exception as error:  # a reader answers its sources' failures itself; this is a fault below it
+        log.exception("reading the KPI sources failed", extra={"kind": kind})
+        failure = SourceFailure(f"Reading {source_name(kind)} failed unexpectedly ({type(error).__name__}).", True)
+        outcomes = [SourceOutcome(s.source.id or 0, failure=failure) for s in sources]
     report.requests += reader.requests_made - before
     return outcomes
 

@@ -267,3 +267,17 @@ def test_a_rounds_statements_grow_by_a_constant_per_kpi(engine: Engine) -> None:
     two, four, eight = sent_for(2, NOW), sent_for(4, NOW + 200 * HOUR), sent_for(8, NOW + 400 * HOUR)
     assert four - two == (eight - four) / 2, (two, four, eight)
     assert (four - two) / 2 <= 8  # a fixed handful per KPI: record, judge, settle the source
+
+
+def test_a_reader_that_raises_fails_its_sources_and_the_round_goes_on(engine: Engine) -> None:
+    _, source_id = sourced_kpi(engine)
+
+    class Broken(ScriptedReader):
+        def read_all(self, queries: Sequence[SourceQuery], *, at: datetime) -> list[SourceOutcome]:
+            raise ConnectionResetError("reset by peer")
+
+    report = poll(engine, Broken())
+
+    [failure] = report.failures
+    assert failure.reason == "Reading MLflow failed unexpectedly (ConnectionResetError)."
+    assert source_row(engine, source_id).attempts == 1

@@ -6,11 +6,13 @@ time is the app's clock."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -173,6 +175,7 @@ def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_rec
     still_failing = poll(mlflow_app, unreachable)  # 11:30: fails again, told already; tried again from 13:00
     mlflow_app.clock.advance(HOUR)
     waiting = poll(mlflow_app, unreachable)  # 12:30: backing off, not read
+    failing_gauge = scraped(mlflow_app)
     mlflow_app.clock.advance(3 * HOUR)
     log_auc(mlflow_server, experiment, 0.91, mlflow_app.clock.now())
     recovered = poll(mlflow_app)
@@ -186,6 +189,7 @@ def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_rec
     assert "The last good reading was read <!date^" in in_thread and "Handoff keeps trying" in in_thread
     assert to_owner.startswith(f"{BOB}: :warning: Handoff can't read *{AUC}*") and "You own this KPI" in to_owner
     assert waiting == [] and still_failing == []
+    assert "\nhandoff_kpi_sources_failing 1.0\n" in failing_gauge
     with Session(mlflow_app.engine) as session:
         source = session.exec(select(KpiSource)).one()
         assert source.failing_since is None and source.attempts == 0
@@ -195,13 +199,18 @@ def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_rec
     ), back
     assert after == []
     assert sourced_readings(mlflow_app.engine) == [(0.9, "mlflow"), (0.91, "mlflow")]
-    assert 'handoff_kpi_source_failures_total{kind="mlflow"} 2.0' in metrics_of(unreachable)
+    assert (
+        'handoff_kpi_source_failures_total{kind="mlflow"} 2.0'
+        in generate_latest(unreachable.runtime.metrics.registry).decode()
+    )
+    assert "\nhandoff_kpi_sources_failing 0.0\n" in scraped(mlflow_app)
 
 
-def metrics_of(app: HandoffApp) -> str:
-    from prometheus_client import generate_latest
-
-    return generate_latest(app.runtime.metrics.registry).decode()
+def scraped(running: RunningApp) -> str:
+    """`GET /metrics` of the served app, as Prometheus scrapes it."""
+    url = running.slack.url.removesuffix("/slack/events") + "/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
 
 
 # --- the command line ----------------------------------------------------------------------------------------
