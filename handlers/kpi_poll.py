@@ -15,21 +15,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.base import Message
-from bot.blocks.kpi_sources import (
-    render_source_failure,
-    render_source_recovered,
-    render_sourced_alert,
-    render_sourced_recovered,
-)
 from bot.errors import HandoffError
+from bot.initiatives import Initiative
 from bot.kpi_polling import PollReport, SourceFailed, poll_round, poll_start
 from bot.kpi_sources.readers import POLL_TIMEOUT_SECONDS, Readers, build_readers
 from bot.recurrence import Slot
 from bot.runtime import Runtime
 from bot.slot_ledger import Job, JobRunState, SlotLedger
-from handlers.kpis import attach_trend
 from handlers.posting import post_in_thread, post_message
-from storage.models import Initiative
 
 log = logging.getLogger(__name__)
 SLOT_TARGET = "kpis"
@@ -112,6 +105,10 @@ class KpiPoller:
 
 def post_poll_events(runtime: Runtime, client: WebClient, report: PollReport) -> None:
     """Breaches and recoveries read from sources, failing sources (and their owners), sources read again."""
+    # What the posts render with, and the trend chart, load with the first round that has something to say.
+    from bot.blocks.kpi_sources import render_source_recovered, render_sourced_alert, render_sourced_recovered
+    from handlers.kpis import attach_trend
+
     for recorded in report.recorded:
         result, initiative = recorded.result, recorded.initiative
         if result.alert:
@@ -131,6 +128,7 @@ def post_poll_events(runtime: Runtime, client: WebClient, report: PollReport) ->
 
 def _tell_failure(client: WebClient, failure: SourceFailed) -> None:
     """The thread and the KPI's owner both hear of it; one failing does not keep the other from it."""
+    from bot.blocks.kpi_sources import render_source_failure
 
     def render(*, for_owner: bool) -> Message:
         return render_source_failure(
