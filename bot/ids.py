@@ -146,6 +146,9 @@ ACTION_PICK_CHECKPOINT = "pick_checkpoint"
 ACTION_SHOW_HELP = "show_help"
 ACTION_SHOW_ALL_INITIATIVES = "show_all_initiatives"
 
+# "Move to <phase>" on the news of a registered model's new version: opens the Change phase form
+ACTION_MODEL_VERSION_PHASE = "model_version_move_phase"
+
 VIEW_MITIGATION = "record_mitigation"
 BLOCK_MITIGATION_PLAN = "plan"
 
@@ -170,6 +173,7 @@ ACTIONS = (
     ACTION_SHOW_HELP,
     ACTION_SHOW_ALL_INITIATIVES,
     ACTION_CARD_MENU,
+    ACTION_MODEL_VERSION_PHASE,
 )
 VIEWS = (
     VIEW_NEW_INITIATIVE,

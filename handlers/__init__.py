@@ -20,6 +20,7 @@ def register_all(app: App, runtime: Runtime) -> None:
         errors,
         events,
         home_changes,
+        model_versions,
         pickers,
         shortcuts,
         views,
@@ -37,3 +38,4 @@ def register_all(app: App, runtime: Runtime) -> None:
     shortcuts.register(app, runtime)
     capture_forms.register(app, runtime)
     pickers.register(app, runtime)
+    model_versions.register(app, runtime)

@@ -26,7 +26,7 @@ from bot.blocks.card_forms import (
 )
 from bot.blocks.status import NextStep, page_value
 from bot.errors import HandoffError
-from bot.initiatives import Actor, Initiative, initiative_by_id
+from bot.initiatives import Actor, Initiative, Phase, initiative_by_id
 from bot.kpis import kpi_views
 from bot.readiness import leads_of, may_force, readiness_of
 from bot.runtime import Runtime
@@ -153,15 +153,7 @@ def _form_of(
 ) -> dict[str, Any] | Message:
     """The view of a step whose form is the menu's own, or the private answer when it cannot be filled in."""
     if step is NextStep.PHASE:
-        checklist = runtime.settings.checklist.for_team(actor.team_id)
-        with runtime.session() as session:
-            readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
-        return render_change_phase_modal(
-            initiative,
-            next_gate=readiness.next_gate(),
-            may_force=_may_force_quickly(runtime, client, actor, initiative),
-            channel_id=channel_id,
-        )
+        return change_phase_form(runtime, client, actor, initiative, channel_id)
     if step is NextStep.EDIT:
         return render_edit_modal(initiative, channel_id=channel_id)
     if step is NextStep.KPI:
@@ -184,6 +176,29 @@ def _form_of(
             raise NoEmbeddedEngineer(initiative)
         return render_standup_settings_modal(initiative, plan, channel_id=channel_id)
     return render_archive_modal(initiative, channel_id=channel_id)
+
+
+def change_phase_form(
+    runtime: Runtime,
+    client: WebClient,
+    actor: Actor,
+    initiative: Initiative,
+    channel_id: str | None,
+    *,
+    preselected: Phase | None = None,
+) -> dict[str, Any]:
+    """The Change phase form as `actor` may fill it in: the next gate's missing items, and the force field if they
+    may force."""
+    checklist = runtime.settings.checklist.for_team(actor.team_id)
+    with runtime.session() as session:
+        readiness = readiness_of(session=session, checklist=checklist, initiative=initiative)
+    return render_change_phase_modal(
+        initiative,
+        next_gate=readiness.next_gate(),
+        may_force=_may_force_quickly(runtime, client, actor, initiative),
+        channel_id=channel_id,
+        preselected=preselected,
+    )
 
 
 def _may_force_quickly(runtime: Runtime, client: WebClient, actor: Actor, initiative: Initiative) -> bool:

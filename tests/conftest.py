@@ -281,6 +281,17 @@ def jira_running(serve_app: ServeApp) -> Iterator[RunningApp]:
 
 @pytest.fixture(scope="session")
 def mlflow_server() -> Iterator[MlflowServer]:
-    """A real `mlflow server` for the whole run (about 10 s to start); each test makes experiments of its own."""
+    """A real `mlflow server` for the whole run (10 s to a minute to start); each test makes experiments of its own."""
     with running_mlflow_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Iterator[object]:
+    """A `PrometheusUnderTest` for the whole run: the real `prometheus` binary scraping a test exporter every second
+    when it is installed (about 5 s to start), else the fake of its query API. `set()` publishes a gauge and answers
+    the moment a query sees it: read at that moment (an app's clock set to it), not at the test workspace's `NOW`."""
+    from tests.support.prometheus_server import prometheus_for_tests
+
+    with prometheus_for_tests() as server:
         yield server

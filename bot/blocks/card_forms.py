@@ -50,10 +50,15 @@ def phase_option(phase: Phase, current: str) -> dict[str, Any]:
 
 
 def render_change_phase_modal(
-    initiative: Initiative, *, next_gate: GateReadiness | None, may_force: bool, channel_id: str | None
+    initiative: Initiative,
+    *,
+    next_gate: GateReadiness | None,
+    may_force: bool,
+    channel_id: str | None,
+    preselected: Phase | None = None,
 ) -> dict[str, Any]:
-    """Move an initiative to another phase: what the next gate still misses, a note, and for those allowed to force a
-    move past missing items, the reason."""
+    """Move an initiative to another phase (`preselected` when a suggestion opened it): what the next gate still
+    misses, a note, and for those allowed to force a move past missing items, the reason."""
     blocks: list[Block] = [section(f"*{escape(initiative.name)}* is in *{initiative.phase}*.")]
     if next_gate is not None:
         missing = next_gate.missing
@@ -67,6 +72,8 @@ def render_change_phase_modal(
         "placeholder": plain("Pick a phase"),
         "options": [phase_option(p, initiative.phase) for p in Phase],
     }
+    if preselected is not None:
+        select["initial_option"] = phase_option(preselected, initiative.phase)
     blocks.append(input_block(ids.BLOCK_PHASE_TARGET, "Move to", select))
     blocks.append(
         input_block(

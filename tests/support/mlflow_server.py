@@ -19,7 +19,7 @@ import requests
 
 from tests.support.replicas import free_port
 
-START_PATIENCE_SECONDS = 90.0
+START_PATIENCE_SECONDS = 240.0  # its first start migrates the SQLite store: a minute or more on a busy machine
 
 
 @dataclass(frozen=True)
