@@ -6,7 +6,9 @@ time is the app's clock."""
 
 from __future__ import annotations
 
+import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import HandoffApp
-from bot.config import MlflowSettings
+from bot.config import MlflowSettings, PrometheusSettings
 from bot.fake_slack import FakeSlack
 from storage.db import session_scope
 from storage.models import JobRun, Kpi, KpiReading, KpiSource
@@ -27,10 +29,12 @@ from tests.e2e.test_readiness import AUC, CHURN_V2, NEW_CHURN, answer_line
 from tests.support.e2e import Thread, kickoff_of, load, replies
 from tests.support.factories import make_initiative
 from tests.support.mlflow_server import MlflowServer
+from tests.support.prometheus_server import PrometheusUnderTest
 from tests.support.replicas import free_port
 from tests.support.workspace import ALICE, BOB, NOW
 
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 # Pytest finds a fixture by name in the module of the test that asks for it, so the shared one is imported;
 # listing it here tells linters that the import is used.
 __all__ = ["cli"]
@@ -300,3 +304,39 @@ def test_the_scheduler_polls_every_kpi_poll_minutes_only_when_a_source_is_config
 
     assert with_mlflow["kpi-poll"] == "interval[0:15:00]"
     assert "kpi-poll" not in without
+
+
+# --- Prometheus ----------------------------------------------------------------------------------------------
+
+
+def test_a_breach_read_from_prometheus_alerts_the_thread_with_the_querys_graph(
+    serve_app: ServeApp, prometheus: PrometheusUnderTest
+) -> None:
+    metric = f"handoff_poll_latency_{uuid.uuid4().hex[:8]}"
+    query = f'{metric}{{service="churn"}}'
+    with serve_app(prometheus=PrometheusSettings(url=prometheus.url), kpi_poll_minutes=1) as running:
+        assert answer_line(running, NEW_CHURN).startswith(":white_check_mark: Created *Churn model v2*")
+        assert answer_line(running, 'kpi add churn "p95 latency" &lt;= 120 unit:ms owner:<@U0BOB|bob>').startswith(
+            ":white_check_mark: Agreed *p95 latency*"
+        )
+        with session_scope(running.engine) as session:
+            kpi = session.exec(select(Kpi).where(Kpi.name == "p95 latency")).one()
+            session.add(KpiSource(kpi_id=kpi.id or 0, kind="prometheus", query=query, set_by=ALICE, set_at=NOW))
+        kickoff = kickoff_of(running, CHURN_V2)
+
+        # A value is read in the minute after Prometheus first shows it (the poll reads as of its minute's start),
+        # and each round in a minute of its own: Prometheus gives the newest sample before that moment.
+        running.clock.set(prometheus.set(metric, 100.0, service="churn") + MINUTE)
+        met = poll(running)
+        shown = prometheus.set(metric, 150.0, service="churn")
+        running.clock.set(max(shown, running.clock.now()) + MINUTE)
+        [alert] = poll(running)
+        again = poll(running)
+
+    assert met == [] and again == []
+    assert alert.startswith(
+        f"{kickoff.channel}: :rotating_light: *p95 latency* of *{CHURN_V2}* is above its 120 ms ceiling: 150 ms. "
+        "Owner: <@U0BOB>.\nRead from Prometheus\n:link: From <"
+    ), alert
+    assert f"{prometheus.url}/graph?g0.expr={urllib.parse.quote_plus(query)}" in alert.replace("&amp;", "&")
+    assert sourced_readings(running.engine) == [(100.0, "prometheus"), (150.0, "prometheus")]
