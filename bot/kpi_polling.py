@@ -85,6 +85,7 @@ class PollReport:
     failed_reads: Counter[str] = field(default_factory=Counter)  # every failed read, by kind, reported or not
     requests: int = 0
     preview: list[PreviewLine] = field(default_factory=list)  # a dry run's reads, nothing written
+    versions_announced: int = 0  # new versions of watched models posted after the readings (the Slack side's count)
 
     @property
     def alerts(self) -> int:

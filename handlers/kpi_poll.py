@@ -87,7 +87,7 @@ class KpiPoller:
         )
 
     def run_round(self) -> PollReport:
-        """Read, record and tell: one round, whoever claimed it."""
+        """Read, record and tell, then announce the new versions of watched models: one round, whoever claimed it."""
         now = self._runtime.clock.now()
         report = poll_round(
             sessions=self._runtime.session,
@@ -99,6 +99,9 @@ class KpiPoller:
         for kind, failed in report.failed_reads.items():
             self._runtime.metrics.kpi_source_failures.labels(kind=kind).inc(failed)
         post_poll_events(self._runtime, self._client, report)
+        from handlers.model_versions import announce_new_versions  # the registry's news: MLflow's models only
+
+        report.versions_announced = announce_new_versions(self._runtime, self._client, self.readers)
         log.info("KPI poll round", extra={"summary": summary(report)})
         return report
 
@@ -166,5 +169,5 @@ def summary(report: PollReport) -> str:
     return (
         f"{report.sources_read} sources read, {len(report.recorded)} readings recorded, {report.alerts} alerts, "
         f"{failed} failed ({len(report.failures)} newly reported), {len(report.recoveries)} recovered, "
-        f"{report.requests} requests"
+        f"{report.versions_announced} model versions announced, {report.requests} requests"
     )

@@ -340,3 +340,41 @@ def test_a_breach_read_from_prometheus_alerts_the_thread_with_the_querys_graph(
     ), alert
     assert f"{prometheus.url}/graph?g0.expr={urllib.parse.quote_plus(query)}" in alert.replace("&amp;", "&")
     assert sourced_readings(running.engine) == [(100.0, "prometheus"), (150.0, "prometheus")]
+
+
+# --- the model registry --------------------------------------------------------------------------------------
+
+
+def test_the_scheduled_round_announces_a_watched_models_new_version_once(
+    mlflow_app: RunningApp, churn_auc: Thread, mlflow_server: MlflowServer
+) -> None:
+    experiment = mlflow_server.new_experiment("churn")
+    client = mlflow_server.client()
+    model = f"churn-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(model)
+
+    def champion(auc: float) -> str:
+        """A run logging `auc`, registered as the model's next version, which the alias @champion now points at."""
+        run_id = log_auc(mlflow_server, experiment, auc, mlflow_app.clock.now())
+        version = str(client.create_model_version(model, source=f"runs:/{run_id}/model", run_id=run_id).version)
+        client.set_registered_model_alias(model, "champion", version)
+        return version
+
+    champion(0.85)
+    read_from_mlflow(mlflow_app.engine, experiment)
+    with session_scope(mlflow_app.engine) as session:
+        source = session.exec(select(KpiSource)).one()
+        source.model, source.alias = model, "champion"
+    first = poll(mlflow_app)  # the version the alias had when the watch began is not news
+
+    mlflow_app.clock.advance(HOUR)
+    version = champion(0.91)
+    news = poll(mlflow_app)
+    mlflow_app.clock.advance(HOUR)
+    later = poll(mlflow_app)
+
+    assert first == [] and later == []
+    [announced] = news
+    assert announced.startswith(
+        f"{churn_auc.channel}: :package: Model *{model}* version {version} now has the alias *@champion*."
+    ), announced
