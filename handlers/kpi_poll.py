@@ -21,7 +21,7 @@ from bot.kpi_polling import PollReport, SourceFailed, poll_round, poll_start
 from bot.kpi_sources.readers import POLL_TIMEOUT_SECONDS, Readers, build_readers
 from bot.recurrence import Slot
 from bot.runtime import Runtime
-from bot.slot_ledger import Job, JobRunState, SlotLedger
+from bot.slot_ledger import Claim, Job, JobRunState, SlotLedger
 from handlers.posting import post_in_thread, post_message
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,7 @@ class KpiPoller:
 
     def scheduled(self) -> PollReport | None:
         """The scheduled round: only the replica that claims this interval's slot reads; None on the others."""
-        now = self._runtime.clock.now()
-        seconds = int(self.interval.total_seconds())
-        slot = Slot(str(int(now.timestamp()) // seconds), now)
-        claim = self._ledger.claim(Job.KPI_POLL, SLOT_TARGET, slot, now=now)
+        claim = self._claim()
         if claim is None:
             return None
         try:
@@ -66,13 +63,21 @@ class KpiPoller:
     def run_now(self) -> PollReport:
         """A round now (the command line): the interval's slot is claimed if it is free, so the scheduler leaves
         it, and read either way; a reading already recorded is not recorded again."""
-        now = self._runtime.clock.now()
-        seconds = int(self.interval.total_seconds())
-        claim = self._ledger.claim(Job.KPI_POLL, SLOT_TARGET, Slot(str(int(now.timestamp()) // seconds), now), now=now)
-        report = self.run_round()
-        if claim is not None:
-            claim.finish(JobRunState.DONE, reason=summary(report))
+        claim = self._claim()
+        state, reason = JobRunState.FAILED, "the round raised (see the log)"
+        try:
+            report = self.run_round()
+            state, reason = JobRunState.DONE, summary(report)
+        finally:
+            if claim is not None:
+                claim.finish(state, reason=reason)
         return report
+
+    def _claim(self) -> Claim | None:
+        """This interval's slot (the interval's number since the epoch), if no replica has claimed it yet."""
+        now = self._runtime.clock.now()
+        slot = Slot(str(int(now.timestamp()) // int(self.interval.total_seconds())), now)
+        return self._ledger.claim(Job.KPI_POLL, SLOT_TARGET, slot, now=now)
 
     def preview(self) -> PollReport:
         """Read every due source and say what a round would record; nothing is claimed, written or posted."""
