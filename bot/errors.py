@@ -76,6 +76,12 @@ class Problem(StrEnum):
     UNIT_LENGTH = "unit_length"
     KPI_UNCHANGED = "kpi_unchanged"
     NO_SUCH_READING = "no_such_reading"
+    # KPI sources
+    SOURCE_NOT_CONFIGURED = "source_not_configured"
+    SOURCE_CHECK_FAILED = "source_check_failed"
+    SOURCE_FIELD_MISSING = "source_field_missing"
+    SOURCE_MODEL_AND_ALIAS = "source_model_and_alias"
+    NO_SOURCE = "no_source"
     # readiness
     UNKNOWN_ITEM = "unknown_item"
     NOT_A_WEB_LINK = "not_a_web_link"

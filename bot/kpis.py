@@ -22,9 +22,11 @@ from bot.errors import (
     unusable_person,
 )
 from bot.initiatives import Actor, managers_of, note_problems, require_active, require_manager
+from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, RunPick, SourceSpec, describe
 from bot.people import PeopleService
+from storage import kpi_sources as source_queries
 from storage import kpis as queries
-from storage.models import KPI_NAME_MAX, KPI_UNIT_MAX, Initiative, Kpi, KpiDirection, KpiReading
+from storage.models import KPI_NAME_MAX, KPI_UNIT_MAX, Initiative, Kpi, KpiDirection, KpiReading, KpiSource
 
 TREND_READINGS = 5
 DIRECTIONS = {
@@ -514,6 +516,41 @@ def remove_reading(
     return ReadingRemoved(kpi=kpi, reading=reading, position=position, latest=latest)
 
 
+def source_spec(source: KpiSource) -> SourceSpec:
+    """What a stored source reads, as the command and the form give it."""
+    if source.kind == PrometheusSpec.kind.value:
+        return PrometheusSpec(query=source.query or "")
+    return MlflowSpec(
+        experiment=source.experiment or "",
+        metric=source.metric or "",
+        run=RunPick(source.run_pick or RunPick.LATEST.value),
+        filter=source.run_filter,
+        model=source.model,
+        alias=source.alias,
+    )
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """Where a KPI's readings come from and whether reading it works, as `kpi list` and `status` show it."""
+
+    kind: str
+    failing_since: datetime | None
+    last_good_at: datetime | None
+    failure: str | None = None  # plain text; the status page does not read it
+    description: str | None = None  # `describe` of the source; the status page does not read it
+
+    @classmethod
+    def of(cls, source: KpiSource) -> SourceState:
+        return cls(
+            kind=source.kind,
+            failing_since=source.failing_since,
+            last_good_at=source.last_good_at,
+            failure=source.failure,
+            description=describe(source_spec(source)),
+        )
+
+
 @dataclass(frozen=True)
 class KpiView:
     """A KPI as `kpi list` and `status` show it."""
@@ -521,6 +558,7 @@ class KpiView:
     kpi: KpiLike
     readings: tuple[ReadingLike, ...]  # newest first, at most TREND_READINGS
     stale: bool
+    source: SourceState | None = None  # None: its readings are typed by people
 
     @property
     def latest(self) -> ReadingLike | None:
@@ -551,12 +589,16 @@ def kpi_views(*, session: Session, initiative: Initiative, now: datetime, stale_
 def kpi_views_for(
     *, session: Session, initiative_ids: Sequence[int], now: datetime, stale_days: int, per_kpi: int = 1
 ) -> dict[int, list[KpiView]]:
-    """The KPIs of many initiatives with their newest `per_kpi` readings, in two queries."""
+    """The KPIs of many initiatives with their newest `per_kpi` readings and their sources, in three queries."""
     kpis = queries.kpis_of(session=session, initiative_ids=initiative_ids)
-    readings = queries.recent_readings(session=session, kpi_ids=[k.id or 0 for k in kpis], per_kpi=per_kpi)
+    kpi_ids = [k.id or 0 for k in kpis]
+    readings = queries.recent_readings(session=session, kpi_ids=kpi_ids, per_kpi=per_kpi)
+    sources = source_queries.sources_of(session=session, kpi_ids=kpi_ids)
     views: dict[int, list[KpiView]] = {}
     for kpi in kpis:
         mine = tuple(readings.get(kpi.id or 0, ()))
         stale = is_stale(kpi, mine[0].recorded_at if mine else None, now, stale_days)
-        views.setdefault(kpi.initiative_id, []).append(KpiView(kpi, mine, stale))
+        source = sources.get(kpi.id or 0)
+        state = None if source is None else SourceState.of(source)
+        views.setdefault(kpi.initiative_id, []).append(KpiView(kpi, mine, stale, state))
     return views

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.checklist import Checklist
 from bot.config import DEFAULT_KPI_STALE_DAYS
-from bot.kpis import KpiView, is_stale, kpi_views_for
+from bot.kpis import KpiView, SourceState, is_stale, kpi_views_for
 from bot.readiness import ForcedChange, Readiness, readiness_from, readiness_of
 from bot.standups import Participation, participation
 from storage import initiatives as queries
@@ -171,16 +171,17 @@ def summaries_with(
     overview shows (`overview_readiness`)."""
     kpis: dict[int, list[KpiView]] = {}
     names: dict[int, list[str]] = {}
-    for initiative_id, pairs in facts.kpis.items():
+    for initiative_id, found in facts.kpis.items():
         kpis[initiative_id] = [
             KpiView(
                 kpi,
                 () if latest is None else (latest,),
                 is_stale(kpi, latest.recorded_at if latest else None, now, stale_days),
+                None if source is None else SourceState(source.kind, source.failing_since, source.last_good_at),
             )
-            for kpi, latest in pairs
+            for kpi, latest, source in found
         ]
-        names[initiative_id] = [kpi.name for kpi, _ in pairs]
+        names[initiative_id] = [kpi.name for kpi, _, _ in found]
     readiness = readiness_from(
         checklist=checklist,
         initiatives=[s.initiative for s in summaries],

@@ -14,9 +14,10 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.blocks.base import Message
-from bot.blocks.card_forms import STANDUP_ON
+from bot.blocks.card_forms import STANDUP_ON, TYPED_BY_PEOPLE
+from bot.blocks.help import render_notice
 from bot.blocks.problems import PLAIN, describe, field_error
-from bot.errors import HandoffError, InvalidInput, NothingToChange, Problem
+from bot.errors import FieldProblem, HandoffError, InvalidInput, NothingToChange, Problem
 from bot.initiatives import (
     Actor,
     EditRequest,
@@ -27,6 +28,8 @@ from bot.initiatives import (
     initiative_by_id,
     note_problems,
 )
+from bot.kpi_source_setting import spec_problems
+from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, RunPick, SourceSpec
 from bot.kpis import new_kpi_problems, parse_direction, parse_number
 from bot.readiness import ItemStatus, missing_to_enter, reason_problems
 from bot.recurrence import WEEKDAYS, ScheduleError, parse_time_of_day, parse_timezone
@@ -36,7 +39,7 @@ from handlers.command_table import error_answer
 from handlers.errors import after_ack
 from handlers.form_state import element_state, form_metadata, selected_value, text_value
 from handlers.initiatives import archive_and_announce, change_phase_and_announce, edit_and_announce
-from handlers.kpis import KpiAddCommand, add_kpi_and_announce, record_kpi_and_announce
+from handlers.kpis import KpiAddCommand, add_kpi_and_announce, record_kpi_and_announce, set_source_and_announce
 from handlers.standups import StandupCommand, change_standup, questions_from_form, save_questions
 from handlers.tenancy import actor_of
 from handlers.views import FIELD_BLOCKS, FORM_ACCEPTED, draft_from_state, form_check, tell_privately
@@ -95,7 +98,17 @@ def register(app: App, runtime: Runtime) -> None:
     @after_ack
     def add_kpi(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         def step(actor: Actor, initiative: Initiative, values: dict[str, Any]) -> Message:
-            return add_kpi_and_announce(runtime, client, actor, kpi_command_of(initiative, values))
+            command = kpi_command_of(initiative, values)
+            added = add_kpi_and_announce(runtime, client, actor, command)
+            spec = source_spec_of(values)
+            if spec is None:
+                return added
+            try:
+                sourced = set_source_and_announce(runtime, client, actor, initiative.ref_key, command.name, spec)
+            except HandoffError as error:
+                # The KPI stays agreed; only its source was not set, and the answer says why.
+                sourced = render_notice(f":warning: Its source was not set: {describe(error)}")
+            return Message(f"{added.text}\n{sourced.text}", [*added.blocks, *sourced.blocks])
 
         answered(body, client, context, "kpi add", step)
 
@@ -304,6 +317,52 @@ def kpi_errors(runtime: Runtime, body: dict[str, Any], context: BoltContext) -> 
         )
     for problem in problems:
         errors.setdefault(KPI_FIELD_BLOCKS[problem.field], field_error(problem))
+    errors.update(source_errors(runtime, body["view"]["state"]["values"]))
+    return errors
+
+
+# Which block shows the error for each field of a source the service can complain about.
+SOURCE_FIELD_BLOCKS = {
+    "experiment": ids.BLOCK_KPI_EXPERIMENT,
+    "metric": ids.BLOCK_KPI_METRIC,
+    "filter": ids.BLOCK_KPI_FILTER,
+    "model": ids.BLOCK_KPI_MODEL,
+    "alias": ids.BLOCK_KPI_ALIAS,
+    "query": ids.BLOCK_KPI_QUERY,
+}
+
+
+def source_spec_of(values: dict[str, Any]) -> SourceSpec | None:
+    """The form's source as `/handoff kpi source` would be typed; None when people type its readings."""
+    kind = selected_value(values, ids.BLOCK_KPI_SOURCE) or TYPED_BY_PEOPLE
+    if kind == PrometheusSpec.kind.value:
+        return PrometheusSpec(query=text_value(values, ids.BLOCK_KPI_QUERY))
+    if kind != MlflowSpec.kind.value:
+        return None
+    return MlflowSpec(
+        experiment=text_value(values, ids.BLOCK_KPI_EXPERIMENT),
+        metric=text_value(values, ids.BLOCK_KPI_METRIC),
+        run=RunPick(selected_value(values, ids.BLOCK_KPI_RUN) or RunPick.LATEST.value),
+        filter=text_value(values, ids.BLOCK_KPI_FILTER) or None,
+        model=text_value(values, ids.BLOCK_KPI_MODEL) or None,
+        alias=text_value(values, ids.BLOCK_KPI_ALIAS) or None,
+    )
+
+
+def source_errors(runtime: Runtime, values: dict[str, Any]) -> dict[str, str]:
+    """A source that is not configured, or misses what it needs, marked inline; whether it reads a number is
+    checked after the ack, once the KPI is agreed."""
+    spec = source_spec_of(values)
+    if spec is None:
+        return {}
+    configured = runtime.settings.mlflow if isinstance(spec, MlflowSpec) else runtime.settings.prometheus
+    if configured is None:
+        return {
+            ids.BLOCK_KPI_SOURCE: field_error(FieldProblem("source", Problem.SOURCE_NOT_CONFIGURED, kind=spec.kind))
+        }
+    errors: dict[str, str] = {}
+    for problem in spec_problems(spec):
+        errors.setdefault(SOURCE_FIELD_BLOCKS[problem.field], field_error(problem))
     return errors
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 
 from bot import chart_series
+from bot import kpi_source_setting as source_service
 from bot import kpis as kpi_service
 from bot.blocks.base import Message
 from bot.blocks.help import render_notice
+from bot.blocks.problems import describe_field
 from bot.blocks.readiness import (
     render_kpi_added,
     render_kpi_alert,
@@ -24,11 +26,17 @@ from bot.blocks.readiness import (
     render_kpi_recovered,
     render_kpi_removed,
     render_reading_removed,
+    render_source_removed,
+    render_source_set,
+    render_source_shown,
+    source_set_confirmation,
     standing_mark,
 )
 from bot.blocks.share import SharedView, ShareRequest, shareable
 from bot.blocks.status import NEXT_STEP_LABELS, NEXT_STEP_PLACEHOLDER, NextStep
 from bot.initiatives import CLEAR, Actor, Initiative, resolve_initiative
+from bot.kpi_sources.readers import COMMAND_TIMEOUT_SECONDS, build_readers
+from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, RunPick, SourceSpec, source_name
 from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
 from bot.text import echo, escape
@@ -36,6 +44,7 @@ from handlers.grammar import (
     NONE_WORDS,
     Token,
     UsageError,
+    did_you_mean,
     option_match,
     parse_user,
     split_options,
@@ -191,6 +200,64 @@ def remove_reading_and_announce(
     return announce(client, initiative, render_reading_removed(initiative, removed, actor.user_id), confirmation)
 
 
+def set_source_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, name: str, spec: SourceSpec
+) -> Message:
+    """Check the source reads a number, then save it and record that number; nothing is saved if it reads none.
+    The command and the Add-a-KPI form both set a source through here."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
+        kpi = source_service.source_kpi(session=session, actor=actor, initiative=initiative, name=name, people=people)
+    readers = build_readers(runtime.settings, timeout=COMMAND_TIMEOUT_SECONDS)
+    checked = source_service.check_source(
+        kpi=kpi,
+        spec=spec,
+        reader=readers.for_kind(spec.kind.value),
+        registry=readers.mlflow,
+        at=runtime.clock.now(),
+    )
+    with runtime.session() as session:
+        result = source_service.save_source(
+            session=session,
+            initiative=initiative,
+            name=kpi.name,
+            checked=checked,
+            actor=actor,
+            now=runtime.clock.now(),
+        )
+    confirmation = source_set_confirmation(initiative, result)
+    answer = announce(client, initiative, render_source_set(initiative, result, actor.user_id), confirmation)
+    recorded = result.recorded
+    if recorded is not None and recorded.alert:
+        announce(client, initiative, render_kpi_alert(initiative, recorded), confirmation)
+        attach_trend(runtime, client, initiative, result.kpi.name)
+    elif recorded is not None and recorded.recovered:
+        announce(client, initiative, render_kpi_recovered(initiative, recorded), confirmation)
+    return answer
+
+
+def remove_source_and_announce(
+    runtime: Runtime, client: WebClient, actor: Actor, initiative_ref: str, name: str
+) -> Message:
+    """Stop reading a KPI from its source; its readings stay, and the thread hears of it."""
+    with unit_of_work(runtime, client, actor.team_id) as (session, people):
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
+        kpi = source_service.source_kpi(session=session, actor=actor, initiative=initiative, name=name, people=people)
+        spec = source_service.remove_source(session=session, kpi=kpi)
+    confirmation = (
+        f":white_check_mark: *{escape(kpi.name)}* of *{escape(initiative.name)}* is no longer read from "
+        f"{source_name(spec.kind.value)}; its readings stay."
+    )
+    return announce(client, initiative, render_source_removed(initiative, kpi, spec, actor.user_id), confirmation)
+
+
+def show_source(runtime: Runtime, actor: Actor, initiative_ref: str, name: str) -> Message:
+    with runtime.session() as session:
+        initiative = resolve_initiative(session=session, team_id=actor.team_id, reference=initiative_ref)
+        kpi, source = source_service.current_source(session=session, initiative=initiative, name=name)
+    return render_source_shown(initiative, kpi, source)
+
+
 def read_as(raw: str, value: float | None) -> str:
     """Say how a number typed with a comma was read, so `0,85` is seen to be 0.85 and not 85."""
     if value is None or "," not in raw:
@@ -264,7 +331,24 @@ class KpiReadingRemoveCommand:
     position: int = 1
 
 
-KPI_ACTIONS = ("add", "record", "list", "chart", "edit", "remove", "reading")
+@dataclass(frozen=True)
+class KpiSourceCommand:
+    """`kpi source <initiative> "<kpi>" mlflow …|prometheus …|off`; with neither, the source is shown."""
+
+    initiative_ref: str | None
+    name: str
+    spec: SourceSpec | None = None
+    off: bool = False
+
+    @property
+    def shows(self) -> bool:
+        return self.spec is None and not self.off
+
+
+KPI_ACTIONS = ("add", "record", "list", "chart", "edit", "remove", "reading", "source")
+SOURCE_KINDS = ("mlflow", "prometheus", "off")
+MLFLOW_OPTIONS = frozenset({"experiment", "metric", "run", "filter", "model", "alias"})
+PROMETHEUS_OPTIONS = frozenset({"query"})
 KPI_OPTIONS = frozenset({"unit", "owner"})
 KPI_EDIT_OPTIONS = frozenset({"name", "target", "unit", "direction", "owner"})
 
@@ -279,9 +363,12 @@ def parse_kpi(
     | KpiEditCommand
     | KpiRemoveCommand
     | KpiReadingRemoveCommand
+    | KpiSourceCommand
 ):
     if not rest:
-        raise UsageError("`kpi` needs a command: add, record, list, chart, edit, remove or reading remove.", "kpi")
+        raise UsageError(
+            "`kpi` needs a command: add, record, list, chart, edit, remove, reading remove or source.", "kpi"
+        )
     action, args = rest[0].text.lower(), rest[1:]
     if rest[0].quoted or action not in KPI_ACTIONS:
         shown = tuple("reading remove" if a == "reading" else a for a in KPI_ACTIONS)
@@ -305,6 +392,8 @@ def parse_kpi(
         return KpiRemoveCommand(args[0].text, " ".join(t.text for t in args[1:]))
     if action == "reading":
         return _parse_kpi_reading(args)
+    if action == "source":
+        return _parse_kpi_source(args)
     # The name followed at once by the value (`kpi record "AUC" 0.84`) or the comparison (`kpi add "AUC" >= 0.8`)
     # leaves the initiative out: this channel's.
     left_out = len(args) >= 2 and not args[1].quoted and _kpi_value_or_comparison(action, args[1].text)
@@ -393,6 +482,69 @@ def _parse_kpi_reading(args: list[Token]) -> KpiReadingRemoveCommand:
     return KpiReadingRemoveCommand(initiative_ref, " ".join(t.text for t in name_and_position), position)
 
 
+def _parse_kpi_source(args: list[Token]) -> KpiSourceCommand:
+    usage = "kpi source"
+    at = next((i for i, t in enumerate(args) if _is_source_kind(t) or option_match(t) is not None), len(args))
+    if at < len(args) and not _is_source_kind(args[at]):
+        # Options with no source before them: the word before them is a mistyped source, or missing.
+        typed = args[at - 1] if at > 0 and not args[at - 1].quoted else None
+        hint = did_you_mean(typed.text, SOURCE_KINDS) if typed is not None else ""
+        if typed is not None and hint:
+            raise UsageError(f'"{echo(typed.text)}" is not a source.{hint} Sources: mlflow, prometheus, off.', usage)
+        raise UsageError("`kpi source` needs where to read from before its options: `mlflow` or `prometheus`.", usage)
+    if at == len(args) and args and not args[-1].quoted and len(args) > 1:
+        hint = did_you_mean(args[-1].text, SOURCE_KINDS)
+        if hint:
+            raise UsageError(f'"{echo(args[-1].text)}" is not a source.{hint} Sources: mlflow, prometheus, off.', usage)
+    target, rest = args[:at], args[at:]
+    if not target:
+        raise UsageError('`kpi source` needs the initiative, then the KPI\'s name: `kpi source churn "AUC"`.', usage)
+    # `kpi source "AUC" mlflow …`: the quoted name alone leaves the initiative out, this channel's.
+    left_out = len(target) == 1 and target[0].quoted
+    if not left_out and len(target) < 2:
+        raise UsageError('`kpi source` needs the initiative, then the KPI\'s name: `kpi source churn "AUC"`.', usage)
+    initiative_ref = None if left_out else target[0].text
+    name = " ".join(t.text for t in (target if left_out else target[1:]))
+    if not rest:
+        return KpiSourceCommand(initiative_ref, name)
+    kind, options_given = rest[0].text.lower(), rest[1:]
+    if kind == "off":
+        if options_given:
+            raise UsageError(
+                f'`off` takes nothing after it; "{echo(options_given[0].text)}" is one word too many.', usage
+            )
+        return KpiSourceCommand(initiative_ref, name, off=True)
+    allowed = MLFLOW_OPTIONS if kind == "mlflow" else PROMETHEUS_OPTIONS
+    words, options = split_options(options_given, allowed, usage)
+    if words:
+        names = " ".join(f"`{o}:`" for o in sorted(allowed))
+        raise UsageError(f'"{echo(words[0])}" is not an option of {source_name(kind)}; options: {names}.', usage)
+    values = {key: value.strip() for key, value in options.items()}
+    spec: SourceSpec
+    if kind == "prometheus":
+        spec = PrometheusSpec(query=values.get("query", ""))
+    else:
+        run = values.get("run", RunPick.LATEST.value).lower()
+        if run not in tuple(RunPick):
+            raise UsageError(f'`run:` is `latest` or `best`, not "{echo(values["run"])}".', usage)
+        spec = MlflowSpec(
+            experiment=values.get("experiment", ""),
+            metric=values.get("metric", ""),
+            run=RunPick(run),
+            filter=values.get("filter") or None,
+            model=values.get("model") or None,
+            alias=values.get("alias") or None,
+        )
+    problems = source_service.spec_problems(spec)
+    if problems:
+        raise UsageError(" ".join(describe_field(p) for p in problems), usage)
+    return KpiSourceCommand(initiative_ref, name, spec)
+
+
+def _is_source_kind(token: Token) -> bool:
+    return not token.quoted and token.text.lower() in SOURCE_KINDS
+
+
 def _is_reading_number(token: Token) -> bool:
     return not token.quoted and looks_like_number(token.text)
 
@@ -443,6 +595,19 @@ def _remove_reading(request: Request, command: KpiReadingRemoveCommand) -> Messa
     )
 
 
+def _kpi_source(request: Request, command: KpiSourceCommand) -> Message:
+    runtime, actor, ref = request.runtime, request.actor, command.initiative_ref or ""
+    if command.spec is not None:
+        return set_source_and_announce(runtime, request.client, actor, ref, command.name, command.spec)
+    if command.off:
+        return remove_source_and_announce(runtime, request.client, actor, ref, command.name)
+    return show_source(runtime, actor, ref, command.name)
+
+
+def _source_answer(command: KpiSourceCommand) -> Answer:
+    return Answer.IN_ACK if command.shows else Answer.AFTER_ACK
+
+
 # Usage of each KPI action, shown with an error about it; help shows them all under `kpi`.
 KPI_USAGE = (
     (
@@ -464,6 +629,17 @@ KPI_USAGE = (
         "kpi reading remove",
         ('/handoff kpi reading remove churn "AUC on holdout" 2  (1, the latest, by default; `kpi list` numbers them)'),
     ),
+    (
+        "kpi source",
+        (
+            '/handoff kpi source churn "AUC on holdout" mlflow experiment:churn metric:auc [run:latest|best] '
+            "[filter:\"tags.dataset = 'holdout'\"] [model:churn alias:champion]  ·  "
+            '/handoff kpi source churn "p95 latency" prometheus query:"histogram_quantile(0.95, '
+            'rate(latency_bucket{job=\'api\'}[5m]))"  ·  /handoff kpi source churn "AUC on holdout" off  '
+            "(alone: shows the source; quote a value with spaces, and write label values in single quotes, as a "
+            "Slack command cannot nest double quotes)"
+        ),
+    ),
 )
 
 
@@ -474,13 +650,15 @@ SUBCOMMANDS = (
             "The agreed measure of good: `add` with a target and direction, `record` readings (a decimal comma such as "
             "`0,85` counts as a point), `list` them with their trend, `chart` one as an image in this channel; "
             "`edit` or `remove` a KPI and `reading remove` a wrong reading (the KPI's owner and the initiative's "
-            "managers). A KPI name may be shortened to an "
+            "managers). `source` reads a KPI from an MLflow experiment's metric or a Prometheus query instead of "
+            "people typing it: checked at once, then read every so often. A KPI name may be shortened to an "
             "unambiguous prefix. The thread is alerted once when a KPI misses its target, with the KPI's chart."
         ),
         usage=(
             '/handoff kpi add churn "AUC on holdout" >= 0.82 unit:% owner:@bob  ·  /handoff kpi record churn "AUC on '
             'holdout" 0.84 "after retrain"  ·  /handoff kpi list churn  ·  /handoff kpi edit churn "AUC on holdout" '
-            'target:0.85  ·  /handoff kpi reading remove churn "AUC on holdout"'
+            'target:0.85  ·  /handoff kpi reading remove churn "AUC on holdout"  ·  /handoff kpi source churn '
+            '"AUC on holdout" mlflow experiment:churn metric:auc'
         ),
         parse=undated(parse_kpi),
         actions=(
@@ -491,6 +669,7 @@ SUBCOMMANDS = (
             Action(KpiEditCommand, _edit_kpi, "kpi edit", slot=Slot.INITIATIVE_REF),
             Action(KpiRemoveCommand, _remove_kpi, "kpi remove", slot=Slot.INITIATIVE_REF),
             Action(KpiReadingRemoveCommand, _remove_reading, "kpi reading remove", slot=Slot.INITIATIVE_REF),
+            Action(KpiSourceCommand, _kpi_source, "kpi source", _source_answer, Slot.INITIATIVE_REF),
         ),
         family="kpis",
         aliases=(Alias("kpis", "list"),),

@@ -51,6 +51,7 @@ from storage.models import (
     JiraSyncState,
     Kpi,
     KpiReading,
+    KpiSource,
     PhaseChange,
 )
 from storage.types import as_utc
@@ -89,6 +90,14 @@ class ReadingFact(NamedTuple):
     value: float
     recorded_at: datetime
     recorded_by: str
+
+
+class SourceFact(NamedTuple):
+    """Where a KPI's readings come from and whether reading it works, without the source's own terms."""
+
+    kind: str
+    failing_since: datetime | None
+    last_good_at: datetime | None
 
 
 class KpiFact(NamedTuple):
@@ -138,7 +147,7 @@ class PageFacts:
     progress: dict[int, CheckpointProgress] = field(default_factory=dict)
     docs: dict[int, list[DocFact]] = field(default_factory=dict)
     entries: dict[int, list[EntryFact]] = field(default_factory=dict)
-    kpis: dict[int, list[tuple[KpiFact, ReadingFact | None]]] = field(default_factory=dict)
+    kpis: dict[int, list[tuple[KpiFact, ReadingFact | None, SourceFact | None]]] = field(default_factory=dict)
     forced: dict[int, ForcedFact] = field(default_factory=dict)
     synced: bool = False  # the Jira sync has run at least once
     last_success_at: datetime | None = None
@@ -166,6 +175,8 @@ _SLOTS: dict[str, Any] = {
     # Moments come back as the driver reads them and are made aware UTC (`as_utc`) only where a fact keeps them.
     "t1": DateTime(timezone=True),
     "t2": DateTime(timezone=True),
+    "t3": DateTime(timezone=True),
+    "t4": DateTime(timezone=True),
 }
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _ZERO, _ONE = literal_column("0", Integer()), literal_column("1", Integer())
@@ -187,6 +198,7 @@ def _statement(*, cards_in_channel: bool | None = None) -> Any:
     entry = ChecklistEntry.__table__  # type: ignore[attr-defined]
     kpi = Kpi.__table__  # type: ignore[attr-defined]
     reading = KpiReading.__table__  # type: ignore[attr-defined]
+    source = KpiSource.__table__  # type: ignore[attr-defined]
     change = PhaseChange.__table__  # type: ignore[attr-defined]
     push = JiraPush.__table__  # type: ignore[attr-defined]
     sync = JiraSyncState.__table__  # type: ignore[attr-defined]
@@ -259,7 +271,8 @@ def _statement(*, cards_in_channel: bool | None = None) -> Any:
     ).where(of_page(entry.c.initiative_id))
     kpis = _branch(
         "kpi",
-        kpi.outerjoin(reading, reading.c.id == newest_reading),  # one search for the newest reading, not three
+        # One search for the newest reading, not three; a KPI has at most one source.
+        kpi.outerjoin(reading, reading.c.id == newest_reading).outerjoin(source, source.c.kpi_id == kpi.c.id),
         {
             "initiative_id": kpi.c.initiative_id,
             "s1": kpi.c.name,
@@ -267,11 +280,14 @@ def _statement(*, cards_in_channel: bool | None = None) -> Any:
             "s3": kpi.c.unit,
             "s4": kpi.c.owner_id,
             "s5": reading.c.recorded_by,
+            "s6": source.c.kind,
             "f1": kpi.c.target,
             "f2": reading.c.value,
             "i1": kpi.c.id,
             "t1": kpi.c.created_at,
             "t2": reading.c.recorded_at,
+            "t3": source.c.failing_since,
+            "t4": source.c.last_good_at,
         },
     ).where(of_page(kpi.c.initiative_id))
     forced = _branch(
@@ -422,6 +438,10 @@ def page_with_facts(
     return _facts_of(rows, moment=statement.moment, day=statement.day)
 
 
+def _utc_or_none(moment: Callable[[Any], Any], value: Any) -> datetime | None:
+    return None if value is None else as_utc(moment(value))
+
+
 def _facts_of(
     rows: Sequence[Any], *, moment: Callable[[Any], Any] = _as_read, day: Callable[[Any], Any] = _as_read
 ) -> PageFacts:
@@ -429,9 +449,9 @@ def _facts_of(
     cards: list[tuple[int, CardFact]] = []
     docs: dict[int, list[tuple[datetime, int, DocFact]]] = {}
     entries: dict[int, list[tuple[int, EntryFact]]] = {}
-    kpis: dict[int, list[tuple[int, KpiFact, ReadingFact | None]]] = {}
+    kpis: dict[int, list[tuple[int, KpiFact, ReadingFact | None, SourceFact | None]]] = {}
     forced_at: dict[int, tuple[datetime, int]] = {}
-    for kind, initiative_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, f1, f2, i1, i2, i3, d1, t1, t2 in rows:
+    for kind, initiative_id, s1, s2, s3, s4, s5, s6, s7, s8, s9, f1, f2, i1, i2, i3, d1, t1, t2, t3, t4 in rows:
         if kind == "doc":
             added_at = moment(t1)
             docs.setdefault(initiative_id, []).append((added_at, i1, DocFact(s1, s2, s3, s4, added_at)))
@@ -444,7 +464,8 @@ def _facts_of(
         elif kind == "kpi":
             kpi = KpiFact(i1, initiative_id, s1, s2, float(f1), s3, s4, as_utc(moment(t1)))
             latest = ReadingFact(float(f2), as_utc(moment(t2)), s5) if t2 is not None else None
-            kpis.setdefault(initiative_id, []).append((i1, kpi, latest))
+            source_fact = None if s6 is None else SourceFact(s6, _utc_or_none(moment, t3), _utc_or_none(moment, t4))
+            kpis.setdefault(initiative_id, []).append((i1, kpi, latest, source_fact))
         elif kind == "card":
             since = as_utc(moment(t2)) if t2 is not None else None
             target = None if d1 is None else day(d1)
@@ -464,5 +485,5 @@ def _facts_of(
     facts.cards = [card for _, card in sorted(cards)]
     facts.docs = {i: [doc for *_, doc in sorted(found)] for i, found in docs.items()}
     facts.entries = {i: [entry for _, entry in sorted(found)] for i, found in entries.items()}
-    facts.kpis = {i: [(kpi, latest) for _, kpi, latest in sorted(found)] for i, found in kpis.items()}
+    facts.kpis = {i: [(kpi, latest, src) for _, kpi, latest, src in sorted(found)] for i, found in kpis.items()}
     return facts

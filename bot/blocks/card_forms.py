@@ -12,12 +12,26 @@ from bot import ids
 from bot.blocks.base import Block, context, plain, section
 from bot.blocks.modals import form_modal, input_block
 from bot.blocks.pickers import picked_option
+from bot.kpi_sources.spec import RunPick
 from bot.kpis import KpiView, target_text
 from bot.readiness import GateReadiness
 from bot.recurrence import WEEKDAYS
 from bot.standups import MAX_QUESTIONS, QUESTION_MAX, StandupPlan
 from bot.text import escape, truncate
-from storage.models import GOAL_MAX, KPI_NAME_MAX, KPI_UNIT_MAX, NAME_MAX, NOTE_MAX, Initiative, KpiDirection, Phase
+from storage.models import (
+    GOAL_MAX,
+    KPI_NAME_MAX,
+    KPI_UNIT_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    SOURCE_FILTER_MAX,
+    SOURCE_QUERY_MAX,
+    SOURCE_TEXT_MAX,
+    Initiative,
+    KpiDirection,
+    KpiSourceKind,
+    Phase,
+)
 
 CURRENT_PHASE_MARK = " (now)"
 # The directions `/handoff kpi add` takes, as the form offers them; the value is what the command would be typed with.
@@ -25,6 +39,14 @@ KPI_DIRECTION_CHOICES = {
     KpiDirection.AT_LEAST: "Higher is better (>=)",
     KpiDirection.AT_MOST: "Lower is better (<=)",
 }
+# Where a new KPI's readings come from, as the form offers it; the value is the source's kind, or `people`.
+TYPED_BY_PEOPLE = "people"
+KPI_SOURCE_CHOICES = {
+    TYPED_BY_PEOPLE: "Typed by people",
+    KpiSourceKind.MLFLOW.value: "MLflow: an experiment's metric",
+    KpiSourceKind.PROMETHEUS.value: "Prometheus: a PromQL query",
+}
+RUN_CHOICES = {RunPick.LATEST.value: "The latest run", RunPick.BEST.value: "The best run"}
 NO_KPI_YET = "No KPI is agreed yet for *{name}*, so there is nothing to record a reading of: agree one here first."
 KPI_INTRO = "A KPI for *{name}*: the agreed measure of good, with its target."
 STANDUP_ON, STANDUP_OFF = "on", "off"
@@ -190,8 +212,60 @@ def render_add_kpi_modal(
             optional=True,
             hint="Who is reminded when its readings are stale or miss the target; the owner may also change it.",
         ),
+        *source_blocks(),
     ]
     return form_modal(ids.VIEW_ADD_KPI, "Add a KPI", "Agree", form_metadata(initiative.id or 0, channel_id), blocks)
+
+
+def source_blocks() -> list[Block]:
+    """Where the new KPI's readings come from, as `/handoff kpi source` sets it: people by default, else an MLflow
+    experiment's metric or a PromQL query, checked by reading it once the KPI is agreed."""
+    sources = [picked_option(label, value) for value, label in KPI_SOURCE_CHOICES.items()]
+    runs = [picked_option(label, value) for value, label in RUN_CHOICES.items()]
+
+    def text(block_id: str, label: str, limit: int, placeholder: str, hint: str | None = None) -> Block:
+        element = {"type": "plain_text_input", "max_length": limit, "placeholder": plain(placeholder)}
+        return input_block(block_id, label, element, optional=True, hint=hint)
+
+    return [
+        input_block(
+            ids.BLOCK_KPI_SOURCE,
+            "Reads from",
+            {"type": "static_select", "options": sources, "initial_option": sources[0]},
+            optional=True,
+            hint="MLflow or Prometheus: Handoff reads the KPI there now and then, instead of people typing it.",
+        ),
+        text(ids.BLOCK_KPI_EXPERIMENT, "MLflow experiment", SOURCE_TEXT_MAX, "churn-model"),
+        text(ids.BLOCK_KPI_METRIC, "MLflow metric", SOURCE_TEXT_MAX, "val_auc"),
+        input_block(
+            ids.BLOCK_KPI_RUN,
+            "Which MLflow run",
+            {"type": "static_select", "options": runs, "initial_option": runs[0]},
+            optional=True,
+            hint="The best run is the best value as the KPI's direction reads it.",
+        ),
+        text(ids.BLOCK_KPI_FILTER, "MLflow run filter", SOURCE_FILTER_MAX, "tags.dataset = 'holdout'"),
+        text(
+            ids.BLOCK_KPI_MODEL,
+            "MLflow registered model",
+            SOURCE_TEXT_MAX,
+            "churn",
+            hint="With an alias: each new version taking the alias is announced in the thread.",
+        ),
+        text(ids.BLOCK_KPI_ALIAS, "Its alias", SOURCE_TEXT_MAX, "champion"),
+        input_block(
+            ids.BLOCK_KPI_QUERY,
+            "Prometheus query",
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "max_length": SOURCE_QUERY_MAX,
+                "placeholder": plain('histogram_quantile(0.95, rate(latency_bucket{job="api"}[5m]))'),
+            },
+            optional=True,
+            hint="An instant query returning one series.",
+        ),
+    ]
 
 
 def render_record_reading_modal(

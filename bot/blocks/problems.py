@@ -15,6 +15,8 @@ from bot.checklist import ChecklistItem, ItemType
 from bot.config import JIRA_NOT_CONFIGURED
 from bot.dates import DateError
 from bot.errors import FieldProblem, HandoffError, InvalidInput, Problem
+from bot.kpi_sources.readers import settings_needed
+from bot.kpi_sources.spec import source_name
 from bot.recurrence import ScheduleError
 from bot.text import echo, escape, unescape
 
@@ -461,6 +463,38 @@ def _(s: Surface, d: Mapping[str, Any]) -> str:
     has = "no readings" if count == 0 else f"only {count} reading{'s' if count != 1 else ''}"
     listing = typed_command(s, "kpi", "list", d["ref_key"])
     return f"{s.bold(s.value(d['kpi']))} has {has}; {listing} numbers them, 1 for the newest."
+
+
+@_words(Problem.SOURCE_NOT_CONFIGURED)
+def _(s: Surface, d: Mapping[str, Any]) -> str:
+    needed = settings_needed(d["kind"])
+    return (
+        f"{source_name(d['kind'])} is not configured for Handoff, so no KPI can be read from it. Whoever runs "
+        f"Handoff can set {needed if s is MRKDWN else needed.replace('`', '')}."
+    )
+
+
+@_words(Problem.SOURCE_CHECK_FAILED)
+def _(s: Surface, d: Mapping[str, Any]) -> str:
+    return (
+        f"{s.bold(s.value(d['kpi']))} could not be read from {source_name(d['kind'])}: "
+        f"{s.value(d['reason'].rstrip('.'))}. The source was not set."
+    )
+
+
+@_words(Problem.SOURCE_FIELD_MISSING)
+def _(s: Surface, d: Mapping[str, Any]) -> str:
+    return f"{source_name(d['kind'])} needs {d['what']}."
+
+
+@_words(Problem.SOURCE_MODEL_AND_ALIAS)
+def _(s: Surface, d: Mapping[str, Any]) -> str:
+    return "A registered model and its alias go together: give both (`model:churn alias:champion`), or neither."
+
+
+@_words(Problem.NO_SOURCE)
+def _(s: Surface, d: Mapping[str, Any]) -> str:
+    return f"{s.bold(s.value(d['kpi']))} has no source; its readings are typed by people."
 
 
 # --- readiness ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot import ids
 from bot.blocks.base import (
@@ -23,13 +24,15 @@ from bot.blocks.base import (
 from bot.blocks.problems import how_to_satisfy
 from bot.checklist import ItemType
 from bot.ideas import IdeaList, LocatedIdea, SearchResult, idea_reference
-from bot.kpi_sources.spec import is_source_recorder, source_name
+from bot.kpi_source_setting import SourceSet
+from bot.kpi_sources.spec import SourceSpec, describe, is_source_recorder, source_name
 from bot.kpis import (
     KpiEdited,
     KpiRemoved,
     KpiView,
     ReadingRemoved,
     RecordResult,
+    SourceState,
     Standing,
     format_value,
     meets,
@@ -38,7 +41,7 @@ from bot.kpis import (
 )
 from bot.readiness import DocLike, EntryResult, ForcedChange, GateReadiness, ItemState, ItemStatus, Readiness
 from bot.text import escape, truncate
-from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi
+from storage.models import ChecklistEntryAction, HandoffDoc, Idea, Initiative, Kpi, KpiSource
 
 STATE_EMOJI = {
     ItemState.SATISFIED: ":white_check_mark:",
@@ -240,7 +243,7 @@ def render_kpi_alert(initiative: Initiative, result: RecordResult) -> Message:
     line = (
         f":rotating_light: *{escape(kpi.name)}* of *{escape(initiative.name)}* {escape(where.phrase)}: "
         f"{escape(format_value(reading.value, kpi.unit))}. Owner: {owner}."
-        f"\n{recorded_how(reading.recorded_by, capital=True)}"
+        f"\n{recorder(reading.recorded_by, first=True)}"
     )
     if reading.note:
         line += f": {escape(truncate(reading.note, 300))}"
@@ -253,18 +256,24 @@ def render_kpi_recovered(initiative: Initiative, result: RecordResult) -> Messag
     kpi, reading, where = result.kpi, result.reading, result.standing
     line = (
         f":white_check_mark: *{escape(kpi.name)}* of *{escape(initiative.name)}* {escape(where.phrase)} again: "
-        f"{escape(format_value(reading.value, kpi.unit))}, {recorded_how(reading.recorded_by)}."
+        f"{escape(format_value(reading.value, kpi.unit))}, {recorder(reading.recorded_by)}."
     )
     return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} back {where.short}", blocks=[section(line)])
 
 
-def recorded_how(recorded_by: str, *, capital: bool = False) -> str:
-    """`recorded by @dave` for a typed reading, `read from MLflow` for one read from the KPI's source."""
+def recorder(recorded_by: str, *, first: bool = False) -> str:
+    """Who gave a reading: `recorded by @alice`, or `read from MLflow` for one read from the KPI's source; `first`
+    starts a sentence with it."""
     if is_source_recorder(recorded_by):
-        how = f"read from {source_name(recorded_by)}"
-    else:
-        how = f"recorded by <@{recorded_by}>"
-    return how[0].upper() + how[1:] if capital else how
+        return f"{'Read' if first else 'read'} from {source_name(recorded_by)}"
+    return f"{'Recorded' if first else 'recorded'} by <@{recorded_by}>"
+
+
+def short_recorder(recorded_by: str) -> str:
+    """`by @alice`, or `from MLflow` for a reading read from the KPI's source."""
+    if is_source_recorder(recorded_by):
+        return f"from {source_name(recorded_by)}"
+    return f"by <@{recorded_by}>"
 
 
 def standing_mark(where: Standing) -> str:
@@ -318,12 +327,72 @@ def render_reading_removed(initiative: Initiative, removed: ReadingRemoved, acto
     shown = None if latest is None else format_value(latest.value, kpi.unit)
     line = (
         f":wastebasket: <@{actor_id}> removed a reading of *{escape(kpi.name)}* of *{escape(initiative.name)}*: "
-        f"{escape(format_value(reading.value, kpi.unit))}, recorded by <@{reading.recorded_by}> on "
+        f"{escape(format_value(reading.value, kpi.unit))}, {recorder(reading.recorded_by)} on "
         f"{slack_date(reading.recorded_at)}.\n{latest_sentence(kpi.name, shown, removed.standing)}"
     )
     return Message(
         text=f"{escape(initiative.name)}: a reading of KPI {escape(kpi.name)} removed", blocks=[section(line)]
     )
+
+
+def render_source_set(initiative: Initiative, result: SourceSet, actor_id: str) -> Message:
+    """The thread hears, in one line, where a KPI is now read from and who set it."""
+    kpi = result.kpi
+    line = (
+        f":electric_plug: <@{actor_id}> set *{escape(kpi.name)}* of *{escape(initiative.name)}* to be read from "
+        f"{escape(describe(result.checked.spec))}."
+    )
+    return Message(
+        text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} read from its source", blocks=[section(line)]
+    )
+
+
+def source_set_confirmation(initiative: Initiative, result: SourceSet) -> str:
+    """The answer to whoever set a source: what it read just now, against the target, with the link."""
+    kpi, checked = result.kpi, result.checked
+    reading = checked.reading
+    where = standing(kpi, reading.value)
+    label = escape(reading.label)
+    shown = link(reading.url, label) if reading.url else label
+    text = (
+        f"{standing_mark(where)} *{escape(kpi.name)}* of *{escape(initiative.name)}* is now read from "
+        f"{escape(describe(checked.spec))}"
+        f"{' (in place of its earlier source)' if result.replaced else ''}. "
+        f"It read *{escape(format_value(reading.value, kpi.unit))}* ({shown}), which {escape(where.phrase)}"
+    )
+    text += "; that reading was recorded before." if result.recorded is None else ", recorded as its reading."
+    version = checked.model_version
+    if version is not None:
+        name = f"{escape(version.model)} @{escape(version.alias)}"
+        at = link(version.url, f"version {escape(version.version)}") if version.url else f"version {version.version}"
+        text += f" {name} is at {at} now; later versions taking the alias are announced in the thread."
+    return text
+
+
+def render_source_removed(initiative: Initiative, kpi: Kpi, spec: SourceSpec, actor_id: str) -> Message:
+    line = (
+        f":electric_plug: <@{actor_id}> stopped reading *{escape(kpi.name)}* of *{escape(initiative.name)}* from "
+        f"{source_name(spec.kind.value)}; its readings are typed by people again."
+    )
+    return Message(text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} source off", blocks=[section(line)])
+
+
+def render_source_shown(initiative: Initiative, kpi: Kpi, source: KpiSource | None) -> Message:
+    """`kpi source <initiative> "<kpi>"`: where its readings come from, and how reading it went lately."""
+    if source is None:
+        text = (
+            f"*{escape(kpi.name)}* of *{escape(initiative.name)}* has no source; its readings are typed by people. "
+            f'Set one: `/handoff kpi source {initiative.ref_key} "{escape(kpi.name)}" mlflow '
+            'experiment:&lt;name&gt; metric:&lt;key&gt;` or `… prometheus query:"&lt;PromQL&gt;"`.'
+        )
+        return Message(text=text, blocks=[section(text)])
+    state = SourceState.of(source)
+    text = f"*{escape(kpi.name)}* of *{escape(initiative.name)}*: {source_line(state)}"
+    text += f"\n      Set by <@{source.set_by}> on {slack_date(source.set_at)}"
+    if state.failing_since is None:
+        text += f" · {last_good(state)}"
+    text += f'\n      Stop: `/handoff kpi source {initiative.ref_key} "{escape(kpi.name)}" off`'
+    return Message(text=f"Source of KPI {escape(kpi.name)}", blocks=[section(text)])
 
 
 def render_idea_logged(located: LocatedIdea) -> Message:
@@ -354,7 +423,7 @@ def kpi_line(view: KpiView, *, stale_days: int) -> str:
     else:
         mark = standing_mark(standing(kpi, latest.value))
         line = f"{mark} {line} · latest *{escape(format_value(latest.value, kpi.unit))}*"
-        line += f" on {slack_date(latest.recorded_at)} by <@{latest.recorded_by}>"
+        line += f" on {slack_date(latest.recorded_at)} {short_recorder(latest.recorded_by)}"
         if len(view.readings) > 1:
             values = [format_value(r.value) for r in reversed(view.readings)]
             line += f" · trend {' → '.join(values)} {trend_arrow(view)}"
@@ -362,7 +431,33 @@ def kpi_line(view: KpiView, *, stale_days: int) -> str:
         line += f" · owner {user(kpi.owner_id)}"
     if view.stale:
         line += f" · :hourglass: stale (no reading for {plural(stale_days, 'day')} or more)"
+    if view.source is not None:
+        line += "\n      " + source_line(view.source)
     return line
+
+
+def source_line(source: SourceState) -> str:
+    """Where a KPI's readings come from, and since when reading it fails, with the last good reading's time."""
+    described = source.description or source_name(source.kind)
+    line = f":electric_plug: Reads from {escape(described)}"
+    if source.failing_since is None:
+        return line
+    failing = f":warning: {source_name(source.kind)} source failing since {slack_moment(source.failing_since)}"
+    if source.failure:
+        failing += f": {escape(truncate(source.failure, 300))}"
+    return f"{line}\n      {failing} · {last_good(source)}"
+
+
+def last_good(source: SourceState) -> str:
+    if source.last_good_at is None:
+        return "no good reading yet"
+    return f"last good reading {slack_moment(source.last_good_at)}"
+
+
+def slack_moment(moment: datetime) -> str:
+    """A day and time Slack renders in each reader's own time zone, with a UTC fallback for old clients."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short}} {{time}}|{fallback}>"
 
 
 def trend_arrow(view: KpiView) -> str:
@@ -384,11 +479,12 @@ def kpi_status_text(views: Sequence[KpiView]) -> str | None:
     for view in views[:4]:
         kpi, latest = view.kpi, view.latest
         if latest is None:
-            parts.append(f"{escape(kpi.name)}: no reading")
+            parts.append(f"{escape(kpi.name)}: no reading{failing_mark(view)}")
             continue
         mark = "" if meets(kpi, latest.value) else " :red_circle:"
         parts.append(
             f"{escape(kpi.name)} {escape(format_value(latest.value, kpi.unit))} ({escape(target_text(kpi))}){mark}"
+            + failing_mark(view)
         )
     text = "KPIs: " + " · ".join(parts)
     if len(views) > 4:
@@ -397,6 +493,14 @@ def kpi_status_text(views: Sequence[KpiView]) -> str | None:
     if stale:
         text += f" · :hourglass: {stale} stale"
     return text
+
+
+def failing_mark(view: KpiView) -> str:
+    """For the status overview: a KPI whose source fails, with its last good reading's time."""
+    source = view.source
+    if source is None or source.failing_since is None:
+        return ""
+    return f" :warning: {source_name(source.kind)} failing, {last_good(source)}"
 
 
 def numbered_readings(view: KpiView) -> str | None:

@@ -49,8 +49,16 @@ def test_add_a_kpi_comes_before_the_reading_and_opens_its_form(running: RunningA
         ids.BLOCK_KPI_TARGET,
         ids.BLOCK_KPI_UNIT,
         ids.BLOCK_KPI_OWNER,
+        ids.BLOCK_KPI_SOURCE,
+        ids.BLOCK_KPI_EXPERIMENT,
+        ids.BLOCK_KPI_METRIC,
+        ids.BLOCK_KPI_RUN,
+        ids.BLOCK_KPI_FILTER,
+        ids.BLOCK_KPI_MODEL,
+        ids.BLOCK_KPI_ALIAS,
+        ids.BLOCK_KPI_QUERY,
     ]
-    assert [inputs[b]["optional"] for b in inputs] == [False, False, False, True, True]
+    assert [inputs[b]["optional"] for b in inputs] == [False, False, False] + [True] * 10
     direction = inputs[ids.BLOCK_KPI_DIRECTION]["element"]
     assert direction["type"] == "static_select"
     assert [(o["text"]["text"], o["value"]) for o in direction["options"]] == [

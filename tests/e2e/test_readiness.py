@@ -1015,7 +1015,7 @@ BAD_INPUT = [
     (
         "kpi-unknown-action",
         "kpi plot churn",
-        ['"plot" is not a KPI command. KPI commands: add, record, list, chart, edit, remove, reading remove.'],
+        ['"plot" is not a KPI command. KPI commands: add, record, list, chart, edit, remove, reading remove, source.'],
     ),
     (
         "idea-bad-outcome",
