@@ -19,11 +19,11 @@ from sqlmodel import Session
 
 from bot.kpi_sources.outcome import SourceFailure, SourceOutcome, SourceQuery, SourceReading
 from bot.kpi_sources.readers import Readers, settings_needed
-from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, RunPick, SourceSpec, source_name
-from bot.kpis import RecordResult, meets, record_sourced_reading
+from bot.kpi_sources.spec import source_name
+from bot.kpis import RecordResult, meets, record_sourced_reading, source_spec
 from storage import kpi_polling as queries
 from storage.kpi_polling import DueSource
-from storage.models import Initiative, Kpi, KpiDirection, KpiSource, KpiSourceKind
+from storage.models import Initiative, Kpi, KpiDirection
 
 log = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
@@ -102,20 +102,6 @@ def backoff(attempts: int, interval: timedelta) -> timedelta:
     """How long a source that failed `attempts` times in a row waits: an interval, doubling, within six hours."""
     longest = max(interval, LONGEST_BACKOFF)
     return min(interval * 2 ** min(attempts - 1, 32), longest)
-
-
-def source_spec(source: KpiSource) -> SourceSpec:
-    """What a stored source reads."""
-    if source.kind == KpiSourceKind.PROMETHEUS.value:
-        return PrometheusSpec(query=source.query or "")
-    return MlflowSpec(
-        experiment=source.experiment or "",
-        metric=source.metric or "",
-        run=RunPick(source.run_pick or RunPick.LATEST.value),
-        filter=source.run_filter,
-        model=source.model,
-        alias=source.alias,
-    )
 
 
 def poll_round(
