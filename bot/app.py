@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 import handlers
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import MLFLOW_SETTINGS_NEEDED, PROMETHEUS_SETTINGS_NEEDED, Settings
 from bot.errors import HandoffError, Problem
 from bot.jira_gateway import JiraGateway
 from bot.logs import bind_correlation_id, new_correlation_id
@@ -34,13 +34,16 @@ from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from handlers.channel_jobs import JobRunner
 from handlers.jira_webhook import make_webhook_receiver
+from handlers.kpi_poll import KpiPoller
 from handlers.outbox import RunReport, senders_for
 from handlers.request_log import answered
 from handlers.standup_jobs import StandupJobs
 from storage.db import make_engine
 
 LISTENER_THREADS = 16
-SCHEDULED_JOBS = ("digest", "nudges", "standups", "jira-sync", "report")  # what `HandoffApp.run_scheduled` runs
+KPI_SOURCE_SETTINGS = f"set {MLFLOW_SETTINGS_NEEDED}, or {PROMETHEUS_SETTINGS_NEEDED}"
+# What `HandoffApp.run_scheduled` runs.
+SCHEDULED_JOBS = ("digest", "nudges", "standups", "jira-sync", "report", "kpi-poll")
 # Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a ready client, and then warns that the
 # token it found itself goes unused. The client carries that same token, so the warning says nothing.
 _BOLT_TOKEN_UNUSED = "As you gave `client` as well, `token` will be unused."
@@ -91,6 +94,7 @@ class HandoffApp:
     jobs: JobRunner | None = None
     standups: StandupJobs | None = None
     scheduler: Scheduler | None = None
+    kpi_poller: KpiPoller | None = None
 
     def stop_scheduled_work(self) -> None:
         """Shutting down: readiness answers 503 from now on, and scheduled posting stops after the post in flight,
@@ -121,6 +125,8 @@ class HandoffApp:
                     report.retrying += one.retrying
                     report.messages += one.messages
             return report
+        if job == Job.KPI_POLL.value:
+            return self._run_kpi_poll()
         if job != Job.JIRA_SYNC.value:
             raise ValueError(f"unknown job {job!r}")
         if self.runtime.jira is None:
@@ -132,6 +138,16 @@ class HandoffApp:
 
             run_jira_sync(self.runtime, self.bolt.client, channel_id=channel[1])
         return RunReport()
+
+    def _run_kpi_poll(self) -> RunReport:
+        """The interval's KPI poll, as the scheduler runs it: skipped when this interval was read already."""
+        assert self.kpi_poller is not None
+        report = RunReport()
+        if not self.kpi_poller.readers.any:
+            report.skipped.append(f"{Job.KPI_POLL.value}: no KPI source is configured ({KPI_SOURCE_SETTINGS})")
+        elif self.kpi_poller.scheduled() is None:
+            report.skipped.append(f"{Job.KPI_POLL.value}: this interval's round ran already, or failed (see the log)")
+        return report
 
     @cached_property
     def wsgi_app(self) -> Any:
@@ -293,6 +309,8 @@ def create_app(
     webhook = make_webhook_receiver(runtime, bolt.client, executor)
     jobs = JobRunner(runtime, bolt.client)
     standups = StandupJobs(runtime, bolt.client, jobs.ledger, jobs.outbox)
+    kpi_poller = KpiPoller(runtime, bolt.client, jobs.ledger)
+    sources_configured = settings.mlflow is not None or settings.prometheus is not None
 
     def run_everything_due() -> None:
         jobs.run_due()
@@ -305,6 +323,7 @@ def create_app(
             run_due=run_everything_due,
             run_standup=lambda initiative_id: standups.run_due(initiative_id=initiative_id),
             jira_sync=jobs.jira_sync if runtime.jira is not None else None,
+            kpi_poll=kpi_poller.scheduled if sources_configured else None,
         ),
     )
     return HandoffApp(
@@ -315,4 +334,5 @@ def create_app(
         jobs=jobs,
         standups=standups,
         scheduler=scheduler,
+        kpi_poller=kpi_poller,
     )

@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--dry-run", action="store_true", help="print the messages instead of posting them")
         command.add_argument("--force", action="store_true", help="post again even if today's already went out")
         command.set_defaults(run=_run_channel_job, job=job)
+    kpi_poll = jobs.add_parser("kpi-poll", help="read every sourced KPI now (MLflow, Prometheus), record and post")
+    kpi_poll.add_argument(
+        "--dry-run", action="store_true", help="read every source and print what would be recorded; change nothing"
+    )
+    kpi_poll.set_defaults(run=_run_kpi_poll)
     report = jobs.add_parser("report", help="a channel's weekly report now: the last 7 days of its initiatives")
     report.add_argument("--channel", required=True, help="the channel (its id, such as C0123ABCD)")
     report.add_argument("--dry-run", action="store_true", help="print the report; post nothing")
@@ -349,6 +354,45 @@ def _run_jira_sync(args: argparse.Namespace) -> int:
         if not sync.ok:
             print(f"the sync failed: {sync.error}", file=sys.stderr)
             return EXIT_UNREACHABLE
+    return 0
+
+
+def _run_kpi_poll(args: argparse.Namespace) -> int:
+    """One poll round now, claiming the interval's slot as the scheduler would; `--dry-run` reads and prints."""
+    from bot.app import KPI_SOURCE_SETTINGS
+    from bot.kpi_polling import would_meet
+    from bot.kpi_sources.spec import source_name
+    from handlers.kpi_poll import summary
+
+    app = _job_app()
+    assert app.kpi_poller is not None
+    if not app.kpi_poller.readers.any:
+        print(f"No KPI source is configured for `handoff run kpi-poll`: {KPI_SOURCE_SETTINGS}.", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.dry_run:
+        report = app.kpi_poller.preview()
+        for line in report.preview:
+            what = f"{line.kpi.name} of {line.initiative.name}"
+            if line.reading is None:
+                print(f"would report that {what} can't be read from {source_name(line.kind)}: {line.failure}")
+            elif line.already_recorded:
+                print(f"already recorded {line.reading.value:g} for {what}, from {line.reading.label}")
+            else:
+                standing = "meets its target" if would_meet(line) else "misses its target"
+                print(f"would record {line.reading.value:g} for {what}, from {line.reading.label}; it {standing}")
+        print(f"dry run: {summary(report)}; nothing recorded or posted")
+        return 0
+    report = app.kpi_poller.run_now()
+    for recorded in report.recorded:
+        result = recorded.result
+        said = " (breach alert posted)" if result.alert else " (back on target posted)" if result.recovered else ""
+        print(
+            f"recorded {recorded.reading.value:g} for {result.kpi.name} of {recorded.initiative.name}, "
+            f"from {recorded.reading.label}{said}"
+        )
+    for failure in report.failures:
+        print(f"can't read {failure.kpi.name} of {failure.initiative.name}: {failure.reason}", file=sys.stderr)
+    print(summary(report))
     return 0
 
 

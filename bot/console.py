@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.dates import DateError, parse_date
 from bot.errors import HandoffError
 from bot.fake_slack import FakeChannel, FakeSlack, FakeUser
+from bot.slot_ledger import Job
 from bot.standups import standup_plans
 from bot.text import escape
 from bot.weekly_report import weekly_report_plans
@@ -73,7 +74,7 @@ Type /handoff commands as you would in Slack, e.g. /handoff new "Churn model v2"
   :history          this channel's messages again, numbered, with their buttons and menus
   :run JOB [CHANNEL]  run a scheduled job now, as the scheduler would at the console's time:
                     digest, nudges, report (CHANNEL: only that one), standups (CHANNEL: its initiatives),
-                    jira-sync
+                    jira-sync, kpi-poll (reads every sourced KPI now)
   :time [WHEN]      show or move the console's clock: 2027-01-04 09:30, 09:30, +1h, +30m, +1d, now
   :home             open your App Home tab
   :users            the demo people
@@ -498,6 +499,9 @@ class ConsoleSession:
                 return
         if job == "jira-sync":
             self._say("(Jira sync finished)")
+        elif job == Job.KPI_POLL.value:
+            if not self._reported(report):
+                self._say("(KPI poll finished: new breaches, recoveries and failing sources are shown above)")
         elif not self._reported(report):
             self._nothing_due(job, channel_id)
 

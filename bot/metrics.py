@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from sqlmodel import Session
 
 from storage import jira as jira_queries
+from storage import kpi_polling as kpi_polling_queries
 from storage import schedules as schedule_queries
 
 # Slack shows an error when an ack takes longer than 3 seconds; past 2 there is little margin left.
@@ -32,13 +33,19 @@ class Backlog:
     outbox_depth: int  # scheduled deliveries claimed and not yet finished
     outbox_oldest: datetime | None  # when the oldest of them was due
     jira_synced_at: datetime | None  # the last successful Jira pull, None without Jira or before the first
+    kpi_sources_failing: int = 0  # sourced KPIs whose last read failed
 
 
 def read_backlog(*, session: Session) -> Backlog:
     """The backlog as the database has it now; read-only."""
     depth, oldest = schedule_queries.unfinished_slots(session=session)
     sync = jira_queries.read_sync_state(session=session)
-    return Backlog(outbox_depth=depth, outbox_oldest=oldest, jira_synced_at=sync.last_success_at if sync else None)
+    return Backlog(
+        outbox_depth=depth,
+        outbox_oldest=oldest,
+        jira_synced_at=sync.last_success_at if sync else None,
+        kpi_sources_failing=kpi_polling_queries.failing_source_total(session=session),
+    )
 
 
 class Metrics:
@@ -83,6 +90,12 @@ class Metrics:
             ["job", "outcome"],
             registry=r,
         )
+        self.kpi_source_failures = Counter(
+            "handoff_kpi_source_failures",
+            "Reads of a KPI's source (MLflow, Prometheus) that gave no reading, by kind.",
+            ["kind"],
+            registry=r,
+        )
 
     def __deepcopy__(self, memo: dict[int, object]) -> Metrics:
         # Bolt deep-copies each request for its lazy listeners, the Web API client and its retry handlers with it;
@@ -121,6 +134,11 @@ class _BacklogCollector(Collector):
         oldest = (now - backlog.outbox_oldest).total_seconds() if backlog.outbox_oldest else 0.0
         yield GaugeMetricFamily(
             "handoff_outbox_oldest_age_seconds", "How long the oldest unfinished delivery has waited.", value=oldest
+        )
+        yield GaugeMetricFamily(
+            "handoff_kpi_sources_failing",
+            "Sourced KPIs whose last read failed.",
+            value=backlog.kpi_sources_failing,
         )
         if backlog.jira_synced_at is not None:
             yield GaugeMetricFamily(

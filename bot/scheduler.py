@@ -1,5 +1,5 @@
 """APScheduler inside the serving process: a cron job per channel for its digest, nudges and weekly report, the
-Jira pull sync every few minutes, and a sweep every minute.
+Jira pull sync every few minutes, the sourced KPIs' poll every `HANDOFF_KPI_POLL_MINUTES`, and a sweep every minute.
 
 The cron jobs make runs happen on time; the database makes them happen once (see `bot.slot_ledger`).
 The sweep reloads schedules changed elsewhere (another replica, the command line), catches up after downtime
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
 SWEEP_JOB = "sweep"
 JIRA_SYNC_JOB = "jira-sync"
+KPI_POLL_JOB = "kpi-poll"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ScheduledJobs:
     run_due: Callable[[], object]  # every channel and standup: catch up, retry, finish lapsed claims
     run_standup: Callable[[int], object] | None = None  # one initiative's due standup prompt
     jira_sync: Callable[[], object] | None = None
+    kpi_poll: Callable[[], object] | None = None  # read every sourced KPI, when MLflow or Prometheus is configured
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class Scheduler:
             minutes = self._runtime.settings.jira_sync_minutes
             self._scheduler.add_job(
                 self._jobs.jira_sync, IntervalTrigger(minutes=minutes), id=JIRA_SYNC_JOB, name="Jira sync"
+            )
+        if self._jobs.kpi_poll is not None:
+            minutes = self._runtime.settings.kpi_poll_minutes
+            self._scheduler.add_job(
+                self._jobs.kpi_poll, IntervalTrigger(minutes=minutes), id=KPI_POLL_JOB, name="KPI sources poll"
             )
         self._scheduler.start()
         log.info("scheduler started", extra={"channels": len(self._fingerprints)})

@@ -141,6 +141,7 @@ RUNS = """\
 :time 2027-01-05 00:30
 :run standups general
 :run jira-sync
+:run kpi-poll
 :run weather
 """
 
@@ -161,7 +162,8 @@ def test_scheduled_jobs_run_on_the_consoles_clock(tmp_path: Path) -> None:
     assert "── (edited) bot's message in a direct message to @carol ──" in missed
     assert "Missed: the standup for *Churn model v2* on Mon 4 Jan got no answer that day." in missed
     assert "Jira is not configured" in after(text, ":run jira-sync")
-    assert "Usage: :run digest|nudges|standups|jira-sync|report [CHANNEL]" in after(text, ":run weather")
+    assert "(skipped: kpi-poll: no KPI source is configured (set `MLFLOW_TRACKING_URI`" in after(text, ":run kpi-poll")
+    assert "Usage: :run digest|nudges|standups|jira-sync|report|kpi-poll [CHANNEL]" in after(text, ":run weather")
 
 
 REPORT_RUNS = """\
