@@ -28,7 +28,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot import ids
-from bot.app import SCHEDULED_JOBS, HandoffApp, create_app
+from bot.app import KPI_SOURCE_SETTINGS, SCHEDULED_JOBS, HandoffApp, create_app
 from bot.blocks.problems import describe
 from bot.channel_settings import scheduled_channels
 from bot.clock import ShiftedClock
@@ -491,6 +491,9 @@ class ConsoleSession:
                 return
             channel_id = channel.id
         self._say(f"── {job} at {self._local_time()} ──")
+        if job == Job.KPI_POLL.value:
+            self._poll_kpis()
+            return
         with self._showing_what_the_bot_does():
             try:
                 report = self.app.run_scheduled(job, channel=(TEAM_ID, channel_id) if channel_id else None)
@@ -499,11 +502,21 @@ class ConsoleSession:
                 return
         if job == "jira-sync":
             self._say("(Jira sync finished)")
-        elif job == Job.KPI_POLL.value:
-            if not self._reported(report):
-                self._say("(KPI poll finished: new breaches, recoveries and failing sources are shown above)")
         elif not self._reported(report):
             self._nothing_due(job, channel_id)
+
+    def _poll_kpis(self) -> None:
+        """Read every sourced KPI now, as `handoff run kpi-poll` does: again within an interval too, each reading
+        still recorded once, so a run just logged to MLflow shows at once."""
+        from handlers.kpi_poll import summary
+
+        poller = self.app.kpi_poller
+        if poller is None or not poller.readers.any:
+            self._say(f"No KPI source is configured: {KPI_SOURCE_SETTINGS}.")
+            return
+        with self._showing_what_the_bot_does():
+            report = poller.run_now()
+        self._say(f"({summary(report)})")
 
     def _nothing_due(self, job: str, channel_id: str | None) -> None:
         """Why a run posted nothing: when each channel's job (or each standup) is due instead."""

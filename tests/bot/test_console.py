@@ -18,6 +18,7 @@ from bot.config import RunMode, load_settings
 from bot.console import console_commands, read_lines, run_console, start_console
 from storage.db import make_engine
 from storage.models import Checkpoint, Initiative
+from tests.support.mlflow_server import MlflowServer
 from tests.support.paths import ROOT
 
 SCRIPT = """\
@@ -58,10 +59,12 @@ def test_console_session(tmp_path: Path) -> None:
     assert names == ["Churn model v2", "Fraud v3"]
 
 
-def console(tmp_path: Path, script: str, *, channel: str = "general") -> tuple[str, str]:
+def console(
+    tmp_path: Path, script: str, *, channel: str = "general", env: dict[str, str] | None = None
+) -> tuple[str, str]:
     """Run the console on a fresh database through its own loop; returns what it printed and the database URL."""
     database_url = f"sqlite:///{tmp_path / 'console.db'}"
-    settings = load_settings({"DATABASE_URL": database_url}, mode=RunMode.OFFLINE)
+    settings = load_settings({"DATABASE_URL": database_url, **(env or {})}, mode=RunMode.OFFLINE)
     out = io.StringIO()
     assert run_console(settings, user="alice", channel=channel, stdin=io.StringIO(script), out=out) == 0
     return out.getvalue(), database_url
@@ -162,7 +165,7 @@ def test_scheduled_jobs_run_on_the_consoles_clock(tmp_path: Path) -> None:
     assert "── (edited) bot's message in a direct message to @carol ──" in missed
     assert "Missed: the standup for *Churn model v2* on Mon 4 Jan got no answer that day." in missed
     assert "Jira is not configured" in after(text, ":run jira-sync")
-    assert "(skipped: kpi-poll: no KPI source is configured (set `MLFLOW_TRACKING_URI`" in after(text, ":run kpi-poll")
+    assert "No KPI source is configured: set `MLFLOW_TRACKING_URI`" in after(text, ":run kpi-poll")
     assert "Usage: :run digest|nudges|standups|jira-sync|report|kpi-poll [CHANNEL]" in after(text, ":run weather")
 
 
@@ -481,3 +484,35 @@ def test_a_button_on_app_home_is_pressed_there_and_the_home_shows_what_it_did(tm
     assert "*Model card* due" in home and "[2] Mark done" in home
     assert "── App Home ──" in after and ":white_check_mark: `churn#1` *Model card* is done." in after
     assert "only you see this" not in after  # no private answer: App Home has no response_url
+
+
+def test_the_console_reads_a_kpi_from_a_local_mlflow_server_as_the_readme_walks_through(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    """README's "Five minutes with a local MLflow": set the source, log a worse run, `:run kpi-poll`, see the alert."""
+    name, experiment_id = mlflow_server.new_experiment("churn-model")
+    mlflow_server.log_run(experiment_id, {"val_auc": 0.86})
+    database_url = f"sqlite:///{tmp_path / 'console.db'}"
+    settings = load_settings(
+        {"DATABASE_URL": database_url, "MLFLOW_TRACKING_URI": mlflow_server.url}, mode=RunMode.OFFLINE
+    )
+    typed = io.StringIO(
+        '/handoff new "Churn model v2" ds:@alice eng:@bob\n'
+        '/handoff kpi add churn "AUC on holdout" >= 0.82\n'
+        f'/handoff kpi source churn "AUC on holdout" mlflow experiment:{name} metric:val_auc\n'
+    )
+    out = io.StringIO()
+    assert run_console(settings, user="alice", channel="general", stdin=typed, out=out) == 0
+    assert "It read *0.86*" in out.getvalue()
+
+    run_id = mlflow_server.log_run(experiment_id, {"val_auc": 0.78})
+    out = io.StringIO()
+    polls = io.StringIO(":run kpi-poll\n:run kpi-poll\n/handoff kpi list churn\n")
+    assert run_console(settings, user="alice", channel="general", stdin=polls, out=out) == 0
+    text = out.getvalue()
+    first, second = text.split("> :run kpi-poll\n")[1:3]
+    assert "*AUC on holdout* of *Churn model v2* is below its 0.82 target: 0.78" in first
+    assert f"runs/{run_id}" in first  # the thread links the run the reading came from
+    assert "1 readings recorded, 1 alerts" in first
+    assert "0 readings recorded, 0 alerts" in second  # read again at once: nothing twice
+    assert "trend 0.86 → 0.78" in after(text, "/handoff kpi list churn")
