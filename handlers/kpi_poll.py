@@ -14,7 +14,7 @@ from functools import cached_property
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.base import Message
+from bot.blocks.base import Message, plural
 from bot.errors import HandoffError
 from bot.initiatives import Initiative
 from bot.kpi_polling import PollReport, SourceFailed, poll_round, poll_start
@@ -172,7 +172,8 @@ def summary(report: PollReport) -> str:
     """One line for the ledger, the log and the command line."""
     failed = sum(report.failed_reads.values())
     return (
-        f"{report.sources_read} sources read, {len(report.recorded)} readings recorded, {report.alerts} alerts, "
-        f"{failed} failed ({len(report.failures)} newly reported), {len(report.recoveries)} recovered, "
-        f"{report.versions_announced} model versions announced, {report.requests} requests"
+        f"{plural(report.sources_read, 'source')} read, {plural(len(report.recorded), 'reading')} recorded, "
+        f"{plural(report.alerts, 'alert')}, {failed} failed ({len(report.failures)} newly reported), "
+        f"{len(report.recoveries)} recovered, {plural(report.versions_announced, 'model version')} announced, "
+        f"{plural(report.requests, 'request')}"
     )

@@ -513,6 +513,6 @@ def test_the_console_reads_a_kpi_from_a_local_mlflow_server_as_the_readme_walks_
     first, second = text.split("> :run kpi-poll\n")[1:3]
     assert "*AUC on holdout* of *Churn model v2* is below its 0.82 target: 0.78" in first
     assert f"runs/{run_id}" in first  # the thread links the run the reading came from
-    assert "1 readings recorded, 1 alerts" in first
+    assert "1 reading recorded, 1 alert" in first
     assert "0 readings recorded, 0 alerts" in second  # read again at once: nothing twice
     assert "trend 0.86 → 0.78" in after(text, "/handoff kpi list churn")

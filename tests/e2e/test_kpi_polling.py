@@ -263,12 +263,12 @@ def test_run_kpi_poll_dry_run_prints_what_it_would_record_and_a_run_records_it_o
     assert would.startswith(f"would record 0.9 for {AUC} of {CHURN_V2}, from MLflow run ") and would.endswith(
         "; it meets its target"
     ), would
-    assert dry_summary.startswith("dry run: 1 sources read, 0 readings recorded"), dry_summary
+    assert dry_summary.startswith("dry run: 1 source read, 0 readings recorded"), dry_summary
     assert nothing_written == [] and fake_slack.calls_to("chat.postMessage") == []
     assert real.code == 0, real.err
     assert real.out.splitlines()[0].startswith(f"recorded 0.9 for {AUC} of {CHURN_V2}, from MLflow run ")
-    assert "1 sources read, 1 readings recorded, 0 alerts, 0 failed" in real.out
-    assert again.code == 0 and "1 sources read, 0 readings recorded" in again.out
+    assert "1 source read, 1 reading recorded, 0 alerts, 0 failed" in real.out
+    assert again.code == 0 and "1 source read, 0 readings recorded" in again.out
     assert sourced_readings(engine) == [(0.9, "mlflow")]
 
 
