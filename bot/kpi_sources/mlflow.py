@@ -13,16 +13,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import requests
 
 from bot.config import MlflowSettings
+from bot.kpi_sources.http import no_answer_reason, without_credentials
 from bot.kpi_sources.outcome import ModelVersion, SourceFailure, SourceOutcome, SourceQuery, SourceReading
 from bot.kpi_sources.spec import MlflowSpec, RunPick
 
@@ -43,7 +43,6 @@ INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
 DELETED = "deleted"  # an experiment's lifecycle_stage once deleted (restorable until garbage-collected)
 
 CREDENTIALS_HINT = "check MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
-ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 class _ErrorAnswer(Exception):
@@ -109,7 +108,7 @@ class MlflowReader:
         page_size: int = RUNS_PAGE_SIZE,
     ):
         self._api = settings.url.rstrip("/") + API_PREFIX
-        self.url = _without_credentials(settings.url.rstrip("/"))  # what people see in messages and links
+        self.url = without_credentials(settings.url.rstrip("/"))  # what people see in messages and links
         self._timeout = timeout
         self._session = session or requests.Session()
         self._headers = _authorization(settings)
@@ -330,8 +329,7 @@ class MlflowReader:
                 method, self._api + endpoint, params=params, json=json, headers=self._headers, timeout=self._timeout
             )
         except requests.RequestException as error:
-            reason = f"timed out after {self._timeout:g} s" if isinstance(error, requests.Timeout) else None
-            no_answer = _NoAnswer(reason or _connection_reason(error))
+            no_answer = _NoAnswer(no_answer_reason(error, self._timeout))
             if state is not None:
                 state.no_answer = no_answer
             raise no_answer from None
@@ -440,21 +438,3 @@ def _authorization(settings: MlflowSettings) -> dict[str, str]:
     if settings.token:
         return {"Authorization": f"Bearer {settings.token}"}
     return {}
-
-
-def _without_credentials(url: str) -> str:
-    """The tracking URL without any `user:password@` in it, fit to show and link to."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def _connection_reason(error: requests.RequestException) -> str:
-    """`Connection refused`, `Name or service not known`: the operating system's words under requests' wrapping."""
-    if isinstance(error, requests.exceptions.SSLError):
-        return "its TLS certificate was not accepted"
-    found = ERRNO_REASON.search(str(error))
-    if found:
-        return found.group(1).strip().rstrip(".").lower()
-    return "could not connect" if isinstance(error, requests.ConnectionError) else type(error).__name__

@@ -11,16 +11,16 @@ vector, an invalid one) breaks only its first batch, is then read alone and reme
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import requests
 
 from bot.config import PrometheusSettings
+from bot.kpi_sources.http import no_answer_reason, without_credentials
 from bot.kpi_sources.outcome import SourceFailure, SourceOutcome, SourceQuery, SourceReading
 from bot.kpi_sources.spec import PrometheusSpec
 
@@ -30,7 +30,6 @@ MAX_QUERIES_PER_REQUEST = 100  # one slow or huge query delays only the others o
 MAX_QUERY_CHARACTERS = 60_000  # the combined query's length; it travels in a POST body, so this is about cost
 IGNORED_LABELS = ("__name__", QUERY_LABEL)  # not worth suggesting as a matcher that picks one series
 ERROR_PREFIX = 'invalid parameter "query": '  # how Prometheus introduces a query's parse error
-OS_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")  # `[Errno 111] Connection refused` inside requests' message
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class PrometheusReader:
         self.requests_made = 0
         self._session = session or requests.Session()
         self._api = settings.url.rstrip("/")
-        self._public_url = _without_credentials(self._api)  # for links and messages: never a password
+        self._public_url = without_credentials(self._api)  # for links and messages: never a password
         # Queries that broke a combined request of a poll (scalars, invalid ones): asked alone from then on.
         self._read_alone: set[str] = set()
 
@@ -174,20 +173,10 @@ class PrometheusReader:
             )
         except requests.RequestException as error:
             return SourceFailure(
-                f"Prometheus at {self._public_url} did not answer ({self._no_answer_reason(error)})", transient=True
+                f"Prometheus at {self._public_url} did not answer ({no_answer_reason(error, self.timeout)})",
+                transient=True,
             )
         return self._answer(response)
-
-    def _no_answer_reason(self, error: requests.RequestException) -> str:
-        """`timed out after 30 s`, `connection refused`: the operating system's words under requests' wrapping."""
-        if isinstance(error, requests.Timeout):
-            return f"timed out after {self.timeout:g} s"
-        if isinstance(error, requests.exceptions.SSLError):
-            return "its TLS certificate was not accepted"
-        found = OS_ERROR.search(str(error))
-        if found:
-            return found.group(1).strip().rstrip(".").lower()
-        return "could not connect" if isinstance(error, requests.ConnectionError) else type(error).__name__
 
     def _answer(self, response: requests.Response) -> _Answer:
         status = response.status_code
@@ -292,14 +281,3 @@ def _unix_text(unix_time: float) -> str:
 
 def _clock_time(at: datetime) -> str:
     return f"{_aware(at).astimezone(UTC):%H:%M} UTC"
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))

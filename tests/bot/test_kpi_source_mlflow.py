@@ -19,10 +19,11 @@ import requests
 
 from bot.config import MlflowSettings
 from bot.kpi_sources.mlflow import MAX_KEY_LENGTH, MlflowReader, reading_key
-from bot.kpi_sources.outcome import ModelVersion, SourceFailure, SourceOutcome, SourceQuery, SourceReading
+from bot.kpi_sources.outcome import ModelVersion, SourceFailure, SourceOutcome, SourceQuery
 from bot.kpi_sources.spec import MlflowSpec, RunPick
 from tests.support.mlflow_server import MlflowServer
 from tests.support.replicas import free_port
+from tests.support.source_outcomes import failure_of, reading_of
 from tests.support.workspace import NOW
 
 TIMEOUT = 10.0
@@ -42,18 +43,6 @@ def query(
 def read_one(reader: MlflowReader, one: SourceQuery) -> SourceOutcome:
     (outcome,) = reader.read_all([one], at=NOW)
     return outcome
-
-
-def reading_of(outcome: SourceOutcome) -> SourceReading:
-    assert outcome.failure is None, outcome.failure
-    assert outcome.reading is not None
-    return outcome.reading
-
-
-def failure_of(outcome: SourceOutcome) -> SourceFailure:
-    assert outcome.reading is None, outcome.reading
-    assert outcome.failure is not None
-    return outcome.failure
 
 
 def log_run(

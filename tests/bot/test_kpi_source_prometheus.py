@@ -16,12 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.config import PrometheusSettings
-from bot.kpi_sources.outcome import SourceFailure, SourceOutcome, SourceQuery, SourceReading
+from bot.kpi_sources.outcome import SourceFailure, SourceQuery
 from bot.kpi_sources.prometheus import MAX_QUERIES_PER_REQUEST, PrometheusReader
 from bot.kpi_sources.spec import PrometheusSpec
 from tests.support.fake_prometheus import FakePrometheus
 from tests.support.prometheus_server import PrometheusUnderTest
 from tests.support.replicas import free_port
+from tests.support.source_outcomes import failure_of, reading_of
 
 
 @pytest.fixture(params=["prometheus", "fake"])
@@ -58,18 +59,6 @@ def query(text: str, source_id: int = 1) -> SourceQuery:
 def next_second(at: datetime) -> datetime:
     """A whole second at or after `at`, as a poll's aligned time is: the values visible at `at` still are."""
     return at.replace(microsecond=0) + (timedelta(seconds=1) if at.microsecond else timedelta())
-
-
-def reading_of(outcome: SourceOutcome) -> SourceReading:
-    assert outcome.failure is None, outcome.failure
-    assert outcome.reading is not None
-    return outcome.reading
-
-
-def failure_of(outcome: SourceOutcome) -> SourceFailure:
-    assert outcome.reading is None, outcome.reading
-    assert outcome.failure is not None
-    return outcome.failure
 
 
 def test_one_series_is_a_reading_at_the_time_asked(server: PrometheusUnderTest) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from tests.support.processes import stop
 from tests.support.replicas import free_port
 
 START_PATIENCE_SECONDS = 240.0  # its first start migrates the SQLite store: a minute or more on a busy machine
@@ -89,12 +90,7 @@ def running_mlflow_server() -> Iterator[MlflowServer]:
         _wait_until_healthy(url, process, root / "server.log")
         yield MlflowServer(url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -24,6 +24,7 @@ import requests
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import Metric
 
+from tests.support.processes import stop
 from tests.support.replicas import free_port
 
 START_PATIENCE_SECONDS = 60.0
@@ -168,13 +169,8 @@ def running_prometheus(binary: str) -> Iterator[RealPrometheus]:
                 return
         raise RuntimeError(f"prometheus did not start:\n{log_path.read_text()[-4000:]}")
     finally:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop(process)
         log.close()
         exporter.shutdown()
         exporter.server_close()
