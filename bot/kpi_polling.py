@@ -28,6 +28,7 @@ from storage.models import Initiative, Kpi, KpiDirection
 log = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
 LONGEST_BACKOFF = timedelta(hours=6)
+TELL_TRANSIENT_AFTER = 2  # failed reads in a row before a source that did not answer is reported
 
 
 @dataclass(frozen=True)
@@ -127,13 +128,22 @@ def poll_round(
             report.sources_read += 1
             if outcome.failure is not None:
                 report.failed_reads[kind] += 1
-            if dry_run:
-                report.preview.append(_preview(each, outcome, known))
-            elif outcome.reading is not None:
-                _settle_reading(sessions, each, outcome, outcome.reading, now=now, report=report)
-            else:
-                failure = outcome.failure or SourceFailure(f"{source_name(kind)} gave neither a reading nor a reason.")
-                _settle_failure(sessions, each, outcome, failure, now=now, at=at, interval=poll_interval, report=report)
+            try:
+                if dry_run:
+                    report.preview.append(_preview(each, outcome, known))
+                elif outcome.reading is not None:
+                    _settle_reading(sessions, each, outcome, outcome.reading, now=now, report=report)
+                else:
+                    failure = outcome.failure or SourceFailure(
+                        f"{source_name(kind)} gave neither a reading nor a reason."
+                    )
+                    _settle_failure(
+                        sessions, each, outcome, failure, now=now, at=at, interval=poll_interval, report=report
+                    )
+            except Exception:
+                # One source's trouble (its KPI removed meanwhile, say) must not cost the others what they settled:
+                # their claims are taken, and only this round's report can still tell the threads.
+                log.exception("settling a KPI source's read failed", extra={"source": each.source.id})
     return report
 
 
@@ -216,7 +226,10 @@ def _settle_failure(
             retry_at=retry_at,
             experiment_id=outcome.experiment_id,
         )
-        claimed = queries.claim_failure_report(session=session, source_id=source.id or 0)
+        # A server that did not answer once (a restart, a blip) is retried before anyone hears of it; a failure
+        # that is the source's own (a deleted experiment, a query with no data) is told at once.
+        tell = not failure.transient or source.attempts + 1 >= TELL_TRANSIENT_AFTER
+        claimed = tell and queries.claim_failure_report(session=session, source_id=source.id or 0)
     if claimed:
         report.failures.append(
             SourceFailed(due.initiative, due.kpi, source.kind, failure.reason, source.last_good_at, retry_at)

@@ -31,6 +31,7 @@ SWEEP_SECONDS = 60
 SWEEP_JOB = "sweep"
 JIRA_SYNC_JOB = "jira-sync"
 KPI_POLL_JOB = "kpi-poll"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,10 @@ class Scheduler:
                 self._jobs.jira_sync, IntervalTrigger(minutes=minutes), id=JIRA_SYNC_JOB, name="Jira sync"
             )
         if self._jobs.kpi_poll is not None:
-            minutes = self._runtime.settings.kpi_poll_minutes
-            self._scheduler.add_job(
-                self._jobs.kpi_poll, IntervalTrigger(minutes=minutes), id=KPI_POLL_JOB, name="KPI sources poll"
-            )
+            # On the intervals' own boundaries (counted from the epoch, as the poll's slots are), not from this
+            # process's start: a restart neither delays the next poll nor reads a value older than the interval.
+            every = IntervalTrigger(minutes=self._runtime.settings.kpi_poll_minutes, start_date=EPOCH)
+            self._scheduler.add_job(self._jobs.kpi_poll, every, id=KPI_POLL_JOB, name="KPI sources poll")
         self._scheduler.start()
         log.info("scheduler started", extra={"channels": len(self._fingerprints)})
 

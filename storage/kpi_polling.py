@@ -22,17 +22,17 @@ class DueSource:
     initiative: Initiative
 
 
+# A source is read, and counted as failing, only while its initiative is watched: not paused, cancelled or archived.
+_WATCHED = (col(Initiative.archived).is_(False), col(Initiative.phase).not_in(_NOT_WATCHED))
+
+
 def due_sources(*, session: Session, now: datetime) -> list[DueSource]:
     """Every source of a watched initiative's KPI that is not waiting out a backoff, in one statement."""
     statement = (
         select(KpiSource, Kpi, Initiative)
         .join(Kpi, col(Kpi.id) == col(KpiSource.kpi_id))
         .join(Initiative, col(Initiative.id) == col(Kpi.initiative_id))
-        .where(
-            col(Initiative.archived).is_(False),
-            col(Initiative.phase).not_in(_NOT_WATCHED),
-            or_(col(KpiSource.retry_at).is_(None), col(KpiSource.retry_at) <= now),
-        )
+        .where(*_WATCHED, or_(col(KpiSource.retry_at).is_(None), col(KpiSource.retry_at) <= now))
         .order_by(col(KpiSource.id))
     )
     return [DueSource(source, kpi, initiative) for source, kpi, initiative in session.exec(statement).all()]
@@ -108,5 +108,11 @@ def recorded_source_keys(*, session: Session, pairs: Sequence[tuple[int, str]]) 
 
 def failing_source_total(*, session: Session) -> int:
     """How many sources are failing now, for the metrics."""
-    statement = select(func.count()).select_from(KpiSource).where(col(KpiSource.failing_since).is_not(None))
+    statement = (
+        select(func.count())
+        .select_from(KpiSource)
+        .join(Kpi, col(Kpi.id) == col(KpiSource.kpi_id))
+        .join(Initiative, col(Initiative.id) == col(Kpi.initiative_id))
+        .where(*_WATCHED, col(KpiSource.failing_since).is_not(None))
+    )
     return int(session.exec(statement).one())

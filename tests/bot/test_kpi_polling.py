@@ -276,8 +276,44 @@ def test_a_reader_that_raises_fails_its_sources_and_the_round_goes_on(engine: En
         def read_all(self, queries: Sequence[SourceQuery], *, at: datetime) -> list[SourceOutcome]:
             raise ConnectionResetError("reset by peer")
 
-    report = poll(engine, Broken())
+    first = poll(engine, Broken())
+    second = poll(engine, Broken(), NOW + HOUR)
 
-    [failure] = report.failures
+    assert first.failures == [] and source_row(engine, source_id).failing_since == NOW  # shown, not yet told
+    [failure] = second.failures  # failing twice in a row: told
     assert failure.reason == "Reading MLflow failed unexpectedly (ConnectionResetError)."
-    assert source_row(engine, source_id).attempts == 1
+    assert source_row(engine, source_id).attempts == 2
+
+
+def test_a_source_whose_kpi_goes_while_it_is_read_costs_the_others_nothing(engine: Engine) -> None:
+    gone_kpi, gone = sourced_kpi(engine, name="Gone")
+    _, failing = sourced_kpi(engine, name="Latency")
+    _, kept = sourced_kpi(engine, name="AUC")
+
+    class RemovedWhileReading(ScriptedReader):
+        def read_all(self, queries: Sequence[SourceQuery], *, at: datetime) -> list[SourceOutcome]:
+            with session_scope(engine) as session:  # someone removes the KPI while its source is being read
+                session.delete(session.get(Kpi, gone_kpi))
+            return super().read_all(queries, at=at)
+
+    reader = RemovedWhileReading()
+    reader.gives(gone, 0.9, key="g1")
+    reader.fails(failing)
+    reader.gives(kept, 0.85, key="k1")
+
+    report = poll(engine, reader)
+
+    assert [f.kpi.name for f in report.failures] == ["Latency"]  # its report claimed, and still in hand to post
+    assert [r.kpi.name for r in report.recorded] == ["AUC"]
+    assert [r.value for r in rows(engine, KpiReading)] == [0.85]
+
+
+def test_the_failing_gauge_counts_only_sources_that_are_still_read(engine: Engine) -> None:
+    _, watched = sourced_kpi(engine, name="AUC")
+    _, paused = sourced_kpi(engine, name="Latency", phase=Phase.PAUSED)
+    with session_scope(engine) as session:
+        for source_id in (watched, paused):
+            queries.mark_failed(
+                session=session, source_id=source_id, now=NOW, reason="down", retry_at=NOW + HOUR, experiment_id=None
+            )
+        assert queries.failing_source_total(session=session) == 1  # a paused initiative's source is not read

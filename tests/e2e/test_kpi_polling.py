@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from bot.app import HandoffApp
 from bot.config import MlflowSettings, PrometheusSettings
 from bot.fake_slack import FakeSlack
+from bot.scheduler import PlannedJob
 from storage.db import session_scope
 from storage.models import JobRun, Kpi, KpiReading, KpiSource
 from tests.bot.test_cli_jobs import Cli, cli
@@ -174,13 +175,15 @@ def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_rec
     unreachable = start_replica(mlflow=MlflowSettings(url=f"http://127.0.0.1:{free_port()}"))
 
     mlflow_app.clock.advance(HOUR)
-    told = poll(mlflow_app, unreachable)  # 10:30: fails; tried again from 11:00
+    quiet = poll(mlflow_app, unreachable)  # 10:30: fails; a server that did not answer once is retried from 11:00
     mlflow_app.clock.advance(HOUR)
-    still_failing = poll(mlflow_app, unreachable)  # 11:30: fails again, told already; tried again from 13:00
+    told = poll(mlflow_app, unreachable)  # 11:30: fails again: told; tried again from 13:00
     mlflow_app.clock.advance(HOUR)
     waiting = poll(mlflow_app, unreachable)  # 12:30: backing off, not read
+    mlflow_app.clock.advance(HOUR)
+    still_failing = poll(mlflow_app, unreachable)  # 13:30: fails again, told already; tried again from 17:00
     failing_gauge = scraped(mlflow_app)
-    mlflow_app.clock.advance(3 * HOUR)
+    mlflow_app.clock.advance(4 * HOUR)
     log_auc(mlflow_server, experiment, 0.91, mlflow_app.clock.now())
     recovered = poll(mlflow_app)
     mlflow_app.clock.advance(HOUR)
@@ -192,7 +195,7 @@ def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_rec
     )
     assert "The last good reading was read <!date^" in in_thread and "Handoff keeps trying" in in_thread
     assert to_owner.startswith(f"{BOB}: :warning: Handoff can't read *{AUC}*") and "You own this KPI" in to_owner
-    assert waiting == [] and still_failing == []
+    assert quiet == [] and waiting == [] and still_failing == []
     assert "\nhandoff_kpi_sources_failing 1.0\n" in failing_gauge
     with Session(mlflow_app.engine) as session:
         source = session.exec(select(KpiSource)).one()
@@ -204,7 +207,7 @@ def test_an_unreachable_source_is_told_once_to_the_thread_and_owner_then_its_rec
     assert after == []
     assert sourced_readings(mlflow_app.engine) == [(0.9, "mlflow"), (0.91, "mlflow")]
     assert (
-        'handoff_kpi_source_failures_total{kind="mlflow"} 2.0'
+        'handoff_kpi_source_failures_total{kind="mlflow"} 3.0'
         in generate_latest(unreachable.runtime.metrics.registry).decode()
     )
     assert "\nhandoff_kpi_sources_failing 0.0\n" in scraped(mlflow_app)
@@ -291,18 +294,21 @@ def test_run_kpi_poll_without_source_settings_names_them(
 def test_the_scheduler_polls_every_kpi_poll_minutes_only_when_a_source_is_configured(
     start_replica: Callable[..., HandoffApp],
 ) -> None:
-    def planned(app: HandoffApp) -> dict[str, str]:
+    def planned(app: HandoffApp) -> dict[str, PlannedJob]:
         assert app.scheduler is not None
         app.scheduler.start()
         try:
-            return {job.id: job.trigger for job in app.scheduler.planned()}
+            return {job.id: job for job in app.scheduler.planned()}
         finally:
             app.scheduler.shutdown()
 
     with_mlflow = planned(start_replica(mlflow=MlflowSettings(url="http://mlflow.test"), kpi_poll_minutes=15))
     without = planned(start_replica())
 
-    assert with_mlflow["kpi-poll"] == "interval[0:15:00]"
+    poll = with_mlflow["kpi-poll"]
+    assert poll.trigger.startswith("interval[0:15:00")
+    # On the quarter hours, whenever the process started: the poll's slots are the same intervals.
+    assert poll.next_run_at is not None and poll.next_run_at.minute % 15 == 0 and poll.next_run_at.second == 0
     assert "kpi-poll" not in without
 
 
