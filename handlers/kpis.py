@@ -220,7 +220,7 @@ def set_source_and_announce(
         result = source_service.save_source(
             session=session,
             initiative=initiative,
-            name=kpi.name,
+            kpi=kpi,
             checked=checked,
             actor=actor,
             now=runtime.clock.now(),

@@ -14,7 +14,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot import ids
+from bot import kpi_source_setting as source_service
+from bot.blocks.problems import describe
 from bot.config import MlflowSettings, PrometheusSettings
+from bot.initiatives import resolve_initiative
+from bot.kpi_sources.outcome import SourceReading
+from bot.kpi_sources.spec import PrometheusSpec
+from bot.kpis import UnknownKpi
+from bot.people import PeopleService
 from storage import kpi_sources
 from storage.models import Kpi, KpiReading, KpiSource
 from tests.conftest import RunningApp, ServeApp
@@ -32,10 +39,11 @@ from tests.e2e.test_readiness import (
 )
 from tests.support.blockkit import all_text
 from tests.support.e2e import Thread, replies
-from tests.support.factories import rows
+from tests.support.factories import StaticDirectory, actor, rows
 from tests.support.mlflow_server import MlflowServer
 from tests.support.prometheus_server import PrometheusUnderTest
-from tests.support.workspace import ALICE, BOB, DAVE, NOW
+from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, DAVE, NOW
 
 __all__ = ["churn"]  # the fixture, shared with the readiness tests
 
@@ -308,6 +316,40 @@ def test_only_the_kpis_owner_its_managers_or_an_admin_may_set_or_stop_its_source
     assert answer_line(running, set_text, user=BOB).startswith(":white_check_mark:")
     answer_line(running, f'kpi edit churn "{AUC}" owner:<@{DAVE}|dave>')
     assert answer_line(running, f'kpi source churn "{AUC}" off', user=DAVE).startswith(":white_check_mark:")
+
+
+def test_a_kpi_removed_while_its_source_was_read_gets_no_source_and_no_other_kpi_does(
+    running: RunningApp, churn: Thread
+) -> None:
+    # Permission is checked on "AUC", owned by Carol; while the (slow) source is read, "AUC" is removed. The save
+    # must not fall back on the name, which now matches only "AUC holdout", a KPI whose owner never allowed it.
+    answer_line(running, f'kpi add churn "AUC" &gt;= 0.82 owner:<@{CAROL}|carol>')
+    answer_line(running, 'kpi add churn "AUC holdout" &gt;= 0.8')
+    with Session(running.engine) as session:
+        initiative = resolve_initiative(session=session, team_id=TEAM_ID, reference="churn")
+        people = PeopleService(session=session, directory=StaticDirectory(), team_id=TEAM_ID, now=NOW)
+        checked_kpi = source_service.source_kpi(
+            session=session, actor=actor(CAROL), initiative=initiative, name="AUC", people=people
+        )
+    answer_line(running, 'kpi remove churn "AUC"')
+    checked = source_service.CheckedSource(
+        spec=PrometheusSpec(query="up"),
+        reading=SourceReading(value=0.9, observed_at=NOW, key="up@1", url=None, label="Prometheus at 09:30 UTC"),
+        experiment_id=None,
+        model_version=None,
+    )
+    before = snapshot(running.engine)
+
+    with Session(running.engine) as session, pytest.raises(UnknownKpi) as refused:
+        source_service.save_source(
+            session=session, initiative=initiative, kpi=checked_kpi, checked=checked, actor=actor(CAROL), now=NOW
+        )
+
+    assert 'has no KPI called "AUC"' in describe(refused.value) and '"AUC holdout"' in describe(refused.value)
+    assert snapshot(running.engine) == before and source_rows(running) == []
+    assert rows(running.engine, KpiReading) == []
+    [holdout] = rows(running.engine, Kpi)
+    assert holdout.name == "AUC holdout"
 
 
 def test_an_archived_initiatives_kpi_source_cannot_be_set(running: RunningApp, churn: Thread) -> None:
