@@ -453,6 +453,40 @@ def test_kpi_list_and_status_show_a_failing_source_with_its_last_good_reading(
     )
 
 
+def test_a_long_query_is_shown_cut_short_and_its_link_dropped_so_every_message_fits_slack(
+    running: RunningApp, churn: Thread, prometheus: PrometheusUnderTest
+) -> None:
+    job = f"api-{uuid.uuid4().hex[:8]}"
+    sampled = prometheus.set("handoff_request_latency_ms", 95.0, job=job)
+    running.clock.set(sampled)
+    query = f"handoff_request_latency_ms{{job='{job}'}}" + " + 0" * 465  # close to the 2000 characters allowed
+    assert 1900 <= len(query) <= 2000
+    names = [f"p9{n} latency of the checkout API at the edge load balancer, all regions" for n in range(5)]
+    # FakeSlack refuses a payload past Slack's limits (a section over 3000 characters), as Slack does.
+    for name in names:
+        answer_line(running, f'kpi add churn "{name}" &lt;= 120 unit:ms')
+        confirmation = answer_line(running, f'kpi source churn "{name}" prometheus query:"{query}"')
+    failure = "Prometheus answered 503: " + "upstream unavailable; " * 20
+    with Session(running.engine) as session:
+        for source in session.exec(select(KpiSource)).all():
+            source.failing_since, source.failure = sampled, failure
+            session.add(source)
+        session.commit()
+    listing = all_text(private_payload(running, "kpi list churn"))
+    detail = all_text(private_payload(running, "status churn"))
+
+    shown = f"Prometheus: {query}"[:199] + "…"
+    assert f"is now read from {shown}. It read *95 ms* (Prometheus" in confirmation, confirmation
+    assert "<http" not in confirmation, "a graph link longer than a message can hold is left out, its label kept"
+    for text in (listing, detail):
+        assert text.count(f":electric_plug: Reads from {shown}") == 5, text
+        assert query not in text
+        # Every KPI's failure is there whole, the last one's too, never cut inside its `<!date^…>`.
+        assert text.count(":warning: Prometheus source failing since <!date^") == 5, text
+        assert text.count(": Prometheus answered 503: upstream unavailable; ") == 5, text
+        assert text.count("· last good reading <!date^") == 5, text
+
+
 def test_status_shows_nothing_of_a_source_that_reads_well(running: RunningApp, churn: Thread) -> None:
     answer_line(running, ADD_AUC)
     answer_line(running, f'kpi record churn "{AUC}" 0.84')
