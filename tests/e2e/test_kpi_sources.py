@@ -71,10 +71,10 @@ def running(request: pytest.FixtureRequest, serve_app: ServeApp) -> Iterator[Run
 
 
 def experiment_with_auc(
-    mlflow_server: MlflowServer, *values: float, logged_at: datetime = LOGGED_AT
+    mlflow_server: MlflowServer, *values: float, logged_at: datetime = LOGGED_AT, prefix: str = "churn"
 ) -> tuple[str, str]:
     """A new experiment with one finished run per value of `auc`, a second apart from `logged_at`: (name, id)."""
-    name, experiment_id = mlflow_server.new_experiment("churn")
+    name, experiment_id = mlflow_server.new_experiment(prefix)
     for n, value in enumerate(values):
         mlflow_server.log_run(experiment_id, {"auc": value}, timestamp_ms=int(logged_at.timestamp() * 1000) + n * 1000)
     return name, experiment_id
@@ -131,6 +131,23 @@ def test_setting_an_mlflow_source_reads_it_at_once_records_the_reading_and_tells
     listing = all_text(private_payload(running, "kpi list churn"))
     assert "latest *0.84* on" in listing and "from MLflow" in listing and "<@mlflow>" not in listing
     assert f":electric_plug: Reads from {described}" in listing
+
+
+def test_an_experiment_path_with_an_email_slack_made_a_link_of_is_read_as_typed(
+    running: RunningApp, churn: Thread, mlflow_server: MlflowServer
+) -> None:
+    experiment, experiment_id = experiment_with_auc(mlflow_server, 0.84, prefix="/Users/alice@corp.com/churn")
+    answer_line(running, ADD_AUC)
+    as_sent = experiment.replace("alice@corp.com", "<mailto:alice@corp.com|alice@corp.com>")
+
+    answer = answer_line(running, f'kpi source churn "{AUC}" mlflow experiment:"{as_sent}" metric:auc')
+
+    assert answer.startswith(f":white_check_mark: *{AUC}* of *{CHURN_V2}* is now read from MLflow: metric auc of "), (
+        answer
+    )
+    assert f"in experiment {experiment}. It read *0.84*" in answer and "mailto" not in answer, answer
+    [source] = source_rows(running)
+    assert (source.experiment, source.experiment_id) == (experiment, experiment_id)
 
 
 def test_a_source_whose_first_reading_misses_after_a_met_one_raises_the_breach_alert(
