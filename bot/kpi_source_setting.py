@@ -14,9 +14,17 @@ from bot.initiatives import Actor, require_active
 from bot.kpi_sources.outcome import ModelVersion, SourceFailure, SourceQuery, SourceReading
 from bot.kpi_sources.readers import SourceReader
 from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, SourceSpec
-from bot.kpis import RecordResult, record_sourced_reading, require_kpi_manager, resolve_kpi, source_spec
+from bot.kpis import (
+    RecordResult,
+    UnknownKpi,
+    record_sourced_reading,
+    require_kpi_manager,
+    resolve_kpi,
+    source_spec,
+)
 from bot.people import PeopleService
 from storage import kpi_sources as queries
+from storage import kpis as kpi_queries
 from storage.models import (
     SOURCE_FILTER_MAX,
     SOURCE_QUERY_MAX,
@@ -136,12 +144,19 @@ class SourceSet:
 
 
 def save_source(
-    *, session: Session, initiative: Initiative, name: str, checked: CheckedSource, actor: Actor, now: datetime
+    *, session: Session, initiative: Initiative, kpi: Kpi, checked: CheckedSource, actor: Actor, now: datetime
 ) -> SourceSet:
-    """Make the checked source the KPI's (its state afresh) and record the number it read as a reading; the KPI is
-    looked up again, as it may have been removed while its source was read."""
-    kpi = resolve_kpi(session=session, initiative=initiative, name=name)
+    """Make the checked source the KPI's (its state afresh) and record the number it read as a reading."""
+    # `kpi` is the one whose permission was checked: loaded again by its id, never by name, as it may have been
+    # removed or moved while its source was read, and another KPI matching the name must not get a source its owner
+    # never allowed.
     kpi_id = kpi.id or 0
+    loaded = session.get(Kpi, kpi_id)
+    current = session.get(Initiative, initiative.id)
+    if loaded is None or current is None or loaded.initiative_id != current.id:
+        known = [k.name for k in kpi_queries.list_kpis(session=session, initiative_id=initiative.id or 0)]
+        raise UnknownKpi(kpi.name, initiative, known)
+    require_active(current, frozen="its KPIs are frozen")
     spec, reading = checked.spec, checked.reading
     row = KpiSource(kpi_id=kpi_id, kind=spec.kind.value, set_by=actor.user_id, set_at=now, last_good_at=now)
     if isinstance(spec, MlflowSpec):
@@ -154,13 +169,13 @@ def save_source(
     replaced = queries.replace_source(session=session, source=row)
     recorded = record_sourced_reading(
         session=session,
-        kpi=kpi,
+        kpi=loaded,
         source_kind=spec.kind.value,
         value=reading.value,
         observed_at=reading.observed_at,
         source_key=reading.key,
     )
-    return SourceSet(kpi=kpi, checked=checked, recorded=recorded, replaced=replaced)
+    return SourceSet(kpi=loaded, checked=checked, recorded=recorded, replaced=replaced)
 
 
 def remove_source(*, session: Session, kpi: Kpi) -> SourceSpec:

@@ -87,6 +87,18 @@ def first_link(text: str) -> str | None:
     return None
 
 
+def links_as_typed(text: str) -> str:
+    """Each email or host name Slack made a link of (`<mailto:a@b.io|a@b.io>`) back as typed: its label, or target."""
+    return _ENTITY.sub(_link_as_typed, text)
+
+
+def _link_as_typed(entity: re.Match[str]) -> str:
+    target, label = entity.group(1), entity.group(2)
+    if not target.startswith(("http://", "https://", "mailto:")):
+        return entity.group(0)
+    return label or target.removeprefix("mailto:")
+
+
 def _entity_as_read(target: str, label: str, names: Mapping[str, str]) -> str:
     if target.startswith("@"):
         name = label.lstrip("@") or names.get(target[1:]) or target[1:]

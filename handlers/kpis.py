@@ -39,7 +39,7 @@ from bot.kpi_sources.readers import COMMAND_TIMEOUT_SECONDS, build_readers
 from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, RunPick, SourceSpec, source_name
 from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
-from bot.text import echo, escape
+from bot.text import echo, escape, links_as_typed
 from handlers.grammar import (
     NONE_WORDS,
     Token,
@@ -220,7 +220,7 @@ def set_source_and_announce(
         result = source_service.save_source(
             session=session,
             initiative=initiative,
-            name=kpi.name,
+            kpi=kpi,
             checked=checked,
             actor=actor,
             now=runtime.clock.now(),
@@ -519,7 +519,8 @@ def _parse_kpi_source(args: list[Token]) -> KpiSourceCommand:
     if words:
         names = " ".join(f"`{o}:`" for o in sorted(allowed))
         raise UsageError(f'"{echo(words[0])}" is not an option of {source_name(kind)}; options: {names}.', usage)
-    values = {key: value.strip() for key, value in options.items()}
+    # Slack makes links of the emails and host names in a path or a query; the source reads them as typed.
+    values = {key: links_as_typed(value).strip() for key, value in options.items()}
     spec: SourceSpec
     if kind == "prometheus":
         spec = PrometheusSpec(query=values.get("query", ""))

@@ -113,6 +113,14 @@ def link(url: str, label: str) -> str:
     return f"<{safe}|{label}>"
 
 
+MAX_LINK_URL = 1500  # a longer address (a long PromQL query's graph) would crowd its message past Slack's limits
+
+
+def link_if_fits(url: str, label: str) -> str:
+    """`link`, or the label alone when the URL is too long to fit a message beside the text around it."""
+    return link(url, label) if len(url) <= MAX_LINK_URL else label
+
+
 def user(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_not set_"
 

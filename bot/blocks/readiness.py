@@ -16,6 +16,7 @@ from bot.blocks.base import (
     header,
     lines_as_sections,
     link,
+    link_if_fits,
     plural,
     section,
     slack_date,
@@ -335,12 +336,20 @@ def render_reading_removed(initiative: Initiative, removed: ReadingRemoved, acto
     )
 
 
+DESCRIPTION_SHOWN = 200  # of a source's description: a PromQL query may run to 2000 characters, a filter to 1000
+
+
+def described(spec: SourceSpec) -> str:
+    """A source's description as messages show it: cut short, then escaped, so an escape is never cut in two."""
+    return escape(truncate(describe(spec), DESCRIPTION_SHOWN))
+
+
 def render_source_set(initiative: Initiative, result: SourceSet, actor_id: str) -> Message:
     """The thread hears, in one line, where a KPI is now read from and who set it."""
     kpi = result.kpi
     line = (
         f":electric_plug: <@{actor_id}> set *{escape(kpi.name)}* of *{escape(initiative.name)}* to be read from "
-        f"{escape(describe(result.checked.spec))}."
+        f"{described(result.checked.spec)}."
     )
     return Message(
         text=f"{escape(initiative.name)}: KPI {escape(kpi.name)} read from its source", blocks=[section(line)]
@@ -353,10 +362,10 @@ def source_set_confirmation(initiative: Initiative, result: SourceSet) -> str:
     reading = checked.reading
     where = standing(kpi, reading.value)
     label = escape(reading.label)
-    shown = link(reading.url, label) if reading.url else label
+    shown = link_if_fits(reading.url, label) if reading.url else label
     text = (
         f"{standing_mark(where)} *{escape(kpi.name)}* of *{escape(initiative.name)}* is now read from "
-        f"{escape(describe(checked.spec))}"
+        f"{described(checked.spec)}"
         f"{' (in place of its earlier source)' if result.replaced else ''}. "
         f"It read *{escape(format_value(reading.value, kpi.unit))}* ({shown}), which {escape(where.phrase)}"
     )
@@ -364,7 +373,8 @@ def source_set_confirmation(initiative: Initiative, result: SourceSet) -> str:
     version = checked.model_version
     if version is not None:
         name = f"{escape(version.model)} @{escape(version.alias)}"
-        at = link(version.url, f"version {escape(version.version)}") if version.url else f"version {version.version}"
+        at = f"version {escape(version.version)}"
+        at = link_if_fits(version.url, at) if version.url else at
         text += f" {name} is at {at} now; later versions taking the alias are announced in the thread."
     return text
 
@@ -438,8 +448,8 @@ def kpi_line(view: KpiView, *, stale_days: int) -> str:
 
 def source_line(source: SourceState) -> str:
     """Where a KPI's readings come from, and since when reading it fails, with the last good reading's time."""
-    described = source.description or source_name(source.kind)
-    line = f":electric_plug: Reads from {escape(described)}"
+    shown = truncate(source.description or source_name(source.kind), DESCRIPTION_SHOWN)
+    line = f":electric_plug: Reads from {escape(shown)}"
     if source.failing_since is None:
         return line
     failing = f":warning: {source_name(source.kind)} source failing since {slack_moment(source.failing_since)}"

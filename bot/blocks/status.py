@@ -267,7 +267,7 @@ def render_detail(detail: InitiativeDetail, *, jira_url: str | None, shared_by: 
         for gate in detail.readiness.gates:
             lines = [gate_title(gate)] + [item_line(initiative, s) for s in gate.items]
             blocks += lines_as_sections(lines, max_blocks=6, overflow=f"_…see `/handoff docs {initiative.ref_key}`_")
-    blocks.append(section(_kpis_text(detail)))
+    blocks += _kpis_sections(detail)
     standups = participation_line(detail.standups) if detail.standups is not None else None
     if standups:
         blocks.append(section(standups))
@@ -311,14 +311,15 @@ def _checkpoints_text(detail: InitiativeDetail, jira_url: str | None) -> str:
     return truncate(f"*Checkpoints* ({done}/{len(checkpoints)} done)\n" + "\n".join(lines), 3000)
 
 
-def _kpis_text(detail: InitiativeDetail) -> str:
+def _kpis_sections(detail: InitiativeDetail) -> list[Block]:
+    """The KPIs in as many sections as their lines need, so a long one never cuts off those after it."""
     ref = detail.initiative.ref_key
     if not detail.kpis:
-        return f'*KPIs*\nNone agreed yet: `/handoff kpi add {ref} "AUC on holdout" >= 0.82`'
-    lines = [kpi_line(v, stale_days=detail.stale_days) for v in detail.kpis[:KPIS_SHOWN]]
+        return [section(f'*KPIs*\nNone agreed yet: `/handoff kpi add {ref} "AUC on holdout" >= 0.82`')]
+    lines = ["*KPIs*"] + [kpi_line(v, stale_days=detail.stale_days) for v in detail.kpis[:KPIS_SHOWN]]
     if len(detail.kpis) > KPIS_SHOWN:
         lines.append(f"_…and {len(detail.kpis) - KPIS_SHOWN} more: `/handoff kpi list {ref}`_")
-    return truncate("*KPIs*\n" + "\n".join(lines), 3000)
+    return lines_as_sections(lines, max_blocks=3, overflow=f"_…see them all: `/handoff kpi list {ref}`_")
 
 
 def _people_and_places(initiative: Initiative, jira_url: str | None) -> str:

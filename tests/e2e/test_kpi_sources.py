@@ -14,7 +14,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot import ids
+from bot import kpi_source_setting as source_service
+from bot.blocks.problems import describe
 from bot.config import MlflowSettings, PrometheusSettings
+from bot.initiatives import resolve_initiative
+from bot.kpi_sources.outcome import SourceReading
+from bot.kpi_sources.spec import PrometheusSpec
+from bot.kpis import UnknownKpi
+from bot.people import PeopleService
 from storage import kpi_sources
 from storage.models import Kpi, KpiReading, KpiSource
 from tests.conftest import RunningApp, ServeApp
@@ -32,10 +39,11 @@ from tests.e2e.test_readiness import (
 )
 from tests.support.blockkit import all_text
 from tests.support.e2e import Thread, replies
-from tests.support.factories import rows
+from tests.support.factories import StaticDirectory, actor, rows
 from tests.support.mlflow_server import MlflowServer
 from tests.support.prometheus_server import PrometheusUnderTest
-from tests.support.workspace import ALICE, BOB, DAVE, NOW
+from tests.support.slack_driver import TEAM_ID
+from tests.support.workspace import ALICE, BOB, CAROL, DAVE, NOW
 
 __all__ = ["churn"]  # the fixture, shared with the readiness tests
 
@@ -63,10 +71,10 @@ def running(request: pytest.FixtureRequest, serve_app: ServeApp) -> Iterator[Run
 
 
 def experiment_with_auc(
-    mlflow_server: MlflowServer, *values: float, logged_at: datetime = LOGGED_AT
+    mlflow_server: MlflowServer, *values: float, logged_at: datetime = LOGGED_AT, prefix: str = "churn"
 ) -> tuple[str, str]:
     """A new experiment with one finished run per value of `auc`, a second apart from `logged_at`: (name, id)."""
-    name, experiment_id = mlflow_server.new_experiment("churn")
+    name, experiment_id = mlflow_server.new_experiment(prefix)
     for n, value in enumerate(values):
         mlflow_server.log_run(experiment_id, {"auc": value}, timestamp_ms=int(logged_at.timestamp() * 1000) + n * 1000)
     return name, experiment_id
@@ -123,6 +131,23 @@ def test_setting_an_mlflow_source_reads_it_at_once_records_the_reading_and_tells
     listing = all_text(private_payload(running, "kpi list churn"))
     assert "latest *0.84* on" in listing and "from MLflow" in listing and "<@mlflow>" not in listing
     assert f":electric_plug: Reads from {described}" in listing
+
+
+def test_an_experiment_path_with_an_email_slack_made_a_link_of_is_read_as_typed(
+    running: RunningApp, churn: Thread, mlflow_server: MlflowServer
+) -> None:
+    experiment, experiment_id = experiment_with_auc(mlflow_server, 0.84, prefix="/Users/alice@corp.com/churn")
+    answer_line(running, ADD_AUC)
+    as_sent = experiment.replace("alice@corp.com", "<mailto:alice@corp.com|alice@corp.com>")
+
+    answer = answer_line(running, f'kpi source churn "{AUC}" mlflow experiment:"{as_sent}" metric:auc')
+
+    assert answer.startswith(f":white_check_mark: *{AUC}* of *{CHURN_V2}* is now read from MLflow: metric auc of "), (
+        answer
+    )
+    assert f"in experiment {experiment}. It read *0.84*" in answer and "mailto" not in answer, answer
+    [source] = source_rows(running)
+    assert (source.experiment, source.experiment_id) == (experiment, experiment_id)
 
 
 def test_a_source_whose_first_reading_misses_after_a_met_one_raises_the_breach_alert(
@@ -310,6 +335,40 @@ def test_only_the_kpis_owner_its_managers_or_an_admin_may_set_or_stop_its_source
     assert answer_line(running, f'kpi source churn "{AUC}" off', user=DAVE).startswith(":white_check_mark:")
 
 
+def test_a_kpi_removed_while_its_source_was_read_gets_no_source_and_no_other_kpi_does(
+    running: RunningApp, churn: Thread
+) -> None:
+    # Permission is checked on "AUC", owned by Carol; while the (slow) source is read, "AUC" is removed. The save
+    # must not fall back on the name, which now matches only "AUC holdout", a KPI whose owner never allowed it.
+    answer_line(running, f'kpi add churn "AUC" &gt;= 0.82 owner:<@{CAROL}|carol>')
+    answer_line(running, 'kpi add churn "AUC holdout" &gt;= 0.8')
+    with Session(running.engine) as session:
+        initiative = resolve_initiative(session=session, team_id=TEAM_ID, reference="churn")
+        people = PeopleService(session=session, directory=StaticDirectory(), team_id=TEAM_ID, now=NOW)
+        checked_kpi = source_service.source_kpi(
+            session=session, actor=actor(CAROL), initiative=initiative, name="AUC", people=people
+        )
+    answer_line(running, 'kpi remove churn "AUC"')
+    checked = source_service.CheckedSource(
+        spec=PrometheusSpec(query="up"),
+        reading=SourceReading(value=0.9, observed_at=NOW, key="up@1", url=None, label="Prometheus at 09:30 UTC"),
+        experiment_id=None,
+        model_version=None,
+    )
+    before = snapshot(running.engine)
+
+    with Session(running.engine) as session, pytest.raises(UnknownKpi) as refused:
+        source_service.save_source(
+            session=session, initiative=initiative, kpi=checked_kpi, checked=checked, actor=actor(CAROL), now=NOW
+        )
+
+    assert 'has no KPI called "AUC"' in describe(refused.value) and '"AUC holdout"' in describe(refused.value)
+    assert snapshot(running.engine) == before and source_rows(running) == []
+    assert rows(running.engine, KpiReading) == []
+    [holdout] = rows(running.engine, Kpi)
+    assert holdout.name == "AUC holdout"
+
+
 def test_an_archived_initiatives_kpi_source_cannot_be_set(running: RunningApp, churn: Thread) -> None:
     answer_line(running, ADD_AUC)
     answer_line(running, "archive churn")
@@ -409,6 +468,40 @@ def test_kpi_list_and_status_show_a_failing_source_with_its_last_good_reading(
     assert f"{AUC} 0.84 (&gt;= 0.82) :warning: MLflow failing, last good reading <!date^{last_good}^" in overview, (
         overview
     )
+
+
+def test_a_long_query_is_shown_cut_short_and_its_link_dropped_so_every_message_fits_slack(
+    running: RunningApp, churn: Thread, prometheus: PrometheusUnderTest
+) -> None:
+    job = f"api-{uuid.uuid4().hex[:8]}"
+    sampled = prometheus.set("handoff_request_latency_ms", 95.0, job=job)
+    running.clock.set(sampled)
+    query = f"handoff_request_latency_ms{{job='{job}'}}" + " + 0" * 465  # close to the 2000 characters allowed
+    assert 1900 <= len(query) <= 2000
+    names = [f"p9{n} latency of the checkout API at the edge load balancer, all regions" for n in range(5)]
+    # FakeSlack refuses a payload past Slack's limits (a section over 3000 characters), as Slack does.
+    for name in names:
+        answer_line(running, f'kpi add churn "{name}" &lt;= 120 unit:ms')
+        confirmation = answer_line(running, f'kpi source churn "{name}" prometheus query:"{query}"')
+    failure = "Prometheus answered 503: " + "upstream unavailable; " * 20
+    with Session(running.engine) as session:
+        for source in session.exec(select(KpiSource)).all():
+            source.failing_since, source.failure = sampled, failure
+            session.add(source)
+        session.commit()
+    listing = all_text(private_payload(running, "kpi list churn"))
+    detail = all_text(private_payload(running, "status churn"))
+
+    shown = f"Prometheus: {query}"[:199] + "…"
+    assert f"is now read from {shown}. It read *95 ms* (Prometheus" in confirmation, confirmation
+    assert "<http" not in confirmation, "a graph link longer than a message can hold is left out, its label kept"
+    for text in (listing, detail):
+        assert text.count(f":electric_plug: Reads from {shown}") == 5, text
+        assert query not in text
+        # Every KPI's failure is there whole, the last one's too, never cut inside its `<!date^…>`.
+        assert text.count(":warning: Prometheus source failing since <!date^") == 5, text
+        assert text.count(": Prometheus answered 503: upstream unavailable; ") == 5, text
+        assert text.count("· last good reading <!date^") == 5, text
 
 
 def test_status_shows_nothing_of_a_source_that_reads_well(running: RunningApp, churn: Thread) -> None:

@@ -67,6 +67,30 @@ def test_a_prometheus_query_keeps_its_single_quotes_and_what_slack_escaped() -> 
     )
 
 
+def test_an_email_slack_made_a_link_of_is_read_as_typed() -> None:
+    command = parse(
+        'kpi source churn "AUC" mlflow experiment:"/Users/<mailto:alice@corp.com|alice@corp.com>/churn" metric:auc '
+        "filter:\"tags.owner = '<mailto:bob@corp.com>'\""
+    )
+
+    assert command == KpiSourceCommand(
+        "churn", "AUC", MlflowSpec("/Users/alice@corp.com/churn", "auc", filter="tags.owner = 'bob@corp.com'")
+    )
+
+
+def test_a_host_name_slack_made_a_link_of_is_read_as_typed_and_a_comparison_is_kept() -> None:
+    command = parse(
+        'kpi source churn "up" prometheus query:"up{instance=\'<http://api.example.com:9100|api.example.com:9100>\'} '
+        "&lt; 1 or up{instance='<https://db.example.com>'} &gt; 0\""
+    )
+
+    assert command == KpiSourceCommand(
+        "churn",
+        "up",
+        PrometheusSpec("up{instance='api.example.com:9100'} < 1 or up{instance='https://db.example.com'} > 0"),
+    )
+
+
 def test_the_initiative_may_be_left_out_when_the_name_is_quoted() -> None:
     assert parse('kpi source "AUC" mlflow experiment:e metric:m') == KpiSourceCommand(None, "AUC", MlflowSpec("e", "m"))
     assert parse('kpi source "AUC" off') == KpiSourceCommand(None, "AUC", off=True)
