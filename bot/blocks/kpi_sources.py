@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.blocks.base import Message, context, link, section
+from bot.blocks.base import Message, context, link_if_fits, section
 from bot.blocks.readiness import render_kpi_alert, render_kpi_recovered
 from bot.kpi_sources.outcome import SourceReading
 from bot.kpi_sources.spec import source_name
@@ -25,7 +25,7 @@ def moment(at: datetime) -> str:
 def source_line(kind: str, reading: SourceReading) -> str:
     """Where a reading came from, linked when the source has a page for it: `From MLflow run 3f2a9c1 (step 12)`."""
     label = escape(reading.label or source_name(kind))
-    where = link(reading.url, label) if reading.url else label
+    where = link_if_fits(reading.url, label) if reading.url else label
     return f":link: From {where}, as of {moment(reading.observed_at)}."
 
 

@@ -477,3 +477,20 @@ def test_slack_dates_render_in_each_readers_time_zone() -> None:
     moment = datetime(2027, 1, 4, 23, 30, tzinfo=UTC)
     message = render_detail(InitiativeDetail(initiative(), [change(1, changed_at=moment)], moment, 0), jira_url=None)
     assert f"<!date^{int(moment.timestamp())}^{{date_short}}|2027-01-04>" in all_text(message.as_kwargs())
+
+
+def test_a_sourced_readings_line_links_its_source_unless_the_link_would_not_fit() -> None:
+    from datetime import UTC, datetime
+
+    from bot.blocks.kpi_sources import source_line
+    from bot.kpi_sources.outcome import SourceReading
+
+    at = datetime(2027, 1, 4, 14, tzinfo=UTC)
+    short = SourceReading(0.9, at, "prometheus:k", "http://prom.test/graph?g0.expr=up", "Prometheus at 14:00 UTC")
+    long = SourceReading(
+        0.9, at, "prometheus:k", "http://prom.test/graph?g0.expr=" + "x" * 2000, "Prometheus at 14:00 UTC"
+    )
+    assert "<http://prom.test/graph?g0.expr=up|Prometheus at 14:00 UTC>" in source_line("prometheus", short)
+    assert "<http" not in source_line("prometheus", long) and "Prometheus at 14:00 UTC" in source_line(
+        "prometheus", long
+    )
