@@ -2,14 +2,16 @@
 queries in one request.
 
 Queries are evaluated at the poll's time, not at "now": the sample time Prometheus answers is then the same for
-every replica and every retry within an interval, and that time is the reading's key, so each reading is recorded
-once. Distinct queries travel together: each is tagged with a label of its own and the tagged vectors are OR-ed,
-so one request answers up to `MAX_QUERIES_PER_REQUEST` KPIs; a query that cannot be combined (a scalar, a range
-vector, an invalid one) breaks only its first batch, is then read alone and remembered to be read alone.
+every replica and every retry within an interval, and that time with a hash of the query is the reading's key, so
+each reading is recorded once, and a query changed within an interval still records its own. Distinct queries travel
+together: each is tagged with a label of its own and the tagged vectors are OR-ed, so one request answers up to
+`MAX_QUERIES_PER_REQUEST` KPIs; a query that cannot be combined (a scalar, a range vector, an invalid one) breaks
+only its first batch, is then read alone and remembered to be read alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ QUERY_LABEL = "handoff_query"  # tags each query's series in a combined request
 MAX_QUERIES_PER_REQUEST = 100  # one slow or huge query delays only the others of its request
 MAX_QUERY_CHARACTERS = 60_000  # the combined query's length; it travels in a POST body, so this is about cost
 IGNORED_LABELS = ("__name__", QUERY_LABEL)  # not worth suggesting as a matcher that picks one series
+QUERY_HASH_LENGTH = 12  # hex digits of the query's sha256 in a reading's key: short, and stable across releases
 ERROR_PREFIX = 'invalid parameter "query": '  # how Prometheus introduces a query's parse error
 
 
@@ -153,7 +156,7 @@ class PrometheusReader:
         return SourceReading(
             value=value,
             observed_at=observed_at,
-            key=f"prometheus:{_unix_text(unix_time)}",
+            key=f"prometheus:{_query_hash(text)}:{_unix_text(unix_time)}",
             url=self.graph_url(text),
             label=f"Prometheus at {_clock_time(observed_at)}",
         )
@@ -218,6 +221,11 @@ def _is_query_data(data: Any) -> TypeGuard[dict[str, Any]]:
     if data["resultType"] in ("vector", "matrix"):
         return isinstance(data["result"], list) and all(isinstance(each, dict) for each in data["result"])
     return True
+
+
+def _query_hash(text: str) -> str:
+    """The query's own part of a reading's key: a changed query's readings never take an older query's key."""
+    return hashlib.sha256(text.encode()).hexdigest()[:QUERY_HASH_LENGTH]
 
 
 def _query_text(query: SourceQuery) -> str:

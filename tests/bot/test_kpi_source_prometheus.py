@@ -4,6 +4,7 @@ answer 503) against the fake alone."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import socket
 import threading
@@ -56,6 +57,11 @@ def query(text: str, source_id: int = 1) -> SourceQuery:
     return SourceQuery(source_id=source_id, spec=PrometheusSpec(text), higher_is_better=True)
 
 
+def key_of(text: str, at: datetime) -> str:
+    """A reading's key: the query's sha256 (first 12 hex digits) and the sample time."""
+    return f"prometheus:{hashlib.sha256(text.encode()).hexdigest()[:12]}:{int(at.timestamp())}"
+
+
 def next_second(at: datetime) -> datetime:
     """A whole second at or after `at`, as a poll's aligned time is: the values visible at `at` still are."""
     return at.replace(microsecond=0) + (timedelta(seconds=1) if at.microsecond else timedelta())
@@ -72,7 +78,7 @@ def test_one_series_is_a_reading_at_the_time_asked(server: PrometheusUnderTest) 
     assert outcome.source_id == 7
     assert reading.value == pytest.approx(0.93)
     assert reading.observed_at == at
-    assert reading.key == f"prometheus:{int(at.timestamp())}"
+    assert reading.key == key_of(metric, at)
     assert reading.url == f"{server.url}/graph?g0.expr={metric}&g0.tab=0"
     assert reading.label == f"Prometheus at {at:%H:%M} UTC"
     assert reader.requests_made == 1
@@ -88,7 +94,22 @@ def test_the_same_aligned_time_gives_the_same_key_and_a_later_one_another(server
     later = reading_of(reader.read_all([query(metric)], at=at + timedelta(seconds=1))[0])
 
     assert (again.key, again.value, again.observed_at) == (first.key, first.value, first.observed_at)
-    assert later.key == f"prometheus:{int(at.timestamp()) + 1}" != first.key
+    assert later.key == key_of(metric, at + timedelta(seconds=1)) != first.key
+
+
+def test_a_changed_query_read_at_the_same_time_has_a_key_of_its_own(server: PrometheusUnderTest) -> None:
+    metric = new_metric()
+    at = next_second(server.set(metric, 12.0, region="eu"))
+    reader = reader_for(server.url)
+
+    before = reading_of(reader.read_all([query(metric)], at=at)[0])
+    changed = reading_of(reader.read_all([query(f"sum({metric})")], at=at)[0])  # the source's query, edited
+    spaced = reading_of(reader.read_all([query(f"  sum({metric})\n")], at=at)[0])
+
+    assert before.key != changed.key, "the edited query's reading would be taken for the old one's and dropped"
+    assert (before.key, changed.key) == (key_of(metric, at), key_of(f"sum({metric})", at))
+    assert spaced.key == changed.key  # the query as it runs: surrounding blanks are not another query
+    assert len(changed.key) <= 255
 
 
 def test_a_scalar_is_a_reading(server: PrometheusUnderTest) -> None:
@@ -99,7 +120,7 @@ def test_a_scalar_is_a_reading(server: PrometheusUnderTest) -> None:
 
     reading = reading_of(outcome)
     assert reading.value == 41.5
-    assert reading.key == f"prometheus:{int(at.timestamp())}"
+    assert reading.key == key_of(f"scalar({metric})", at)
 
 
 def test_a_query_without_data_fails_saying_so(server: PrometheusUnderTest) -> None:
@@ -171,7 +192,7 @@ def test_distinct_queries_are_read_in_one_request_and_identical_ones_once(server
     assert reader.requests_made == 1
     assert [outcome.source_id for outcome in outcomes] == [0, 1, 2, 3, 4, 99, 100]
     assert [reading_of(outcome).value for outcome in outcomes[:6]] == [0.0, 1.0, 2.0, 3.0, 4.0, 2.0]
-    assert {reading_of(outcome).key for outcome in outcomes[:6]} == {f"prometheus:{int(at.timestamp())}"}
+    assert [reading_of(outcome).key for outcome in outcomes[:6]] == [key_of(m, at) for m in [*metrics, metrics[2]]]
     assert reading_of(outcomes[5]).url == reader.graph_url(metrics[2])
     assert failure_of(outcomes[6]).reason == f"the query returned no data at {at:%H:%M} UTC"
 
