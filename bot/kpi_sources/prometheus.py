@@ -2,14 +2,18 @@
 queries in one request.
 
 Queries are evaluated at the poll's time, not at "now": the sample time Prometheus answers is then the same for
-every replica and every retry within an interval, and that time is the reading's key, so each reading is recorded
-once. Distinct queries travel together: each is tagged with a label of its own and the tagged vectors are OR-ed,
-so one request answers up to `MAX_QUERIES_PER_REQUEST` KPIs; a query that cannot be combined (a scalar, a range
-vector, an invalid one) breaks only its first batch, is then read alone and remembered to be read alone.
+every replica and every retry within an interval, and that time with a hash of the query is the reading's key, so
+each reading is recorded once, and a query changed within an interval still records its own. Distinct queries travel
+together: each is tagged with a label of its own and the tagged vectors are OR-ed, so one request answers up to
+`MAX_QUERIES_PER_REQUEST` KPIs. When a combined request fails though the server was reached (a query that cannot be
+combined, a slow one, a 5xx), its queries are read alone, so only the one to blame fails; a query that cannot be
+combined (a scalar, a range vector, an invalid one, one whose series carry the tag label already), or a batch refused
+only as a whole, is remembered to be read alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import requests
+from urllib3.exceptions import ProtocolError
 
 from bot.config import PrometheusSettings
 from bot.kpi_sources.http import no_answer_reason, without_credentials
@@ -28,7 +33,10 @@ QUERY_PATH = "/api/v1/query"
 QUERY_LABEL = "handoff_query"  # tags each query's series in a combined request
 MAX_QUERIES_PER_REQUEST = 100  # one slow or huge query delays only the others of its request
 MAX_QUERY_CHARACTERS = 60_000  # the combined query's length; it travels in a POST body, so this is about cost
-IGNORED_LABELS = ("__name__", QUERY_LABEL)  # not worth suggesting as a matcher that picks one series
+# Reading alone stops once this many queries in a row fail as their batch did: the server as a whole is slow or
+# refusing, and asking each of the rest would only wait longer.
+MAX_FAILURES_IN_A_ROW_ALONE = 3
+QUERY_HASH_LENGTH = 12  # hex digits of the query's sha256 in a reading's key: short, and stable across releases
 ERROR_PREFIX = 'invalid parameter "query": '  # how Prometheus introduces a query's parse error
 
 
@@ -40,7 +48,17 @@ class _Rejected:
     error_type: str
 
 
-_Answer = dict[str, Any] | _Rejected | SourceFailure  # the `data` of a successful answer, or why there is none
+@dataclass(frozen=True)
+class _Failed:
+    """No answer to the query: why, and whether reading queries alone may fare better."""
+
+    failure: SourceFailure
+    # The server was reached and failed on this request alone (timed out, dropped it, 5xx, 429): a slow or heavy
+    # query may be all that failed, not the server itself (refused, unknown, TLS, credentials, not Prometheus).
+    retry_alone: bool = False
+
+
+_Answer = dict[str, Any] | _Rejected | _Failed  # the `data` of a successful answer, or why there is none
 
 
 class PrometheusReader:
@@ -53,7 +71,8 @@ class PrometheusReader:
         self._session = session or requests.Session()
         self._api = settings.url.rstrip("/")
         self._public_url = without_credentials(self._api)  # for links and messages: never a password
-        # Queries that broke a combined request of a poll (scalars, invalid ones): asked alone from then on.
+        # Queries that broke a combined request of a poll (scalars, invalid ones, a batch Prometheus refused only as
+        # a whole): asked alone from then on.
         self._read_alone: set[str] = set()
 
     def graph_url(self, query: str) -> str:
@@ -81,12 +100,13 @@ class PrometheusReader:
                 results[chunk[0]] = self._read_one(chunk[0], at)
                 continue
             answer = self._request(_combined(chunk), at)
-            if isinstance(answer, SourceFailure):
-                results.update(dict.fromkeys(chunk, answer))
+            if isinstance(answer, _Failed) and not answer.retry_alone:
+                results.update(dict.fromkeys(chunk, answer.failure))
+            elif isinstance(answer, _Failed):
+                results.update(self._read_each(chunk, at, refused_together=False))
             elif isinstance(answer, _Rejected) or answer["resultType"] != "vector":
                 # One of them cannot be combined or is wrong: reading each alone says which, and why.
-                for text in chunk:
-                    results[text] = self._read_one(text, at, learn=True)
+                results.update(self._read_each(chunk, at, refused_together=True))
             else:
                 results.update(self._split(chunk, answer["result"], at))
         for text in texts:
@@ -94,13 +114,46 @@ class PrometheusReader:
                 results[text] = self._read_one(text, at)
         return results
 
-    def _read_one(self, text: str, at: datetime, *, learn: bool = False) -> SourceReading | SourceFailure:
-        """One query in a request of its own; with `learn`, remember it if it cannot be combined with others."""
+    def _read_each(
+        self, chunk: list[str], at: datetime, *, refused_together: bool
+    ) -> dict[str, SourceReading | SourceFailure]:
+        """The queries of a failed combined request, each alone: only the one to blame fails, and is remembered.
+
+        When Prometheus refused the batch itself (`refused_together`) and each query alone answers fine, the batch
+        was the trouble (series identical once tagged, too many samples together): its queries are read alone from
+        then on, which costs no more requests than reading each after a failed batch every poll.
+        """
+        results: dict[str, SourceReading | SourceFailure] = {}
+        failures = failures_in_a_row = 0
+        blamed = False
+        for position, text in enumerate(chunk):
+            answer = self._request(text, at)
+            if isinstance(answer, _Failed):
+                failures += 1
+                failures_in_a_row += 1
+                if not answer.retry_alone or failures_in_a_row == MAX_FAILURES_IN_A_ROW_ALONE:
+                    results.update(dict.fromkeys(chunk[position:], answer.failure))
+                    return results
+                results[text] = answer.failure
+                continue
+            failures_in_a_row = 0
+            if _cannot_be_combined(answer):
+                self._read_alone.add(text)
+                blamed = True
+            results[text] = self._outcome(text, answer, at)
+        if refused_together and not blamed and not failures:
+            self._read_alone.update(chunk)
+        return results
+
+    def _read_one(self, text: str, at: datetime) -> SourceReading | SourceFailure:
+        """One query in a request of its own."""
         answer = self._request(text, at)
-        if isinstance(answer, SourceFailure):
-            return answer
-        if learn and (isinstance(answer, _Rejected) or answer["resultType"] != "vector"):
-            self._read_alone.add(text)
+        if isinstance(answer, _Failed):
+            return answer.failure
+        return self._outcome(text, answer, at)
+
+    def _outcome(self, text: str, answer: dict[str, Any] | _Rejected, at: datetime) -> SourceReading | SourceFailure:
+        """What a query asked alone gave."""
         if isinstance(answer, _Rejected):
             if answer.error_type == "execution":
                 return SourceFailure(f"Prometheus could not evaluate the query: {answer.error}")
@@ -153,7 +206,7 @@ class PrometheusReader:
         return SourceReading(
             value=value,
             observed_at=observed_at,
-            key=f"prometheus:{_unix_text(unix_time)}",
+            key=f"prometheus:{_query_hash(text)}:{_unix_text(unix_time)}",
             url=self.graph_url(text),
             label=f"Prometheus at {_clock_time(observed_at)}",
         )
@@ -172,10 +225,11 @@ class PrometheusReader:
                 timeout=self.timeout,
             )
         except requests.RequestException as error:
-            return SourceFailure(
+            failure = SourceFailure(
                 f"Prometheus at {self._public_url} did not answer ({no_answer_reason(error, self.timeout)})",
                 transient=True,
             )
+            return _Failed(failure, retry_alone=_reached(error))
         return self._answer(response)
 
     def _answer(self, response: requests.Response) -> _Answer:
@@ -184,29 +238,37 @@ class PrometheusReader:
         error = body.get("error") if isinstance(body, dict) and body.get("status") == "error" else None
         if status in (401, 403):
             if self.settings.bearer_token:
-                return SourceFailure(
-                    f"Prometheus refused Handoff's credentials (HTTP {status}): check PROMETHEUS_BEARER_TOKEN"
+                return _Failed(
+                    SourceFailure(
+                        f"Prometheus refused Handoff's credentials (HTTP {status}): check PROMETHEUS_BEARER_TOKEN"
+                    )
                 )
-            return SourceFailure(f"Prometheus asks for credentials (HTTP {status}): set PROMETHEUS_BEARER_TOKEN")
+            return _Failed(
+                SourceFailure(f"Prometheus asks for credentials (HTTP {status}): set PROMETHEUS_BEARER_TOKEN")
+            )
         if status in (400, 422) and isinstance(error, str):
             return _Rejected(error.removeprefix(ERROR_PREFIX), str(body.get("errorType", "bad_data")))
         if status == 429 or status >= 500:
-            return SourceFailure(
+            failure = SourceFailure(
                 f"Prometheus at {self._public_url} answered HTTP {status} ({error or response.reason})",
                 transient=True,
             )
+            return _Failed(failure, retry_alone=True)
         if status == 404:
-            return SourceFailure(
-                f"Prometheus at {self._public_url} has no query API (HTTP 404 for {QUERY_PATH}): check PROMETHEUS_URL"
+            return _Failed(
+                SourceFailure(
+                    f"Prometheus at {self._public_url} has no query API (HTTP 404 for {QUERY_PATH}): "
+                    "check PROMETHEUS_URL"
+                )
             )
         if not 200 <= status < 300:
-            return SourceFailure(
-                f"Prometheus at {self._public_url} answered HTTP {status} ({error or response.reason})"
+            return _Failed(
+                SourceFailure(f"Prometheus at {self._public_url} answered HTTP {status} ({error or response.reason})")
             )
         data = body.get("data") if isinstance(body, dict) and body.get("status") == "success" else None
         if not _is_query_data(data):
-            return SourceFailure(
-                f"{self._public_url} did not answer as Prometheus's HTTP API does: check PROMETHEUS_URL"
+            return _Failed(
+                SourceFailure(f"{self._public_url} did not answer as Prometheus's HTTP API does: check PROMETHEUS_URL")
             )
         return data
 
@@ -218,6 +280,30 @@ def _is_query_data(data: Any) -> TypeGuard[dict[str, Any]]:
     if data["resultType"] in ("vector", "matrix"):
         return isinstance(data["result"], list) and all(isinstance(each, dict) for each in data["result"])
     return True
+
+
+def _cannot_be_combined(answer: dict[str, Any] | _Rejected) -> bool:
+    """Whether a query's answer alone shows it breaks a combined request: rejected, not a vector, or with series
+    tagged already (tagging them again makes them identical, which Prometheus refuses)."""
+    if isinstance(answer, _Rejected) or answer["resultType"] != "vector":
+        return True
+    return any(QUERY_LABEL in each.get("metric", {}) for each in answer["result"])
+
+
+def _reached(error: requests.RequestException) -> bool:
+    """Whether the server took the request before failing it (timed out answering, dropped the connection), as
+    opposed to never being reached (refused, unknown name, TLS): then a lighter request may still get an answer."""
+    if isinstance(error, requests.ConnectTimeout):
+        return False
+    if isinstance(error, requests.Timeout):
+        return True
+    reason = error.args[0] if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, ProtocolError)
+
+
+def _query_hash(text: str) -> str:
+    """The query's own part of a reading's key: a changed query's readings never take an older query's key."""
+    return hashlib.sha256(text.encode()).hexdigest()[:QUERY_HASH_LENGTH]
 
 
 def _query_text(query: SourceQuery) -> str:
@@ -253,7 +339,7 @@ def _combined(chunk: list[str]) -> str:
 def _matcher_hint(series: list[dict[str, Any]]) -> str:
     """` such as {instance="a"}`: a label whose value tells the series apart, if there is one."""
     labels = [each.get("metric", {}) for each in series]
-    for name in sorted({name for each in labels for name in each if name not in IGNORED_LABELS}):
+    for name in sorted({name for each in labels for name in each if name != "__name__"}):
         values = [each.get(name) for each in labels]
         if len(set(values)) > 1 and values[0] is not None:
             value = str(values[0]).replace("\\", "\\\\").replace('"', '\\"')

@@ -1,9 +1,10 @@
 """The Prometheus reader against a real `prometheus` server scraping a test exporter (when the binary is installed)
 and against the fake of its query API, with the same assertions; what only the fake can do (ask for a bearer token,
-answer 503) against the fake alone."""
+answer 503 or hang on one query, refuse a batch for its samples) against the fake alone."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import socket
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 from bot.config import PrometheusSettings
 from bot.kpi_sources.outcome import SourceFailure, SourceQuery
-from bot.kpi_sources.prometheus import MAX_QUERIES_PER_REQUEST, PrometheusReader
+from bot.kpi_sources.prometheus import MAX_FAILURES_IN_A_ROW_ALONE, MAX_QUERIES_PER_REQUEST, PrometheusReader
 from bot.kpi_sources.spec import PrometheusSpec
 from tests.support.fake_prometheus import FakePrometheus
 from tests.support.prometheus_server import PrometheusUnderTest
@@ -56,6 +57,11 @@ def query(text: str, source_id: int = 1) -> SourceQuery:
     return SourceQuery(source_id=source_id, spec=PrometheusSpec(text), higher_is_better=True)
 
 
+def key_of(text: str, at: datetime) -> str:
+    """A reading's key: the query's sha256 (first 12 hex digits) and the sample time."""
+    return f"prometheus:{hashlib.sha256(text.encode()).hexdigest()[:12]}:{int(at.timestamp())}"
+
+
 def next_second(at: datetime) -> datetime:
     """A whole second at or after `at`, as a poll's aligned time is: the values visible at `at` still are."""
     return at.replace(microsecond=0) + (timedelta(seconds=1) if at.microsecond else timedelta())
@@ -72,7 +78,7 @@ def test_one_series_is_a_reading_at_the_time_asked(server: PrometheusUnderTest) 
     assert outcome.source_id == 7
     assert reading.value == pytest.approx(0.93)
     assert reading.observed_at == at
-    assert reading.key == f"prometheus:{int(at.timestamp())}"
+    assert reading.key == key_of(metric, at)
     assert reading.url == f"{server.url}/graph?g0.expr={metric}&g0.tab=0"
     assert reading.label == f"Prometheus at {at:%H:%M} UTC"
     assert reader.requests_made == 1
@@ -88,7 +94,22 @@ def test_the_same_aligned_time_gives_the_same_key_and_a_later_one_another(server
     later = reading_of(reader.read_all([query(metric)], at=at + timedelta(seconds=1))[0])
 
     assert (again.key, again.value, again.observed_at) == (first.key, first.value, first.observed_at)
-    assert later.key == f"prometheus:{int(at.timestamp()) + 1}" != first.key
+    assert later.key == key_of(metric, at + timedelta(seconds=1)) != first.key
+
+
+def test_a_changed_query_read_at_the_same_time_has_a_key_of_its_own(server: PrometheusUnderTest) -> None:
+    metric = new_metric()
+    at = next_second(server.set(metric, 12.0, region="eu"))
+    reader = reader_for(server.url)
+
+    before = reading_of(reader.read_all([query(metric)], at=at)[0])
+    changed = reading_of(reader.read_all([query(f"sum({metric})")], at=at)[0])  # the source's query, edited
+    spaced = reading_of(reader.read_all([query(f"  sum({metric})\n")], at=at)[0])
+
+    assert before.key != changed.key, "the edited query's reading would be taken for the old one's and dropped"
+    assert (before.key, changed.key) == (key_of(metric, at), key_of(f"sum({metric})", at))
+    assert spaced.key == changed.key  # the query as it runs: surrounding blanks are not another query
+    assert len(changed.key) <= 255
 
 
 def test_a_scalar_is_a_reading(server: PrometheusUnderTest) -> None:
@@ -99,7 +120,7 @@ def test_a_scalar_is_a_reading(server: PrometheusUnderTest) -> None:
 
     reading = reading_of(outcome)
     assert reading.value == 41.5
-    assert reading.key == f"prometheus:{int(at.timestamp())}"
+    assert reading.key == key_of(f"scalar({metric})", at)
 
 
 def test_a_query_without_data_fails_saying_so(server: PrometheusUnderTest) -> None:
@@ -171,7 +192,7 @@ def test_distinct_queries_are_read_in_one_request_and_identical_ones_once(server
     assert reader.requests_made == 1
     assert [outcome.source_id for outcome in outcomes] == [0, 1, 2, 3, 4, 99, 100]
     assert [reading_of(outcome).value for outcome in outcomes[:6]] == [0.0, 1.0, 2.0, 3.0, 4.0, 2.0]
-    assert {reading_of(outcome).key for outcome in outcomes[:6]} == {f"prometheus:{int(at.timestamp())}"}
+    assert [reading_of(outcome).key for outcome in outcomes[:6]] == [key_of(m, at) for m in [*metrics, metrics[2]]]
     assert reading_of(outcomes[5]).url == reader.graph_url(metrics[2])
     assert failure_of(outcomes[6]).reason == f"the query returned no data at {at:%H:%M} UTC"
 
@@ -204,6 +225,119 @@ def test_a_batch_with_a_bad_query_and_a_scalar_still_reads_the_others(server: Pr
 
     assert [outcome.reading.value if outcome.reading else None for outcome in again] == [1.0, None, 2.0, 3.0]
     assert reader.requests_made == 5 + 1 + 2  # the two that cannot be combined are read alone from now on
+
+
+def test_a_query_whose_series_differ_only_in_the_tag_label_is_remembered_to_be_read_alone(
+    server: PrometheusUnderTest,
+) -> None:
+    good, tagged, other = new_metric(), new_metric(), new_metric()
+    at = next_second(
+        server.set_series(
+            [
+                (good, 1.0, {}),
+                (tagged, 2.0, {"handoff_query": "checkout"}),
+                (tagged, 3.0, {"handoff_query": "search"}),
+                (other, 4.0, {}),
+            ]
+        )
+    )
+    queries = [query(good, 1), query(tagged, 2), query(other, 3)]
+    reader = reader_for(server.url)
+
+    outcomes = reader.read_all(queries, at=at)
+
+    assert reading_of(outcomes[0]).value == 1.0
+    assert failure_of(outcomes[1]).reason == (
+        "the query returned 2 series, and a KPI needs one: add them up with sum(...) or pick one with a label "
+        'matcher such as {handoff_query="checkout"}'
+    )
+    assert reading_of(outcomes[2]).value == 4.0
+    assert reader.requests_made == 1 + 3  # tagged alike, its series made the combined request fail
+
+    again = reader.read_all(queries, at=at)
+
+    assert [outcome.reading.value if outcome.reading else None for outcome in again] == [1.0, None, 4.0]
+    assert reader.requests_made == 4 + 1 + 1  # it is read alone from now on, the others together
+
+
+def test_a_batch_refused_only_as_a_whole_is_read_alone_from_then_on(fake: FakePrometheus) -> None:
+    metrics = [new_metric() for _ in range(3)]
+    at = next_second(fake.set_series([(metric, float(number), {}) for number, metric in enumerate(metrics)]))
+    fake.max_samples = 2  # each query loads one sample, the three together three
+    queries = [query(metric, number) for number, metric in enumerate(metrics)]
+    reader = reader_for(fake.url)
+
+    outcomes = reader.read_all(queries, at=at)
+
+    assert [reading_of(outcome).value for outcome in outcomes] == [0.0, 1.0, 2.0]
+    assert reader.requests_made == 1 + 3
+    assert fake.queries[0].form["query"].count("label_replace") == 3
+
+    again = reader.read_all(queries, at=at)
+
+    assert [reading_of(outcome).value for outcome in again] == [0.0, 1.0, 2.0]
+    assert reader.requests_made == 4 + 3, "the combined request would be refused again, every poll"
+    assert all("label_replace" not in request.form["query"] for request in fake.queries[4:])
+
+
+def test_a_query_too_slow_to_answer_fails_alone_and_the_others_of_its_batch_are_read(fake: FakePrometheus) -> None:
+    good, slow, other = new_metric(), new_metric(), new_metric()
+    at = next_second(fake.set_series([(good, 1.0, {}), (slow, 2.0, {}), (other, 3.0, {})]))
+    fake.hang_on(slow)
+    queries = [query(good, 1), query(f"sum({slow})", 2), query(other, 3)]
+    reader = reader_for(fake.url, timeout=0.2)
+
+    outcomes = reader.read_all(queries, at=at)
+
+    assert reading_of(outcomes[0]).value == 1.0
+    assert failure_of(outcomes[1]) == SourceFailure(
+        f"Prometheus at {fake.url} did not answer (timed out after 0.2 s)", transient=True
+    )
+    assert reading_of(outcomes[2]).value == 3.0
+    assert reader.requests_made == 1 + 3
+
+    fake.hang_on(None)  # quick again: a timeout is no reason to read it alone from now on
+    again = reader.read_all(queries, at=at)
+
+    assert [reading_of(outcome).value for outcome in again] == [1.0, 2.0, 3.0]
+    assert reader.requests_made == 4 + 1
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (503, "HTTP 503 (query timed out in query execution)"),
+        (429, "HTTP 429 (Too Many Requests)"),
+        (502, "HTTP 502 (Bad Gateway)"),
+    ],
+)
+def test_a_query_the_server_fails_on_fails_alone_and_the_others_of_its_batch_are_read(
+    fake: FakePrometheus, status: int, said: str
+) -> None:
+    good, slow, other = new_metric(), new_metric(), new_metric()
+    at = next_second(fake.set_series([(good, 1.0, {}), (slow, 2.0, {}), (other, 3.0, {})]))
+    fake.answer_with(status, only_for=slow)
+    reader = reader_for(fake.url)
+
+    outcomes = reader.read_all([query(good, 1), query(slow, 2), query(other, 3)], at=at)
+
+    assert reading_of(outcomes[0]).value == 1.0
+    assert failure_of(outcomes[1]) == SourceFailure(f"Prometheus at {fake.url} answered {said}", transient=True)
+    assert reading_of(outcomes[2]).value == 3.0
+    assert reader.requests_made == 1 + 3
+
+
+def test_a_server_too_slow_for_every_query_is_not_asked_for_each_alone(fake: FakePrometheus) -> None:
+    at = next_second(fake.set(new_metric(), 1.0))
+    fake.hang_on("")
+    reader = reader_for(fake.url, timeout=0.2)
+
+    outcomes = reader.read_all([query(f"up{{n='{n}'}}", n) for n in range(10)], at=at)
+
+    assert [failure_of(outcome) for outcome in outcomes] == [
+        SourceFailure(f"Prometheus at {fake.url} did not answer (timed out after 0.2 s)", transient=True)
+    ] * 10
+    assert reader.requests_made == 1 + MAX_FAILURES_IN_A_ROW_ALONE
 
 
 def test_many_queries_go_in_chunks(server: PrometheusUnderTest) -> None:
@@ -287,7 +421,7 @@ def test_unavailable_or_rate_limited_is_transient(fake: FakePrometheus, status: 
     assert [failure_of(outcome) for outcome in outcomes] == [
         SourceFailure(f"Prometheus at {fake.url} answered {said}", transient=True)
     ] * 2
-    assert reader.requests_made == 1
+    assert reader.requests_made == 1 + 2  # the server answered: each query alone might have fared better
 
 
 def test_a_url_without_the_query_api_names_the_setting(fake: FakePrometheus) -> None:

@@ -1,13 +1,14 @@
 """A local stand-in for Prometheus's HTTP API (`/api/v1/query`), for tests on machines without the `prometheus`
-binary, and for what a real server will not do on demand (ask for a bearer token, answer 503).
+binary, and for what a real server will not do on demand (ask for a bearer token, answer 503 to some queries,
+hang on a slow one, refuse a request loading more samples than a limit a test sets).
 
 ``FakePrometheus`` serves instant queries over real HTTP on 127.0.0.1 with Prometheus's documented response shapes
 (vector, scalar, matrix; `{"status": "error", "errorType": "bad_data", ...}` with 400 for a query it cannot parse,
-in Prometheus's own words for the cases it knows), evaluated over series a test sets. Each value set is a sample
-at the fake's clock time, and a query at time T sees each series' latest sample at or before T within Prometheus's
-5-minute lookback, as the real server does with scraped samples. It understands the PromQL subset Handoff and its
-tests use: selectors with label matchers, range selectors, number and string literals, `sum` (with `by`),
-`scalar`, `vector`, `label_replace` and `or`.
+and 422 `execution` for one it cannot evaluate, in Prometheus's own words for the cases it knows), evaluated over
+series a test sets. Each value set is a sample at the fake's clock time, and a query at time T sees each series'
+latest sample at or before T within Prometheus's 5-minute lookback, as the real server does with scraped samples.
+It understands the PromQL subset Handoff and its tests use: selectors with label matchers, range selectors, number
+and string literals, `sum` (with `by`), `scalar`, `vector`, `label_replace` and `or`.
 
 Stdlib only.
 """
@@ -31,9 +32,10 @@ SCRAPE_JOB = "handoff-tests"
 FUNCTIONS = ("sum", "scalar", "vector", "label_replace")
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
+TOO_MANY_SAMPLES = "query processing would load too many samples into memory in query execution"
 # How Prometheus answers a status a test asks for: errorType and error, or a plain-text body from a proxy.
 CANNED_ERRORS: dict[int, tuple[str, str] | str] = {
-    422: ("execution", "query processing would load too many samples into memory in query execution"),
+    422: ("execution", TOO_MANY_SAMPLES),
     429: "Too Many Requests\n",
     500: ("internal", "unexpected error"),
     502: "Bad Gateway\n",
@@ -55,6 +57,10 @@ class PromQLError(Exception):
         self.position = position
 
 
+class ExecutionError(Exception):
+    """A query that parses but cannot be evaluated: Prometheus answers 422 with errorType `execution`."""
+
+
 @dataclass
 class _Value:
     kind: str  # vector | scalar | matrix | string
@@ -72,11 +78,16 @@ class FakePrometheus:
     def __init__(self, *, bearer_token: str | None = None, clock: Callable[[], float] = time.time):
         self.bearer_token = bearer_token
         self.clock = clock
+        # As `--query.max-samples`: a query loading more samples than this is refused with 422.
+        self.max_samples: int | None = None
         self.requests: list[RecordedRequest] = []
         self.url = ""
         self._lock = threading.Lock()
         self._samples: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
         self._status: int | None = None
+        self._status_only_for: str | None = None
+        self._hang_on: str | None = None
+        self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> FakePrometheus:
@@ -98,6 +109,7 @@ class FakePrometheus:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        self._stopping.set()  # a hanging answer ends with the fake
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -118,9 +130,15 @@ class FakePrometheus:
                 samples[:] = [sample for sample in samples if sample[0] < at] + [(at, float(value))]
         return datetime.fromtimestamp(at, UTC)
 
-    def answer_with(self, status: int | None) -> None:
-        """Answer every query with HTTP `status` (see `CANNED_ERRORS`) until called again with None."""
-        self._status = status
+    def answer_with(self, status: int | None, *, only_for: str | None = None) -> None:
+        """Answer every query (or those containing `only_for`) with HTTP `status` (see `CANNED_ERRORS`) until called
+        again with None."""
+        self._status, self._status_only_for = status, only_for
+
+    def hang_on(self, text: str | None) -> None:
+        """Give no answer, until the fake stops, to a query containing `text` ("" for all): a query too slow to wait
+        for; None answers all again."""
+        self._hang_on = text
 
     @property
     def queries(self) -> list[RecordedRequest]:
@@ -129,7 +147,7 @@ class FakePrometheus:
     def evaluate(self, query: str, at: float) -> _Value:
         with self._lock:
             samples = {labels: list(values) for labels, values in self._samples.items()}
-        return _Evaluator(query, at, samples).run()
+        return _Evaluator(query, at, samples, max_samples=self.max_samples).run()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -160,7 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, "Prometheus Server is Ready.\n", "text/plain; charset=utf-8")
         if path != "/api/v1/query":
             return self._send(404, "404 page not found\n", "text/plain; charset=utf-8")
-        if fake._status is not None:
+        query = form.get("query", "")
+        if fake._hang_on is not None and fake._hang_on in query:
+            fake._stopping.wait()
+            return
+        if fake._status is not None and (fake._status_only_for is None or fake._status_only_for in query):
             canned = CANNED_ERRORS.get(fake._status, ("internal", "unexpected error"))
             if isinstance(canned, str):
                 return self._send(fake._status, canned, "text/plain; charset=utf-8")
@@ -176,6 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
         except PromQLError as error:
             line, column = _line_column(form.get("query", ""), error.position)
             return self._error(400, "bad_data", f'invalid parameter "query": {line}:{column}: parse error: {error}')
+        except ExecutionError as error:
+            return self._error(422, "execution", str(error))
         self._send(200, json.dumps({"status": "success", "data": _data(value, at)}), "application/json")
 
     def _error(self, status: int, error_type: str, error: str) -> None:
@@ -270,10 +294,19 @@ def _tokens(query: str) -> list[_Token]:
 class _Evaluator:
     """Parses and evaluates in one pass: the subset is small enough not to need a tree."""
 
-    def __init__(self, query: str, at: float, samples: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]]):
+    def __init__(
+        self,
+        query: str,
+        at: float,
+        samples: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]],
+        *,
+        max_samples: int | None = None,
+    ):
         self.query = query
         self.at = at
         self.samples = samples
+        self.max_samples = max_samples
+        self.loaded = 0  # samples the query's selectors loaded so far
         self.tokens = _tokens(query)
         self.index = 0
 
@@ -417,6 +450,8 @@ class _Evaluator:
                 if not new:
                     del labels[destination]
             replaced.append((labels, value))
+        if len({tuple(sorted(labels.items())) for labels, _ in replaced}) < len(replaced):
+            raise ExecutionError("vector cannot contain metrics with the same labelset")
         return _Value("vector", replaced)
 
     def selector(self, first: _Token) -> _Value:
@@ -435,6 +470,7 @@ class _Evaluator:
                 recent = [value for t, value in samples if self.at - LOOKBACK_SECONDS < t <= self.at]
                 if recent:
                     series.append((labels, recent[-1]))
+        self.load(len(series))
         return _Value("vector", series, matchers=matchers)
 
     def matchers(self) -> list[tuple[str, str, str]]:
@@ -470,7 +506,13 @@ class _Evaluator:
                 window = [(t, v) for t, v in samples if self.at - seconds < t <= self.at]
                 if window:
                     series.append((labels, window))
+        self.load(sum(len(window) for _, window in series))
         return _Value("matrix", series)
+
+    def load(self, count: int) -> None:
+        self.loaded += count
+        if self.max_samples is not None and self.loaded > self.max_samples:
+            raise ExecutionError(TOO_MANY_SAMPLES)
 
 
 def _matches(value: str, operator: str, text: str) -> bool:
