@@ -37,7 +37,7 @@ from bot.blocks.status import NEXT_STEP_LABELS, NEXT_STEP_PLACEHOLDER, NextStep
 from bot.initiatives import CLEAR, Actor, Initiative, resolve_initiative
 from bot.kpi_sources.readers import COMMAND_TIMEOUT_SECONDS, build_readers
 from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, RunPick, SourceSpec, source_name
-from bot.kpis import KpiEdit, format_value, looks_like_number, parse_direction, parse_number, target_text
+from bot.kpis import KpiEdit, RecordResult, format_value, looks_like_number, parse_direction, parse_number, target_text
 from bot.runtime import Runtime
 from bot.text import echo, escape, links_as_typed
 from handlers.grammar import (
@@ -105,13 +105,21 @@ def record_kpi_and_announce(
         f"{standing_mark(where)} Recorded {shown}{read_as(raw_value, value)} for *{escape(kpi.name)}*; "
         f"it {escape(where.phrase)}."
     )
+    return tell_breach_or_recovery(runtime, client, initiative, result, confirmation) or render_notice(confirmation)
+
+
+def tell_breach_or_recovery(
+    runtime: Runtime, client: WebClient, initiative: Initiative, result: RecordResult, confirmation: str
+) -> Message | None:
+    """The thread hears of a new reading only when it starts a breach (with the KPI's trend) or ends one; the
+    answer to whoever recorded it, or None when the thread heard nothing."""
     if result.alert:
         answer = announce(client, initiative, render_kpi_alert(initiative, result), confirmation)
-        attach_trend(runtime, client, initiative, kpi.name)
+        attach_trend(runtime, client, initiative, result.kpi.name)
         return answer
     if result.recovered:
         return announce(client, initiative, render_kpi_recovered(initiative, result), confirmation)
-    return render_notice(confirmation)
+    return None
 
 
 def attach_trend(runtime: Runtime, client: WebClient, initiative: Initiative, kpi_name: str) -> None:
@@ -227,12 +235,8 @@ def set_source_and_announce(
         )
     confirmation = source_set_confirmation(initiative, result)
     answer = announce(client, initiative, render_source_set(initiative, result, actor.user_id), confirmation)
-    recorded = result.recorded
-    if recorded is not None and recorded.alert:
-        announce(client, initiative, render_kpi_alert(initiative, recorded), confirmation)
-        attach_trend(runtime, client, initiative, result.kpi.name)
-    elif recorded is not None and recorded.recovered:
-        announce(client, initiative, render_kpi_recovered(initiative, recorded), confirmation)
+    if result.recorded is not None:
+        tell_breach_or_recovery(runtime, client, initiative, result.recorded, confirmation)
     return answer
 
 
