@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlmodel import Session
 
 from bot.errors import FieldProblem, HandoffError, NothingToChange, Problem
 from bot.initiatives import Actor, require_active
 from bot.kpi_sources.outcome import ModelVersion, SourceFailure, SourceQuery, SourceReading
-from bot.kpi_sources.readers import SourceReader
+from bot.kpi_sources.readers import RegistryReader, SourceReader
 from bot.kpi_sources.spec import MlflowSpec, PrometheusSpec, SourceSpec
 from bot.kpis import (
     RecordResult,
@@ -34,12 +33,6 @@ from storage.models import (
     KpiDirection,
     KpiSource,
 )
-
-
-class RegistryReader(Protocol):
-    """Finds the version of a registered model an alias points at (MLflow's model registry)."""
-
-    def model_version(self, model: str, alias: str) -> ModelVersion | SourceFailure: ...
 
 
 class SourceNotConfigured(HandoffError):

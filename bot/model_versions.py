@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlmodel import Session
 
 from bot.checklist import MAIN_LINE, phase_order
 from bot.kpi_sources.outcome import ModelVersion, SourceFailure
+from bot.kpi_sources.readers import RegistryReader
 from bot.kpis import Standing, standing
 from storage import model_versions as queries
 from storage.models import Initiative, Kpi, Phase
@@ -28,12 +28,6 @@ Sessions = Callable[[], AbstractContextManager[Session]]
 MAX_OTHER_METRICS = 10  # a version's run may log hundreds; the announcement names the first few by key
 # The phases in which a new version suggests moving on: production and after are where a version is served.
 BEFORE_PRODUCTION = (Phase.DISCOVERY, Phase.RESEARCH, Phase.SUMMARY, Phase.DEVELOPMENT)
-
-
-class VersionReader(Protocol):
-    """Reads which version of a registered model an alias points at (the MLflow reader does)."""
-
-    def model_version(self, model: str, alias: str) -> ModelVersion | SourceFailure: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ def suggested_phase(phase: str) -> Phase | None:
     return MAIN_LINE[MAIN_LINE.index(Phase(phase)) + 1]
 
 
-def new_model_versions(*, sessions: Sessions, reader: VersionReader) -> list[VersionNews]:
+def new_model_versions(*, sessions: Sessions, reader: RegistryReader) -> list[VersionNews]:
     """Ask MLflow once per watched (model, alias) and claim each version that moved; the news this caller won."""
     with sessions() as session:
         watches = queries.model_watches(session=session)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config import MLFLOW_SETTINGS_NEEDED, PROMETHEUS_SETTINGS_NEEDED, Settings
-from bot.kpi_sources.outcome import SourceOutcome, SourceQuery
+from bot.kpi_sources.outcome import ModelVersion, SourceFailure, SourceOutcome, SourceQuery
 from storage.models import KpiSourceKind
 
 if TYPE_CHECKING:
@@ -25,6 +25,12 @@ class SourceReader(Protocol):
     requests_made: int  # HTTP requests sent so far, for the benchmark and the metrics
 
     def read_all(self, queries: Sequence[SourceQuery], *, at: datetime) -> list[SourceOutcome]: ...
+
+
+class RegistryReader(Protocol):
+    """Finds the version of a registered model an alias points at (MLflow's model registry)."""
+
+    def model_version(self, model: str, alias: str) -> ModelVersion | SourceFailure: ...
 
 
 @dataclass(frozen=True)
