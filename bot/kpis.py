@@ -290,7 +290,6 @@ def record_sourced_reading(
     """Record a reading read from the KPI's source, once per `source_key`: None if it was recorded before (an
     earlier poll, a restart, another replica). It is judged against the reading before it in time, as a typed one
     is, and only when it is the newest does it start or end a breach."""
-    previous = queries.reading_before(session=session, kpi_id=kpi.id or 0, at=observed_at)
     newest = queries.recent_readings(session=session, kpi_ids=[kpi.id or 0], per_kpi=1).get(kpi.id or 0, [])
     reading = queries.add_reading_once(
         session=session,
@@ -307,7 +306,8 @@ def record_sourced_reading(
     if newest and newest[0].recorded_at > observed_at:
         # Read late (a backfilled step, a source down for a while): kept in the history, not announced.
         return RecordResult(kpi=kpi, reading=reading, meets_target=meets(kpi, value), alert=False, recovered=False)
-    return _settle_new_reading(session=session, kpi=kpi, previous=previous, reading=reading)
+    # Not read late, so the newest reading before this one is the reading just before it in time.
+    return _settle_new_reading(session=session, kpi=kpi, previous=newest[0] if newest else None, reading=reading)
 
 
 def _settle_new_reading(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, delete, func, update
@@ -50,17 +49,6 @@ def add_reading_once(*, session: Session, reading: KpiReading) -> KpiReading | N
         return None
     reading.id = reading_id
     return reading
-
-
-def reading_before(*, session: Session, kpi_id: int, at: datetime) -> KpiReading | None:
-    """The newest reading of a KPI recorded at or before `at`."""
-    statement = (
-        select(KpiReading)
-        .where(col(KpiReading.kpi_id) == kpi_id, col(KpiReading.recorded_at) <= at)
-        .order_by(col(KpiReading.recorded_at).desc(), col(KpiReading.id).desc())
-        .limit(1)
-    )
-    return session.exec(statement).first()
 
 
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
